@@ -1,0 +1,124 @@
+"""The small interface generated resources and page objects use.
+
+Generated code in `resources/` sees only this module (and `fields.py`, `pagination.py`,
+`errors.py`): a `Requester` that sends one request through the pipeline, and helpers that
+decode a response into JSON, a model, or bytes. Auth, retries and rate limits stay behind
+`Requester._send`.
+"""
+
+from __future__ import annotations
+
+import json as _json
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Any, Protocol, TypeVar, cast
+
+import httpx
+from pydantic import TypeAdapter, ValidationError
+
+from .errors import PodioResponseError
+
+__all__ = ["APIResource", "Requester", "decode_json", "parse_as", "read_bytes"]
+
+T = TypeVar("T")
+
+
+class Requester(Protocol):
+    """What a resource needs from the client: one call through the request pipeline.
+
+    `_send` raises the `podiokit.errors` class for any non-2xx status, after refresh,
+    retries and rate-limit waits; it returns only successful responses.
+    """
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        data: Mapping[str, Any] | None = None,
+        files: Any = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        idempotent: bool | None = None,
+        rate_limited: bool = False,
+        max_retries: int | None = None,
+    ) -> httpx.Response: ...
+
+
+class APIResource:
+    """Base of every generated resource class (`podio.items`, `podio.apps`, ...)."""
+
+    __slots__ = ("_podio",)
+
+    def __init__(self, podio: Requester) -> None:
+        self._podio = podio
+
+
+def _excerpt(response: httpx.Response) -> str:
+    text = response.content[:200].decode("utf-8", "replace")
+    return text.replace("\n", " ")
+
+
+def _request_parts(response: httpx.Response) -> tuple[str | None, str | None]:
+    try:
+        request = response.request
+    except RuntimeError:
+        return None, None
+    return request.method, request.url.path
+
+
+def decode_json(response: httpx.Response) -> Any:
+    """The body as JSON; None for an empty body. A body that is not JSON raises
+    `PodioResponseError` with the status and a short excerpt."""
+    content = response.content
+    if not content.strip():
+        return None
+    try:
+        return _json.loads(content)
+    except ValueError:
+        method, path = _request_parts(response)
+        raise PodioResponseError(
+            f"{response.status_code} response is not JSON: {_excerpt(response)!r}",
+            status=response.status_code,
+            method=method,
+            path=path,
+        ) from None
+
+
+@lru_cache(maxsize=None)
+def _adapter(tp: Any) -> TypeAdapter[Any]:
+    # One TypeAdapter per type, built once: building one costs far more than a validation.
+    return TypeAdapter(tp)
+
+
+def parse_as(response: httpx.Response, tp: type[T] | Any) -> T:
+    """Validate the JSON body as `tp` (a model, `list[Model]`, ...) straight from bytes."""
+    content = response.content
+    if not content.strip():
+        return cast(T, None)
+    try:
+        return cast(T, _adapter(tp).validate_json(content))
+    except ValidationError as exc:
+        method, path = _request_parts(response)
+        kind = "not JSON" if _is_json_error(exc) else f"not a valid {_type_name(tp)}"
+        raise PodioResponseError(
+            f"{response.status_code} response is {kind}: {_excerpt(response)!r}",
+            status=response.status_code,
+            method=method,
+            path=path,
+        ) from None
+
+
+def read_bytes(response: httpx.Response) -> bytes:
+    """The raw body, for operations that return a file."""
+    return response.content
+
+
+def _is_json_error(exc: ValidationError) -> bool:
+    return any(err.get("type") == "json_invalid" for err in exc.errors())
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", None) or str(tp)

@@ -1,0 +1,1 @@
+"""The Podio emulator: a stateful fake Podio API (in progress)."""

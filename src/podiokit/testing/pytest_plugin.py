@@ -1,0 +1,1 @@
+"""pytest plugin: fixtures for testing against the Podio emulator (in progress)."""
