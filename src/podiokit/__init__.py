@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from ._client import Podio
+from ._ratelimit import RateLimit
+from .auth import OAuthToken, TokenRef
 from .errors import (
     PodioAuthorizationError,
     PodioBadRequestError,
@@ -18,10 +21,15 @@ from .errors import (
     PodioTimeoutError,
     PodioUnavailableError,
 )
+from .sessions import FileSessionStore, MemorySessionStore, SessionStore
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "FileSessionStore",
+    "MemorySessionStore",
+    "OAuthToken",
+    "Podio",
     "PodioAuthorizationError",
     "PodioBadRequestError",
     "PodioConflictError",
@@ -36,5 +44,8 @@ __all__ = [
     "PodioServerError",
     "PodioTimeoutError",
     "PodioUnavailableError",
+    "RateLimit",
+    "SessionStore",
+    "TokenRef",
     "__version__",
 ]

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json as _json
 from collections.abc import Mapping
-from functools import lru_cache
-from typing import Any, Protocol, TypeVar, cast
+from functools import cache
+from typing import Any, Protocol
 
 import httpx
 from pydantic import TypeAdapter, ValidationError
@@ -19,9 +19,6 @@ from pydantic import TypeAdapter, ValidationError
 from .errors import PodioResponseError
 
 __all__ = ["APIResource", "Requester", "decode_json", "parse_as", "read_bytes"]
-
-T = TypeVar("T")
-
 
 class Requester(Protocol):
     """What a resource needs from the client: one call through the request pipeline.
@@ -87,19 +84,19 @@ def decode_json(response: httpx.Response) -> Any:
         ) from None
 
 
-@lru_cache(maxsize=None)
+@cache
 def _adapter(tp: Any) -> TypeAdapter[Any]:
     # One TypeAdapter per type, built once: building one costs far more than a validation.
     return TypeAdapter(tp)
 
 
-def parse_as(response: httpx.Response, tp: type[T] | Any) -> T:
+def parse_as(response: httpx.Response, tp: Any) -> Any:
     """Validate the JSON body as `tp` (a model, `list[Model]`, ...) straight from bytes."""
     content = response.content
     if not content.strip():
-        return cast(T, None)
+        return None
     try:
-        return cast(T, _adapter(tp).validate_json(content))
+        return _adapter(tp).validate_json(content)
     except ValidationError as exc:
         method, path = _request_parts(response)
         kind = "not JSON" if _is_json_error(exc) else f"not a valid {_type_name(tp)}"

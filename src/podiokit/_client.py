@@ -1,0 +1,347 @@
+"""`Podio`: configuration, the shared pipeline, resource namespaces and session views."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any, Literal
+
+import httpx
+
+from . import auth as _auth
+from ._http import Config, Pipeline
+from ._ratelimit import RateLimit
+from ._resource import decode_json
+from .auth import OAuthToken, OnTokenWillRefresh
+from .errors import PodioAuthorizationError, PodioError
+from .resources import ResourceNamespaces
+from .sessions import MemorySessionStore, SessionStore
+
+__all__ = ["DEFAULT_TIMEOUT", "Podio"]
+
+#: Podio can take many seconds on a large filter; connecting should never take long.
+DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+DEFAULT_MAX_RETRIES = 3
+#: Fewer requests in flight than httpx's pool would take: httpcore's pool bookkeeping
+#: grows with contention (perf-baselines.md §1); see benchmarks/bench_concurrency.py.
+DEFAULT_MAX_CONCURRENCY = 16
+
+_VERSION = "0.1.0"
+
+
+class Podio(ResourceNamespaces):
+    """An async Podio API client.
+
+    ```python
+    async with Podio(client_id, client_secret) as podio:
+        await podio.authenticate_with_app(app_id, app_token)
+        item = await podio.items.get(item_id)
+    ```
+
+    One `Podio` owns one `httpx.AsyncClient` (unless you pass `http_client`); views made
+    with `session(key)` share it, the session store and the concurrency limit, and each has
+    its own token and rate-limit figures.
+    """
+
+    _pipeline: Pipeline
+    _key: str
+    _root: bool
+
+    def __init__(
+        self,
+        client_id: str,
+        client_secret: str | None = None,
+        *,
+        api_url: str = "https://api.podio.com",
+        auth_url: str = "https://podio.com/oauth/authorize",
+        session_store: SessionStore | None = None,
+        session_key: str = "default",
+        on_token_will_refresh: OnTokenWillRefresh | None = None,
+        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        max_concurrency: int | None = DEFAULT_MAX_CONCURRENCY,
+        rate_limit_wait: float = 60.0,
+        pace: bool = False,
+        pace_threshold: float = 0.2,
+        backoff_base: float = 0.5,
+        backoff_cap: float = 30.0,
+        http_client: httpx.AsyncClient | None = None,
+    ) -> None:
+        """
+        Args:
+            client_id, client_secret: your Podio API key. `client_secret` may be None only
+                for the client-side (implicit) flow, which never calls the token endpoint.
+            session_store: where tokens are kept (default: in memory).
+            session_key: the identity this client acts as in the store.
+            on_token_will_refresh: client-side flow only: awaited with this client when its
+                token expires; it should re-authenticate.
+            timeout: default per-request timeout (a per-call `timeout=` overrides it).
+            max_retries: retries of idempotent calls on connection errors, timeouts and
+                500/502/503/504 (a call can override it).
+            max_concurrency: requests in flight at once across this client and its sessions
+                (None: unlimited).
+            rate_limit_wait: on Podio's 420, wait and retry when it asks for at most this
+                many seconds; otherwise raise `PodioRateLimitError` with `retry_after`.
+            pace: slow down before the hourly budget runs out (once less than
+                `pace_threshold` of it is left), instead of running into 420.
+            backoff_base, backoff_cap: exponential backoff (full jitter) between retries.
+            http_client: your own `httpx.AsyncClient` (you configure TLS, proxies and pool;
+                podiokit never closes it).
+        """
+        if not client_id:
+            raise ValueError("client_id is required")
+        if max_retries < 0:
+            raise ValueError(f"max_retries must be >= 0, not {max_retries!r}")
+        if max_concurrency is not None and max_concurrency < 1:
+            raise ValueError(f"max_concurrency must be >= 1 or None, not {max_concurrency!r}")
+        api_url = api_url.rstrip("/")
+        config = Config(
+            api_url=api_url,
+            auth_url=auth_url,
+            client_id=client_id,
+            client_secret=client_secret,
+            max_retries=max_retries,
+            backoff_base=backoff_base,
+            backoff_cap=backoff_cap,
+            rate_limit_wait=rate_limit_wait,
+            pace=pace,
+            pace_threshold=pace_threshold,
+            max_concurrency=max_concurrency,
+        )
+        owns_http = http_client is None
+        if http_client is None:
+            pool = max(max_concurrency or 0, 20)
+            http_client = httpx.AsyncClient(
+                timeout=timeout,
+                limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool),
+                headers={"User-Agent": f"podiokit/{_VERSION}", "Accept": "application/json"},
+                # TLS verification stays on: only a client you pass yourself can turn it off.
+                verify=True,
+                follow_redirects=False,
+            )
+        self._pipeline = Pipeline(
+            config,
+            http_client,
+            owns_http=owns_http,
+            store=session_store if session_store is not None else MemorySessionStore(),
+            on_token_will_refresh=on_token_will_refresh,
+        )
+        self._key = session_key
+        self._root = True
+
+    @classmethod
+    def _view(cls, pipeline: Pipeline, key: str) -> Podio:
+        view = cls.__new__(cls)
+        view._pipeline = pipeline
+        view._key = key
+        view._root = False
+        return view
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    async def __aenter__(self) -> Podio:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connection pool (if this client created it). On a view made with
+        `session(key)` this does nothing: the pool belongs to the client that made it."""
+        if self._root:
+            await self._pipeline.aclose()
+
+    def __repr__(self) -> str:
+        # Never the secret or a token.
+        config = self._pipeline.config
+        return (
+            f"Podio(client_id={config.client_id!r}, api_url={config.api_url!r}, "
+            f"session_key={self._key!r})"
+        )
+
+    # -- sessions ------------------------------------------------------------------------
+
+    def session(self, key: str) -> Podio:
+        """Another `Podio` acting as identity `key` (e.g. `f"user:{user_id}"`, or one per
+        app in an exporter). It shares this client's connection pool, store and
+        concurrency limit, never its token; rate-limit figures belong to the key."""
+        if not key:
+            raise ValueError("a session key must be a non-empty string")
+        return Podio._view(self._pipeline, key)
+
+    @property
+    def session_key(self) -> str:
+        return self._key
+
+    @property
+    def session_store(self) -> SessionStore:
+        return self._pipeline.store
+
+    @property
+    def token(self) -> OAuthToken | None:
+        """The session's current token, as last loaded or obtained (None before the first
+        call that needed one: `await is_authenticated()` loads it from the store)."""
+        return self._pipeline.session_auth(self._key).token
+
+    @property
+    def rate_limit(self) -> RateLimit:
+        """`limit` and `remaining` from the latest response of this session key."""
+        return self._pipeline.rate_limit(self._key).snapshot()
+
+    async def is_authenticated(self) -> bool:
+        """True when a usable token exists: loaded from the store, and refreshed if it
+        expired and can be refreshed."""
+        auth = self._pipeline.session_auth(self._key)
+        token = await _auth.load(auth, self._pipeline.store)
+        if token is None:
+            return False
+        if not token.is_expired:
+            return True
+        try:
+            await self._pipeline.refresh(self, auth, token)
+        except (PodioAuthorizationError, PodioError) as exc:
+            if exc.status is not None and exc.status >= 500:
+                raise
+            return False
+        return True
+
+    async def set_token(self, token: OAuthToken) -> None:
+        """Use a token obtained elsewhere (podio-js's `setAccessToken`); saved in the store."""
+        await self._save(token)
+
+    async def logout(self) -> None:
+        """Forget this session's token, here and in the store."""
+        auth = self._pipeline.session_auth(self._key)
+        auth.adopt(None)
+        auth.app_credentials = None
+        await self._pipeline.store.delete(self._key)
+
+    async def _save(self, token: OAuthToken) -> OAuthToken:
+        auth = self._pipeline.session_auth(self._key)
+        await self._pipeline.store.set(self._key, token)
+        auth.adopt(token)
+        return token
+
+    # -- the four flows ------------------------------------------------------------------
+
+    def authorization_url(
+        self,
+        redirect_uri: str,
+        *,
+        state: str | None = None,
+        scope: str | None = None,
+        response_type: Literal["code", "token"] = "code",
+    ) -> str:
+        """Podio's authorize page: `response_type="code"` for the server-side flow (finish
+        with `authenticate_with_code`), `"token"` for the client-side flow (finish with
+        `authenticate_with_fragment`)."""
+        config = self._pipeline.config
+        return _auth.authorization_url(
+            config.auth_url,
+            config.client_id,
+            redirect_uri,
+            state=state,
+            scope=scope,
+            response_type=response_type,
+        )
+
+    async def authenticate_with_code(self, code: str, redirect_uri: str) -> OAuthToken:
+        """Server-side flow: exchange the `code` of the authorize redirect for a token."""
+        token = await self._pipeline.grant(
+            self._key,
+            {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri},
+        )
+        return await self._save(token)
+
+    async def authenticate_with_credentials(self, username: str, password: str) -> OAuthToken:
+        """Password flow (Podio's "username and password")."""
+        token = await self._pipeline.grant(
+            self._key, {"grant_type": "password", "username": username, "password": password}
+        )
+        return await self._save(token)
+
+    async def authenticate_with_app(self, app_id: int, app_token: str) -> OAuthToken:
+        """App flow: act as the app. The app token stays in memory so the session can
+        re-authenticate if Podio refuses its refresh token."""
+        token = await self._pipeline.grant(
+            self._key, {"grant_type": "app", "app_id": str(app_id), "app_token": app_token}
+        )
+        self._pipeline.session_auth(self._key).app_credentials = (int(app_id), app_token)
+        return await self._save(token)
+
+    async def authenticate_with_fragment(self, url_or_fragment: str) -> OAuthToken:
+        """Client-side flow: take the token from the redirect's fragment
+        (`#access_token=...&expires_in=...`). A redirect with `error=` raises
+        `PodioAuthorizationError` with Podio's reason. No call is made."""
+        return await self._save(_auth.token_from_redirect(url_or_fragment))
+
+    # -- calls ---------------------------------------------------------------------------
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        data: Mapping[str, Any] | None = None,
+        files: Any = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        idempotent: bool | None = None,
+        rate_limited: bool = False,
+        max_retries: int | None = None,
+    ) -> httpx.Response:
+        return await self._pipeline.send(
+            self,
+            self._key,
+            method,
+            path,
+            params=params,
+            json=json,
+            data=data,
+            files=files,
+            headers=headers,
+            timeout=timeout,
+            idempotent=idempotent,
+            rate_limited=rate_limited,
+            max_retries=max_retries,
+        )
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        data: Mapping[str, Any] | None = None,
+        files: Any = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        idempotent: bool | None = None,
+        max_retries: int | None = None,
+    ) -> Any:
+        """Any Podio call (`path` relative to the API, e.g. "/item/42"); returns the decoded
+        JSON, or None for an empty body. Retries apply to GET/PUT/DELETE unless
+        `idempotent=` says otherwise."""
+        if not path.startswith("/"):
+            path = "/" + path
+        response = await self._send(
+            method,
+            path,
+            params=params,
+            json=json,
+            data=data,
+            files=files,
+            headers=headers,
+            timeout=timeout,
+            idempotent=idempotent,
+            max_retries=max_retries,
+        )
+        return decode_json(response)

@@ -1,0 +1,407 @@
+"""The request pipeline: auth header, send, retry with backoff, rate limits, errors.
+
+One `Pipeline` is shared by a client and every session view made from it (one connection
+pool, one store, one concurrency limit); per-key state (token, rate-limit figures) lives in
+dicts keyed by the session key.
+"""
+
+from __future__ import annotations
+
+import json as _json
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import httpx
+
+from . import auth as _auth
+from ._loop_local import LoopLocal
+from ._ratelimit import RateLimitState
+from ._retry import IDEMPOTENT_METHODS, RETRY_STATUSES, backoff, never_sent
+from .errors import (
+    PodioAuthorizationError,
+    PodioConnectionError,
+    PodioError,
+    PodioTimeoutError,
+    error_for_status,
+)
+
+if TYPE_CHECKING:
+    from ._client import Podio
+    from .auth import OAuthToken, OnTokenWillRefresh
+    from .sessions import SessionStore
+
+__all__ = ["Config", "Pipeline"]
+
+logger = logging.getLogger("podiokit")
+
+_JSON_HEADERS = {"Content-Type": "application/json"}
+_TOKEN_PATH = "/oauth/token"
+
+
+@dataclass(frozen=True)
+class Config:
+    api_url: str
+    auth_url: str
+    client_id: str
+    client_secret: str | None
+    max_retries: int
+    backoff_base: float
+    backoff_cap: float
+    rate_limit_wait: float
+    pace: bool
+    pace_threshold: float
+    max_concurrency: int | None
+
+
+class Pipeline:
+    def __init__(
+        self,
+        config: Config,
+        http: httpx.AsyncClient,
+        *,
+        owns_http: bool,
+        store: SessionStore,
+        on_token_will_refresh: OnTokenWillRefresh | None,
+    ) -> None:
+        self.config = config
+        self.http = http
+        self.owns_http = owns_http
+        self.store = store
+        self.on_token_will_refresh = on_token_will_refresh
+        self.sessions: dict[str, _auth.SessionAuth] = {}
+        self.rate_limits: dict[str, RateLimitState] = {}
+        limit = config.max_concurrency
+        self._limiter: LoopLocal[anyio.Semaphore] | None = (
+            LoopLocal(lambda: anyio.Semaphore(limit)) if limit else None
+        )
+        self._token_url = config.api_url + _TOKEN_PATH
+        self._debug = logger.isEnabledFor(logging.DEBUG)
+
+    # -- per-key state -------------------------------------------------------------------
+
+    def session_auth(self, key: str) -> _auth.SessionAuth:
+        state = self.sessions.get(key)
+        if state is None:
+            state = self.sessions[key] = _auth.SessionAuth(key)
+        return state
+
+    def rate_limit(self, key: str) -> RateLimitState:
+        state = self.rate_limits.get(key)
+        if state is None:
+            state = self.rate_limits[key] = RateLimitState()
+        return state
+
+    # -- authenticated calls -------------------------------------------------------------
+
+    async def send(
+        self,
+        podio: Podio,
+        key: str,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        data: Mapping[str, Any] | None = None,
+        files: Any = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        idempotent: bool | None = None,
+        rate_limited: bool = False,
+        max_retries: int | None = None,
+    ) -> httpx.Response:
+        method = method.upper()
+        auth = self.session_auth(key)
+        token = await _auth.load(auth, self.store)
+        if token is None:
+            raise PodioAuthorizationError(
+                "not authenticated: call one of the authenticate_with_* methods first",
+                method=method,
+                path=path,
+            )
+        if token.is_expired:
+            token = await self.refresh(podio, auth, token)
+        content = None
+        extra_headers = dict(headers) if headers else {}
+        if json is not None:
+            # Encoded once: retries and the replay after a refresh resend the same bytes.
+            content = _json.dumps(json, separators=(",", ":")).encode()
+            extra_headers.update(_JSON_HEADERS)
+        if idempotent is None:
+            idempotent = method in IDEMPOTENT_METHODS
+        url = self.config.api_url + path
+        replayed = False
+        while True:
+            sent_token = auth.token or token
+            request_headers = dict(extra_headers)
+            request_headers["Authorization"] = (
+                auth.auth_header or f"OAuth2 {sent_token.access_token}"
+            )
+            response = await self._send_with_retries(
+                key,
+                method,
+                url,
+                path,
+                params=params,
+                content=content,
+                data=data,
+                files=files,
+                headers=request_headers,
+                timeout=timeout,
+                idempotent=idempotent,
+                max_retries=self.config.max_retries if max_retries is None else max_retries,
+            )
+            status = response.status_code
+            if status < 300:
+                return response
+            body = _error_body(response)
+            if status in (400, 401) and not replayed and _is_token_failure(status, body, response):
+                replayed = True
+                token = await self.refresh(podio, auth, sent_token)
+                continue
+            retry_after = _rate_limit_wait(response) if status in (420, 429) else None
+            raise error_for_status(status, body, method=method, path=path, retry_after=retry_after)
+
+    async def refresh(
+        self, podio: Podio, auth: _auth.SessionAuth, failed: OAuthToken | None
+    ) -> OAuthToken:
+        return await _auth.refresh(
+            podio,
+            auth,
+            self.store,
+            failed,
+            grant=lambda params: self.grant(auth.key, params),
+            can_refresh=self.config.client_secret is not None,
+            on_token_will_refresh=self.on_token_will_refresh,
+        )
+
+    async def _send_with_retries(
+        self,
+        key: str,
+        method: str,
+        url: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None,
+        content: bytes | None,
+        data: Mapping[str, Any] | None,
+        files: Any,
+        headers: dict[str, str],
+        timeout: float | httpx.Timeout | None,
+        idempotent: bool,
+        max_retries: int,
+    ) -> httpx.Response:
+        config = self.config
+        rate = self.rate_limit(key)
+        file_positions = _file_positions(files)
+        attempt = 0
+        rate_limit_waits = 0
+        while True:
+            if config.pace:
+                delay = rate.pace_delay(config.pace_threshold)
+                if delay > 0:
+                    logger.debug("pacing session %r: waiting %.1f s", key, delay)
+                    await anyio.sleep(delay)
+            _rewind(file_positions)
+            request = self.http.build_request(
+                method,
+                url,
+                params=params,
+                content=content,
+                data=data,
+                files=files,
+                headers=headers,
+                timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
+            )
+            try:
+                response = await self._transmit(request, path)
+            except PodioConnectionError as exc:
+                cause = exc.__cause__
+                retryable = idempotent or (isinstance(cause, Exception) and never_sent(cause))
+                if not retryable or attempt >= max_retries:
+                    raise
+                await anyio.sleep(backoff(attempt, config.backoff_base, config.backoff_cap))
+                attempt += 1
+                continue
+            rate.update(
+                response.headers.get("x-rate-limit-limit"),
+                response.headers.get("x-rate-limit-remaining"),
+            )
+            status = response.status_code
+            if status in RETRY_STATUSES and idempotent and attempt < max_retries:
+                logger.debug(
+                    "%s %s -> %d; retrying (attempt %d)", method, path, status, attempt + 1
+                )
+                await anyio.sleep(backoff(attempt, config.backoff_base, config.backoff_cap))
+                attempt += 1
+                continue
+            if status in (420, 429):
+                wait = _rate_limit_wait(response)
+                if wait is None:
+                    wait = backoff(
+                        rate_limit_waits, max(config.backoff_base, 1.0), config.backoff_cap
+                    )
+                if wait <= config.rate_limit_wait and rate_limit_waits < max(max_retries, 1):
+                    logger.debug("rate limited on %s %s; waiting %.1f s", method, path, wait)
+                    await anyio.sleep(wait)
+                    rate_limit_waits += 1
+                    continue
+            return response
+
+    async def _transmit(self, request: httpx.Request, path: str) -> httpx.Response:
+        """One HTTP exchange, under the concurrency limit; transport failures become
+        `PodioConnectionError`/`PodioTimeoutError` (the httpx exception is the cause)."""
+        started = time.perf_counter()
+        try:
+            if self._limiter is None:
+                response = await self.http.send(request)
+            else:
+                async with self._limiter.get():
+                    response = await self.http.send(request)
+        except httpx.TimeoutException as exc:
+            raise PodioTimeoutError(
+                f"timed out: {type(exc).__name__}", method=request.method, path=path
+            ) from exc
+        except httpx.TransportError as exc:
+            raise PodioConnectionError(
+                f"connection failed: {type(exc).__name__}: {_safe_reason(exc)}",
+                method=request.method,
+                path=path,
+            ) from exc
+        if self._debug or logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "%s %s -> %d (%.1f ms)",
+                request.method,
+                path,
+                response.status_code,
+                (time.perf_counter() - started) * 1000,
+            )
+        return response
+
+    # -- the token endpoint --------------------------------------------------------------
+
+    async def grant(self, key: str, params: Mapping[str, str]) -> OAuthToken:
+        """POST /oauth/token with the client credentials in the form body, as every official
+        client sends them. Never logs the form: it holds secrets."""
+        config = self.config
+        if config.client_secret is None:
+            raise PodioAuthorizationError(
+                "this client has no client_secret (client-side flow) and cannot call the token endpoint"
+            )
+        form = dict(params)
+        form["client_id"] = config.client_id
+        form["client_secret"] = config.client_secret
+        attempt = 0
+        while True:
+            request = self.http.build_request("POST", self._token_url, data=form)
+            try:
+                response = await self._transmit(request, _TOKEN_PATH)
+            except PodioConnectionError as exc:
+                # A token request is not idempotent (a refresh may rotate): retry only
+                # what never reached the server.
+                cause = exc.__cause__
+                if (
+                    not (isinstance(cause, Exception) and never_sent(cause))
+                    or attempt >= config.max_retries
+                ):
+                    raise
+                await anyio.sleep(backoff(attempt, config.backoff_base, config.backoff_cap))
+                attempt += 1
+                continue
+            break
+        self.rate_limit(key).update(
+            response.headers.get("x-rate-limit-limit"),
+            response.headers.get("x-rate-limit-remaining"),
+        )
+        grant_type = params.get("grant_type")
+        if response.status_code >= 300:
+            body = _error_body(response)
+            error = error_for_status(response.status_code, body, method="POST", path=_TOKEN_PATH)
+            error.message = f"authentication with grant {grant_type!r} failed: {error.message}"
+            error.args = (error.message,)
+            raise error
+        try:
+            body = response.json()
+            token = _auth.OAuthToken.from_response(body)
+        except (ValueError, KeyError, TypeError):
+            raise PodioError(
+                f"the token endpoint answered {response.status_code} without a token",
+                status=response.status_code,
+                method="POST",
+                path=_TOKEN_PATH,
+            ) from None
+        logger.debug("session %r obtained a token (grant %s)", key, grant_type)
+        return token
+
+    async def aclose(self) -> None:
+        if self.owns_http:
+            await self.http.aclose()
+
+
+def _error_body(response: httpx.Response) -> Any:
+    content = response.content
+    if not content:
+        return None
+    try:
+        return _json.loads(content)
+    except ValueError:
+        return None  # an HTML page from the load balancer still maps to its status class
+
+
+def _is_token_failure(status: int, body: Any, response: httpx.Response) -> bool:
+    """401 (or, rarely, 400) saying the access token expired or is invalid."""
+    if isinstance(body, Mapping):
+        error = body.get("error")
+        description = body.get("error_description")
+        if error == "invalid_token" or description in ("expired_token", "invalid_token"):
+            return True
+        if status == 400:
+            return False
+        return isinstance(description, str) and "expired_token" in description
+    challenge = response.headers.get("www-authenticate", "")
+    return status == 401 and ("expired_token" in challenge or "invalid_token" in challenge)
+
+
+def _rate_limit_wait(response: httpx.Response) -> float | None:
+    retry_after = response.headers.get("retry-after")
+    if retry_after:
+        try:
+            return max(float(retry_after), 0.0)
+        except ValueError:
+            pass
+    body = _error_body(response)
+    if isinstance(body, Mapping):
+        error = error_for_status(response.status_code, body)
+        return getattr(error, "retry_after", None)
+    return None
+
+
+def _file_positions(files: Any) -> list[tuple[Any, int]]:
+    """File objects in a `files=` argument and where they start, so a retry (or the replay
+    after a refresh) sends the whole file again instead of an empty part."""
+    if not files:
+        return []
+    values = files.values() if isinstance(files, Mapping) else [v for _, v in files]
+    positions: list[tuple[Any, int]] = []
+    for value in values:
+        fileobj = value[1] if isinstance(value, tuple) and len(value) > 1 else value
+        if hasattr(fileobj, "seek") and hasattr(fileobj, "tell"):
+            try:
+                positions.append((fileobj, fileobj.tell()))
+            except (OSError, ValueError):
+                continue
+    return positions
+
+
+def _rewind(positions: list[tuple[Any, int]]) -> None:
+    for fileobj, position in positions:
+        fileobj.seek(position)
+
+
+def _safe_reason(exc: Exception) -> str:
+    # httpx transport messages name hosts and errno text, never headers; keep them short.
+    return str(exc)[:200] or "no detail"

@@ -1,0 +1,282 @@
+"""OAuth: the token object, the authorize URL, the implicit-flow redirect, and refresh.
+
+Refresh is single-flight per session key: the caller takes the store's lock for the key,
+re-reads the stored token, and refreshes only if the token is still the one that failed or
+expired. Everyone else waiting on the lock then finds the new token in the store. The
+token request and the store write run shielded from cancellation, so a cancelled caller
+cannot lose a rotated refresh token.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+import anyio
+from pydantic import BaseModel, ConfigDict, Field
+
+from .errors import PodioAuthorizationError, PodioInvalidGrantError
+
+if TYPE_CHECKING:
+    from ._client import Podio
+    from .sessions import SessionStore
+
+__all__ = ["OAuthToken", "TokenRef", "authorization_url", "parse_redirect"]
+
+logger = logging.getLogger("podiokit")
+
+#: Refresh this long before Podio's expiry, so a request never leaves with a token that
+#: dies on the way.
+EXPIRY_SKEW = timedelta(seconds=60)
+
+
+class TokenRef(BaseModel):
+    """Who the token acts as: `type` is "user" or "app", `id` the user or app id."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    type: str
+    id: int
+
+
+class OAuthToken(BaseModel):
+    """An access/refresh token pair. Its repr and str never show either token."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    access_token: str = Field(repr=False)
+    refresh_token: str | None = Field(default=None, repr=False)
+    token_type: str = "bearer"
+    expires_at: datetime | None = None
+    scope: str | None = None
+    ref: TokenRef | None = None
+
+    @classmethod
+    def from_response(cls, body: Mapping[str, Any], *, now: datetime | None = None) -> OAuthToken:
+        """Build from the token endpoint's JSON (or the implicit flow's fragment)."""
+        now = now or datetime.now(timezone.utc)
+        expires_in = body.get("expires_in")
+        expires_at = None
+        if expires_in not in (None, ""):
+            # .NET types expires_in as a string; accept both.
+            expires_at = now + timedelta(seconds=float(expires_in))
+        ref = body.get("ref")
+        return cls(
+            access_token=str(body["access_token"]),
+            refresh_token=body.get("refresh_token") or None,
+            token_type=str(body.get("token_type") or "bearer"),
+            expires_at=expires_at,
+            scope=body.get("scope"),
+            ref=TokenRef.model_validate(ref) if isinstance(ref, Mapping) else None,
+        )
+
+    @classmethod
+    def from_storage(cls, data: Mapping[str, Any]) -> OAuthToken:
+        return cls.model_validate(data)
+
+    def to_storage(self) -> dict[str, Any]:
+        """The JSON form session stores keep (it holds the tokens: store it privately)."""
+        return self.model_dump(mode="json")
+
+    def expires_within(self, delta: timedelta, *, now: datetime | None = None) -> bool:
+        if self.expires_at is None:
+            return False
+        return self.expires_at - delta <= (now or datetime.now(timezone.utc))
+
+    @property
+    def is_expired(self) -> bool:
+        """True when the token expires within the refresh skew (or already has)."""
+        return self.expires_within(EXPIRY_SKEW)
+
+    @property
+    def is_app(self) -> bool:
+        return self.ref is not None and self.ref.type == "app"
+
+
+def authorization_url(
+    auth_url: str,
+    client_id: str,
+    redirect_uri: str,
+    *,
+    state: str | None = None,
+    scope: str | None = None,
+    response_type: Literal["code", "token"] = "code",
+) -> str:
+    """The URL of Podio's authorize page for the server-side (`code`) or client-side
+    (`token`) flow. It carries no secret."""
+    if response_type not in ("code", "token"):
+        raise ValueError(f"response_type must be 'code' or 'token', not {response_type!r}")
+    params: dict[str, str] = {
+        "client_id": client_id,
+        "redirect_uri": redirect_uri,
+        "response_type": response_type,
+    }
+    if scope is not None:
+        params["scope"] = scope
+    if state is not None:
+        params["state"] = state
+    separator = "&" if "?" in auth_url else "?"
+    return f"{auth_url}{separator}{urlencode(params)}"
+
+
+def parse_redirect(url_or_fragment: str) -> dict[str, str]:
+    """The parameters of a redirect: the fragment of the implicit flow
+    (`#access_token=...&expires_in=...`), or the query if it carries an `error=`."""
+    text = url_or_fragment.strip()
+    fragment = ""
+    query = ""
+    if "#" in text:
+        before, fragment = text.split("#", 1)
+        query = urlsplit(before).query if "?" in before else ""
+    elif "://" in text or text.startswith("/"):
+        query = urlsplit(text).query
+    else:
+        fragment = text.lstrip("?")
+    params = dict(parse_qsl(fragment, keep_blank_values=True))
+    # Podio reports a refusal in the query string, even in the implicit flow.
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        params.setdefault(key, value)
+    return params
+
+
+def token_from_redirect(url_or_fragment: str) -> OAuthToken:
+    """The token of an implicit-flow redirect; `PodioAuthorizationError` if it was refused
+    or carries no token."""
+    params = parse_redirect(url_or_fragment)
+    if "error" in params:
+        raise PodioAuthorizationError(
+            "authorization refused: "
+            + (params.get("error_description") or params.get("error_reason") or params["error"]),
+            error=params["error"],
+            error_description=params.get("error_description"),
+            error_detail=params.get("error_reason"),
+        )
+    missing = [key for key in ("access_token", "expires_in") if not params.get(key)]
+    if missing:
+        raise PodioAuthorizationError(
+            f"the redirect carries no {' or '.join(missing)}: it is not an implicit-flow redirect"
+        )
+    try:
+        return OAuthToken.from_response(params)
+    except ValueError:
+        raise PodioAuthorizationError("the redirect's expires_in is not a number") from None
+
+
+OnTokenWillRefresh = Callable[["Podio"], "Awaitable[None] | None"]
+GrantFunc = Callable[[Mapping[str, str]], Awaitable[OAuthToken]]
+
+
+class SessionAuth:
+    """The auth state of one session key, shared by every view of that key.
+
+    `token` caches what the store holds, so a request does not read the store; the store
+    is re-read under the lock whenever a refresh is considered.
+    """
+
+    __slots__ = ("app_credentials", "auth_header", "key", "loaded", "token")
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        self.token: OAuthToken | None = None
+        self.auth_header: str | None = None
+        self.loaded = False
+        # Only kept in memory: an app session re-authenticates with these after
+        # invalid_grant. Never written to a store, a log or a repr.
+        self.app_credentials: tuple[int, str] | None = None
+
+    def adopt(self, token: OAuthToken | None) -> None:
+        self.token = token
+        self.auth_header = None if token is None else f"OAuth2 {token.access_token}"
+        self.loaded = True
+
+
+async def load(auth: SessionAuth, store: SessionStore) -> OAuthToken | None:
+    if not auth.loaded:
+        auth.adopt(await store.get(auth.key))
+    return auth.token
+
+
+async def refresh(
+    podio: Podio,
+    auth: SessionAuth,
+    store: SessionStore,
+    failed: OAuthToken | None,
+    *,
+    grant: GrantFunc,
+    can_refresh: bool,
+    on_token_will_refresh: OnTokenWillRefresh | None,
+) -> OAuthToken:
+    """Make sure the session has a token other than `failed`, refreshing at most once
+    across every task (and, with a shared store, every process) that sees it fail."""
+    async with store.lock(auth.key):
+        stored = await store.get(auth.key)
+        if stored is not None and _usable_instead_of(stored, failed):
+            auth.adopt(stored)
+            return stored
+        current = stored or failed
+        with anyio.CancelScope(shield=True):
+            token = await _obtain(
+                podio,
+                auth,
+                current,
+                grant=grant,
+                can_refresh=can_refresh,
+                on_token_will_refresh=on_token_will_refresh,
+                store=store,
+            )
+            if token is not stored:
+                await store.set(auth.key, token)
+            auth.adopt(token)
+        return token
+
+
+def _usable_instead_of(token: OAuthToken, failed: OAuthToken | None) -> bool:
+    if token.is_expired:
+        return False
+    return failed is None or token.access_token != failed.access_token
+
+
+async def _obtain(
+    podio: Podio,
+    auth: SessionAuth,
+    current: OAuthToken | None,
+    *,
+    grant: GrantFunc,
+    can_refresh: bool,
+    on_token_will_refresh: OnTokenWillRefresh | None,
+    store: SessionStore,
+) -> OAuthToken:
+    if not can_refresh:
+        # Client-side flow: there is no secret, so the token endpoint is off limits. The
+        # application re-authenticates (a new implicit-flow redirect) in the callback.
+        if on_token_will_refresh is not None:
+            result = on_token_will_refresh(podio)
+            if inspect.isawaitable(result):
+                await result
+        token = auth.token if auth.token is not current else await store.get(auth.key)
+        if token is not None and _usable_instead_of(token, current):
+            return token
+        raise PodioAuthorizationError(
+            "the access token expired and the client-side flow cannot refresh it; "
+            "re-authenticate in on_token_will_refresh"
+        )
+    if current is not None and current.refresh_token:
+        logger.debug("refreshing the token of session %r", auth.key)
+        try:
+            return await grant(
+                {"grant_type": "refresh_token", "refresh_token": current.refresh_token}
+            )
+        except PodioInvalidGrantError:
+            if auth.app_credentials is None:
+                raise
+            logger.debug("refresh token of app session %r refused; re-authenticating", auth.key)
+    if auth.app_credentials is not None:
+        app_id, app_token = auth.app_credentials
+        return await grant({"grant_type": "app", "app_id": str(app_id), "app_token": app_token})
+    raise PodioAuthorizationError(
+        "the session has no usable token and nothing to refresh it with; authenticate first"
+    )
