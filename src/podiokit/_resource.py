@@ -11,7 +11,7 @@ from __future__ import annotations
 import json as _json
 from collections.abc import Mapping
 from functools import cache
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar, overload
 
 import httpx
 from pydantic import TypeAdapter, ValidationError
@@ -19,6 +19,9 @@ from pydantic import TypeAdapter, ValidationError
 from .errors import PodioResponseError
 
 __all__ = ["APIResource", "Requester", "decode_json", "parse_as", "read_bytes"]
+
+T = TypeVar("T")
+
 
 class Requester(Protocol):
     """What a resource needs from the client: one call through the request pipeline.
@@ -90,6 +93,10 @@ def _adapter(tp: Any) -> TypeAdapter[Any]:
     return TypeAdapter(tp)
 
 
+@overload
+def parse_as(response: httpx.Response, tp: type[T]) -> T: ...
+@overload
+def parse_as(response: httpx.Response, tp: Any) -> Any: ...
 def parse_as(response: httpx.Response, tp: Any) -> Any:
     """Validate the JSON body as `tp` (a model, `list[Model]`, ...) straight from bytes."""
     content = response.content
