@@ -71,6 +71,7 @@ class FileSessionStore:
 
     @contextlib.contextmanager
     def _exclusive(self) -> Iterator[None]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self._write_lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
