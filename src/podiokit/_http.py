@@ -41,6 +41,9 @@ logger = logging.getLogger("podiokit")
 _JSON_HEADERS = {"Content-Type": "application/json"}
 _TOKEN_PATH = "/oauth/token"
 
+#: Every wait of the pipeline (backoff, 420 hints, pacing) goes through here; tests replace it.
+sleep = anyio.sleep
+
 
 @dataclass(frozen=True)
 class Config:
@@ -205,7 +208,7 @@ class Pipeline:
                 delay = rate.pace_delay(config.pace_threshold)
                 if delay > 0:
                     logger.debug("pacing session %r: waiting %.1f s", key, delay)
-                    await anyio.sleep(delay)
+                    await sleep(delay)
             _rewind(file_positions)
             request = self.http.build_request(
                 method,
@@ -224,7 +227,7 @@ class Pipeline:
                 retryable = idempotent or (isinstance(cause, Exception) and never_sent(cause))
                 if not retryable or attempt >= max_retries:
                     raise
-                await anyio.sleep(backoff(attempt, config.backoff_base, config.backoff_cap))
+                await sleep(backoff(attempt, config.backoff_base, config.backoff_cap))
                 attempt += 1
                 continue
             rate.update(
@@ -236,7 +239,7 @@ class Pipeline:
                 logger.debug(
                     "%s %s -> %d; retrying (attempt %d)", method, path, status, attempt + 1
                 )
-                await anyio.sleep(backoff(attempt, config.backoff_base, config.backoff_cap))
+                await sleep(backoff(attempt, config.backoff_base, config.backoff_cap))
                 attempt += 1
                 continue
             if status in (420, 429):
@@ -247,7 +250,7 @@ class Pipeline:
                     )
                 if wait <= config.rate_limit_wait and rate_limit_waits < max(max_retries, 1):
                     logger.debug("rate limited on %s %s; waiting %.1f s", method, path, wait)
-                    await anyio.sleep(wait)
+                    await sleep(wait)
                     rate_limit_waits += 1
                     continue
             return response
@@ -309,7 +312,7 @@ class Pipeline:
                     or attempt >= config.max_retries
                 ):
                     raise
-                await anyio.sleep(backoff(attempt, config.backoff_base, config.backoff_cap))
+                await sleep(backoff(attempt, config.backoff_base, config.backoff_cap))
                 attempt += 1
                 continue
             break
