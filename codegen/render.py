@@ -169,7 +169,7 @@ def _return(op: Operation) -> tuple[str, str]:
     if op.returns in GENERIC_RETURNS:
         tp = GENERIC_RETURNS[op.returns]
         return tp, f"parse_as(response, {tp})"
-    return op.returns, f"parse_as(response, {op.returns})"
+    return op.returns, f"parse_as(response, {op.returns.removesuffix(' | None')})"
 
 
 def _docstring(view: OpView) -> list[str]:
@@ -236,6 +236,7 @@ def render_area(area: AreaSpec, models: Mapping[str, str]) -> str:
     )
     needs = {
         "literal": "Literal[" in all_types,
+        "sequence": "Sequence[" in all_types,
         "io": "IO[" in all_types,
         "encode_fields": any(a.encode for v in views for a in v.kw_args),
         "page": any(v.op.paginate for v in views),

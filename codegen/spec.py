@@ -265,6 +265,8 @@ def returns_model(returns: str) -> str | None:
     """`Item` and `list[Item]` name the model `Item`; generic returns name none."""
     if returns in GENERIC_RETURNS:
         return None
+    # `Model | None`: Podio may answer with an empty body (a no-op item update gives 204).
+    returns = returns.removesuffix(" | None")
     match = re.fullmatch(r"(?:list\[)?([A-Z][A-Za-z0-9_]*)\]?", returns)
     if match is None or (returns.startswith("list[") != returns.endswith("]")):
         raise ValueError(

@@ -79,9 +79,10 @@ class AsyncPage(Generic[PageT, ItemT]):
             for element in elements:
                 if seen is not None and self._key is not None:
                     ident = self._key(element)
-                    if ident in seen:
-                        continue
-                    seen.add(ident)
+                    if ident is not None:  # no identity (a partial response): never skip
+                        if ident in seen:
+                            continue
+                        seen.add(ident)
                 yield element
             del page, elements  # one page in memory: drop it before fetching the next
             offset += count
