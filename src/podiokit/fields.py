@@ -1,0 +1,372 @@
+"""Item field values as written: Python values -> Podio's write forms (create/update).
+
+`encode_fields({"title": "x", "price": Money("9.50", "EUR"), 142837427: 75})` gives the
+`fields` object of POST /item/app/{app_id}/ and PUT /item/{item_id}, keyed by external_id or
+field_id (as a string). A value that cannot be sent raises `FieldValueError`, naming the field
+and the value, before any request is made.
+
+| Python value                           | sent as                                   | field types       |
+|----------------------------------------|-------------------------------------------|-------------------|
+| `str`                                  | `"text"`                                  | text, location... |
+| `int`, `float`, `Decimal`              | `5`, `2.5`, `"6513.5100"` (Decimal exact) | number, ids       |
+| `Money(value, "EUR")`                  | `{"value": "9.50", "currency": "EUR"}`    | money             |
+| aware `datetime`                       | `{"start_utc": "YYYY-MM-DD HH:MM:SS"}`    | date              |
+| `date`                                 | `{"start_date": "YYYY-MM-DD"}`            | date              |
+| `DateRange(start, end)`                | the two forms above with `end_*`          | date              |
+| `Ref(4, 5)` or `[4, 5]`                | `[4, 5]` (option/item/profile/file ids)   | category, app,    |
+|                                        |                                           | contact, image    |
+| `Embed(embed_id, file_id)`             | `[{"embed": 1, "file": 2}]`               | embed             |
+| `Location("address", lat=, lng=)`      | `[{"value": "...", "lat": .., "lng": ..}]`| location          |
+| `Phone("+45...", "mobile")`, `Email()` | `[{"type": "mobile", "value": "..."}]`    | phone, email      |
+| `Duration(seconds)`, `timedelta`       | `93784` (seconds)                         | duration          |
+| `Progress(75)`                         | `75`                                      | progress          |
+| `None`, `[]`                           | `[]` (clears the field)                   | any               |
+| `Raw(anything)`                        | sent unchanged (a form this module lacks) | any               |
+
+A naive `datetime` is rejected: Podio's `start_utc` is UTC and guessing a timezone would
+silently move the date. Pass an aware datetime, or a `date` for a date-only value.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal, InvalidOperation
+from typing import Any, Final, Literal
+
+__all__ = [
+    "DateRange",
+    "Duration",
+    "Email",
+    "Embed",
+    "FieldValueError",
+    "Location",
+    "Money",
+    "Phone",
+    "Progress",
+    "Raw",
+    "Ref",
+    "encode_field_value",
+    "encode_fields",
+]
+
+PhoneType = Literal["mobile", "work", "home", "main", "work_fax", "private_fax", "other"]
+EmailType = Literal["work", "home", "other"]
+
+PHONE_TYPES: Final = frozenset(
+    {"mobile", "work", "home", "main", "work_fax", "private_fax", "other"}
+)
+EMAIL_TYPES: Final = frozenset({"work", "home", "other"})
+_CURRENCY = re.compile(r"[A-Za-z]{3}\Z")
+
+
+class FieldValueError(ValueError):
+    """A value cannot be written to an item field. Raised before anything is sent."""
+
+    def __init__(self, field: str | int | None, value: object, reason: str) -> None:
+        self.field = field
+        self.value = value
+        self.reason = reason
+        where = "field value" if field is None else f"field {field!r}"
+        super().__init__(f"{where}: {reason} (got {value!r})")
+
+
+class _Reject(Exception):
+    """Internal: a reason to reject, turned into FieldValueError with the field's name."""
+
+
+# --------------------------------------------------------------------------- write forms
+@dataclass(frozen=True, slots=True)
+class Money:
+    """A money field value: an amount and an ISO 4217 currency code."""
+
+    value: Decimal | int | float | str
+    currency: str
+
+
+@dataclass(frozen=True, slots=True)
+class DateRange:
+    """A date field value with an optional end. Both ends are dates, or both aware datetimes."""
+
+    start: date | datetime
+    end: date | datetime | None = None
+
+
+class Ref(tuple[int, ...]):
+    """Ids for a category (option ids), app (item ids), contact (profile ids) or image
+    (file ids) field: `Ref(4, 5)`. A plain list of ints means the same."""
+
+    __slots__ = ()
+
+    def __new__(cls, *ids: int) -> Ref:
+        return super().__new__(cls, ids)
+
+
+@dataclass(frozen=True, slots=True)
+class Embed:
+    """An embed field value: an embed created with POST /embed/, and optionally its thumbnail."""
+
+    embed_id: int
+    file_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """A location field value: an address, coordinates, or both."""
+
+    value: str | None = None
+    lat: float | None = None
+    lng: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Phone:
+    """A phone field value."""
+
+    value: str
+    type: PhoneType = "work"
+
+
+@dataclass(frozen=True, slots=True)
+class Email:
+    """An email field value."""
+
+    value: str
+    type: EmailType = "work"
+
+
+@dataclass(frozen=True, slots=True)
+class Duration:
+    """A duration field value in whole seconds."""
+
+    seconds: int
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """A progress field value, 0 to 100."""
+
+    value: int
+
+
+@dataclass(frozen=True, slots=True)
+class Raw:
+    """Sent exactly as given: for a write form this module does not model."""
+
+    value: Any
+
+
+# --------------------------------------------------------------------------- encoding
+def encode_fields(values: Mapping[str | int, Any]) -> dict[str, Any]:
+    """The `fields` object of an item create/update body.
+
+    Keys are external_ids (str) or field_ids (int); values are encoded as in the module table.
+    """
+    if not isinstance(values, Mapping):
+        raise FieldValueError(None, values, "fields must be a mapping of field -> value")
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        name = _key(key, value)
+        if name in out:
+            raise FieldValueError(key, value, "the same field is given twice")
+        out[name] = encode_field_value(value, field=key)
+    return out
+
+
+def encode_field_value(value: Any, *, field: str | int | None = None) -> Any:
+    """One field's write form (also the body of PUT /item/{item_id}/value/{field})."""
+    try:
+        return _encode(value)
+    except _Reject as exc:
+        raise FieldValueError(field, value, str(exc)) from None
+
+
+def _key(key: object, value: object) -> str:
+    if isinstance(key, bool) or not isinstance(key, (str, int)):
+        raise FieldValueError(None, value, f"field key {key!r} must be an external_id or field_id")
+    if isinstance(key, int):
+        if key <= 0:
+            raise FieldValueError(key, value, "a field_id is a positive int")
+        return str(key)
+    if not key:
+        raise FieldValueError(key, value, "an external_id cannot be empty")
+    return key
+
+
+def _encode(value: Any) -> Any:
+    # Order matters: bool is an int, datetime is a date, Ref is a tuple.
+    if value is None:
+        return []
+    if isinstance(value, Raw):
+        return value.value
+    if isinstance(value, bool):
+        raise _Reject("True/False is not a Podio field value (yes/no fields are categories)")
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise _Reject("a number must be finite")
+        return value
+    if isinstance(value, Decimal):
+        return _decimal_text(value)
+    if isinstance(value, datetime):
+        return {"start_utc": _utc_text(value)}
+    if isinstance(value, date):
+        return {"start_date": value.isoformat()}
+    if isinstance(value, timedelta):
+        return _seconds(value)
+    if isinstance(value, Money):
+        return _money(value)
+    if isinstance(value, DateRange):
+        return _date_range(value)
+    if isinstance(value, Ref):
+        return [_id(v, "id") for v in value]
+    if isinstance(value, (Embed, Location, Phone, Email)):
+        return [_part(value)]
+    if isinstance(value, Duration):
+        if isinstance(value.seconds, bool) or not isinstance(value.seconds, int):
+            raise _Reject("Duration takes whole seconds (an int)")
+        if value.seconds < 0:
+            raise _Reject("a duration cannot be negative")
+        return value.seconds
+    if isinstance(value, Progress):
+        progress = value.value
+        if isinstance(progress, bool) or not isinstance(progress, int) or not 0 <= progress <= 100:
+            raise _Reject("progress is an int from 0 to 100")
+        return progress
+    if isinstance(value, (list, tuple)):
+        return _list(value)
+    if isinstance(value, Mapping):
+        raise _Reject("a dict is not encoded; use a typed value (Money, DateRange...) or Raw")
+    raise _Reject(f"{type(value).__name__} is not a supported field value")
+
+
+def _list(values: Sequence[Any]) -> list[Any]:
+    if not values:
+        return []  # clears the field
+    kinds = {type(v) for v in values}
+    if len(kinds) > 1:
+        names = ", ".join(sorted(k.__name__ for k in kinds))
+        raise _Reject(f"a list must hold one kind of value, not {names}")
+    first = values[0]
+    if isinstance(first, int) and not isinstance(first, bool):
+        return [_id(v, "id") for v in values]
+    if isinstance(first, (Embed, Location, Phone, Email)):
+        return [_part(v) for v in values]
+    raise _Reject(
+        f"a list holds ids (int), Embed, Location, Phone or Email values, not {type(first).__name__}"
+    )
+
+
+def _id(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise _Reject(f"an {what} is a positive int")
+    return value
+
+
+def _decimal_text(value: Decimal) -> str:
+    if not value.is_finite():
+        raise _Reject("a number must be finite")
+    return format(value, "f")  # never exponent notation, which Podio would not read
+
+
+def _utc_text(value: datetime) -> str:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise _Reject("a naive datetime has no timezone; pass an aware datetime or a date")
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _seconds(value: timedelta) -> int:
+    if value < timedelta(0):
+        raise _Reject("a duration cannot be negative")
+    if value.microseconds:
+        raise _Reject("a duration is whole seconds")
+    return value.days * 86400 + value.seconds
+
+
+def _money(value: Money) -> dict[str, str]:
+    amount = value.value
+    if isinstance(amount, bool):
+        raise _Reject("a money amount is a number")
+    if isinstance(amount, float):
+        if not math.isfinite(amount):
+            raise _Reject("a money amount must be finite")
+        amount = Decimal(repr(amount))  # the shortest text that is this float
+    elif isinstance(amount, (int, str)):
+        try:
+            amount = Decimal(amount)
+        except InvalidOperation:
+            raise _Reject("a money amount is a number") from None
+    elif not isinstance(amount, Decimal):
+        raise _Reject("a money amount is a number")
+    currency = value.currency
+    if not isinstance(currency, str) or not _CURRENCY.match(currency):
+        raise _Reject("a currency is a 3-letter ISO 4217 code such as 'EUR'")
+    return {"value": _decimal_text(amount), "currency": currency.upper()}
+
+
+def _date_range(value: DateRange) -> dict[str, str]:
+    start, end = value.start, value.end
+    if not isinstance(start, date):
+        raise _Reject("DateRange.start is a date or an aware datetime")
+    timed = isinstance(start, datetime)
+    if end is not None:
+        if not isinstance(end, date) or isinstance(end, datetime) != timed:
+            raise _Reject("DateRange start and end are both dates or both datetimes")
+        if end < start:
+            raise _Reject("DateRange ends before it starts")
+    if isinstance(start, datetime):
+        out = {"start_utc": _utc_text(start)}
+        if isinstance(end, datetime):
+            out["end_utc"] = _utc_text(end)
+        return out
+    out = {"start_date": start.isoformat()}
+    if end is not None:
+        out["end_date"] = end.isoformat()
+    return out
+
+
+def _part(value: Embed | Location | Phone | Email) -> dict[str, Any]:
+    if isinstance(value, Embed):
+        embed_id = _id(value.embed_id, "embed_id")
+        file_id = None if value.file_id is None else _id(value.file_id, "file_id")
+        return {"embed": embed_id, "file": file_id}
+    if isinstance(value, Location):
+        return _location(value)
+    kinds = PHONE_TYPES if isinstance(value, Phone) else EMAIL_TYPES
+    label = "phone" if isinstance(value, Phone) else "email"
+    if not isinstance(value.value, str) or not value.value.strip():
+        raise _Reject(f"a {label} value is a non-empty string")
+    if value.type not in kinds:
+        raise _Reject(f"a {label} type is one of {', '.join(sorted(kinds))}")
+    if isinstance(value, Email) and "@" not in value.value:
+        raise _Reject("an email address contains '@'")
+    return {"type": value.type, "value": value.value}
+
+
+def _location(value: Location) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if value.value is not None:
+        if not isinstance(value.value, str) or not value.value.strip():
+            raise _Reject("a location address is a non-empty string")
+        out["value"] = value.value
+    if (value.lat is None) != (value.lng is None):
+        raise _Reject("a location needs both lat and lng, or neither")
+    if value.lat is not None and value.lng is not None:
+        for name, coord, limit in (("lat", value.lat, 90), ("lng", value.lng, 180)):
+            if (
+                isinstance(coord, bool)
+                or not isinstance(coord, (int, float))
+                or not math.isfinite(coord)
+                or abs(coord) > limit
+            ):
+                raise _Reject(f"{name} is a number within ±{limit}")
+            out[name] = coord
+    if not out:
+        raise _Reject("a location needs an address or lat/lng")
+    return out
