@@ -11,6 +11,7 @@ import httpx
 import pytest
 import respx
 
+from podiokit.models.comments import Comment
 from podiokit.resources.comments import CommentsResource
 
 from .conftest import RecordingRequester
@@ -18,33 +19,76 @@ from .conftest import RecordingRequester
 pytestmark = pytest.mark.anyio
 
 
-async def test_add_to_object(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
-    result = await CommentsResource(requester).add_to_object(
+async def test_create(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
+    route = respx_mock.route().mock(return_value=httpx.Response(200, json={"comment_id": 1}))
+    result = await CommentsResource(requester).create(
         "a b/1",
         102,
+        value="s10",
         silent=True,
         hook=True,
         alert_invite=True,
-        value="v13",
-        external_id=114,
+        external_id="s14",
         file_ids=[15, 16],
         embed_id=116,
-        embed_url="v17",
+        embed_url="s17",
     )
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/comment/a%20b%2F1/102"
     assert dict(request.url.params) == {"silent": "true", "hook": "true", "alert_invite": "true"}
     assert json.loads(request.content) == {
-        "value": "v13",
-        "external_id": 114,
+        "value": "s10",
+        "external_id": "s14",
         "file_ids": [15, 16],
         "embed_id": 116,
-        "embed_url": "v17",
+        "embed_url": "s17",
     }
     assert requester.flags[-1] == (False, False)
-    assert result == {}
+    assert isinstance(result, Comment)
+
+
+async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
+    route = respx_mock.route().mock(return_value=httpx.Response(200, json={"comment_id": 1}))
+    result = await CommentsResource(requester).get(101)
+    request = route.calls.last.request
+    assert request.method == "GET"
+    assert request.url.raw_path.partition(b"?")[0] == b"/comment/101"
+    assert dict(request.url.params) == {}
+    assert request.content == b""
+    assert requester.flags[-1] == (True, False)
+    assert isinstance(result, Comment)
+
+
+async def test_get_on_object(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
+    route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
+    result = await CommentsResource(requester).get_on_object("a b/1", 102, limit=7, offset=14)
+    request = route.calls.last.request
+    assert request.method == "GET"
+    assert request.url.raw_path.partition(b"?")[0] == b"/comment/a%20b%2F1/102/"
+    assert dict(request.url.params) == {"limit": "7", "offset": "14"}
+    assert request.content == b""
+    assert requester.flags[-1] == (True, False)
+    assert isinstance(result, list)
+
+
+async def test_update(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
+    route = respx_mock.route().mock(return_value=httpx.Response(204))
+    result = await CommentsResource(requester).update(
+        101, value="s10", file_ids=[11, 12], embed_id=112, embed_url="s13"
+    )
+    request = route.calls.last.request
+    assert request.method == "PUT"
+    assert request.url.raw_path.partition(b"?")[0] == b"/comment/101"
+    assert dict(request.url.params) == {}
+    assert json.loads(request.content) == {
+        "value": "s10",
+        "file_ids": [11, 12],
+        "embed_id": 112,
+        "embed_url": "s13",
+    }
+    assert requester.flags[-1] == (True, False)
+    assert result is None
 
 
 async def test_delete(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -59,18 +103,6 @@ async def test_delete(requester: RecordingRequester, respx_mock: respx.MockRoute
     assert result is None
 
 
-async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
-    result = await CommentsResource(requester).get(101)
-    request = route.calls.last.request
-    assert request.method == "GET"
-    assert request.url.raw_path.partition(b"?")[0] == b"/comment/101"
-    assert dict(request.url.params) == {}
-    assert request.content == b""
-    assert requester.flags[-1] == (True, False)
-    assert result == {}
-
-
 async def test_get_revisions(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
     result = await CommentsResource(requester).get_revisions(101)
@@ -83,49 +115,23 @@ async def test_get_revisions(requester: RecordingRequester, respx_mock: respx.Mo
     assert result == {"ok": True}
 
 
-async def test_get_on_object(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await CommentsResource(requester).get_on_object("a b/1", 102, limit=110, offset=111)
-    request = route.calls.last.request
-    assert request.method == "GET"
-    assert request.url.raw_path.partition(b"?")[0] == b"/comment/a%20b%2F1/102/"
-    assert dict(request.url.params) == {"limit": "110", "offset": "111"}
-    assert request.content == b""
-    assert requester.flags[-1] == (True, False)
-    assert result == []
-
-
-async def test_update(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await CommentsResource(requester).update(101)
-    request = route.calls.last.request
-    assert request.method == "PUT"
-    assert request.url.raw_path.partition(b"?")[0] == b"/comment/101"
-    assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
-    assert requester.flags[-1] == (True, False)
-    assert result is None
-
-
-async def test_comment_find_recent_for_share(
+async def test_find_recent_for_share(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await CommentsResource(requester).comment_find_recent_for_share()
+    result = await CommentsResource(requester).find_recent_for_share()
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/comment/share/"
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
-async def test_comment_liked_by(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
+async def test_get_liked_by(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
-    result = await CommentsResource(requester).comment_liked_by(101)
+    result = await CommentsResource(requester).get_liked_by(101)
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/comment/101/liked_by/"

@@ -11,6 +11,7 @@ import httpx
 import pytest
 import respx
 
+from podiokit.models.files import File
 from podiokit.resources.files import FilesResource
 
 from .conftest import RecordingRequester
@@ -18,16 +19,66 @@ from .conftest import RecordingRequester
 pytestmark = pytest.mark.anyio
 
 
+async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
+    route = respx_mock.route().mock(return_value=httpx.Response(200, json={"file_id": 1}))
+    result = await FilesResource(requester).get(101)
+    request = route.calls.last.request
+    assert request.method == "GET"
+    assert request.url.raw_path.partition(b"?")[0] == b"/file/101"
+    assert dict(request.url.params) == {}
+    assert request.content == b""
+    assert requester.flags[-1] == (True, False)
+    assert isinstance(result, File)
+
+
+async def test_download(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
+    route = respx_mock.route().mock(return_value=httpx.Response(200, content=b"\x00binary"))
+    result = await FilesResource(requester).download(101)
+    request = route.calls.last.request
+    assert request.method == "GET"
+    assert request.url.raw_path.partition(b"?")[0] == b"/file/101/raw"
+    assert dict(request.url.params) == {}
+    assert request.content == b""
+    assert requester.flags[-1] == (True, False)
+    assert result == b"\x00binary"
+
+
+async def test_upload(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
+    route = respx_mock.route().mock(return_value=httpx.Response(200, json={"file_id": 1}))
+    result = await FilesResource(requester).upload(source=b"file-content", filename="s11")
+    request = route.calls.last.request
+    assert request.method == "POST"
+    assert request.url.raw_path.partition(b"?")[0] == b"/file/"
+    assert dict(request.url.params) == {}
+    assert request.headers["content-type"].startswith("multipart/form-data")
+    assert b'name="filename"' in request.content
+    assert b'name="source"' in request.content
+    assert requester.flags[-1] == (False, False)
+    assert isinstance(result, File)
+
+
+async def test_upload_from_url(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
+    route = respx_mock.route().mock(return_value=httpx.Response(200, json={"file_id": 1}))
+    result = await FilesResource(requester).upload_from_url(url="s10")
+    request = route.calls.last.request
+    assert request.method == "POST"
+    assert request.url.raw_path.partition(b"?")[0] == b"/file/from_url/"
+    assert dict(request.url.params) == {}
+    assert json.loads(request.content) == {"url": "s10"}
+    assert requester.flags[-1] == (False, False)
+    assert isinstance(result, File)
+
+
 async def test_attach(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
     result = await FilesResource(requester).attach(
-        101, silent=True, hook=True, ref_type="v12", ref_id=113
+        101, ref_type="s10", ref_id=111, silent=True, hook=True
     )
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/file/101/attach"
     assert dict(request.url.params) == {"silent": "true", "hook": "true"}
-    assert json.loads(request.content) == {"ref_type": "v12", "ref_id": 113}
+    assert json.loads(request.content) == {"ref_type": "s10", "ref_id": 111}
     assert requester.flags[-1] == (False, False)
     assert result is None
 
@@ -44,6 +95,30 @@ async def test_copy(requester: RecordingRequester, respx_mock: respx.MockRouter)
     assert result == {}
 
 
+async def test_replace(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
+    route = respx_mock.route().mock(return_value=httpx.Response(204))
+    result = await FilesResource(requester).replace(101, old_file_id=110)
+    request = route.calls.last.request
+    assert request.method == "POST"
+    assert request.url.raw_path.partition(b"?")[0] == b"/file/101/replace"
+    assert dict(request.url.params) == {}
+    assert json.loads(request.content) == {"old_file_id": 110}
+    assert requester.flags[-1] == (False, False)
+    assert result is None
+
+
+async def test_update(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
+    route = respx_mock.route().mock(return_value=httpx.Response(204))
+    result = await FilesResource(requester).update(101, description="s10")
+    request = route.calls.last.request
+    assert request.method == "PUT"
+    assert request.url.raw_path.partition(b"?")[0] == b"/file/101"
+    assert dict(request.url.params) == {}
+    assert json.loads(request.content) == {"description": "s10"}
+    assert requester.flags[-1] == (True, False)
+    assert result is None
+
+
 async def test_delete(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
     result = await FilesResource(requester).delete(101)
@@ -56,33 +131,9 @@ async def test_delete(requester: RecordingRequester, respx_mock: respx.MockRoute
     assert result is None
 
 
-async def test_download(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(200, content=b"\x00binary"))
-    result = await FilesResource(requester).download(101)
-    request = route.calls.last.request
-    assert request.method == "GET"
-    assert request.url.raw_path.partition(b"?")[0] == b"/file/101/raw"
-    assert dict(request.url.params) == {}
-    assert request.content == b""
-    assert requester.flags[-1] == (True, False)
-    assert result == b"\x00binary"
-
-
-async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
-    result = await FilesResource(requester).get(101)
-    request = route.calls.last.request
-    assert request.method == "GET"
-    assert request.url.raw_path.partition(b"?")[0] == b"/file/101"
-    assert dict(request.url.params) == {}
-    assert request.content == b""
-    assert requester.flags[-1] == (True, False)
-    assert result == {}
-
-
-async def test_get_files(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
+async def test_get_all(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await FilesResource(requester).get_files(
+    result = await FilesResource(requester).get_all(
         attached_to="s10",
         created_by="s11",
         created_on="s12",
@@ -107,7 +158,7 @@ async def test_get_files(requester: RecordingRequester, respx_mock: respx.MockRo
     }
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_get_on_app(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -119,10 +170,10 @@ async def test_get_on_app(requester: RecordingRequester, respx_mock: respx.MockR
         created_on="s12",
         filetype="s13",
         hosted_by="s14",
-        limit=115,
-        offset=116,
-        sort_by="s17",
+        sort_by="s15",
         sort_desc=True,
+        limit=7,
+        offset=14,
     )
     request = route.calls.last.request
     assert request.method == "GET"
@@ -133,14 +184,14 @@ async def test_get_on_app(requester: RecordingRequester, respx_mock: respx.MockR
         "created_on": "s12",
         "filetype": "s13",
         "hosted_by": "s14",
-        "limit": "115",
-        "offset": "116",
-        "sort_by": "s17",
+        "sort_by": "s15",
         "sort_desc": "true",
+        "limit": "7",
+        "offset": "14",
     }
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_get_on_space(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -152,10 +203,10 @@ async def test_get_on_space(requester: RecordingRequester, respx_mock: respx.Moc
         created_on="s12",
         filetype="s13",
         hosted_by="s14",
-        limit=115,
-        offset=116,
-        sort_by="s17",
+        sort_by="s15",
         sort_desc=True,
+        limit=7,
+        offset=14,
     )
     request = route.calls.last.request
     assert request.method == "GET"
@@ -166,14 +217,14 @@ async def test_get_on_space(requester: RecordingRequester, respx_mock: respx.Moc
         "created_on": "s12",
         "filetype": "s13",
         "hosted_by": "s14",
-        "limit": "115",
-        "offset": "116",
-        "sort_by": "s17",
+        "sort_by": "s15",
         "sort_desc": "true",
+        "limit": "7",
+        "offset": "14",
     }
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_get_latest_on_app(
@@ -187,7 +238,7 @@ async def test_get_latest_on_app(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_get_latest_on_space(
@@ -201,64 +252,30 @@ async def test_get_latest_on_space(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
-async def test_replace(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await FilesResource(requester).replace(101)
-    request = route.calls.last.request
-    assert request.method == "POST"
-    assert request.url.raw_path.partition(b"?")[0] == b"/file/101/replace"
-    assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
-    assert requester.flags[-1] == (False, False)
-    assert result is None
-
-
-async def test_update(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
-    result = await FilesResource(requester).update(101)
-    request = route.calls.last.request
-    assert request.method == "PUT"
-    assert request.url.raw_path.partition(b"?")[0] == b"/file/101"
-    assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
-    assert requester.flags[-1] == (True, False)
-    assert result == {"ok": True}
-
-
-async def test_upload(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
-    result = await FilesResource(requester).upload()
-    request = route.calls.last.request
-    assert request.method == "POST"
-    assert request.url.raw_path.partition(b"?")[0] == b"/file/"
-    assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
-    assert requester.flags[-1] == (False, False)
-    assert result == {}
-
-
-async def test_external_file_create_from_external_file_id(
+async def test_create_from_external_file_id(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
-    result = await FilesResource(requester).external_file_create_from_external_file_id(101)
+    route = respx_mock.route().mock(return_value=httpx.Response(200, json={"file_id": 1}))
+    result = await FilesResource(requester).create_from_external_file_id(
+        101, external_file_id="s10", preserve_permissions=True
+    )
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/file/linked_account/101/"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {"external_file_id": "s10", "preserve_permissions": True}
     assert requester.flags[-1] == (False, False)
-    assert result == {}
+    assert isinstance(result, File)
 
 
-async def test_external_file_find_all_for_linked_account(
+async def test_get_all_for_linked_account(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await FilesResource(requester).external_file_find_all_for_linked_account(101)
+    result = await FilesResource(requester).get_all_for_linked_account(101)
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/file/linked_account/101/"
@@ -268,11 +285,9 @@ async def test_external_file_find_all_for_linked_account(
     assert result == []
 
 
-async def test_file_attachment_find_for_google(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
+async def test_get_for_google(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await FilesResource(requester).file_attachment_find_for_google(101)
+    result = await FilesResource(requester).get_for_google(101)
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/file/google/101/"
@@ -282,11 +297,9 @@ async def test_file_attachment_find_for_google(
     assert result == []
 
 
-async def test_file_attachment_set_available(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
+async def test_set_available(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
-    result = await FilesResource(requester).file_attachment_set_available(101)
+    result = await FilesResource(requester).set_available(101)
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/file/101/available"
@@ -294,31 +307,3 @@ async def test_file_attachment_set_available(
     assert json.loads(request.content) == {}
     assert requester.flags[-1] == (False, False)
     assert result == {"ok": True}
-
-
-async def test_file_upload_file(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
-    result = await FilesResource(requester).file_upload_file()
-    request = route.calls.last.request
-    assert request.method == "POST"
-    assert request.url.raw_path.partition(b"?")[0] == b"/file/v2/"
-    assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
-    assert requester.flags[-1] == (False, False)
-    assert result == {}
-
-
-async def test_file_upload_file_from_url(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
-    result = await FilesResource(requester).file_upload_file_from_url()
-    request = route.calls.last.request
-    assert request.method == "POST"
-    assert request.url.raw_path.partition(b"?")[0] == b"/file/from_url/"
-    assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
-    assert requester.flags[-1] == (False, False)
-    assert result == {}

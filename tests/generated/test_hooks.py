@@ -11,6 +11,7 @@ import httpx
 import pytest
 import respx
 
+from podiokit.models.hooks import Hook, HookCreateResult
 from podiokit.resources.hooks import HooksResource
 
 from .conftest import RecordingRequester
@@ -20,14 +21,26 @@ pytestmark = pytest.mark.anyio
 
 async def test_create(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
-    result = await HooksResource(requester).create("a b/1", 102, url="v10", type="v11")
+    result = await HooksResource(requester).create("a b/1", 102, url="s10", type="s11")
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/hook/a%20b%2F1/102/"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {"url": "v10", "type": "v11"}
+    assert json.loads(request.content) == {"url": "s10", "type": "s11"}
     assert requester.flags[-1] == (False, False)
-    assert result == {}
+    assert isinstance(result, HookCreateResult)
+
+
+async def test_get_all(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
+    route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
+    result = await HooksResource(requester).get_all("a b/1", 102)
+    request = route.calls.last.request
+    assert request.method == "GET"
+    assert request.url.raw_path.partition(b"?")[0] == b"/hook/a%20b%2F1/102/"
+    assert dict(request.url.params) == {}
+    assert request.content == b""
+    assert requester.flags[-1] == (True, False)
+    assert isinstance(result, list)
 
 
 async def test_delete(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -42,22 +55,10 @@ async def test_delete(requester: RecordingRequester, respx_mock: respx.MockRoute
     assert result is None
 
 
-async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await HooksResource(requester).get("a b/1", 102)
-    request = route.calls.last.request
-    assert request.method == "GET"
-    assert request.url.raw_path.partition(b"?")[0] == b"/hook/a%20b%2F1/102/"
-    assert dict(request.url.params) == {}
-    assert request.content == b""
-    assert requester.flags[-1] == (True, False)
-    assert result == []
-
-
 async def test_request_verification(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
+    route = respx_mock.route().mock(return_value=httpx.Response(204))
     result = await HooksResource(requester).request_verification(101)
     request = route.calls.last.request
     assert request.method == "POST"
@@ -65,18 +66,18 @@ async def test_request_verification(
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {}
     assert requester.flags[-1] == (False, False)
-    assert result == {"ok": True}
+    assert result is None
 
 
 async def test_validate_verification(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
-    result = await HooksResource(requester).validate_verification(101, code="v10")
+    route = respx_mock.route().mock(return_value=httpx.Response(204))
+    result = await HooksResource(requester).validate_verification(101, code="s10")
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/hook/101/verify/validate"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {"code": "v10"}
+    assert json.loads(request.content) == {"code": "s10"}
     assert requester.flags[-1] == (False, False)
-    assert result == {"ok": True}
+    assert result is None

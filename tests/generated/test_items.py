@@ -10,8 +10,8 @@ import json
 import httpx
 import pytest
 import respx
-from podiokit.fields import encode_fields
 
+from podiokit.fields import encode_fields
 from podiokit.models.items import (
     Item,
     ItemCreateResult,

@@ -14,6 +14,8 @@ from typing import Any
 import httpx
 
 from .._resource import APIResource, decode_json, parse_as
+from ..models.comments import Comment
+from ..pagination import AsyncPage
 from ._helpers import build_body, build_query, path_param
 
 __all__ = ["CommentsResource"]
@@ -27,28 +29,33 @@ class CommentsResource(APIResource):
 
     __slots__ = ()
 
-    async def add_to_object(
+    async def create(
         self,
         ref_type: str,
         ref_id: int,
         *,
+        value: str,
         silent: bool | None = None,
         hook: bool | None = None,
         alert_invite: bool | None = None,
-        value: Any | None = None,
-        external_id: int | None = None,
+        external_id: str | None = None,
         file_ids: list[int] | None = None,
         embed_id: int | None = None,
-        embed_url: Any | None = None,
+        embed_url: str | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> dict[str, Any]:
+    ) -> Comment:
         """Add comment to object.
 
         Podio operation "Add comment to object": `POST /comment/{ref_type}/{ref_id}`.
         See https://developers.podio.com/doc/comments/add-comment-to-object-22340
+
+        Args:
+            ref_type: item, status, task, ...
+            value: The comment text.
+            alert_invite: True to invite @-mentioned users who lack access.
         """
         response = await self._podio._send(
             "POST",
@@ -70,7 +77,106 @@ class CommentsResource(APIResource):
             timeout=timeout,
             idempotent=False,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, Comment)
+
+    async def get(
+        self,
+        comment_id: int,
+        *,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | httpx.Timeout | None = None,
+    ) -> Comment:
+        """Get a comment.
+
+        Podio operation "Get a comment": `GET /comment/{comment_id}`.
+        See https://developers.podio.com/doc/comments/get-a-comment-22345
+        """
+        response = await self._podio._send(
+            "GET",
+            f"/comment/{path_param(comment_id)}",
+            params=build_query({}, extra_query),
+            headers=extra_headers,
+            timeout=timeout,
+            idempotent=True,
+        )
+        return parse_as(response, Comment)
+
+    def get_on_object(
+        self,
+        ref_type: str,
+        ref_id: int,
+        *,
+        limit: int | None = None,
+        offset: int | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | httpx.Timeout | None = None,
+    ) -> AsyncPage[list[Comment], Comment]:
+        """Get comments on object.
+
+        Podio operation "Get comments on object": `GET /comment/{ref_type}/{ref_id}/`.
+        See https://developers.podio.com/doc/comments/get-comments-on-object-22371
+
+        Returns a page object: `await` it for one page, or `async for` over it for every
+        element (pages of 100 unless `limit` is given).
+        """
+
+        async def fetch(offset: int | None, limit: int | None) -> list[Comment]:
+            response = await self._podio._send(
+                "GET",
+                f"/comment/{path_param(ref_type)}/{path_param(ref_id)}/",
+                params=build_query({"limit": limit, "offset": offset}, extra_query),
+                headers=extra_headers,
+                timeout=timeout,
+                idempotent=True,
+            )
+            return parse_as(response, list[Comment])
+
+        return AsyncPage(
+            fetch,
+            items=lambda page: page,
+            key=lambda element: element.comment_id,
+            max_limit=100,
+            offset=offset,
+            limit=limit,
+        )
+
+    async def update(
+        self,
+        comment_id: int,
+        *,
+        value: str,
+        file_ids: list[int] | None = None,
+        embed_id: int | None = None,
+        embed_url: str | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | httpx.Timeout | None = None,
+    ) -> None:
+        """Update a comment.
+
+        Podio operation "Update a comment": `PUT /comment/{comment_id}`.
+        See https://developers.podio.com/doc/comments/update-a-comment-22346
+        """
+        await self._podio._send(
+            "PUT",
+            f"/comment/{path_param(comment_id)}",
+            params=build_query({}, extra_query),
+            json=build_body(
+                {
+                    "value": value,
+                    "file_ids": file_ids,
+                    "embed_id": embed_id,
+                    "embed_url": embed_url,
+                },
+                extra_body,
+            ),
+            headers=extra_headers,
+            timeout=timeout,
+            idempotent=True,
+        )
 
     async def delete(
         self,
@@ -93,29 +199,6 @@ class CommentsResource(APIResource):
             timeout=timeout,
             idempotent=True,
         )
-
-    async def get(
-        self,
-        comment_id: int,
-        *,
-        extra_query: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
-    ) -> dict[str, Any]:
-        """Get a comment.
-
-        Podio operation "Get a comment": `GET /comment/{comment_id}`.
-        See https://developers.podio.com/doc/comments/get-a-comment-22345
-        """
-        response = await self._podio._send(
-            "GET",
-            f"/comment/{path_param(comment_id)}",
-            params=build_query({}, extra_query),
-            headers=extra_headers,
-            timeout=timeout,
-            idempotent=True,
-        )
-        return parse_as(response, dict[str, Any])
 
     async def get_revisions(
         self,
@@ -140,66 +223,16 @@ class CommentsResource(APIResource):
         )
         return decode_json(response)
 
-    async def get_on_object(
-        self,
-        ref_type: str,
-        ref_id: int,
-        *,
-        limit: int | None = None,
-        offset: int | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
-    ) -> list[Any]:
-        """Get comments on object.
-
-        Podio operation "Get comments on object": `GET /comment/{ref_type}/{ref_id}/`.
-        See https://developers.podio.com/doc/comments/get-comments-on-object-22371
-        """
-        response = await self._podio._send(
-            "GET",
-            f"/comment/{path_param(ref_type)}/{path_param(ref_id)}/",
-            params=build_query({"limit": limit, "offset": offset}, extra_query),
-            headers=extra_headers,
-            timeout=timeout,
-            idempotent=True,
-        )
-        return parse_as(response, list[Any])
-
-    async def update(
-        self,
-        comment_id: int,
-        *,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
-    ) -> None:
-        """Update a comment.
-
-        Podio operation "Update a comment": `PUT /comment/{comment_id}`.
-        See https://developers.podio.com/doc/comments/update-a-comment-22346
-        """
-        await self._podio._send(
-            "PUT",
-            f"/comment/{path_param(comment_id)}",
-            params=build_query({}, extra_query),
-            json=build_body({}, extra_body),
-            headers=extra_headers,
-            timeout=timeout,
-            idempotent=True,
-        )
-
-    async def comment_find_recent_for_share(
+    async def find_recent_for_share(
         self,
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> list[Any]:
-        """Comment find recent for share.
+    ) -> list[Comment]:
+        """Find recent comments for share.
 
-        Podio operation "Comment find recent for share": `GET /comment/share/`.
+        Podio operation "Find recent comments for share": `GET /comment/share/`.
         Undocumented: Podio's reference has no page for this operation.
         """
         response = await self._podio._send(
@@ -210,9 +243,9 @@ class CommentsResource(APIResource):
             timeout=timeout,
             idempotent=True,
         )
-        return parse_as(response, list[Any])
+        return parse_as(response, list[Comment])
 
-    async def comment_liked_by(
+    async def get_liked_by(
         self,
         comment_id: int,
         *,
@@ -220,11 +253,11 @@ class CommentsResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
     ) -> Any:
-        """Comment liked by.
+        """Get who liked a comment.
 
-        Podio operation "Comment liked by": `GET /comment/{comment_id}/liked_by/`.
+        Podio operation "Get who liked a comment": `GET /comment/{comment_id}/liked_by/`.
         Undocumented: Podio's reference has no page for this operation.
-        Related page: https://developers.podio.com/doc/comments/get-who-liked-a-comment-29007011
+        Related page: https://developers.podio.com/doc/ratings/get-who-liked-an-object-29007011
         """
         response = await self._podio._send(
             "GET",

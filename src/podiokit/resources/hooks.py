@@ -13,7 +13,8 @@ from typing import Any
 
 import httpx
 
-from .._resource import APIResource, decode_json, parse_as
+from .._resource import APIResource, parse_as
+from ..models.hooks import Hook, HookCreateResult
 from ._helpers import build_body, build_query, path_param
 
 __all__ = ["HooksResource"]
@@ -32,17 +33,22 @@ class HooksResource(APIResource):
         ref_type: str,
         ref_id: int,
         *,
-        url: Any | None = None,
-        type: Any | None = None,
+        url: str,
+        type: str,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> dict[str, Any]:
+    ) -> HookCreateResult:
         """Create hook.
 
         Podio operation "Create hook": `POST /hook/{ref_type}/{ref_id}/`.
         See https://developers.podio.com/doc/hooks/create-hook-215056
+
+        Args:
+            ref_type: app, app_field or space.
+            url: Where Podio POSTs events (ports 80/443 only).
+            type: The event, e.g. "item.create", "item.update", "comment.create".
         """
         response = await self._podio._send(
             "POST",
@@ -53,7 +59,31 @@ class HooksResource(APIResource):
             timeout=timeout,
             idempotent=False,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, HookCreateResult)
+
+    async def get_all(
+        self,
+        ref_type: str,
+        ref_id: int,
+        *,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | httpx.Timeout | None = None,
+    ) -> list[Hook]:
+        """Get hooks.
+
+        Podio operation "Get hooks": `GET /hook/{ref_type}/{ref_id}/`.
+        See https://developers.podio.com/doc/hooks/get-hooks-215285
+        """
+        response = await self._podio._send(
+            "GET",
+            f"/hook/{path_param(ref_type)}/{path_param(ref_id)}/",
+            params=build_query({}, extra_query),
+            headers=extra_headers,
+            timeout=timeout,
+            idempotent=True,
+        )
+        return parse_as(response, list[Hook])
 
     async def delete(
         self,
@@ -77,30 +107,6 @@ class HooksResource(APIResource):
             idempotent=True,
         )
 
-    async def get(
-        self,
-        ref_type: str,
-        ref_id: int,
-        *,
-        extra_query: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
-    ) -> list[Any]:
-        """Get hooks.
-
-        Podio operation "Get hooks": `GET /hook/{ref_type}/{ref_id}/`.
-        See https://developers.podio.com/doc/hooks/get-hooks-215285
-        """
-        response = await self._podio._send(
-            "GET",
-            f"/hook/{path_param(ref_type)}/{path_param(ref_id)}/",
-            params=build_query({}, extra_query),
-            headers=extra_headers,
-            timeout=timeout,
-            idempotent=True,
-        )
-        return parse_as(response, list[Any])
-
     async def request_verification(
         self,
         hook_id: int,
@@ -109,13 +115,13 @@ class HooksResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> Any:
+    ) -> None:
         """Request hook verification.
 
         Podio operation "Request hook verification": `POST /hook/{hook_id}/verify/request`.
         See https://developers.podio.com/doc/hooks/request-hook-verification-215232
         """
-        response = await self._podio._send(
+        await self._podio._send(
             "POST",
             f"/hook/{path_param(hook_id)}/verify/request",
             params=build_query({}, extra_query),
@@ -124,24 +130,26 @@ class HooksResource(APIResource):
             timeout=timeout,
             idempotent=False,
         )
-        return decode_json(response)
 
     async def validate_verification(
         self,
         hook_id: int,
         *,
-        code: Any | None = None,
+        code: str,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> Any:
+    ) -> None:
         """Validate hook verification.
 
         Podio operation "Validate hook verification": `POST /hook/{hook_id}/verify/validate`.
         See https://developers.podio.com/doc/hooks/validate-hook-verification-215241
+
+        Args:
+            code: The code Podio sent in the hook.verify event.
         """
-        response = await self._podio._send(
+        await self._podio._send(
             "POST",
             f"/hook/{path_param(hook_id)}/verify/validate",
             params=build_query({}, extra_query),
@@ -150,4 +158,3 @@ class HooksResource(APIResource):
             timeout=timeout,
             idempotent=False,
         )
-        return decode_json(response)
