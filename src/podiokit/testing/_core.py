@@ -1,0 +1,87 @@
+"""The emulator's mutable core: options, the seeded world, tokens, limits, faults, stats."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from ._common import JSON
+from ._filter import FilterCache
+from ._ratelimit import RateLimiter
+from ._seed import seed
+from ._serialize import Serializer
+from ._state import User, World
+from ._tokens import TokenStore
+
+
+@dataclass
+class Options:
+    seed: str = "demo"
+    items: int = 300
+    token_lifetime: int = 28_800
+    refresh: str = "rotate"
+    rate_limit: int = 1_000
+    # Podio's "rate limited" operations (filter, the token endpoint) get a quarter: 250.
+    rate_limit_limited: int | None = None
+    latency: float = 0.0
+    fault_rate: float = 0.0
+    fault_seed: int = 0
+
+    def validate(self) -> None:
+        if self.refresh not in ("rotate", "reuse"):
+            raise ValueError("refresh must be 'rotate' or 'reuse'")
+        if not 0.0 <= self.fault_rate <= 1.0:
+            raise ValueError("fault_rate must be between 0 and 1")
+        if self.items < 0 or self.rate_limit < 1 or self.token_lifetime < 1:
+            raise ValueError("items must be >= 0; rate_limit and token_lifetime >= 1")
+
+
+class Core:
+    def __init__(self, options: Options) -> None:
+        options.validate()
+        self.options = options
+        self.reset()
+
+    def reset(self) -> None:
+        opts = self.options
+        self.world = World()
+        seed(self.world, opts.seed, opts.items)
+        self.tokens = TokenStore(opts.token_lifetime, opts.refresh)
+        limited = opts.rate_limit_limited or max(1, opts.rate_limit // 4)
+        self.limiter = RateLimiter(opts.rate_limit, limited)
+        self.serializer = Serializer(self.world)
+        self.filters = FilterCache()
+        self.routes: Counter[str] = Counter()
+        self.faults: Counter[str] = Counter()
+        self.requests = 0
+        self.set_faults(opts.latency, opts.fault_rate, opts.fault_seed)
+        self._bylines: dict[int, JSON] = {}
+
+    def set_faults(self, latency: float, fault_rate: float, fault_seed: int | None = None) -> None:
+        if not 0.0 <= fault_rate <= 1.0 or latency < 0:
+            raise ValueError("fault_rate must be between 0 and 1 and latency >= 0")
+        self.options.latency = latency
+        self.options.fault_rate = fault_rate
+        if fault_seed is not None:
+            self.options.fault_seed = fault_seed
+            # Seeded: the same requests in the same order meet the same faults.
+            self.rng = random.Random(fault_seed)
+
+    def byline(self, user: User) -> JSON:
+        # One dict per user, so serialised bylines can be cached by identity.
+        hit = self._bylines.get(user.user_id)
+        if hit is None:
+            hit = self._bylines[user.user_id] = user.byline()
+        return hit
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "requests": self.requests,
+            "routes": dict(self.routes),
+            "token_grants": dict(self.tokens.grants),
+            "faults": dict(self.faults),
+            "items": len(self.world.items),
+            "tokens_active": len(self.tokens.by_access),
+        }

@@ -1,0 +1,196 @@
+"""Filter items (§4.1): filters by field id/external_id and built-in keys, sorting, paging."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from ._common import JSON, parse_dt
+from ._errors import invalid_value
+from ._state import App, Field, Item, World
+
+MAX_LIMIT = 500
+NUMERIC = {"number", "money", "progress", "duration", "calculation"}
+REFERENCE = {"category": "id", "question": None, "app": "item_id", "contact": "profile_id"}
+BUILTIN_SORTS: dict[str, Callable[[Item], Any]] = {
+    "created_on": lambda i: i.created_ts,
+    "last_edit_on": lambda i: i.last_event_ts,
+    "app_item_id": lambda i: i.app_item_id,
+    "item_id": lambda i: i.item_id,
+    "title": lambda i: i.title.lower(),
+}
+Predicate = Callable[[Item], bool]
+Predicate_ = Callable[[Any], bool]
+
+
+def page_params(body: JSON) -> tuple[int, int]:
+    limit, offset = body.get("limit", 30), body.get("offset", 0)
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_LIMIT:
+        raise invalid_value(f"Invalid value {limit!r} for limit: must be between 1 and 500")
+    if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+        raise invalid_value(f"Invalid value {offset!r} for offset: must be 0 or more")
+    return limit, offset
+
+
+def _range(spec: Any, parse: Callable[[Any], float | None], *, day_end: bool) -> Predicate_:
+    if not isinstance(spec, dict) or not ({"from", "to"} & spec.keys()):
+        raise invalid_value(f"Invalid value {spec!r}: must be an object with from and/or to")
+    low = parse(spec["from"]) if spec.get("from") not in (None, "") else None
+    high = parse(spec["to"]) if spec.get("to") not in (None, "") else None
+    if high is not None and day_end and len(str(spec["to"])) <= 10:
+        high += 86_399  # "to" names a whole day
+    return lambda v: v is not None and (low is None or v >= low) and (high is None or v <= high)
+
+
+def _date(value: Any) -> float | None:
+    parsed = parse_dt(str(value))
+    if parsed is None:
+        raise invalid_value(f"Invalid date {value!r}: use YYYY-MM-DD")
+    return parsed
+
+
+def _num(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise invalid_value(f"Invalid value {value!r}: must be a number") from None
+
+
+def _ids(spec: Any) -> set[Any]:
+    values = spec if isinstance(spec, list) else [spec]
+    out: set[Any] = set()
+    for v in values:
+        out.add(v.get("id") if isinstance(v, dict) else v)
+    return {int(v) if isinstance(v, str) and v.isdigit() else v for v in out}
+
+
+def _field_value(field: Field, entry: JSON) -> Any:
+    value = entry.get("value")
+    if field.type in NUMERIC:
+        return float(value) if value is not None else None
+    if field.type == "date":
+        return parse_dt(entry.get("start_utc") or entry.get("start") or "")
+    key = REFERENCE.get(field.type)
+    if key is not None and isinstance(value, dict):
+        return value.get(key)
+    return value
+
+
+def _field_predicate(field: Field, spec: Any) -> Predicate:
+    fid = field.field_id
+    if field.type in NUMERIC:
+        test = _range(spec, _num, day_end=False)
+    elif field.type == "date":
+        test = _range(spec, _date, day_end=True)
+    elif field.type in REFERENCE:
+        wanted = _ids(spec)
+        test = wanted.__contains__
+    else:
+        needle = str(spec).lower()
+        return lambda item: any(
+            needle in str(e.get("value", "")).lower() for e in item.values.get(fid, ())
+        )
+    return lambda item: any(test(_field_value(field, e)) for e in item.values.get(fid, ()))
+
+
+def _builtin_predicate(key: str, spec: Any) -> Predicate | None:
+    if key in ("created_on", "last_edit_on"):
+        test = _range(spec, _date, day_end=True)
+        attr = BUILTIN_SORTS[key]
+        return lambda item: bool(test(attr(item)))
+    if key in ("app_item_id", "item_id"):
+        attr = BUILTIN_SORTS[key]
+        if isinstance(spec, dict):
+            num = _range(spec, _num, day_end=False)
+            return lambda item: bool(num(attr(item)))
+        wanted = _ids(spec)
+        return lambda item: attr(item) in wanted
+    if key == "external_id":
+        wanted = set(spec) if isinstance(spec, list) else {spec}
+        return lambda item: item.external_id in wanted
+    if key == "title":
+        needle = str(spec).lower()
+        return lambda item: needle in item.title.lower()
+    if key == "created_by":
+        wanted = _ids(spec)
+        return lambda item: item.created_by.get("id") in wanted
+    if key == "tags":
+        wanted = set(spec) if isinstance(spec, list) else {spec}
+        return lambda item: bool(wanted.intersection(item.tags))
+    return None
+
+
+def _filters(app: App, raw: Any) -> list[Predicate]:
+    """`filters` as an object {key: value} or as a list [{"key": k, "values": v}]."""
+    if raw is None:
+        return []
+    if isinstance(raw, list):
+        pairs = [(e.get("key"), e.get("values")) for e in raw if isinstance(e, dict)]
+    elif isinstance(raw, dict):
+        pairs = list(raw.items())
+    else:
+        raise invalid_value(f"Invalid value {raw!r}: filters must be object")
+    out = []
+    for key, spec in pairs:
+        pred = _builtin_predicate(str(key), spec)
+        if pred is None:
+            field = app.field(str(key))
+            if field is None:
+                raise invalid_value(f"Invalid filter key {key!r}")
+            pred = _field_predicate(field, spec)
+        out.append(pred)
+    return out
+
+
+def _sort_key(app: App, sort_by: Any) -> Callable[[Item], Any]:
+    if sort_by in BUILTIN_SORTS:
+        return BUILTIN_SORTS[sort_by]
+    field = app.field(sort_by) if sort_by is not None else None
+    if field is None or field.type in ("image", "embed", "email", "phone"):
+        raise invalid_value(f"Invalid value {sort_by!r} for sort_by")
+
+    def key(item: Item) -> Any:
+        entries = item.values.get(field.field_id)
+        value = _field_value(field, entries[0]) if entries else None
+        if isinstance(value, dict):  # a contact or app reference sorts by its name/title
+            value = value.get("name") or value.get("title")
+        return value.lower() if isinstance(value, str) else value
+
+    return key
+
+
+class FilterCache:
+    """Matched, sorted item ids per (app version, query): paging re-uses one sort."""
+
+    def __init__(self) -> None:
+        self._hits: dict[tuple[int, int, str], list[int]] = {}
+
+    def matches(self, world: World, app: App, body: JSON) -> list[int]:
+        query = {k: body.get(k) for k in ("filters", "sort_by", "sort_desc")}
+        cache_key = (app.app_id, app.version, json.dumps(query, sort_keys=True, default=str))
+        hit = self._hits.get(cache_key)
+        if hit is not None:
+            return hit
+        if len(self._hits) > 64:
+            self._hits.clear()
+        hit = self._hits[cache_key] = _compute(world, app, body)
+        return hit
+
+
+def _compute(world: World, app: App, body: JSON) -> list[int]:
+    preds = _filters(app, body.get("filters"))
+    sort_by = body.get("sort_by") or "created_on"
+    # Podio lists newest first unless told otherwise.
+    desc = bool(body.get("sort_desc", True))
+    key = _sort_key(app, sort_by)
+    items = world.items
+    matched = [items[i] for i in app.item_ids]
+    for pred in preds:
+        matched = [item for item in matched if pred(item)]
+    valued = [(key(item), item.item_id) for item in matched]
+    present = [p for p in valued if p[0] is not None]
+    missing = [p for p in valued if p[0] is None]
+    present.sort(reverse=desc)
+    # Items without a value for the sort field go last in either direction.
+    return [item_id for _, item_id in present] + [item_id for _, item_id in missing]

@@ -1,0 +1,165 @@
+"""OAuth: the token endpoint (form and /v2 JSON, every grant) and the authorize redirect."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+from ._common import dumps
+from ._errors import ApiError
+from ._router import Ctx, Reply, Route
+from ._state import Token
+from ._tokens import invalid_grant
+
+
+def _invalid_client() -> ApiError:
+    return ApiError(400, "invalid_client", "invalid_auth")
+
+
+def _invalid_request(description: str) -> ApiError:
+    return ApiError(400, "invalid_request", description)
+
+
+async def _params(ctx: Ctx, *, as_json: bool) -> dict[str, Any]:
+    """Parameters from the query string, the body, and HTTP Basic client credentials."""
+    params: dict[str, Any] = dict(ctx.request.query_params)
+    raw = await ctx.raw_body()
+    if as_json or ctx.request.headers.get("content-type", "").startswith("application/json"):
+        if raw.strip():
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                raise _invalid_request("The body is not valid JSON") from None
+            if not isinstance(body, dict):
+                raise _invalid_request("The body must be an object")
+            params.update(body)
+    else:
+        # Form-encoded (every client); parsed here so python-multipart is not needed.
+        params.update(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
+    auth = ctx.request.headers.get("authorization", "")
+    if auth[:6].lower() == "basic ":
+        try:
+            client_id, _, secret = base64.b64decode(auth[6:]).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            raise _invalid_client() from None
+        params.setdefault("client_id", client_id)
+        params.setdefault("client_secret", secret)
+    return params
+
+
+def _identity(ctx: Ctx, params: dict[str, Any]) -> tuple[tuple[str, Any], str]:
+    """Whose hourly budget a token call spends: per user (or app) per API key (§3)."""
+    grant, client_id = params.get("grant_type"), str(params.get("client_id", ""))
+    who: tuple[str, Any] = ("client", client_id)
+    if grant == "password":
+        user = ctx.world.user_by_mail(str(params.get("username", "")))
+        who = ("user", user.user_id if user else str(params.get("username", "")))
+    elif grant == "app":
+        app_id = str(params.get("app_id", ""))
+        who = ("app", int(app_id) if app_id.isdigit() else app_id)
+    elif grant == "refresh_token":
+        old = ctx.core.tokens.by_refresh.get(str(params.get("refresh_token", "")))
+        if old is not None:
+            who = old.identity
+    return (who, client_id)
+
+
+def _grant(ctx: Ctx, params: dict[str, Any]) -> Token:
+    world, tokens = ctx.world, ctx.core.tokens
+    client_id = str(params.get("client_id") or "")
+    if client_id != world.client_id or params.get("client_secret") != world.client_secret:
+        raise _invalid_client()
+    grant = params.get("grant_type")
+    if grant == "password":
+        user = world.user_by_mail(str(params.get("username", "")))
+        if user is None:
+            raise invalid_grant("The username is not valid", "user.invalid.username")
+        if params.get("password") != user.password:
+            raise invalid_grant("The password is not valid", "user.invalid.password")
+        return tokens.issue(client_id, "user", user.user_id, "password")
+    if grant == "app":
+        try:
+            app = world.apps.get(int(params.get("app_id", "")))
+        except ValueError:
+            app = None
+        if app is None or params.get("app_token") != app.token:
+            raise invalid_grant("The app_id or app_token is not valid", "app.invalid.token")
+        return tokens.issue(client_id, "app", app.app_id, "app")
+    if grant == "authorization_code":
+        code = str(params.get("code", ""))
+        redirect_uri = params.get("redirect_uri")
+        user_id = tokens.redeem_code(client_id, code, redirect_uri)
+        return tokens.issue(client_id, "user", user_id, "authorization_code")
+    if grant == "refresh_token":
+        return tokens.refresh(client_id, str(params.get("refresh_token", "")))
+    raise ApiError(400, "unsupported_grant_type", f"Unsupported grant_type {grant!r}")
+
+
+def token_body(ctx: Ctx, token: Token) -> dict[str, Any]:
+    return {
+        "access_token": token.access_token,
+        "token_type": "bearer",
+        "expires_in": ctx.core.options.token_lifetime,
+        "refresh_token": token.refresh_token,
+        "scope": token.scope,
+        "ref": {"type": token.ref_type, "id": token.ref_id},
+    }
+
+
+async def _token(ctx: Ctx, *, as_json: bool) -> Reply:
+    params = await _params(ctx, as_json=as_json)
+    # The token endpoint is in the low pool (X-Rate-Limit-Limit: 250 was observed, §3).
+    headers = ctx.core.limiter.take(_identity(ctx, params), "limited")
+    ctx.rate_headers = headers
+    token = _grant(ctx, params)
+    return Reply(200, dumps(token_body(ctx, token)), headers)
+
+
+async def token(ctx: Ctx) -> Reply:
+    return await _token(ctx, as_json=False)
+
+
+async def token_v2(ctx: Ctx) -> Reply:
+    return await _token(ctx, as_json=True)
+
+
+async def authorize(ctx: Ctx) -> Reply:
+    """Approve as the demo user at once and redirect back (a browser would follow it)."""
+    q = ctx.request.query_params
+    redirect_uri, state = q.get("redirect_uri"), q.get("state")
+    if not redirect_uri or q.get("client_id") != ctx.world.client_id:
+        raise _invalid_request("Unknown client_id or missing redirect_uri")
+    sep = "&" if "?" in redirect_uri else "?"
+    extra = {"state": state} if state is not None else {}
+    if q.get("deny"):  # an emulator switch: the user presses "Deny"
+        params = {"error_reason": "user_denied", "error": "access_denied",
+                  "error_description": "The user denied your request.", **extra}  # fmt: skip
+        location = f"{redirect_uri}{sep}{urlencode(params)}"
+    elif q.get("response_type", "code") == "token":
+        issued = ctx.core.tokens.issue(ctx.world.client_id, "user", ctx.world.demo_user_id,
+                                       "implicit")  # fmt: skip
+        body = token_body(ctx, issued)
+        params = {k: body[k] for k in ("access_token", "token_type", "expires_in",
+                                       "refresh_token", "scope")}  # fmt: skip
+        location = f"{redirect_uri}#{urlencode({**params, **extra})}"
+    else:
+        code = ctx.core.tokens.new_code(ctx.world.client_id, redirect_uri, ctx.world.demo_user_id)
+        location = f"{redirect_uri}{sep}{urlencode({'code': code, **extra})}"
+    return Reply(302, b"", {"Location": location}, media_type=None)
+
+
+async def scope(ctx: Ctx) -> Any:
+    if ctx.token is not None and ctx.token.ref_type == "app":
+        return [{"ref_type": "app", "ref_id": ctx.token.ref_id, "permissions": ["all"]}]
+    return [{"ref_type": None, "ref_id": None, "permissions": ["all"]}]
+
+
+ROUTES = [
+    Route("POST", "/oauth/token/v2", token_v2, auth=False, pool="self"),
+    Route("POST", "/oauth/token", token, auth=False, pool="self"),
+    Route("GET", "/oauth/authorize", authorize, auth=False, pool="none"),
+    Route("GET", "/oauth/scope", scope),
+]

@@ -1,0 +1,143 @@
+"""Items: create, get (by id, app_item_id, external_id), update with revisions, delete,
+field values, revisions, count and filter."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._errors import ApiError
+from ._filter import page_params
+from ._items import create_item, delete_item, update_item
+from ._router import Ctx, Reply, Route
+from ._state import Item
+
+
+def _item(ctx: Ctx, item_id: int | None = None) -> Item:
+    item_id = ctx.int_param("item_id") if item_id is None else item_id
+    item = ctx.world.items.get(item_id)
+    if item is None:
+        raise ApiError(404, "not_found", f"Object not found: item {item_id}")
+    ctx.check_app(ctx.world.apps[item.app_id])
+    return item
+
+
+def _full(ctx: Ctx, item: Item) -> Reply:
+    return Reply(200, ctx.core.serializer.full(item))
+
+
+async def get_item(ctx: Ctx) -> Reply:
+    return _full(ctx, _item(ctx))
+
+
+async def get_by_app_item_id(ctx: Ctx) -> Reply:
+    app = ctx.app(ctx.int_param("app_id"))
+    item_id = ctx.world.app_item_ids.get((app.app_id, ctx.int_param("app_item_id")))
+    if item_id is None:
+        raise ApiError(404, "not_found", "Object not found: item")
+    return _full(ctx, _item(ctx, item_id))
+
+
+async def get_by_external_id(ctx: Ctx) -> Reply:
+    app = ctx.app(ctx.int_param("app_id"))
+    item_id = ctx.world.external_ids.get((app.app_id, ctx.params["external_id"]))
+    if item_id is None:
+        raise ApiError(404, "not_found", "Object not found: item")
+    return _full(ctx, _item(ctx, item_id))
+
+
+async def create(ctx: Ctx) -> Any:
+    app = ctx.app(ctx.int_param("app_id"))
+    item = create_item(ctx.world, app, await ctx.json(), ctx.byline())
+    return {"item_id": item.item_id, "title": item.title, "app_item_id": item.app_item_id}
+
+
+async def update(ctx: Ctx) -> Any:
+    item = _item(ctx)
+    update_item(ctx.world, item, await ctx.json(), ctx.byline())
+    return {"revision": item.revision, "title": item.title}
+
+
+async def delete(ctx: Ctx) -> Reply:
+    delete_item(ctx.world, _item(ctx))
+    return Reply(204, b"", media_type=None)
+
+
+async def get_values(ctx: Ctx) -> Any:
+    return ctx.core.serializer.field_values(_item(ctx))
+
+
+async def get_field_values(ctx: Ctx) -> Any:
+    item = _item(ctx)
+    field = ctx.world.apps[item.app_id].field(ctx.params["field"])
+    if field is None:
+        raise ApiError(404, "not_found", f"Object not found: field {ctx.params['field']}")
+    return item.values.get(field.field_id, [])
+
+
+async def update_field_values(ctx: Ctx) -> Any:
+    item = _item(ctx)
+    values = await ctx.json_any()
+    update_item(ctx.world, item, {"fields": {ctx.params["field"]: values}}, ctx.byline())
+    return {"revision": item.revision}
+
+
+async def update_values(ctx: Ctx) -> Any:
+    item = _item(ctx)
+    update_item(ctx.world, item, {"fields": await ctx.json_any()}, ctx.byline())
+    return {"revision": item.revision}
+
+
+async def revisions(ctx: Ctx) -> Any:
+    return [r.as_json() for r in _item(ctx).revisions]
+
+
+async def count(ctx: Ctx) -> Any:
+    return {"count": len(ctx.app(ctx.int_param("app_id")).item_ids)}
+
+
+async def filter_items(ctx: Ctx) -> Reply:
+    app = ctx.app(ctx.int_param("app_id"))
+    body = await ctx.json()
+    limit, offset = page_params(body)
+    matched = ctx.core.filters.matches(ctx.world, app, body)
+    items, short = ctx.world.items, ctx.core.serializer.short
+    page = b",".join([short(items[i]) for i in matched[offset : offset + limit]])
+    head = f'{{"total":{len(app.item_ids)},"filtered":{len(matched)},"items":['.encode()
+    return Reply(200, head + page + b"]}")
+
+
+async def list_items(ctx: Ctx) -> Reply:
+    """The legacy GET listing: the same filter, with parameters in the query string."""
+    q = ctx.request.query_params
+    body: dict[str, Any] = {"limit": int(q.get("limit", 30)), "offset": int(q.get("offset", 0))}
+    if "sort_by" in q:
+        body["sort_by"] = q["sort_by"]
+    if "sort_desc" in q:
+        body["sort_desc"] = q["sort_desc"].lower() in ("1", "true")
+    ctx._body = _encode(body)
+    return await filter_items(ctx)
+
+
+def _encode(body: dict[str, Any]) -> bytes:
+    from ._common import dumps
+
+    return dumps(body)
+
+
+ROUTES = [
+    Route("POST", "/item/app/{app_id}/filter/", filter_items, pool="limited"),
+    Route("GET", "/item/app/{app_id}/count", count),
+    Route("GET", "/item/app/{app_id}/external_id/{external_id}", get_by_external_id),
+    Route("GET", "/item/app/{app_id}/", list_items, pool="limited"),
+    Route("POST", "/item/app/{app_id}/", create),
+    Route("GET", "/app/{app_id}/item/{app_item_id}", get_by_app_item_id),
+    Route("GET", "/item/{item_id}", get_item),
+    Route("GET", "/item/{item_id}/basic", get_item),
+    Route("PUT", "/item/{item_id}", update),
+    Route("DELETE", "/item/{item_id}", delete),
+    Route("GET", "/item/{item_id}/value", get_values),
+    Route("PUT", "/item/{item_id}/value", update_values),
+    Route("GET", "/item/{item_id}/value/{field}", get_field_values),
+    Route("PUT", "/item/{item_id}/value/{field}", update_field_values),
+    Route("GET", "/item/{item_id}/revision", revisions),
+]

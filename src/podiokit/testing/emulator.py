@@ -1,0 +1,138 @@
+"""`Emulator`: the Python face of the fake Podio API."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+import anyio.to_thread
+
+from ._app import EmulatorApp
+from ._core import Core, Options
+
+IN_PROCESS_URL = "http://podio.emulator"
+
+
+class Emulator:
+    """A stateful fake Podio API.
+
+    In process: ``httpx.AsyncClient(transport=httpx.ASGITransport(app=emu.app),
+    base_url=emu.credentials["api_url"])``. Over a real socket: ``async with emu.serve() as
+    url``. Options: seed ("demo" | "empty"), items (per app), token_lifetime (s), refresh
+    ("rotate" | "reuse"), rate_limit (per hour; Podio's rate-limited operations get a
+    quarter unless rate_limit_limited is given), latency (ms), fault_rate (0..1), fault_seed.
+    """
+
+    def __init__(
+        self,
+        *,
+        seed: str = "demo",
+        items: int = 300,
+        token_lifetime: int = 28_800,
+        refresh: str = "rotate",
+        rate_limit: int = 1_000,
+        rate_limit_limited: int | None = None,
+        latency: float = 0.0,
+        fault_rate: float = 0.0,
+        fault_seed: int = 0,
+    ) -> None:
+        options = Options(
+            seed=seed,
+            items=items,
+            token_lifetime=token_lifetime,
+            refresh=refresh,
+            rate_limit=rate_limit,
+            rate_limit_limited=rate_limit_limited,
+            latency=latency,
+            fault_rate=fault_rate,
+            fault_seed=fault_seed,
+        )
+        self._core = Core(options)
+        self.app = EmulatorApp(self._core)
+        self._base_url = IN_PROCESS_URL
+
+    @property
+    def credentials(self) -> dict[str, Any]:
+        world = self._core.world
+        demo = world.users[world.demo_user_id]
+        return {
+            "api_url": self._base_url,
+            "auth_url": f"{self._base_url}/oauth/authorize",
+            "client_id": world.client_id,
+            "client_secret": world.client_secret,
+            "username": demo.mail,
+            "password": demo.password,
+            "apps": [
+                {"app_id": a.app_id, "app_token": a.token, "name": a.name}
+                for a in world.apps.values()
+            ],
+            "control_url": f"{self._base_url}/_emulator",
+        }
+
+    def expire_tokens(self) -> None:
+        """Every access token issued so far is expired now; refresh tokens stay valid."""
+        self._core.tokens.expire_all()
+
+    def stats(self) -> dict[str, Any]:
+        """Per-route request counts (`routes`), `token_grants` per grant type, `faults`."""
+        return self._core.stats()
+
+    def set_faults(
+        self, *, latency: float = 0.0, fault_rate: float = 0.0, fault_seed: int | None = None
+    ) -> None:
+        self._core.set_faults(latency, fault_rate, fault_seed)
+
+    def reset(self) -> None:
+        """Back to the seeded state: items, tokens, counters."""
+        self._core.reset()
+
+    def hook_verification_code(self, hook_id: int) -> str:
+        """The code Podio would send in the hook.verify event; KeyError if unknown."""
+        return self._core.world.hooks[hook_id].code
+
+    @asynccontextmanager
+    async def serve(self, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
+        """Serve on a real socket (uvicorn in a thread, so any event loop may call this)."""
+        import uvicorn
+
+        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        bound = sock.getsockname()[1]
+        shown = f"[{host}]" if ":" in host else host
+        url = f"http://{shown}:{bound}"
+        config = uvicorn.Config(
+            self.app, log_level="warning", lifespan="off", access_log=False,
+            timeout_keep_alive=30, limit_concurrency=None, backlog=4096,
+        )  # fmt: skip
+        server = uvicorn.Server(config)
+        thread = threading.Thread(
+            target=server.run, kwargs={"sockets": [sock]}, name="podio-emulator", daemon=True
+        )
+        previous = self._base_url
+        thread.start()
+        try:
+            while not server.started:
+                if not thread.is_alive():
+                    raise RuntimeError("the emulator server failed to start")
+                await anyio.sleep(0.01)
+            self._base_url = url
+            yield url
+        finally:
+            self._base_url = previous
+            server.should_exit = True
+            await anyio.to_thread.run_sync(thread.join)
+            sock.close()
+
+    def run(self, host: str = "127.0.0.1", port: int = 8000) -> None:
+        """Serve in the foreground until interrupted (the CLI)."""
+        import uvicorn
+
+        shown = f"[{host}]" if ":" in host else host
+        self._base_url = f"http://{shown}:{port}"
+        uvicorn.run(self.app, host=host, port=port, log_level="warning", lifespan="off",
+                    access_log=False, backlog=4096)  # fmt: skip
