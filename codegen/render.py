@@ -117,8 +117,15 @@ class OpView:
 
     @property
     def body_dict(self) -> str:
+        """The arguments of `build_body`: optional members, then required ones apart."""
         args = [a for a in self.body_args if not a.file]
-        return "{" + ", ".join(f'"{a.wire}": {a.value}' for a in args) + "}"
+        optional = "{" + ", ".join(f'"{a.wire}": {a.value}' for a in args if not a.required) + "}"
+        required = [a for a in args if a.required]
+        if not required:
+            return optional
+        req = "{" + ", ".join(f'"{a.wire}": {a.value}' for a in required) + "}"
+        extra = ", extra_body" if self.has_extra_body else ""
+        return f"{optional}{extra}, required={req}"
 
     @property
     def file_arg(self) -> Arg | None:

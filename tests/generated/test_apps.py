@@ -11,6 +11,7 @@ import httpx
 import pytest
 import respx
 
+from podiokit.models.apps import App, AppField
 from podiokit.resources.apps import AppsResource
 
 from .conftest import RecordingRequester
@@ -33,15 +34,15 @@ async def test_activate(requester: RecordingRequester, respx_mock: respx.MockRou
 async def test_create(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
     result = await AppsResource(requester).create(
-        silent=True, hook=True, space_id=112, config={"k": "v13"}, fields=["v14"]
+        space_id=110, config={"k": "v11"}, silent=True, hook=True, fields=["v14"]
     )
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/app/"
     assert dict(request.url.params) == {"silent": "true", "hook": "true"}
     assert json.loads(request.content) == {
-        "space_id": 112,
-        "config": {"k": "v13"},
+        "space_id": 110,
+        "config": {"k": "v11"},
         "fields": ["v14"],
     }
     assert requester.flags[-1] == (False, False)
@@ -50,12 +51,12 @@ async def test_create(requester: RecordingRequester, respx_mock: respx.MockRoute
 
 async def test_create_field(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
-    result = await AppsResource(requester).create_field(101)
+    result = await AppsResource(requester).create_field(101, type="s10", config={"k": "v11"})
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/app/101/field/"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {"type": "s10", "config": {"k": "v11"}}
     assert requester.flags[-1] == (False, False)
     assert result == {}
 
@@ -96,9 +97,11 @@ async def test_delete_field(requester: RecordingRequester, respx_mock: respx.Moc
     assert result == {}
 
 
-async def test_get_all_user(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
+async def test_get_all_for_user(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await AppsResource(requester).get_all_user(
+    result = await AppsResource(requester).get_all_for_user(
         exclude_app_ids=[10, 11],
         exclude_demo=True,
         limit=112,
@@ -121,7 +124,7 @@ async def test_get_all_user(requester: RecordingRequester, respx_mock: respx.Moc
     }
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -133,16 +136,12 @@ async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) 
     assert dict(request.url.params) == {"view": "s10"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, App)
 
 
-async def test_get_by_org_label_space_label_and_app_label(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
+async def test_get_by_labels(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
-    result = await AppsResource(requester).get_by_org_label_space_label_and_app_label(
-        "a b/1", "a b/2", "a b/3"
-    )
+    result = await AppsResource(requester).get_by_labels("a b/1", "a b/2", "a b/3")
     request = route.calls.last.request
     assert request.method == "GET"
     assert (
@@ -151,7 +150,7 @@ async def test_get_by_org_label_space_label_and_app_label(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, App)
 
 
 async def test_get_dependencies(
@@ -177,7 +176,7 @@ async def test_get_field(requester: RecordingRequester, respx_mock: respx.MockRo
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, AppField)
 
 
 async def test_get_on_space_by_url_label(
@@ -191,7 +190,7 @@ async def test_get_on_space_by_url_label(
     assert dict(request.url.params) == {"type": "s10"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, App)
 
 
 async def test_get_by_space(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -203,14 +202,14 @@ async def test_get_by_space(requester: RecordingRequester, respx_mock: respx.Moc
     assert dict(request.url.params) == {"include_inactive": "true", "view": "s11"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
-async def test_get_calculations_for(
+async def test_get_calculations(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await AppsResource(requester).get_calculations_for(101)
+    result = await AppsResource(requester).get_calculations(101)
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/app/101/calculation/"
@@ -269,21 +268,19 @@ async def test_get_top(requester: RecordingRequester, respx_mock: respx.MockRout
     assert dict(request.url.params) == {"exclude_demo": "true", "limit": "111"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
-async def test_get_top_for_organization(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
+async def test_get_top_for_org(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await AppsResource(requester).get_top_for_organization(101)
+    result = await AppsResource(requester).get_top_for_org(101)
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/app/org/101/top/"
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_install(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -298,26 +295,28 @@ async def test_install(requester: RecordingRequester, respx_mock: respx.MockRout
     assert result == {}
 
 
-async def test_update_an_field(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
+async def test_update_field(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await AppsResource(requester).update_an_field(101, 102)
+    result = await AppsResource(requester).update_field(101, 102, label="s10", config={"k": "v11"})
     request = route.calls.last.request
     assert request.method == "PUT"
     assert request.url.raw_path.partition(b"?")[0] == b"/app/101/field/102"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {"label": "s10", "config": {"k": "v11"}}
     assert requester.flags[-1] == (True, False)
     assert result is None
 
 
 async def test_update(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await AppsResource(requester).update(101, silent=True, hook=True)
+    result = await AppsResource(requester).update(
+        101, silent=True, hook=True, config={"k": "v12"}, fields=["v13"]
+    )
     request = route.calls.last.request
     assert request.method == "PUT"
     assert request.url.raw_path.partition(b"?")[0] == b"/app/101"
     assert dict(request.url.params) == {"silent": "true", "hook": "true"}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {"config": {"k": "v12"}, "fields": ["v13"]}
     assert requester.flags[-1] == (True, False)
     assert result is None
 
@@ -326,24 +325,24 @@ async def test_update_description(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await AppsResource(requester).update_description(101)
+    result = await AppsResource(requester).update_description(101, description="s10")
     request = route.calls.last.request
     assert request.method == "PUT"
     assert request.url.raw_path.partition(b"?")[0] == b"/app/101/description"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {"description": "s10"}
     assert requester.flags[-1] == (True, False)
     assert result is None
 
 
 async def test_update_order(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await AppsResource(requester).update_order(101)
+    result = await AppsResource(requester).update_order(101, app_ids=[10, 11])
     request = route.calls.last.request
     assert request.method == "PUT"
     assert request.url.raw_path.partition(b"?")[0] == b"/app/space/101/order"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == [10, 11]
     assert requester.flags[-1] == (True, False)
     assert result is None
 
@@ -352,21 +351,21 @@ async def test_update_usage_instructions(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await AppsResource(requester).update_usage_instructions(101)
+    result = await AppsResource(requester).update_usage_instructions(101, usage="s10")
     request = route.calls.last.request
     assert request.method == "PUT"
     assert request.url.raw_path.partition(b"?")[0] == b"/app/101/usage"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {"usage": "s10"}
     assert requester.flags[-1] == (True, False)
     assert result is None
 
 
-async def test_app_activate_for_space(
+async def test_activate_for_space(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await AppsResource(requester).app_activate_for_space(101, 102)
+    result = await AppsResource(requester).activate_for_space(101, 102)
     request = route.calls.last.request
     assert request.method == "PUT"
     assert request.url.raw_path.partition(b"?")[0] == b"/app/101/activate/102"
@@ -376,25 +375,23 @@ async def test_app_activate_for_space(
     assert result is None
 
 
-async def test_application_find_all(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
+async def test_get_all(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await AppsResource(requester).application_find_all()
+    result = await AppsResource(requester).get_all()
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/app/"
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
-async def test_application_regenerate_apptoken(
+async def test_regenerate_token(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
-    result = await AppsResource(requester).application_regenerate_apptoken(101)
+    result = await AppsResource(requester).regenerate_token(101)
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/app/101/token/regenerate"

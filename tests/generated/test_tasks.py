@@ -11,6 +11,7 @@ import httpx
 import pytest
 import respx
 
+from podiokit.models.tasks import Task, TaskLabel
 from podiokit.resources.tasks import TasksResource
 
 from .conftest import RecordingRequester
@@ -20,12 +21,12 @@ pytestmark = pytest.mark.anyio
 
 async def test_assign(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await TasksResource(requester).assign(101, silent=True, hook=True, responsible=["v12"])
+    result = await TasksResource(requester).assign(101, responsible=110, silent=True, hook=True)
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/task/101/assign"
     assert dict(request.url.params) == {"silent": "true", "hook": "true"}
-    assert json.loads(request.content) == {"responsible": ["v12"]}
+    assert json.loads(request.content) == {"responsible": 110}
     assert requester.flags[-1] == (False, False)
     assert result is None
 
@@ -55,7 +56,7 @@ async def test_create_label(requester: RecordingRequester, respx_mock: respx.Moc
 
 
 async def test_create(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
+    route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
     result = await TasksResource(requester).create(
         silent=True,
         hook=True,
@@ -97,13 +98,13 @@ async def test_create(requester: RecordingRequester, respx_mock: respx.MockRoute
         "ref_id": 126,
     }
     assert requester.flags[-1] == (False, False)
-    assert result == {}
+    assert result == {"ok": True}
 
 
 async def test_create_with_reference(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
+    route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
     result = await TasksResource(requester).create_with_reference(
         "a b/1", 102, silent=True, hook=True, same="v12"
     )
@@ -113,7 +114,7 @@ async def test_create_with_reference(
     assert dict(request.url.params) == {"silent": "true", "hook": "true"}
     assert json.loads(request.content) == {"same": "v12"}
     assert requester.flags[-1] == (False, False)
-    assert result == {}
+    assert result == {"ok": True}
 
 
 async def test_delete_label(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -149,11 +150,11 @@ async def test_get_labels(requester: RecordingRequester, respx_mock: respx.MockR
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
+    route = respx_mock.route().mock(return_value=httpx.Response(200, json={"task_id": 1}))
     result = await TasksResource(requester).get(101)
     request = route.calls.last.request
     assert request.method == "GET"
@@ -161,7 +162,7 @@ async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) 
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, Task)
 
 
 async def test_get_count(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -270,9 +271,9 @@ async def test_get_totals_v2(requester: RecordingRequester, respx_mock: respx.Mo
     assert result == {}
 
 
-async def test_get_tasks(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
+async def test_get_all(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await TasksResource(requester).get_tasks(
+    result = await TasksResource(requester).get_all(
         app="s10",
         completed=True,
         completed_by="s12",
@@ -281,11 +282,11 @@ async def test_get_tasks(requester: RecordingRequester, respx_mock: respx.MockRo
         created_on="s15",
         created_via="s16",
         due_date="s17",
-        external_id=118,
+        external_id="s18",
         grouping="s19",
         label="s20",
-        limit=121,
-        offset=122,
+        limit=7,
+        offset=14,
         org="s23",
         reference="s24",
         responsible="s25",
@@ -308,11 +309,11 @@ async def test_get_tasks(requester: RecordingRequester, respx_mock: respx.MockRo
         "created_on": "s15",
         "created_via": "s16",
         "due_date": "s17",
-        "external_id": "118",
+        "external_id": "s18",
         "grouping": "s19",
         "label": "s20",
-        "limit": "121",
-        "offset": "122",
+        "limit": "7",
+        "offset": "14",
         "org": "s23",
         "reference": "s24",
         "responsible": "s25",
@@ -325,7 +326,7 @@ async def test_get_tasks(requester: RecordingRequester, respx_mock: respx.MockRo
     }
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_get_with_reference(
@@ -339,7 +340,7 @@ async def test_get_with_reference(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_incomplete(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -356,12 +357,12 @@ async def test_incomplete(requester: RecordingRequester, respx_mock: respx.MockR
 
 async def test_rank(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await TasksResource(requester).rank(101)
+    result = await TasksResource(requester).rank(101, before=110, after=111)
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/task/101/rank"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {"before": 110, "after": 111}
     assert requester.flags[-1] == (False, False)
     assert result is None
 
@@ -382,12 +383,12 @@ async def test_remove_reference(
 
 async def test_update_label(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await TasksResource(requester).update_label(101)
+    result = await TasksResource(requester).update_label(101, text="s10", color="s11")
     request = route.calls.last.request
     assert request.method == "PUT"
     assert request.url.raw_path.partition(b"?")[0] == b"/task/label/101"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {"text": "s10", "color": "s11"}
     assert requester.flags[-1] == (True, False)
     assert result is None
 
@@ -437,48 +438,54 @@ async def test_update_description(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await TasksResource(requester).update_description(101, silent=True, hook=True)
+    result = await TasksResource(requester).update_description(
+        101, description="s10", silent=True, hook=True
+    )
     request = route.calls.last.request
     assert request.method == "PUT"
     assert request.url.raw_path.partition(b"?")[0] == b"/task/101/description"
     assert dict(request.url.params) == {"silent": "true", "hook": "true"}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {"description": "s10"}
     assert requester.flags[-1] == (True, False)
     assert result is None
 
 
 async def test_update_due_on(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
-    result = await TasksResource(requester).update_due_on(101, silent=True, hook=True)
+    result = await TasksResource(requester).update_due_on(
+        101, silent=True, hook=True, due_on="s12", due_date="s13", due_time="s14"
+    )
     request = route.calls.last.request
     assert request.method == "PUT"
     assert request.url.raw_path.partition(b"?")[0] == b"/task/101/due"
     assert dict(request.url.params) == {"silent": "true", "hook": "true"}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {"due_on": "s12", "due_date": "s13", "due_time": "s14"}
     assert requester.flags[-1] == (True, False)
     assert result == {"ok": True}
 
 
 async def test_update_labels(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await TasksResource(requester).update_labels(101)
+    result = await TasksResource(requester).update_labels(101, label_ids=[10, 11])
     request = route.calls.last.request
     assert request.method == "PUT"
     assert request.url.raw_path.partition(b"?")[0] == b"/task/101/label/"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == [10, 11]
     assert requester.flags[-1] == (True, False)
     assert result is None
 
 
 async def test_update_private(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await TasksResource(requester).update_private(101, silent=True, hook=True)
+    result = await TasksResource(requester).update_private(
+        101, private=True, silent=True, hook=True
+    )
     request = route.calls.last.request
     assert request.method == "PUT"
     assert request.url.raw_path.partition(b"?")[0] == b"/task/101/private"
     assert dict(request.url.params) == {"silent": "true", "hook": "true"}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {"private": True}
     assert requester.flags[-1] == (True, False)
     assert result is None
 
@@ -501,79 +508,23 @@ async def test_update_reference(
 
 async def test_update_text(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await TasksResource(requester).update_text(101, silent=True, hook=True)
+    result = await TasksResource(requester).update_text(101, text="s10", silent=True, hook=True)
     request = route.calls.last.request
     assert request.method == "PUT"
     assert request.url.raw_path.partition(b"?")[0] == b"/task/101/text"
     assert dict(request.url.params) == {"silent": "true", "hook": "true"}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {"text": "s10"}
     assert requester.flags[-1] == (True, False)
     assert result is None
 
 
-async def test_get_task_active(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
-    result = await TasksResource(requester).get_task_active()
-    request = route.calls.last.request
-    assert request.method == "GET"
-    assert request.url.raw_path.partition(b"?")[0] == b"/task/active/"
-    assert dict(request.url.params) == {}
-    assert request.content == b""
-    assert requester.flags[-1] == (True, False)
-    assert result == {"ok": True}
-
-
-async def test_get_task_assigned_active(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
-    result = await TasksResource(requester).get_task_assigned_active()
-    request = route.calls.last.request
-    assert request.method == "GET"
-    assert request.url.raw_path.partition(b"?")[0] == b"/task/assigned/active/"
-    assert dict(request.url.params) == {}
-    assert request.content == b""
-    assert requester.flags[-1] == (True, False)
-    assert result == {"ok": True}
-
-
-async def test_get_task_completed(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
-    result = await TasksResource(requester).get_task_completed()
-    request = route.calls.last.request
-    assert request.method == "GET"
-    assert request.url.raw_path.partition(b"?")[0] == b"/task/completed/"
-    assert dict(request.url.params) == {}
-    assert request.content == b""
-    assert requester.flags[-1] == (True, False)
-    assert result == {"ok": True}
-
-
-async def test_task_update_due_date(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
+async def test_update_due_date(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await TasksResource(requester).task_update_due_date(101)
+    result = await TasksResource(requester).update_due_date(101, due_date="s10")
     request = route.calls.last.request
     assert request.method == "PUT"
     assert request.url.raw_path.partition(b"?")[0] == b"/task/101/due_date"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
-    assert requester.flags[-1] == (True, False)
-    assert result is None
-
-
-async def test_task_update_due_on(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await TasksResource(requester).task_update_due_on(101)
-    request = route.calls.last.request
-    assert request.method == "PUT"
-    assert request.url.raw_path.partition(b"?")[0] == b"/task/101/due_on"
-    assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {"due_date": "s10"}
     assert requester.flags[-1] == (True, False)
     assert result is None

@@ -325,7 +325,7 @@ class ResourceNamespaces:
 
     @cached_property
     def tasks(self) -> TasksResource:
-        """Podio's Tasks area (35 operations): https://developers.podio.com/doc/tasks"""
+        """Podio's Tasks area (31 operations): https://developers.podio.com/doc/tasks"""
         from .tasks import TasksResource
 
         return TasksResource(cast("Requester", self))

@@ -44,10 +44,18 @@ def build_query(
     return query or None
 
 
-def build_body(fields: Mapping[str, Any], extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """A JSON object body without the members left as None; `{}` when nothing remains,
-    because Podio rejects a missing body or `[]` where it expects an object."""
+def build_body(
+    fields: Mapping[str, Any],
+    extra: Mapping[str, Any] | None = None,
+    *,
+    required: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A JSON object body without the optional members left as None (`required` ones are sent
+    even when None: an explicit null); `{}` when nothing remains, because Podio rejects a
+    missing body or `[]` where it expects an object."""
     body = {k: v for k, v in fields.items() if v is not None}
+    if required:
+        body.update(required)
     if extra:
         body.update(extra)
     return body

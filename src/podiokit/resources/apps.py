@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from .._resource import APIResource, decode_json, parse_as
+from ..models.apps import App, AppField
 from ._helpers import build_body, build_query, path_param
 
 __all__ = ["AppsResource"]
@@ -54,11 +55,11 @@ class AppsResource(APIResource):
     async def create(
         self,
         *,
+        space_id: int,
+        config: dict[str, Any],
         silent: bool | None = None,
         hook: bool | None = None,
-        space_id: int | None = None,
-        config: dict[str, Any] | None = None,
-        fields: list[Any] | None = None,
+        fields: list[dict[str, Any]] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -68,12 +69,17 @@ class AppsResource(APIResource):
 
         Podio operation "Add new app": `POST /app/`.
         See https://developers.podio.com/doc/applications/add-new-app-22351
+
+        Args:
+            config: name, item_name, icon, external_id, ...
         """
         response = await self._podio._send(
             "POST",
             "/app/",
             params=build_query({"silent": silent, "hook": hook}, extra_query),
-            json=build_body({"space_id": space_id, "config": config, "fields": fields}, extra_body),
+            json=build_body(
+                {"fields": fields}, extra_body, required={"space_id": space_id, "config": config}
+            ),
             headers=extra_headers,
             timeout=timeout,
             idempotent=False,
@@ -84,6 +90,8 @@ class AppsResource(APIResource):
         self,
         app_id: int,
         *,
+        type: str,
+        config: dict[str, Any],
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -93,12 +101,16 @@ class AppsResource(APIResource):
 
         Podio operation "Add new app field": `POST /app/{app_id}/field/`.
         See https://developers.podio.com/doc/applications/add-new-app-field-22354
+
+        Args:
+            type: text, number, category, app, date, ...
+            config: label, description, settings, required, ...
         """
         response = await self._podio._send(
             "POST",
             f"/app/{path_param(app_id)}/field/",
             params=build_query({}, extra_query),
-            json=build_body({}, extra_body),
+            json=build_body({}, extra_body, required={"type": type, "config": config}),
             headers=extra_headers,
             timeout=timeout,
             idempotent=False,
@@ -178,7 +190,7 @@ class AppsResource(APIResource):
         )
         return parse_as(response, dict[str, Any])
 
-    async def get_all_user(
+    async def get_all_for_user(
         self,
         *,
         exclude_app_ids: list[int] | str | None = None,
@@ -191,7 +203,7 @@ class AppsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> list[Any]:
+    ) -> list[App]:
         """Get all user apps.
 
         Podio operation "Get all user apps": `GET /app/v2/`.
@@ -216,7 +228,7 @@ class AppsResource(APIResource):
             timeout=timeout,
             idempotent=True,
         )
-        return parse_as(response, list[Any])
+        return parse_as(response, list[App])
 
     async def get(
         self,
@@ -226,11 +238,14 @@ class AppsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> dict[str, Any]:
+    ) -> App:
         """Get app.
 
         Podio operation "Get app": `GET /app/{app_id}`.
         See https://developers.podio.com/doc/applications/get-app-22349
+
+        Args:
+            view: full (default), light, micro or mini.
         """
         response = await self._podio._send(
             "GET",
@@ -240,9 +255,9 @@ class AppsResource(APIResource):
             timeout=timeout,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, App)
 
-    async def get_by_org_label_space_label_and_app_label(
+    async def get_by_labels(
         self,
         org_label: str,
         space_label: str,
@@ -251,7 +266,7 @@ class AppsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> dict[str, Any]:
+    ) -> App:
         """Get app by org label space label and app label.
 
         Podio operation "Get app by org label space label and app label": `GET /app/org/{org_label}/space/{space_label}/{app_label}`.
@@ -265,7 +280,7 @@ class AppsResource(APIResource):
             timeout=timeout,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, App)
 
     async def get_dependencies(
         self,
@@ -298,7 +313,7 @@ class AppsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> dict[str, Any]:
+    ) -> AppField:
         """Get app field.
 
         Podio operation "Get app field": `GET /app/{app_id}/field/{field_id}`.
@@ -312,7 +327,7 @@ class AppsResource(APIResource):
             timeout=timeout,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, AppField)
 
     async def get_on_space_by_url_label(
         self,
@@ -323,7 +338,7 @@ class AppsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> dict[str, Any]:
+    ) -> App:
         """Get app on space by url label.
 
         Podio operation "Get app on space by url label": `GET /app/space/{space_id}/{url_label}`.
@@ -337,7 +352,7 @@ class AppsResource(APIResource):
             timeout=timeout,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, App)
 
     async def get_by_space(
         self,
@@ -348,7 +363,7 @@ class AppsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> list[Any]:
+    ) -> list[App]:
         """Get apps by space.
 
         Podio operation "Get apps by space": `GET /app/space/{space_id}/`.
@@ -362,9 +377,9 @@ class AppsResource(APIResource):
             timeout=timeout,
             idempotent=True,
         )
-        return parse_as(response, list[Any])
+        return parse_as(response, list[App])
 
-    async def get_calculations_for(
+    async def get_calculations(
         self,
         app_id: int,
         *,
@@ -465,7 +480,7 @@ class AppsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> list[Any]:
+    ) -> list[App]:
         """Get top apps.
 
         Podio operation "Get top apps": `GET /app/top/`.
@@ -479,16 +494,16 @@ class AppsResource(APIResource):
             timeout=timeout,
             idempotent=True,
         )
-        return parse_as(response, list[Any])
+        return parse_as(response, list[App])
 
-    async def get_top_for_organization(
+    async def get_top_for_org(
         self,
         org_id: int,
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> list[Any]:
+    ) -> list[App]:
         """Get top apps for organization.
 
         Podio operation "Get top apps for organization": `GET /app/org/{org_id}/top/`.
@@ -502,7 +517,7 @@ class AppsResource(APIResource):
             timeout=timeout,
             idempotent=True,
         )
-        return parse_as(response, list[Any])
+        return parse_as(response, list[App])
 
     async def install(
         self,
@@ -529,11 +544,13 @@ class AppsResource(APIResource):
         )
         return parse_as(response, dict[str, Any])
 
-    async def update_an_field(
+    async def update_field(
         self,
         app_id: int,
         field_id: int,
         *,
+        label: str | None = None,
+        config: dict[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -548,7 +565,7 @@ class AppsResource(APIResource):
             "PUT",
             f"/app/{path_param(app_id)}/field/{path_param(field_id)}",
             params=build_query({}, extra_query),
-            json=build_body({}, extra_body),
+            json=build_body({"label": label, "config": config}, extra_body),
             headers=extra_headers,
             timeout=timeout,
             idempotent=True,
@@ -560,6 +577,8 @@ class AppsResource(APIResource):
         *,
         silent: bool | None = None,
         hook: bool | None = None,
+        config: dict[str, Any] | None = None,
+        fields: list[dict[str, Any]] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -574,7 +593,7 @@ class AppsResource(APIResource):
             "PUT",
             f"/app/{path_param(app_id)}",
             params=build_query({"silent": silent, "hook": hook}, extra_query),
-            json=build_body({}, extra_body),
+            json=build_body({"config": config, "fields": fields}, extra_body),
             headers=extra_headers,
             timeout=timeout,
             idempotent=True,
@@ -584,6 +603,7 @@ class AppsResource(APIResource):
         self,
         app_id: int,
         *,
+        description: str,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -598,7 +618,7 @@ class AppsResource(APIResource):
             "PUT",
             f"/app/{path_param(app_id)}/description",
             params=build_query({}, extra_query),
-            json=build_body({}, extra_body),
+            json=build_body({}, extra_body, required={"description": description}),
             headers=extra_headers,
             timeout=timeout,
             idempotent=True,
@@ -608,7 +628,7 @@ class AppsResource(APIResource):
         self,
         space_id: int,
         *,
-        extra_body: Mapping[str, Any] | None = None,
+        app_ids: list[int],
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
@@ -617,12 +637,15 @@ class AppsResource(APIResource):
 
         Podio operation "Update app order": `PUT /app/space/{space_id}/order`.
         See https://developers.podio.com/doc/applications/update-app-order-22463
+
+        Args:
+            app_ids: The space's app ids in the new order.
         """
         await self._podio._send(
             "PUT",
             f"/app/space/{path_param(space_id)}/order",
             params=build_query({}, extra_query),
-            json=build_body({}, extra_body),
+            json=app_ids,
             headers=extra_headers,
             timeout=timeout,
             idempotent=True,
@@ -632,6 +655,7 @@ class AppsResource(APIResource):
         self,
         app_id: int,
         *,
+        usage: str,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -646,13 +670,13 @@ class AppsResource(APIResource):
             "PUT",
             f"/app/{path_param(app_id)}/usage",
             params=build_query({}, extra_query),
-            json=build_body({}, extra_body),
+            json=build_body({}, extra_body, required={"usage": usage}),
             headers=extra_headers,
             timeout=timeout,
             idempotent=True,
         )
 
-    async def app_activate_for_space(
+    async def activate_for_space(
         self,
         app_id: int,
         space_id: int,
@@ -677,13 +701,13 @@ class AppsResource(APIResource):
             idempotent=True,
         )
 
-    async def application_find_all(
+    async def get_all(
         self,
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> list[Any]:
+    ) -> list[App]:
         """Application find all.
 
         Podio operation "Application find all": `GET /app/`.
@@ -697,9 +721,9 @@ class AppsResource(APIResource):
             timeout=timeout,
             idempotent=True,
         )
-        return parse_as(response, list[Any])
+        return parse_as(response, list[App])
 
-    async def application_regenerate_apptoken(
+    async def regenerate_token(
         self,
         app_id: int,
         *,

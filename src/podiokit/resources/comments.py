@@ -65,13 +65,13 @@ class CommentsResource(APIResource):
             ),
             json=build_body(
                 {
-                    "value": value,
                     "external_id": external_id,
                     "file_ids": file_ids,
                     "embed_id": embed_id,
                     "embed_url": embed_url,
                 },
                 extra_body,
+                required={"value": value},
             ),
             headers=extra_headers,
             timeout=timeout,
@@ -165,13 +165,9 @@ class CommentsResource(APIResource):
             f"/comment/{path_param(comment_id)}",
             params=build_query({}, extra_query),
             json=build_body(
-                {
-                    "value": value,
-                    "file_ids": file_ids,
-                    "embed_id": embed_id,
-                    "embed_url": embed_url,
-                },
+                {"file_ids": file_ids, "embed_id": embed_id, "embed_url": embed_url},
                 extra_body,
+                required={"value": value},
             ),
             headers=extra_headers,
             timeout=timeout,
