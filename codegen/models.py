@@ -12,10 +12,12 @@ import keyword
 import re
 import subprocess
 import sys
+import textwrap
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import jinja2
 import yaml
@@ -342,17 +344,44 @@ def _env() -> jinja2.Environment:
     )
 
 
-def _docstring(text: str) -> str:
+def _docstring(text: str, indent: int = 4) -> str:
+    """A docstring literal, wrapped to the line length (ruff format does not rewrap them)."""
     text = text.strip().replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
-    return f'"""{text}"""'
+    width = 96 - indent
+    if len(text) + 6 <= width and "\n" not in text:
+        return f'"""{text}"""'
+    pad = " " * indent
+    paragraphs = [
+        textwrap.fill(" ".join(p.split()), width=width, break_on_hyphens=False)
+        for p in text.split("\n\n")
+    ]
+    body = "\n\n".join(paragraphs).replace("\n", "\n" + pad).replace("\n" + pad + "\n", "\n\n")
+    return f'"""{body}\n{pad}"""'
+
+
+@dataclass
+class _RField:
+    name: str
+    type: str
+    default: str
+    doc: str | None
+
+
+@dataclass
+class _RClass:
+    name: str
+    base: str
+    doc: str
+    fields: list[_RField]
+    helpers: str | None
 
 
 def _render_module(f: _File, owners: dict[str, _File], env: jinja2.Environment) -> str:
     spec = f.spec
-    classes = []
+    classes: list[_RClass] = []
     for name in _class_order(spec, owners):
         model = spec.models[name]
-        fields = []
+        fields: list[_RField] = []
         for key, raw in model.fields.items():
             fs = _field(raw)
             required = fs.required or key in model.required
@@ -375,32 +404,19 @@ def _render_module(f: _File, owners: dict[str, _File], env: jinja2.Environment) 
                 default = " = " + args[0].removeprefix("default=")
             else:
                 default = f" = Field({', '.join(args)})"
-            fields.append(
-                {
-                    "name": pyname,
-                    "type": typ,
-                    "default": default,
-                    "doc": _docstring(fs.doc) if fs.doc else None,
-                }
-            )
+            fields.append(_RField(pyname, typ, default, _docstring(fs.doc) if fs.doc else None))
         doc = model.doc.strip()
         if model.podio:
             doc += f"\n\nPodio: {model.podio}."
         classes.append(
-            {
-                "name": name,
-                "base": model.extends or "PodioModel",
-                "doc": _docstring(doc),
-                "fields": fields,
-                "helpers": model.helpers,
-            }
+            _RClass(name, model.extends or "PodioModel", _docstring(doc), fields, model.helpers)
         )
-    unions = []
+    unions: list[dict[str, Any]] = []
     for name, union in spec.unions.items():
         unions.append(
             {
                 "name": name,
-                "doc": _docstring(union.doc),
+                "doc": _docstring(union.doc, 0),
                 "func": "_" + re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower() + "_tag",
                 "key": union.discriminator,
                 "variants": list(union.variants.items()),
@@ -408,26 +424,26 @@ def _render_module(f: _File, owners: dict[str, _File], env: jinja2.Environment) 
             }
         )
     deps = _module_deps(f, owners)
-    body_text = " ".join(c["type"] for cl in classes for c in cl["fields"])
+    body_text = " ".join(c.type for cl in classes for c in cl.fields)
     base_imports = sorted(n for n in BASE_NAMES if re.search(rf"\b{n}\b", body_text))
     if spec.models:
         base_imports = sorted({*base_imports, "PodioModel"})
     typing_imports = (
-        {"Any"} if (unions or "Any" in body_text or any(c["helpers"] for c in classes)) else set()
+        {"Any"} if (unions or "Any" in body_text or any(c.helpers for c in classes)) else set()
     )
     if "Literal[" in body_text:
         typing_imports.add("Literal")
     if unions:
         typing_imports.add("Annotated")
-    pydantic_imports = set()
-    if any(c["default"].startswith(" = Field(") for cl in classes for c in cl["fields"]):
+    pydantic_imports: set[str] = set()
+    if any(c.default.startswith(" = Field(") for cl in classes for c in cl.fields):
         pydantic_imports.add("Field")
     if unions:
         pydantic_imports |= {"Discriminator", "Tag"}
     exported = sorted(f.names)
     text = env.get_template("models.py.j2").render(
         header=_header(f.path),
-        doc=_docstring(spec.doc),
+        doc=_docstring(spec.doc, 0),
         typing_imports=sorted(typing_imports),
         pydantic_imports=sorted(pydantic_imports),
         base_imports=base_imports,

@@ -107,7 +107,8 @@ class AppConfig(PodioModel):
 class AppMini(PodioModel):
     """An app's short form, as in `item.app` or a referenced item.
 
-    Podio: Application (mini)."""
+    Podio: Application (mini).
+    """
 
     app_id: int | None = None
 
@@ -161,7 +162,10 @@ class ReferencedApp(PodioModel):
 
 
 class FieldSettings(PodioModel):
-    """A field's type-specific settings (`config.settings`); each field type uses some of these keys (text: format, size; number: decimals; money: allowed_currencies; category: multiple, display, options; app: referenced_apps, ...)."""
+    """A field's type-specific settings (`config.settings`); each field type uses some of these
+    keys (text: format, size; number: decimals; money: allowed_currencies; category: multiple,
+    display, options; app: referenced_apps, ...).
+    """
 
     format: str | None = None
 
@@ -253,7 +257,8 @@ class FieldConfig(PodioModel):
 class AppField(PodioModel):
     """A field definition of an app (`app.fields[]`, GET /app/{app_id}/field/{field_id}).
 
-    Podio: ApplicationField."""
+    Podio: ApplicationField.
+    """
 
     field_id: int | None = None
 
@@ -272,7 +277,8 @@ class AppField(PodioModel):
 class App(AppMini):
     """An app (GET /app/{app_id}).
 
-    Podio: Application."""
+    Podio: Application.
+    """
 
     original: int | None = None
 

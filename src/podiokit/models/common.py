@@ -48,7 +48,8 @@ class FileMini(PodioModel):
 class Byline(PodioModel):
     """Who did something (`created_by`, `completed_by`, `user`, `owner`); a user or an app.
 
-    Podio: ByLine."""
+    Podio: ByLine.
+    """
 
     type: str | None = None
     """"user", "app", "space", "org", ..."""

@@ -15,7 +15,8 @@ __all__ = [
 class Profile(PodioModel):
     """A user's or a space contact's profile.
 
-    Podio: Contact."""
+    Podio: Contact.
+    """
 
     profile_id: int | None = None
 

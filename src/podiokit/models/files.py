@@ -15,7 +15,8 @@ __all__ = [
 class File(PodioModel):
     """A file attached to an item, task, comment, status or space.
 
-    Podio: File (FileAttachment in some clients)."""
+    Podio: File (FileAttachment in some clients).
+    """
 
     file_id: int
 

@@ -19,7 +19,8 @@ __all__ = [
 class OrganizationMini(PodioModel):
     """The organization a space belongs to, as embedded in the space.
 
-    Podio: Organization (mini)."""
+    Podio: Organization (mini).
+    """
 
     org_id: int | None = None
 
@@ -61,7 +62,8 @@ class OrganizationMini(PodioModel):
 class SpaceMini(PodioModel):
     """A space's short form, as in a referenced item or an org's space list.
 
-    Podio: Space (mini)."""
+    Podio: Space (mini).
+    """
 
     space_id: int | None = None
 
