@@ -24,7 +24,7 @@ DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 DEFAULT_MAX_RETRIES = 3
 #: Fewer requests in flight than httpx's pool would take: httpcore's pool bookkeeping
 #: grows with contention (perf-baselines.md §1); see benchmarks/bench_concurrency.py.
-DEFAULT_MAX_CONCURRENCY = 16
+DEFAULT_MAX_CONCURRENCY = 8
 
 _VERSION = "0.1.0"
 
