@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -99,17 +99,8 @@ class Emulator:
         """Serve on a real socket (uvicorn in a thread, so any event loop may call this)."""
         import uvicorn
 
-        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-        bound = sock.getsockname()[1]
-        shown = f"[{host}]" if ":" in host else host
-        url = f"http://{shown}:{bound}"
-        config = uvicorn.Config(
-            self.app, log_level="warning", lifespan="off", access_log=False,
-            timeout_keep_alive=30, limit_concurrency=None, backlog=4096,
-        )  # fmt: skip
-        server = uvicorn.Server(config)
+        sock, url = _bind(host, port)
+        server = uvicorn.Server(_config(self.app))
         thread = threading.Thread(
             target=server.run, kwargs={"sockets": [sock]}, name="podio-emulator", daemon=True
         )
@@ -128,11 +119,40 @@ class Emulator:
             await anyio.to_thread.run_sync(thread.join)
             sock.close()
 
-    def run(self, host: str = "127.0.0.1", port: int = 8000) -> None:
-        """Serve in the foreground until interrupted (the CLI)."""
+    def run(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 8000,
+        *,
+        on_ready: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
+        """Serve in the foreground until interrupted (the CLI). `port=0` picks a free port;
+        `on_ready` gets the credentials once the socket is bound."""
         import uvicorn
 
-        shown = f"[{host}]" if ":" in host else host
-        self._base_url = f"http://{shown}:{port}"
-        uvicorn.run(self.app, host=host, port=port, log_level="warning", lifespan="off",
-                    access_log=False, backlog=4096)  # fmt: skip
+        sock, url = _bind(host, port)
+        self._base_url = url
+        if on_ready is not None:
+            on_ready(self.credentials)
+        server = uvicorn.Server(_config(self.app))
+        try:
+            server.run(sockets=[sock])
+        finally:
+            sock.close()
+
+
+def _bind(host: str, port: int) -> tuple[socket.socket, str]:
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    shown = f"[{host}]" if ":" in host else host
+    return sock, f"http://{shown}:{sock.getsockname()[1]}"
+
+
+def _config(app: Any) -> Any:
+    import uvicorn
+
+    return uvicorn.Config(
+        app, log_level="warning", lifespan="off", access_log=False, timeout_keep_alive=30,
+        backlog=4096,
+    )  # fmt: skip
