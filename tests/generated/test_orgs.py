@@ -11,6 +11,8 @@ import httpx
 import pytest
 import respx
 
+from podiokit.models.orgs import Organization
+from podiokit.models.spaces import Space
 from podiokit.resources.orgs import OrgsResource
 
 from .conftest import RecordingRequester
@@ -20,12 +22,12 @@ pytestmark = pytest.mark.anyio
 
 async def test_create(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
-    result = await OrgsResource(requester).create()
+    result = await OrgsResource(requester).create(name="s10", logo=111)
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/org/"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {"name": "s10", "logo": 111}
     assert requester.flags[-1] == (False, False)
     assert result == {}
 
@@ -110,18 +112,16 @@ async def test_get_admin_orgs_by_email(
     assert result == {"ok": True}
 
 
-async def test_get_all_spaces_on(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
+async def test_get_all_spaces(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await OrgsResource(requester).get_all_spaces_on(101)
+    result = await OrgsResource(requester).get_all_spaces(101)
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/org/101/all_spaces/"
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -133,7 +133,7 @@ async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) 
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, Organization)
 
 
 async def test_get_admins(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -185,7 +185,7 @@ async def test_get_by_url(requester: RecordingRequester, respx_mock: respx.MockR
     assert dict(request.url.params) == {"url": "s10", "org_slug": "s11"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, Organization)
 
 
 async def test_get_login_report(
@@ -217,14 +217,14 @@ async def test_get_member(requester: RecordingRequester, respx_mock: respx.MockR
 async def test_get_members(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
     result = await OrgsResource(requester).get_members(
-        101, limit=110, offset=111, member_type="s12", query="s13", sort_by="s14", sort_desc=True
+        101, limit=7, offset=14, member_type="s12", query="s13", sort_by="s14", sort_desc=True
     )
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/org/101/member/"
     assert dict(request.url.params) == {
-        "limit": "110",
-        "offset": "111",
+        "limit": "7",
+        "offset": "14",
         "member_type": "s12",
         "query": "s13",
         "sort_by": "s14",
@@ -247,18 +247,16 @@ async def test_get_statistics(requester: RecordingRequester, respx_mock: respx.M
     assert result == {"ok": True}
 
 
-async def test_get_organizations(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
+async def test_get_all(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await OrgsResource(requester).get_organizations()
+    result = await OrgsResource(requester).get_all()
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/org/"
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_get_shared(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -270,7 +268,7 @@ async def test_get_shared(requester: RecordingRequester, respx_mock: respx.MockR
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_get_space_memberships_for_member(
@@ -287,16 +285,16 @@ async def test_get_space_memberships_for_member(
     assert result == []
 
 
-async def test_get_spaces_on(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
+async def test_get_spaces(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await OrgsResource(requester).get_spaces_on(101)
+    result = await OrgsResource(requester).get_spaces(101)
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/org/101/space/"
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_leave(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -325,12 +323,12 @@ async def test_remove_admin(requester: RecordingRequester, respx_mock: respx.Moc
 
 async def test_update(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await OrgsResource(requester).update(101)
+    result = await OrgsResource(requester).update(101, name="s10", logo=111, url_label="s12")
     request = route.calls.last.request
     assert request.method == "PUT"
     assert request.url.raw_path.partition(b"?")[0] == b"/org/101"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {"name": "s10", "logo": 111, "url_label": "s12"}
     assert requester.flags[-1] == (True, False)
     assert result is None
 
@@ -349,67 +347,9 @@ async def test_update_app_store_profile(
     assert result is None
 
 
-async def test_get_org_org_id_member_mail_mail(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
-    result = await OrgsResource(requester).get_org_org_id_member_mail_mail(101, "a b/2")
-    request = route.calls.last.request
-    assert request.method == "GET"
-    assert request.url.raw_path.partition(b"?")[0] == b"/org/101/member/mail/a%20b%2F2"
-    assert dict(request.url.params) == {}
-    assert request.content == b""
-    assert requester.flags[-1] == (True, False)
-    assert result == {"ok": True}
-
-
-async def test_get_org_org_id_space_url_url(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
-    result = await OrgsResource(requester).get_org_org_id_space_url_url(101, "a b/2")
-    request = route.calls.last.request
-    assert request.method == "GET"
-    assert request.url.raw_path.partition(b"?")[0] == b"/org/101/space/url/a%20b%2F2"
-    assert dict(request.url.params) == {}
-    assert request.content == b""
-    assert requester.flags[-1] == (True, False)
-    assert result == {"ok": True}
-
-
-async def test_organization_bootstrap(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
+async def test_delete(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await OrgsResource(requester).organization_bootstrap()
-    request = route.calls.last.request
-    assert request.method == "POST"
-    assert request.url.raw_path.partition(b"?")[0] == b"/org/bootstrap"
-    assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
-    assert requester.flags[-1] == (False, False)
-    assert result is None
-
-
-async def test_organization_change_to_user_model(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
-    result = await OrgsResource(requester).organization_change_to_user_model(101)
-    request = route.calls.last.request
-    assert request.method == "POST"
-    assert request.url.raw_path.partition(b"?")[0] == b"/org/101/change_to_user_model"
-    assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
-    assert requester.flags[-1] == (False, False)
-    assert result == {"ok": True}
-
-
-async def test_organization_delete(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await OrgsResource(requester).organization_delete(101)
+    result = await OrgsResource(requester).delete(101)
     request = route.calls.last.request
     assert request.method == "DELETE"
     assert request.url.raw_path.partition(b"?")[0] == b"/org/101"
@@ -419,25 +359,23 @@ async def test_organization_delete(
     assert result is None
 
 
-async def test_organization_find_for_user(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
+async def test_get_for_user(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await OrgsResource(requester).organization_find_for_user(101)
+    result = await OrgsResource(requester).get_for_user(101)
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/org/user/101/"
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
-async def test_organization_get_reporting_data(
+async def test_get_reporting_data(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
-    result = await OrgsResource(requester).organization_get_reporting_data(101)
+    result = await OrgsResource(requester).get_reporting_data(101)
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/org/101/report/metrics/"
@@ -447,11 +385,11 @@ async def test_organization_get_reporting_data(
     assert result == {"ok": True}
 
 
-async def test_organization_get_statistics(
+async def test_get_statistics_v2(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
-    result = await OrgsResource(requester).organization_get_statistics(101)
+    result = await OrgsResource(requester).get_statistics_v2(101)
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/org/101/statistics/v2"
@@ -461,11 +399,9 @@ async def test_organization_get_statistics(
     assert result == {"ok": True}
 
 
-async def test_organization_get_stats(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
+async def test_get_stats(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
-    result = await OrgsResource(requester).organization_get_stats(101)
+    result = await OrgsResource(requester).get_stats(101)
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/org/101/stats"
@@ -475,11 +411,11 @@ async def test_organization_get_stats(
     assert result == {"ok": True}
 
 
-async def test_organization_member_change_membership(
+async def test_change_membership_type(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await OrgsResource(requester).organization_member_change_membership(101)
+    result = await OrgsResource(requester).change_membership_type(101)
     request = route.calls.last.request
     assert request.method == "PUT"
     assert request.url.raw_path.partition(b"?")[0] == b"/org/101/membership-type"
@@ -489,11 +425,11 @@ async def test_organization_member_change_membership(
     assert result is None
 
 
-async def test_organization_member_delete_info(
+async def test_get_end_member_info(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
-    result = await OrgsResource(requester).organization_member_delete_info(101, 102)
+    result = await OrgsResource(requester).get_end_member_info(101, 102)
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/org/101/member/102/end_member_info"
@@ -503,11 +439,9 @@ async def test_organization_member_delete_info(
     assert result == {}
 
 
-async def test_organization_member_export(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
+async def test_export_members(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, content=b"\x00binary"))
-    result = await OrgsResource(requester).organization_member_export(101)
+    result = await OrgsResource(requester).export_members(101)
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/org/101/member/export"
@@ -517,11 +451,9 @@ async def test_organization_member_export(
     assert result == b"\x00binary"
 
 
-async def test_organization_member_search(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
+async def test_search_members(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await OrgsResource(requester).organization_member_search(101)
+    result = await OrgsResource(requester).search_members(101)
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/org/101/member/search/"
@@ -531,11 +463,11 @@ async def test_organization_member_search(
     assert result == []
 
 
-async def test_organization_membership_find_all_for_user(
+async def test_get_memberships_for_user(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await OrgsResource(requester).organization_membership_find_all_for_user(101)
+    result = await OrgsResource(requester).get_memberships_for_user(101)
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/org/user/101/membership/"
@@ -545,43 +477,15 @@ async def test_organization_membership_find_all_for_user(
     assert result == []
 
 
-async def test_organization_update_organization_billing_profile(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await OrgsResource(requester).organization_update_organization_billing_profile(101)
-    request = route.calls.last.request
-    assert request.method == "PUT"
-    assert request.url.raw_path.partition(b"?")[0] == b"/org/101/billing"
-    assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
-    assert requester.flags[-1] == (True, False)
-    assert result is None
-
-
-async def test_organization_upgrade(
+async def test_validate_url_label(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
-    result = await OrgsResource(requester).organization_upgrade(101)
-    request = route.calls.last.request
-    assert request.method == "POST"
-    assert request.url.raw_path.partition(b"?")[0] == b"/org/101/upgrade"
-    assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
-    assert requester.flags[-1] == (False, False)
-    assert result == {"ok": True}
-
-
-async def test_organization_validate_url_label(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
-    result = await OrgsResource(requester).organization_validate_url_label()
+    result = await OrgsResource(requester).validate_url_label(url_label="s10")
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/org/url/validate"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
-    assert requester.flags[-1] == (False, False)
+    assert json.loads(request.content) == {"url_label": "s10"}
+    assert requester.flags[-1] == (True, False)
     assert result == {"ok": True}

@@ -11,6 +11,7 @@ import httpx
 import pytest
 import respx
 
+from podiokit.models.spaces import Space, SpaceMicro
 from podiokit.resources.spaces import SpacesResource
 
 from .conftest import RecordingRequester
@@ -20,12 +21,26 @@ pytestmark = pytest.mark.anyio
 
 async def test_create(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
-    result = await SpacesResource(requester).create()
+    result = await SpacesResource(requester).create(
+        org_id=110,
+        name="s11",
+        privacy="s12",
+        auto_join=True,
+        post_on_new_app=True,
+        post_on_new_member=True,
+    )
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/space/"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {
+        "org_id": 110,
+        "name": "s11",
+        "privacy": "s12",
+        "auto_join": True,
+        "post_on_new_app": True,
+        "post_on_new_member": True,
+    }
     assert requester.flags[-1] == (False, False)
     assert result == {}
 
@@ -51,21 +66,19 @@ async def test_get_available(requester: RecordingRequester, respx_mock: respx.Mo
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
-async def test_get_list_of_organization_workspaces(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
+async def test_get_all_on_org(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await SpacesResource(requester).get_list_of_organization_workspaces(101)
+    result = await SpacesResource(requester).get_all_on_org(101)
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/space/org/101/"
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -77,7 +90,7 @@ async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) 
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, Space)
 
 
 async def test_get_by_org_and_url_label(
@@ -91,7 +104,7 @@ async def test_get_by_org_and_url_label(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, Space)
 
 
 async def test_get_by_url(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -103,7 +116,7 @@ async def test_get_by_url(requester: RecordingRequester, respx_mock: respx.MockR
     assert dict(request.url.params) == {"url": "s10", "org_slug": "s11", "space_slug": "s12"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, Space)
 
 
 async def test_get_top(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -115,26 +128,41 @@ async def test_get_top(requester: RecordingRequester, respx_mock: respx.MockRout
     assert dict(request.url.params) == {"limit": "110"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_update(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await SpacesResource(requester).update(101)
+    result = await SpacesResource(requester).update(
+        101,
+        name="s10",
+        privacy="s11",
+        auto_join=True,
+        post_on_new_app=True,
+        post_on_new_member=True,
+        url_label="s15",
+    )
     request = route.calls.last.request
     assert request.method == "PUT"
     assert request.url.raw_path.partition(b"?")[0] == b"/space/101"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {
+        "name": "s10",
+        "privacy": "s11",
+        "auto_join": True,
+        "post_on_new_app": True,
+        "post_on_new_member": True,
+        "url_label": "s15",
+    }
     assert requester.flags[-1] == (True, False)
     assert result is None
 
 
-async def test_space_get_available_seats(
+async def test_get_available_seats(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
-    result = await SpacesResource(requester).space_get_available_seats(101)
+    result = await SpacesResource(requester).get_available_seats(101)
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/space/101/available"
@@ -144,9 +172,11 @@ async def test_space_get_available_seats(
     assert result == {}
 
 
-async def test_space_get_count(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
+async def test_get_count_on_org(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
-    result = await SpacesResource(requester).space_get_count(101)
+    result = await SpacesResource(requester).get_count_on_org(101)
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/space/org/101/count"
@@ -156,11 +186,11 @@ async def test_space_get_count(requester: RecordingRequester, respx_mock: respx.
     assert result == {"ok": True}
 
 
-async def test_space_get_overdue_info(
+async def test_get_overdue_info(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
-    result = await SpacesResource(requester).space_get_overdue_info(101)
+    result = await SpacesResource(requester).get_overdue_info(101)
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/space/101/overdue"
@@ -170,15 +200,15 @@ async def test_space_get_overdue_info(
     assert result == {"ok": True}
 
 
-async def test_space_validate_url_label(
+async def test_validate_url_label(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
-    result = await SpacesResource(requester).space_validate_url_label(101)
+    result = await SpacesResource(requester).validate_url_label(101, url_label="s10")
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/space/org/101/url/validate"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
-    assert requester.flags[-1] == (False, False)
+    assert json.loads(request.content) == {"url_label": "s10"}
+    assert requester.flags[-1] == (True, False)
     assert result == {"ok": True}

@@ -11,6 +11,7 @@ import httpx
 import pytest
 import respx
 
+from podiokit.models.views import View, ViewCreateResult
 from podiokit.resources.views import ViewsResource
 
 from .conftest import RecordingRequester
@@ -46,7 +47,7 @@ async def test_create(requester: RecordingRequester, respx_mock: respx.MockRoute
         "layout": {"k": "v17"},
     }
     assert requester.flags[-1] == (False, False)
-    assert result == {}
+    assert isinstance(result, ViewCreateResult)
 
 
 async def test_delete(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -70,31 +71,31 @@ async def test_get_last(requester: RecordingRequester, respx_mock: respx.MockRou
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, View)
 
 
 async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
-    result = await ViewsResource(requester).get(101, "a b/2")
+    result = await ViewsResource(requester).get(101, 102)
     request = route.calls.last.request
     assert request.method == "GET"
-    assert request.url.raw_path.partition(b"?")[0] == b"/view/app/101/a%20b%2F2"
+    assert request.url.raw_path.partition(b"?")[0] == b"/view/app/101/102"
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, View)
 
 
-async def test_get_views(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
+async def test_get_all(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await ViewsResource(requester).get_views(101, include_standard_views=True)
+    result = await ViewsResource(requester).get_all(101, include_standard_views=True)
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/view/app/101/"
     assert dict(request.url.params) == {"include_standard_views": "true"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_make_default(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -111,38 +112,72 @@ async def test_make_default(requester: RecordingRequester, respx_mock: respx.Moc
 
 async def test_update_last(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await ViewsResource(requester).update_last(101)
+    result = await ViewsResource(requester).update_last(
+        101,
+        sort_by="s10",
+        sort_desc=True,
+        filters={"k": "v12"},
+        fields={"k": "v13"},
+        groupings=["v14"],
+        layout="s15",
+    )
     request = route.calls.last.request
     assert request.method == "PUT"
     assert request.url.raw_path.partition(b"?")[0] == b"/view/app/101/last"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {
+        "sort_by": "s10",
+        "sort_desc": True,
+        "filters": {"k": "v12"},
+        "fields": {"k": "v13"},
+        "groupings": ["v14"],
+        "layout": "s15",
+    }
     assert requester.flags[-1] == (True, False)
     assert result is None
 
 
 async def test_update(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await ViewsResource(requester).update(101)
+    result = await ViewsResource(requester).update(
+        101,
+        name="s10",
+        private=True,
+        sort_by="s12",
+        sort_desc=True,
+        filters={"k": "v14"},
+        fields={"k": "v15"},
+        groupings=["v16"],
+        layout="s17",
+    )
     request = route.calls.last.request
     assert request.method == "PUT"
     assert request.url.raw_path.partition(b"?")[0] == b"/view/101"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {
+        "name": "s10",
+        "private": True,
+        "sort_by": "s12",
+        "sort_desc": True,
+        "filters": {"k": "v14"},
+        "fields": {"k": "v15"},
+        "groupings": ["v16"],
+        "layout": "s17",
+    }
     assert requester.flags[-1] == (True, False)
     assert result is None
 
 
-async def test_view_get(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
+async def test_get_by_id(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
-    result = await ViewsResource(requester).view_get(101)
+    result = await ViewsResource(requester).get_by_id(101)
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/view/101"
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, View)
 
 
 async def test_legacy_filter_create(

@@ -234,7 +234,7 @@ class ResourceNamespaces:
 
     @cached_property
     def orgs(self) -> OrgsResource:
-        """Podio's Organizations area (42 operations): https://developers.podio.com/doc/organizations"""
+        """Podio's Organizations area (36 operations): https://developers.podio.com/doc/organizations"""
         from .orgs import OrgsResource
 
         return OrgsResource(cast("Requester", self))
@@ -332,7 +332,7 @@ class ResourceNamespaces:
 
     @cached_property
     def users(self) -> UsersResource:
-        """Podio's Users area (35 operations): https://developers.podio.com/doc/users"""
+        """Podio's Users area (16 operations): https://developers.podio.com/doc/users"""
         from .users import UsersResource
 
         return UsersResource(cast("Requester", self))

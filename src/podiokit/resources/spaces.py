@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from .._resource import APIResource, decode_json, parse_as
+from ..models.spaces import Space, SpaceMicro
 from ._helpers import build_body, build_query, path_param
 
 __all__ = ["SpacesResource"]
@@ -30,6 +31,12 @@ class SpacesResource(APIResource):
     async def create(
         self,
         *,
+        org_id: int,
+        name: str,
+        privacy: str | None = None,
+        auto_join: bool | None = None,
+        post_on_new_app: bool | None = None,
+        post_on_new_member: bool | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -39,12 +46,24 @@ class SpacesResource(APIResource):
 
         Podio operation "Create space": `POST /space/`.
         See https://developers.podio.com/doc/spaces/create-space-22390
+
+        Args:
+            privacy: open or closed.
         """
         response = await self._podio._send(
             "POST",
             "/space/",
             params=build_query({}, extra_query),
-            json=build_body({}, extra_body),
+            json=build_body(
+                {
+                    "privacy": privacy,
+                    "auto_join": auto_join,
+                    "post_on_new_app": post_on_new_app,
+                    "post_on_new_member": post_on_new_member,
+                },
+                extra_body,
+                required={"org_id": org_id, "name": name},
+            ),
             headers=extra_headers,
             timeout=timeout,
             idempotent=False,
@@ -80,7 +99,7 @@ class SpacesResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> list[Any]:
+    ) -> list[SpaceMicro]:
         """Get available spaces.
 
         Podio operation "Get available spaces": `GET /space/org/{org_id}/available/`.
@@ -94,16 +113,16 @@ class SpacesResource(APIResource):
             timeout=timeout,
             idempotent=True,
         )
-        return parse_as(response, list[Any])
+        return parse_as(response, list[SpaceMicro])
 
-    async def get_list_of_organization_workspaces(
+    async def get_all_on_org(
         self,
         org_id: int,
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> list[Any]:
+    ) -> list[SpaceMicro]:
         """Get list of organization workspaces.
 
         Podio operation "Get list of organization workspaces": `GET /space/org/{org_id}/`.
@@ -117,7 +136,7 @@ class SpacesResource(APIResource):
             timeout=timeout,
             idempotent=True,
         )
-        return parse_as(response, list[Any])
+        return parse_as(response, list[SpaceMicro])
 
     async def get(
         self,
@@ -126,7 +145,7 @@ class SpacesResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> dict[str, Any]:
+    ) -> Space:
         """Get space.
 
         Podio operation "Get space": `GET /space/{space_id}`.
@@ -140,7 +159,7 @@ class SpacesResource(APIResource):
             timeout=timeout,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, Space)
 
     async def get_by_org_and_url_label(
         self,
@@ -150,7 +169,7 @@ class SpacesResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> dict[str, Any]:
+    ) -> Space:
         """Get space by org and url label.
 
         Podio operation "Get space by org and url label": `GET /space/org/{org_id}/{url_label}`.
@@ -164,22 +183,25 @@ class SpacesResource(APIResource):
             timeout=timeout,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, Space)
 
     async def get_by_url(
         self,
         *,
-        url: str | None = None,
+        url: str,
         org_slug: str | None = None,
         space_slug: str | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> dict[str, Any]:
+    ) -> Space:
         """Get space by url.
 
         Podio operation "Get space by url": `GET /space/url`.
         See https://developers.podio.com/doc/spaces/get-space-by-url-22481
+
+        Args:
+            url: The space's full URL.
         """
         response = await self._podio._send(
             "GET",
@@ -191,7 +213,7 @@ class SpacesResource(APIResource):
             timeout=timeout,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, Space)
 
     async def get_top(
         self,
@@ -200,7 +222,7 @@ class SpacesResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> list[Any]:
+    ) -> list[Space]:
         """Get top spaces.
 
         Podio operation "Get top spaces": `GET /space/top/`.
@@ -214,12 +236,18 @@ class SpacesResource(APIResource):
             timeout=timeout,
             idempotent=True,
         )
-        return parse_as(response, list[Any])
+        return parse_as(response, list[Space])
 
     async def update(
         self,
         space_id: int,
         *,
+        name: str | None = None,
+        privacy: str | None = None,
+        auto_join: bool | None = None,
+        post_on_new_app: bool | None = None,
+        post_on_new_member: bool | None = None,
+        url_label: str | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -229,18 +257,31 @@ class SpacesResource(APIResource):
 
         Podio operation "Update space": `PUT /space/{space_id}`.
         See https://developers.podio.com/doc/spaces/update-space-22391
+
+        Args:
+            privacy: open or closed.
         """
         await self._podio._send(
             "PUT",
             f"/space/{path_param(space_id)}",
             params=build_query({}, extra_query),
-            json=build_body({}, extra_body),
+            json=build_body(
+                {
+                    "name": name,
+                    "privacy": privacy,
+                    "auto_join": auto_join,
+                    "post_on_new_app": post_on_new_app,
+                    "post_on_new_member": post_on_new_member,
+                    "url_label": url_label,
+                },
+                extra_body,
+            ),
             headers=extra_headers,
             timeout=timeout,
             idempotent=True,
         )
 
-    async def space_get_available_seats(
+    async def get_available_seats(
         self,
         space_id: int,
         *,
@@ -264,7 +305,7 @@ class SpacesResource(APIResource):
         )
         return parse_as(response, dict[str, Any])
 
-    async def space_get_count(
+    async def get_count_on_org(
         self,
         org_id: int,
         *,
@@ -287,7 +328,7 @@ class SpacesResource(APIResource):
         )
         return decode_json(response)
 
-    async def space_get_overdue_info(
+    async def get_overdue_info(
         self,
         space_id: int,
         *,
@@ -310,10 +351,11 @@ class SpacesResource(APIResource):
         )
         return decode_json(response)
 
-    async def space_validate_url_label(
+    async def validate_url_label(
         self,
         org_id: int,
         *,
+        url_label: str,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -328,9 +370,9 @@ class SpacesResource(APIResource):
             "POST",
             f"/space/org/{path_param(org_id)}/url/validate",
             params=build_query({}, extra_query),
-            json=build_body({}, extra_body),
+            json=build_body({}, extra_body, required={"url_label": url_label}),
             headers=extra_headers,
             timeout=timeout,
-            idempotent=False,
+            idempotent=True,
         )
         return decode_json(response)

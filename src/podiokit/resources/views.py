@@ -8,12 +8,13 @@ https://developers.podio.com/doc/views
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import httpx
 
 from .._resource import APIResource, decode_json, parse_as
+from ..models.views import View, ViewCreateResult
 from ._helpers import build_body, build_query, path_param
 
 __all__ = ["ViewsResource"]
@@ -43,7 +44,7 @@ class ViewsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> dict[str, Any]:
+    ) -> ViewCreateResult:
         """Create view.
 
         Podio operation "Create view": `POST /view/app/{app_id}/`.
@@ -70,7 +71,7 @@ class ViewsResource(APIResource):
             timeout=timeout,
             idempotent=False,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, ViewCreateResult)
 
     async def delete(
         self,
@@ -101,7 +102,7 @@ class ViewsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> dict[str, Any]:
+    ) -> View:
         """Get last view.
 
         Podio operation "Get last view": `GET /view/app/{app_id}/last`.
@@ -115,21 +116,24 @@ class ViewsResource(APIResource):
             timeout=timeout,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, View)
 
     async def get(
         self,
         app_id: int,
-        view_id_or_name: str,
+        view_id_or_name: int | str,
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> dict[str, Any]:
+    ) -> View:
         """Get view.
 
         Podio operation "Get view": `GET /view/app/{app_id}/{view_id_or_name}`.
         See https://developers.podio.com/doc/views/get-view-27450
+
+        Args:
+            view_id_or_name: A view id, a view name, or "last".
         """
         response = await self._podio._send(
             "GET",
@@ -139,9 +143,9 @@ class ViewsResource(APIResource):
             timeout=timeout,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, View)
 
-    async def get_views(
+    async def get_all(
         self,
         app_id: int,
         *,
@@ -149,7 +153,7 @@ class ViewsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> list[Any]:
+    ) -> list[View]:
         """Get views.
 
         Podio operation "Get views": `GET /view/app/{app_id}/`.
@@ -163,7 +167,7 @@ class ViewsResource(APIResource):
             timeout=timeout,
             idempotent=True,
         )
-        return parse_as(response, list[Any])
+        return parse_as(response, list[View])
 
     async def make_default(
         self,
@@ -193,6 +197,12 @@ class ViewsResource(APIResource):
         self,
         app_id: int,
         *,
+        sort_by: str | int | None = None,
+        sort_desc: bool | None = None,
+        filters: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
+        fields: dict[str, Any] | None = None,
+        groupings: list[Any] | None = None,
+        layout: str | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -207,7 +217,17 @@ class ViewsResource(APIResource):
             "PUT",
             f"/view/app/{path_param(app_id)}/last",
             params=build_query({}, extra_query),
-            json=build_body({}, extra_body),
+            json=build_body(
+                {
+                    "sort_by": sort_by,
+                    "sort_desc": sort_desc,
+                    "filters": filters,
+                    "fields": fields,
+                    "groupings": groupings,
+                    "layout": layout,
+                },
+                extra_body,
+            ),
             headers=extra_headers,
             timeout=timeout,
             idempotent=True,
@@ -217,6 +237,14 @@ class ViewsResource(APIResource):
         self,
         view_id: int,
         *,
+        name: str | None = None,
+        private: bool | None = None,
+        sort_by: str | int | None = None,
+        sort_desc: bool | None = None,
+        filters: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
+        fields: dict[str, Any] | None = None,
+        groupings: list[Any] | None = None,
+        layout: str | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -231,20 +259,32 @@ class ViewsResource(APIResource):
             "PUT",
             f"/view/{path_param(view_id)}",
             params=build_query({}, extra_query),
-            json=build_body({}, extra_body),
+            json=build_body(
+                {
+                    "name": name,
+                    "private": private,
+                    "sort_by": sort_by,
+                    "sort_desc": sort_desc,
+                    "filters": filters,
+                    "fields": fields,
+                    "groupings": groupings,
+                    "layout": layout,
+                },
+                extra_body,
+            ),
             headers=extra_headers,
             timeout=timeout,
             idempotent=True,
         )
 
-    async def view_get(
+    async def get_by_id(
         self,
         view_id: int,
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> dict[str, Any]:
+    ) -> View:
         """View get.
 
         Podio operation "View get": `GET /view/{view_id}`.
@@ -259,7 +299,7 @@ class ViewsResource(APIResource):
             timeout=timeout,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, View)
 
     async def legacy_filter_create(
         self,
