@@ -11,7 +11,7 @@ from datetime import date, datetime, time, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, PlainSerializer, PlainValidator
+from pydantic import BaseModel, ConfigDict, PlainSerializer, PlainValidator, WithJsonSchema
 
 __all__ = [
     "PodioDate",
@@ -135,15 +135,29 @@ def _dump_decimal(value: Any) -> Any:
 
 
 _json_datetime = PlainSerializer(_dump_datetime, return_type=Any, when_used="json")
+# JSON Schema (OpenAPI) shows the wire form, which the plain validators hide.
+_DATETIME_SCHEMA = WithJsonSchema(
+    {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$"}
+)
+_DATE_SCHEMA = WithJsonSchema({"type": "string", "format": "date"})
+_TIME_SCHEMA = WithJsonSchema({"type": "string", "pattern": r"^\d{2}:\d{2}:\d{2}$"})
+_DECIMAL_SCHEMA = WithJsonSchema({"type": "string", "pattern": r"^-?\d+(\.\d+)?$"})
 
-PodioDateTime = Annotated[datetime, PlainValidator(_parse_utc_datetime), _json_datetime]
+PodioDateTime = Annotated[
+    datetime, PlainValidator(_parse_utc_datetime), _json_datetime, _DATETIME_SCHEMA
+]
 """A UTC datetime sent as "YYYY-MM-DD HH:MM:SS" (aware, UTC). Other text is kept as sent."""
 
-PodioLocalDateTime = Annotated[datetime, PlainValidator(_parse_local_datetime), _json_datetime]
+PodioLocalDateTime = Annotated[
+    datetime, PlainValidator(_parse_local_datetime), _json_datetime, _DATETIME_SCHEMA
+]
 """A datetime in the user's timezone, "YYYY-MM-DD HH:MM:SS" (naive)."""
 
 PodioDateOrDateTime = Annotated[
-    datetime | date, PlainValidator(_parse_date_or_datetime), _json_datetime
+    datetime | date,
+    PlainValidator(_parse_date_or_datetime),
+    _json_datetime,
+    WithJsonSchema({"type": "string"}),
 ]
 """A UTC datetime, or a date for date-only values."""
 
@@ -151,6 +165,7 @@ PodioDate = Annotated[
     date,
     PlainValidator(_parse_date),
     PlainSerializer(_dump_date, return_type=Any, when_used="json"),
+    _DATE_SCHEMA,
 ]
 """A date sent as "YYYY-MM-DD"."""
 
@@ -158,6 +173,7 @@ PodioTime = Annotated[
     time,
     PlainValidator(_parse_time),
     PlainSerializer(_dump_time, return_type=Any, when_used="json"),
+    _TIME_SCHEMA,
 ]
 """A time of day sent as "HH:MM:SS"."""
 
@@ -165,6 +181,7 @@ PodioDecimal = Annotated[
     Decimal,
     PlainValidator(_parse_decimal),
     PlainSerializer(_dump_decimal, return_type=Any, when_used="json"),
+    _DECIMAL_SCHEMA,
 ]
 """A number Podio sends as a string ("6513.5100"), kept exact."""
 
@@ -172,5 +189,6 @@ PodioNumber = Annotated[
     Decimal | str,
     PlainValidator(_parse_decimal),
     PlainSerializer(_dump_decimal, return_type=Any, when_used="json"),
+    WithJsonSchema({"type": "string"}),
 ]
 """A Decimal when the text is a number, else the text (a calculation's result)."""
