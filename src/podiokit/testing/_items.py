@@ -53,8 +53,12 @@ def recalculate(app: App, values: dict[int, list[JSON]]) -> None:
         if field.type != "calculation":
             continue
         expr = (field.settings or {}).get("expression") or {}
-        left = _amount(values, expr.get("left", {}).get("field_id", 0))
-        right = _amount(values, expr.get("right", {}).get("field_id", 0))
+        left_id = expr.get("left", {}).get("field_id", 0)
+        right_id = expr.get("right", {}).get("field_id", 0)
+        if left_id not in values and right_id not in values:
+            values.pop(field.field_id, None)  # nothing to calculate from: no value
+            continue
+        left, right = _amount(values, left_id), _amount(values, right_id)
         result = left * right if expr.get("type") == "times" else left + right
         values[field.field_id] = [{"value": fmt_number(result)}]
 

@@ -247,6 +247,8 @@ def item_mini(world: World, item: Item) -> JSON:
         "files": [],
         "initial_revision": {"revision": 0, "created_on": fmt_dt(item.created_ts)},
         "revision": item.revision,
+        "sharefile_vault_url": None,
+        "sharefile_vault_folder_id": None,
     }
 
 
