@@ -105,8 +105,9 @@ def test_money_keeps_every_digit() -> None:
 def test_item_value_helper() -> None:
     item = _items("items__get_item__4.json")[0]
     for field in item.fields or ():
+        assert field.external_id is not None and field.values
         value = item.value(field.external_id)
-        first = (field.values or [None])[0]
+        first: Any = field.values[0]
         if isinstance(field, (m.MoneyItemField, m.DateItemField, m.EmbedItemField)):
             assert value is first
         elif isinstance(field, (m.TextItemField, m.NumberItemField, m.CategoryItemField)):

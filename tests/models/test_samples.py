@@ -116,7 +116,8 @@ def test_item_field_lookup() -> None:
     assert isinstance(progress, m.ProgressItemField)
     assert progress.field_id is not None
     assert item.field(progress.field_id) is progress
-    assert item.value("progress") == progress.values[0].value  # type: ignore[index]
+    assert progress.values
+    assert item.value("progress") == progress.values[0].value
     assert item.field("no-such-field") is None
     assert item.value("no-such-field") is None
 
