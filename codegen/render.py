@@ -347,7 +347,11 @@ def test_view(view: OpView) -> TestView:
     for i, a in enumerate(view.path_args):
         value = _sample(a.type, i + 1, "path")
         pos.append(repr(value))
-        raw_path = raw_path.replace("{" + a.name + "}", quote(str(value), safe=""))
+        if isinstance(value, list):
+            segment = ",".join(quote(str(v), safe="") for v in value)
+        else:
+            segment = quote(str(value), safe="")
+        raw_path = raw_path.replace("{" + a.name + "}", segment)
     kws = []
     query: dict[str, str] = {}
     body: dict[str, Any] = {}

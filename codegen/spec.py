@@ -200,7 +200,10 @@ class Operation(_Strict):
     def path_param(self, name: str) -> Param:
         if name in self.path_params:
             return self.path_params[name]
-        # Podio ids are integers; everything else in a path (labels, types, names) is text.
+        # Podio ids are integers, `*_ids` comma-separated id lists; everything else in a path
+        # (labels, types, names) is text.
+        if name.endswith("_ids"):
+            return Param(type="list[int] | int")
         return Param(type="int" if name.endswith("_id") or name == "revision" else "str")
 
     @property

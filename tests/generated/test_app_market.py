@@ -30,11 +30,11 @@ async def test_get_categories(requester: RecordingRequester, respx_mock: respx.M
     assert result == []
 
 
-async def test_get_orgs_with_private(
+async def test_get_orgs_with_private_shares(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await AppMarketResource(requester).get_orgs_with_private()
+    result = await AppMarketResource(requester).get_orgs_with_private_shares()
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/app_store/org/"
@@ -156,9 +156,9 @@ async def test_install(requester: RecordingRequester, respx_mock: respx.MockRout
     assert result == {}
 
 
-async def test_app(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
+async def test_share(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
-    result = await AppMarketResource(requester).app()
+    result = await AppMarketResource(requester).share()
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/app_store/"
@@ -192,11 +192,9 @@ async def test_update(requester: RecordingRequester, respx_mock: respx.MockRoute
     assert result == {"ok": True}
 
 
-async def test_app_store_category_find(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
+async def test_get_category_v2(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
-    result = await AppMarketResource(requester).app_store_category_find(101)
+    result = await AppMarketResource(requester).get_category_v2(101)
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/app_store/category/101/v2"
@@ -206,11 +204,9 @@ async def test_app_store_category_find(
     assert result == {}
 
 
-async def test_app_store_share_find_all_by_search(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
+async def test_search(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
-    result = await AppMarketResource(requester).app_store_share_find_all_by_search("a b/1")
+    result = await AppMarketResource(requester).search("a b/1")
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/app_store/a%20b%2F1/search/"
@@ -220,13 +216,11 @@ async def test_app_store_share_find_all_by_search(
     assert result == {"ok": True}
 
 
-async def test_app_store_share_find_all_private_for_org(
+async def test_get_private_for_org(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
-    result = await AppMarketResource(requester).app_store_share_find_all_private_for_org(
-        "a b/1", 102
-    )
+    result = await AppMarketResource(requester).get_private_for_org("a b/1", 102)
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/app_store/a%20b%2F1/org/102/"
@@ -236,13 +230,11 @@ async def test_app_store_share_find_all_private_for_org(
     assert result == {"ok": True}
 
 
-async def test_app_store_share_find_all_recommended_for_area(
+async def test_get_recommended_for_area_v1(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await AppMarketResource(requester).app_store_share_find_all_recommended_for_area(
-        "a b/1"
-    )
+    result = await AppMarketResource(requester).get_recommended_for_area_v1("a b/1")
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/app_store/recommended/a%20b%2F1/"
@@ -252,25 +244,11 @@ async def test_app_store_share_find_all_recommended_for_area(
     assert result == []
 
 
-async def test_app_store_share_install(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
-    result = await AppMarketResource(requester).app_store_share_install(101)
-    request = route.calls.last.request
-    assert request.method == "POST"
-    assert request.url.raw_path.partition(b"?")[0] == b"/app_store/101/install/v2"
-    assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
-    assert requester.flags[-1] == (False, False)
-    assert result == {"ok": True}
-
-
-async def test_app_store_share_set_recommended_for_area(
+async def test_set_recommended_for_area(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await AppMarketResource(requester).app_store_share_set_recommended_for_area("a b/1")
+    result = await AppMarketResource(requester).set_recommended_for_area("a b/1")
     request = route.calls.last.request
     assert request.method == "PUT"
     assert request.url.raw_path.partition(b"?")[0] == b"/app_store/recommended/a%20b%2F1/"
@@ -280,9 +258,9 @@ async def test_app_store_share_set_recommended_for_area(
     assert result is None
 
 
-async def test_category_create(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
+async def test_create_category(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await AppMarketResource(requester).category_create()
+    result = await AppMarketResource(requester).create_category()
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/app_store/category/"
@@ -292,9 +270,9 @@ async def test_category_create(requester: RecordingRequester, respx_mock: respx.
     assert result is None
 
 
-async def test_category_delete(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
+async def test_delete_category(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await AppMarketResource(requester).category_delete(101)
+    result = await AppMarketResource(requester).delete_category(101)
     request = route.calls.last.request
     assert request.method == "DELETE"
     assert request.url.raw_path.partition(b"?")[0] == b"/app_store/category/101"
@@ -304,9 +282,9 @@ async def test_category_delete(requester: RecordingRequester, respx_mock: respx.
     assert result is None
 
 
-async def test_category_update(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
+async def test_update_category(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await AppMarketResource(requester).category_update(101)
+    result = await AppMarketResource(requester).update_category(101)
     request = route.calls.last.request
     assert request.method == "PUT"
     assert request.url.raw_path.partition(b"?")[0] == b"/app_store/category/101"
@@ -316,11 +294,11 @@ async def test_category_update(requester: RecordingRequester, respx_mock: respx.
     assert result is None
 
 
-async def test_organization_profile_find_by_url(
+async def test_get_org_profile_by_url(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
-    result = await AppMarketResource(requester).organization_profile_find_by_url("a b/1")
+    result = await AppMarketResource(requester).get_org_profile_by_url("a b/1")
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/app_store/org/a%20b%2F1/profile"

@@ -28,9 +28,9 @@ async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) 
     assert result == {}
 
 
-async def test_get_batches(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
+async def test_get_all(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await BatchesResource(requester).get_batches()
+    result = await BatchesResource(requester).get_all()
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/batch/"

@@ -172,11 +172,9 @@ async def test_get_item_field_as_ical(
     assert result == b"\x00binary"
 
 
-async def test_get_mutes_in_global(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
+async def test_get_mutes(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await CalendarResource(requester).get_mutes_in_global()
+    result = await CalendarResource(requester).get_mutes()
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/calendar/mute/"
@@ -226,11 +224,9 @@ async def test_get_task_as_ical(
     assert result == b"\x00binary"
 
 
-async def test_mute_objects_from_global(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
+async def test_mute_objects(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await CalendarResource(requester).mute_objects_from_global("a b/1", 102)
+    result = await CalendarResource(requester).mute_objects("a b/1", 102)
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/calendar/mute/a%20b%2F1/102/"
@@ -274,11 +270,9 @@ async def test_stop_reference_export(
     assert result is None
 
 
-async def test_unmute_objects_from_the_global(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
+async def test_unmute_objects(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await CalendarResource(requester).unmute_objects_from_the_global("a b/1", 102)
+    result = await CalendarResource(requester).unmute_objects("a b/1", 102)
     request = route.calls.last.request
     assert request.method == "DELETE"
     assert request.url.raw_path.partition(b"?")[0] == b"/calendar/mute/a%20b%2F1/102/"
@@ -300,11 +294,11 @@ async def test_update_event(requester: RecordingRequester, respx_mock: respx.Moc
     assert result == {"ok": True}
 
 
-async def test_calendar_event_find_all_for_linked_account(
+async def test_get_events_for_linked_account(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await CalendarResource(requester).calendar_event_find_all_for_linked_account(101)
+    result = await CalendarResource(requester).get_events_for_linked_account(101)
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/calendar/linked_account/101/"
@@ -314,11 +308,11 @@ async def test_calendar_event_find_all_for_linked_account(
     assert result == []
 
 
-async def test_calendar_event_find_summary_for_org(
+async def test_get_summary_for_org(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await CalendarResource(requester).calendar_event_find_summary_for_org(101)
+    result = await CalendarResource(requester).get_summary_for_org(101)
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/calendar/org/101/summary"
@@ -328,11 +322,11 @@ async def test_calendar_event_find_summary_for_org(
     assert result == []
 
 
-async def test_calendar_event_get_calendars_for_linked_acc(
+async def test_get_calendars_for_linked_account(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await CalendarResource(requester).calendar_event_get_calendars_for_linked_acc(101)
+    result = await CalendarResource(requester).get_calendars_for_linked_account(101)
     request = route.calls.last.request
     assert request.method == "GET"
     assert (
@@ -344,11 +338,9 @@ async def test_calendar_event_get_calendars_for_linked_acc(
     assert result == []
 
 
-async def test_calendar_event_move_event(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
+async def test_move_event(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
-    result = await CalendarResource(requester).calendar_event_move_event("a b/1")
+    result = await CalendarResource(requester).move_event("a b/1")
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/calendar/event/a%20b%2F1/move"
@@ -358,11 +350,11 @@ async def test_calendar_event_move_event(
     assert result == {}
 
 
-async def test_calendar_event_move_event_external(
+async def test_move_external_event(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
-    result = await CalendarResource(requester).calendar_event_move_event_external(101, "a b/2")
+    result = await CalendarResource(requester).move_external_event(101, "a b/2")
     request = route.calls.last.request
     assert request.method == "POST"
     assert (
@@ -375,11 +367,11 @@ async def test_calendar_event_move_event_external(
     assert result == {}
 
 
-async def test_calendar_event_stop_global_export(
+async def test_stop_global_export(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await CalendarResource(requester).calendar_event_stop_global_export(101)
+    result = await CalendarResource(requester).stop_global_export(101)
     request = route.calls.last.request
     assert request.method == "DELETE"
     assert request.url.raw_path.partition(b"?")[0] == b"/calendar/export/linked_account/101"
@@ -389,11 +381,11 @@ async def test_calendar_event_stop_global_export(
     assert result is None
 
 
-async def test_calendar_event_update_event_duration(
+async def test_update_event_duration(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
-    result = await CalendarResource(requester).calendar_event_update_event_duration("a b/1")
+    result = await CalendarResource(requester).update_event_duration("a b/1")
     request = route.calls.last.request
     assert request.method == "PUT"
     assert request.url.raw_path.partition(b"?")[0] == b"/calendar/event/a%20b%2F1/duration"
@@ -403,13 +395,11 @@ async def test_calendar_event_update_event_duration(
     assert result == {}
 
 
-async def test_calendar_event_update_event_duration_external(
+async def test_update_external_event_duration(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
-    result = await CalendarResource(requester).calendar_event_update_event_duration_external(
-        101, "a b/2"
-    )
+    result = await CalendarResource(requester).update_external_event_duration(101, "a b/2")
     request = route.calls.last.request
     assert request.method == "PUT"
     assert (

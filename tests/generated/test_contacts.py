@@ -18,9 +18,11 @@ from .conftest import RecordingRequester
 pytestmark = pytest.mark.anyio
 
 
-async def test_create_space(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
+async def test_create_space_contact(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
-    result = await ContactsResource(requester).create_space(101, silent=True)
+    result = await ContactsResource(requester).create_space_contact(101, silent=True)
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/contact/space/101/"
@@ -30,24 +32,24 @@ async def test_create_space(requester: RecordingRequester, respx_mock: respx.Moc
     assert result == {}
 
 
-async def test_delete_s(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
+async def test_delete(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await ContactsResource(requester).delete_s("a b/1", silent=True)
+    result = await ContactsResource(requester).delete([1, 2], silent=True)
     request = route.calls.last.request
     assert request.method == "DELETE"
-    assert request.url.raw_path.partition(b"?")[0] == b"/contact/a%20b%2F1"
+    assert request.url.raw_path.partition(b"?")[0] == b"/contact/1,2"
     assert dict(request.url.params) == {"silent": "true"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
     assert result is None
 
 
-async def test_get_s(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
+async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await ContactsResource(requester).get_s("a b/1", space_id=110)
+    result = await ContactsResource(requester).get([1, 2], space_id=110)
     request = route.calls.last.request
     assert request.method == "GET"
-    assert request.url.raw_path.partition(b"?")[0] == b"/contact/a%20b%2F1/v2"
+    assert request.url.raw_path.partition(b"?")[0] == b"/contact/1,2/v2"
     assert dict(request.url.params) == {"space_id": "110"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
@@ -78,9 +80,9 @@ async def test_get_totals_v3(requester: RecordingRequester, respx_mock: respx.Mo
     assert result == {}
 
 
-async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
+async def test_get_all(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await ContactsResource(requester).get(
+    result = await ContactsResource(requester).get_all(
         contact_type="s10",
         exclude_self=True,
         external_id=112,
@@ -110,11 +112,11 @@ async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) 
     assert result == []
 
 
-async def test_get_linked_account(
+async def test_get_linked_account_contacts(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await ContactsResource(requester).get_linked_account(101)
+    result = await ContactsResource(requester).get_linked_account_contacts(101)
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/contact/linked_account/101"
@@ -124,11 +126,11 @@ async def test_get_linked_account(
     assert result == []
 
 
-async def test_get_organization(
+async def test_get_org_contacts(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await ContactsResource(requester).get_organization(
+    result = await ContactsResource(requester).get_org_contacts(
         101,
         contact_type="s10",
         exclude_self=True,
@@ -183,9 +185,11 @@ async def test_get_space_totals(
     assert result == {}
 
 
-async def test_get_space(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
+async def test_get_space_contacts(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await ContactsResource(requester).get_space(
+    result = await ContactsResource(requester).get_space_contacts(
         101,
         contact_type="s10",
         exclude_self=True,
@@ -214,11 +218,11 @@ async def test_get_space(requester: RecordingRequester, respx_mock: respx.MockRo
     assert result == []
 
 
-async def test_get_space_on_app(
+async def test_get_space_contacts_on_app(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await ContactsResource(requester).get_space_on_app(
+    result = await ContactsResource(requester).get_space_contacts_on_app(
         101, limit=110, offset=111, order="s12"
     )
     request = route.calls.last.request
@@ -230,9 +234,11 @@ async def test_get_space_on_app(
     assert result == []
 
 
-async def test_get_user(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
+async def test_get_user_contact(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
-    result = await ContactsResource(requester).get_user(101)
+    result = await ContactsResource(requester).get_user_contact(101)
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/contact/user/101"
@@ -242,9 +248,11 @@ async def test_get_user(requester: RecordingRequester, respx_mock: respx.MockRou
     assert result == {}
 
 
-async def test_get_user_field(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
+async def test_get_user_contact_field(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await ContactsResource(requester).get_user_field(101, "a b/2")
+    result = await ContactsResource(requester).get_user_contact_field(101, "a b/2")
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/contact/user/101/a%20b%2F2"
@@ -290,11 +298,9 @@ async def test_update_field(requester: RecordingRequester, respx_mock: respx.Moc
     assert result is None
 
 
-async def test_contact_find_external(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
+async def test_find_external(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
-    result = await ContactsResource(requester).contact_find_external(101)
+    result = await ContactsResource(requester).find_external(101)
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/contact/linked_account/101"
@@ -304,39 +310,9 @@ async def test_contact_find_external(
     assert result == {}
 
 
-async def test_contact_get_totals_for_space(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
+async def test_get_totals_v2(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
-    result = await ContactsResource(requester).contact_get_totals_for_space(101)
-    request = route.calls.last.request
-    assert request.method == "GET"
-    assert request.url.raw_path.partition(b"?")[0] == b"/contact/space/101/totals/"
-    assert dict(request.url.params) == {}
-    assert request.content == b""
-    assert requester.flags[-1] == (True, False)
-    assert result == {"ok": True}
-
-
-async def test_get_contact_user_id_field(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
-    result = await ContactsResource(requester).get_contact_user_id_field(101, "a b/2")
-    request = route.calls.last.request
-    assert request.method == "GET"
-    assert request.url.raw_path.partition(b"?")[0] == b"/contact/101/a%20b%2F2"
-    assert dict(request.url.params) == {}
-    assert request.content == b""
-    assert requester.flags[-1] == (True, False)
-    assert result == {"ok": True}
-
-
-async def test_profile_totals_by_org_and_space(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
-    result = await ContactsResource(requester).profile_totals_by_org_and_space()
+    result = await ContactsResource(requester).get_totals_v2()
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/contact/totals/v2/"

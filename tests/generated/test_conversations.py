@@ -120,11 +120,9 @@ async def test_get_events(requester: RecordingRequester, respx_mock: respx.MockR
     assert result == []
 
 
-async def test_get_conversations(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
+async def test_get_all(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await ConversationsResource(requester).get_conversations(limit=110, offset=111)
+    result = await ConversationsResource(requester).get_all(limit=110, offset=111)
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/conversation/"
@@ -303,11 +301,9 @@ async def test_unstar(requester: RecordingRequester, respx_mock: respx.MockRoute
     assert result is None
 
 
-async def test_conversation_event_change_subject(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
+async def test_change_subject(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
-    result = await ConversationsResource(requester).conversation_event_change_subject(101)
+    result = await ConversationsResource(requester).change_subject(101)
     request = route.calls.last.request
     assert request.method == "PUT"
     assert request.url.raw_path.partition(b"?")[0] == b"/conversation/101/subject"

@@ -32,11 +32,11 @@ async def test_install_app_on_mobile(
     assert result == {"ok": True}
 
 
-async def test_device_find_all_for_user(
+async def test_get_all_for_user(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await DevicesResource(requester).device_find_all_for_user(101)
+    result = await DevicesResource(requester).get_all_for_user(101)
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/mobile/user/101"
@@ -46,11 +46,9 @@ async def test_device_find_all_for_user(
     assert result == []
 
 
-async def test_device_send_test(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
+async def test_send_test(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
-    result = await DevicesResource(requester).device_send_test(101)
+    result = await DevicesResource(requester).send_test(101)
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/mobile/user/101/test"

@@ -18,9 +18,9 @@ from .conftest import RecordingRequester
 pytestmark = pytest.mark.anyio
 
 
-async def test_add_an(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
+async def test_create(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
-    result = await EmbedsResource(requester).add_an()
+    result = await EmbedsResource(requester).create()
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/embed/"
@@ -30,9 +30,9 @@ async def test_add_an(requester: RecordingRequester, respx_mock: respx.MockRoute
     assert result == {}
 
 
-async def test_embed_find(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
+async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
-    result = await EmbedsResource(requester).embed_find(101)
+    result = await EmbedsResource(requester).get(101)
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/embed/101"

@@ -54,9 +54,9 @@ async def test_deactivate(requester: RecordingRequester, respx_mock: respx.MockR
     assert result is None
 
 
-async def test_delete_from(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
+async def test_delete(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await FormsResource(requester).delete_from(101)
+    result = await FormsResource(requester).delete(101)
     request = route.calls.last.request
     assert request.method == "DELETE"
     assert request.url.raw_path.partition(b"?")[0] == b"/form/101"
@@ -78,9 +78,9 @@ async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) 
     assert result == {}
 
 
-async def test_get_forms(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
+async def test_get_all(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await FormsResource(requester).get_forms(101)
+    result = await FormsResource(requester).get_all(101)
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/form/app/101/"

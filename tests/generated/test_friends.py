@@ -16,12 +16,12 @@ from .conftest import RecordingRequester
 pytestmark = pytest.mark.anyio
 
 
-async def test_friend_delete(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
+async def test_delete(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await FriendsResource(requester).friend_delete("a b/1")
+    result = await FriendsResource(requester).delete([1, 2])
     request = route.calls.last.request
     assert request.method == "DELETE"
-    assert request.url.raw_path.partition(b"?")[0] == b"/friend/a%20b%2F1"
+    assert request.url.raw_path.partition(b"?")[0] == b"/friend/1,2"
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)

@@ -108,11 +108,11 @@ async def test_remove(requester: RecordingRequester, respx_mock: respx.MockRoute
     assert result is None
 
 
-async def test_grant_find_for_user_on_space_by_ref(
+async def test_get_for_user_on_space_by_type(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await GrantsResource(requester).grant_find_for_user_on_space_by_ref(101, "a b/2", 103)
+    result = await GrantsResource(requester).get_for_user_on_space_by_type(101, "a b/2", 103)
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/grant/space/101/a%20b%2F2/user/103/"
@@ -122,11 +122,11 @@ async def test_grant_find_for_user_on_space_by_ref(
     assert result == []
 
 
-async def test_grant_find_own_on_org_by_ref(
+async def test_get_own_on_org_by_type(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await GrantsResource(requester).grant_find_own_on_org_by_ref(101, "a b/2")
+    result = await GrantsResource(requester).get_own_on_org_by_type(101, "a b/2")
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/grant/org/101/a%20b%2F2/own/"
@@ -136,11 +136,11 @@ async def test_grant_find_own_on_org_by_ref(
     assert result == []
 
 
-async def test_space_find_all_user_on_space_by_ref(
+async def test_get_users_on_space_by_type(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await GrantsResource(requester).space_find_all_user_on_space_by_ref(101, "a b/2")
+    result = await GrantsResource(requester).get_users_on_space_by_type(101, "a b/2")
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/grant/space/101/a%20b%2F2/"

@@ -70,11 +70,9 @@ async def test_import_space_contacts(
     assert result == {}
 
 
-async def test_importer_get_columns(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
+async def test_get_columns(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await ImporterResource(requester).importer_get_columns(101)
+    result = await ImporterResource(requester).get_columns(101)
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/importer/101/column/"
@@ -84,11 +82,9 @@ async def test_importer_get_columns(
     assert result == []
 
 
-async def test_importer_process_file(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
+async def test_process_file(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
-    result = await ImporterResource(requester).importer_process_file(101)
+    result = await ImporterResource(requester).process_file(101)
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/importer/101/process"

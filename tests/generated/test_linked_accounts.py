@@ -30,11 +30,9 @@ async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) 
     assert result == []
 
 
-async def test_account_provider_find_all(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
+async def test_get_providers(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await LinkedAccountsResource(requester).account_provider_find_all()
+    result = await LinkedAccountsResource(requester).get_providers()
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/linked_account/provider/"
@@ -44,11 +42,9 @@ async def test_account_provider_find_all(
     assert result == []
 
 
-async def test_linked_account_create(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
+async def test_create(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
-    result = await LinkedAccountsResource(requester).linked_account_create()
+    result = await LinkedAccountsResource(requester).create()
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/linked_account/"
@@ -58,11 +54,9 @@ async def test_linked_account_create(
     assert result == {}
 
 
-async def test_linked_account_delete(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
+async def test_delete(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await LinkedAccountsResource(requester).linked_account_delete(101)
+    result = await LinkedAccountsResource(requester).delete(101)
     request = route.calls.last.request
     assert request.method == "DELETE"
     assert request.url.raw_path.partition(b"?")[0] == b"/linked_account/101"
@@ -72,11 +66,9 @@ async def test_linked_account_delete(
     assert result is None
 
 
-async def test_linked_account_update_options(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
+async def test_update_options(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
-    result = await LinkedAccountsResource(requester).linked_account_update_options(101)
+    result = await LinkedAccountsResource(requester).update_options(101)
     request = route.calls.last.request
     assert request.method == "PUT"
     assert request.url.raw_path.partition(b"?")[0] == b"/linked_account/101/options"

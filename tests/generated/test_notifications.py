@@ -11,6 +11,7 @@ import httpx
 import pytest
 import respx
 
+from podiokit.models.notifications import Notification
 from podiokit.resources.notifications import NotificationsResource
 
 from .conftest import RecordingRequester
@@ -32,21 +33,21 @@ async def test_get_inbox_new_count(
     assert result == {}
 
 
-async def test_get_v2(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
+async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
-    result = await NotificationsResource(requester).get_v2(101)
+    result = await NotificationsResource(requester).get(101)
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/notification/101/v2"
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, Notification)
 
 
-async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
+async def test_get_all(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await NotificationsResource(requester).get(
+    result = await NotificationsResource(requester).get_all(
         context_type="s10",
         created_from="s11",
         created_to="s12",
@@ -77,7 +78,7 @@ async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) 
     }
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_mark_all_as_viewed(
@@ -132,9 +133,9 @@ async def test_star(requester: RecordingRequester, respx_mock: respx.MockRouter)
     assert result is None
 
 
-async def test_un_star(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
+async def test_unstar(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await NotificationsResource(requester).un_star(101)
+    result = await NotificationsResource(requester).unstar(101)
     request = route.calls.last.request
     assert request.method == "DELETE"
     assert request.url.raw_path.partition(b"?")[0] == b"/notification/101/star"
@@ -142,17 +143,3 @@ async def test_un_star(requester: RecordingRequester, respx_mock: respx.MockRout
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
     assert result is None
-
-
-async def test_notification_get_notification(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
-    result = await NotificationsResource(requester).notification_get_notification(101)
-    request = route.calls.last.request
-    assert request.method == "GET"
-    assert request.url.raw_path.partition(b"?")[0] == b"/notification/101"
-    assert dict(request.url.params) == {}
-    assert request.content == b""
-    assert requester.flags[-1] == (True, False)
-    assert result == {}

@@ -12,6 +12,7 @@ import httpx
 import pytest
 import respx
 
+from podiokit.models.oauth import OAuthTokenResponse
 from podiokit.resources.oauth import OauthResource
 
 from .conftest import RecordingRequester
@@ -37,7 +38,7 @@ async def test_get_access_token(
     )
     request = route.calls.last.request
     assert request.method == "POST"
-    assert request.url.raw_path.partition(b"?")[0] == b"/oauth/token/v2"
+    assert request.url.raw_path.partition(b"?")[0] == b"/oauth/token"
     assert dict(request.url.params) == {}
     assert dict(parse_qsl(request.content.decode())) == {
         "grant_type": "v10",
@@ -51,8 +52,8 @@ async def test_get_access_token(
         "app_id": "118",
         "app_token": "v19",
     }
-    assert requester.flags[-1] == (False, False)
-    assert result == {}
+    assert requester.flags[-1] == (False, True)
+    assert isinstance(result, OAuthTokenResponse)
 
 
 async def test_get_scope(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -95,11 +96,9 @@ async def test_invalidate_tokens(
     assert result == {"ok": True}
 
 
-async def test_o_auth_authorize(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
+async def test_authorize(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
-    result = await OauthResource(requester).o_auth_authorize()
+    result = await OauthResource(requester).authorize()
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/oauth/authorize"
@@ -109,11 +108,9 @@ async def test_o_auth_authorize(
     assert result == {"ok": True}
 
 
-async def test_o_auth_client_create(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
+async def test_create_client(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
-    result = await OauthResource(requester).o_auth_client_create()
+    result = await OauthResource(requester).create_client()
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/oauth/client/"
@@ -123,11 +120,11 @@ async def test_o_auth_client_create(
     assert result == {"ok": True}
 
 
-async def test_o_auth_client_create_admin(
+async def test_create_client_for_user(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await OauthResource(requester).o_auth_client_create_admin(101)
+    result = await OauthResource(requester).create_client_for_user(101)
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/oauth/client/user/101/"
@@ -137,11 +134,9 @@ async def test_o_auth_client_create_admin(
     assert result is None
 
 
-async def test_o_auth_client_delete(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
+async def test_delete_client(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await OauthResource(requester).o_auth_client_delete(101)
+    result = await OauthResource(requester).delete_client(101)
     request = route.calls.last.request
     assert request.method == "DELETE"
     assert request.url.raw_path.partition(b"?")[0] == b"/oauth/client/101"
@@ -151,11 +146,11 @@ async def test_o_auth_client_delete(
     assert result is None
 
 
-async def test_o_auth_client_delete_grant(
+async def test_delete_client_grant(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await OauthResource(requester).o_auth_client_delete_grant(101)
+    result = await OauthResource(requester).delete_client_grant(101)
     request = route.calls.last.request
     assert request.method == "DELETE"
     assert request.url.raw_path.partition(b"?")[0] == b"/oauth/grant/client/101"
@@ -165,11 +160,9 @@ async def test_o_auth_client_delete_grant(
     assert result is None
 
 
-async def test_o_auth_client_reset(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
+async def test_reset_client(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await OauthResource(requester).o_auth_client_reset(101)
+    result = await OauthResource(requester).reset_client(101)
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/oauth/client/101/reset"
@@ -179,11 +172,9 @@ async def test_o_auth_client_reset(
     assert result is None
 
 
-async def test_o_auth_client_update(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
+async def test_update_client(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await OauthResource(requester).o_auth_client_update(101)
+    result = await OauthResource(requester).update_client(101)
     request = route.calls.last.request
     assert request.method == "PUT"
     assert request.url.raw_path.partition(b"?")[0] == b"/oauth/client/101"
@@ -193,11 +184,11 @@ async def test_o_auth_client_update(
     assert result is None
 
 
-async def test_o_auth_client_update_admin(
+async def test_update_client_admin(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await OauthResource(requester).o_auth_client_update_admin(101)
+    result = await OauthResource(requester).update_client_admin(101)
     request = route.calls.last.request
     assert request.method == "PUT"
     assert request.url.raw_path.partition(b"?")[0] == b"/oauth/client/101/admin"
@@ -207,9 +198,9 @@ async def test_o_auth_client_update_admin(
     assert result is None
 
 
-async def test_o_auth_get_info(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
+async def test_get_info(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
-    result = await OauthResource(requester).o_auth_get_info()
+    result = await OauthResource(requester).get_info()
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/oauth/info"

@@ -54,9 +54,11 @@ async def test_get_answers(requester: RecordingRequester, respx_mock: respx.Mock
     assert result == []
 
 
-async def test_question_answer(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
+async def test_answer_on_object(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await QuestionsResource(requester).question_answer(101, "a b/2", 103)
+    result = await QuestionsResource(requester).answer_on_object(101, "a b/2", 103)
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/question/101/a%20b%2F2/103/"

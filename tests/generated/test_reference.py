@@ -18,13 +18,11 @@ from .conftest import RecordingRequester
 pytestmark = pytest.mark.anyio
 
 
-async def test_count_user_profiles_with_access_to_object(
+async def test_count_profiles_with_access(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
-    result = await ReferenceResource(requester).count_user_profiles_with_access_to_object(
-        "a b/1", 102
-    )
+    result = await ReferenceResource(requester).count_profiles_with_access("a b/1", 102)
     request = route.calls.last.request
     assert request.method == "GET"
     assert (
@@ -36,9 +34,9 @@ async def test_count_user_profiles_with_access_to_object(
     assert result == {}
 
 
-async def test_get_reference(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
+async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
-    result = await ReferenceResource(requester).get_reference(
+    result = await ReferenceResource(requester).get(
         "a b/1", 102, accessor_count="s10", context_id=111, context_type="s12"
     )
     request = route.calls.last.request
@@ -54,11 +52,11 @@ async def test_get_reference(requester: RecordingRequester, respx_mock: respx.Mo
     assert result == {}
 
 
-async def test_get_user_profiles_with_access_to_object(
+async def test_get_profiles_with_access(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await ReferenceResource(requester).get_user_profiles_with_access_to_object(
+    result = await ReferenceResource(requester).get_profiles_with_access(
         "a b/1", 102, limit=110, offset=111
     )
     request = route.calls.last.request
@@ -82,11 +80,9 @@ async def test_resolve_url(requester: RecordingRequester, respx_mock: respx.Mock
     assert result == {}
 
 
-async def test_search_references(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
+async def test_search(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await ReferenceResource(requester).search_references()
+    result = await ReferenceResource(requester).search()
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/reference/search"

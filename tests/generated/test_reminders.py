@@ -66,15 +66,3 @@ async def test_snooze(requester: RecordingRequester, respx_mock: respx.MockRoute
     assert json.loads(request.content) == {}
     assert requester.flags[-1] == (False, False)
     assert result is None
-
-
-async def test_reminder_create(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await RemindersResource(requester).reminder_create("a b/1", 102)
-    request = route.calls.last.request
-    assert request.method == "POST"
-    assert request.url.raw_path.partition(b"?")[0] == b"/reminder/a%20b%2F1/102"
-    assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
-    assert requester.flags[-1] == (False, False)
-    assert result is None

@@ -18,9 +18,9 @@ from .conftest import RecordingRequester
 pytestmark = pytest.mark.anyio
 
 
-async def test_search_globally(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
+async def test_globally(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await SearchResource(requester).search_globally(
+    result = await SearchResource(requester).globally(
         query="v10",
         ref_type="v11",
         counts=True,
@@ -46,9 +46,9 @@ async def test_search_globally(requester: RecordingRequester, respx_mock: respx.
     assert result == []
 
 
-async def test_search_in_app(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
+async def test_in_app(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await SearchResource(requester).search_in_app(
+    result = await SearchResource(requester).in_app(
         101,
         query="v10",
         ref_type="v11",
@@ -75,11 +75,9 @@ async def test_search_in_app(requester: RecordingRequester, respx_mock: respx.Mo
     assert result == []
 
 
-async def test_search_in_application_v2(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
+async def test_in_app_v2(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
-    result = await SearchResource(requester).search_in_application_v2(
+    result = await SearchResource(requester).in_app_v2(
         101,
         query="s10",
         ref_type="s11",
@@ -106,11 +104,9 @@ async def test_search_in_application_v2(
     assert result == {"ok": True}
 
 
-async def test_search_in_organization(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
+async def test_in_org(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await SearchResource(requester).search_in_organization(
+    result = await SearchResource(requester).in_org(
         101, query="v10", ref_type="v11", counts=True, highlights=True, limit=114, offset=115
     )
     request = route.calls.last.request
@@ -129,9 +125,9 @@ async def test_search_in_organization(
     assert result == []
 
 
-async def test_search_in_space(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
+async def test_in_space(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await SearchResource(requester).search_in_space(
+    result = await SearchResource(requester).in_space(
         101, query="v10", ref_type="v11", counts=True, highlights=True, limit=114, offset=115
     )
     request = route.calls.last.request
@@ -150,9 +146,9 @@ async def test_search_in_space(requester: RecordingRequester, respx_mock: respx.
     assert result == []
 
 
-async def test_search_rank(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
+async def test_rank_clicked(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await SearchResource(requester).search_rank(101, "a b/2")
+    result = await SearchResource(requester).rank_clicked(101, "a b/2")
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/search/101/a%20b%2F2/clicked"
@@ -162,11 +158,11 @@ async def test_search_rank(requester: RecordingRequester, respx_mock: respx.Mock
     assert result is None
 
 
-async def test_search_result_search_app_and_space(
+async def test_in_app_and_space(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await SearchResource(requester).search_result_search_app_and_space(101, 102)
+    result = await SearchResource(requester).in_app_and_space(101, 102)
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/search/app/101/space/102"

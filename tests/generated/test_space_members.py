@@ -18,11 +18,9 @@ from .conftest import RecordingRequester
 pytestmark = pytest.mark.anyio
 
 
-async def test_accept_space_membership_request(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
+async def test_accept_request(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await SpaceMembersResource(requester).accept_space_membership_request(101, 102)
+    result = await SpaceMembersResource(requester).accept_request(101, 102)
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/space/101/member_request/102/accept"
@@ -32,11 +30,9 @@ async def test_accept_space_membership_request(
     assert result is None
 
 
-async def test_add_member_to_space(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
+async def test_add(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await SpaceMembersResource(requester).add_member_to_space(101)
+    result = await SpaceMembersResource(requester).add(101)
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/space/101/member/"
@@ -46,25 +42,21 @@ async def test_add_member_to_space(
     assert result is None
 
 
-async def test_end_space_memberships(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
+async def test_end(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await SpaceMembersResource(requester).end_space_memberships(101, "a b/2")
+    result = await SpaceMembersResource(requester).end(101, [2, 3])
     request = route.calls.last.request
     assert request.method == "DELETE"
-    assert request.url.raw_path.partition(b"?")[0] == b"/space/101/member/a%20b%2F2"
+    assert request.url.raw_path.partition(b"?")[0] == b"/space/101/member/2,3"
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
     assert result is None
 
 
-async def test_get_active_members_of_space(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
+async def test_get_active(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await SpaceMembersResource(requester).get_active_members_of_space(101)
+    result = await SpaceMembersResource(requester).get_active(101)
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/space/101/member/"
@@ -74,9 +66,9 @@ async def test_get_active_members_of_space(
     assert result == []
 
 
-async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
+async def test_get_member(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
-    result = await SpaceMembersResource(requester).get(101, 102)
+    result = await SpaceMembersResource(requester).get_member(101, 102)
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/space/101/member/102/v2"
@@ -98,9 +90,9 @@ async def test_get_by_role(requester: RecordingRequester, respx_mock: respx.Mock
     assert result == []
 
 
-async def test_get_v2(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
+async def test_get_all_v2(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await SpaceMembersResource(requester).get_v2(
+    result = await SpaceMembersResource(requester).get_all_v2(
         101, limit=110, member_type="s11", offset=112, query="s13"
     )
     request = route.calls.last.request
@@ -117,11 +109,9 @@ async def test_get_v2(requester: RecordingRequester, respx_mock: respx.MockRoute
     assert result == []
 
 
-async def test_get_space_membership(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
+async def test_get_membership(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
-    result = await SpaceMembersResource(requester).get_space_membership(101, 102)
+    result = await SpaceMembersResource(requester).get_membership(101, 102)
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/space/101/member/102"
@@ -131,11 +121,9 @@ async def test_get_space_membership(
     assert result == {}
 
 
-async def test_get_top_users_on_space(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
+async def test_get_top_users(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
-    result = await SpaceMembersResource(requester).get_top_users_on_space(101)
+    result = await SpaceMembersResource(requester).get_top_users(101)
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/space/101/member/top/"
@@ -145,9 +133,9 @@ async def test_get_top_users_on_space(
     assert result == {"ok": True}
 
 
-async def test_join_space(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
+async def test_join(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await SpaceMembersResource(requester).join_space(101)
+    result = await SpaceMembersResource(requester).join(101)
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/space/101/join"
@@ -157,9 +145,9 @@ async def test_join_space(requester: RecordingRequester, respx_mock: respx.MockR
     assert result is None
 
 
-async def test_leave_space(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
+async def test_leave(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await SpaceMembersResource(requester).leave_space(101)
+    result = await SpaceMembersResource(requester).leave(101)
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/space/101/leave"
@@ -169,11 +157,9 @@ async def test_leave_space(requester: RecordingRequester, respx_mock: respx.Mock
     assert result is None
 
 
-async def test_request_space_membership(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
+async def test_request(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await SpaceMembersResource(requester).request_space_membership(101)
+    result = await SpaceMembersResource(requester).request(101)
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/space/101/member_request/"
@@ -183,25 +169,21 @@ async def test_request_space_membership(
     assert result is None
 
 
-async def test_update_space_memberships(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
+async def test_update(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await SpaceMembersResource(requester).update_space_memberships(101, "a b/2")
+    result = await SpaceMembersResource(requester).update(101, [2, 3])
     request = route.calls.last.request
     assert request.method == "PUT"
-    assert request.url.raw_path.partition(b"?")[0] == b"/space/101/member/a%20b%2F2"
+    assert request.url.raw_path.partition(b"?")[0] == b"/space/101/member/2,3"
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {}
     assert requester.flags[-1] == (True, False)
     assert result is None
 
 
-async def test_space_invitation_accept(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
+async def test_accept_invite(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
-    result = await SpaceMembersResource(requester).space_invitation_accept()
+    result = await SpaceMembersResource(requester).accept_invite()
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/space/invite/accept"
@@ -211,11 +193,11 @@ async def test_space_invitation_accept(
     assert result == {"ok": True}
 
 
-async def test_space_invitation_claim_member(
+async def test_claim_membership(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
-    result = await SpaceMembersResource(requester).space_invitation_claim_member(invite_code="s10")
+    result = await SpaceMembersResource(requester).claim_membership(invite_code="s10")
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/space/membership/claim"
@@ -225,11 +207,9 @@ async def test_space_invitation_claim_member(
     assert result == {"ok": True}
 
 
-async def test_space_invitation_create(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
+async def test_invite(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
-    result = await SpaceMembersResource(requester).space_invitation_create(101)
+    result = await SpaceMembersResource(requester).invite(101)
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/space/101/invite"
@@ -239,11 +219,9 @@ async def test_space_invitation_create(
     assert result == {"ok": True}
 
 
-async def test_space_invitation_decline(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
+async def test_decline_invite(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
-    result = await SpaceMembersResource(requester).space_invitation_decline()
+    result = await SpaceMembersResource(requester).decline_invite()
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/space/invite/decline"
@@ -253,13 +231,11 @@ async def test_space_invitation_decline(
     assert result == {"ok": True}
 
 
-async def test_space_invitation_decline_member(
+async def test_decline_membership(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await SpaceMembersResource(requester).space_invitation_decline_member(
-        invite_code="s10"
-    )
+    result = await SpaceMembersResource(requester).decline_membership(invite_code="s10")
     request = route.calls.last.request
     assert request.method == "DELETE"
     assert request.url.raw_path.partition(b"?")[0] == b"/space/membership"
@@ -269,11 +245,11 @@ async def test_space_invitation_decline_member(
     assert result is None
 
 
-async def test_space_invitation_find_member(
+async def test_get_invited_membership(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
-    result = await SpaceMembersResource(requester).space_invitation_find_member(invite_code="s10")
+    result = await SpaceMembersResource(requester).get_invited_membership(invite_code="s10")
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/space/membership"
@@ -283,11 +259,9 @@ async def test_space_invitation_find_member(
     assert result == {}
 
 
-async def test_space_member_find_all_ended(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
+async def test_get_ended(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await SpaceMembersResource(requester).space_member_find_all_ended(101)
+    result = await SpaceMembersResource(requester).get_ended(101)
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/space/101/member/ended/"
@@ -297,11 +271,9 @@ async def test_space_member_find_all_ended(
     assert result == []
 
 
-async def test_space_member_find_top_active(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
+async def test_get_top_active(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
-    result = await SpaceMembersResource(requester).space_member_find_top_active(101)
+    result = await SpaceMembersResource(requester).get_top_active(101)
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/space/101/member/top_active/"
@@ -311,11 +283,9 @@ async def test_space_member_find_top_active(
     assert result == {"ok": True}
 
 
-async def test_space_member_get_members_count(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
+async def test_get_count(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
-    result = await SpaceMembersResource(requester).space_member_get_members_count(101)
+    result = await SpaceMembersResource(requester).get_count(101)
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/space/101/member/total"

@@ -30,9 +30,9 @@ async def test_create(requester: RecordingRequester, respx_mock: respx.MockRoute
     assert result == {}
 
 
-async def test_delete_a(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
+async def test_delete(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await StatusesResource(requester).delete_a(101)
+    result = await StatusesResource(requester).delete(101)
     request = route.calls.last.request
     assert request.method == "DELETE"
     assert request.url.raw_path.partition(b"?")[0] == b"/status/101"
@@ -54,9 +54,9 @@ async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) 
     assert result == {}
 
 
-async def test_update_a(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
+async def test_update(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
-    result = await StatusesResource(requester).update_a(101)
+    result = await StatusesResource(requester).update(101)
     request = route.calls.last.request
     assert request.method == "PUT"
     assert request.url.raw_path.partition(b"?")[0] == b"/status/101"

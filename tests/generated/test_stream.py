@@ -30,11 +30,9 @@ async def test_get_app(requester: RecordingRequester, respx_mock: respx.MockRout
     assert result == []
 
 
-async def test_get_application_v3(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
+async def test_get_app_v3(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await StreamResource(requester).get_application_v3(
+    result = await StreamResource(requester).get_app_v3(
         101, groups_event_types="s10", groups_limit=111, limit=112, offset=113
     )
     request = route.calls.last.request
@@ -89,11 +87,9 @@ async def test_get_global_v3(requester: RecordingRequester, respx_mock: respx.Mo
     assert result == []
 
 
-async def test_get_mutes_in_global(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
+async def test_get_mutes(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await StreamResource(requester).get_mutes_in_global()
+    result = await StreamResource(requester).get_mutes()
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/stream/mute/v2/"
@@ -122,11 +118,9 @@ async def test_get_org_v3(requester: RecordingRequester, respx_mock: respx.MockR
     assert result == []
 
 
-async def test_get_organization(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
+async def test_get_org(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await StreamResource(requester).get_organization(101, limit=110, offset=111)
+    result = await StreamResource(requester).get_org(101, limit=110, offset=111)
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/stream/org/101/"
@@ -231,11 +225,9 @@ async def test_get_user_v3(requester: RecordingRequester, respx_mock: respx.Mock
     assert result == []
 
 
-async def test_mute_object_from_global(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
+async def test_mute_object(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await StreamResource(requester).mute_object_from_global("a b/1", 102)
+    result = await StreamResource(requester).mute_object("a b/1", 102)
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/stream/mute/a%20b%2F1/102"
@@ -245,11 +237,9 @@ async def test_mute_object_from_global(
     assert result is None
 
 
-async def test_unmute_objects_from_the_global(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
+async def test_unmute_objects(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await StreamResource(requester).unmute_objects_from_the_global("a b/1", 102)
+    result = await StreamResource(requester).unmute_objects("a b/1", 102)
     request = route.calls.last.request
     assert request.method == "DELETE"
     assert request.url.raw_path.partition(b"?")[0] == b"/stream/mute/a%20b%2F1/102"
@@ -259,13 +249,11 @@ async def test_unmute_objects_from_the_global(
     assert result is None
 
 
-async def test_stream_activity_group_find_by_event_id(
+async def test_get_activity_group_by_event(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
-    result = await StreamResource(requester).stream_activity_group_find_by_event_id(
-        "a b/1", 102, 103
-    )
+    result = await StreamResource(requester).get_activity_group_by_event("a b/1", 102, 103)
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/stream/a%20b%2F1/102/group/103"
@@ -275,11 +263,11 @@ async def test_stream_activity_group_find_by_event_id(
     assert result == {}
 
 
-async def test_stream_activity_group_find_by_ref(
+async def test_get_activity_groups(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await StreamResource(requester).stream_activity_group_find_by_ref("a b/1", 102)
+    result = await StreamResource(requester).get_activity_groups("a b/1", 102)
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/stream/a%20b%2F1/102/activity_group"
@@ -289,11 +277,11 @@ async def test_stream_activity_group_find_by_ref(
     assert result == []
 
 
-async def test_stream_activity_group_find_for_data_ref(
+async def test_get_activity_group_for_data_ref(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
-    result = await StreamResource(requester).stream_activity_group_find_for_data_ref(
+    result = await StreamResource(requester).get_activity_group_for_data_ref(
         "a b/1", 102, "a b/3", 104
     )
     request = route.calls.last.request
@@ -302,48 +290,6 @@ async def test_stream_activity_group_find_for_data_ref(
         request.url.raw_path.partition(b"?")[0]
         == b"/stream/a%20b%2F1/102/activity_group/a%20b%2F3/104"
     )
-    assert dict(request.url.params) == {}
-    assert request.content == b""
-    assert requester.flags[-1] == (True, False)
-    assert result == {}
-
-
-async def test_stream_object_find_all_by_org_id(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await StreamResource(requester).stream_object_find_all_by_org_id(101)
-    request = route.calls.last.request
-    assert request.method == "GET"
-    assert request.url.raw_path.partition(b"?")[0] == b"/stream/org/101/v2/"
-    assert dict(request.url.params) == {}
-    assert request.content == b""
-    assert requester.flags[-1] == (True, False)
-    assert result == []
-
-
-async def test_stream_object_find_all_by_space_id(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await StreamResource(requester).stream_object_find_all_by_space_id(101)
-    request = route.calls.last.request
-    assert request.method == "GET"
-    assert request.url.raw_path.partition(b"?")[0] == b"/stream/space/101/v2/"
-    assert dict(request.url.params) == {}
-    assert request.content == b""
-    assert requester.flags[-1] == (True, False)
-    assert result == []
-
-
-async def test_stream_object_find_by_ref(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
-    result = await StreamResource(requester).stream_object_find_by_ref("a b/1", 102)
-    request = route.calls.last.request
-    assert request.method == "GET"
-    assert request.url.raw_path.partition(b"?")[0] == b"/stream/a%20b%2F1/102/v2"
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)

@@ -84,13 +84,9 @@ async def test_unsubscribe_by_reference(
     assert result is None
 
 
-async def test_subscription_find_subscribers_by_reference(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
+async def test_get_subscribers(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await SubscriptionsResource(requester).subscription_find_subscribers_by_reference(
-        "a b/1", 102
-    )
+    result = await SubscriptionsResource(requester).get_subscribers("a b/1", 102)
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/subscription/a%20b%2F1/102/user"

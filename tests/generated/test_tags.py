@@ -30,11 +30,11 @@ async def test_create(requester: RecordingRequester, respx_mock: respx.MockRoute
     assert result is None
 
 
-async def test_get_objects_on_app_with(
+async def test_get_objects_on_app(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await TagsResource(requester).get_objects_on_app_with(101, text="s10")
+    result = await TagsResource(requester).get_objects_on_app(101, text="s10")
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/tag/app/101/search/"
@@ -44,11 +44,11 @@ async def test_get_objects_on_app_with(
     assert result == []
 
 
-async def test_get_objects_on_organization_with(
+async def test_get_objects_on_org(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await TagsResource(requester).get_objects_on_organization_with(101, text="s10")
+    result = await TagsResource(requester).get_objects_on_org(101, text="s10")
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/tag/org/101/search/"
@@ -58,11 +58,11 @@ async def test_get_objects_on_organization_with(
     assert result == []
 
 
-async def test_get_objects_on_space_with(
+async def test_get_objects_on_space(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await TagsResource(requester).get_objects_on_space_with(101, text="s10")
+    result = await TagsResource(requester).get_objects_on_space(101, text="s10")
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/tag/space/101/search/"
@@ -96,11 +96,9 @@ async def test_get_on_app_top(requester: RecordingRequester, respx_mock: respx.M
     assert result == []
 
 
-async def test_get_on_organization(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
+async def test_get_on_org(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await TagsResource(requester).get_on_organization(101, limit=110, text="s11")
+    result = await TagsResource(requester).get_on_org(101, limit=110, text="s11")
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/tag/org/101/"

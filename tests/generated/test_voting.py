@@ -28,11 +28,11 @@ async def test_get_app_votings(requester: RecordingRequester, respx_mock: respx.
     assert result == {"ok": True}
 
 
-async def test_get_list_of_users_with_votes(
+async def test_get_users_with_votes(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
-    result = await VotingResource(requester).get_list_of_users_with_votes(101, 102)
+    result = await VotingResource(requester).get_users_with_votes(101, 102)
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/voting/item/101/voting/102/user"
@@ -42,11 +42,9 @@ async def test_get_list_of_users_with_votes(
     assert result == {"ok": True}
 
 
-async def test_get_result_of_voting_on_an_item(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
+async def test_get_result(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
-    result = await VotingResource(requester).get_result_of_voting_on_an_item(101, 102)
+    result = await VotingResource(requester).get_result(101, 102)
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/voting/item/101/voting/102/result"

@@ -66,9 +66,9 @@ async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) 
     assert result == {}
 
 
-async def test_get_widgets(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
+async def test_get_all(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await WidgetsResource(requester).get_widgets("a b/1", 102)
+    result = await WidgetsResource(requester).get_all("a b/1", 102)
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/widget/a%20b%2F1/102/"
@@ -100,17 +100,3 @@ async def test_update_order(requester: RecordingRequester, respx_mock: respx.Moc
     assert json.loads(request.content) == {}
     assert requester.flags[-1] == (True, False)
     assert result is None
-
-
-async def test_widget_find_all_for_reference(
-    requester: RecordingRequester, respx_mock: respx.MockRouter
-) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await WidgetsResource(requester).widget_find_all_for_reference("a b/1", 102)
-    request = route.calls.last.request
-    assert request.method == "GET"
-    assert request.url.raw_path.partition(b"?")[0] == b"/widget/a%20b%2F1/102/display/"
-    assert dict(request.url.params) == {}
-    assert request.content == b""
-    assert requester.flags[-1] == (True, False)
-    assert result == []

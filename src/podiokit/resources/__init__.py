@@ -73,7 +73,7 @@ class ResourceNamespaces:
 
     @cached_property
     def app_market(self) -> AppMarketResource:
-        """Podio's App market area (23 operations): https://developers.podio.com/doc/app-market"""
+        """Podio's App market area (22 operations): https://developers.podio.com/doc/app-market"""
         from .app_market import AppMarketResource
 
         return AppMarketResource(cast("Requester", self))
@@ -108,7 +108,7 @@ class ResourceNamespaces:
 
     @cached_property
     def contacts(self) -> ContactsResource:
-        """Podio's Contacts area (21 operations): https://developers.podio.com/doc/contacts"""
+        """Podio's Contacts area (19 operations): https://developers.podio.com/doc/contacts"""
         from .contacts import ContactsResource
 
         return ContactsResource(cast("Requester", self))
@@ -220,7 +220,7 @@ class ResourceNamespaces:
 
     @cached_property
     def notifications(self) -> NotificationsResource:
-        """Podio's Notifications area (9 operations): https://developers.podio.com/doc/notifications"""
+        """Podio's Notifications area (8 operations): https://developers.podio.com/doc/notifications"""
         from .notifications import NotificationsResource
 
         return NotificationsResource(cast("Requester", self))
@@ -269,7 +269,7 @@ class ResourceNamespaces:
 
     @cached_property
     def reminders(self) -> RemindersResource:
-        """Podio's Reminders area (5 operations): https://developers.podio.com/doc/reminders"""
+        """Podio's Reminders area (4 operations): https://developers.podio.com/doc/reminders"""
         from .reminders import RemindersResource
 
         return RemindersResource(cast("Requester", self))
@@ -304,7 +304,7 @@ class ResourceNamespaces:
 
     @cached_property
     def stream(self) -> StreamResource:
-        """Podio's Stream area (22 operations): https://developers.podio.com/doc/stream"""
+        """Podio's Stream area (19 operations): https://developers.podio.com/doc/stream"""
         from .stream import StreamResource
 
         return StreamResource(cast("Requester", self))
@@ -353,7 +353,7 @@ class ResourceNamespaces:
 
     @cached_property
     def widgets(self) -> WidgetsResource:
-        """Podio's Widgets area (8 operations): https://developers.podio.com/doc/widgets"""
+        """Podio's Widgets area (7 operations): https://developers.podio.com/doc/widgets"""
         from .widgets import WidgetsResource
 
         return WidgetsResource(cast("Requester", self))

@@ -17,9 +17,12 @@ __all__ = ["build_body", "build_query", "path_param"]
 
 
 def path_param(value: object) -> str:
-    """A path segment: ints as they are, text URL-quoted (an external_id may hold '/')."""
+    """A path segment: ints as they are, text URL-quoted (an external_id may hold '/'), id
+    lists comma-separated (`/contact/1,2,3`)."""
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
+    if isinstance(value, list | tuple):
+        return ",".join(path_param(v) for v in value)
     return quote(str(value), safe="")
 
 

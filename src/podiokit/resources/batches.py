@@ -50,7 +50,7 @@ class BatchesResource(APIResource):
         )
         return parse_as(response, dict[str, Any])
 
-    async def get_batches(
+    async def get_all(
         self,
         *,
         extra_query: Mapping[str, Any] | None = None,

@@ -302,7 +302,7 @@ class CalendarResource(APIResource):
         )
         return read_bytes(response)
 
-    async def get_mutes_in_global(
+    async def get_mutes(
         self,
         *,
         extra_query: Mapping[str, Any] | None = None,
@@ -395,7 +395,7 @@ class CalendarResource(APIResource):
         )
         return read_bytes(response)
 
-    async def mute_objects_from_global(
+    async def mute_objects(
         self,
         scope_type: str,
         scope_id: int,
@@ -470,7 +470,7 @@ class CalendarResource(APIResource):
             idempotent=True,
         )
 
-    async def unmute_objects_from_the_global(
+    async def unmute_objects(
         self,
         scope_type: str,
         scope_id: int,
@@ -518,7 +518,7 @@ class CalendarResource(APIResource):
         )
         return decode_json(response)
 
-    async def calendar_event_find_all_for_linked_account(
+    async def get_events_for_linked_account(
         self,
         linked_account_id: int,
         *,
@@ -526,9 +526,9 @@ class CalendarResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
     ) -> list[Any]:
-        """Calendar event find all for linked account.
+        """Get events for linked account.
 
-        Podio operation "Calendar event find all for linked account": `GET /calendar/linked_account/{linked_account_id}/`.
+        Podio operation "Get events for linked account": `GET /calendar/linked_account/{linked_account_id}/`.
         Undocumented: Podio's reference has no page for this operation.
         """
         response = await self._podio._send(
@@ -541,7 +541,7 @@ class CalendarResource(APIResource):
         )
         return parse_as(response, list[Any])
 
-    async def calendar_event_find_summary_for_org(
+    async def get_summary_for_org(
         self,
         org_id: int,
         *,
@@ -549,9 +549,9 @@ class CalendarResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
     ) -> list[Any]:
-        """Calendar event find summary for org.
+        """Get summary for org.
 
-        Podio operation "Calendar event find summary for org": `GET /calendar/org/{org_id}/summary`.
+        Podio operation "Get summary for org": `GET /calendar/org/{org_id}/summary`.
         Undocumented: Podio's reference has no page for this operation.
         """
         response = await self._podio._send(
@@ -564,7 +564,7 @@ class CalendarResource(APIResource):
         )
         return parse_as(response, list[Any])
 
-    async def calendar_event_get_calendars_for_linked_acc(
+    async def get_calendars_for_linked_account(
         self,
         acc_id: int,
         *,
@@ -572,9 +572,9 @@ class CalendarResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
     ) -> list[Any]:
-        """Calendar event get calendars for linked acc.
+        """Get calendars for linked account.
 
-        Podio operation "Calendar event get calendars for linked acc": `GET /calendar/export/linked_account/{acc_id}/available`.
+        Podio operation "Get calendars for linked account": `GET /calendar/export/linked_account/{acc_id}/available`.
         Undocumented: Podio's reference has no page for this operation.
         """
         response = await self._podio._send(
@@ -587,7 +587,7 @@ class CalendarResource(APIResource):
         )
         return parse_as(response, list[Any])
 
-    async def calendar_event_move_event(
+    async def move_event(
         self,
         uid: str,
         *,
@@ -596,9 +596,9 @@ class CalendarResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
     ) -> dict[str, Any]:
-        """Calendar event move event.
+        """Move event.
 
-        Podio operation "Calendar event move event": `POST /calendar/event/{uid}/move`.
+        Podio operation "Move event": `POST /calendar/event/{uid}/move`.
         Undocumented: Podio's reference has no page for this operation.
         """
         response = await self._podio._send(
@@ -612,7 +612,7 @@ class CalendarResource(APIResource):
         )
         return parse_as(response, dict[str, Any])
 
-    async def calendar_event_move_event_external(
+    async def move_external_event(
         self,
         linked_account_id: int,
         uid: str,
@@ -622,9 +622,9 @@ class CalendarResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
     ) -> dict[str, Any]:
-        """Calendar event move event external.
+        """Move external event.
 
-        Podio operation "Calendar event move event external": `POST /calendar/linked_account/{linked_account_id}/event/{uid}/move`.
+        Podio operation "Move external event": `POST /calendar/linked_account/{linked_account_id}/event/{uid}/move`.
         Undocumented: Podio's reference has no page for this operation.
         """
         response = await self._podio._send(
@@ -638,7 +638,7 @@ class CalendarResource(APIResource):
         )
         return parse_as(response, dict[str, Any])
 
-    async def calendar_event_stop_global_export(
+    async def stop_global_export(
         self,
         linked_account_id: int,
         *,
@@ -646,9 +646,9 @@ class CalendarResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
     ) -> None:
-        """Calendar event stop global export.
+        """Stop global export.
 
-        Podio operation "Calendar event stop global export": `DELETE /calendar/export/linked_account/{linked_account_id}`.
+        Podio operation "Stop global export": `DELETE /calendar/export/linked_account/{linked_account_id}`.
         Undocumented: Podio's reference has no page for this operation.
         """
         await self._podio._send(
@@ -660,7 +660,7 @@ class CalendarResource(APIResource):
             idempotent=True,
         )
 
-    async def calendar_event_update_event_duration(
+    async def update_event_duration(
         self,
         uid: str,
         *,
@@ -669,9 +669,9 @@ class CalendarResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
     ) -> dict[str, Any]:
-        """Calendar event update event duration.
+        """Update event duration.
 
-        Podio operation "Calendar event update event duration": `PUT /calendar/event/{uid}/duration`.
+        Podio operation "Update event duration": `PUT /calendar/event/{uid}/duration`.
         Undocumented: Podio's reference has no page for this operation.
         """
         response = await self._podio._send(
@@ -685,7 +685,7 @@ class CalendarResource(APIResource):
         )
         return parse_as(response, dict[str, Any])
 
-    async def calendar_event_update_event_duration_external(
+    async def update_external_event_duration(
         self,
         linked_account_id: int,
         uid: str,
@@ -695,9 +695,9 @@ class CalendarResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
     ) -> dict[str, Any]:
-        """Calendar event update event duration external.
+        """Update external event duration.
 
-        Podio operation "Calendar event update event duration external": `PUT /calendar/linked_account/{linked_account_id}/event/{uid}/duration`.
+        Podio operation "Update external event duration": `PUT /calendar/linked_account/{linked_account_id}/event/{uid}/duration`.
         Undocumented: Podio's reference has no page for this operation.
         """
         response = await self._podio._send(

@@ -222,7 +222,7 @@ class ConversationsResource(APIResource):
         )
         return parse_as(response, list[Any])
 
-    async def get_conversations(
+    async def get_all(
         self,
         *,
         limit: int | None = None,
@@ -560,7 +560,7 @@ class ConversationsResource(APIResource):
             idempotent=True,
         )
 
-    async def conversation_event_change_subject(
+    async def change_subject(
         self,
         conversation_id: int,
         *,
@@ -569,9 +569,9 @@ class ConversationsResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
     ) -> dict[str, Any]:
-        """Conversation event change subject.
+        """Change subject.
 
-        Podio operation "Conversation event change subject": `PUT /conversation/{conversation_id}/subject`.
+        Podio operation "Change subject": `PUT /conversation/{conversation_id}/subject`.
         Undocumented: Podio's reference has no page for this operation.
         """
         response = await self._podio._send(

@@ -52,7 +52,7 @@ class DevicesResource(APIResource):
         )
         return decode_json(response)
 
-    async def device_find_all_for_user(
+    async def get_all_for_user(
         self,
         user_id: int,
         *,
@@ -60,9 +60,9 @@ class DevicesResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
     ) -> list[Any]:
-        """Device find all for user.
+        """Get all for user.
 
-        Podio operation "Device find all for user": `GET /mobile/user/{user_id}`.
+        Podio operation "Get all for user": `GET /mobile/user/{user_id}`.
         Undocumented: Podio's reference has no page for this operation.
         """
         response = await self._podio._send(
@@ -75,7 +75,7 @@ class DevicesResource(APIResource):
         )
         return parse_as(response, list[Any])
 
-    async def device_send_test(
+    async def send_test(
         self,
         user_id: int,
         *,
@@ -84,9 +84,9 @@ class DevicesResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
     ) -> Any:
-        """Device send test.
+        """Send test.
 
-        Podio operation "Device send test": `POST /mobile/user/{user_id}/test`.
+        Podio operation "Send test": `POST /mobile/user/{user_id}/test`.
         Undocumented: Podio's reference has no page for this operation.
         """
         response = await self._podio._send(

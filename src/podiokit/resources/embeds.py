@@ -27,7 +27,7 @@ class EmbedsResource(APIResource):
 
     __slots__ = ()
 
-    async def add_an(
+    async def create(
         self,
         *,
         extra_body: Mapping[str, Any] | None = None,
@@ -51,7 +51,7 @@ class EmbedsResource(APIResource):
         )
         return parse_as(response, dict[str, Any])
 
-    async def embed_find(
+    async def get(
         self,
         embed_id: int,
         *,
@@ -59,9 +59,9 @@ class EmbedsResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
     ) -> dict[str, Any]:
-        """Embed find.
+        """Get.
 
-        Podio operation "Embed find": `GET /embed/{embed_id}`.
+        Podio operation "Get": `GET /embed/{embed_id}`.
         Undocumented: Podio's reference has no page for this operation.
         """
         response = await self._podio._send(

@@ -100,7 +100,7 @@ class FormsResource(APIResource):
             idempotent=False,
         )
 
-    async def delete_from(
+    async def delete(
         self,
         form_id: int,
         *,
@@ -145,7 +145,7 @@ class FormsResource(APIResource):
         )
         return parse_as(response, dict[str, Any])
 
-    async def get_forms(
+    async def get_all(
         self,
         app_id: int,
         *,

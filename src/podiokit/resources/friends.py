@@ -27,17 +27,17 @@ class FriendsResource(APIResource):
 
     __slots__ = ()
 
-    async def friend_delete(
+    async def delete(
         self,
-        user_ids: str,
+        user_ids: list[int] | int,
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
     ) -> None:
-        """Friend delete.
+        """Delete.
 
-        Podio operation "Friend delete": `DELETE /friend/{user_ids}`.
+        Podio operation "Delete": `DELETE /friend/{user_ids}`.
         Undocumented: Podio's reference has no page for this operation.
         """
         await self._podio._send(

@@ -199,7 +199,7 @@ class GrantsResource(APIResource):
             idempotent=True,
         )
 
-    async def grant_find_for_user_on_space_by_ref(
+    async def get_for_user_on_space_by_type(
         self,
         space_id: int,
         ref_type: str,
@@ -209,9 +209,9 @@ class GrantsResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
     ) -> list[Any]:
-        """Grant find for user on space by ref.
+        """Get for user on space by type.
 
-        Podio operation "Grant find for user on space by ref": `GET /grant/space/{space_id}/{ref_type}/user/{user_id}/`.
+        Podio operation "Get for user on space by type": `GET /grant/space/{space_id}/{ref_type}/user/{user_id}/`.
         Undocumented: Podio's reference has no page for this operation.
         """
         response = await self._podio._send(
@@ -224,7 +224,7 @@ class GrantsResource(APIResource):
         )
         return parse_as(response, list[Any])
 
-    async def grant_find_own_on_org_by_ref(
+    async def get_own_on_org_by_type(
         self,
         org_id: int,
         ref_type: str,
@@ -233,9 +233,9 @@ class GrantsResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
     ) -> list[Any]:
-        """Grant find own on org by ref.
+        """Get own on org by type.
 
-        Podio operation "Grant find own on org by ref": `GET /grant/org/{org_id}/{ref_type}/own/`.
+        Podio operation "Get own on org by type": `GET /grant/org/{org_id}/{ref_type}/own/`.
         Undocumented: Podio's reference has no page for this operation.
         """
         response = await self._podio._send(
@@ -248,7 +248,7 @@ class GrantsResource(APIResource):
         )
         return parse_as(response, list[Any])
 
-    async def space_find_all_user_on_space_by_ref(
+    async def get_users_on_space_by_type(
         self,
         space_id: int,
         ref_type: str,
@@ -257,9 +257,9 @@ class GrantsResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
     ) -> list[Any]:
-        """Space find all user on space by ref.
+        """Get users on space by type.
 
-        Podio operation "Space find all user on space by ref": `GET /grant/space/{space_id}/{ref_type}/`.
+        Podio operation "Get users on space by type": `GET /grant/space/{space_id}/{ref_type}/`.
         Undocumented: Podio's reference has no page for this operation.
         """
         response = await self._podio._send(

@@ -128,7 +128,7 @@ class ImporterResource(APIResource):
         )
         return parse_as(response, dict[str, Any])
 
-    async def importer_get_columns(
+    async def get_columns(
         self,
         file_id: int,
         *,
@@ -136,9 +136,9 @@ class ImporterResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
     ) -> list[Any]:
-        """Importer get columns.
+        """Get columns.
 
-        Podio operation "Importer get columns": `GET /importer/{file_id}/column/`.
+        Podio operation "Get columns": `GET /importer/{file_id}/column/`.
         Undocumented: Podio's reference has no page for this operation.
         """
         response = await self._podio._send(
@@ -151,7 +151,7 @@ class ImporterResource(APIResource):
         )
         return parse_as(response, list[Any])
 
-    async def importer_process_file(
+    async def process_file(
         self,
         file_id: int,
         *,
@@ -160,9 +160,9 @@ class ImporterResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
     ) -> Any:
-        """Importer process file.
+        """Process file.
 
-        Podio operation "Importer process file": `POST /importer/{file_id}/process`.
+        Podio operation "Process file": `POST /importer/{file_id}/process`.
         Undocumented: Podio's reference has no page for this operation.
         """
         response = await self._podio._send(

@@ -51,16 +51,16 @@ class LinkedAccountsResource(APIResource):
         )
         return parse_as(response, list[Any])
 
-    async def account_provider_find_all(
+    async def get_providers(
         self,
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
     ) -> list[Any]:
-        """Account provider find all.
+        """Get providers.
 
-        Podio operation "Account provider find all": `GET /linked_account/provider/`.
+        Podio operation "Get providers": `GET /linked_account/provider/`.
         Undocumented: Podio's reference has no page for this operation.
         """
         response = await self._podio._send(
@@ -73,7 +73,7 @@ class LinkedAccountsResource(APIResource):
         )
         return parse_as(response, list[Any])
 
-    async def linked_account_create(
+    async def create(
         self,
         *,
         extra_body: Mapping[str, Any] | None = None,
@@ -81,9 +81,9 @@ class LinkedAccountsResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
     ) -> dict[str, Any]:
-        """Linked account create.
+        """Create.
 
-        Podio operation "Linked account create": `POST /linked_account/`.
+        Podio operation "Create": `POST /linked_account/`.
         Undocumented: Podio's reference has no page for this operation.
         """
         response = await self._podio._send(
@@ -97,7 +97,7 @@ class LinkedAccountsResource(APIResource):
         )
         return parse_as(response, dict[str, Any])
 
-    async def linked_account_delete(
+    async def delete(
         self,
         linked_account_id: int,
         *,
@@ -105,9 +105,9 @@ class LinkedAccountsResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
     ) -> None:
-        """Linked account delete.
+        """Delete.
 
-        Podio operation "Linked account delete": `DELETE /linked_account/{linked_account_id}`.
+        Podio operation "Delete": `DELETE /linked_account/{linked_account_id}`.
         Undocumented: Podio's reference has no page for this operation.
         """
         await self._podio._send(
@@ -119,7 +119,7 @@ class LinkedAccountsResource(APIResource):
             idempotent=True,
         )
 
-    async def linked_account_update_options(
+    async def update_options(
         self,
         linked_account_id: int,
         *,
@@ -128,9 +128,9 @@ class LinkedAccountsResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
     ) -> Any:
-        """Linked account update options.
+        """Update options.
 
-        Podio operation "Linked account update options": `PUT /linked_account/{linked_account_id}/options`.
+        Podio operation "Update options": `PUT /linked_account/{linked_account_id}/options`.
         Undocumented: Podio's reference has no page for this operation.
         """
         response = await self._podio._send(

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from .._resource import APIResource, decode_json, parse_as
+from ..models.oauth import OAuthTokenResponse
 from ._helpers import build_body, build_query, path_param
 
 __all__ = ["OauthResource"]
@@ -43,15 +44,15 @@ class OauthResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> dict[str, Any]:
+    ) -> OAuthTokenResponse:
         """Get access token.
 
-        Podio operation "Get access token": `POST /oauth/token/v2`.
+        Podio operation "Get access token": `POST /oauth/token`.
         See https://developers.podio.com/doc/oauth-authorization/get-access-token-22359
         """
         response = await self._podio._send(
             "POST",
-            "/oauth/token/v2",
+            "/oauth/token",
             params=build_query({}, extra_query),
             data=build_body(
                 {
@@ -70,8 +71,9 @@ class OauthResource(APIResource):
             headers=extra_headers,
             timeout=timeout,
             idempotent=False,
+            rate_limited=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, OAuthTokenResponse)
 
     async def get_scope(
         self,
@@ -142,7 +144,7 @@ class OauthResource(APIResource):
         )
         return decode_json(response)
 
-    async def o_auth_authorize(
+    async def authorize(
         self,
         *,
         extra_body: Mapping[str, Any] | None = None,
@@ -150,9 +152,9 @@ class OauthResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
     ) -> Any:
-        """O auth authorize.
+        """Authorize.
 
-        Podio operation "O auth authorize": `POST /oauth/authorize`.
+        Podio operation "Authorize": `POST /oauth/authorize`.
         Undocumented: Podio's reference has no page for this operation.
         """
         response = await self._podio._send(
@@ -166,7 +168,7 @@ class OauthResource(APIResource):
         )
         return decode_json(response)
 
-    async def o_auth_client_create(
+    async def create_client(
         self,
         *,
         extra_body: Mapping[str, Any] | None = None,
@@ -174,9 +176,9 @@ class OauthResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
     ) -> Any:
-        """O auth client create.
+        """Create client.
 
-        Podio operation "O auth client create": `POST /oauth/client/`.
+        Podio operation "Create client": `POST /oauth/client/`.
         Undocumented: Podio's reference has no page for this operation.
         """
         response = await self._podio._send(
@@ -190,7 +192,7 @@ class OauthResource(APIResource):
         )
         return decode_json(response)
 
-    async def o_auth_client_create_admin(
+    async def create_client_for_user(
         self,
         user_id: int,
         *,
@@ -199,9 +201,9 @@ class OauthResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
     ) -> None:
-        """O auth client create admin.
+        """Create client for user.
 
-        Podio operation "O auth client create admin": `POST /oauth/client/user/{user_id}/`.
+        Podio operation "Create client for user": `POST /oauth/client/user/{user_id}/`.
         Undocumented: Podio's reference has no page for this operation.
         """
         await self._podio._send(
@@ -214,7 +216,7 @@ class OauthResource(APIResource):
             idempotent=False,
         )
 
-    async def o_auth_client_delete(
+    async def delete_client(
         self,
         client_id: int,
         *,
@@ -222,9 +224,9 @@ class OauthResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
     ) -> None:
-        """O auth client delete.
+        """Delete client.
 
-        Podio operation "O auth client delete": `DELETE /oauth/client/{client_id}`.
+        Podio operation "Delete client": `DELETE /oauth/client/{client_id}`.
         Undocumented: Podio's reference has no page for this operation.
         """
         await self._podio._send(
@@ -236,7 +238,7 @@ class OauthResource(APIResource):
             idempotent=True,
         )
 
-    async def o_auth_client_delete_grant(
+    async def delete_client_grant(
         self,
         client_id: int,
         *,
@@ -244,9 +246,9 @@ class OauthResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
     ) -> None:
-        """O auth client delete grant.
+        """Delete client grant.
 
-        Podio operation "O auth client delete grant": `DELETE /oauth/grant/client/{client_id}`.
+        Podio operation "Delete client grant": `DELETE /oauth/grant/client/{client_id}`.
         Undocumented: Podio's reference has no page for this operation.
         """
         await self._podio._send(
@@ -258,7 +260,7 @@ class OauthResource(APIResource):
             idempotent=True,
         )
 
-    async def o_auth_client_reset(
+    async def reset_client(
         self,
         client_id: int,
         *,
@@ -267,9 +269,9 @@ class OauthResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
     ) -> None:
-        """O auth client reset.
+        """Reset client.
 
-        Podio operation "O auth client reset": `POST /oauth/client/{client_id}/reset`.
+        Podio operation "Reset client": `POST /oauth/client/{client_id}/reset`.
         Undocumented: Podio's reference has no page for this operation.
         """
         await self._podio._send(
@@ -282,7 +284,7 @@ class OauthResource(APIResource):
             idempotent=False,
         )
 
-    async def o_auth_client_update(
+    async def update_client(
         self,
         client_id: int,
         *,
@@ -291,9 +293,9 @@ class OauthResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
     ) -> None:
-        """O auth client update.
+        """Update client.
 
-        Podio operation "O auth client update": `PUT /oauth/client/{client_id}`.
+        Podio operation "Update client": `PUT /oauth/client/{client_id}`.
         Undocumented: Podio's reference has no page for this operation.
         """
         await self._podio._send(
@@ -306,7 +308,7 @@ class OauthResource(APIResource):
             idempotent=True,
         )
 
-    async def o_auth_client_update_admin(
+    async def update_client_admin(
         self,
         client_id: int,
         *,
@@ -315,9 +317,9 @@ class OauthResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
     ) -> None:
-        """O auth client update admin.
+        """Update client admin.
 
-        Podio operation "O auth client update admin": `PUT /oauth/client/{client_id}/admin`.
+        Podio operation "Update client admin": `PUT /oauth/client/{client_id}/admin`.
         Undocumented: Podio's reference has no page for this operation.
         """
         await self._podio._send(
@@ -330,7 +332,7 @@ class OauthResource(APIResource):
             idempotent=True,
         )
 
-    async def o_auth_get_info(
+    async def get_info(
         self,
         *,
         extra_body: Mapping[str, Any] | None = None,
@@ -338,9 +340,9 @@ class OauthResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
     ) -> Any:
-        """O auth get info.
+        """Get info.
 
-        Podio operation "O auth get info": `POST /oauth/info`.
+        Podio operation "Get info": `POST /oauth/info`.
         Undocumented: Podio's reference has no page for this operation.
         """
         response = await self._podio._send(

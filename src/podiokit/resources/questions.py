@@ -100,7 +100,7 @@ class QuestionsResource(APIResource):
         )
         return parse_as(response, list[Any])
 
-    async def question_answer(
+    async def answer_on_object(
         self,
         question_id: int,
         ref_type: str,
@@ -111,9 +111,9 @@ class QuestionsResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
     ) -> None:
-        """Question answer.
+        """Answer on object.
 
-        Podio operation "Question answer": `POST /question/{question_id}/{ref_type}/{ref_id}/`.
+        Podio operation "Answer on object": `POST /question/{question_id}/{ref_type}/{ref_id}/`.
         Undocumented: Podio's reference has no page for this operation.
         """
         await self._podio._send(

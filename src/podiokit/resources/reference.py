@@ -27,7 +27,7 @@ class ReferenceResource(APIResource):
 
     __slots__ = ()
 
-    async def count_user_profiles_with_access_to_object(
+    async def count_profiles_with_access(
         self,
         ref_type: str,
         ref_id: int,
@@ -51,7 +51,7 @@ class ReferenceResource(APIResource):
         )
         return parse_as(response, dict[str, Any])
 
-    async def get_reference(
+    async def get(
         self,
         ref_type: str,
         ref_id: int,
@@ -85,7 +85,7 @@ class ReferenceResource(APIResource):
         )
         return parse_as(response, dict[str, Any])
 
-    async def get_user_profiles_with_access_to_object(
+    async def get_profiles_with_access(
         self,
         ref_type: str,
         ref_id: int,
@@ -134,7 +134,7 @@ class ReferenceResource(APIResource):
         )
         return parse_as(response, dict[str, Any])
 
-    async def search_references(
+    async def search(
         self,
         *,
         extra_body: Mapping[str, Any] | None = None,

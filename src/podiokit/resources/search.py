@@ -27,7 +27,7 @@ class SearchResource(APIResource):
 
     __slots__ = ()
 
-    async def search_globally(
+    async def globally(
         self,
         *,
         query: Any | None = None,
@@ -69,7 +69,7 @@ class SearchResource(APIResource):
         )
         return parse_as(response, list[Any])
 
-    async def search_in_app(
+    async def in_app(
         self,
         app_id: int,
         *,
@@ -112,7 +112,7 @@ class SearchResource(APIResource):
         )
         return parse_as(response, list[Any])
 
-    async def search_in_application_v2(
+    async def in_app_v2(
         self,
         app_id: int,
         *,
@@ -153,7 +153,7 @@ class SearchResource(APIResource):
         )
         return decode_json(response)
 
-    async def search_in_organization(
+    async def in_org(
         self,
         org_id: int,
         *,
@@ -194,7 +194,7 @@ class SearchResource(APIResource):
         )
         return parse_as(response, list[Any])
 
-    async def search_in_space(
+    async def in_space(
         self,
         space_id: int,
         *,
@@ -235,7 +235,7 @@ class SearchResource(APIResource):
         )
         return parse_as(response, list[Any])
 
-    async def search_rank(
+    async def rank_clicked(
         self,
         search_id: int,
         rank: str,
@@ -245,9 +245,9 @@ class SearchResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
     ) -> None:
-        """Search rank.
+        """Rank clicked.
 
-        Podio operation "Search rank": `POST /search/{search_id}/{rank}/clicked`.
+        Podio operation "Rank clicked": `POST /search/{search_id}/{rank}/clicked`.
         Undocumented: Podio's reference has no page for this operation.
         """
         await self._podio._send(
@@ -260,7 +260,7 @@ class SearchResource(APIResource):
             idempotent=False,
         )
 
-    async def search_result_search_app_and_space(
+    async def in_app_and_space(
         self,
         app_id: int,
         space_id: int,
@@ -270,9 +270,9 @@ class SearchResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
     ) -> list[Any]:
-        """Search result search app and space.
+        """Search in app and space.
 
-        Podio operation "Search result search app and space": `POST /search/app/{app_id}/space/{space_id}`.
+        Podio operation "Search in app and space": `POST /search/app/{app_id}/space/{space_id}`.
         Undocumented: Podio's reference has no page for this operation.
         """
         response = await self._podio._send(

@@ -27,7 +27,7 @@ class SpaceMembersResource(APIResource):
 
     __slots__ = ()
 
-    async def accept_space_membership_request(
+    async def accept_request(
         self,
         space_id: int,
         space_member_request_id: int,
@@ -52,7 +52,7 @@ class SpaceMembersResource(APIResource):
             idempotent=False,
         )
 
-    async def add_member_to_space(
+    async def add(
         self,
         space_id: int,
         *,
@@ -76,10 +76,10 @@ class SpaceMembersResource(APIResource):
             idempotent=False,
         )
 
-    async def end_space_memberships(
+    async def end(
         self,
         space_id: int,
-        user_ids: str,
+        user_ids: list[int] | int,
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -99,7 +99,7 @@ class SpaceMembersResource(APIResource):
             idempotent=True,
         )
 
-    async def get_active_members_of_space(
+    async def get_active(
         self,
         space_id: int,
         *,
@@ -122,7 +122,7 @@ class SpaceMembersResource(APIResource):
         )
         return parse_as(response, list[Any])
 
-    async def get(
+    async def get_member(
         self,
         space_id: int,
         user_id: int,
@@ -170,7 +170,7 @@ class SpaceMembersResource(APIResource):
         )
         return parse_as(response, list[Any])
 
-    async def get_v2(
+    async def get_all_v2(
         self,
         space_id: int,
         *,
@@ -200,7 +200,7 @@ class SpaceMembersResource(APIResource):
         )
         return parse_as(response, list[Any])
 
-    async def get_space_membership(
+    async def get_membership(
         self,
         space_id: int,
         user_id: int,
@@ -224,7 +224,7 @@ class SpaceMembersResource(APIResource):
         )
         return parse_as(response, dict[str, Any])
 
-    async def get_top_users_on_space(
+    async def get_top_users(
         self,
         space_id: int,
         *,
@@ -247,7 +247,7 @@ class SpaceMembersResource(APIResource):
         )
         return decode_json(response)
 
-    async def join_space(
+    async def join(
         self,
         space_id: int,
         *,
@@ -271,7 +271,7 @@ class SpaceMembersResource(APIResource):
             idempotent=False,
         )
 
-    async def leave_space(
+    async def leave(
         self,
         space_id: int,
         *,
@@ -295,7 +295,7 @@ class SpaceMembersResource(APIResource):
             idempotent=False,
         )
 
-    async def request_space_membership(
+    async def request(
         self,
         space_id: int,
         *,
@@ -319,10 +319,10 @@ class SpaceMembersResource(APIResource):
             idempotent=False,
         )
 
-    async def update_space_memberships(
+    async def update(
         self,
         space_id: int,
-        user_ids: str,
+        user_ids: list[int] | int,
         *,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -344,7 +344,7 @@ class SpaceMembersResource(APIResource):
             idempotent=True,
         )
 
-    async def space_invitation_accept(
+    async def accept_invite(
         self,
         *,
         extra_body: Mapping[str, Any] | None = None,
@@ -352,9 +352,9 @@ class SpaceMembersResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
     ) -> Any:
-        """Space invitation accept.
+        """Accept invite.
 
-        Podio operation "Space invitation accept": `POST /space/invite/accept`.
+        Podio operation "Accept invite": `POST /space/invite/accept`.
         Undocumented: Podio's reference has no page for this operation.
         """
         response = await self._podio._send(
@@ -368,7 +368,7 @@ class SpaceMembersResource(APIResource):
         )
         return decode_json(response)
 
-    async def space_invitation_claim_member(
+    async def claim_membership(
         self,
         *,
         invite_code: str | None = None,
@@ -377,9 +377,9 @@ class SpaceMembersResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
     ) -> Any:
-        """Space invitation claim member.
+        """Claim membership.
 
-        Podio operation "Space invitation claim member": `POST /space/membership/claim`.
+        Podio operation "Claim membership": `POST /space/membership/claim`.
         Undocumented: Podio's reference has no page for this operation.
         """
         response = await self._podio._send(
@@ -393,7 +393,7 @@ class SpaceMembersResource(APIResource):
         )
         return decode_json(response)
 
-    async def space_invitation_create(
+    async def invite(
         self,
         space_id: int,
         *,
@@ -402,9 +402,9 @@ class SpaceMembersResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
     ) -> Any:
-        """Space invitation create.
+        """Invite.
 
-        Podio operation "Space invitation create": `POST /space/{space_id}/invite`.
+        Podio operation "Invite": `POST /space/{space_id}/invite`.
         Undocumented: Podio's reference has no page for this operation.
         """
         response = await self._podio._send(
@@ -418,7 +418,7 @@ class SpaceMembersResource(APIResource):
         )
         return decode_json(response)
 
-    async def space_invitation_decline(
+    async def decline_invite(
         self,
         *,
         extra_body: Mapping[str, Any] | None = None,
@@ -426,9 +426,9 @@ class SpaceMembersResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
     ) -> Any:
-        """Space invitation decline.
+        """Decline invite.
 
-        Podio operation "Space invitation decline": `POST /space/invite/decline`.
+        Podio operation "Decline invite": `POST /space/invite/decline`.
         Undocumented: Podio's reference has no page for this operation.
         """
         response = await self._podio._send(
@@ -442,7 +442,7 @@ class SpaceMembersResource(APIResource):
         )
         return decode_json(response)
 
-    async def space_invitation_decline_member(
+    async def decline_membership(
         self,
         *,
         invite_code: str | None = None,
@@ -450,9 +450,9 @@ class SpaceMembersResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
     ) -> None:
-        """Space invitation decline member.
+        """Decline membership.
 
-        Podio operation "Space invitation decline member": `DELETE /space/membership`.
+        Podio operation "Decline membership": `DELETE /space/membership`.
         Undocumented: Podio's reference has no page for this operation.
         """
         await self._podio._send(
@@ -464,7 +464,7 @@ class SpaceMembersResource(APIResource):
             idempotent=True,
         )
 
-    async def space_invitation_find_member(
+    async def get_invited_membership(
         self,
         *,
         invite_code: str | None = None,
@@ -472,9 +472,9 @@ class SpaceMembersResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
     ) -> dict[str, Any]:
-        """Space invitation find member.
+        """Get invited membership.
 
-        Podio operation "Space invitation find member": `GET /space/membership`.
+        Podio operation "Get invited membership": `GET /space/membership`.
         Undocumented: Podio's reference has no page for this operation.
         """
         response = await self._podio._send(
@@ -487,7 +487,7 @@ class SpaceMembersResource(APIResource):
         )
         return parse_as(response, dict[str, Any])
 
-    async def space_member_find_all_ended(
+    async def get_ended(
         self,
         space_id: int,
         *,
@@ -495,9 +495,9 @@ class SpaceMembersResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
     ) -> list[Any]:
-        """Space member find all ended.
+        """Get ended.
 
-        Podio operation "Space member find all ended": `GET /space/{space_id}/member/ended/`.
+        Podio operation "Get ended": `GET /space/{space_id}/member/ended/`.
         Undocumented: Podio's reference has no page for this operation.
         """
         response = await self._podio._send(
@@ -510,7 +510,7 @@ class SpaceMembersResource(APIResource):
         )
         return parse_as(response, list[Any])
 
-    async def space_member_find_top_active(
+    async def get_top_active(
         self,
         space_id: int,
         *,
@@ -518,9 +518,9 @@ class SpaceMembersResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
     ) -> Any:
-        """Space member find top active.
+        """Get top active.
 
-        Podio operation "Space member find top active": `GET /space/{space_id}/member/top_active/`.
+        Podio operation "Get top active": `GET /space/{space_id}/member/top_active/`.
         Undocumented: Podio's reference has no page for this operation.
         """
         response = await self._podio._send(
@@ -533,7 +533,7 @@ class SpaceMembersResource(APIResource):
         )
         return decode_json(response)
 
-    async def space_member_get_members_count(
+    async def get_count(
         self,
         space_id: int,
         *,
@@ -541,9 +541,9 @@ class SpaceMembersResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
     ) -> Any:
-        """Space member get members count.
+        """Get count.
 
-        Podio operation "Space member get members count": `GET /space/{space_id}/member/total`.
+        Podio operation "Get count": `GET /space/{space_id}/member/total`.
         Undocumented: Podio's reference has no page for this operation.
         """
         response = await self._podio._send(

@@ -52,7 +52,7 @@ class StatusesResource(APIResource):
         )
         return parse_as(response, dict[str, Any])
 
-    async def delete_a(
+    async def delete(
         self,
         status_id: int,
         *,
@@ -97,7 +97,7 @@ class StatusesResource(APIResource):
         )
         return parse_as(response, dict[str, Any])
 
-    async def update_a(
+    async def update(
         self,
         status_id: int,
         *,

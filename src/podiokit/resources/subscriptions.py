@@ -145,7 +145,7 @@ class SubscriptionsResource(APIResource):
             idempotent=True,
         )
 
-    async def subscription_find_subscribers_by_reference(
+    async def get_subscribers(
         self,
         ref_type: str,
         ref_id: int,
@@ -154,9 +154,9 @@ class SubscriptionsResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
     ) -> list[Any]:
-        """Subscription find subscribers by reference.
+        """Get subscribers.
 
-        Podio operation "Subscription find subscribers by reference": `GET /subscription/{ref_type}/{ref_id}/user`.
+        Podio operation "Get subscribers": `GET /subscription/{ref_type}/{ref_id}/user`.
         Undocumented: Podio's reference has no page for this operation.
         """
         response = await self._podio._send(

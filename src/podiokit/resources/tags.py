@@ -52,7 +52,7 @@ class TagsResource(APIResource):
             idempotent=False,
         )
 
-    async def get_objects_on_app_with(
+    async def get_objects_on_app(
         self,
         app_id: int,
         *,
@@ -76,7 +76,7 @@ class TagsResource(APIResource):
         )
         return parse_as(response, list[Any])
 
-    async def get_objects_on_organization_with(
+    async def get_objects_on_org(
         self,
         org_id: int,
         *,
@@ -100,7 +100,7 @@ class TagsResource(APIResource):
         )
         return parse_as(response, list[Any])
 
-    async def get_objects_on_space_with(
+    async def get_objects_on_space(
         self,
         space_id: int,
         *,
@@ -174,7 +174,7 @@ class TagsResource(APIResource):
         )
         return parse_as(response, list[Any])
 
-    async def get_on_organization(
+    async def get_on_org(
         self,
         org_id: int,
         *,

@@ -50,7 +50,7 @@ class VotingResource(APIResource):
         )
         return decode_json(response)
 
-    async def get_list_of_users_with_votes(
+    async def get_users_with_votes(
         self,
         item_id: int,
         voting_id: int,
@@ -74,7 +74,7 @@ class VotingResource(APIResource):
         )
         return decode_json(response)
 
-    async def get_result_of_voting_on_an_item(
+    async def get_result(
         self,
         item_id: int,
         voting_id: int,
