@@ -62,6 +62,8 @@ class Arg:
     def signature(self) -> str:
         if self.required:
             return f"{self.name}: {self.type}"
+        if self.type == "Any" or self.type.endswith("| None"):
+            return f"{self.name}: {self.type} = None"
         return f"{self.name}: {self.type} | None = None"
 
     @property

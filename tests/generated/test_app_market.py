@@ -45,15 +45,17 @@ async def test_get_orgs_with_private_shares(
 
 
 async def test_get_own(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
-    result = await AppMarketResource(requester).get_own("a b/1", limit=110, offset=111, type="s12")
+    route = respx_mock.route().mock(
+        return_value=httpx.Response(200, json={"shares": [], "total": 0})
+    )
+    result = await AppMarketResource(requester).get_own("a b/1", limit=7, offset=14, type="s12")
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/app_store/a%20b%2F1/own/"
-    assert dict(request.url.params) == {"limit": "110", "offset": "111", "type": "s12"}
+    assert dict(request.url.params) == {"limit": "7", "offset": "14", "type": "s12"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert result == {"shares": [], "total": 0}
 
 
 async def test_get_recommended(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -95,53 +97,49 @@ async def test_get_by_reference(
 
 
 async def test_get_by_author(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
+    route = respx_mock.route().mock(
+        return_value=httpx.Response(200, json={"shares": [], "total": 0})
+    )
     result = await AppMarketResource(requester).get_by_author(
-        "a b/1", 102, limit=110, offset=111, sort="s12", type="s13"
+        "a b/1", 102, limit=7, offset=14, sort="s12", type="s13"
     )
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/app_store/a%20b%2F1/author/102/"
-    assert dict(request.url.params) == {
-        "limit": "110",
-        "offset": "111",
-        "sort": "s12",
-        "type": "s13",
-    }
+    assert dict(request.url.params) == {"limit": "7", "offset": "14", "sort": "s12", "type": "s13"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert result == {"shares": [], "total": 0}
 
 
 async def test_get_by_category(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
+    route = respx_mock.route().mock(
+        return_value=httpx.Response(200, json={"shares": [], "total": 0})
+    )
     result = await AppMarketResource(requester).get_by_category(
-        "a b/1", 102, limit=110, offset=111, sort="s12", type="s13"
+        "a b/1", 102, limit=7, offset=14, sort="s12", type="s13"
     )
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/app_store/a%20b%2F1/category/102/"
-    assert dict(request.url.params) == {
-        "limit": "110",
-        "offset": "111",
-        "sort": "s12",
-        "type": "s13",
-    }
+    assert dict(request.url.params) == {"limit": "7", "offset": "14", "sort": "s12", "type": "s13"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert result == {"shares": [], "total": 0}
 
 
 async def test_get_top(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
-    result = await AppMarketResource(requester).get_top("a b/1", limit=110, offset=111, type="s12")
+    route = respx_mock.route().mock(
+        return_value=httpx.Response(200, json={"shares": [], "total": 0})
+    )
+    result = await AppMarketResource(requester).get_top("a b/1", limit=7, offset=14, type="s12")
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/app_store/a%20b%2F1/top/"
-    assert dict(request.url.params) == {"limit": "110", "offset": "111", "type": "s12"}
+    assert dict(request.url.params) == {"limit": "7", "offset": "14", "type": "s12"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert result == {"shares": [], "total": 0}
 
 
 async def test_install(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:

@@ -87,8 +87,8 @@ async def test_get_all(requester: RecordingRequester, respx_mock: respx.MockRout
         exclude_self=True,
         external_id=112,
         fields="s13",
-        limit=114,
-        offset=115,
+        limit=7,
+        offset=14,
         order="s16",
         required=True,
         type="s18",
@@ -101,8 +101,8 @@ async def test_get_all(requester: RecordingRequester, respx_mock: respx.MockRout
         "exclude_self": "true",
         "external_id": "112",
         "fields": "s13",
-        "limit": "114",
-        "offset": "115",
+        "limit": "7",
+        "offset": "14",
         "order": "s16",
         "required": "true",
         "type": "s18",
@@ -135,8 +135,8 @@ async def test_get_org_contacts(
         contact_type="s10",
         exclude_self=True,
         external_id=112,
-        limit=113,
-        offset=114,
+        limit=7,
+        offset=14,
         order="s15",
         required=True,
         type="s17",
@@ -148,8 +148,8 @@ async def test_get_org_contacts(
         "contact_type": "s10",
         "exclude_self": "true",
         "external_id": "112",
-        "limit": "113",
-        "offset": "114",
+        "limit": "7",
+        "offset": "14",
         "order": "s15",
         "required": "true",
         "type": "s17",
@@ -194,8 +194,8 @@ async def test_get_space_contacts(
         contact_type="s10",
         exclude_self=True,
         external_id=112,
-        limit=113,
-        offset=114,
+        limit=7,
+        offset=14,
         order="s15",
         required=True,
         type="s17",
@@ -207,8 +207,8 @@ async def test_get_space_contacts(
         "contact_type": "s10",
         "exclude_self": "true",
         "external_id": "112",
-        "limit": "113",
-        "offset": "114",
+        "limit": "7",
+        "offset": "14",
         "order": "s15",
         "required": "true",
         "type": "s17",
@@ -223,12 +223,12 @@ async def test_get_space_contacts_on_app(
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
     result = await ContactsResource(requester).get_space_contacts_on_app(
-        101, limit=110, offset=111, order="s12"
+        101, limit=7, offset=14, order="s12"
     )
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/contact/app/101/"
-    assert dict(request.url.params) == {"limit": "110", "offset": "111", "order": "s12"}
+    assert dict(request.url.params) == {"limit": "7", "offset": "14", "order": "s12"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
     assert result == []
@@ -306,7 +306,7 @@ async def test_find_external(requester: RecordingRequester, respx_mock: respx.Mo
     assert request.url.raw_path.partition(b"?")[0] == b"/contact/linked_account/101"
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {}
-    assert requester.flags[-1] == (False, False)
+    assert requester.flags[-1] == (True, False)
     assert result == {}
 
 

@@ -110,11 +110,11 @@ async def test_get_event(requester: RecordingRequester, respx_mock: respx.MockRo
 
 async def test_get_events(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await ConversationsResource(requester).get_events(101, limit=110, offset=111)
+    result = await ConversationsResource(requester).get_events(101, limit=7, offset=14)
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/conversation/101/event/"
-    assert dict(request.url.params) == {"limit": "110", "offset": "111"}
+    assert dict(request.url.params) == {"limit": "7", "offset": "14"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
     assert result == []
@@ -122,11 +122,11 @@ async def test_get_events(requester: RecordingRequester, respx_mock: respx.MockR
 
 async def test_get_all(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await ConversationsResource(requester).get_all(limit=110, offset=111)
+    result = await ConversationsResource(requester).get_all(limit=7, offset=14)
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/conversation/"
-    assert dict(request.url.params) == {"limit": "110", "offset": "111"}
+    assert dict(request.url.params) == {"limit": "7", "offset": "14"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
     assert result == []
@@ -174,11 +174,11 @@ async def test_get_flagged_counts(
 
 async def test_get_flagged(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await ConversationsResource(requester).get_flagged("a b/1", limit=110, offset=111)
+    result = await ConversationsResource(requester).get_flagged("a b/1", limit=7, offset=14)
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/conversation/a%20b%2F1/"
-    assert dict(request.url.params) == {"limit": "110", "offset": "111"}
+    assert dict(request.url.params) == {"limit": "7", "offset": "14"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
     assert result == []
@@ -261,14 +261,14 @@ async def test_reply_to_v2(requester: RecordingRequester, respx_mock: respx.Mock
 async def test_search(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
     result = await ConversationsResource(requester).search(
-        limit=110, offset=111, participants="s12", text="s13"
+        limit=7, offset=14, participants="s12", text="s13"
     )
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/conversation/search/"
     assert dict(request.url.params) == {
-        "limit": "110",
-        "offset": "111",
+        "limit": "7",
+        "offset": "14",
         "participants": "s12",
         "text": "s13",
     }

@@ -52,7 +52,7 @@ async def test_get_effect_attributes(
     assert request.url.raw_path.partition(b"?")[0] == b"/flow/a%20b%2F1/102/effect/attributes"
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {}
-    assert requester.flags[-1] == (False, False)
+    assert requester.flags[-1] == (True, False)
     assert result == {"ok": True}
 
 
@@ -102,7 +102,7 @@ async def test_get_possible_attributes(
     assert request.url.raw_path.partition(b"?")[0] == b"/flow/a%20b%2F1/102/attributes/"
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {}
-    assert requester.flags[-1] == (False, False)
+    assert requester.flags[-1] == (True, False)
     assert result == []
 
 

@@ -38,7 +38,7 @@ async def test_get_preview(requester: RecordingRequester, respx_mock: respx.Mock
     assert request.url.raw_path.partition(b"?")[0] == b"/importer/101/preview/a%20b%2F2"
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {}
-    assert requester.flags[-1] == (False, False)
+    assert requester.flags[-1] == (True, False)
     assert result == {}
 
 

@@ -206,5 +206,5 @@ async def test_get_info(requester: RecordingRequester, respx_mock: respx.MockRou
     assert request.url.raw_path.partition(b"?")[0] == b"/oauth/info"
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {}
-    assert requester.flags[-1] == (False, False)
+    assert requester.flags[-1] == (True, False)
     assert result == {"ok": True}

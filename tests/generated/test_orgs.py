@@ -192,11 +192,11 @@ async def test_get_login_report(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await OrgsResource(requester).get_login_report(101, limit=110, offset=111)
+    result = await OrgsResource(requester).get_login_report(101, limit=7, offset=14)
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/org/101/report/login/"
-    assert dict(request.url.params) == {"limit": "110", "offset": "111"}
+    assert dict(request.url.params) == {"limit": "7", "offset": "14"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
     assert result == []

@@ -57,12 +57,12 @@ async def test_get_profiles_with_access(
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
     result = await ReferenceResource(requester).get_profiles_with_access(
-        "a b/1", 102, limit=110, offset=111
+        "a b/1", 102, limit=7, offset=14
     )
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/reference/a%20b%2F1/102/accessible_by/"
-    assert dict(request.url.params) == {"limit": "110", "offset": "111"}
+    assert dict(request.url.params) == {"limit": "7", "offset": "14"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
     assert result == []
@@ -88,5 +88,5 @@ async def test_search(requester: RecordingRequester, respx_mock: respx.MockRoute
     assert request.url.raw_path.partition(b"?")[0] == b"/reference/search"
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {}
-    assert requester.flags[-1] == (False, False)
+    assert requester.flags[-1] == (True, False)
     assert result == []

@@ -21,28 +21,28 @@ pytestmark = pytest.mark.anyio
 async def test_globally(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
     result = await SearchResource(requester).globally(
-        query="v10",
-        ref_type="v11",
+        query="s10",
+        ref_type="s11",
         counts=True,
         highlights=True,
-        limit=114,
-        offset=115,
-        search_fields="v16",
+        limit=7,
+        offset=14,
+        search_fields="s16",
     )
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/search/"
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {
-        "query": "v10",
-        "ref_type": "v11",
+        "query": "s10",
+        "ref_type": "s11",
         "counts": True,
         "highlights": True,
-        "limit": 114,
-        "offset": 115,
-        "search_fields": "v16",
+        "limit": 7,
+        "offset": 14,
+        "search_fields": "s16",
     }
-    assert requester.flags[-1] == (False, False)
+    assert requester.flags[-1] == (True, True)
     assert result == []
 
 
@@ -50,28 +50,28 @@ async def test_in_app(requester: RecordingRequester, respx_mock: respx.MockRoute
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
     result = await SearchResource(requester).in_app(
         101,
-        query="v10",
-        ref_type="v11",
+        query="s10",
+        ref_type="s11",
         counts=True,
         highlights=True,
-        limit=114,
-        offset=115,
-        search_fields="v16",
+        limit=7,
+        offset=14,
+        search_fields="s16",
     )
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/search/app/101/"
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {
-        "query": "v10",
-        "ref_type": "v11",
+        "query": "s10",
+        "ref_type": "s11",
         "counts": True,
         "highlights": True,
-        "limit": 114,
-        "offset": 115,
-        "search_fields": "v16",
+        "limit": 7,
+        "offset": 14,
+        "search_fields": "s16",
     }
-    assert requester.flags[-1] == (False, False)
+    assert requester.flags[-1] == (True, True)
     assert result == []
 
 
@@ -107,42 +107,42 @@ async def test_in_app_v2(requester: RecordingRequester, respx_mock: respx.MockRo
 async def test_in_org(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
     result = await SearchResource(requester).in_org(
-        101, query="v10", ref_type="v11", counts=True, highlights=True, limit=114, offset=115
+        101, query="s10", ref_type="s11", counts=True, highlights=True, limit=7, offset=14
     )
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/search/org/101/"
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {
-        "query": "v10",
-        "ref_type": "v11",
+        "query": "s10",
+        "ref_type": "s11",
         "counts": True,
         "highlights": True,
-        "limit": 114,
-        "offset": 115,
+        "limit": 7,
+        "offset": 14,
     }
-    assert requester.flags[-1] == (False, False)
+    assert requester.flags[-1] == (True, True)
     assert result == []
 
 
 async def test_in_space(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
     result = await SearchResource(requester).in_space(
-        101, query="v10", ref_type="v11", counts=True, highlights=True, limit=114, offset=115
+        101, query="s10", ref_type="s11", counts=True, highlights=True, limit=7, offset=14
     )
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/search/space/101/"
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {
-        "query": "v10",
-        "ref_type": "v11",
+        "query": "s10",
+        "ref_type": "s11",
         "counts": True,
         "highlights": True,
-        "limit": 114,
-        "offset": 115,
+        "limit": 7,
+        "offset": 14,
     }
-    assert requester.flags[-1] == (False, False)
+    assert requester.flags[-1] == (True, True)
     assert result == []
 
 
@@ -168,5 +168,5 @@ async def test_in_app_and_space(
     assert request.url.raw_path.partition(b"?")[0] == b"/search/app/101/space/102"
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {}
-    assert requester.flags[-1] == (False, False)
+    assert requester.flags[-1] == (True, True)
     assert result == []

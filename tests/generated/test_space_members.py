@@ -93,15 +93,15 @@ async def test_get_by_role(requester: RecordingRequester, respx_mock: respx.Mock
 async def test_get_all_v2(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
     result = await SpaceMembersResource(requester).get_all_v2(
-        101, limit=110, member_type="s11", offset=112, query="s13"
+        101, limit=7, member_type="s11", offset=14, query="s13"
     )
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/space/101/member/v2/"
     assert dict(request.url.params) == {
-        "limit": "110",
+        "limit": "7",
         "member_type": "s11",
-        "offset": "112",
+        "offset": "14",
         "query": "s13",
     }
     assert request.content == b""

@@ -20,11 +20,11 @@ pytestmark = pytest.mark.anyio
 
 async def test_get_app(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await StreamResource(requester).get_app(101, limit=110, offset=111)
+    result = await StreamResource(requester).get_app(101, limit=7, offset=14)
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/stream/app/101/"
-    assert dict(request.url.params) == {"limit": "110", "offset": "111"}
+    assert dict(request.url.params) == {"limit": "7", "offset": "14"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
     assert result == []
@@ -33,7 +33,7 @@ async def test_get_app(requester: RecordingRequester, respx_mock: respx.MockRout
 async def test_get_app_v3(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
     result = await StreamResource(requester).get_app_v3(
-        101, groups_event_types="s10", groups_limit=111, limit=112, offset=113
+        101, groups_event_types="s10", groups_limit=111, limit=7, offset=14
     )
     request = route.calls.last.request
     assert request.method == "GET"
@@ -41,8 +41,8 @@ async def test_get_app_v3(requester: RecordingRequester, respx_mock: respx.MockR
     assert dict(request.url.params) == {
         "groups_event_types": "s10",
         "groups_limit": "111",
-        "limit": "112",
-        "offset": "113",
+        "limit": "7",
+        "offset": "14",
     }
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
@@ -52,14 +52,14 @@ async def test_get_app_v3(requester: RecordingRequester, respx_mock: respx.MockR
 async def test_get_global(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
     result = await StreamResource(requester).get_global(
-        limit=110, offset=111, date_from="s12", date_to="s13"
+        limit=7, offset=14, date_from="s12", date_to="s13"
     )
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/stream/"
     assert dict(request.url.params) == {
-        "limit": "110",
-        "offset": "111",
+        "limit": "7",
+        "offset": "14",
         "date_from": "s12",
         "date_to": "s13",
     }
@@ -71,7 +71,7 @@ async def test_get_global(requester: RecordingRequester, respx_mock: respx.MockR
 async def test_get_global_v3(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
     result = await StreamResource(requester).get_global_v3(
-        groups_event_types="s10", groups_limit=111, limit=112, offset=113
+        groups_event_types="s10", groups_limit=111, limit=7, offset=14
     )
     request = route.calls.last.request
     assert request.method == "GET"
@@ -79,8 +79,8 @@ async def test_get_global_v3(requester: RecordingRequester, respx_mock: respx.Mo
     assert dict(request.url.params) == {
         "groups_event_types": "s10",
         "groups_limit": "111",
-        "limit": "112",
-        "offset": "113",
+        "limit": "7",
+        "offset": "14",
     }
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
@@ -102,7 +102,7 @@ async def test_get_mutes(requester: RecordingRequester, respx_mock: respx.MockRo
 async def test_get_org_v3(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
     result = await StreamResource(requester).get_org_v3(
-        101, groups_event_types="s10", groups_limit=111, limit=112, offset=113
+        101, groups_event_types="s10", groups_limit=111, limit=7, offset=14
     )
     request = route.calls.last.request
     assert request.method == "GET"
@@ -110,8 +110,8 @@ async def test_get_org_v3(requester: RecordingRequester, respx_mock: respx.MockR
     assert dict(request.url.params) == {
         "groups_event_types": "s10",
         "groups_limit": "111",
-        "limit": "112",
-        "offset": "113",
+        "limit": "7",
+        "offset": "14",
     }
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
@@ -120,11 +120,11 @@ async def test_get_org_v3(requester: RecordingRequester, respx_mock: respx.MockR
 
 async def test_get_org(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await StreamResource(requester).get_org(101, limit=110, offset=111)
+    result = await StreamResource(requester).get_org(101, limit=7, offset=14)
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/stream/org/101/"
-    assert dict(request.url.params) == {"limit": "110", "offset": "111"}
+    assert dict(request.url.params) == {"limit": "7", "offset": "14"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
     assert result == []
@@ -144,11 +144,11 @@ async def test_get_personal(requester: RecordingRequester, respx_mock: respx.Moc
 
 async def test_get_space(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await StreamResource(requester).get_space(101, limit=110, offset=111)
+    result = await StreamResource(requester).get_space(101, limit=7, offset=14)
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/stream/space/101/"
-    assert dict(request.url.params) == {"limit": "110", "offset": "111"}
+    assert dict(request.url.params) == {"limit": "7", "offset": "14"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
     assert result == []
@@ -196,11 +196,11 @@ async def test_get_object_v3(requester: RecordingRequester, respx_mock: respx.Mo
 
 async def test_get_user(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await StreamResource(requester).get_user(101, limit=110, offset=111)
+    result = await StreamResource(requester).get_user(101, limit=7, offset=14)
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/stream/user/101/"
-    assert dict(request.url.params) == {"limit": "110", "offset": "111"}
+    assert dict(request.url.params) == {"limit": "7", "offset": "14"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
     assert result == []
@@ -209,7 +209,7 @@ async def test_get_user(requester: RecordingRequester, respx_mock: respx.MockRou
 async def test_get_user_v3(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
     result = await StreamResource(requester).get_user_v3(
-        101, groups_event_types="s10", groups_limit=111, limit=112, offset=113
+        101, groups_event_types="s10", groups_limit=111, limit=7, offset=14
     )
     request = route.calls.last.request
     assert request.method == "GET"
@@ -217,8 +217,8 @@ async def test_get_user_v3(requester: RecordingRequester, respx_mock: respx.Mock
     assert dict(request.url.params) == {
         "groups_event_types": "s10",
         "groups_limit": "111",
-        "limit": "112",
-        "offset": "113",
+        "limit": "7",
+        "offset": "14",
     }
     assert request.content == b""
     assert requester.flags[-1] == (True, False)

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from .._resource import APIResource, decode_json, parse_as
+from ..pagination import AsyncPage
 from ._helpers import build_body, build_query, path_param
 
 __all__ = ["AppMarketResource"]
@@ -72,7 +73,7 @@ class AppMarketResource(APIResource):
         )
         return parse_as(response, list[Any])
 
-    async def get_own(
+    def get_own(
         self,
         share_type: str,
         *,
@@ -82,21 +83,35 @@ class AppMarketResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> dict[str, Any]:
+    ) -> AsyncPage[dict[str, Any], Any]:
         """Get own shares.
 
         Podio operation "Get own shares": `GET /app_store/{share_type}/own/`.
         See https://developers.podio.com/doc/app-market/get-own-shares-38645
+
+        Returns a page object: `await` it for one page, or `async for` over it for every
+        element (pages of 100 unless `limit` is given).
         """
-        response = await self._podio._send(
-            "GET",
-            f"/app_store/{path_param(share_type)}/own/",
-            params=build_query({"limit": limit, "offset": offset, "type": type}, extra_query),
-            headers=extra_headers,
-            timeout=timeout,
-            idempotent=True,
+
+        async def fetch(offset: int | None, limit: int | None) -> dict[str, Any]:
+            response = await self._podio._send(
+                "GET",
+                f"/app_store/{path_param(share_type)}/own/",
+                params=build_query({"limit": limit, "offset": offset, "type": type}, extra_query),
+                headers=extra_headers,
+                timeout=timeout,
+                idempotent=True,
+            )
+            return parse_as(response, dict[str, Any])
+
+        return AsyncPage(
+            fetch,
+            items=lambda page: page["shares"],
+            filtered=lambda page: page.get("total"),
+            max_limit=100,
+            offset=offset,
+            limit=limit,
         )
-        return parse_as(response, dict[str, Any])
 
     async def get_recommended(
         self,
@@ -169,7 +184,7 @@ class AppMarketResource(APIResource):
         )
         return parse_as(response, list[Any])
 
-    async def get_by_author(
+    def get_by_author(
         self,
         share_type: str,
         user_id: int,
@@ -181,25 +196,39 @@ class AppMarketResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> dict[str, Any]:
+    ) -> AsyncPage[dict[str, Any], Any]:
         """Get shares by author.
 
         Podio operation "Get shares by author": `GET /app_store/{share_type}/author/{user_id}/`.
         See https://developers.podio.com/doc/app-market/get-shares-by-author-22497
-        """
-        response = await self._podio._send(
-            "GET",
-            f"/app_store/{path_param(share_type)}/author/{path_param(user_id)}/",
-            params=build_query(
-                {"limit": limit, "offset": offset, "sort": sort, "type": type}, extra_query
-            ),
-            headers=extra_headers,
-            timeout=timeout,
-            idempotent=True,
-        )
-        return parse_as(response, dict[str, Any])
 
-    async def get_by_category(
+        Returns a page object: `await` it for one page, or `async for` over it for every
+        element (pages of 100 unless `limit` is given).
+        """
+
+        async def fetch(offset: int | None, limit: int | None) -> dict[str, Any]:
+            response = await self._podio._send(
+                "GET",
+                f"/app_store/{path_param(share_type)}/author/{path_param(user_id)}/",
+                params=build_query(
+                    {"limit": limit, "offset": offset, "sort": sort, "type": type}, extra_query
+                ),
+                headers=extra_headers,
+                timeout=timeout,
+                idempotent=True,
+            )
+            return parse_as(response, dict[str, Any])
+
+        return AsyncPage(
+            fetch,
+            items=lambda page: page["shares"],
+            filtered=lambda page: page.get("total"),
+            max_limit=100,
+            offset=offset,
+            limit=limit,
+        )
+
+    def get_by_category(
         self,
         share_type: str,
         category_id: int,
@@ -211,25 +240,39 @@ class AppMarketResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> dict[str, Any]:
+    ) -> AsyncPage[dict[str, Any], Any]:
         """Get shares by category.
 
         Podio operation "Get shares by category": `GET /app_store/{share_type}/category/{category_id}/`.
         See https://developers.podio.com/doc/app-market/get-shares-by-category-22498
-        """
-        response = await self._podio._send(
-            "GET",
-            f"/app_store/{path_param(share_type)}/category/{path_param(category_id)}/",
-            params=build_query(
-                {"limit": limit, "offset": offset, "sort": sort, "type": type}, extra_query
-            ),
-            headers=extra_headers,
-            timeout=timeout,
-            idempotent=True,
-        )
-        return parse_as(response, dict[str, Any])
 
-    async def get_top(
+        Returns a page object: `await` it for one page, or `async for` over it for every
+        element (pages of 100 unless `limit` is given).
+        """
+
+        async def fetch(offset: int | None, limit: int | None) -> dict[str, Any]:
+            response = await self._podio._send(
+                "GET",
+                f"/app_store/{path_param(share_type)}/category/{path_param(category_id)}/",
+                params=build_query(
+                    {"limit": limit, "offset": offset, "sort": sort, "type": type}, extra_query
+                ),
+                headers=extra_headers,
+                timeout=timeout,
+                idempotent=True,
+            )
+            return parse_as(response, dict[str, Any])
+
+        return AsyncPage(
+            fetch,
+            items=lambda page: page["shares"],
+            filtered=lambda page: page.get("total"),
+            max_limit=100,
+            offset=offset,
+            limit=limit,
+        )
+
+    def get_top(
         self,
         share_type: str,
         *,
@@ -239,21 +282,35 @@ class AppMarketResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> dict[str, Any]:
+    ) -> AsyncPage[dict[str, Any], Any]:
         """Get top shares.
 
         Podio operation "Get top shares": `GET /app_store/{share_type}/top/`.
         See https://developers.podio.com/doc/app-market/get-top-shares-22496
+
+        Returns a page object: `await` it for one page, or `async for` over it for every
+        element (pages of 100 unless `limit` is given).
         """
-        response = await self._podio._send(
-            "GET",
-            f"/app_store/{path_param(share_type)}/top/",
-            params=build_query({"limit": limit, "offset": offset, "type": type}, extra_query),
-            headers=extra_headers,
-            timeout=timeout,
-            idempotent=True,
+
+        async def fetch(offset: int | None, limit: int | None) -> dict[str, Any]:
+            response = await self._podio._send(
+                "GET",
+                f"/app_store/{path_param(share_type)}/top/",
+                params=build_query({"limit": limit, "offset": offset, "type": type}, extra_query),
+                headers=extra_headers,
+                timeout=timeout,
+                idempotent=True,
+            )
+            return parse_as(response, dict[str, Any])
+
+        return AsyncPage(
+            fetch,
+            items=lambda page: page["shares"],
+            filtered=lambda page: page.get("total"),
+            max_limit=100,
+            offset=offset,
+            limit=limit,
         )
-        return parse_as(response, dict[str, Any])
 
     async def install(
         self,

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from .._resource import APIResource, decode_json, parse_as, read_bytes
+from ..pagination import AsyncPage
 from ._helpers import build_body, build_query, path_param
 
 __all__ = ["ContactsResource"]
@@ -144,7 +145,7 @@ class ContactsResource(APIResource):
         )
         return parse_as(response, dict[str, Any])
 
-    async def get_all(
+    def get_all(
         self,
         *,
         contact_type: str | None = None,
@@ -159,34 +160,47 @@ class ContactsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> list[Any]:
+    ) -> AsyncPage[list[Any], Any]:
         """Get contacts.
 
         Podio operation "Get contacts": `GET /contact/`.
         See https://developers.podio.com/doc/contacts/get-contacts-22400
+
+        Returns a page object: `await` it for one page, or `async for` over it for every
+        element (pages of 100 unless `limit` is given).
         """
-        response = await self._podio._send(
-            "GET",
-            "/contact/",
-            params=build_query(
-                {
-                    "contact_type": contact_type,
-                    "exclude_self": exclude_self,
-                    "external_id": external_id,
-                    "fields": fields,
-                    "limit": limit,
-                    "offset": offset,
-                    "order": order,
-                    "required": required,
-                    "type": type,
-                },
-                extra_query,
-            ),
-            headers=extra_headers,
-            timeout=timeout,
-            idempotent=True,
+
+        async def fetch(offset: int | None, limit: int | None) -> list[Any]:
+            response = await self._podio._send(
+                "GET",
+                "/contact/",
+                params=build_query(
+                    {
+                        "contact_type": contact_type,
+                        "exclude_self": exclude_self,
+                        "external_id": external_id,
+                        "fields": fields,
+                        "limit": limit,
+                        "offset": offset,
+                        "order": order,
+                        "required": required,
+                        "type": type,
+                    },
+                    extra_query,
+                ),
+                headers=extra_headers,
+                timeout=timeout,
+                idempotent=True,
+            )
+            return parse_as(response, list[Any])
+
+        return AsyncPage(
+            fetch,
+            items=lambda page: page,
+            max_limit=100,
+            offset=offset,
+            limit=limit,
         )
-        return parse_as(response, list[Any])
 
     async def get_linked_account_contacts(
         self,
@@ -211,7 +225,7 @@ class ContactsResource(APIResource):
         )
         return parse_as(response, list[Any])
 
-    async def get_org_contacts(
+    def get_org_contacts(
         self,
         org_id: int,
         *,
@@ -226,33 +240,46 @@ class ContactsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> list[Any]:
+    ) -> AsyncPage[list[Any], Any]:
         """Get organization contacts.
 
         Podio operation "Get organization contacts": `GET /contact/org/{org_id}`.
         See https://developers.podio.com/doc/contacts/get-organization-contacts-22401
+
+        Returns a page object: `await` it for one page, or `async for` over it for every
+        element (pages of 100 unless `limit` is given).
         """
-        response = await self._podio._send(
-            "GET",
-            f"/contact/org/{path_param(org_id)}",
-            params=build_query(
-                {
-                    "contact_type": contact_type,
-                    "exclude_self": exclude_self,
-                    "external_id": external_id,
-                    "limit": limit,
-                    "offset": offset,
-                    "order": order,
-                    "required": required,
-                    "type": type,
-                },
-                extra_query,
-            ),
-            headers=extra_headers,
-            timeout=timeout,
-            idempotent=True,
+
+        async def fetch(offset: int | None, limit: int | None) -> list[Any]:
+            response = await self._podio._send(
+                "GET",
+                f"/contact/org/{path_param(org_id)}",
+                params=build_query(
+                    {
+                        "contact_type": contact_type,
+                        "exclude_self": exclude_self,
+                        "external_id": external_id,
+                        "limit": limit,
+                        "offset": offset,
+                        "order": order,
+                        "required": required,
+                        "type": type,
+                    },
+                    extra_query,
+                ),
+                headers=extra_headers,
+                timeout=timeout,
+                idempotent=True,
+            )
+            return parse_as(response, list[Any])
+
+        return AsyncPage(
+            fetch,
+            items=lambda page: page,
+            max_limit=100,
+            offset=offset,
+            limit=limit,
         )
-        return parse_as(response, list[Any])
 
     async def get_skills(
         self,
@@ -301,7 +328,7 @@ class ContactsResource(APIResource):
         )
         return parse_as(response, dict[str, Any])
 
-    async def get_space_contacts(
+    def get_space_contacts(
         self,
         space_id: int,
         *,
@@ -316,35 +343,48 @@ class ContactsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> list[Any]:
+    ) -> AsyncPage[list[Any], Any]:
         """Get space contacts.
 
         Podio operation "Get space contacts": `GET /contact/space/{space_id}/`.
         See https://developers.podio.com/doc/contacts/get-space-contacts-22414
-        """
-        response = await self._podio._send(
-            "GET",
-            f"/contact/space/{path_param(space_id)}/",
-            params=build_query(
-                {
-                    "contact_type": contact_type,
-                    "exclude_self": exclude_self,
-                    "external_id": external_id,
-                    "limit": limit,
-                    "offset": offset,
-                    "order": order,
-                    "required": required,
-                    "type": type,
-                },
-                extra_query,
-            ),
-            headers=extra_headers,
-            timeout=timeout,
-            idempotent=True,
-        )
-        return parse_as(response, list[Any])
 
-    async def get_space_contacts_on_app(
+        Returns a page object: `await` it for one page, or `async for` over it for every
+        element (pages of 100 unless `limit` is given).
+        """
+
+        async def fetch(offset: int | None, limit: int | None) -> list[Any]:
+            response = await self._podio._send(
+                "GET",
+                f"/contact/space/{path_param(space_id)}/",
+                params=build_query(
+                    {
+                        "contact_type": contact_type,
+                        "exclude_self": exclude_self,
+                        "external_id": external_id,
+                        "limit": limit,
+                        "offset": offset,
+                        "order": order,
+                        "required": required,
+                        "type": type,
+                    },
+                    extra_query,
+                ),
+                headers=extra_headers,
+                timeout=timeout,
+                idempotent=True,
+            )
+            return parse_as(response, list[Any])
+
+        return AsyncPage(
+            fetch,
+            items=lambda page: page,
+            max_limit=100,
+            offset=offset,
+            limit=limit,
+        )
+
+    def get_space_contacts_on_app(
         self,
         app_id: int,
         *,
@@ -354,21 +394,34 @@ class ContactsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> list[Any]:
+    ) -> AsyncPage[list[Any], Any]:
         """Get space contacts on app.
 
         Podio operation "Get space contacts on app": `GET /contact/app/{app_id}/`.
         See https://developers.podio.com/doc/contacts/get-space-contacts-on-app-79475279
+
+        Returns a page object: `await` it for one page, or `async for` over it for every
+        element (pages of 100 unless `limit` is given).
         """
-        response = await self._podio._send(
-            "GET",
-            f"/contact/app/{path_param(app_id)}/",
-            params=build_query({"limit": limit, "offset": offset, "order": order}, extra_query),
-            headers=extra_headers,
-            timeout=timeout,
-            idempotent=True,
+
+        async def fetch(offset: int | None, limit: int | None) -> list[Any]:
+            response = await self._podio._send(
+                "GET",
+                f"/contact/app/{path_param(app_id)}/",
+                params=build_query({"limit": limit, "offset": offset, "order": order}, extra_query),
+                headers=extra_headers,
+                timeout=timeout,
+                idempotent=True,
+            )
+            return parse_as(response, list[Any])
+
+        return AsyncPage(
+            fetch,
+            items=lambda page: page,
+            max_limit=100,
+            offset=offset,
+            limit=limit,
         )
-        return parse_as(response, list[Any])
 
     async def get_user_contact(
         self,
@@ -512,7 +565,7 @@ class ContactsResource(APIResource):
             json=build_body({}, extra_body),
             headers=extra_headers,
             timeout=timeout,
-            idempotent=False,
+            idempotent=True,
         )
         return parse_as(response, dict[str, Any])
 

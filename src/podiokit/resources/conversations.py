@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from .._resource import APIResource, decode_json, parse_as
+from ..pagination import AsyncPage
 from ._helpers import build_body, build_query, path_param
 
 __all__ = ["ConversationsResource"]
@@ -197,7 +198,7 @@ class ConversationsResource(APIResource):
         )
         return parse_as(response, dict[str, Any])
 
-    async def get_events(
+    def get_events(
         self,
         conversation_id: int,
         *,
@@ -206,23 +207,36 @@ class ConversationsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> list[Any]:
+    ) -> AsyncPage[list[Any], Any]:
         """Get conversation events.
 
         Podio operation "Get conversation events": `GET /conversation/{conversation_id}/event/`.
         See https://developers.podio.com/doc/conversations/get-conversation-events-35440697
-        """
-        response = await self._podio._send(
-            "GET",
-            f"/conversation/{path_param(conversation_id)}/event/",
-            params=build_query({"limit": limit, "offset": offset}, extra_query),
-            headers=extra_headers,
-            timeout=timeout,
-            idempotent=True,
-        )
-        return parse_as(response, list[Any])
 
-    async def get_all(
+        Returns a page object: `await` it for one page, or `async for` over it for every
+        element (pages of 100 unless `limit` is given).
+        """
+
+        async def fetch(offset: int | None, limit: int | None) -> list[Any]:
+            response = await self._podio._send(
+                "GET",
+                f"/conversation/{path_param(conversation_id)}/event/",
+                params=build_query({"limit": limit, "offset": offset}, extra_query),
+                headers=extra_headers,
+                timeout=timeout,
+                idempotent=True,
+            )
+            return parse_as(response, list[Any])
+
+        return AsyncPage(
+            fetch,
+            items=lambda page: page,
+            max_limit=100,
+            offset=offset,
+            limit=limit,
+        )
+
+    def get_all(
         self,
         *,
         limit: int | None = None,
@@ -230,21 +244,34 @@ class ConversationsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> list[Any]:
+    ) -> AsyncPage[list[Any], Any]:
         """Get conversations.
 
         Podio operation "Get conversations": `GET /conversation/`.
         See https://developers.podio.com/doc/conversations/get-conversations-34822801
+
+        Returns a page object: `await` it for one page, or `async for` over it for every
+        element (pages of 100 unless `limit` is given).
         """
-        response = await self._podio._send(
-            "GET",
-            "/conversation/",
-            params=build_query({"limit": limit, "offset": offset}, extra_query),
-            headers=extra_headers,
-            timeout=timeout,
-            idempotent=True,
+
+        async def fetch(offset: int | None, limit: int | None) -> list[Any]:
+            response = await self._podio._send(
+                "GET",
+                "/conversation/",
+                params=build_query({"limit": limit, "offset": offset}, extra_query),
+                headers=extra_headers,
+                timeout=timeout,
+                idempotent=True,
+            )
+            return parse_as(response, list[Any])
+
+        return AsyncPage(
+            fetch,
+            items=lambda page: page,
+            max_limit=100,
+            offset=offset,
+            limit=limit,
         )
-        return parse_as(response, list[Any])
 
     async def get_on_object(
         self,
@@ -316,7 +343,7 @@ class ConversationsResource(APIResource):
         )
         return parse_as(response, dict[str, Any])
 
-    async def get_flagged(
+    def get_flagged(
         self,
         flag: str,
         *,
@@ -325,21 +352,34 @@ class ConversationsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> list[Any]:
+    ) -> AsyncPage[list[Any], Any]:
         """Get flagged conversations.
 
         Podio operation "Get flagged conversations": `GET /conversation/{flag}/`.
         See https://developers.podio.com/doc/conversations/get-flagged-conversations-35466860
+
+        Returns a page object: `await` it for one page, or `async for` over it for every
+        element (pages of 100 unless `limit` is given).
         """
-        response = await self._podio._send(
-            "GET",
-            f"/conversation/{path_param(flag)}/",
-            params=build_query({"limit": limit, "offset": offset}, extra_query),
-            headers=extra_headers,
-            timeout=timeout,
-            idempotent=True,
+
+        async def fetch(offset: int | None, limit: int | None) -> list[Any]:
+            response = await self._podio._send(
+                "GET",
+                f"/conversation/{path_param(flag)}/",
+                params=build_query({"limit": limit, "offset": offset}, extra_query),
+                headers=extra_headers,
+                timeout=timeout,
+                idempotent=True,
+            )
+            return parse_as(response, list[Any])
+
+        return AsyncPage(
+            fetch,
+            items=lambda page: page,
+            max_limit=100,
+            offset=offset,
+            limit=limit,
         )
-        return parse_as(response, list[Any])
 
     async def leave(
         self,
@@ -485,7 +525,7 @@ class ConversationsResource(APIResource):
         )
         return parse_as(response, dict[str, Any])
 
-    async def search(
+    def search(
         self,
         *,
         limit: int | None = None,
@@ -495,24 +535,37 @@ class ConversationsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> list[Any]:
+    ) -> AsyncPage[list[Any], Any]:
         """Search conversations.
 
         Podio operation "Search conversations": `GET /conversation/search/`.
         See https://developers.podio.com/doc/conversations/search-conversations-36885550
+
+        Returns a page object: `await` it for one page, or `async for` over it for every
+        element (pages of 100 unless `limit` is given).
         """
-        response = await self._podio._send(
-            "GET",
-            "/conversation/search/",
-            params=build_query(
-                {"limit": limit, "offset": offset, "participants": participants, "text": text},
-                extra_query,
-            ),
-            headers=extra_headers,
-            timeout=timeout,
-            idempotent=True,
+
+        async def fetch(offset: int | None, limit: int | None) -> list[Any]:
+            response = await self._podio._send(
+                "GET",
+                "/conversation/search/",
+                params=build_query(
+                    {"limit": limit, "offset": offset, "participants": participants, "text": text},
+                    extra_query,
+                ),
+                headers=extra_headers,
+                timeout=timeout,
+                idempotent=True,
+            )
+            return parse_as(response, list[Any])
+
+        return AsyncPage(
+            fetch,
+            items=lambda page: page,
+            max_limit=100,
+            offset=offset,
+            limit=limit,
         )
-        return parse_as(response, list[Any])
 
     async def star(
         self,

@@ -97,7 +97,7 @@ class FlowsResource(APIResource):
             json=build_body({}, extra_body),
             headers=extra_headers,
             timeout=timeout,
-            idempotent=False,
+            idempotent=True,
         )
         return decode_json(response)
 
@@ -193,7 +193,7 @@ class FlowsResource(APIResource):
             json=build_body({}, extra_body),
             headers=extra_headers,
             timeout=timeout,
-            idempotent=False,
+            idempotent=True,
         )
         return parse_as(response, list[Any])
 

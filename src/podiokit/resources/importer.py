@@ -72,7 +72,7 @@ class ImporterResource(APIResource):
             json=build_body({}, extra_body),
             headers=extra_headers,
             timeout=timeout,
-            idempotent=False,
+            idempotent=True,
         )
         return parse_as(response, dict[str, Any])
 

@@ -15,6 +15,7 @@ import httpx
 
 from .._resource import APIResource, parse_as
 from ..models.notifications import Notification
+from ..pagination import AsyncPage
 from ._helpers import build_body, build_query, path_param
 
 __all__ = ["NotificationsResource"]
@@ -73,7 +74,7 @@ class NotificationsResource(APIResource):
         )
         return parse_as(response, Notification)
 
-    async def get_all(
+    def get_all(
         self,
         *,
         context_type: str | None = None,
@@ -90,36 +91,49 @@ class NotificationsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> list[Notification]:
+    ) -> AsyncPage[list[Notification], Notification]:
         """Get notifications.
 
         Podio operation "Get notifications": `GET /notification/`.
         See https://developers.podio.com/doc/notifications/get-notifications-290777
+
+        Returns a page object: `await` it for one page, or `async for` over it for every
+        element (pages of 100 unless `limit` is given).
         """
-        response = await self._podio._send(
-            "GET",
-            "/notification/",
-            params=build_query(
-                {
-                    "context_type": context_type,
-                    "created_from": created_from,
-                    "created_to": created_to,
-                    "direction": direction,
-                    "limit": limit,
-                    "offset": offset,
-                    "starred": starred,
-                    "type": type,
-                    "user_id": user_id,
-                    "viewed": viewed,
-                    "viewed_from": viewed_from,
-                },
-                extra_query,
-            ),
-            headers=extra_headers,
-            timeout=timeout,
-            idempotent=True,
+
+        async def fetch(offset: int | None, limit: int | None) -> list[Notification]:
+            response = await self._podio._send(
+                "GET",
+                "/notification/",
+                params=build_query(
+                    {
+                        "context_type": context_type,
+                        "created_from": created_from,
+                        "created_to": created_to,
+                        "direction": direction,
+                        "limit": limit,
+                        "offset": offset,
+                        "starred": starred,
+                        "type": type,
+                        "user_id": user_id,
+                        "viewed": viewed,
+                        "viewed_from": viewed_from,
+                    },
+                    extra_query,
+                ),
+                headers=extra_headers,
+                timeout=timeout,
+                idempotent=True,
+            )
+            return parse_as(response, list[Notification])
+
+        return AsyncPage(
+            fetch,
+            items=lambda page: page,
+            max_limit=100,
+            offset=offset,
+            limit=limit,
         )
-        return parse_as(response, list[Notification])
 
     async def mark_all_as_viewed(
         self,

@@ -340,7 +340,7 @@ class OrgsResource(APIResource):
         )
         return parse_as(response, Organization)
 
-    async def get_login_report(
+    def get_login_report(
         self,
         org_id: int,
         *,
@@ -349,21 +349,34 @@ class OrgsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> list[Any]:
+    ) -> AsyncPage[list[Any], Any]:
         """Get organization login report.
 
         Podio operation "Get organization login report": `GET /org/{org_id}/report/login/`.
         See https://developers.podio.com/doc/organizations/get-organization-login-report-51730
+
+        Returns a page object: `await` it for one page, or `async for` over it for every
+        element (pages of 100 unless `limit` is given).
         """
-        response = await self._podio._send(
-            "GET",
-            f"/org/{path_param(org_id)}/report/login/",
-            params=build_query({"limit": limit, "offset": offset}, extra_query),
-            headers=extra_headers,
-            timeout=timeout,
-            idempotent=True,
+
+        async def fetch(offset: int | None, limit: int | None) -> list[Any]:
+            response = await self._podio._send(
+                "GET",
+                f"/org/{path_param(org_id)}/report/login/",
+                params=build_query({"limit": limit, "offset": offset}, extra_query),
+                headers=extra_headers,
+                timeout=timeout,
+                idempotent=True,
+            )
+            return parse_as(response, list[Any])
+
+        return AsyncPage(
+            fetch,
+            items=lambda page: page,
+            max_limit=100,
+            offset=offset,
+            limit=limit,
         )
-        return parse_as(response, list[Any])
 
     async def get_member(
         self,

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from .._resource import APIResource, parse_as
+from ..pagination import AsyncPage
 from ._helpers import build_body, build_query, path_param
 
 __all__ = ["ReferenceResource"]
@@ -85,7 +86,7 @@ class ReferenceResource(APIResource):
         )
         return parse_as(response, dict[str, Any])
 
-    async def get_profiles_with_access(
+    def get_profiles_with_access(
         self,
         ref_type: str,
         ref_id: int,
@@ -95,21 +96,34 @@ class ReferenceResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> list[Any]:
+    ) -> AsyncPage[list[Any], Any]:
         """Get user profiles with access to object.
 
         Podio operation "Get user profiles with access to object": `GET /reference/{ref_type}/{ref_id}/accessible_by/`.
         See https://developers.podio.com/doc/reference/get-user-profiles-with-access-to-object-16681010
+
+        Returns a page object: `await` it for one page, or `async for` over it for every
+        element (pages of 100 unless `limit` is given).
         """
-        response = await self._podio._send(
-            "GET",
-            f"/reference/{path_param(ref_type)}/{path_param(ref_id)}/accessible_by/",
-            params=build_query({"limit": limit, "offset": offset}, extra_query),
-            headers=extra_headers,
-            timeout=timeout,
-            idempotent=True,
+
+        async def fetch(offset: int | None, limit: int | None) -> list[Any]:
+            response = await self._podio._send(
+                "GET",
+                f"/reference/{path_param(ref_type)}/{path_param(ref_id)}/accessible_by/",
+                params=build_query({"limit": limit, "offset": offset}, extra_query),
+                headers=extra_headers,
+                timeout=timeout,
+                idempotent=True,
+            )
+            return parse_as(response, list[Any])
+
+        return AsyncPage(
+            fetch,
+            items=lambda page: page,
+            max_limit=100,
+            offset=offset,
+            limit=limit,
         )
-        return parse_as(response, list[Any])
 
     async def resolve_url(
         self,
@@ -154,6 +168,6 @@ class ReferenceResource(APIResource):
             json=build_body({}, extra_body),
             headers=extra_headers,
             timeout=timeout,
-            idempotent=False,
+            idempotent=True,
         )
         return parse_as(response, list[Any])

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from .._resource import APIResource, decode_json, parse_as
+from ..pagination import AsyncPage
 from ._helpers import build_body, build_query, path_param
 
 __all__ = ["SearchResource"]
@@ -27,90 +28,118 @@ class SearchResource(APIResource):
 
     __slots__ = ()
 
-    async def globally(
+    def globally(
         self,
         *,
-        query: Any | None = None,
-        ref_type: Any | None = None,
+        query: str,
+        ref_type: str | None = None,
         counts: bool | None = None,
         highlights: bool | None = None,
         limit: int | None = None,
         offset: int | None = None,
-        search_fields: Any | None = None,
+        search_fields: str | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> list[Any]:
+    ) -> AsyncPage[list[Any], Any]:
         """Search globally.
 
         Podio operation "Search globally": `POST /search/`.
         See https://developers.podio.com/doc/search/search-globally-22488
-        """
-        response = await self._podio._send(
-            "POST",
-            "/search/",
-            params=build_query({}, extra_query),
-            json=build_body(
-                {
-                    "query": query,
-                    "ref_type": ref_type,
-                    "counts": counts,
-                    "highlights": highlights,
-                    "limit": limit,
-                    "offset": offset,
-                    "search_fields": search_fields,
-                },
-                extra_body,
-            ),
-            headers=extra_headers,
-            timeout=timeout,
-            idempotent=False,
-        )
-        return parse_as(response, list[Any])
 
-    async def in_app(
+        Returns a page object: `await` it for one page, or `async for` over it for every
+        element (pages of 100 unless `limit` is given).
+        """
+
+        async def fetch(offset: int | None, limit: int | None) -> list[Any]:
+            response = await self._podio._send(
+                "POST",
+                "/search/",
+                params=build_query({}, extra_query),
+                json=build_body(
+                    {
+                        "ref_type": ref_type,
+                        "counts": counts,
+                        "highlights": highlights,
+                        "limit": limit,
+                        "offset": offset,
+                        "search_fields": search_fields,
+                    },
+                    extra_body,
+                    required={"query": query},
+                ),
+                headers=extra_headers,
+                timeout=timeout,
+                idempotent=True,
+                rate_limited=True,
+            )
+            return parse_as(response, list[Any])
+
+        return AsyncPage(
+            fetch,
+            items=lambda page: page,
+            max_limit=100,
+            offset=offset,
+            limit=limit,
+        )
+
+    def in_app(
         self,
         app_id: int,
         *,
-        query: Any | None = None,
-        ref_type: Any | None = None,
+        query: str,
+        ref_type: str | None = None,
         counts: bool | None = None,
         highlights: bool | None = None,
         limit: int | None = None,
         offset: int | None = None,
-        search_fields: Any | None = None,
+        search_fields: str | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> list[Any]:
+    ) -> AsyncPage[list[Any], Any]:
         """Search in app.
 
         Podio operation "Search in app": `POST /search/app/{app_id}/`.
         See https://developers.podio.com/doc/search/search-in-app-4234651
+
+        Returns a page object: `await` it for one page, or `async for` over it for every
+        element (pages of 100 unless `limit` is given).
         """
-        response = await self._podio._send(
-            "POST",
-            f"/search/app/{path_param(app_id)}/",
-            params=build_query({}, extra_query),
-            json=build_body(
-                {
-                    "query": query,
-                    "ref_type": ref_type,
-                    "counts": counts,
-                    "highlights": highlights,
-                    "limit": limit,
-                    "offset": offset,
-                    "search_fields": search_fields,
-                },
-                extra_body,
-            ),
-            headers=extra_headers,
-            timeout=timeout,
-            idempotent=False,
+
+        async def fetch(offset: int | None, limit: int | None) -> list[Any]:
+            response = await self._podio._send(
+                "POST",
+                f"/search/app/{path_param(app_id)}/",
+                params=build_query({}, extra_query),
+                json=build_body(
+                    {
+                        "ref_type": ref_type,
+                        "counts": counts,
+                        "highlights": highlights,
+                        "limit": limit,
+                        "offset": offset,
+                        "search_fields": search_fields,
+                    },
+                    extra_body,
+                    required={"query": query},
+                ),
+                headers=extra_headers,
+                timeout=timeout,
+                idempotent=True,
+                rate_limited=True,
+            )
+            return parse_as(response, list[Any])
+
+        return AsyncPage(
+            fetch,
+            items=lambda page: page,
+            max_limit=100,
+            offset=offset,
+            limit=limit,
         )
-        return parse_as(response, list[Any])
 
     async def in_app_v2(
         self,
@@ -153,12 +182,12 @@ class SearchResource(APIResource):
         )
         return decode_json(response)
 
-    async def in_org(
+    def in_org(
         self,
         org_id: int,
         *,
-        query: Any | None = None,
-        ref_type: Any | None = None,
+        query: str,
+        ref_type: str | None = None,
         counts: bool | None = None,
         highlights: bool | None = None,
         limit: int | None = None,
@@ -167,39 +196,53 @@ class SearchResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> list[Any]:
+    ) -> AsyncPage[list[Any], Any]:
         """Search in organization.
 
         Podio operation "Search in organization": `POST /search/org/{org_id}/`.
         See https://developers.podio.com/doc/search/search-in-organization-22487
-        """
-        response = await self._podio._send(
-            "POST",
-            f"/search/org/{path_param(org_id)}/",
-            params=build_query({}, extra_query),
-            json=build_body(
-                {
-                    "query": query,
-                    "ref_type": ref_type,
-                    "counts": counts,
-                    "highlights": highlights,
-                    "limit": limit,
-                    "offset": offset,
-                },
-                extra_body,
-            ),
-            headers=extra_headers,
-            timeout=timeout,
-            idempotent=False,
-        )
-        return parse_as(response, list[Any])
 
-    async def in_space(
+        Returns a page object: `await` it for one page, or `async for` over it for every
+        element (pages of 100 unless `limit` is given).
+        """
+
+        async def fetch(offset: int | None, limit: int | None) -> list[Any]:
+            response = await self._podio._send(
+                "POST",
+                f"/search/org/{path_param(org_id)}/",
+                params=build_query({}, extra_query),
+                json=build_body(
+                    {
+                        "ref_type": ref_type,
+                        "counts": counts,
+                        "highlights": highlights,
+                        "limit": limit,
+                        "offset": offset,
+                    },
+                    extra_body,
+                    required={"query": query},
+                ),
+                headers=extra_headers,
+                timeout=timeout,
+                idempotent=True,
+                rate_limited=True,
+            )
+            return parse_as(response, list[Any])
+
+        return AsyncPage(
+            fetch,
+            items=lambda page: page,
+            max_limit=100,
+            offset=offset,
+            limit=limit,
+        )
+
+    def in_space(
         self,
         space_id: int,
         *,
-        query: Any | None = None,
-        ref_type: Any | None = None,
+        query: str,
+        ref_type: str | None = None,
         counts: bool | None = None,
         highlights: bool | None = None,
         limit: int | None = None,
@@ -208,32 +251,46 @@ class SearchResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> list[Any]:
+    ) -> AsyncPage[list[Any], Any]:
         """Search in space.
 
         Podio operation "Search in space": `POST /search/space/{space_id}/`.
         See https://developers.podio.com/doc/search/search-in-space-22479
+
+        Returns a page object: `await` it for one page, or `async for` over it for every
+        element (pages of 100 unless `limit` is given).
         """
-        response = await self._podio._send(
-            "POST",
-            f"/search/space/{path_param(space_id)}/",
-            params=build_query({}, extra_query),
-            json=build_body(
-                {
-                    "query": query,
-                    "ref_type": ref_type,
-                    "counts": counts,
-                    "highlights": highlights,
-                    "limit": limit,
-                    "offset": offset,
-                },
-                extra_body,
-            ),
-            headers=extra_headers,
-            timeout=timeout,
-            idempotent=False,
+
+        async def fetch(offset: int | None, limit: int | None) -> list[Any]:
+            response = await self._podio._send(
+                "POST",
+                f"/search/space/{path_param(space_id)}/",
+                params=build_query({}, extra_query),
+                json=build_body(
+                    {
+                        "ref_type": ref_type,
+                        "counts": counts,
+                        "highlights": highlights,
+                        "limit": limit,
+                        "offset": offset,
+                    },
+                    extra_body,
+                    required={"query": query},
+                ),
+                headers=extra_headers,
+                timeout=timeout,
+                idempotent=True,
+                rate_limited=True,
+            )
+            return parse_as(response, list[Any])
+
+        return AsyncPage(
+            fetch,
+            items=lambda page: page,
+            max_limit=100,
+            offset=offset,
+            limit=limit,
         )
-        return parse_as(response, list[Any])
 
     async def rank_clicked(
         self,
@@ -282,6 +339,7 @@ class SearchResource(APIResource):
             json=build_body({}, extra_body),
             headers=extra_headers,
             timeout=timeout,
-            idempotent=False,
+            idempotent=True,
+            rate_limited=True,
         )
         return parse_as(response, list[Any])

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from .._resource import APIResource, decode_json, parse_as
+from ..pagination import AsyncPage
 from ._helpers import build_body, build_query, path_param
 
 __all__ = ["SpaceMembersResource"]
@@ -170,7 +171,7 @@ class SpaceMembersResource(APIResource):
         )
         return parse_as(response, list[Any])
 
-    async def get_all_v2(
+    def get_all_v2(
         self,
         space_id: int,
         *,
@@ -181,24 +182,37 @@ class SpaceMembersResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> list[Any]:
+    ) -> AsyncPage[list[Any], Any]:
         """Get space members v2.
 
         Podio operation "Get space members v2": `GET /space/{space_id}/member/v2/`.
         See https://developers.podio.com/doc/space-members/get-space-members-v2-19350328
+
+        Returns a page object: `await` it for one page, or `async for` over it for every
+        element (pages of 100 unless `limit` is given).
         """
-        response = await self._podio._send(
-            "GET",
-            f"/space/{path_param(space_id)}/member/v2/",
-            params=build_query(
-                {"limit": limit, "member_type": member_type, "offset": offset, "query": query},
-                extra_query,
-            ),
-            headers=extra_headers,
-            timeout=timeout,
-            idempotent=True,
+
+        async def fetch(offset: int | None, limit: int | None) -> list[Any]:
+            response = await self._podio._send(
+                "GET",
+                f"/space/{path_param(space_id)}/member/v2/",
+                params=build_query(
+                    {"limit": limit, "member_type": member_type, "offset": offset, "query": query},
+                    extra_query,
+                ),
+                headers=extra_headers,
+                timeout=timeout,
+                idempotent=True,
+            )
+            return parse_as(response, list[Any])
+
+        return AsyncPage(
+            fetch,
+            items=lambda page: page,
+            max_limit=100,
+            offset=offset,
+            limit=limit,
         )
-        return parse_as(response, list[Any])
 
     async def get_membership(
         self,

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from .._resource import APIResource, parse_as
+from ..pagination import AsyncPage
 from ._helpers import build_body, build_query, path_param
 
 __all__ = ["StreamResource"]
@@ -27,7 +28,7 @@ class StreamResource(APIResource):
 
     __slots__ = ()
 
-    async def get_app(
+    def get_app(
         self,
         app_id: int,
         *,
@@ -36,23 +37,36 @@ class StreamResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> list[Any]:
+    ) -> AsyncPage[list[Any], Any]:
         """Get app stream.
 
         Podio operation "Get app stream": `GET /stream/app/{app_id}/`.
         See https://developers.podio.com/doc/stream/get-app-stream-264673
-        """
-        response = await self._podio._send(
-            "GET",
-            f"/stream/app/{path_param(app_id)}/",
-            params=build_query({"limit": limit, "offset": offset}, extra_query),
-            headers=extra_headers,
-            timeout=timeout,
-            idempotent=True,
-        )
-        return parse_as(response, list[Any])
 
-    async def get_app_v3(
+        Returns a page object: `await` it for one page, or `async for` over it for every
+        element (pages of 100 unless `limit` is given).
+        """
+
+        async def fetch(offset: int | None, limit: int | None) -> list[Any]:
+            response = await self._podio._send(
+                "GET",
+                f"/stream/app/{path_param(app_id)}/",
+                params=build_query({"limit": limit, "offset": offset}, extra_query),
+                headers=extra_headers,
+                timeout=timeout,
+                idempotent=True,
+            )
+            return parse_as(response, list[Any])
+
+        return AsyncPage(
+            fetch,
+            items=lambda page: page,
+            max_limit=100,
+            offset=offset,
+            limit=limit,
+        )
+
+    def get_app_v3(
         self,
         app_id: int,
         *,
@@ -63,31 +77,44 @@ class StreamResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> list[Any]:
+    ) -> AsyncPage[list[Any], Any]:
         """Get application stream v3.
 
         Podio operation "Get application stream v3": `GET /stream/app/{app_id}/v3`.
         See https://developers.podio.com/doc/stream/get-application-stream-v3-100406563
-        """
-        response = await self._podio._send(
-            "GET",
-            f"/stream/app/{path_param(app_id)}/v3",
-            params=build_query(
-                {
-                    "groups_event_types": groups_event_types,
-                    "groups_limit": groups_limit,
-                    "limit": limit,
-                    "offset": offset,
-                },
-                extra_query,
-            ),
-            headers=extra_headers,
-            timeout=timeout,
-            idempotent=True,
-        )
-        return parse_as(response, list[Any])
 
-    async def get_global(
+        Returns a page object: `await` it for one page, or `async for` over it for every
+        element (pages of 100 unless `limit` is given).
+        """
+
+        async def fetch(offset: int | None, limit: int | None) -> list[Any]:
+            response = await self._podio._send(
+                "GET",
+                f"/stream/app/{path_param(app_id)}/v3",
+                params=build_query(
+                    {
+                        "groups_event_types": groups_event_types,
+                        "groups_limit": groups_limit,
+                        "limit": limit,
+                        "offset": offset,
+                    },
+                    extra_query,
+                ),
+                headers=extra_headers,
+                timeout=timeout,
+                idempotent=True,
+            )
+            return parse_as(response, list[Any])
+
+        return AsyncPage(
+            fetch,
+            items=lambda page: page,
+            max_limit=100,
+            offset=offset,
+            limit=limit,
+        )
+
+    def get_global(
         self,
         *,
         limit: int | None = None,
@@ -97,26 +124,39 @@ class StreamResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> list[Any]:
+    ) -> AsyncPage[list[Any], Any]:
         """Get global stream.
 
         Podio operation "Get global stream": `GET /stream/`.
         See https://developers.podio.com/doc/stream/get-global-stream-80012
-        """
-        response = await self._podio._send(
-            "GET",
-            "/stream/",
-            params=build_query(
-                {"limit": limit, "offset": offset, "date_from": date_from, "date_to": date_to},
-                extra_query,
-            ),
-            headers=extra_headers,
-            timeout=timeout,
-            idempotent=True,
-        )
-        return parse_as(response, list[Any])
 
-    async def get_global_v3(
+        Returns a page object: `await` it for one page, or `async for` over it for every
+        element (pages of 100 unless `limit` is given).
+        """
+
+        async def fetch(offset: int | None, limit: int | None) -> list[Any]:
+            response = await self._podio._send(
+                "GET",
+                "/stream/",
+                params=build_query(
+                    {"limit": limit, "offset": offset, "date_from": date_from, "date_to": date_to},
+                    extra_query,
+                ),
+                headers=extra_headers,
+                timeout=timeout,
+                idempotent=True,
+            )
+            return parse_as(response, list[Any])
+
+        return AsyncPage(
+            fetch,
+            items=lambda page: page,
+            max_limit=100,
+            offset=offset,
+            limit=limit,
+        )
+
+    def get_global_v3(
         self,
         *,
         groups_event_types: str | None = None,
@@ -126,29 +166,42 @@ class StreamResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> list[Any]:
+    ) -> AsyncPage[list[Any], Any]:
         """Get global stream v3.
 
         Podio operation "Get global stream v3": `GET /stream/v3/`.
         See https://developers.podio.com/doc/stream/get-global-stream-v3-100405451
+
+        Returns a page object: `await` it for one page, or `async for` over it for every
+        element (pages of 100 unless `limit` is given).
         """
-        response = await self._podio._send(
-            "GET",
-            "/stream/v3/",
-            params=build_query(
-                {
-                    "groups_event_types": groups_event_types,
-                    "groups_limit": groups_limit,
-                    "limit": limit,
-                    "offset": offset,
-                },
-                extra_query,
-            ),
-            headers=extra_headers,
-            timeout=timeout,
-            idempotent=True,
+
+        async def fetch(offset: int | None, limit: int | None) -> list[Any]:
+            response = await self._podio._send(
+                "GET",
+                "/stream/v3/",
+                params=build_query(
+                    {
+                        "groups_event_types": groups_event_types,
+                        "groups_limit": groups_limit,
+                        "limit": limit,
+                        "offset": offset,
+                    },
+                    extra_query,
+                ),
+                headers=extra_headers,
+                timeout=timeout,
+                idempotent=True,
+            )
+            return parse_as(response, list[Any])
+
+        return AsyncPage(
+            fetch,
+            items=lambda page: page,
+            max_limit=100,
+            offset=offset,
+            limit=limit,
         )
-        return parse_as(response, list[Any])
 
     async def get_mutes(
         self,
@@ -172,7 +225,7 @@ class StreamResource(APIResource):
         )
         return parse_as(response, list[Any])
 
-    async def get_org_v3(
+    def get_org_v3(
         self,
         org_id: int,
         *,
@@ -183,31 +236,44 @@ class StreamResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> list[Any]:
+    ) -> AsyncPage[list[Any], Any]:
         """Get org stream v3.
 
         Podio operation "Get org stream v3": `GET /stream/org/{org_id}/v3/`.
         See https://developers.podio.com/doc/stream/get-org-stream-v3-100405933
-        """
-        response = await self._podio._send(
-            "GET",
-            f"/stream/org/{path_param(org_id)}/v3/",
-            params=build_query(
-                {
-                    "groups_event_types": groups_event_types,
-                    "groups_limit": groups_limit,
-                    "limit": limit,
-                    "offset": offset,
-                },
-                extra_query,
-            ),
-            headers=extra_headers,
-            timeout=timeout,
-            idempotent=True,
-        )
-        return parse_as(response, list[Any])
 
-    async def get_org(
+        Returns a page object: `await` it for one page, or `async for` over it for every
+        element (pages of 100 unless `limit` is given).
+        """
+
+        async def fetch(offset: int | None, limit: int | None) -> list[Any]:
+            response = await self._podio._send(
+                "GET",
+                f"/stream/org/{path_param(org_id)}/v3/",
+                params=build_query(
+                    {
+                        "groups_event_types": groups_event_types,
+                        "groups_limit": groups_limit,
+                        "limit": limit,
+                        "offset": offset,
+                    },
+                    extra_query,
+                ),
+                headers=extra_headers,
+                timeout=timeout,
+                idempotent=True,
+            )
+            return parse_as(response, list[Any])
+
+        return AsyncPage(
+            fetch,
+            items=lambda page: page,
+            max_limit=100,
+            offset=offset,
+            limit=limit,
+        )
+
+    def get_org(
         self,
         org_id: int,
         *,
@@ -216,21 +282,34 @@ class StreamResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> list[Any]:
+    ) -> AsyncPage[list[Any], Any]:
         """Get organization stream.
 
         Podio operation "Get organization stream": `GET /stream/org/{org_id}/`.
         See https://developers.podio.com/doc/stream/get-organization-stream-80038
+
+        Returns a page object: `await` it for one page, or `async for` over it for every
+        element (pages of 100 unless `limit` is given).
         """
-        response = await self._podio._send(
-            "GET",
-            f"/stream/org/{path_param(org_id)}/",
-            params=build_query({"limit": limit, "offset": offset}, extra_query),
-            headers=extra_headers,
-            timeout=timeout,
-            idempotent=True,
+
+        async def fetch(offset: int | None, limit: int | None) -> list[Any]:
+            response = await self._podio._send(
+                "GET",
+                f"/stream/org/{path_param(org_id)}/",
+                params=build_query({"limit": limit, "offset": offset}, extra_query),
+                headers=extra_headers,
+                timeout=timeout,
+                idempotent=True,
+            )
+            return parse_as(response, list[Any])
+
+        return AsyncPage(
+            fetch,
+            items=lambda page: page,
+            max_limit=100,
+            offset=offset,
+            limit=limit,
         )
-        return parse_as(response, list[Any])
 
     async def get_personal(
         self,
@@ -254,7 +333,7 @@ class StreamResource(APIResource):
         )
         return parse_as(response, list[Any])
 
-    async def get_space(
+    def get_space(
         self,
         space_id: int,
         *,
@@ -263,21 +342,34 @@ class StreamResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> list[Any]:
+    ) -> AsyncPage[list[Any], Any]:
         """Get space stream.
 
         Podio operation "Get space stream": `GET /stream/space/{space_id}/`.
         See https://developers.podio.com/doc/stream/get-space-stream-80039
+
+        Returns a page object: `await` it for one page, or `async for` over it for every
+        element (pages of 100 unless `limit` is given).
         """
-        response = await self._podio._send(
-            "GET",
-            f"/stream/space/{path_param(space_id)}/",
-            params=build_query({"limit": limit, "offset": offset}, extra_query),
-            headers=extra_headers,
-            timeout=timeout,
-            idempotent=True,
+
+        async def fetch(offset: int | None, limit: int | None) -> list[Any]:
+            response = await self._podio._send(
+                "GET",
+                f"/stream/space/{path_param(space_id)}/",
+                params=build_query({"limit": limit, "offset": offset}, extra_query),
+                headers=extra_headers,
+                timeout=timeout,
+                idempotent=True,
+            )
+            return parse_as(response, list[Any])
+
+        return AsyncPage(
+            fetch,
+            items=lambda page: page,
+            max_limit=100,
+            offset=offset,
+            limit=limit,
         )
-        return parse_as(response, list[Any])
 
     async def get_space_v3(
         self,
@@ -360,7 +452,7 @@ class StreamResource(APIResource):
         )
         return parse_as(response, list[Any])
 
-    async def get_user(
+    def get_user(
         self,
         user_id: int,
         *,
@@ -369,23 +461,36 @@ class StreamResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> list[Any]:
+    ) -> AsyncPage[list[Any], Any]:
         """Get user stream.
 
         Podio operation "Get user stream": `GET /stream/user/{user_id}/`.
         See https://developers.podio.com/doc/stream/get-user-stream-1289318
-        """
-        response = await self._podio._send(
-            "GET",
-            f"/stream/user/{path_param(user_id)}/",
-            params=build_query({"limit": limit, "offset": offset}, extra_query),
-            headers=extra_headers,
-            timeout=timeout,
-            idempotent=True,
-        )
-        return parse_as(response, list[Any])
 
-    async def get_user_v3(
+        Returns a page object: `await` it for one page, or `async for` over it for every
+        element (pages of 100 unless `limit` is given).
+        """
+
+        async def fetch(offset: int | None, limit: int | None) -> list[Any]:
+            response = await self._podio._send(
+                "GET",
+                f"/stream/user/{path_param(user_id)}/",
+                params=build_query({"limit": limit, "offset": offset}, extra_query),
+                headers=extra_headers,
+                timeout=timeout,
+                idempotent=True,
+            )
+            return parse_as(response, list[Any])
+
+        return AsyncPage(
+            fetch,
+            items=lambda page: page,
+            max_limit=100,
+            offset=offset,
+            limit=limit,
+        )
+
+    def get_user_v3(
         self,
         user_id: int,
         *,
@@ -396,29 +501,42 @@ class StreamResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> list[Any]:
+    ) -> AsyncPage[list[Any], Any]:
         """Get user stream v3.
 
         Podio operation "Get user stream v3": `GET /stream/user/{user_id}/v3`.
         See https://developers.podio.com/doc/stream/get-user-stream-v3-100406822
+
+        Returns a page object: `await` it for one page, or `async for` over it for every
+        element (pages of 100 unless `limit` is given).
         """
-        response = await self._podio._send(
-            "GET",
-            f"/stream/user/{path_param(user_id)}/v3",
-            params=build_query(
-                {
-                    "groups_event_types": groups_event_types,
-                    "groups_limit": groups_limit,
-                    "limit": limit,
-                    "offset": offset,
-                },
-                extra_query,
-            ),
-            headers=extra_headers,
-            timeout=timeout,
-            idempotent=True,
+
+        async def fetch(offset: int | None, limit: int | None) -> list[Any]:
+            response = await self._podio._send(
+                "GET",
+                f"/stream/user/{path_param(user_id)}/v3",
+                params=build_query(
+                    {
+                        "groups_event_types": groups_event_types,
+                        "groups_limit": groups_limit,
+                        "limit": limit,
+                        "offset": offset,
+                    },
+                    extra_query,
+                ),
+                headers=extra_headers,
+                timeout=timeout,
+                idempotent=True,
+            )
+            return parse_as(response, list[Any])
+
+        return AsyncPage(
+            fetch,
+            items=lambda page: page,
+            max_limit=100,
+            offset=offset,
+            limit=limit,
         )
-        return parse_as(response, list[Any])
 
     async def mute_object(
         self,
