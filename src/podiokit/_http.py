@@ -82,7 +82,6 @@ class Pipeline:
             LoopLocal(lambda: anyio.Semaphore(limit)) if limit else None
         )
         self._token_url = config.api_url + _TOKEN_PATH
-        self._debug = logger.isEnabledFor(logging.DEBUG)
 
     # -- per-key state -------------------------------------------------------------------
 
@@ -275,7 +274,7 @@ class Pipeline:
                 method=request.method,
                 path=path,
             ) from exc
-        if self._debug or logger.isEnabledFor(logging.DEBUG):
+        if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
                 "%s %s -> %d (%.1f ms)",
                 request.method,
