@@ -21,11 +21,13 @@ from .errors import (
     PodioTimeoutError,
     PodioUnavailableError,
 )
+from .fields import FieldValueError
 from .sessions import FileSessionStore, MemorySessionStore, SessionStore
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "FieldValueError",
     "FileSessionStore",
     "MemorySessionStore",
     "OAuthToken",
