@@ -297,27 +297,23 @@ class Pipeline:
         form = dict(params)
         form["client_id"] = config.client_id
         form["client_secret"] = config.client_secret
-        attempt = 0
-        while True:
-            request = self.http.build_request("POST", self._token_url, data=form)
-            try:
-                response = await self._transmit(request, _TOKEN_PATH)
-            except PodioConnectionError as exc:
-                # A token request is not idempotent (a refresh may rotate): retry only
-                # what never reached the server.
-                cause = exc.__cause__
-                if (
-                    not (isinstance(cause, Exception) and never_sent(cause))
-                    or attempt >= config.max_retries
-                ):
-                    raise
-                await sleep(backoff(attempt, config.backoff_base, config.backoff_cap))
-                attempt += 1
-                continue
-            break
-        self.rate_limit(key).update(
-            response.headers.get("x-rate-limit-limit"),
-            response.headers.get("x-rate-limit-remaining"),
+        # Retried like an idempotent call. A refresh that Podio did process before the
+        # connection dropped has rotated the pair, so the retry gets invalid_grant: the
+        # same outcome as not retrying (and an app session then re-authenticates), while a
+        # refresh that never arrived succeeds.
+        response = await self._send_with_retries(
+            key,
+            "POST",
+            self._token_url,
+            _TOKEN_PATH,
+            params=None,
+            content=None,
+            data=form,
+            files=None,
+            headers={},
+            timeout=None,
+            idempotent=True,
+            max_retries=config.max_retries,
         )
         grant_type = params.get("grant_type")
         if response.status_code >= 300:

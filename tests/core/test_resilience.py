@@ -390,3 +390,19 @@ def test_tls_verification_is_on_by_default() -> None:
     pool = podio._pipeline.http._transport._pool  # type: ignore[attr-defined]
     assert pool._ssl_context.verify_mode == ssl.CERT_REQUIRED
     assert pool._ssl_context.check_hostname is True
+
+
+async def test_token_request_is_retried_on_gateway_errors(
+    api: respx.MockRouter, waits: list[float]
+) -> None:
+    route = api.post("/oauth/token").mock(
+        side_effect=_sequence(
+            httpx.Response(503, text="<html>503</html>"),
+            httpx.ConnectError("refused"),
+            httpx.Response(200, json=token_body("acc")),
+        )
+    )
+    async with Podio("cid", SECRET) as podio:
+        token = await podio.authenticate_with_app(1, "t")
+    assert token.access_token == "acc"
+    assert route.call_count == 3
