@@ -13,7 +13,12 @@ from ._http import Config, Pipeline
 from ._ratelimit import RateLimit
 from ._resource import decode_json
 from .auth import OAuthToken, OnTokenWillRefresh
-from .errors import PodioAuthorizationError, PodioError
+from .errors import (
+    PodioConnectionError,
+    PodioError,
+    PodioServerError,
+    PodioUnavailableError,
+)
 from .resources import ResourceNamespaces
 from .sessions import MemorySessionStore, SessionStore
 
@@ -204,9 +209,9 @@ class Podio(ResourceNamespaces):
             return True
         try:
             await self._pipeline.refresh(self, auth, token)
-        except (PodioAuthorizationError, PodioError) as exc:
-            if exc.status is not None and exc.status >= 500:
-                raise
+        except (PodioConnectionError, PodioServerError, PodioUnavailableError):
+            raise  # Podio did not answer: we cannot tell, so do not say "no"
+        except PodioError:
             return False
         return True
 
@@ -327,10 +332,10 @@ class Podio(ResourceNamespaces):
         idempotent: bool | None = None,
         max_retries: int | None = None,
     ) -> Any:
-        """Any Podio call (`path` relative to the API, e.g. "/item/42"); returns the decoded
-        JSON, or None for an empty body. Retries apply to GET/PUT/DELETE unless
-        `idempotent=` says otherwise."""
-        if not path.startswith("/"):
+        """Any Podio call (`path` relative to the API, e.g. "/item/42", or an absolute URL on
+        a Podio host such as a file's `link`); returns the decoded JSON, or None for an empty
+        body. Retries apply to GET/PUT/DELETE unless `idempotent=` says otherwise."""
+        if not path.startswith(("/", "http://", "https://")):
             path = "/" + path
         response = await self._send(
             method,

@@ -82,6 +82,7 @@ class Pipeline:
             LoopLocal(lambda: anyio.Semaphore(limit)) if limit else None
         )
         self._token_url = config.api_url + _TOKEN_PATH
+        self._api_host = httpx.URL(config.api_url).host
 
     # -- per-key state -------------------------------------------------------------------
 
@@ -135,7 +136,7 @@ class Pipeline:
             extra_headers.update(_JSON_HEADERS)
         if idempotent is None:
             idempotent = method in IDEMPOTENT_METHODS
-        url = self.config.api_url + path
+        url, path = self._url(path)
         replayed = False
         while True:
             sent_token = auth.token or token
@@ -167,6 +168,20 @@ class Pipeline:
                 continue
             retry_after = _rate_limit_wait(response) if status in (420, 429) else None
             raise error_for_status(status, body, method=method, path=path, retry_after=retry_after)
+
+    def _url(self, path: str) -> tuple[str, str]:
+        """The absolute URL and the path to report. Absolute URLs (a file's `link` on
+        files.podio.com) are allowed only on Podio's hosts: the token goes with them."""
+        if not path.startswith(("http://", "https://")):
+            return self.config.api_url + path, path
+        target = httpx.URL(path)
+        host = target.host
+        if host != self._api_host and not host.endswith(".podio.com") and host != "podio.com":
+            raise ValueError(
+                f"refusing to send the Podio token to {host!r}: only the API host and "
+                "podio.com hosts get it"
+            )
+        return path, target.path
 
     async def refresh(
         self, podio: Podio, auth: _auth.SessionAuth, failed: OAuthToken | None

@@ -406,3 +406,13 @@ async def test_token_request_is_retried_on_gateway_errors(
         token = await podio.authenticate_with_app(1, "t")
     assert token.access_token == "acc"
     assert route.call_count == 3
+
+
+async def test_token_only_goes_to_podio_hosts(api: respx.MockRouter) -> None:
+    files = api.get("https://files.podio.com/195174666").respond(content=b"\x89PNG...")
+    podio = await _client(api)
+    response = await podio._send("GET", "https://files.podio.com/195174666")
+    assert response.content == b"\x89PNG..."
+    assert files.calls.last.request.headers["authorization"] == "OAuth2 acc"
+    with pytest.raises(ValueError, match="evil.example"):
+        await podio.request("GET", "https://evil.example/steal")
