@@ -38,9 +38,7 @@ async def test_app_grant_refs_the_app(http: httpx.AsyncClient, emu: Emulator):
     assert body["ref"] == {"type": "app", "id": emu.credentials["apps"][0]["app_id"]}
 
 
-async def test_client_credentials_by_basic_auth_and_json_v2(
-    http: httpx.AsyncClient, emu: Emulator
-):
+async def test_client_credentials_by_basic_auth_and_json_v2(http: httpx.AsyncClient, emu: Emulator):
     c = emu.credentials
     basic = base64.b64encode(f"{c['client_id']}:{c['client_secret']}".encode()).decode()
     grant = {"grant_type": "password", "username": c["username"], "password": c["password"]}
@@ -110,7 +108,8 @@ async def test_authorization_code_needs_the_same_redirect_uri(
 ):
     c = emu.credentials
     response = await http.get(
-        "/oauth/authorize", params={"client_id": c["client_id"], "redirect_uri": "https://a.test/cb"}
+        "/oauth/authorize",
+        params={"client_id": c["client_id"], "redirect_uri": "https://a.test/cb"},
     )
     code = parse_qs(urlsplit(response.headers["location"]).query)["code"][0]
     grant = {"grant_type": "authorization_code", "code": code,
@@ -119,9 +118,7 @@ async def test_authorization_code_needs_the_same_redirect_uri(
     assert (response.status_code, response.json()["error"]) == (400, "invalid_grant")
 
 
-async def test_implicit_flow_puts_the_token_in_the_fragment(
-    http: httpx.AsyncClient, emu: Emulator
-):
+async def test_implicit_flow_puts_the_token_in_the_fragment(http: httpx.AsyncClient, emu: Emulator):
     c = emu.credentials
     response = await http.get(
         "/oauth/authorize",
@@ -133,7 +130,9 @@ async def test_implicit_flow_puts_the_token_in_the_fragment(
     for key in ("access_token", "refresh_token", "expires_in"):
         assert fragment[key]
     assert fragment["state"] == ["s1"]
-    me = await http.get("/user/status", headers={"Authorization": f"Bearer {fragment['access_token'][0]}"})
+    me = await http.get(
+        "/user/status", headers={"Authorization": f"Bearer {fragment['access_token'][0]}"}
+    )
     assert me.status_code == 200
 
 

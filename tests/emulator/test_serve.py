@@ -41,15 +41,14 @@ async def test_serve_on_loopback_updates_the_credentials():
 async def test_a_dropped_connection_is_a_transport_error_on_a_real_socket():
     emu = Emulator(items=1, fault_rate=1.0, fault_seed=7)
     seen: set[str] = set()
-    async with emu.serve() as url:
-        async with httpx.AsyncClient(base_url=url) as http:
-            for _ in range(12):
-                try:
-                    response = await http.get("/org/")
-                except httpx.TransportError as exc:
-                    seen.add(type(exc).__name__)
-                else:
-                    seen.add(str(response.status_code))
+    async with emu.serve() as url, httpx.AsyncClient(base_url=url) as http:
+        for _ in range(12):
+            try:
+                response = await http.get("/org/")
+            except httpx.TransportError as exc:
+                seen.add(type(exc).__name__)
+            else:
+                seen.add(str(response.status_code))
     assert "RemoteProtocolError" in seen or "ReadError" in seen
     assert seen & {"502", "503", "504"}
     assert "500" not in seen  # uvicorn never answers for the dropped request

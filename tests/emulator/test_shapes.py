@@ -10,8 +10,6 @@ from typing import Any
 import httpx
 import pytest
 
-from podiokit.testing import Emulator
-
 from .conftest import CLIENTS, PROJECTS, SAMPLES, sample
 
 pytestmark = pytest.mark.anyio
@@ -21,7 +19,9 @@ FOUR_DECIMALS = re.compile(r"^-?\d+\.\d{4}$")
 
 
 def real_items() -> list[dict[str, Any]]:
-    return [json.loads(open(f).read()) for f in sorted(glob.glob(f"{SAMPLES}/items__get_item__*.json"))]
+    return [
+        json.loads(open(f).read()) for f in sorted(glob.glob(f"{SAMPLES}/items__get_item__*.json"))
+    ]
 
 
 async def first_items(http: httpx.AsyncClient) -> list[dict[str, Any]]:

@@ -42,12 +42,18 @@ class Serializer:
             self._field_parts[key] = parts
         return parts
 
-    def _fields(self, app: App, item: Item, full: bool) -> bytes:
-        chunks = []
+    def _fields(self, app: App, item: Item, full: bool, out: list[bytes]) -> None:
+        """Append the fields array's pieces to `out` (one join at the end: no copies)."""
+        out.append(b"[")
+        parts, values_bytes = self._parts, _values_bytes
+        first = True
         for field, values in field_entries(app, item):
-            prefix, suffix = self._parts(field, full)
-            chunks.append(prefix + _values_bytes(values) + suffix)
-        return b"[" + b",".join(chunks) + b"]"
+            prefix, suffix = parts(field, full)
+            if not first:
+                out.append(b",")
+            out += (prefix, values_bytes(values), suffix)
+            first = False
+        out.append(b"]")
 
     def _byline(self, by: JSON) -> bytes:
         # Bylines are a handful of shared dicts; keep each alive so its id stays unique.
@@ -100,12 +106,14 @@ class Serializer:
             extras = dumps(self._full_extras(item))[1:-1]
         else:
             extras = f'"comment_count":{item.comment_count},"file_count":0'.encode()
-        return b"".join((
-            head, b'"fields":', self._fields(app, item, full), tail,
-            b'"created_by":', self._byline(item.created_by),
+        out = [head, b'"fields":']
+        self._fields(app, item, full, out)
+        out += (
+            tail, b'"created_by":', self._byline(item.created_by),
             b',"initial_revision":', self._revision(first),
             b',"current_revision":', self._revision(last), b",", extras, b"}",
-        ))  # fmt: skip
+        )  # fmt: skip
+        return b"".join(out)
 
     def short(self, item: Item) -> bytes:
         if item.short_bytes is None:
