@@ -40,7 +40,11 @@ AREAS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "integrations": ("integrations", "Integrations", ("integration",)),
     "items": ("items", "Items", ("item", "items")),
     "layout": ("layouts", "Layout", ("layout",)),
-    "linked-accounts": ("linked_accounts", "Linked Accounts", ("linked_account", "linked_accounts")),
+    "linked-accounts": (
+        "linked_accounts",
+        "Linked Accounts",
+        ("linked_account", "linked_accounts"),
+    ),
     "notifications": ("notifications", "Notifications", ("notification", "notifications")),
     "oauth-authorization": ("oauth", "OAuth authorization", ()),
     "organizations": ("orgs", "Organizations", ("organization", "organizations", "org")),

@@ -11,7 +11,7 @@ import httpx
 import pytest
 import respx
 
-from podiokit.models.hooks import Hook, HookCreateResult
+from podiokit.models.hooks import HookCreateResult
 from podiokit.resources.hooks import HooksResource
 
 from .conftest import RecordingRequester

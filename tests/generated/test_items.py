@@ -15,11 +15,9 @@ from podiokit.fields import encode_fields
 from podiokit.models.items import (
     Item,
     ItemCreateResult,
-    ItemField,
     ItemFilterResult,
     ItemMini,
     ItemRevision,
-    ReferenceGroup,
     RevisionResult,
 )
 from podiokit.resources.items import ItemsResource

@@ -12,7 +12,6 @@ import pytest
 import respx
 
 from podiokit.models.orgs import Organization
-from podiokit.models.spaces import Space
 from podiokit.resources.orgs import OrgsResource
 
 from .conftest import RecordingRequester

@@ -11,7 +11,7 @@ import httpx
 import pytest
 import respx
 
-from podiokit.models.spaces import Space, SpaceMicro
+from podiokit.models.spaces import Space
 from podiokit.resources.spaces import SpacesResource
 
 from .conftest import RecordingRequester

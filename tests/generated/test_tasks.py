@@ -11,7 +11,7 @@ import httpx
 import pytest
 import respx
 
-from podiokit.models.tasks import Task, TaskLabel
+from podiokit.models.tasks import Task
 from podiokit.resources.tasks import TasksResource
 
 from .conftest import RecordingRequester
