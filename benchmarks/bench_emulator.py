@@ -33,7 +33,7 @@ PROJECTS = 3002
 
 async def _token(http: httpx.AsyncClient, emu: Emulator) -> str:
     c = emu.credentials
-    app = c["apps"][1]
+    app = c["apps"][0]
     data = {"grant_type": "app", "app_id": app["app_id"], "app_token": app["app_token"],
             "client_id": c["client_id"], "client_secret": c["client_secret"]}  # fmt: skip
     return str((await http.post("/oauth/token", data=data)).json()["access_token"])

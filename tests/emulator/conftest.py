@@ -47,7 +47,7 @@ async def password_token(http: httpx.AsyncClient, emu: Emulator) -> dict[str, An
     return body
 
 
-async def app_token(http: httpx.AsyncClient, emu: Emulator, index: int = 1) -> dict[str, Any]:
+async def app_token(http: httpx.AsyncClient, emu: Emulator, index: int = 0) -> dict[str, Any]:
     app = emu.credentials["apps"][index]
     data = {"grant_type": "app", "app_id": app["app_id"], "app_token": app["app_token"]}
     response = await http.post("/oauth/token", data={**data, **client_fields(emu)})

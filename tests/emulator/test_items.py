@@ -146,7 +146,7 @@ async def test_delete_then_404(user_http: httpx.AsyncClient):
 
 
 async def test_app_token_reaches_only_its_own_app(http: httpx.AsyncClient, emu: Emulator):
-    token = await app_token(http, emu, index=1)  # Projects
+    token = await app_token(http, emu, index=0)  # Projects
     mine = await http.post(f"/item/app/{PROJECTS}/filter/", json={}, headers=auth(token))
     assert mine.status_code == 200
     other = await http.post(f"/item/app/{CLIENTS}/filter/", json={}, headers=auth(token))

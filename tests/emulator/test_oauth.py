@@ -34,8 +34,8 @@ async def test_password_grant_answers_podios_token_shape(http: httpx.AsyncClient
 
 
 async def test_app_grant_refs_the_app(http: httpx.AsyncClient, emu: Emulator):
-    body = await app_token(http, emu, index=0)
-    assert body["ref"] == {"type": "app", "id": emu.credentials["apps"][0]["app_id"]}
+    body = await app_token(http, emu, index=1)
+    assert body["ref"] == {"type": "app", "id": emu.credentials["apps"][1]["app_id"]}
 
 
 async def test_client_credentials_by_basic_auth_and_json_v2(http: httpx.AsyncClient, emu: Emulator):

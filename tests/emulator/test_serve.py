@@ -26,7 +26,7 @@ async def test_serve_on_loopback_updates_the_credentials():
         assert creds["auth_url"] == f"{url}/oauth/authorize"
         assert creds["control_url"] == f"{url}/_emulator"
         async with httpx.AsyncClient(base_url=url) as http:
-            app = creds["apps"][1]
+            app = creds["apps"][0]
             data = {"grant_type": "app", "app_id": app["app_id"], "app_token": app["app_token"],
                     **client_fields(emu)}  # fmt: skip
             token = (await http.post("/oauth/token", data=data)).json()

@@ -83,7 +83,8 @@ def _seed(world: World, name: str, items: int) -> None:
     world.orgs[100] = Org(100, "Emulated Org", "emulated-org")
     world.spaces[200] = Space(200, 100, "Demo Space", "demo-space")
     clients, projects = _apps()
-    for app in (clients, projects):
+    # Projects first: it is "the demo app" (credentials["apps"][0]) and has most field types.
+    for app in (projects, clients):
         world.apps[app.app_id] = app
     _seed_clients(world, clients, items, demo)
     _seed_projects(world, projects, clients, items, demo)
