@@ -348,12 +348,12 @@ def test_view(view: OpView) -> TestView:
     pos = []
     raw_path = op.path
     for i, a in enumerate(view.path_args):
-        value = _sample(a.type, i + 1, "path")
-        pos.append(repr(value))
-        if isinstance(value, list):
-            segment = ",".join(quote(str(v), safe="") for v in value)
+        sample = _sample(a.type, i + 1, "path")
+        pos.append(repr(sample))
+        if isinstance(sample, list):
+            segment = ",".join(quote(str(v), safe="") for v in sample)
         else:
-            segment = quote(str(value), safe="")
+            segment = quote(str(sample), safe="")
         raw_path = raw_path.replace("{" + a.name + "}", segment)
     kws = []
     query: dict[str, str] = {}
@@ -379,6 +379,7 @@ def test_view(view: OpView) -> TestView:
                 encode_arg = repr(value)
                 value = "__ENCODED__"
             body[a.wire] = value
+    body_value: Any
     if not op.has_body:
         body_kind, body_value = "none", None
     elif view.encoding == "form":
@@ -434,7 +435,7 @@ def render_tests(area: AreaSpec, models: Mapping[str, str]) -> str:
 
 def _ruff() -> str:
     try:
-        from ruff.__main__ import find_ruff_bin
+        from ruff.__main__ import find_ruff_bin  # type: ignore[import-untyped,unused-ignore]
 
         return str(find_ruff_bin())
     except (ImportError, FileNotFoundError):
