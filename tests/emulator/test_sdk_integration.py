@@ -79,9 +79,7 @@ async def test_password_and_app_grants(mode: str):
 async def test_authorization_code_and_implicit_grants(mode: str):
     emu = Emulator(items=5)
     async with connect(emu, mode) as podio:
-        location = await redirect(
-            emu, podio.authorization_url("https://app.test/cb", state="st8")
-        )
+        location = await redirect(emu, podio.authorization_url("https://app.test/cb", state="st8"))
         query = parse_qs(urlsplit(location).query)
         assert query["state"] == ["st8"]
         token = await podio.authenticate_with_code(query["code"][0], "https://app.test/cb")
@@ -244,3 +242,48 @@ async def test_revisions_and_409_through_the_sdk(podio_client: Podio):
         await podio_client.items.update(created.item_id, fields={"title": "stale"}, revision=0)
     item = await podio_client.items.get(created.item_id)
     assert (item.title, item.revision) == ("Rev 1", 1)
+
+
+async def test_every_emulated_body_parses_as_the_sdks_models():
+    """Typed reads work: the SDK's models accept what the emulator serves, area by area."""
+    from pydantic import TypeAdapter
+
+    from podiokit.models.apps import App, AppField
+    from podiokit.models.comments import Comment
+    from podiokit.models.hooks import Hook
+    from podiokit.models.items import Item, ItemField, ItemFilterResult, ItemRevision
+    from podiokit.models.oauth import OAuthTokenResponse
+    from podiokit.models.orgs import Organization
+    from podiokit.models.spaces import Space
+    from podiokit.models.tasks import Task
+    from podiokit.models.users import User, UserStatus
+
+    emu = Emulator(items=10)
+    c = emu.credentials
+    transport = httpx.ASGITransport(app=emu.app)
+    async with httpx.AsyncClient(transport=transport, base_url=c["api_url"]) as http:
+        grant = {"grant_type": "password", "username": c["username"],
+                 "password": c["password"], "client_id": c["client_id"],
+                 "client_secret": c["client_secret"]}  # fmt: skip
+        token = await http.post("/oauth/token", data=grant)
+        OAuthTokenResponse.model_validate_json(token.content)
+        http.headers["Authorization"] = f"OAuth2 {token.json()['access_token']}"
+        page = await http.post(f"/item/app/{PROJECTS}/filter/", json={"limit": 5})
+        ItemFilterResult.model_validate_json(page.content)
+        item_id = page.json()["items"][0]["item_id"]
+        task_id = (await http.post("/task/", json={"text": "x"})).json()["task_id"]
+        await http.post(f"/hook/app/{PROJECTS}/", json={"url": "https://e.test/h",
+                                                        "type": "item.create"})  # fmt: skip
+        checks: list[tuple[str, Any]] = [
+            (f"/app/{PROJECTS}", App), (f"/app/{PROJECTS}/field/status", AppField),
+            ("/app/space/200/", list[App]), ("/space/200", Space), ("/org/100/space/", list[Space]),
+            ("/org/", list[Organization]), (f"/task/{task_id}", Task), ("/task/", list[Task]),
+            (f"/comment/item/{item_id}/", list[Comment]), ("/user/", User),
+            ("/user/status", UserStatus), (f"/item/{item_id}", Item),
+            (f"/item/{item_id}/revision/", list[ItemRevision]),
+            (f"/item/{item_id}/value", list[ItemField]), (f"/hook/app/{PROJECTS}/", list[Hook]),
+        ]  # fmt: skip
+        for path, model in checks:
+            response = await http.get(path)
+            assert response.status_code == 200, path
+            TypeAdapter(model).validate_json(response.content)

@@ -107,7 +107,7 @@ def org_json(world: World, org: Org, *, with_spaces: bool = True) -> JSON:
 
 def app_json(ctx: Ctx, app: App) -> JSON:
     short = ctx.core.serializer.app_short(app)
-    owner = ctx.world.users[ctx.world.demo_user_id].profile()
+    owner = ctx.world.users[ctx.world.demo_user_id].mini_profile()
     return {
         "app_id": app.app_id,
         "original": None,

@@ -37,6 +37,21 @@ class User:
             "last_seen_on": "2024-01-02 09:00:00",
         }
 
+    def mini_profile(self) -> JSON:
+        """The short profile of an app's owner or a task's responsible (as in the samples)."""
+        return {
+            "user_id": self.user_id,
+            "space_id": None,
+            "image": image(self.avatar),
+            "profile_id": self.profile_id,
+            "org_id": None,
+            "link": f"https://podio.com/users/{self.user_id}",
+            "avatar": self.avatar,
+            "type": "user",
+            "last_seen_on": "2024-01-02 09:00:00",
+            "name": self.name,
+        }
+
     def profile(self) -> JSON:
         """The contact-field value and the /user/status profile."""
         return {

@@ -61,7 +61,7 @@ def make_task(
         "due_on": f"{due_date} {body.get('due_time') or '00:00:00'}" if due_date else None,
         "due_date": due_date,
         "due_time": body.get("due_time"),
-        "responsible": (owner or demo).profile(),
+        "responsible": (owner or demo).mini_profile(),
         "space_id": space_id,
         "link": f"https://podio.com/tasks/{task_id}",
         "created_on": fmt_dt(now),
