@@ -22,12 +22,12 @@ async def test_add_participants(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
-    result = await ConversationsResource(requester).add_participants(101)
+    result = await ConversationsResource(requester).add_participants(101, participants=["v10"])
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/conversation/101/participant/"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {"participants": ["v10"]}
     assert requester.flags[-1] == (False, False)
     assert result == {"ok": True}
 
@@ -36,24 +36,38 @@ async def test_add_participants_v2(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await ConversationsResource(requester).add_participants_v2(101)
+    result = await ConversationsResource(requester).add_participants_v2(101, participants=["v10"])
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/conversation/101/participant/v2/"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {"participants": ["v10"]}
     assert requester.flags[-1] == (False, False)
     assert result == []
 
 
 async def test_create(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
-    result = await ConversationsResource(requester).create()
+    result = await ConversationsResource(requester).create(
+        subject="s10",
+        text="s11",
+        participants=["v12"],
+        file_ids=[13, 14],
+        embed_id=114,
+        embed_url="s15",
+    )
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/conversation/"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {
+        "subject": "s10",
+        "text": "s11",
+        "participants": ["v12"],
+        "file_ids": [13, 14],
+        "embed_id": 114,
+        "embed_url": "s15",
+    }
     assert requester.flags[-1] == (False, False)
     assert result == {"ok": True}
 
@@ -62,24 +76,54 @@ async def test_create_on_object(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
-    result = await ConversationsResource(requester).create_on_object("a b/1", 102)
+    result = await ConversationsResource(requester).create_on_object(
+        "a b/1",
+        102,
+        subject="s10",
+        text="s11",
+        participants=["v12"],
+        file_ids=[13, 14],
+        embed_id=114,
+        embed_url="s15",
+    )
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/conversation/a%20b%2F1/102/"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {
+        "subject": "s10",
+        "text": "s11",
+        "participants": ["v12"],
+        "file_ids": [13, 14],
+        "embed_id": 114,
+        "embed_url": "s15",
+    }
     assert requester.flags[-1] == (False, False)
     assert result == {}
 
 
 async def test_create_v2(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
-    result = await ConversationsResource(requester).create_v2()
+    result = await ConversationsResource(requester).create_v2(
+        subject="s10",
+        text="s11",
+        participants=["v12"],
+        file_ids=[13, 14],
+        embed_id=114,
+        embed_url="s15",
+    )
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/conversation/v2/"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {
+        "subject": "s10",
+        "text": "s11",
+        "participants": ["v12"],
+        "file_ids": [13, 14],
+        "embed_id": 114,
+        "embed_url": "s15",
+    }
     assert requester.flags[-1] == (False, False)
     assert result == {}
 
@@ -236,24 +280,38 @@ async def test_mark_as_unread(requester: RecordingRequester, respx_mock: respx.M
 
 async def test_reply_to(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
-    result = await ConversationsResource(requester).reply_to(101)
+    result = await ConversationsResource(requester).reply_to(
+        101, text="s10", file_ids=[11, 12], embed_id=112, embed_url="s13"
+    )
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/conversation/101/reply"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {
+        "text": "s10",
+        "file_ids": [11, 12],
+        "embed_id": 112,
+        "embed_url": "s13",
+    }
     assert requester.flags[-1] == (False, False)
     assert result == {"ok": True}
 
 
 async def test_reply_to_v2(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
-    result = await ConversationsResource(requester).reply_to_v2(101)
+    result = await ConversationsResource(requester).reply_to_v2(
+        101, text="s10", file_ids=[11, 12], embed_id=112, embed_url="s13"
+    )
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/conversation/101/reply/v2"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {
+        "text": "s10",
+        "file_ids": [11, 12],
+        "embed_id": 112,
+        "embed_url": "s13",
+    }
     assert requester.flags[-1] == (False, False)
     assert result == {}
 
@@ -303,11 +361,11 @@ async def test_unstar(requester: RecordingRequester, respx_mock: respx.MockRoute
 
 async def test_change_subject(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
-    result = await ConversationsResource(requester).change_subject(101)
+    result = await ConversationsResource(requester).change_subject(101, subject="s10")
     request = route.calls.last.request
     assert request.method == "PUT"
     assert request.url.raw_path.partition(b"?")[0] == b"/conversation/101/subject"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {"subject": "s10"}
     assert requester.flags[-1] == (True, False)
     assert result == {}

@@ -11,6 +11,7 @@ import httpx
 import pytest
 import respx
 
+from podiokit.models.embeds import Embed
 from podiokit.resources.embeds import EmbedsResource
 
 from .conftest import RecordingRequester
@@ -19,19 +20,19 @@ pytestmark = pytest.mark.anyio
 
 
 async def test_create(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
-    result = await EmbedsResource(requester).create()
+    route = respx_mock.route().mock(return_value=httpx.Response(200, json={"embed_id": 1}))
+    result = await EmbedsResource(requester).create(url="s10", mode="s11")
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/embed/"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {"url": "s10", "mode": "s11"}
     assert requester.flags[-1] == (False, False)
-    assert result == {}
+    assert isinstance(result, Embed)
 
 
 async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
+    route = respx_mock.route().mock(return_value=httpx.Response(200, json={"embed_id": 1}))
     result = await EmbedsResource(requester).get(101)
     request = route.calls.last.request
     assert request.method == "GET"
@@ -39,4 +40,4 @@ async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) 
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, Embed)

@@ -20,12 +20,12 @@ pytestmark = pytest.mark.anyio
 
 async def test_add(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
-    result = await RatingsResource(requester).add("a b/1", 102, "a b/3")
+    result = await RatingsResource(requester).add("a b/1", 102, "a b/3", value=110)
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/rating/a%20b%2F1/102/a%20b%2F3"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {"value": 110}
     assert requester.flags[-1] == (False, False)
     assert result == {}
 

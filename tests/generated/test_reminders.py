@@ -22,12 +22,12 @@ async def test_create_or_update(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await RemindersResource(requester).create_or_update("a b/1", 102)
+    result = await RemindersResource(requester).create_or_update("a b/1", 102, remind_delta=110)
     request = route.calls.last.request
     assert request.method == "PUT"
     assert request.url.raw_path.partition(b"?")[0] == b"/reminder/a%20b%2F1/102"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {"remind_delta": 110}
     assert requester.flags[-1] == (True, False)
     assert result is None
 

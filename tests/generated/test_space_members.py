@@ -32,12 +32,27 @@ async def test_accept_request(requester: RecordingRequester, respx_mock: respx.M
 
 async def test_add(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await SpaceMembersResource(requester).add(101)
+    result = await SpaceMembersResource(requester).add(
+        101,
+        role="s10",
+        message="s11",
+        users=[12, 13],
+        profiles=[13, 14],
+        mails=["v14"],
+        external_contacts={"k": "v15"},
+    )
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/space/101/member/"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {
+        "role": "s10",
+        "message": "s11",
+        "users": [12, 13],
+        "profiles": [13, 14],
+        "mails": ["v14"],
+        "external_contacts": {"k": "v15"},
+    }
     assert requester.flags[-1] == (False, False)
     assert result is None
 
@@ -171,12 +186,12 @@ async def test_request(requester: RecordingRequester, respx_mock: respx.MockRout
 
 async def test_update(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await SpaceMembersResource(requester).update(101, [2, 3])
+    result = await SpaceMembersResource(requester).update(101, [2, 3], role="s10")
     request = route.calls.last.request
     assert request.method == "PUT"
     assert request.url.raw_path.partition(b"?")[0] == b"/space/101/member/2,3"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {"role": "s10"}
     assert requester.flags[-1] == (True, False)
     assert result is None
 

@@ -11,6 +11,7 @@ import httpx
 import pytest
 import respx
 
+from podiokit.models.status import Status
 from podiokit.resources.statuses import StatusesResource
 
 from .conftest import RecordingRequester
@@ -20,14 +21,22 @@ pytestmark = pytest.mark.anyio
 
 async def test_create(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
-    result = await StatusesResource(requester).create(101)
+    result = await StatusesResource(requester).create(
+        101, value="s10", file_ids=[11, 12], embed_id=112, embed_url="s13", question={"k": "v14"}
+    )
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/status/space/101/"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {
+        "value": "s10",
+        "file_ids": [11, 12],
+        "embed_id": 112,
+        "embed_url": "s13",
+        "question": {"k": "v14"},
+    }
     assert requester.flags[-1] == (False, False)
-    assert result == {}
+    assert isinstance(result, Status)
 
 
 async def test_delete(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -51,16 +60,24 @@ async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) 
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, Status)
 
 
 async def test_update(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
-    result = await StatusesResource(requester).update(101)
+    result = await StatusesResource(requester).update(
+        101, value="s10", file_ids=[11, 12], embed_id=112, embed_url="s13", question={"k": "v14"}
+    )
     request = route.calls.last.request
     assert request.method == "PUT"
     assert request.url.raw_path.partition(b"?")[0] == b"/status/101"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {
+        "value": "s10",
+        "file_ids": [11, 12],
+        "embed_id": 112,
+        "embed_url": "s13",
+        "question": {"k": "v14"},
+    }
     assert requester.flags[-1] == (True, False)
     assert result == {"ok": True}

@@ -20,12 +20,12 @@ pytestmark = pytest.mark.anyio
 
 async def test_create(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await TagsResource(requester).create("a b/1", 102)
+    result = await TagsResource(requester).create("a b/1", 102, tags=["v10"])
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/tag/a%20b%2F1/102/"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == ["v10"]
     assert requester.flags[-1] == (False, False)
     assert result is None
 
@@ -134,11 +134,11 @@ async def test_remove(requester: RecordingRequester, respx_mock: respx.MockRoute
 
 async def test_update(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await TagsResource(requester).update("a b/1", 102)
+    result = await TagsResource(requester).update("a b/1", 102, tags=["v10"])
     request = route.calls.last.request
     assert request.method == "PUT"
     assert request.url.raw_path.partition(b"?")[0] == b"/tag/a%20b%2F1/102/"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == ["v10"]
     assert requester.flags[-1] == (True, False)
     assert result is None

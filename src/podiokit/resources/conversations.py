@@ -32,6 +32,7 @@ class ConversationsResource(APIResource):
         self,
         conversation_id: int,
         *,
+        participants: list[int | dict[str, Any]],
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -46,7 +47,7 @@ class ConversationsResource(APIResource):
             "POST",
             f"/conversation/{path_param(conversation_id)}/participant/",
             params=build_query({}, extra_query),
-            json=build_body({}, extra_body),
+            json=build_body({}, extra_body, required={"participants": participants}),
             headers=extra_headers,
             timeout=timeout,
             idempotent=False,
@@ -57,6 +58,7 @@ class ConversationsResource(APIResource):
         self,
         conversation_id: int,
         *,
+        participants: list[int | dict[str, Any]],
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -71,7 +73,7 @@ class ConversationsResource(APIResource):
             "POST",
             f"/conversation/{path_param(conversation_id)}/participant/v2/",
             params=build_query({}, extra_query),
-            json=build_body({}, extra_body),
+            json=build_body({}, extra_body, required={"participants": participants}),
             headers=extra_headers,
             timeout=timeout,
             idempotent=False,
@@ -81,6 +83,12 @@ class ConversationsResource(APIResource):
     async def create(
         self,
         *,
+        subject: str,
+        text: str,
+        participants: list[int | dict[str, Any]],
+        file_ids: list[int] | None = None,
+        embed_id: int | None = None,
+        embed_url: str | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -90,12 +98,19 @@ class ConversationsResource(APIResource):
 
         Podio operation "Create conversation": `POST /conversation/`.
         See https://developers.podio.com/doc/conversations/create-conversation-22441
+
+        Args:
+            participants: User ids or {"type", "id"} references.
         """
         response = await self._podio._send(
             "POST",
             "/conversation/",
             params=build_query({}, extra_query),
-            json=build_body({}, extra_body),
+            json=build_body(
+                {"file_ids": file_ids, "embed_id": embed_id, "embed_url": embed_url},
+                extra_body,
+                required={"subject": subject, "text": text, "participants": participants},
+            ),
             headers=extra_headers,
             timeout=timeout,
             idempotent=False,
@@ -107,6 +122,12 @@ class ConversationsResource(APIResource):
         ref_type: str,
         ref_id: int,
         *,
+        subject: str,
+        text: str,
+        participants: list[int | dict[str, Any]] | None = None,
+        file_ids: list[int] | None = None,
+        embed_id: int | None = None,
+        embed_url: str | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -116,12 +137,24 @@ class ConversationsResource(APIResource):
 
         Podio operation "Create conversation on object": `POST /conversation/{ref_type}/{ref_id}/`.
         See https://developers.podio.com/doc/conversations/create-conversation-on-object-22442
+
+        Args:
+            participants: User ids or {"type", "id"} references.
         """
         response = await self._podio._send(
             "POST",
             f"/conversation/{path_param(ref_type)}/{path_param(ref_id)}/",
             params=build_query({}, extra_query),
-            json=build_body({}, extra_body),
+            json=build_body(
+                {
+                    "participants": participants,
+                    "file_ids": file_ids,
+                    "embed_id": embed_id,
+                    "embed_url": embed_url,
+                },
+                extra_body,
+                required={"subject": subject, "text": text},
+            ),
             headers=extra_headers,
             timeout=timeout,
             idempotent=False,
@@ -131,6 +164,12 @@ class ConversationsResource(APIResource):
     async def create_v2(
         self,
         *,
+        subject: str,
+        text: str,
+        participants: list[int | dict[str, Any]],
+        file_ids: list[int] | None = None,
+        embed_id: int | None = None,
+        embed_url: str | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -140,12 +179,19 @@ class ConversationsResource(APIResource):
 
         Podio operation "Create conversation v2": `POST /conversation/v2/`.
         See https://developers.podio.com/doc/conversations/create-conversation-v2-37301474
+
+        Args:
+            participants: User ids or {"type", "id"} references.
         """
         response = await self._podio._send(
             "POST",
             "/conversation/v2/",
             params=build_query({}, extra_query),
-            json=build_body({}, extra_body),
+            json=build_body(
+                {"file_ids": file_ids, "embed_id": embed_id, "embed_url": embed_url},
+                extra_body,
+                required={"subject": subject, "text": text, "participants": participants},
+            ),
             headers=extra_headers,
             timeout=timeout,
             idempotent=False,
@@ -479,6 +525,10 @@ class ConversationsResource(APIResource):
         self,
         conversation_id: int,
         *,
+        text: str,
+        file_ids: list[int] | None = None,
+        embed_id: int | None = None,
+        embed_url: str | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -493,7 +543,11 @@ class ConversationsResource(APIResource):
             "POST",
             f"/conversation/{path_param(conversation_id)}/reply",
             params=build_query({}, extra_query),
-            json=build_body({}, extra_body),
+            json=build_body(
+                {"file_ids": file_ids, "embed_id": embed_id, "embed_url": embed_url},
+                extra_body,
+                required={"text": text},
+            ),
             headers=extra_headers,
             timeout=timeout,
             idempotent=False,
@@ -504,6 +558,10 @@ class ConversationsResource(APIResource):
         self,
         conversation_id: int,
         *,
+        text: str,
+        file_ids: list[int] | None = None,
+        embed_id: int | None = None,
+        embed_url: str | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -518,7 +576,11 @@ class ConversationsResource(APIResource):
             "POST",
             f"/conversation/{path_param(conversation_id)}/reply/v2",
             params=build_query({}, extra_query),
-            json=build_body({}, extra_body),
+            json=build_body(
+                {"file_ids": file_ids, "embed_id": embed_id, "embed_url": embed_url},
+                extra_body,
+                required={"text": text},
+            ),
             headers=extra_headers,
             timeout=timeout,
             idempotent=False,
@@ -617,6 +679,7 @@ class ConversationsResource(APIResource):
         self,
         conversation_id: int,
         *,
+        subject: str,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -631,7 +694,7 @@ class ConversationsResource(APIResource):
             "PUT",
             f"/conversation/{path_param(conversation_id)}/subject",
             params=build_query({}, extra_query),
-            json=build_body({}, extra_body),
+            json=build_body({}, extra_body, required={"subject": subject}),
             headers=extra_headers,
             timeout=timeout,
             idempotent=True,

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from .._resource import APIResource, parse_as
+from ..models.embeds import Embed
 from ._helpers import build_body, build_query, path_param
 
 __all__ = ["EmbedsResource"]
@@ -30,26 +31,31 @@ class EmbedsResource(APIResource):
     async def create(
         self,
         *,
+        url: str,
+        mode: str | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> dict[str, Any]:
+    ) -> Embed:
         """Add an embed.
 
         Podio operation "Add an embed": `POST /embed/`.
         See https://developers.podio.com/doc/embeds/add-an-embed-726483
+
+        Args:
+            mode: immediate or delayed (resolve the link later).
         """
         response = await self._podio._send(
             "POST",
             "/embed/",
             params=build_query({}, extra_query),
-            json=build_body({}, extra_body),
+            json=build_body({"mode": mode}, extra_body, required={"url": url}),
             headers=extra_headers,
             timeout=timeout,
             idempotent=False,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, Embed)
 
     async def get(
         self,
@@ -58,7 +64,7 @@ class EmbedsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> dict[str, Any]:
+    ) -> Embed:
         """Get.
 
         Podio operation "Get": `GET /embed/{embed_id}`.
@@ -72,4 +78,4 @@ class EmbedsResource(APIResource):
             timeout=timeout,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, Embed)

@@ -33,6 +33,7 @@ class RatingsResource(APIResource):
         ref_id: int,
         rating_type: str,
         *,
+        value: int,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -42,12 +43,15 @@ class RatingsResource(APIResource):
 
         Podio operation "Add rating": `POST /rating/{ref_type}/{ref_id}/{rating_type}`.
         See https://developers.podio.com/doc/ratings/add-rating-22377
+
+        Args:
+            value: The rating value (1 for like, 0-5 for fivestar, ...).
         """
         response = await self._podio._send(
             "POST",
             f"/rating/{path_param(ref_type)}/{path_param(ref_id)}/{path_param(rating_type)}",
             params=build_query({}, extra_query),
-            json=build_body({}, extra_body),
+            json=build_body({}, extra_body, required={"value": value}),
             headers=extra_headers,
             timeout=timeout,
             idempotent=False,

@@ -32,6 +32,7 @@ class RemindersResource(APIResource):
         ref_type: str,
         ref_id: int,
         *,
+        remind_delta: int,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -41,12 +42,15 @@ class RemindersResource(APIResource):
 
         Podio operation "Create or update reminder": `PUT /reminder/{ref_type}/{ref_id}`.
         See https://developers.podio.com/doc/reminders/create-or-update-reminder-3315055
+
+        Args:
+            remind_delta: Minutes before the due time.
         """
         await self._podio._send(
             "PUT",
             f"/reminder/{path_param(ref_type)}/{path_param(ref_id)}",
             params=build_query({}, extra_query),
-            json=build_body({}, extra_body),
+            json=build_body({}, extra_body, required={"remind_delta": remind_delta}),
             headers=extra_headers,
             timeout=timeout,
             idempotent=True,

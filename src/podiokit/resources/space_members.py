@@ -57,6 +57,12 @@ class SpaceMembersResource(APIResource):
         self,
         space_id: int,
         *,
+        role: str,
+        message: str | None = None,
+        users: list[int] | None = None,
+        profiles: list[int] | None = None,
+        mails: list[str] | None = None,
+        external_contacts: dict[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -66,12 +72,26 @@ class SpaceMembersResource(APIResource):
 
         Podio operation "Add member to space": `POST /space/{space_id}/member/`.
         See https://developers.podio.com/doc/space-members/add-member-to-space-1066259
+
+        Args:
+            role: admin, regular or light.
+            users: User ids to add.
         """
         await self._podio._send(
             "POST",
             f"/space/{path_param(space_id)}/member/",
             params=build_query({}, extra_query),
-            json=build_body({}, extra_body),
+            json=build_body(
+                {
+                    "message": message,
+                    "users": users,
+                    "profiles": profiles,
+                    "mails": mails,
+                    "external_contacts": external_contacts,
+                },
+                extra_body,
+                required={"role": role},
+            ),
             headers=extra_headers,
             timeout=timeout,
             idempotent=False,
@@ -338,6 +358,7 @@ class SpaceMembersResource(APIResource):
         space_id: int,
         user_ids: list[int] | int,
         *,
+        role: str,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -347,12 +368,15 @@ class SpaceMembersResource(APIResource):
 
         Podio operation "Update space memberships": `PUT /space/{space_id}/member/{user_ids}`.
         See https://developers.podio.com/doc/space-members/update-space-memberships-22398
+
+        Args:
+            role: admin, regular or light.
         """
         await self._podio._send(
             "PUT",
             f"/space/{path_param(space_id)}/member/{path_param(user_ids)}",
             params=build_query({}, extra_query),
-            json=build_body({}, extra_body),
+            json=build_body({}, extra_body, required={"role": role}),
             headers=extra_headers,
             timeout=timeout,
             idempotent=True,

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from .._resource import APIResource, decode_json, parse_as
+from ..models.status import Status
 from ._helpers import build_body, build_query, path_param
 
 __all__ = ["StatusesResource"]
@@ -31,26 +32,44 @@ class StatusesResource(APIResource):
         self,
         space_id: int,
         *,
+        value: str,
+        file_ids: list[int] | None = None,
+        embed_id: int | None = None,
+        embed_url: str | None = None,
+        question: dict[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> dict[str, Any]:
+    ) -> Status:
         """Add new status message.
 
         Podio operation "Add new status message": `POST /status/space/{space_id}/`.
         See https://developers.podio.com/doc/status/add-new-status-message-22336
+
+        Args:
+            value: The status text.
+            question: {"text": ..., "options": [...]}
         """
         response = await self._podio._send(
             "POST",
             f"/status/space/{path_param(space_id)}/",
             params=build_query({}, extra_query),
-            json=build_body({}, extra_body),
+            json=build_body(
+                {
+                    "file_ids": file_ids,
+                    "embed_id": embed_id,
+                    "embed_url": embed_url,
+                    "question": question,
+                },
+                extra_body,
+                required={"value": value},
+            ),
             headers=extra_headers,
             timeout=timeout,
             idempotent=False,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, Status)
 
     async def delete(
         self,
@@ -81,7 +100,7 @@ class StatusesResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> dict[str, Any]:
+    ) -> Status:
         """Get status message.
 
         Podio operation "Get status message": `GET /status/{status_id}`.
@@ -95,12 +114,17 @@ class StatusesResource(APIResource):
             timeout=timeout,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, Status)
 
     async def update(
         self,
         status_id: int,
         *,
+        value: str | None = None,
+        file_ids: list[int] | None = None,
+        embed_id: int | None = None,
+        embed_url: str | None = None,
+        question: dict[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -110,12 +134,24 @@ class StatusesResource(APIResource):
 
         Podio operation "Update a status message": `PUT /status/{status_id}`.
         See https://developers.podio.com/doc/status/update-a-status-message-22338
+
+        Args:
+            question: {"text": ..., "options": [...]}
         """
         response = await self._podio._send(
             "PUT",
             f"/status/{path_param(status_id)}",
             params=build_query({}, extra_query),
-            json=build_body({}, extra_body),
+            json=build_body(
+                {
+                    "value": value,
+                    "file_ids": file_ids,
+                    "embed_id": embed_id,
+                    "embed_url": embed_url,
+                    "question": question,
+                },
+                extra_body,
+            ),
             headers=extra_headers,
             timeout=timeout,
             idempotent=True,

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from .._resource import APIResource, parse_as
-from ._helpers import build_body, build_query, path_param
+from ._helpers import build_query, path_param
 
 __all__ = ["TagsResource"]
 
@@ -32,7 +32,7 @@ class TagsResource(APIResource):
         ref_type: str,
         ref_id: int,
         *,
-        extra_body: Mapping[str, Any] | None = None,
+        tags: list[str],
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
@@ -41,12 +41,15 @@ class TagsResource(APIResource):
 
         Podio operation "Create tags": `POST /tag/{ref_type}/{ref_id}/`.
         See https://developers.podio.com/doc/tags/create-tags-22464
+
+        Args:
+            tags: The tags' texts.
         """
         await self._podio._send(
             "POST",
             f"/tag/{path_param(ref_type)}/{path_param(ref_id)}/",
             params=build_query({}, extra_query),
-            json=build_body({}, extra_body),
+            json=tags,
             headers=extra_headers,
             timeout=timeout,
             idempotent=False,
@@ -253,7 +256,7 @@ class TagsResource(APIResource):
         ref_type: str,
         ref_id: int,
         *,
-        extra_body: Mapping[str, Any] | None = None,
+        tags: list[str],
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
@@ -262,12 +265,15 @@ class TagsResource(APIResource):
 
         Podio operation "Update tags": `PUT /tag/{ref_type}/{ref_id}/`.
         See https://developers.podio.com/doc/tags/update-tags-39859
+
+        Args:
+            tags: The tags' texts.
         """
         await self._podio._send(
             "PUT",
             f"/tag/{path_param(ref_type)}/{path_param(ref_id)}/",
             params=build_query({}, extra_query),
-            json=build_body({}, extra_body),
+            json=tags,
             headers=extra_headers,
             timeout=timeout,
             idempotent=True,
