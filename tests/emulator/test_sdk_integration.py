@@ -41,11 +41,11 @@ async def connect(emu: Emulator, mode: str, **options: Any) -> AsyncIterator[Pod
                              auth_url=creds["auth_url"], **options) as podio:  # fmt: skip
                 yield podio
         return
-    transport = httpx.ASGITransport(app=emu.app)
-    async with httpx.AsyncClient(transport=transport, base_url=creds["api_url"]) as http:
-        async with Podio(creds["client_id"], secret, api_url=creds["api_url"],
-                         auth_url=creds["auth_url"], http_client=http, **options) as podio:  # fmt: skip
-            yield podio
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=emu.app), base_url=creds["api_url"])
+    podio = Podio(creds["client_id"], secret, api_url=creds["api_url"], auth_url=creds["auth_url"],
+                  http_client=http, **options)  # fmt: skip
+    async with http, podio:
+        yield podio
 
 
 async def redirect(emu: Emulator, url: str) -> str:
