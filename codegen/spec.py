@@ -49,8 +49,25 @@ _DOC_REF = re.compile(r"^[a-z0-9-]+/[a-z0-9-]+$")
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
-# libyaml's loader when built in: the pure-Python one takes most of a codegen run.
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# libyaml's parser when built in: the pure-Python one takes most of a codegen run.
+_BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc]
+    """A safe loader that rejects a key given twice in one mapping: plain YAML keeps the
+    last one silently, which would hide half of a hand-edited operation."""
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                mark = key_node.start_mark
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r} (line {mark.line + 1})", mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 class SpecError(Exception):

@@ -160,3 +160,14 @@ def test_invalid_spec_makes_the_command_fail(
     assert main(["--root", str(tmp_path), "--check"]) == 2
     err = capsys.readouterr().err
     assert "things.yaml" in err and "undocumented" in err
+
+
+def test_duplicate_yaml_keys_are_an_error(tmp_path: Path) -> None:
+    (tmp_path / "areas").mkdir()
+    (tmp_path / "areas/things.yaml").write_text(
+        "area: things\npodio_area: things\ntitle: Things\noperations:\n"
+        "  get:\n    podio: Get\n    doc: things/get-1\n    method: GET\n    path: /t/\n"
+        "    returns: json\n    returns: empty\n"
+    )
+    with pytest.raises(SpecError, match="duplicate key 'returns'"):
+        load_areas(tmp_path, {})

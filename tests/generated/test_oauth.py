@@ -25,32 +25,32 @@ async def test_get_access_token(
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
     result = await OauthResource(requester).get_access_token(
-        grant_type="v10",
-        client_id=111,
-        client_secret="v12",
-        username="v13",
-        password="v14",
-        code="v15",
-        redirect_uri="v16",
-        refresh_token="v17",
+        grant_type="password",
+        client_id="s11",
+        client_secret="s12",
+        username="s13",
+        password="s14",
+        code="s15",
+        redirect_uri="s16",
+        refresh_token="s17",
         app_id=118,
-        app_token="v19",
+        app_token="s19",
     )
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/oauth/token"
     assert dict(request.url.params) == {}
     assert dict(parse_qsl(request.content.decode())) == {
-        "grant_type": "v10",
-        "client_id": "111",
-        "client_secret": "v12",
-        "username": "v13",
-        "password": "v14",
-        "code": "v15",
-        "redirect_uri": "v16",
-        "refresh_token": "v17",
+        "grant_type": "password",
+        "client_id": "s11",
+        "client_secret": "s12",
+        "username": "s13",
+        "password": "s14",
+        "code": "s15",
+        "redirect_uri": "s16",
+        "refresh_token": "s17",
         "app_id": "118",
-        "app_token": "v19",
+        "app_token": "s19",
     }
     assert requester.flags[-1] == (False, True)
     assert isinstance(result, OAuthTokenResponse)

@@ -45,12 +45,12 @@ async def test_complete(requester: RecordingRequester, respx_mock: respx.MockRou
 
 async def test_create_label(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
-    result = await TasksResource(requester).create_label(text="v10", color="v11")
+    result = await TasksResource(requester).create_label(text="s10", color="s11")
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/task/label/"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {"text": "v10", "color": "v11"}
+    assert json.loads(request.content) == {"text": "s10", "color": "s11"}
     assert requester.flags[-1] == (False, False)
     assert result == {}
 
@@ -58,22 +58,22 @@ async def test_create_label(requester: RecordingRequester, respx_mock: respx.Moc
 async def test_create(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
     result = await TasksResource(requester).create(
+        text="s10",
         silent=True,
         hook=True,
-        text="v12",
-        description="v13",
+        description="s13",
         private=True,
-        due_date="v15",
-        due_time="v16",
-        due_on="v17",
-        responsible=["v18"],
+        due_date="s15",
+        due_time="s16",
+        due_on="s17",
+        responsible=118,
         file_ids=[19, 20],
         labels=["v20"],
         label_ids=[21, 22],
         reminder={"k": "v22"},
         recurrence={"k": "v23"},
-        external_id=124,
-        ref_type="v25",
+        external_id="s24",
+        ref_type="s25",
         ref_id=126,
     )
     request = route.calls.last.request
@@ -81,20 +81,20 @@ async def test_create(requester: RecordingRequester, respx_mock: respx.MockRoute
     assert request.url.raw_path.partition(b"?")[0] == b"/task/"
     assert dict(request.url.params) == {"silent": "true", "hook": "true"}
     assert json.loads(request.content) == {
-        "text": "v12",
-        "description": "v13",
+        "text": "s10",
+        "description": "s13",
         "private": True,
-        "due_date": "v15",
-        "due_time": "v16",
-        "due_on": "v17",
-        "responsible": ["v18"],
+        "due_date": "s15",
+        "due_time": "s16",
+        "due_on": "s17",
+        "responsible": 118,
         "file_ids": [19, 20],
         "labels": ["v20"],
         "label_ids": [21, 22],
         "reminder": {"k": "v22"},
         "recurrence": {"k": "v23"},
-        "external_id": 124,
-        "ref_type": "v25",
+        "external_id": "s24",
+        "ref_type": "s25",
         "ref_id": 126,
     }
     assert requester.flags[-1] == (False, False)
@@ -106,13 +106,43 @@ async def test_create_with_reference(
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
     result = await TasksResource(requester).create_with_reference(
-        "a b/1", 102, silent=True, hook=True, same="v12"
+        "a b/1",
+        102,
+        text="s10",
+        silent=True,
+        hook=True,
+        description="s13",
+        private=True,
+        due_date="s15",
+        due_time="s16",
+        due_on="s17",
+        responsible=118,
+        file_ids=[19, 20],
+        labels=["v20"],
+        label_ids=[21, 22],
+        reminder={"k": "v22"},
+        recurrence={"k": "v23"},
+        external_id="s24",
     )
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/task/a%20b%2F1/102/"
     assert dict(request.url.params) == {"silent": "true", "hook": "true"}
-    assert json.loads(request.content) == {"same": "v12"}
+    assert json.loads(request.content) == {
+        "text": "s10",
+        "description": "s13",
+        "private": True,
+        "due_date": "s15",
+        "due_time": "s16",
+        "due_on": "s17",
+        "responsible": 118,
+        "file_ids": [19, 20],
+        "labels": ["v20"],
+        "label_ids": [21, 22],
+        "reminder": {"k": "v22"},
+        "recurrence": {"k": "v23"},
+        "external_id": "s24",
+    }
     assert requester.flags[-1] == (False, False)
     assert result == {"ok": True}
 
@@ -399,36 +429,44 @@ async def test_update(requester: RecordingRequester, respx_mock: respx.MockRoute
         101,
         silent=True,
         hook=True,
-        text="v12",
-        description="v13",
-        due_date="v14",
-        due_time="v15",
-        responsible=["v16"],
+        text="s12",
+        description="s13",
         private=True,
-        ref_type="v18",
-        ref_id=119,
+        due_date="s15",
+        due_time="s16",
+        due_on="s17",
+        responsible=118,
+        file_ids=[19, 20],
+        labels=["v20"],
+        label_ids=[21, 22],
+        reminder={"k": "v22"},
+        recurrence={"k": "v23"},
+        external_id="s24",
         completed=True,
-        labels=["v21"],
-        file_ids=[22, 23],
-        reminder={"k": "v23"},
+        ref_type="s26",
+        ref_id=127,
     )
     request = route.calls.last.request
     assert request.method == "PUT"
     assert request.url.raw_path.partition(b"?")[0] == b"/task/101"
     assert dict(request.url.params) == {"silent": "true", "hook": "true"}
     assert json.loads(request.content) == {
-        "text": "v12",
-        "description": "v13",
-        "due_date": "v14",
-        "due_time": "v15",
-        "responsible": ["v16"],
+        "text": "s12",
+        "description": "s13",
         "private": True,
-        "ref_type": "v18",
-        "ref_id": 119,
+        "due_date": "s15",
+        "due_time": "s16",
+        "due_on": "s17",
+        "responsible": 118,
+        "file_ids": [19, 20],
+        "labels": ["v20"],
+        "label_ids": [21, 22],
+        "reminder": {"k": "v22"},
+        "recurrence": {"k": "v23"},
+        "external_id": "s24",
         "completed": True,
-        "labels": ["v21"],
-        "file_ids": [22, 23],
-        "reminder": {"k": "v23"},
+        "ref_type": "s26",
+        "ref_id": 127,
     }
     assert requester.flags[-1] == (True, False)
     assert result == {}
@@ -495,13 +533,13 @@ async def test_update_reference(
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
     result = await TasksResource(requester).update_reference(
-        101, silent=True, hook=True, ref_type="v12", ref_id=113
+        101, ref_type="s10", ref_id=111, silent=True, hook=True
     )
     request = route.calls.last.request
     assert request.method == "PUT"
     assert request.url.raw_path.partition(b"?")[0] == b"/task/101/ref"
     assert dict(request.url.params) == {"silent": "true", "hook": "true"}
-    assert json.loads(request.content) == {"ref_type": "v12", "ref_id": 113}
+    assert json.loads(request.content) == {"ref_type": "s10", "ref_id": 111}
     assert requester.flags[-1] == (True, False)
     assert result is None
 

@@ -23,28 +23,28 @@ async def test_create(requester: RecordingRequester, respx_mock: respx.MockRoute
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
     result = await ViewsResource(requester).create(
         101,
-        name="v10",
+        name="s10",
         private=True,
-        sort_by="v12",
+        sort_by="s12",
         sort_desc=True,
         filters={"k": "v14"},
-        fields=["v15"],
+        fields={"k": "v15"},
         groupings=["v16"],
-        layout={"k": "v17"},
+        layout="s17",
     )
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/view/app/101/"
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {
-        "name": "v10",
+        "name": "s10",
         "private": True,
-        "sort_by": "v12",
+        "sort_by": "s12",
         "sort_desc": True,
         "filters": {"k": "v14"},
-        "fields": ["v15"],
+        "fields": {"k": "v15"},
         "groupings": ["v16"],
-        "layout": {"k": "v17"},
+        "layout": "s17",
     }
     assert requester.flags[-1] == (False, False)
     assert isinstance(result, ViewCreateResult)

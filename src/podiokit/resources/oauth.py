@@ -9,7 +9,7 @@ https://developers.podio.com/doc/oauth-authorization
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
@@ -31,16 +31,16 @@ class OauthResource(APIResource):
     async def get_access_token(
         self,
         *,
-        grant_type: Any = None,
-        client_id: int | None = None,
-        client_secret: Any = None,
-        username: Any = None,
-        password: Any = None,
-        code: Any = None,
-        redirect_uri: Any = None,
-        refresh_token: Any = None,
+        grant_type: Literal["password", "authorization_code", "refresh_token", "app"],
+        client_id: str,
+        client_secret: str,
+        username: str | None = None,
+        password: str | None = None,
+        code: str | None = None,
+        redirect_uri: str | None = None,
+        refresh_token: str | None = None,
         app_id: int | None = None,
-        app_token: Any = None,
+        app_token: str | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
@@ -56,9 +56,6 @@ class OauthResource(APIResource):
             params=build_query({}, extra_query),
             data=build_body(
                 {
-                    "grant_type": grant_type,
-                    "client_id": client_id,
-                    "client_secret": client_secret,
                     "username": username,
                     "password": password,
                     "code": code,
@@ -66,7 +63,12 @@ class OauthResource(APIResource):
                     "refresh_token": refresh_token,
                     "app_id": app_id,
                     "app_token": app_token,
-                }
+                },
+                required={
+                    "grant_type": grant_type,
+                    "client_id": client_id,
+                    "client_secret": client_secret,
+                },
             ),
             headers=extra_headers,
             timeout=timeout,

@@ -89,8 +89,8 @@ class TasksResource(APIResource):
     async def create_label(
         self,
         *,
-        text: Any = None,
-        color: Any = None,
+        text: str,
+        color: str | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -100,12 +100,15 @@ class TasksResource(APIResource):
 
         Podio operation "Create label": `POST /task/label/`.
         See https://developers.podio.com/doc/tasks/create-label-151265
+
+        Args:
+            color: Hex colour without #, e.g. "E9F7FF".
         """
         response = await self._podio._send(
             "POST",
             "/task/label/",
             params=build_query({}, extra_query),
-            json=build_body({"text": text, "color": color}, extra_body),
+            json=build_body({"color": color}, extra_body, required={"text": text}),
             headers=extra_headers,
             timeout=timeout,
             idempotent=False,
@@ -115,22 +118,22 @@ class TasksResource(APIResource):
     async def create(
         self,
         *,
+        text: str,
         silent: bool | None = None,
         hook: bool | None = None,
-        text: Any = None,
-        description: Any = None,
+        description: str | None = None,
         private: bool | None = None,
-        due_date: Any = None,
-        due_time: Any = None,
-        due_on: Any = None,
-        responsible: list[Any] | None = None,
+        due_date: str | None = None,
+        due_time: str | None = None,
+        due_on: str | None = None,
+        responsible: int | dict[str, Any] | list[Any] | None = None,
         file_ids: list[int] | None = None,
-        labels: list[Any] | None = None,
+        labels: list[str] | None = None,
         label_ids: list[int] | None = None,
         reminder: dict[str, Any] | None = None,
         recurrence: dict[str, Any] | None = None,
-        external_id: int | None = None,
-        ref_type: Any = None,
+        external_id: str | None = None,
+        ref_type: str | None = None,
         ref_id: int | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -141,6 +144,12 @@ class TasksResource(APIResource):
 
         Podio operation "Create task": `POST /task/`.
         See https://developers.podio.com/doc/tasks/create-task-22419
+
+        Args:
+            text: The task's title.
+            due_date: YYYY-MM-DD; or due_on "YYYY-MM-DD HH:MM:SS" in UTC.
+            responsible: A user id, a contact {"type", "id"}, or a list of them.
+            reminder: {"remind_delta": minutes}
         """
         response = await self._podio._send(
             "POST",
@@ -148,7 +157,6 @@ class TasksResource(APIResource):
             params=build_query({"silent": silent, "hook": hook}, extra_query),
             json=build_body(
                 {
-                    "text": text,
                     "description": description,
                     "private": private,
                     "due_date": due_date,
@@ -165,6 +173,7 @@ class TasksResource(APIResource):
                     "ref_id": ref_id,
                 },
                 extra_body,
+                required={"text": text},
             ),
             headers=extra_headers,
             timeout=timeout,
@@ -177,9 +186,21 @@ class TasksResource(APIResource):
         ref_type: str,
         ref_id: int,
         *,
+        text: str,
         silent: bool | None = None,
         hook: bool | None = None,
-        same: Any = None,
+        description: str | None = None,
+        private: bool | None = None,
+        due_date: str | None = None,
+        due_time: str | None = None,
+        due_on: str | None = None,
+        responsible: int | dict[str, Any] | list[Any] | None = None,
+        file_ids: list[int] | None = None,
+        labels: list[str] | None = None,
+        label_ids: list[int] | None = None,
+        reminder: dict[str, Any] | None = None,
+        recurrence: dict[str, Any] | None = None,
+        external_id: str | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -189,12 +210,35 @@ class TasksResource(APIResource):
 
         Podio operation "Create task with reference": `POST /task/{ref_type}/{ref_id}/`.
         See https://developers.podio.com/doc/tasks/create-task-with-reference-22420
+
+        Args:
+            text: The task's title.
+            due_date: YYYY-MM-DD; or due_on "YYYY-MM-DD HH:MM:SS" in UTC.
+            responsible: A user id, a contact {"type", "id"}, or a list of them.
+            reminder: {"remind_delta": minutes}
         """
         response = await self._podio._send(
             "POST",
             f"/task/{path_param(ref_type)}/{path_param(ref_id)}/",
             params=build_query({"silent": silent, "hook": hook}, extra_query),
-            json=build_body({"same": same}, extra_body),
+            json=build_body(
+                {
+                    "description": description,
+                    "private": private,
+                    "due_date": due_date,
+                    "due_time": due_time,
+                    "due_on": due_on,
+                    "responsible": responsible,
+                    "file_ids": file_ids,
+                    "labels": labels,
+                    "label_ids": label_ids,
+                    "reminder": reminder,
+                    "recurrence": recurrence,
+                    "external_id": external_id,
+                },
+                extra_body,
+                required={"text": text},
+            ),
             headers=extra_headers,
             timeout=timeout,
             idempotent=False,
@@ -699,18 +743,22 @@ class TasksResource(APIResource):
         *,
         silent: bool | None = None,
         hook: bool | None = None,
-        text: Any = None,
-        description: Any = None,
-        due_date: Any = None,
-        due_time: Any = None,
-        responsible: list[Any] | None = None,
+        text: str | None = None,
+        description: str | None = None,
         private: bool | None = None,
-        ref_type: Any = None,
-        ref_id: int | None = None,
-        completed: bool | None = None,
-        labels: list[Any] | None = None,
+        due_date: str | None = None,
+        due_time: str | None = None,
+        due_on: str | None = None,
+        responsible: int | dict[str, Any] | list[Any] | None = None,
         file_ids: list[int] | None = None,
+        labels: list[str] | None = None,
+        label_ids: list[int] | None = None,
         reminder: dict[str, Any] | None = None,
+        recurrence: dict[str, Any] | None = None,
+        external_id: str | None = None,
+        completed: bool | None = None,
+        ref_type: str | None = None,
+        ref_id: int | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -720,6 +768,11 @@ class TasksResource(APIResource):
 
         Podio operation "Update task": `PUT /task/{task_id}`.
         See https://developers.podio.com/doc/tasks/update-task-10583674
+
+        Args:
+            due_date: YYYY-MM-DD; or due_on "YYYY-MM-DD HH:MM:SS" in UTC.
+            responsible: A user id, a contact {"type", "id"}, or a list of them.
+            reminder: {"remind_delta": minutes}
         """
         response = await self._podio._send(
             "PUT",
@@ -729,16 +782,20 @@ class TasksResource(APIResource):
                 {
                     "text": text,
                     "description": description,
+                    "private": private,
                     "due_date": due_date,
                     "due_time": due_time,
+                    "due_on": due_on,
                     "responsible": responsible,
-                    "private": private,
+                    "file_ids": file_ids,
+                    "labels": labels,
+                    "label_ids": label_ids,
+                    "reminder": reminder,
+                    "recurrence": recurrence,
+                    "external_id": external_id,
+                    "completed": completed,
                     "ref_type": ref_type,
                     "ref_id": ref_id,
-                    "completed": completed,
-                    "labels": labels,
-                    "file_ids": file_ids,
-                    "reminder": reminder,
                 },
                 extra_body,
             ),
@@ -868,10 +925,10 @@ class TasksResource(APIResource):
         self,
         task_id: int,
         *,
+        ref_type: str,
+        ref_id: int,
         silent: bool | None = None,
         hook: bool | None = None,
-        ref_type: Any = None,
-        ref_id: int | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -886,7 +943,7 @@ class TasksResource(APIResource):
             "PUT",
             f"/task/{path_param(task_id)}/ref",
             params=build_query({"silent": silent, "hook": hook}, extra_query),
-            json=build_body({"ref_type": ref_type, "ref_id": ref_id}, extra_body),
+            json=build_body({}, extra_body, required={"ref_type": ref_type, "ref_id": ref_id}),
             headers=extra_headers,
             timeout=timeout,
             idempotent=True,
