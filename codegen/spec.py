@@ -249,6 +249,8 @@ class AreaSpec(_Strict):
     area: str
     podio_area: str
     title: str
+    # The resource class, when `<Area>Resource` reads badly (`OAuthResource`).
+    resource_class: str | None = None
     operations: dict[str, Operation]
 
     @field_validator("area")
@@ -258,8 +260,17 @@ class AreaSpec(_Strict):
             raise ValueError(f"area must be a snake_case identifier: {value!r}")
         return value
 
+    @field_validator("resource_class")
+    @classmethod
+    def _check_class(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[A-Z][A-Za-z0-9]*Resource", value):
+            raise ValueError(f"resource_class must be CapWords ending in Resource: {value!r}")
+        return value
+
     @property
     def class_name(self) -> str:
+        if self.resource_class is not None:
+            return self.resource_class
         return "".join(part.capitalize() for part in self.area.split("_")) + "Resource"
 
 

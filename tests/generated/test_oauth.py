@@ -13,7 +13,7 @@ import pytest
 import respx
 
 from podiokit.models.oauth import OAuthTokenResponse
-from podiokit.resources.oauth import OauthResource
+from podiokit.resources.oauth import OAuthResource
 
 from .conftest import RecordingRequester
 
@@ -24,7 +24,7 @@ async def test_get_access_token(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
-    result = await OauthResource(requester).get_access_token(
+    result = await OAuthResource(requester).get_access_token(
         grant_type="password",
         client_id="s11",
         client_secret="s12",
@@ -58,7 +58,7 @@ async def test_get_access_token(
 
 async def test_get_scope(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
-    result = await OauthResource(requester).get_scope()
+    result = await OAuthResource(requester).get_scope()
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/oauth/scope"
@@ -72,7 +72,7 @@ async def test_invalidate_grant(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await OauthResource(requester).invalidate_grant()
+    result = await OAuthResource(requester).invalidate_grant()
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/oauth/grant/invalidate"
@@ -86,7 +86,7 @@ async def test_invalidate_tokens(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
-    result = await OauthResource(requester).invalidate_tokens()
+    result = await OAuthResource(requester).invalidate_tokens()
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/oauth/token/invalidate"
@@ -98,7 +98,7 @@ async def test_invalidate_tokens(
 
 async def test_authorize(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
-    result = await OauthResource(requester).authorize()
+    result = await OAuthResource(requester).authorize()
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/oauth/authorize"
@@ -110,7 +110,7 @@ async def test_authorize(requester: RecordingRequester, respx_mock: respx.MockRo
 
 async def test_create_client(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
-    result = await OauthResource(requester).create_client()
+    result = await OAuthResource(requester).create_client()
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/oauth/client/"
@@ -124,7 +124,7 @@ async def test_create_client_for_user(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await OauthResource(requester).create_client_for_user(101)
+    result = await OAuthResource(requester).create_client_for_user(101)
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/oauth/client/user/101/"
@@ -136,7 +136,7 @@ async def test_create_client_for_user(
 
 async def test_delete_client(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await OauthResource(requester).delete_client(101)
+    result = await OAuthResource(requester).delete_client(101)
     request = route.calls.last.request
     assert request.method == "DELETE"
     assert request.url.raw_path.partition(b"?")[0] == b"/oauth/client/101"
@@ -150,7 +150,7 @@ async def test_delete_client_grant(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await OauthResource(requester).delete_client_grant(101)
+    result = await OAuthResource(requester).delete_client_grant(101)
     request = route.calls.last.request
     assert request.method == "DELETE"
     assert request.url.raw_path.partition(b"?")[0] == b"/oauth/grant/client/101"
@@ -162,7 +162,7 @@ async def test_delete_client_grant(
 
 async def test_reset_client(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await OauthResource(requester).reset_client(101)
+    result = await OAuthResource(requester).reset_client(101)
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/oauth/client/101/reset"
@@ -174,7 +174,7 @@ async def test_reset_client(requester: RecordingRequester, respx_mock: respx.Moc
 
 async def test_update_client(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await OauthResource(requester).update_client(101)
+    result = await OAuthResource(requester).update_client(101)
     request = route.calls.last.request
     assert request.method == "PUT"
     assert request.url.raw_path.partition(b"?")[0] == b"/oauth/client/101"
@@ -188,7 +188,7 @@ async def test_update_client_admin(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await OauthResource(requester).update_client_admin(101)
+    result = await OAuthResource(requester).update_client_admin(101)
     request = route.calls.last.request
     assert request.method == "PUT"
     assert request.url.raw_path.partition(b"?")[0] == b"/oauth/client/101/admin"
@@ -200,7 +200,7 @@ async def test_update_client_admin(
 
 async def test_get_info(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
-    result = await OauthResource(requester).get_info()
+    result = await OAuthResource(requester).get_info()
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/oauth/info"

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from .layouts import LayoutsResource
     from .linked_accounts import LinkedAccountsResource
     from .notifications import NotificationsResource
-    from .oauth import OauthResource
+    from .oauth import OAuthResource
     from .orgs import OrgsResource
     from .questions import QuestionsResource
     from .ratings import RatingsResource
@@ -226,11 +226,11 @@ class ResourceNamespaces:
         return NotificationsResource(cast("Requester", self))
 
     @cached_property
-    def oauth(self) -> OauthResource:
+    def oauth(self) -> OAuthResource:
         """Podio's OAuth authorization area (13 operations): https://developers.podio.com/doc/oauth-authorization"""
-        from .oauth import OauthResource
+        from .oauth import OAuthResource
 
-        return OauthResource(cast("Requester", self))
+        return OAuthResource(cast("Requester", self))
 
     @cached_property
     def orgs(self) -> OrgsResource:

@@ -17,10 +17,10 @@ from .._resource import APIResource, decode_json, parse_as
 from ..models.oauth import OAuthTokenResponse
 from ._helpers import build_body, build_query, path_param
 
-__all__ = ["OauthResource"]
+__all__ = ["OAuthResource"]
 
 
-class OauthResource(APIResource):
+class OAuthResource(APIResource):
     """Podio's OAuth authorization area: `podio.oauth.<operation>(...)`.
 
     https://developers.podio.com/doc/oauth-authorization
