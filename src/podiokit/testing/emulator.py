@@ -144,6 +144,9 @@ class Emulator:
 def _bind(host: str, port: int) -> tuple[socket.socket, str]:
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # Accepted sockets inherit this on Linux. Without it a response's head and body (two
+    # writes) meet Nagle + delayed ACK: 40 ms per keep-alive request.
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind((host, port))
     shown = f"[{host}]" if ":" in host else host
     return sock, f"http://{shown}:{sock.getsockname()[1]}"
