@@ -74,6 +74,15 @@ class Ctx:
         except ValueError:
             raise ApiError(400, "invalid_value", "The body is not valid JSON") from None
 
+    def int_query(self, name: str, default: int) -> int:
+        value = self.request.query_params.get(name)
+        if value is None:
+            return default
+        try:
+            return int(value)
+        except ValueError:
+            raise ApiError(400, "invalid_value", f"Invalid value {value!r} for {name}") from None
+
     def flag(self, name: str, default: bool = False) -> bool:
         # Clients send silent=1, silent=true, hook=0 ... (§5.1).
         value = self.request.query_params.get(name)

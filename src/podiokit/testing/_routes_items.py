@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._common import dumps
 from ._errors import ApiError
 from ._filter import page_params
 from ._items import create_item, delete_item, update_item
@@ -109,19 +110,16 @@ async def filter_items(ctx: Ctx) -> Reply:
 async def list_items(ctx: Ctx) -> Reply:
     """The legacy GET listing: the same filter, with parameters in the query string."""
     q = ctx.request.query_params
-    body: dict[str, Any] = {"limit": int(q.get("limit", 30)), "offset": int(q.get("offset", 0))}
+    body: dict[str, Any] = {
+        "limit": ctx.int_query("limit", 30),
+        "offset": ctx.int_query("offset", 0),
+    }
     if "sort_by" in q:
         body["sort_by"] = q["sort_by"]
     if "sort_desc" in q:
         body["sort_desc"] = q["sort_desc"].lower() in ("1", "true")
-    ctx._body = _encode(body)
+    ctx._body = dumps(body)
     return await filter_items(ctx)
-
-
-def _encode(body: dict[str, Any]) -> bytes:
-    from ._common import dumps
-
-    return dumps(body)
 
 
 ROUTES = [

@@ -51,7 +51,7 @@ async def get_tasks(ctx: Ctx) -> Any:
         tasks = [t for t in tasks if t["ref_type"] == ref_type and str(t["ref_id"]) == ref_id]
     if "space" in q:
         tasks = [t for t in tasks if str(t["space_id"]) == q["space"]]
-    offset, limit = int(q.get("offset", 0)), int(q.get("limit", 10))
+    offset, limit = ctx.int_query("offset", 0), ctx.int_query("limit", 10)
     return tasks[offset : offset + limit]
 
 

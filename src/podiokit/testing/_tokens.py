@@ -87,5 +87,6 @@ class TokenStore:
 
     def expire_all(self) -> None:
         past = time.time() - 1
-        for token in self.by_access.values():
+        # A copy: a server thread may issue tokens meanwhile.
+        for token in list(self.by_access.values()):
             token.expires_at = min(token.expires_at, past)
