@@ -328,6 +328,7 @@ class TestView:
     encode_fields_arg: str | None
     response: str
     check: str
+    empty_page: str = ""
 
 
 def _default_response(op: Operation) -> Any:
@@ -405,8 +406,14 @@ def test_view(view: OpView) -> TestView:
             check = "assert isinstance(result, list)"
         else:
             check = f"assert isinstance(result, {model})"
+    empty_page = ""
+    if op.paginate is not None:
+        p = op.paginate
+        empty: Any = [] if p.items is None else {p.items: [], p.total or "total": 0,
+                                                  p.filtered or "filtered": 0}  # fmt: skip
+        empty_page = f"httpx.Response(200, json={empty!r})"
     return TestView(view.name, view, call, raw_path, query, body_kind, body_value, encode_arg,
-                    response, check)  # fmt: skip
+                    response, check, empty_page)  # fmt: skip
 
 
 def render_tests(area: AreaSpec, models: Mapping[str, str]) -> str:

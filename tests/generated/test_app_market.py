@@ -304,3 +304,71 @@ async def test_get_org_profile_by_url(
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
     assert result == {}
+
+
+async def test_get_own_iterates(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
+    # An empty page ends the walk after one request.
+    route = respx_mock.route().mock(
+        return_value=httpx.Response(200, json={"shares": [], "total": 0})
+    )
+    elements = [
+        element
+        async for element in AppMarketResource(requester).get_own(
+            "a b/1", limit=7, offset=14, type="s12"
+        )
+    ]
+    assert elements == []
+    assert route.call_count == 1
+
+
+async def test_get_by_author_iterates(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
+    # An empty page ends the walk after one request.
+    route = respx_mock.route().mock(
+        return_value=httpx.Response(200, json={"shares": [], "total": 0})
+    )
+    elements = [
+        element
+        async for element in AppMarketResource(requester).get_by_author(
+            "a b/1", 102, limit=7, offset=14, sort="s12", type="s13"
+        )
+    ]
+    assert elements == []
+    assert route.call_count == 1
+
+
+async def test_get_by_category_iterates(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
+    # An empty page ends the walk after one request.
+    route = respx_mock.route().mock(
+        return_value=httpx.Response(200, json={"shares": [], "total": 0})
+    )
+    elements = [
+        element
+        async for element in AppMarketResource(requester).get_by_category(
+            "a b/1", 102, limit=7, offset=14, sort="s12", type="s13"
+        )
+    ]
+    assert elements == []
+    assert route.call_count == 1
+
+
+async def test_get_top_iterates(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
+    # An empty page ends the walk after one request.
+    route = respx_mock.route().mock(
+        return_value=httpx.Response(200, json={"shares": [], "total": 0})
+    )
+    elements = [
+        element
+        async for element in AppMarketResource(requester).get_top(
+            "a b/1", limit=7, offset=14, type="s12"
+        )
+    ]
+    assert elements == []
+    assert route.call_count == 1

@@ -139,3 +139,18 @@ async def test_get_liked_by(requester: RecordingRequester, respx_mock: respx.Moc
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
     assert result == {"ok": True}
+
+
+async def test_get_on_object_iterates(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
+    # An empty page ends the walk after one request.
+    route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
+    elements = [
+        element
+        async for element in CommentsResource(requester).get_on_object(
+            "a b/1", 102, limit=7, offset=14
+        )
+    ]
+    assert elements == []
+    assert route.call_count == 1

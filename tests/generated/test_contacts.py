@@ -320,3 +320,87 @@ async def test_get_totals_v2(requester: RecordingRequester, respx_mock: respx.Mo
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
     assert result == {"ok": True}
+
+
+async def test_get_all_iterates(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
+    # An empty page ends the walk after one request.
+    route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
+    elements = [
+        element
+        async for element in ContactsResource(requester).get_all(
+            contact_type="s10",
+            exclude_self=True,
+            external_id=112,
+            fields="s13",
+            limit=7,
+            offset=14,
+            order="s16",
+            required=True,
+            type="s18",
+        )
+    ]
+    assert elements == []
+    assert route.call_count == 1
+
+
+async def test_get_org_contacts_iterates(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
+    # An empty page ends the walk after one request.
+    route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
+    elements = [
+        element
+        async for element in ContactsResource(requester).get_org_contacts(
+            101,
+            contact_type="s10",
+            exclude_self=True,
+            external_id=112,
+            limit=7,
+            offset=14,
+            order="s15",
+            required=True,
+            type="s17",
+        )
+    ]
+    assert elements == []
+    assert route.call_count == 1
+
+
+async def test_get_space_contacts_iterates(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
+    # An empty page ends the walk after one request.
+    route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
+    elements = [
+        element
+        async for element in ContactsResource(requester).get_space_contacts(
+            101,
+            contact_type="s10",
+            exclude_self=True,
+            external_id=112,
+            limit=7,
+            offset=14,
+            order="s15",
+            required=True,
+            type="s17",
+        )
+    ]
+    assert elements == []
+    assert route.call_count == 1
+
+
+async def test_get_space_contacts_on_app_iterates(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
+    # An empty page ends the walk after one request.
+    route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
+    elements = [
+        element
+        async for element in ContactsResource(requester).get_space_contacts_on_app(
+            101, limit=7, offset=14, order="s12"
+        )
+    ]
+    assert elements == []
+    assert route.call_count == 1

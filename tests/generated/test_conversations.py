@@ -369,3 +369,56 @@ async def test_change_subject(requester: RecordingRequester, respx_mock: respx.M
     assert json.loads(request.content) == {"subject": "s10"}
     assert requester.flags[-1] == (True, False)
     assert result == {}
+
+
+async def test_get_events_iterates(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
+    # An empty page ends the walk after one request.
+    route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
+    elements = [
+        element
+        async for element in ConversationsResource(requester).get_events(101, limit=7, offset=14)
+    ]
+    assert elements == []
+    assert route.call_count == 1
+
+
+async def test_get_all_iterates(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
+    # An empty page ends the walk after one request.
+    route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
+    elements = [
+        element async for element in ConversationsResource(requester).get_all(limit=7, offset=14)
+    ]
+    assert elements == []
+    assert route.call_count == 1
+
+
+async def test_get_flagged_iterates(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
+    # An empty page ends the walk after one request.
+    route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
+    elements = [
+        element
+        async for element in ConversationsResource(requester).get_flagged(
+            "a b/1", limit=7, offset=14
+        )
+    ]
+    assert elements == []
+    assert route.call_count == 1
+
+
+async def test_search_iterates(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
+    # An empty page ends the walk after one request.
+    route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
+    elements = [
+        element
+        async for element in ConversationsResource(requester).search(
+            limit=7, offset=14, participants="s12", text="s13"
+        )
+    ]
+    assert elements == []
+    assert route.call_count == 1

@@ -307,3 +307,51 @@ async def test_set_available(requester: RecordingRequester, respx_mock: respx.Mo
     assert json.loads(request.content) == {}
     assert requester.flags[-1] == (False, False)
     assert result == {"ok": True}
+
+
+async def test_get_on_app_iterates(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
+    # An empty page ends the walk after one request.
+    route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
+    elements = [
+        element
+        async for element in FilesResource(requester).get_on_app(
+            101,
+            attached_to="s10",
+            created_by="s11",
+            created_on="s12",
+            filetype="s13",
+            hosted_by="s14",
+            sort_by="s15",
+            sort_desc=True,
+            limit=7,
+            offset=14,
+        )
+    ]
+    assert elements == []
+    assert route.call_count == 1
+
+
+async def test_get_on_space_iterates(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
+    # An empty page ends the walk after one request.
+    route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
+    elements = [
+        element
+        async for element in FilesResource(requester).get_on_space(
+            101,
+            attached_to="s10",
+            created_by="s11",
+            created_on="s12",
+            filetype="s13",
+            hosted_by="s14",
+            sort_by="s15",
+            sort_desc=True,
+            limit=7,
+            offset=14,
+        )
+    ]
+    assert elements == []
+    assert route.call_count == 1

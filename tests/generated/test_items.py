@@ -732,3 +732,98 @@ async def test_get_next_or_previous(
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
     assert isinstance(result, ItemMini)
+
+
+async def test_filter_iterates(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
+    # An empty page ends the walk after one request.
+    route = respx_mock.route().mock(
+        return_value=httpx.Response(200, json={"items": [], "total": 0, "filtered": 0})
+    )
+    elements = [
+        element
+        async for element in ItemsResource(requester).filter(
+            101,
+            fields="s10",
+            sort_by="s11",
+            sort_desc=True,
+            filters={"k": "v13"},
+            limit=7,
+            offset=14,
+            remember=True,
+        )
+    ]
+    assert elements == []
+    assert route.call_count == 1
+
+
+async def test_filter_by_view_iterates(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
+    # An empty page ends the walk after one request.
+    route = respx_mock.route().mock(
+        return_value=httpx.Response(200, json={"items": [], "total": 0, "filtered": 0})
+    )
+    elements = [
+        element
+        async for element in ItemsResource(requester).filter_by_view(
+            101,
+            102,
+            sort_by="s10",
+            sort_desc=True,
+            filters={"k": "v12"},
+            limit=7,
+            offset=14,
+            remember=True,
+        )
+    ]
+    assert elements == []
+    assert route.call_count == 1
+
+
+async def test_get_all_iterates(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
+    # An empty page ends the walk after one request.
+    route = respx_mock.route().mock(
+        return_value=httpx.Response(200, json={"items": [], "total": 0, "filtered": 0})
+    )
+    elements = [
+        element
+        async for element in ItemsResource(requester).get_all(
+            101, sort_by="s10", sort_desc=True, limit=7, offset=14
+        )
+    ]
+    assert elements == []
+    assert route.call_count == 1
+
+
+async def test_get_references_by_field_iterates(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
+    # An empty page ends the walk after one request.
+    route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
+    elements = [
+        element
+        async for element in ItemsResource(requester).get_references_by_field(
+            101, 102, limit=7, offset=14
+        )
+    ]
+    assert elements == []
+    assert route.call_count == 1
+
+
+async def test_find_all_by_external_id_iterates(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
+    # An empty page ends the walk after one request.
+    route = respx_mock.route().mock(
+        return_value=httpx.Response(200, json={"items": [], "total": 0, "filtered": 0})
+    )
+    elements = [
+        element
+        async for element in ItemsResource(requester).find_all_by_external_id(
+            101, external_id="s10", sort_by="s11", sort_desc=True, limit=7, offset=14
+        )
+    ]
+    assert elements == []
+    assert route.call_count == 1

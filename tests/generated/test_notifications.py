@@ -143,3 +143,28 @@ async def test_unstar(requester: RecordingRequester, respx_mock: respx.MockRoute
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
     assert result is None
+
+
+async def test_get_all_iterates(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
+    # An empty page ends the walk after one request.
+    route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
+    elements = [
+        element
+        async for element in NotificationsResource(requester).get_all(
+            context_type="s10",
+            created_from="s11",
+            created_to="s12",
+            direction="s13",
+            limit=7,
+            offset=14,
+            starred=True,
+            type="s17",
+            user_id=118,
+            viewed=True,
+            viewed_from="s20",
+        )
+    ]
+    assert elements == []
+    assert route.call_count == 1

@@ -488,3 +488,31 @@ async def test_validate_url_label(
     assert json.loads(request.content) == {"url_label": "s10"}
     assert requester.flags[-1] == (True, False)
     assert result == {"ok": True}
+
+
+async def test_get_login_report_iterates(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
+    # An empty page ends the walk after one request.
+    route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
+    elements = [
+        element
+        async for element in OrgsResource(requester).get_login_report(101, limit=7, offset=14)
+    ]
+    assert elements == []
+    assert route.call_count == 1
+
+
+async def test_get_members_iterates(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
+    # An empty page ends the walk after one request.
+    route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
+    elements = [
+        element
+        async for element in OrgsResource(requester).get_members(
+            101, limit=7, offset=14, member_type="s12", query="s13", sort_by="s14", sort_desc=True
+        )
+    ]
+    assert elements == []
+    assert route.call_count == 1

@@ -90,3 +90,18 @@ async def test_search(requester: RecordingRequester, respx_mock: respx.MockRoute
     assert json.loads(request.content) == {}
     assert requester.flags[-1] == (True, False)
     assert result == []
+
+
+async def test_get_profiles_with_access_iterates(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
+    # An empty page ends the walk after one request.
+    route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
+    elements = [
+        element
+        async for element in ReferenceResource(requester).get_profiles_with_access(
+            "a b/1", 102, limit=7, offset=14
+        )
+    ]
+    assert elements == []
+    assert route.call_count == 1

@@ -170,3 +170,72 @@ async def test_in_app_and_space(
     assert json.loads(request.content) == {}
     assert requester.flags[-1] == (True, True)
     assert result == []
+
+
+async def test_globally_iterates(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
+    # An empty page ends the walk after one request.
+    route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
+    elements = [
+        element
+        async for element in SearchResource(requester).globally(
+            query="s10",
+            ref_type="s11",
+            counts=True,
+            highlights=True,
+            limit=7,
+            offset=14,
+            search_fields="s16",
+        )
+    ]
+    assert elements == []
+    assert route.call_count == 1
+
+
+async def test_in_app_iterates(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
+    # An empty page ends the walk after one request.
+    route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
+    elements = [
+        element
+        async for element in SearchResource(requester).in_app(
+            101,
+            query="s10",
+            ref_type="s11",
+            counts=True,
+            highlights=True,
+            limit=7,
+            offset=14,
+            search_fields="s16",
+        )
+    ]
+    assert elements == []
+    assert route.call_count == 1
+
+
+async def test_in_org_iterates(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
+    # An empty page ends the walk after one request.
+    route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
+    elements = [
+        element
+        async for element in SearchResource(requester).in_org(
+            101, query="s10", ref_type="s11", counts=True, highlights=True, limit=7, offset=14
+        )
+    ]
+    assert elements == []
+    assert route.call_count == 1
+
+
+async def test_in_space_iterates(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
+    # An empty page ends the walk after one request.
+    route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
+    elements = [
+        element
+        async for element in SearchResource(requester).in_space(
+            101, query="s10", ref_type="s11", counts=True, highlights=True, limit=7, offset=14
+        )
+    ]
+    assert elements == []
+    assert route.call_count == 1

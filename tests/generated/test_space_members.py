@@ -308,3 +308,18 @@ async def test_get_count(requester: RecordingRequester, respx_mock: respx.MockRo
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
     assert result == {"ok": True}
+
+
+async def test_get_all_v2_iterates(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
+    # An empty page ends the walk after one request.
+    route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
+    elements = [
+        element
+        async for element in SpaceMembersResource(requester).get_all_v2(
+            101, limit=7, member_type="s11", offset=14, query="s13"
+        )
+    ]
+    assert elements == []
+    assert route.call_count == 1

@@ -294,3 +294,126 @@ async def test_get_activity_group_for_data_ref(
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
     assert result == {}
+
+
+async def test_get_app_iterates(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
+    # An empty page ends the walk after one request.
+    route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
+    elements = [
+        element async for element in StreamResource(requester).get_app(101, limit=7, offset=14)
+    ]
+    assert elements == []
+    assert route.call_count == 1
+
+
+async def test_get_app_v3_iterates(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
+    # An empty page ends the walk after one request.
+    route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
+    elements = [
+        element
+        async for element in StreamResource(requester).get_app_v3(
+            101, groups_event_types="s10", groups_limit=111, limit=7, offset=14
+        )
+    ]
+    assert elements == []
+    assert route.call_count == 1
+
+
+async def test_get_global_iterates(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
+    # An empty page ends the walk after one request.
+    route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
+    elements = [
+        element
+        async for element in StreamResource(requester).get_global(
+            limit=7, offset=14, date_from="s12", date_to="s13"
+        )
+    ]
+    assert elements == []
+    assert route.call_count == 1
+
+
+async def test_get_global_v3_iterates(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
+    # An empty page ends the walk after one request.
+    route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
+    elements = [
+        element
+        async for element in StreamResource(requester).get_global_v3(
+            groups_event_types="s10", groups_limit=111, limit=7, offset=14
+        )
+    ]
+    assert elements == []
+    assert route.call_count == 1
+
+
+async def test_get_org_v3_iterates(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
+    # An empty page ends the walk after one request.
+    route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
+    elements = [
+        element
+        async for element in StreamResource(requester).get_org_v3(
+            101, groups_event_types="s10", groups_limit=111, limit=7, offset=14
+        )
+    ]
+    assert elements == []
+    assert route.call_count == 1
+
+
+async def test_get_org_iterates(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
+    # An empty page ends the walk after one request.
+    route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
+    elements = [
+        element async for element in StreamResource(requester).get_org(101, limit=7, offset=14)
+    ]
+    assert elements == []
+    assert route.call_count == 1
+
+
+async def test_get_space_iterates(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
+    # An empty page ends the walk after one request.
+    route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
+    elements = [
+        element async for element in StreamResource(requester).get_space(101, limit=7, offset=14)
+    ]
+    assert elements == []
+    assert route.call_count == 1
+
+
+async def test_get_user_iterates(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
+    # An empty page ends the walk after one request.
+    route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
+    elements = [
+        element async for element in StreamResource(requester).get_user(101, limit=7, offset=14)
+    ]
+    assert elements == []
+    assert route.call_count == 1
+
+
+async def test_get_user_v3_iterates(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
+    # An empty page ends the walk after one request.
+    route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
+    elements = [
+        element
+        async for element in StreamResource(requester).get_user_v3(
+            101, groups_event_types="s10", groups_limit=111, limit=7, offset=14
+        )
+    ]
+    assert elements == []
+    assert route.call_count == 1

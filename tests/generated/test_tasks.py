@@ -566,3 +566,39 @@ async def test_update_due_date(requester: RecordingRequester, respx_mock: respx.
     assert json.loads(request.content) == {"due_date": "s10"}
     assert requester.flags[-1] == (True, False)
     assert result is None
+
+
+async def test_get_all_iterates(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
+    # An empty page ends the walk after one request.
+    route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
+    elements = [
+        element
+        async for element in TasksResource(requester).get_all(
+            app="s10",
+            completed=True,
+            completed_by="s12",
+            completed_on="s13",
+            created_by="s14",
+            created_on="s15",
+            created_via="s16",
+            due_date="s17",
+            external_id="s18",
+            grouping="s19",
+            label="s20",
+            limit=7,
+            offset=14,
+            org="s23",
+            reference="s24",
+            responsible="s25",
+            sort_by="s26",
+            sort_desc=True,
+            space="s28",
+            view="s29",
+            files="s30",
+            reassigned="s31",
+        )
+    ]
+    assert elements == []
+    assert route.call_count == 1
