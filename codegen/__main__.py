@@ -23,12 +23,7 @@ GENERATED_DIRS = ("src/podiokit/resources", "tests/generated")
 MODELS_DIR = "src/podiokit/models"  # only when the models generator ran
 
 
-_WITHOUT_MODELS = False
-
-
 def _models_module(spec_dir: Path) -> ModuleType | None:
-    if _WITHOUT_MODELS:
-        return None
     # The models generator (`codegen/models.py`, spec in `spec/models/`) is developed
     # alongside; until both exist, no model is known and resources return plain JSON.
     if not (Path(__file__).parent / "models.py").exists():
@@ -105,14 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     mode.add_argument("--list", action="store_true", help="print one line per operation")
     parser.add_argument("--root", type=Path, default=Path("."), help="repository root")
     parser.add_argument("-q", "--quiet", action="store_true")
-    parser.add_argument(
-        "--without-models",
-        action="store_true",
-        help="ignore spec/models/ (develop resources while the models spec is broken)",
-    )
     args = parser.parse_args(argv)
-    global _WITHOUT_MODELS
-    _WITHOUT_MODELS = args.without_models
     root = args.root.resolve()
     spec_dir = root / "spec"
     try:
