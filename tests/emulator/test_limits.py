@@ -6,6 +6,7 @@ import contextlib
 import re
 import time
 
+import anyio
 import httpx
 import pytest
 
@@ -159,3 +160,14 @@ async def test_latency_is_added(emu: Emulator):
         started = time.perf_counter()
         await http.get("/org/")
         assert time.perf_counter() - started >= 0.06
+
+
+async def test_tokens_expire_after_token_lifetime():
+    emu = Emulator(items=1, token_lifetime=1)
+    async with in_process(emu) as http:
+        token = await password_token(http, emu)
+        assert token["expires_in"] == 1
+        assert (await http.get("/user/status", headers=auth(token))).status_code == 200
+        await anyio.sleep(1.05)
+        expired = await http.get("/user/status", headers=auth(token))
+        assert (expired.status_code, expired.json()["error_description"]) == (401, "expired_token")

@@ -149,9 +149,10 @@ async def test_an_app_session_whose_refresh_is_refused_signs_in_again():
     assert emu.stats()["token_grants"]["app"] == 2
 
 
-async def test_rate_limit_420_carries_the_wait_hint():
+@pytest.mark.parametrize("mode", MODES)
+async def test_rate_limit_420_carries_the_wait_hint(mode: str):
     emu = Emulator(items=5, rate_limit=4)
-    async with connect(emu, "in-process", max_retries=0) as podio:
+    async with connect(emu, mode, max_retries=0) as podio:
         creds = emu.credentials
         await podio.authenticate_with_credentials(creds["username"], creds["password"])
         for _ in range(4):
@@ -192,8 +193,29 @@ async def test_constant_faults_surface_as_sdk_errors(mode: str):
             await podio.request("GET", f"/app/{PROJECTS}")
 
 
-async def test_filter_paging_sorting_and_filters_through_the_sdk(podio_client: Podio):
-    # podio_client is the plugin's fixture: signed in with the demo app (Projects, 300 items).
+@asynccontextmanager
+async def demo_app(mode: str) -> AsyncIterator[Podio]:
+    emu = Emulator()
+    async with connect(emu, mode) as podio:
+        app = emu.credentials["apps"][0]
+        await podio.authenticate_with_app(app["app_id"], app["app_token"])
+        yield podio
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_filter_paging_sorting_and_filters_through_the_sdk(mode: str):
+    async with demo_app(mode) as podio:
+        await check_filter(podio)
+
+
+async def test_the_podio_client_fixture(podio_client: Podio):
+    # The plugin's fixture: signed in with the demo app (Projects, 300 items), in process.
+    assert podio_client.token is not None and podio_client.token.ref is not None
+    assert podio_client.token.ref.type == "app"
+    await check_filter(podio_client)
+
+
+async def check_filter(podio_client: Podio) -> None:
     page = await podio_client.items.filter(PROJECTS, limit=10, sort_by="app_item_id",
                                            sort_desc=False)  # fmt: skip
     assert (page.total, page.filtered) == (300, 300)
@@ -233,7 +255,13 @@ async def test_sdk_reads_an_item_with_a_question_field():
         assert any(f.type == "question" for f in item.fields or [])
 
 
-async def test_revisions_and_409_through_the_sdk(podio_client: Podio):
+@pytest.mark.parametrize("mode", MODES)
+async def test_revisions_and_409_through_the_sdk(mode: str):
+    async with demo_app(mode) as podio_client:
+        await check_revisions(podio_client)
+
+
+async def check_revisions(podio_client: Podio) -> None:
     created = await podio_client.items.create(PROJECTS, fields={"title": "Rev test"})
     result = await podio_client.items.update(created.item_id, fields={"title": "Rev 1"},
                                              revision=0)  # fmt: skip
