@@ -35,12 +35,21 @@ def _models_module(spec_dir: Path) -> ModuleType | None:
     return models
 
 
+def _models_call(module: ModuleType, name: str, spec_dir: Path) -> Mapping[str, str]:
+    """`codegen.models.<name>(spec/models)`, its spec errors reported like ours."""
+    fn: Callable[[Path], Mapping[str, str]] = getattr(module, name)
+    error: type[Exception] = getattr(module, "ModelSpecError", SpecError)
+    try:
+        return fn(spec_dir / "models")
+    except error as exc:
+        raise SpecError(str(exc)) from None
+
+
 def model_index(spec_dir: Path) -> dict[str, str]:
     module = _models_module(spec_dir)
     if module is None:
         return {}
-    index: Callable[[Path], Mapping[str, str]] = module.index
-    return dict(index(spec_dir / "models"))
+    return dict(_models_call(module, "index", spec_dir))
 
 
 def render_all(root: Path, spec_dir: Path) -> tuple[list[AreaSpec], dict[str, str]]:
@@ -57,8 +66,7 @@ def render_all(root: Path, spec_dir: Path) -> tuple[list[AreaSpec], dict[str, st
     files = format_files(root, files)
     module = _models_module(spec_dir)
     if module is not None:
-        render: Callable[[Path], Mapping[str, str]] = module.render
-        for rel, content in render(spec_dir / "models").items():
+        for rel, content in _models_call(module, "render", spec_dir).items():
             if rel in files:
                 raise SpecError(f"{rel} is produced by both the resources and models generators")
             files[rel] = content
