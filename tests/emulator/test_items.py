@@ -209,3 +209,47 @@ async def test_orgs_spaces_apps_users(user_http: httpx.AsyncClient):
     status = (await user_http.get("/user/status")).json()
     assert status["user"]["user_id"] == 1001
     assert status["push"]["channel"] == "/user/1001"
+
+
+async def test_every_writable_field_type_round_trips(user_http: httpx.AsyncClient):
+    created = await user_http.post(
+        f"/item/app/{CLIENTS}/",
+        json={"fields": {
+            "title": "Every type",
+            "email": [{"type": "home", "value": "a@b.test"}],
+            "phone": "+4512345678",
+            "address": {"value": "Aarhus, Denmark", "lat": 56.16, "lng": 10.2},
+            "logo": [123],
+            "website": "https://example.org/page",
+            "tier": 2,
+            "industry": [{"value": 1}, {"value": {"id": 3}}],
+            "account-manager": {"value": {"profile_id": 2001}},
+        }},
+    )  # fmt: skip
+    assert created.status_code == 200, created.text
+    item = (await user_http.get(f"/item/{created.json()['item_id']}")).json()
+    assert values(item, "email") == [{"type": "home", "value": "a@b.test"}]
+    assert values(item, "phone") == [{"type": "work", "value": "+4512345678"}]
+    address = values(item, "address")[0]
+    assert (address["value"], address["lat"], address["map_in_sync"]) == (
+        "Aarhus, Denmark",
+        56.16,
+        True,
+    )
+    assert values(item, "logo")[0]["value"]["file_id"] == 123
+    assert values(item, "website")[0]["embed"]["url"] == "https://example.org/page"
+    assert values(item, "tier") == [{"value": 2}]  # question: the option id (§5.4)
+    assert [v["value"]["text"] for v in values(item, "industry")] == ["Retail", "Health"]
+    assert values(item, "account-manager")[0]["value"]["user_id"] == 1001
+    project = await user_http.post(
+        f"/item/app/{PROJECTS}/",
+        json={"fields": {"title": "Ref", "client": [item["item_id"]],
+                         "deadline": {"start_utc": "2025-03-04 10:30:00"}, "estimate": 5400}},
+    )  # fmt: skip
+    linked = (await user_http.get(f"/item/{project.json()['item_id']}")).json()
+    assert values(linked, "client")[0]["value"]["item_id"] == item["item_id"]
+    deadline = values(linked, "deadline")[0]
+    assert (deadline["start_utc"], deadline["start_time"]) == ("2025-03-04 10:30:00", "10:30:00")
+    assert values(linked, "estimate") == [{"value": 5400}]
+    read_only = await user_http.post(f"/item/app/{PROJECTS}/", json={"fields": {"cost": 5}})
+    assert read_only.status_code == 400

@@ -15,10 +15,10 @@ def _bad(field: Field, value: Any, why: str) -> Exception:
     return invalid_value(f"Invalid value {value!r} for field {field.external_id}: {why}")
 
 
-def _unwrap(value: Any, sub_id: str = "value") -> Any:
+def _unwrap(value: Any) -> Any:
     # {"value": v} and bare v are the same write (sub_id form vs short form).
-    if isinstance(value, dict) and sub_id in value and len(value) <= 2:
-        return value[sub_id]
+    if isinstance(value, dict) and "value" in value:
+        return value["value"]
     return value
 
 
