@@ -18,6 +18,9 @@ if not SAMPLES.is_dir():  # a checkout elsewhere keeps the shared folder beside 
 
 
 def sample(name: str) -> Any:
+    """A real API body from shared/podio-api/samples (skips where that folder is absent)."""
+    if not SAMPLES.is_dir():
+        pytest.skip(f"real API samples not found at {SAMPLES}")
     return json.loads((SAMPLES / name).read_text())
 
 
