@@ -48,7 +48,11 @@ def codegen(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """The benchmarks under benchmarks/ (ratios against raw httpx in the same run)."""
     _install(session)
-    for script in session.posargs or ["bench_concurrency.py", "bench_emulator.py", "bench_import.py"]:
+    for script in session.posargs or [
+        "bench_concurrency.py",
+        "bench_emulator.py",
+        "bench_import.py",
+    ]:
         session.run("python", f"benchmarks/{script}")
 
 

@@ -13,7 +13,8 @@ from codegen.__main__ import main
 from codegen.spec import SpecError, load_areas, validate_area
 
 ROOT = Path(__file__).resolve().parents[2]
-TSV = Path("/work/shared/podio-api/endpoints.tsv")
+# shared/podio-api/endpoints.tsv, copied into the repo so the coverage check always runs.
+TSV = ROOT / "tests" / "fixtures" / "endpoints.tsv"
 
 
 def test_repository_is_up_to_date(capsys: pytest.CaptureFixture[str]) -> None:
@@ -64,8 +65,6 @@ def test_stale_generated_file_is_reported_then_removed(sandbox: Path) -> None:
 
 
 def test_list_covers_every_documented_operation(capsys: pytest.CaptureFixture[str]) -> None:
-    if not TSV.exists():
-        pytest.skip("endpoints.tsv not available")
     assert main(["--root", str(ROOT), "--list"]) == 0
     lines = capsys.readouterr().out.splitlines()
     listed = {line.split("\t")[4] for line in lines}

@@ -12,15 +12,12 @@ import pytest
 
 from podiokit.testing import Emulator
 
-SAMPLES = Path("/work/shared/podio-api/samples")
-if not SAMPLES.is_dir():  # a checkout elsewhere keeps the shared folder beside the repo
-    SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "podio-api" / "samples"
+# Real API bodies, copied from shared/podio-api/samples into the repo so CI never skips them.
+SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "samples"
 
 
 def sample(name: str) -> Any:
-    """A real API body from shared/podio-api/samples (skips where that folder is absent)."""
-    if not SAMPLES.is_dir():
-        pytest.skip(f"real API samples not found at {SAMPLES}")
+    """A real API body from tests/fixtures/samples."""
     return json.loads((SAMPLES / name).read_text())
 
 

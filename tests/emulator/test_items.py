@@ -238,7 +238,8 @@ async def test_every_writable_field_type_round_trips(user_http: httpx.AsyncClien
     )
     assert values(item, "logo")[0]["value"]["file_id"] == 123
     assert values(item, "website")[0]["embed"]["url"] == "https://example.org/page"
-    assert values(item, "tier") == [{"value": 2}]  # question: the option id (§5.4)
+    # question: the option object, as samples/items__get_item_basic__1.json shows
+    assert [(v["value"]["id"], v["value"]["text"]) for v in values(item, "tier")] == [(2, "Silver")]
     assert [v["value"]["text"] for v in values(item, "industry")] == ["Retail", "Health"]
     assert values(item, "account-manager")[0]["value"]["user_id"] == 1001
     project = await user_http.post(

@@ -13,7 +13,7 @@ from ._state import App, Field, Item, World
 
 MAX_LIMIT = 500
 NUMERIC = {"number", "money", "progress", "duration", "calculation"}
-REFERENCE = {"category": "id", "question": None, "app": "item_id", "contact": "profile_id"}
+REFERENCE = {"category": "id", "question": "id", "app": "item_id", "contact": "profile_id"}
 BUILTIN_SORTS: dict[str, Callable[[Item], Any]] = {
     "created_on": lambda i: i.created_ts,
     "last_edit_on": lambda i: i.last_event_ts,

@@ -162,7 +162,7 @@ def _seed_clients(world: World, app: App, count: int, by: User) -> None:
         for a, c, k, la, ln in PLACES
     ]  # fmt: skip
     logos = [Shared([{"value": file_mini(700_000 + i)}]) for i in range(16)]
-    tiers = [Shared([{"value": o["id"]}]) for o in (fields["tier"].settings or {})["options"]]
+    tiers = [Shared([{"value": o}]) for o in (fields["tier"].settings or {})["options"]]
     industry = (fields["industry"].settings or {})["options"]
     industries = [Shared([{"value": industry[i]}]) for i in range(4)]
     industries.append(Shared([{"value": industry[0]}, {"value": industry[2]}]))
