@@ -10,7 +10,7 @@ from __future__ import annotations
 import json as _json
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -126,8 +126,6 @@ class Pipeline:
                 method=method,
                 path=path,
             )
-        if token.is_expired:
-            token = await self.refresh(podio, auth, token)
         content = None
         extra_headers = dict(headers) if headers else {}
         if json is not None:
@@ -137,13 +135,19 @@ class Pipeline:
         if idempotent is None:
             idempotent = method in IDEMPOTENT_METHODS
         url, path = self._url(path)
+        sent: list[OAuthToken] = [token]
+
+        async def authorize(request_headers: dict[str, str]) -> None:
+            # Before every attempt, not once per call: a retry after a backoff or a 420 wait
+            # must not go out with a token that expired (or was refreshed) meanwhile.
+            current = auth.token or sent[0]
+            if current.is_expired:
+                current = await self.refresh(podio, auth, current)
+            request_headers["Authorization"] = auth.auth_header or f"OAuth2 {current.access_token}"
+            sent[0] = current
+
         replayed = False
         while True:
-            sent_token = auth.token or token
-            request_headers = dict(extra_headers)
-            request_headers["Authorization"] = (
-                auth.auth_header or f"OAuth2 {sent_token.access_token}"
-            )
             response = await self._send_with_retries(
                 key,
                 method,
@@ -153,10 +157,11 @@ class Pipeline:
                 content=content,
                 data=data,
                 files=files,
-                headers=request_headers,
+                headers=extra_headers,
                 timeout=timeout,
                 idempotent=idempotent,
                 max_retries=self.config.max_retries if max_retries is None else max_retries,
+                authorize=authorize,
             )
             status = response.status_code
             if status < 300:
@@ -164,7 +169,7 @@ class Pipeline:
             body = _error_body(response)
             if status in (400, 401) and not replayed and _is_token_failure(status, body, response):
                 replayed = True
-                token = await self.refresh(podio, auth, sent_token)
+                await self.refresh(podio, auth, sent[0])
                 continue
             retry_after = _rate_limit_wait(response) if status in (420, 429) else None
             raise error_for_status(status, body, method=method, path=path, retry_after=retry_after)
@@ -211,6 +216,7 @@ class Pipeline:
         timeout: float | httpx.Timeout | None,
         idempotent: bool,
         max_retries: int,
+        authorize: Callable[[dict[str, str]], Awaitable[None]] | None = None,
     ) -> httpx.Response:
         config = self.config
         rate = self.rate_limit(key)
@@ -224,6 +230,10 @@ class Pipeline:
                     logger.debug("pacing session %r: waiting %.1f s", key, delay)
                     await sleep(delay)
             _rewind(file_positions)
+            request_headers = headers
+            if authorize is not None:
+                request_headers = dict(headers)
+                await authorize(request_headers)
             request = self.http.build_request(
                 method,
                 url,
@@ -231,7 +241,7 @@ class Pipeline:
                 content=content,
                 data=data,
                 files=files,
-                headers=headers,
+                headers=request_headers,
                 timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
             )
             try:

@@ -54,6 +54,8 @@ class OAuthToken(BaseModel):
     expires_at: datetime | None = None
     scope: str | None = None
     ref: TokenRef | None = None
+    #: When the token was obtained; bounds the refresh skew for short-lived tokens.
+    issued_at: datetime | None = None
 
     @classmethod
     def from_response(cls, body: Mapping[str, Any], *, now: datetime | None = None) -> OAuthToken:
@@ -72,6 +74,7 @@ class OAuthToken(BaseModel):
             expires_at=expires_at,
             scope=body.get("scope"),
             ref=TokenRef.model_validate(ref) if isinstance(ref, Mapping) else None,
+            issued_at=now,
         )
 
     @classmethod
@@ -89,8 +92,13 @@ class OAuthToken(BaseModel):
 
     @property
     def is_expired(self) -> bool:
-        """True when the token expires within the refresh skew (or already has)."""
-        return self.expires_within(EXPIRY_SKEW)
+        """True when the token expires within the refresh skew (or already has). The skew
+        is 60 s, or a quarter of the token's lifetime if that is shorter: a token that lives
+        a few seconds must not count as expired the moment it arrives."""
+        skew = EXPIRY_SKEW
+        if self.expires_at is not None and self.issued_at is not None:
+            skew = min(skew, (self.expires_at - self.issued_at) / 4)
+        return self.expires_within(skew)
 
     @property
     def is_app(self) -> bool:

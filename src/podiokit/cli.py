@@ -26,6 +26,7 @@ def _build_app() -> Any:
         token_lifetime: int = typer.Option(28_800, help="Access-token lifetime, seconds."),
         refresh: str = typer.Option("rotate", help="rotate (single-use) | reuse"),
         rate_limit: int = typer.Option(1_000, help="Calls per hour per token identity."),
+        rate_window: float = typer.Option(3600.0, help="Length of the rate-limit window, s."),
         latency: float = typer.Option(0.0, help="Added latency per request, ms."),
         fault_rate: float = typer.Option(0.0, help="Share of requests answered by a fault."),
         fault_seed: int = typer.Option(0, help="Seed for the fault sequence."),
@@ -36,7 +37,7 @@ def _build_app() -> Any:
         try:
             emu = Emulator(
                 seed=seed, items=items, token_lifetime=token_lifetime, refresh=refresh,
-                rate_limit=rate_limit, latency=latency, fault_rate=fault_rate,
+                rate_limit=rate_limit, rate_window=rate_window, latency=latency, fault_rate=fault_rate,
                 fault_seed=fault_seed,
             )  # fmt: skip
         except ValueError as exc:

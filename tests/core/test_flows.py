@@ -184,3 +184,11 @@ def test_token_repr_and_str_hide_tokens() -> None:
 def test_client_repr_hides_secret() -> None:
     podio = Podio("cid", SECRET)
     assert SECRET not in repr(podio) and "cid" in repr(podio)
+
+
+def test_short_lived_token_is_not_expired_on_arrival() -> None:
+    token = OAuthToken.from_response(token_body("a", expires_in=4))
+    assert not token.is_expired  # a 60 s skew would refresh it on every call
+    long_lived = OAuthToken.from_response(token_body("a", expires_in=28800))
+    assert not long_lived.is_expired
+    assert long_lived.expires_within(timedelta(hours=9))

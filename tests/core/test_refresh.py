@@ -122,7 +122,7 @@ async def test_replay_happens_only_once(api: respx.MockRouter) -> None:
 
 
 async def test_refresh_token_is_sent_once_then_new_one_is_used(api: respx.MockRouter) -> None:
-    refreshes = iter([token_body("acc-2", "ref-2", expires_in=1), token_body("acc-3", "ref-3")])
+    refreshes = iter([token_body("acc-2", "ref-2", expires_in=0), token_body("acc-3", "ref-3")])
     token_route = api.post("/oauth/token").mock(
         side_effect=lambda request: httpx.Response(200, json=next(refreshes))
     )
@@ -130,7 +130,7 @@ async def test_refresh_token_is_sent_once_then_new_one_is_used(api: respx.MockRo
     store = MemorySessionStore()
     await store.set("default", _expired_token("acc-1", "ref-1"))
     async with Podio("cid", SECRET, session_store=store) as podio:
-        await podio.request("GET", "/item/1")  # refresh 1: acc-2 expires within the skew
+        await podio.request("GET", "/item/1")  # refresh 1: acc-2 arrives already expired
         await podio.request("GET", "/item/1")  # refresh 2 uses the rotated ref-2
     sent = [_form(call.request)["refresh_token"] for call in token_route.calls]
     assert sent == ["ref-1", "ref-2"]

@@ -12,8 +12,9 @@ WINDOW = 3600.0
 
 
 class RateLimiter:
-    def __init__(self, general: int, limited: int) -> None:
+    def __init__(self, general: int, limited: int, *, window: float = WINDOW) -> None:
         self.limits = {"general": general, "limited": limited}
+        self.window = window
         # (identity, pool) -> [window start, calls used]
         self._used: dict[tuple[Any, str], list[float]] = {}
 
@@ -21,7 +22,7 @@ class RateLimiter:
         """The headers for a call that does not count (auth failures, unknown routes)."""
         limit = self.limits[pool]
         slot = self._used.get((identity, pool))
-        used = 0 if slot is None or time.time() - slot[0] >= WINDOW else int(slot[1])
+        used = 0 if slot is None or time.time() - slot[0] >= self.window else int(slot[1])
         return {"X-Rate-Limit-Limit": str(limit), "X-Rate-Limit-Remaining": str(limit - used)}
 
     def take(self, identity: Any, pool: str) -> dict[str, str]:
@@ -29,10 +30,10 @@ class RateLimiter:
         limit = self.limits[pool]
         now = time.time()
         slot = self._used.get((identity, pool))
-        if slot is None or now - slot[0] >= WINDOW:
+        if slot is None or now - slot[0] >= self.window:
             slot = self._used[(identity, pool)] = [now, 0]
         if slot[1] >= limit:
-            wait = max(1, math.ceil(slot[0] + WINDOW - now))
+            wait = max(1, math.ceil(slot[0] + self.window - now))
             headers = {"X-Rate-Limit-Limit": str(limit), "X-Rate-Limit-Remaining": "0"}
             raise ApiError(
                 420,

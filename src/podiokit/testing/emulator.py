@@ -24,7 +24,8 @@ class Emulator:
     base_url=emu.credentials["api_url"])``. Over a real socket: ``async with emu.serve() as
     url``. Options: seed ("demo" | "empty"), items (per app), token_lifetime (s), refresh
     ("rotate" | "reuse"), rate_limit (per hour; Podio's rate-limited operations get a
-    quarter unless rate_limit_limited is given), latency (ms), fault_rate (0..1), fault_seed.
+    quarter unless rate_limit_limited is given), rate_window (seconds the hourly budget lasts;
+    shorten it in tests so a tripped limit clears), latency (ms), fault_rate (0..1), fault_seed.
     """
 
     def __init__(
@@ -36,6 +37,7 @@ class Emulator:
         refresh: str = "rotate",
         rate_limit: int = 1_000,
         rate_limit_limited: int | None = None,
+        rate_window: float = 3600.0,
         latency: float = 0.0,
         fault_rate: float = 0.0,
         fault_seed: int = 0,
@@ -47,6 +49,7 @@ class Emulator:
             refresh=refresh,
             rate_limit=rate_limit,
             rate_limit_limited=rate_limit_limited,
+            rate_window=rate_window,
             latency=latency,
             fault_rate=fault_rate,
             fault_seed=fault_seed,
