@@ -1,4 +1,6 @@
-"""`podiokit demo`: a guided tour of the SDK against the emulator on a loopback port."""
+"""`podiokit demo`: a guided tour of the SDK against the emulator on a loopback port
+(or, with PODIO_CLIENT_ID/SECRET and PODIO_APP_ID/TOKEN set, a read-only tour of a real
+account: see `_demo_live.py`)."""
 
 from __future__ import annotations
 
@@ -8,8 +10,14 @@ from typing import Any
 import anyio
 
 
-def run_demo(*, items: int = 2_000, concurrency: int = 200) -> None:
-    anyio.run(_tour, items, concurrency)
+def run_demo(*, items: int = 2_000, concurrency: int = 200, emulator: bool = False) -> None:
+    """The emulator tour, or a read-only tour of a real account once PODIO_* is configured."""
+    from ._demo_live import configured, live_tour
+
+    if configured() and not emulator:
+        anyio.run(live_tour)
+    else:
+        anyio.run(_tour, items, concurrency)
 
 
 async def _tour(items: int, concurrency: int) -> None:

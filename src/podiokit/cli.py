@@ -52,11 +52,16 @@ def _build_app() -> Any:
     def demo(
         items: int = typer.Option(2_000, help="Items per demo app."),
         concurrency: int = typer.Option(200, help="Concurrent reads across the token expiry."),
+        emulator: bool = typer.Option(
+            False, "--emulator", help="Use the emulator even when PODIO_* is configured."
+        ),
     ) -> None:
-        """Start the emulator on loopback and tour the SDK against it."""
+        """Tour the SDK: against the embedded emulator on loopback, or read-only against a
+        real account when PODIO_CLIENT_ID, PODIO_CLIENT_SECRET, PODIO_APP_ID and
+        PODIO_APP_TOKEN are set."""
         from podiokit._demo import run_demo
 
-        run_demo(items=items, concurrency=concurrency)
+        run_demo(items=items, concurrency=concurrency, emulator=emulator)
 
     return app
 
