@@ -11,12 +11,14 @@ from __future__ import annotations
 import json as _json
 from collections.abc import Mapping
 from functools import cache
-from typing import Any, Protocol, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, overload
 
 import httpx
-from pydantic import TypeAdapter, ValidationError
 
 from .errors import PodioResponseError
+
+if TYPE_CHECKING:
+    from pydantic import TypeAdapter, ValidationError
 
 __all__ = ["APIResource", "Requester", "decode_json", "parse_as", "read_bytes"]
 
@@ -90,6 +92,9 @@ def decode_json(response: httpx.Response) -> Any:
 @cache
 def _adapter(tp: Any) -> TypeAdapter[Any]:
     # One TypeAdapter per type, built once: building one costs far more than a validation.
+    # pydantic is imported here, not at module level, so `import podiokit` stays light.
+    from pydantic import TypeAdapter
+
     return TypeAdapter(tp)
 
 
@@ -102,8 +107,11 @@ def parse_as(response: httpx.Response, tp: Any) -> Any:
     content = response.content
     if not content.strip():
         return None
+    adapter = _adapter(tp)
+    from pydantic import ValidationError
+
     try:
-        return _adapter(tp).validate_json(content)
+        return adapter.validate_json(content)
     except ValidationError as exc:
         method, path = _request_parts(response)
         kind = "not JSON" if _is_json_error(exc) else f"not a valid {_type_name(tp)}"

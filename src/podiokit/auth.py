@@ -12,12 +12,12 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import anyio
-from pydantic import BaseModel, ConfigDict, Field
 
 from .errors import PodioAuthorizationError, PodioInvalidGrantError
 
@@ -34,22 +34,22 @@ logger = logging.getLogger("podiokit")
 EXPIRY_SKEW = timedelta(seconds=60)
 
 
-class TokenRef(BaseModel):
+@dataclass(frozen=True)
+class TokenRef:
     """Who the token acts as: `type` is "user" or "app", `id` the user or app id."""
-
-    model_config = ConfigDict(frozen=True, extra="allow")
 
     type: str
     id: int
 
 
-class OAuthToken(BaseModel):
+# A plain frozen dataclass, not a pydantic model: `import podiokit` then builds no model
+# classes, and a token needs no validation beyond what `from_response` does.
+@dataclass(frozen=True)
+class OAuthToken:
     """An access/refresh token pair. Its repr and str never show either token."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    access_token: str = Field(repr=False)
-    refresh_token: str | None = Field(default=None, repr=False)
+    access_token: str = field(repr=False)
+    refresh_token: str | None = field(default=None, repr=False)
     token_type: str = "bearer"
     expires_at: datetime | None = None
     scope: str | None = None
@@ -66,24 +66,42 @@ class OAuthToken(BaseModel):
         if expires_in not in (None, ""):
             # .NET types expires_in as a string; accept both.
             expires_at = now + timedelta(seconds=float(expires_in))
-        ref = body.get("ref")
         return cls(
             access_token=str(body["access_token"]),
             refresh_token=body.get("refresh_token") or None,
             token_type=str(body.get("token_type") or "bearer"),
             expires_at=expires_at,
             scope=body.get("scope"),
-            ref=TokenRef.model_validate(ref) if isinstance(ref, Mapping) else None,
+            ref=_ref(body.get("ref")),
             issued_at=now,
         )
 
     @classmethod
     def from_storage(cls, data: Mapping[str, Any]) -> OAuthToken:
-        return cls.model_validate(data)
+        """The inverse of `to_storage`; a stored token missing `access_token` is an error."""
+        if not isinstance(data.get("access_token"), str):
+            raise ValueError("a stored token has no access_token")
+        return cls(
+            access_token=data["access_token"],
+            refresh_token=data.get("refresh_token"),
+            token_type=data.get("token_type") or "bearer",
+            expires_at=_parse_time(data.get("expires_at")),
+            scope=data.get("scope"),
+            ref=_ref(data.get("ref")),
+            issued_at=_parse_time(data.get("issued_at")),
+        )
 
     def to_storage(self) -> dict[str, Any]:
         """The JSON form session stores keep (it holds the tokens: store it privately)."""
-        return self.model_dump(mode="json")
+        return {
+            "access_token": self.access_token,
+            "refresh_token": self.refresh_token,
+            "token_type": self.token_type,
+            "expires_at": self.expires_at.isoformat() if self.expires_at else None,
+            "scope": self.scope,
+            "ref": {"type": self.ref.type, "id": self.ref.id} if self.ref else None,
+            "issued_at": self.issued_at.isoformat() if self.issued_at else None,
+        }
 
     def expires_within(self, delta: timedelta, *, now: datetime | None = None) -> bool:
         if self.expires_at is None:
@@ -103,6 +121,19 @@ class OAuthToken(BaseModel):
     @property
     def is_app(self) -> bool:
         return self.ref is not None and self.ref.type == "app"
+
+
+def _ref(value: Any) -> TokenRef | None:
+    if isinstance(value, Mapping) and "type" in value and "id" in value:
+        return TokenRef(type=str(value["type"]), id=int(value["id"]))
+    return None
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not value:
+        return None
+    parsed = datetime.fromisoformat(str(value))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
 def authorization_url(
