@@ -59,7 +59,7 @@ def _build_app() -> Any:
         """Tour the SDK: against the embedded emulator on loopback, or read-only against a
         real account when PODIO_CLIENT_ID, PODIO_CLIENT_SECRET, PODIO_APP_ID and
         PODIO_APP_TOKEN are set."""
-        from podiokit._demo import run_demo
+        from podiokit.demo import run_demo
 
         run_demo(items=items, concurrency=concurrency, emulator=emulator)
 

@@ -13,50 +13,53 @@ from __future__ import annotations
 from functools import cached_property
 from typing import TYPE_CHECKING, cast
 
+# Area modules are imported by absolute name, so `resources.integrations` (Podio's
+# Integrations area) is never mistaken for the `podiokit.integrations` layer above the core.
 if TYPE_CHECKING:
+    from podiokit.resources.actions import ActionsResource
+    from podiokit.resources.app_market import AppMarketResource
+    from podiokit.resources.apps import AppsResource
+    from podiokit.resources.batches import BatchesResource
+    from podiokit.resources.calendar import CalendarResource
+    from podiokit.resources.comments import CommentsResource
+    from podiokit.resources.contacts import ContactsResource
+    from podiokit.resources.conversations import ConversationsResource
+    from podiokit.resources.devices import DevicesResource
+    from podiokit.resources.email import EmailResource
+    from podiokit.resources.embeds import EmbedsResource
+    from podiokit.resources.files import FilesResource
+    from podiokit.resources.flows import FlowsResource
+    from podiokit.resources.forms import FormsResource
+    from podiokit.resources.friends import FriendsResource
+    from podiokit.resources.grants import GrantsResource
+    from podiokit.resources.hooks import HooksResource
+    from podiokit.resources.importer import ImporterResource
+    from podiokit.resources.integrations import IntegrationsResource
+    from podiokit.resources.items import ItemsResource
+    from podiokit.resources.layouts import LayoutsResource
+    from podiokit.resources.linked_accounts import LinkedAccountsResource
+    from podiokit.resources.notifications import NotificationsResource
+    from podiokit.resources.oauth import OAuthResource
+    from podiokit.resources.orgs import OrgsResource
+    from podiokit.resources.questions import QuestionsResource
+    from podiokit.resources.ratings import RatingsResource
+    from podiokit.resources.recurrence import RecurrenceResource
+    from podiokit.resources.reference import ReferenceResource
+    from podiokit.resources.reminders import RemindersResource
+    from podiokit.resources.search import SearchResource
+    from podiokit.resources.space_members import SpaceMembersResource
+    from podiokit.resources.spaces import SpacesResource
+    from podiokit.resources.statuses import StatusesResource
+    from podiokit.resources.stream import StreamResource
+    from podiokit.resources.subscriptions import SubscriptionsResource
+    from podiokit.resources.tags import TagsResource
+    from podiokit.resources.tasks import TasksResource
+    from podiokit.resources.users import UsersResource
+    from podiokit.resources.views import ViewsResource
+    from podiokit.resources.voting import VotingResource
+    from podiokit.resources.widgets import WidgetsResource
+
     from .._resource import Requester
-    from .actions import ActionsResource
-    from .app_market import AppMarketResource
-    from .apps import AppsResource
-    from .batches import BatchesResource
-    from .calendar import CalendarResource
-    from .comments import CommentsResource
-    from .contacts import ContactsResource
-    from .conversations import ConversationsResource
-    from .devices import DevicesResource
-    from .email import EmailResource
-    from .embeds import EmbedsResource
-    from .files import FilesResource
-    from .flows import FlowsResource
-    from .forms import FormsResource
-    from .friends import FriendsResource
-    from .grants import GrantsResource
-    from .hooks import HooksResource
-    from .importer import ImporterResource
-    from .integrations import IntegrationsResource
-    from .items import ItemsResource
-    from .layouts import LayoutsResource
-    from .linked_accounts import LinkedAccountsResource
-    from .notifications import NotificationsResource
-    from .oauth import OAuthResource
-    from .orgs import OrgsResource
-    from .questions import QuestionsResource
-    from .ratings import RatingsResource
-    from .recurrence import RecurrenceResource
-    from .reference import ReferenceResource
-    from .reminders import RemindersResource
-    from .search import SearchResource
-    from .space_members import SpaceMembersResource
-    from .spaces import SpacesResource
-    from .statuses import StatusesResource
-    from .stream import StreamResource
-    from .subscriptions import SubscriptionsResource
-    from .tags import TagsResource
-    from .tasks import TasksResource
-    from .users import UsersResource
-    from .views import ViewsResource
-    from .voting import VotingResource
-    from .widgets import WidgetsResource
 
 __all__ = ["ResourceNamespaces"]
 
@@ -67,293 +70,293 @@ class ResourceNamespaces:
     @cached_property
     def actions(self) -> ActionsResource:
         """Podio's Actions area (1 operations): https://developers.podio.com/doc/actions"""
-        from .actions import ActionsResource
+        from podiokit.resources.actions import ActionsResource
 
         return ActionsResource(cast("Requester", self))
 
     @cached_property
     def app_market(self) -> AppMarketResource:
         """Podio's App market area (22 operations): https://developers.podio.com/doc/app-market"""
-        from .app_market import AppMarketResource
+        from podiokit.resources.app_market import AppMarketResource
 
         return AppMarketResource(cast("Requester", self))
 
     @cached_property
     def apps(self) -> AppsResource:
         """Podio's Applications area (28 operations): https://developers.podio.com/doc/applications"""
-        from .apps import AppsResource
+        from podiokit.resources.apps import AppsResource
 
         return AppsResource(cast("Requester", self))
 
     @cached_property
     def batches(self) -> BatchesResource:
         """Podio's Batch area (3 operations): https://developers.podio.com/doc/batch"""
-        from .batches import BatchesResource
+        from podiokit.resources.batches import BatchesResource
 
         return BatchesResource(cast("Requester", self))
 
     @cached_property
     def calendar(self) -> CalendarResource:
         """Podio's Calendar area (28 operations): https://developers.podio.com/doc/calendar"""
-        from .calendar import CalendarResource
+        from podiokit.resources.calendar import CalendarResource
 
         return CalendarResource(cast("Requester", self))
 
     @cached_property
     def comments(self) -> CommentsResource:
         """Podio's Comments area (8 operations): https://developers.podio.com/doc/comments"""
-        from .comments import CommentsResource
+        from podiokit.resources.comments import CommentsResource
 
         return CommentsResource(cast("Requester", self))
 
     @cached_property
     def contacts(self) -> ContactsResource:
         """Podio's Contacts area (19 operations): https://developers.podio.com/doc/contacts"""
-        from .contacts import ContactsResource
+        from podiokit.resources.contacts import ContactsResource
 
         return ContactsResource(cast("Requester", self))
 
     @cached_property
     def conversations(self) -> ConversationsResource:
         """Podio's Conversations area (23 operations): https://developers.podio.com/doc/conversations"""
-        from .conversations import ConversationsResource
+        from podiokit.resources.conversations import ConversationsResource
 
         return ConversationsResource(cast("Requester", self))
 
     @cached_property
     def devices(self) -> DevicesResource:
         """Podio's Devices area (3 operations): https://developers.podio.com/doc/devices"""
-        from .devices import DevicesResource
+        from podiokit.resources.devices import DevicesResource
 
         return DevicesResource(cast("Requester", self))
 
     @cached_property
     def email(self) -> EmailResource:
         """Podio's Email area (11 operations): https://developers.podio.com/doc/email"""
-        from .email import EmailResource
+        from podiokit.resources.email import EmailResource
 
         return EmailResource(cast("Requester", self))
 
     @cached_property
     def embeds(self) -> EmbedsResource:
         """Podio's Embeds area (2 operations): https://developers.podio.com/doc/embeds"""
-        from .embeds import EmbedsResource
+        from podiokit.resources.embeds import EmbedsResource
 
         return EmbedsResource(cast("Requester", self))
 
     @cached_property
     def files(self) -> FilesResource:
         """Podio's Files area (18 operations): https://developers.podio.com/doc/files"""
-        from .files import FilesResource
+        from podiokit.resources.files import FilesResource
 
         return FilesResource(cast("Requester", self))
 
     @cached_property
     def flows(self) -> FlowsResource:
         """Podio's Flows area (8 operations): https://developers.podio.com/doc/flows"""
-        from .flows import FlowsResource
+        from podiokit.resources.flows import FlowsResource
 
         return FlowsResource(cast("Requester", self))
 
     @cached_property
     def forms(self) -> FormsResource:
         """Podio's Forms area (7 operations): https://developers.podio.com/doc/forms"""
-        from .forms import FormsResource
+        from podiokit.resources.forms import FormsResource
 
         return FormsResource(cast("Requester", self))
 
     @cached_property
     def friends(self) -> FriendsResource:
         """Podio's Friends area (1 operations): https://developers.podio.com/doc/friends"""
-        from .friends import FriendsResource
+        from podiokit.resources.friends import FriendsResource
 
         return FriendsResource(cast("Requester", self))
 
     @cached_property
     def grants(self) -> GrantsResource:
         """Podio's Grants area (10 operations): https://developers.podio.com/doc/grants"""
-        from .grants import GrantsResource
+        from podiokit.resources.grants import GrantsResource
 
         return GrantsResource(cast("Requester", self))
 
     @cached_property
     def hooks(self) -> HooksResource:
         """Podio's Hooks area (5 operations): https://developers.podio.com/doc/hooks"""
-        from .hooks import HooksResource
+        from podiokit.resources.hooks import HooksResource
 
         return HooksResource(cast("Requester", self))
 
     @cached_property
     def importer(self) -> ImporterResource:
         """Podio's Importer area (6 operations): https://developers.podio.com/doc/importer"""
-        from .importer import ImporterResource
+        from podiokit.resources.importer import ImporterResource
 
         return ImporterResource(cast("Requester", self))
 
     @cached_property
     def integrations(self) -> IntegrationsResource:
         """Podio's Integrations area (7 operations): https://developers.podio.com/doc/integrations"""
-        from .integrations import IntegrationsResource
+        from podiokit.resources.integrations import IntegrationsResource
 
         return IntegrationsResource(cast("Requester", self))
 
     @cached_property
     def items(self) -> ItemsResource:
         """Podio's Items area (43 operations): https://developers.podio.com/doc/items"""
-        from .items import ItemsResource
+        from podiokit.resources.items import ItemsResource
 
         return ItemsResource(cast("Requester", self))
 
     @cached_property
     def layouts(self) -> LayoutsResource:
         """Podio's Layout area (4 operations): https://developers.podio.com/doc/layout"""
-        from .layouts import LayoutsResource
+        from podiokit.resources.layouts import LayoutsResource
 
         return LayoutsResource(cast("Requester", self))
 
     @cached_property
     def linked_accounts(self) -> LinkedAccountsResource:
         """Podio's Linked Accounts area (5 operations): https://developers.podio.com/doc/linked-accounts"""
-        from .linked_accounts import LinkedAccountsResource
+        from podiokit.resources.linked_accounts import LinkedAccountsResource
 
         return LinkedAccountsResource(cast("Requester", self))
 
     @cached_property
     def notifications(self) -> NotificationsResource:
         """Podio's Notifications area (8 operations): https://developers.podio.com/doc/notifications"""
-        from .notifications import NotificationsResource
+        from podiokit.resources.notifications import NotificationsResource
 
         return NotificationsResource(cast("Requester", self))
 
     @cached_property
     def oauth(self) -> OAuthResource:
         """Podio's OAuth authorization area (13 operations): https://developers.podio.com/doc/oauth-authorization"""
-        from .oauth import OAuthResource
+        from podiokit.resources.oauth import OAuthResource
 
         return OAuthResource(cast("Requester", self))
 
     @cached_property
     def orgs(self) -> OrgsResource:
         """Podio's Organizations area (36 operations): https://developers.podio.com/doc/organizations"""
-        from .orgs import OrgsResource
+        from podiokit.resources.orgs import OrgsResource
 
         return OrgsResource(cast("Requester", self))
 
     @cached_property
     def questions(self) -> QuestionsResource:
         """Podio's Questions area (4 operations): https://developers.podio.com/doc/questions"""
-        from .questions import QuestionsResource
+        from podiokit.resources.questions import QuestionsResource
 
         return QuestionsResource(cast("Requester", self))
 
     @cached_property
     def ratings(self) -> RatingsResource:
         """Podio's Ratings area (8 operations): https://developers.podio.com/doc/ratings"""
-        from .ratings import RatingsResource
+        from podiokit.resources.ratings import RatingsResource
 
         return RatingsResource(cast("Requester", self))
 
     @cached_property
     def recurrence(self) -> RecurrenceResource:
         """Podio's Recurrence area (3 operations): https://developers.podio.com/doc/recurrence"""
-        from .recurrence import RecurrenceResource
+        from podiokit.resources.recurrence import RecurrenceResource
 
         return RecurrenceResource(cast("Requester", self))
 
     @cached_property
     def reference(self) -> ReferenceResource:
         """Podio's Reference area (5 operations): https://developers.podio.com/doc/reference"""
-        from .reference import ReferenceResource
+        from podiokit.resources.reference import ReferenceResource
 
         return ReferenceResource(cast("Requester", self))
 
     @cached_property
     def reminders(self) -> RemindersResource:
         """Podio's Reminders area (4 operations): https://developers.podio.com/doc/reminders"""
-        from .reminders import RemindersResource
+        from podiokit.resources.reminders import RemindersResource
 
         return RemindersResource(cast("Requester", self))
 
     @cached_property
     def search(self) -> SearchResource:
         """Podio's Search area (7 operations): https://developers.podio.com/doc/search"""
-        from .search import SearchResource
+        from podiokit.resources.search import SearchResource
 
         return SearchResource(cast("Requester", self))
 
     @cached_property
     def space_members(self) -> SpaceMembersResource:
         """Podio's Space members area (22 operations): https://developers.podio.com/doc/space-members"""
-        from .space_members import SpaceMembersResource
+        from podiokit.resources.space_members import SpaceMembersResource
 
         return SpaceMembersResource(cast("Requester", self))
 
     @cached_property
     def spaces(self) -> SpacesResource:
         """Podio's Spaces area (13 operations): https://developers.podio.com/doc/spaces"""
-        from .spaces import SpacesResource
+        from podiokit.resources.spaces import SpacesResource
 
         return SpacesResource(cast("Requester", self))
 
     @cached_property
     def statuses(self) -> StatusesResource:
         """Podio's Status area (4 operations): https://developers.podio.com/doc/status"""
-        from .statuses import StatusesResource
+        from podiokit.resources.statuses import StatusesResource
 
         return StatusesResource(cast("Requester", self))
 
     @cached_property
     def stream(self) -> StreamResource:
         """Podio's Stream area (19 operations): https://developers.podio.com/doc/stream"""
-        from .stream import StreamResource
+        from podiokit.resources.stream import StreamResource
 
         return StreamResource(cast("Requester", self))
 
     @cached_property
     def subscriptions(self) -> SubscriptionsResource:
         """Podio's Subscriptions area (6 operations): https://developers.podio.com/doc/subscriptions"""
-        from .subscriptions import SubscriptionsResource
+        from podiokit.resources.subscriptions import SubscriptionsResource
 
         return SubscriptionsResource(cast("Requester", self))
 
     @cached_property
     def tags(self) -> TagsResource:
         """Podio's Tags area (10 operations): https://developers.podio.com/doc/tags"""
-        from .tags import TagsResource
+        from podiokit.resources.tags import TagsResource
 
         return TagsResource(cast("Requester", self))
 
     @cached_property
     def tasks(self) -> TasksResource:
         """Podio's Tasks area (31 operations): https://developers.podio.com/doc/tasks"""
-        from .tasks import TasksResource
+        from podiokit.resources.tasks import TasksResource
 
         return TasksResource(cast("Requester", self))
 
     @cached_property
     def users(self) -> UsersResource:
         """Podio's Users area (16 operations): https://developers.podio.com/doc/users"""
-        from .users import UsersResource
+        from podiokit.resources.users import UsersResource
 
         return UsersResource(cast("Requester", self))
 
     @cached_property
     def views(self) -> ViewsResource:
         """Podio's Views area (14 operations): https://developers.podio.com/doc/views"""
-        from .views import ViewsResource
+        from podiokit.resources.views import ViewsResource
 
         return ViewsResource(cast("Requester", self))
 
     @cached_property
     def voting(self) -> VotingResource:
         """Podio's Voting area (3 operations): https://developers.podio.com/doc/voting"""
-        from .voting import VotingResource
+        from podiokit.resources.voting import VotingResource
 
         return VotingResource(cast("Requester", self))
 
     @cached_property
     def widgets(self) -> WidgetsResource:
         """Podio's Widgets area (7 operations): https://developers.podio.com/doc/widgets"""
-        from .widgets import WidgetsResource
+        from podiokit.resources.widgets import WidgetsResource
 
         return WidgetsResource(cast("Requester", self))

@@ -1,6 +1,6 @@
 """`podiokit demo`: a guided tour of the SDK against the emulator on a loopback port
 (or, with PODIO_CLIENT_ID/SECRET and PODIO_APP_ID/TOKEN set, a read-only tour of a real
-account: see `_demo_live.py`)."""
+account: see `_live.py`)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import anyio
 
 def run_demo(*, items: int = 2_000, concurrency: int = 200, emulator: bool = False) -> None:
     """The emulator tour, or a read-only tour of a real account once PODIO_* is configured."""
-    from ._demo_live import configured, live_tour
+    from ._live import configured, live_tour
 
     if configured() and not emulator:
         anyio.run(live_tour)
