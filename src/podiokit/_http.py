@@ -162,6 +162,7 @@ class Pipeline:
                 idempotent=idempotent,
                 max_retries=self.config.max_retries if max_retries is None else max_retries,
                 authorize=authorize,
+                rate_limited=rate_limited,
             )
             status = response.status_code
             if status < 300:
@@ -217,6 +218,7 @@ class Pipeline:
         idempotent: bool,
         max_retries: int,
         authorize: Callable[[dict[str, str]], Awaitable[None]] | None = None,
+        rate_limited: bool = False,
     ) -> httpx.Response:
         config = self.config
         rate = self.rate_limit(key)
@@ -225,7 +227,7 @@ class Pipeline:
         rate_limit_waits = 0
         while True:
             if config.pace:
-                delay = rate.pace_delay(config.pace_threshold)
+                delay = rate.pace_delay(config.pace_threshold, rate_limited=rate_limited)
                 if delay > 0:
                     logger.debug("pacing session %r: waiting %.1f s", key, delay)
                     await sleep(delay)
@@ -257,6 +259,7 @@ class Pipeline:
             rate.update(
                 response.headers.get("x-rate-limit-limit"),
                 response.headers.get("x-rate-limit-remaining"),
+                rate_limited=rate_limited,
             )
             status = response.status_code
             if status in RETRY_STATUSES and idempotent and attempt < max_retries:
@@ -339,6 +342,7 @@ class Pipeline:
             timeout=None,
             idempotent=True,
             max_retries=config.max_retries,
+            rate_limited=True,  # the token endpoint is in Podio's 250/hour pool
         )
         grant_type = params.get("grant_type")
         if response.status_code >= 300:

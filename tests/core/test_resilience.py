@@ -11,6 +11,7 @@ import httpx
 import pytest
 import respx
 
+import podiokit
 import podiokit._http
 from podiokit import OAuthToken, Podio, errors
 from podiokit.sessions import MemorySessionStore
@@ -416,3 +417,29 @@ async def test_token_only_goes_to_podio_hosts(api: respx.MockRouter) -> None:
     assert files.calls.last.request.headers["authorization"] == "OAuth2 acc"
     with pytest.raises(ValueError, match=r"evil\.example"):
         await podio.request("GET", "https://evil.example/steal")
+
+
+async def test_pacing_tracks_each_pool_on_its_own(
+    api: respx.MockRouter, waits: list[float]
+) -> None:
+    """Filter answers from the 250 pool, a GET from the 1,000 pool: a low filter budget paces
+    filters only, and switching pools is not mistaken for a new window."""
+    filter_left = iter(range(20, 0, -1))
+    api.post("/item/app/1/filter/").mock(
+        side_effect=lambda request: httpx.Response(
+            200,
+            json={},
+            headers={"X-Rate-Limit-Limit": "250", "X-Rate-Limit-Remaining": str(next(filter_left))},
+        )
+    )
+    api.get("/item/1").respond(
+        json={}, headers={"X-Rate-Limit-Limit": "1000", "X-Rate-Limit-Remaining": "900"}
+    )
+    podio = await _client(api, pace=True, pace_threshold=0.1)
+    await podio._send("POST", "/item/app/1/filter/", json={}, idempotent=True, rate_limited=True)
+    assert podio.rate_limit == podiokit.RateLimit(250, 20)
+    await podio.request("GET", "/item/1")
+    assert waits == []  # the general pool has plenty left
+    assert podio.rate_limit == podiokit.RateLimit(1000, 900)
+    await podio._send("POST", "/item/app/1/filter/", json={}, idempotent=True, rate_limited=True)
+    assert len(waits) == 1 and waits[0] > 3000 / 20
