@@ -443,3 +443,16 @@ async def test_pacing_tracks_each_pool_on_its_own(
     assert podio.rate_limit == podiokit.RateLimit(1000, 900)
     await podio._send("POST", "/item/app/1/filter/", json={}, idempotent=True, rate_limited=True)
     assert len(waits) == 1 and waits[0] > 3000 / 20
+
+
+async def test_typed_methods_take_max_retries_per_call(
+    api: respx.MockRouter, waits: list[float]
+) -> None:
+    route = api.get("/item/7").respond(503)
+    podio = await _client(api, max_retries=3)
+    with pytest.raises(errors.PodioUnavailableError):
+        await podio.items.get(7, max_retries=0)
+    assert route.call_count == 1
+    with pytest.raises(errors.PodioUnavailableError):
+        await podio.items.get(7)
+    assert route.call_count == 1 + 4

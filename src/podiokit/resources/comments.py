@@ -46,6 +46,7 @@ class CommentsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> Comment:
         """Add comment to object.
 
@@ -75,6 +76,7 @@ class CommentsResource(APIResource):
             ),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=False,
         )
         return parse_as(response, Comment)
@@ -86,6 +88,7 @@ class CommentsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> Comment:
         """Get a comment.
 
@@ -98,6 +101,7 @@ class CommentsResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, Comment)
@@ -112,6 +116,7 @@ class CommentsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> AsyncPage[list[Comment], Comment]:
         """Get comments on object.
 
@@ -129,6 +134,7 @@ class CommentsResource(APIResource):
                 params=build_query({"limit": limit, "offset": offset}, extra_query),
                 headers=extra_headers,
                 timeout=timeout,
+                max_retries=max_retries,
                 idempotent=True,
             )
             return parse_as(response, list[Comment])
@@ -154,6 +160,7 @@ class CommentsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Update a comment.
 
@@ -171,6 +178,7 @@ class CommentsResource(APIResource):
             ),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
 
@@ -181,6 +189,7 @@ class CommentsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Delete a comment.
 
@@ -193,6 +202,7 @@ class CommentsResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
 
@@ -203,6 +213,7 @@ class CommentsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> Any:
         """Get comment revisions.
 
@@ -215,6 +226,7 @@ class CommentsResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return decode_json(response)
@@ -225,6 +237,7 @@ class CommentsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> list[Comment]:
         """Find recent comments for share.
 
@@ -237,6 +250,7 @@ class CommentsResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, list[Comment])
@@ -248,6 +262,7 @@ class CommentsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> Any:
         """Get who liked a comment.
 
@@ -261,6 +276,7 @@ class CommentsResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return decode_json(response)

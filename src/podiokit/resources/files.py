@@ -36,6 +36,7 @@ class FilesResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> File:
         """Get file.
 
@@ -48,6 +49,7 @@ class FilesResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, File)
@@ -59,6 +61,7 @@ class FilesResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> bytes:
         """Download file.
 
@@ -71,6 +74,7 @@ class FilesResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return read_bytes(response)
@@ -83,6 +87,7 @@ class FilesResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> File:
         """Upload file.
 
@@ -101,6 +106,7 @@ class FilesResource(APIResource):
             data=build_body({}, required={"filename": filename}),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=False,
         )
         return parse_as(response, File)
@@ -113,6 +119,7 @@ class FilesResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> File:
         """Upload file from url.
 
@@ -126,6 +133,7 @@ class FilesResource(APIResource):
             json=build_body({}, extra_body, required={"url": url}),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=False,
         )
         return parse_as(response, File)
@@ -142,6 +150,7 @@ class FilesResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Attach file.
 
@@ -155,6 +164,7 @@ class FilesResource(APIResource):
             json=build_body({}, extra_body, required={"ref_type": ref_type, "ref_id": ref_id}),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=False,
         )
 
@@ -166,6 +176,7 @@ class FilesResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Copy file.
 
@@ -179,6 +190,7 @@ class FilesResource(APIResource):
             json=build_body({}, extra_body),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=False,
         )
         return parse_as(response, dict[str, Any])
@@ -192,6 +204,7 @@ class FilesResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Replace file.
 
@@ -205,6 +218,7 @@ class FilesResource(APIResource):
             json=build_body({}, extra_body, required={"old_file_id": old_file_id}),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=False,
         )
 
@@ -217,6 +231,7 @@ class FilesResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Update file.
 
@@ -230,6 +245,7 @@ class FilesResource(APIResource):
             json=build_body({"description": description}, extra_body),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
 
@@ -240,6 +256,7 @@ class FilesResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Delete file.
 
@@ -252,6 +269,7 @@ class FilesResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
 
@@ -269,6 +287,7 @@ class FilesResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> list[File]:
         """Get files.
 
@@ -293,6 +312,7 @@ class FilesResource(APIResource):
             ),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, list[File])
@@ -313,6 +333,7 @@ class FilesResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> AsyncPage[list[File], File]:
         """Get files on app.
 
@@ -343,6 +364,7 @@ class FilesResource(APIResource):
                 ),
                 headers=extra_headers,
                 timeout=timeout,
+                max_retries=max_retries,
                 idempotent=True,
             )
             return parse_as(response, list[File])
@@ -372,6 +394,7 @@ class FilesResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> AsyncPage[list[File], File]:
         """Get files on space.
 
@@ -402,6 +425,7 @@ class FilesResource(APIResource):
                 ),
                 headers=extra_headers,
                 timeout=timeout,
+                max_retries=max_retries,
                 idempotent=True,
             )
             return parse_as(response, list[File])
@@ -422,6 +446,7 @@ class FilesResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> list[File]:
         """Get latest files on app.
 
@@ -434,6 +459,7 @@ class FilesResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, list[File])
@@ -445,6 +471,7 @@ class FilesResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> list[File]:
         """Get latest files on space.
 
@@ -457,6 +484,7 @@ class FilesResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, list[File])
@@ -471,6 +499,7 @@ class FilesResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> File:
         """Create file from external file id.
 
@@ -488,6 +517,7 @@ class FilesResource(APIResource):
             ),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=False,
         )
         return parse_as(response, File)
@@ -499,6 +529,7 @@ class FilesResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> list[Any]:
         """Find all external files for linked account.
 
@@ -511,6 +542,7 @@ class FilesResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, list[Any])
@@ -522,6 +554,7 @@ class FilesResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> list[Any]:
         """Find files for google.
 
@@ -534,6 +567,7 @@ class FilesResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, list[Any])
@@ -546,6 +580,7 @@ class FilesResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> Any:
         """Set file available.
 
@@ -559,6 +594,7 @@ class FilesResource(APIResource):
             json=build_body({}, extra_body),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=False,
         )
         return decode_json(response)

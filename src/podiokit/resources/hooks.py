@@ -39,6 +39,7 @@ class HooksResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> HookCreateResult:
         """Create hook.
 
@@ -57,6 +58,7 @@ class HooksResource(APIResource):
             json=build_body({}, extra_body, required={"url": url, "type": type}),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=False,
         )
         return parse_as(response, HookCreateResult)
@@ -69,6 +71,7 @@ class HooksResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> list[Hook]:
         """Get hooks.
 
@@ -81,6 +84,7 @@ class HooksResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, list[Hook])
@@ -92,6 +96,7 @@ class HooksResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Delete hook.
 
@@ -104,6 +109,7 @@ class HooksResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
 
@@ -115,6 +121,7 @@ class HooksResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Request hook verification.
 
@@ -128,6 +135,7 @@ class HooksResource(APIResource):
             json=build_body({}, extra_body),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=False,
         )
 
@@ -140,6 +148,7 @@ class HooksResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Validate hook verification.
 
@@ -156,5 +165,6 @@ class HooksResource(APIResource):
             json=build_body({}, extra_body, required={"code": code}),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=False,
         )

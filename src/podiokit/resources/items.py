@@ -48,6 +48,7 @@ class ItemsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> Item:
         """Get item.
 
@@ -64,6 +65,7 @@ class ItemsResource(APIResource):
             params=build_query({"mark_as_viewed": mark_as_viewed, "fields": fields}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, Item)
@@ -76,6 +78,7 @@ class ItemsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> Item:
         """Get item basic.
 
@@ -88,6 +91,7 @@ class ItemsResource(APIResource):
             params=build_query({"mark_as_viewed": mark_as_viewed}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, Item)
@@ -100,6 +104,7 @@ class ItemsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> Item:
         """Get item by app item id.
 
@@ -112,6 +117,7 @@ class ItemsResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, Item)
@@ -124,6 +130,7 @@ class ItemsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> Item:
         """Get item by external id.
 
@@ -136,6 +143,7 @@ class ItemsResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, Item)
@@ -155,6 +163,7 @@ class ItemsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> AsyncPage[ItemFilterResult, Item]:
         """Filter items.
 
@@ -190,6 +199,7 @@ class ItemsResource(APIResource):
                 ),
                 headers=extra_headers,
                 timeout=timeout,
+                max_retries=max_retries,
                 idempotent=True,
                 rate_limited=True,
             )
@@ -220,6 +230,7 @@ class ItemsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> AsyncPage[ItemFilterResult, Item]:
         """Filter items by view.
 
@@ -248,6 +259,7 @@ class ItemsResource(APIResource):
                 ),
                 headers=extra_headers,
                 timeout=timeout,
+                max_retries=max_retries,
                 idempotent=True,
                 rate_limited=True,
             )
@@ -274,6 +286,7 @@ class ItemsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> AsyncPage[ItemFilterResult, Item]:
         """Get items.
 
@@ -296,6 +309,7 @@ class ItemsResource(APIResource):
                 ),
                 headers=extra_headers,
                 timeout=timeout,
+                max_retries=max_retries,
                 idempotent=True,
             )
             return parse_as(response, ItemFilterResult)
@@ -318,6 +332,7 @@ class ItemsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Get item count.
 
@@ -333,6 +348,7 @@ class ItemsResource(APIResource):
             params=build_query({"view_id": view_id}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, dict[str, Any])
@@ -355,6 +371,7 @@ class ItemsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> ItemCreateResult:
         """Add new item.
 
@@ -387,6 +404,7 @@ class ItemsResource(APIResource):
             ),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=False,
         )
         return parse_as(response, ItemCreateResult)
@@ -410,6 +428,7 @@ class ItemsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> RevisionResult | None:
         """Update item.
 
@@ -440,6 +459,7 @@ class ItemsResource(APIResource):
             ),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, RevisionResult)
@@ -453,6 +473,7 @@ class ItemsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Delete item.
 
@@ -465,6 +486,7 @@ class ItemsResource(APIResource):
             params=build_query({"silent": silent, "hook": hook}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
 
@@ -480,6 +502,7 @@ class ItemsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> Any:
         """Bulk delete items.
 
@@ -493,6 +516,7 @@ class ItemsResource(APIResource):
             json=build_body({"item_ids": item_ids, "filters": filters}, extra_body),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=False,
         )
         return decode_json(response)
@@ -507,6 +531,7 @@ class ItemsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> ItemCreateResult:
         """Clone item.
 
@@ -520,6 +545,7 @@ class ItemsResource(APIResource):
             json=build_body({}, extra_body),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=False,
         )
         return parse_as(response, ItemCreateResult)
@@ -531,6 +557,7 @@ class ItemsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Get item clone.
 
@@ -543,6 +570,7 @@ class ItemsResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, dict[str, Any])
@@ -554,6 +582,7 @@ class ItemsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> list[ItemField]:
         """Get item values.
 
@@ -566,6 +595,7 @@ class ItemsResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, list[ItemField])
@@ -577,6 +607,7 @@ class ItemsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> Any:
         """Get item values v2.
 
@@ -589,6 +620,7 @@ class ItemsResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return decode_json(response)
@@ -601,6 +633,7 @@ class ItemsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> list[Any]:
         """Get item field values.
 
@@ -613,6 +646,7 @@ class ItemsResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, list[Any])
@@ -625,6 +659,7 @@ class ItemsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> Any:
         """Get item field values v2.
 
@@ -637,6 +672,7 @@ class ItemsResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return decode_json(response)
@@ -651,6 +687,7 @@ class ItemsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> RevisionResult | None:
         """Update item values.
 
@@ -667,6 +704,7 @@ class ItemsResource(APIResource):
             json=encode_fields(fields),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, RevisionResult)
@@ -682,6 +720,7 @@ class ItemsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> RevisionResult | None:
         """Update item field values.
 
@@ -698,6 +737,7 @@ class ItemsResource(APIResource):
             json=values,
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, RevisionResult)
@@ -709,6 +749,7 @@ class ItemsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> Any:
         """Get app values.
 
@@ -721,6 +762,7 @@ class ItemsResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return decode_json(response)
@@ -732,6 +774,7 @@ class ItemsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Get field ranges.
 
@@ -744,6 +787,7 @@ class ItemsResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, dict[str, Any])
@@ -757,6 +801,7 @@ class ItemsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> list[ItemMini]:
         """Get top values for field.
 
@@ -769,6 +814,7 @@ class ItemsResource(APIResource):
             params=build_query({"limit": limit, "not_item_id": not_item_id}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, list[ItemMini])
@@ -784,6 +830,7 @@ class ItemsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> list[ItemMini]:
         """Find referenceable items.
 
@@ -799,6 +846,7 @@ class ItemsResource(APIResource):
             ),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, list[ItemMini])
@@ -810,6 +858,7 @@ class ItemsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> list[ReferenceGroup]:
         """Get item references.
 
@@ -822,6 +871,7 @@ class ItemsResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, list[ReferenceGroup])
@@ -836,6 +886,7 @@ class ItemsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> AsyncPage[list[ItemMini], ItemMini]:
         """Get references to item by field.
 
@@ -853,6 +904,7 @@ class ItemsResource(APIResource):
                 params=build_query({"limit": limit, "offset": offset}, extra_query),
                 headers=extra_headers,
                 timeout=timeout,
+                max_retries=max_retries,
                 idempotent=True,
             )
             return parse_as(response, list[ItemMini])
@@ -874,6 +926,7 @@ class ItemsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> ItemMini:
         """Get item preview for field reference.
 
@@ -886,6 +939,7 @@ class ItemsResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, ItemMini)
@@ -900,6 +954,7 @@ class ItemsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> Any:
         """Update item reference.
 
@@ -913,6 +968,7 @@ class ItemsResource(APIResource):
             json=build_body({"type": type, "id": id}, extra_body),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return decode_json(response)
@@ -924,6 +980,7 @@ class ItemsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Delete item reference.
 
@@ -936,6 +993,7 @@ class ItemsResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
 
@@ -946,6 +1004,7 @@ class ItemsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> list[ItemRevision]:
         """Get item revisions.
 
@@ -958,6 +1017,7 @@ class ItemsResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, list[ItemRevision])
@@ -970,6 +1030,7 @@ class ItemsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> ItemRevision:
         """Get item revision.
 
@@ -982,6 +1043,7 @@ class ItemsResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, ItemRevision)
@@ -995,6 +1057,7 @@ class ItemsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> list[Any]:
         """Get item revision difference.
 
@@ -1007,6 +1070,7 @@ class ItemsResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, list[Any])
@@ -1019,6 +1083,7 @@ class ItemsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> RevisionResult | None:
         """Revert item revision.
 
@@ -1031,6 +1096,7 @@ class ItemsResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, RevisionResult)
@@ -1044,6 +1110,7 @@ class ItemsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> RevisionResult | None:
         """Revert to revision.
 
@@ -1057,6 +1124,7 @@ class ItemsResource(APIResource):
             json=build_body({}, extra_body),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=False,
         )
         return parse_as(response, RevisionResult)
@@ -1074,6 +1142,7 @@ class ItemsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Calculate.
 
@@ -1099,6 +1168,7 @@ class ItemsResource(APIResource):
             ),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
             rate_limited=True,
         )
@@ -1119,6 +1189,7 @@ class ItemsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Export items.
 
@@ -1142,6 +1213,7 @@ class ItemsResource(APIResource):
             ),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=False,
             rate_limited=True,
         )
@@ -1161,6 +1233,7 @@ class ItemsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> bytes:
         """Get items as xlsx.
 
@@ -1184,6 +1257,7 @@ class ItemsResource(APIResource):
             ),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
             rate_limited=True,
         )
@@ -1196,6 +1270,7 @@ class ItemsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> Any:
         """Get meeting url.
 
@@ -1208,6 +1283,7 @@ class ItemsResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return decode_json(response)
@@ -1222,6 +1298,7 @@ class ItemsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Rearrange item.
 
@@ -1239,6 +1316,7 @@ class ItemsResource(APIResource):
             json=build_body({"before": before, "after": after}, extra_body),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=False,
         )
         return parse_as(response, dict[str, Any])
@@ -1252,6 +1330,7 @@ class ItemsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> Any:
         """Set participation.
 
@@ -1268,6 +1347,7 @@ class ItemsResource(APIResource):
             json=build_body({"status": status}, extra_body),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return decode_json(response)
@@ -1280,6 +1360,7 @@ class ItemsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> Any:
         """Cleanup field values.
 
@@ -1293,6 +1374,7 @@ class ItemsResource(APIResource):
             json=build_body({}, extra_body),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=False,
         )
         return decode_json(response)
@@ -1309,6 +1391,7 @@ class ItemsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> AsyncPage[ItemFilterResult, Item]:
         """Find all by external id.
 
@@ -1335,6 +1418,7 @@ class ItemsResource(APIResource):
                 ),
                 headers=extra_headers,
                 timeout=timeout,
+                max_retries=max_retries,
                 idempotent=True,
             )
             return parse_as(response, ItemFilterResult)
@@ -1357,6 +1441,7 @@ class ItemsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> ItemMini:
         """Find next or previous.
 
@@ -1369,6 +1454,7 @@ class ItemsResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, ItemMini)

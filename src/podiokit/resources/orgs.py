@@ -39,6 +39,7 @@ class OrgsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Add new organization.
 
@@ -55,6 +56,7 @@ class OrgsResource(APIResource):
             json=build_body({"logo": logo}, extra_body, required={"name": name}),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=False,
         )
         return parse_as(response, dict[str, Any])
@@ -68,6 +70,7 @@ class OrgsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Add organization admin.
 
@@ -81,6 +84,7 @@ class OrgsResource(APIResource):
             json=build_body({}, extra_body, required={"user_id": user_id}),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=False,
         )
 
@@ -92,6 +96,7 @@ class OrgsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Create organization app store profile.
 
@@ -105,6 +110,7 @@ class OrgsResource(APIResource):
             json=build_body({}, extra_body),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=False,
         )
         return parse_as(response, dict[str, Any])
@@ -116,6 +122,7 @@ class OrgsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Delete organization app store profile.
 
@@ -128,6 +135,7 @@ class OrgsResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
 
@@ -139,6 +147,7 @@ class OrgsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> Any:
         """Delete organization member role.
 
@@ -151,6 +160,7 @@ class OrgsResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return decode_json(response)
@@ -163,6 +173,7 @@ class OrgsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """End organization membership.
 
@@ -175,6 +186,7 @@ class OrgsResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
 
@@ -185,6 +197,7 @@ class OrgsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> Any:
         """Get admin orgs by email.
 
@@ -197,6 +210,7 @@ class OrgsResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return decode_json(response)
@@ -208,6 +222,7 @@ class OrgsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> list[Space]:
         """Get all spaces on organization.
 
@@ -220,6 +235,7 @@ class OrgsResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, list[Space])
@@ -231,6 +247,7 @@ class OrgsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> Organization:
         """Get organization.
 
@@ -243,6 +260,7 @@ class OrgsResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, Organization)
@@ -254,6 +272,7 @@ class OrgsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> list[Any]:
         """Get organization admins.
 
@@ -266,6 +285,7 @@ class OrgsResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, list[Any])
@@ -277,6 +297,7 @@ class OrgsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Get organization app store profile.
 
@@ -289,6 +310,7 @@ class OrgsResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, dict[str, Any])
@@ -300,6 +322,7 @@ class OrgsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Get organization billing profile.
 
@@ -312,6 +335,7 @@ class OrgsResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, dict[str, Any])
@@ -324,6 +348,7 @@ class OrgsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> Organization:
         """Get organization by url.
 
@@ -336,6 +361,7 @@ class OrgsResource(APIResource):
             params=build_query({"url": url, "org_slug": org_slug}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, Organization)
@@ -349,6 +375,7 @@ class OrgsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> AsyncPage[list[Any], Any]:
         """Get organization login report.
 
@@ -366,6 +393,7 @@ class OrgsResource(APIResource):
                 params=build_query({"limit": limit, "offset": offset}, extra_query),
                 headers=extra_headers,
                 timeout=timeout,
+                max_retries=max_retries,
                 idempotent=True,
             )
             return parse_as(response, list[Any])
@@ -386,6 +414,7 @@ class OrgsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Get organization member.
 
@@ -398,6 +427,7 @@ class OrgsResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, dict[str, Any])
@@ -415,6 +445,7 @@ class OrgsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> AsyncPage[list[Any], Any]:
         """Get organization members.
 
@@ -442,6 +473,7 @@ class OrgsResource(APIResource):
                 ),
                 headers=extra_headers,
                 timeout=timeout,
+                max_retries=max_retries,
                 idempotent=True,
             )
             return parse_as(response, list[Any])
@@ -461,6 +493,7 @@ class OrgsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> Any:
         """Get organization statistics.
 
@@ -473,6 +506,7 @@ class OrgsResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return decode_json(response)
@@ -483,6 +517,7 @@ class OrgsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> list[Organization]:
         """Get organizations.
 
@@ -495,6 +530,7 @@ class OrgsResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, list[Organization])
@@ -506,6 +542,7 @@ class OrgsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> list[Organization]:
         """Get shared organizations.
 
@@ -518,6 +555,7 @@ class OrgsResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, list[Organization])
@@ -530,6 +568,7 @@ class OrgsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> list[Any]:
         """Get space memberships for org member.
 
@@ -542,6 +581,7 @@ class OrgsResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, list[Any])
@@ -553,6 +593,7 @@ class OrgsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> list[Space]:
         """Get spaces on organization.
 
@@ -565,6 +606,7 @@ class OrgsResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, list[Space])
@@ -577,6 +619,7 @@ class OrgsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Leave organization.
 
@@ -590,6 +633,7 @@ class OrgsResource(APIResource):
             json=build_body({}, extra_body),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=False,
         )
 
@@ -601,6 +645,7 @@ class OrgsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Remove organization admin.
 
@@ -613,6 +658,7 @@ class OrgsResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
 
@@ -627,6 +673,7 @@ class OrgsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Update organization.
 
@@ -640,6 +687,7 @@ class OrgsResource(APIResource):
             json=build_body({"name": name, "logo": logo, "url_label": url_label}, extra_body),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
 
@@ -651,6 +699,7 @@ class OrgsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Update organization app store profile.
 
@@ -664,6 +713,7 @@ class OrgsResource(APIResource):
             json=build_body({}, extra_body),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
 
@@ -674,6 +724,7 @@ class OrgsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Organization delete.
 
@@ -686,6 +737,7 @@ class OrgsResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
 
@@ -696,6 +748,7 @@ class OrgsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> list[Organization]:
         """Organization find for user.
 
@@ -708,6 +761,7 @@ class OrgsResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, list[Organization])
@@ -719,6 +773,7 @@ class OrgsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> Any:
         """Organization get reporting data.
 
@@ -731,6 +786,7 @@ class OrgsResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return decode_json(response)
@@ -742,6 +798,7 @@ class OrgsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> Any:
         """Organization get statistics.
 
@@ -754,6 +811,7 @@ class OrgsResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return decode_json(response)
@@ -765,6 +823,7 @@ class OrgsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> Any:
         """Organization get stats.
 
@@ -777,6 +836,7 @@ class OrgsResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return decode_json(response)
@@ -789,6 +849,7 @@ class OrgsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Organization member change membership.
 
@@ -802,6 +863,7 @@ class OrgsResource(APIResource):
             json=build_body({}, extra_body),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
 
@@ -813,6 +875,7 @@ class OrgsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Organization member delete info.
 
@@ -825,6 +888,7 @@ class OrgsResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, dict[str, Any])
@@ -836,6 +900,7 @@ class OrgsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> bytes:
         """Organization member export.
 
@@ -848,6 +913,7 @@ class OrgsResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return read_bytes(response)
@@ -859,6 +925,7 @@ class OrgsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> list[Any]:
         """Organization member search.
 
@@ -871,6 +938,7 @@ class OrgsResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, list[Any])
@@ -882,6 +950,7 @@ class OrgsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> list[Any]:
         """Organization membership find all for user.
 
@@ -894,6 +963,7 @@ class OrgsResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, list[Any])
@@ -906,6 +976,7 @@ class OrgsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> Any:
         """Organization validate url label.
 
@@ -919,6 +990,7 @@ class OrgsResource(APIResource):
             json=build_body({}, extra_body, required={"url_label": url_label}),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return decode_json(response)

@@ -40,6 +40,7 @@ class TasksResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Assign task.
 
@@ -56,6 +57,7 @@ class TasksResource(APIResource):
             json=build_body({}, extra_body, required={"responsible": responsible}),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=False,
         )
 
@@ -69,6 +71,7 @@ class TasksResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Complete task.
 
@@ -82,6 +85,7 @@ class TasksResource(APIResource):
             json=build_body({}, extra_body),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=False,
         )
         return parse_as(response, dict[str, Any])
@@ -95,6 +99,7 @@ class TasksResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Create label.
 
@@ -111,6 +116,7 @@ class TasksResource(APIResource):
             json=build_body({"color": color}, extra_body, required={"text": text}),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=False,
         )
         return parse_as(response, dict[str, Any])
@@ -139,6 +145,7 @@ class TasksResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> Any:
         """Create task.
 
@@ -177,6 +184,7 @@ class TasksResource(APIResource):
             ),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=False,
         )
         return decode_json(response)
@@ -205,6 +213,7 @@ class TasksResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> Any:
         """Create task with reference.
 
@@ -241,6 +250,7 @@ class TasksResource(APIResource):
             ),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=False,
         )
         return decode_json(response)
@@ -252,6 +262,7 @@ class TasksResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Delete label.
 
@@ -264,6 +275,7 @@ class TasksResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
 
@@ -276,6 +288,7 @@ class TasksResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Delete task.
 
@@ -288,6 +301,7 @@ class TasksResource(APIResource):
             params=build_query({"silent": silent, "hook": hook}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
 
@@ -297,6 +311,7 @@ class TasksResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> list[TaskLabel]:
         """Get labels.
 
@@ -309,6 +324,7 @@ class TasksResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, list[TaskLabel])
@@ -320,6 +336,7 @@ class TasksResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> Task:
         """Get task.
 
@@ -332,6 +349,7 @@ class TasksResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, Task)
@@ -344,6 +362,7 @@ class TasksResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Get task count.
 
@@ -356,6 +375,7 @@ class TasksResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, dict[str, Any])
@@ -367,6 +387,7 @@ class TasksResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Get task summary.
 
@@ -379,6 +400,7 @@ class TasksResource(APIResource):
             params=build_query({"limit": limit}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, dict[str, Any])
@@ -391,6 +413,7 @@ class TasksResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Get task summary for organization.
 
@@ -403,6 +426,7 @@ class TasksResource(APIResource):
             params=build_query({"limit": limit}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, dict[str, Any])
@@ -414,6 +438,7 @@ class TasksResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Get task summary for personal.
 
@@ -426,6 +451,7 @@ class TasksResource(APIResource):
             params=build_query({"limit": limit}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, dict[str, Any])
@@ -439,6 +465,7 @@ class TasksResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Get task summary for reference.
 
@@ -451,6 +478,7 @@ class TasksResource(APIResource):
             params=build_query({"limit": limit}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, dict[str, Any])
@@ -463,6 +491,7 @@ class TasksResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Get task summary for space.
 
@@ -475,6 +504,7 @@ class TasksResource(APIResource):
             params=build_query({"limit": limit}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, dict[str, Any])
@@ -487,6 +517,7 @@ class TasksResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Get task totals by time.
 
@@ -499,6 +530,7 @@ class TasksResource(APIResource):
             params=build_query({"space_id": space_id}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, dict[str, Any])
@@ -509,6 +541,7 @@ class TasksResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Get task totals v2.
 
@@ -521,6 +554,7 @@ class TasksResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, dict[str, Any])
@@ -553,6 +587,7 @@ class TasksResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> AsyncPage[list[Task], Task]:
         """Get tasks.
 
@@ -596,6 +631,7 @@ class TasksResource(APIResource):
                 ),
                 headers=extra_headers,
                 timeout=timeout,
+                max_retries=max_retries,
                 idempotent=True,
             )
             return parse_as(response, list[Task])
@@ -617,6 +653,7 @@ class TasksResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> list[Task]:
         """Get tasks with reference.
 
@@ -629,6 +666,7 @@ class TasksResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, list[Task])
@@ -643,6 +681,7 @@ class TasksResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Incomplete task.
 
@@ -656,6 +695,7 @@ class TasksResource(APIResource):
             json=build_body({}, extra_body),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=False,
         )
 
@@ -669,6 +709,7 @@ class TasksResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Rank task.
 
@@ -686,6 +727,7 @@ class TasksResource(APIResource):
             json=build_body({"before": before, "after": after}, extra_body),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=False,
         )
 
@@ -696,6 +738,7 @@ class TasksResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Remove task reference.
 
@@ -708,6 +751,7 @@ class TasksResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
 
@@ -721,6 +765,7 @@ class TasksResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Update label.
 
@@ -734,6 +779,7 @@ class TasksResource(APIResource):
             json=build_body({"text": text, "color": color}, extra_body),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
 
@@ -763,6 +809,7 @@ class TasksResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Update task.
 
@@ -801,6 +848,7 @@ class TasksResource(APIResource):
             ),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, dict[str, Any])
@@ -816,6 +864,7 @@ class TasksResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Update task description.
 
@@ -829,6 +878,7 @@ class TasksResource(APIResource):
             json=build_body({}, extra_body, required={"description": description}),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
 
@@ -845,6 +895,7 @@ class TasksResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> Any:
         """Update task due on.
 
@@ -863,6 +914,7 @@ class TasksResource(APIResource):
             ),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return decode_json(response)
@@ -875,6 +927,7 @@ class TasksResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Update task labels.
 
@@ -891,6 +944,7 @@ class TasksResource(APIResource):
             json=label_ids,
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
 
@@ -905,6 +959,7 @@ class TasksResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Update task private.
 
@@ -918,6 +973,7 @@ class TasksResource(APIResource):
             json=build_body({}, extra_body, required={"private": private}),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
 
@@ -933,6 +989,7 @@ class TasksResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Update task reference.
 
@@ -946,6 +1003,7 @@ class TasksResource(APIResource):
             json=build_body({}, extra_body, required={"ref_type": ref_type, "ref_id": ref_id}),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
 
@@ -960,6 +1018,7 @@ class TasksResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Update task text.
 
@@ -973,6 +1032,7 @@ class TasksResource(APIResource):
             json=build_body({}, extra_body, required={"text": text}),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
 
@@ -985,6 +1045,7 @@ class TasksResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Task update due date.
 
@@ -998,5 +1059,6 @@ class TasksResource(APIResource):
             json=build_body({}, extra_body, required={"due_date": due_date}),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )

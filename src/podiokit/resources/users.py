@@ -36,6 +36,7 @@ class UsersResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Delete user property.
 
@@ -48,6 +49,7 @@ class UsersResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
 
@@ -59,6 +61,7 @@ class UsersResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> Any:
         """Get notification setting.
 
@@ -71,6 +74,7 @@ class UsersResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return decode_json(response)
@@ -82,6 +86,7 @@ class UsersResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> list[Any]:
         """Get profile field.
 
@@ -94,6 +99,7 @@ class UsersResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, list[Any])
@@ -104,6 +110,7 @@ class UsersResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> User:
         """Get user.
 
@@ -116,6 +123,7 @@ class UsersResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, User)
@@ -127,6 +135,7 @@ class UsersResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> Any:
         """Get user property.
 
@@ -139,6 +148,7 @@ class UsersResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return decode_json(response)
@@ -149,6 +159,7 @@ class UsersResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> UserStatus:
         """Get user status.
 
@@ -161,6 +172,7 @@ class UsersResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, UserStatus)
@@ -172,6 +184,7 @@ class UsersResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Set user properties.
 
@@ -188,6 +201,7 @@ class UsersResource(APIResource):
             json=properties,
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
 
@@ -200,6 +214,7 @@ class UsersResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Set user property.
 
@@ -213,6 +228,7 @@ class UsersResource(APIResource):
             json=build_body({}, extra_body, required={"value": value}),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
 
@@ -226,6 +242,7 @@ class UsersResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> Any:
         """Update notification setting.
 
@@ -239,6 +256,7 @@ class UsersResource(APIResource):
             json=build_body({}, extra_body, required={"value": value}),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return decode_json(response)
@@ -251,6 +269,7 @@ class UsersResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> Any:
         """Update notification settings.
 
@@ -267,6 +286,7 @@ class UsersResource(APIResource):
             json=settings,
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return decode_json(response)
@@ -278,6 +298,7 @@ class UsersResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Update profile.
 
@@ -294,6 +315,7 @@ class UsersResource(APIResource):
             json=profile,
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
 
@@ -306,6 +328,7 @@ class UsersResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Update profile field.
 
@@ -319,6 +342,7 @@ class UsersResource(APIResource):
             json=build_body({}, extra_body, required={"value": value}),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
 
@@ -330,6 +354,7 @@ class UsersResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Email subscription setting find for user.
 
@@ -342,6 +367,7 @@ class UsersResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, dict[str, Any])
@@ -352,6 +378,7 @@ class UsersResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> Profile:
         """Get user profile.
 
@@ -364,6 +391,7 @@ class UsersResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, Profile)
@@ -375,6 +403,7 @@ class UsersResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Get notification settings.
 
@@ -388,6 +417,7 @@ class UsersResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, dict[str, Any])
@@ -404,6 +434,7 @@ class UsersResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Update user.
 
@@ -426,5 +457,6 @@ class UsersResource(APIResource):
             ),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
