@@ -9,6 +9,7 @@ import httpx
 import pytest
 import respx
 
+from podiokit.models.actions import Action
 from podiokit.resources.actions import ActionsResource
 
 from .conftest import RecordingRequester
@@ -17,7 +18,7 @@ pytestmark = pytest.mark.anyio
 
 
 async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
+    route = respx_mock.route().mock(return_value=httpx.Response(200, json={"action_id": 1}))
     result = await ActionsResource(requester).get(101)
     request = route.calls.last.request
     assert request.method == "GET"
@@ -25,4 +26,4 @@ async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) 
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, Action)

@@ -11,6 +11,12 @@ import httpx
 import pytest
 import respx
 
+from podiokit.models.app_market import (
+    AppMarketCategory,
+    AppMarketShare,
+    AppMarketShareInstall,
+    AppMarketShares,
+)
 from podiokit.resources.app_market import AppMarketResource
 
 from .conftest import RecordingRequester
@@ -19,7 +25,7 @@ pytestmark = pytest.mark.anyio
 
 
 async def test_get_categories(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
+    route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
     result = await AppMarketResource(requester).get_categories(only_used=True)
     request = route.calls.last.request
     assert request.method == "GET"
@@ -27,7 +33,7 @@ async def test_get_categories(requester: RecordingRequester, respx_mock: respx.M
     assert dict(request.url.params) == {"only_used": "true"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert result == {}
 
 
 async def test_get_orgs_with_private_shares(
@@ -41,7 +47,7 @@ async def test_get_orgs_with_private_shares(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_get_own(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -55,7 +61,7 @@ async def test_get_own(requester: RecordingRequester, respx_mock: respx.MockRout
     assert dict(request.url.params) == {"limit": "7", "offset": "14", "type": "s12"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {"shares": [], "total": 0}
+    assert isinstance(result, AppMarketShares)
 
 
 async def test_get_recommended(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -67,11 +73,11 @@ async def test_get_recommended(requester: RecordingRequester, respx_mock: respx.
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, AppMarketShares)
 
 
 async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
+    route = respx_mock.route().mock(return_value=httpx.Response(200, json={"share_id": 1}))
     result = await AppMarketResource(requester).get(101)
     request = route.calls.last.request
     assert request.method == "GET"
@@ -79,7 +85,7 @@ async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) 
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, AppMarketShare)
 
 
 async def test_get_by_reference(
@@ -93,7 +99,7 @@ async def test_get_by_reference(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_get_by_author(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -109,7 +115,7 @@ async def test_get_by_author(requester: RecordingRequester, respx_mock: respx.Mo
     assert dict(request.url.params) == {"limit": "7", "offset": "14", "sort": "s12", "type": "s13"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {"shares": [], "total": 0}
+    assert isinstance(result, AppMarketShares)
 
 
 async def test_get_by_category(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -125,7 +131,7 @@ async def test_get_by_category(requester: RecordingRequester, respx_mock: respx.
     assert dict(request.url.params) == {"limit": "7", "offset": "14", "sort": "s12", "type": "s13"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {"shares": [], "total": 0}
+    assert isinstance(result, AppMarketShares)
 
 
 async def test_get_top(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -139,35 +145,61 @@ async def test_get_top(requester: RecordingRequester, respx_mock: respx.MockRout
     assert dict(request.url.params) == {"limit": "7", "offset": "14", "type": "s12"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {"shares": [], "total": 0}
+    assert isinstance(result, AppMarketShares)
 
 
 async def test_install(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
-    result = await AppMarketResource(requester).install(101)
+    result = await AppMarketResource(requester).install(101, space_id=110, dependencies=[11, 12])
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/app_store/101/install"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {"space_id": 110, "dependencies": [11, 12]}
     assert requester.flags[-1] == (False, False)
-    assert result == {}
+    assert isinstance(result, AppMarketShareInstall)
 
 
 async def test_share(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
-    result = await AppMarketResource(requester).share()
+    result = await AppMarketResource(requester).share(
+        ref_type="s10",
+        ref_id=111,
+        name="s12",
+        abstract="s13",
+        description="s14",
+        language="s15",
+        category_ids=[16, 17],
+        file_ids=[17, 18],
+        video="s18",
+        features=["v19"],
+        children=[20, 21],
+        scope="public",
+    )
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/app_store/"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {
+        "ref_type": "s10",
+        "ref_id": 111,
+        "name": "s12",
+        "abstract": "s13",
+        "description": "s14",
+        "language": "s15",
+        "category_ids": [16, 17],
+        "file_ids": [17, 18],
+        "video": "s18",
+        "features": ["v19"],
+        "children": [20, 21],
+        "scope": "public",
+    }
     assert requester.flags[-1] == (False, False)
     assert result == {}
 
 
 async def test_unshare_app(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
+    route = respx_mock.route().mock(return_value=httpx.Response(204))
     result = await AppMarketResource(requester).unshare_app(101)
     request = route.calls.last.request
     assert request.method == "DELETE"
@@ -175,19 +207,36 @@ async def test_unshare_app(requester: RecordingRequester, respx_mock: respx.Mock
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {"ok": True}
+    assert result is None
 
 
 async def test_update(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
-    result = await AppMarketResource(requester).update(101)
+    route = respx_mock.route().mock(return_value=httpx.Response(204))
+    result = await AppMarketResource(requester).update(
+        101,
+        name="s10",
+        abstract="s11",
+        description="s12",
+        language="s13",
+        category_ids=[14, 15],
+        file_ids=[15, 16],
+        video="s16",
+    )
     request = route.calls.last.request
     assert request.method == "PUT"
     assert request.url.raw_path.partition(b"?")[0] == b"/app_store/101"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {
+        "name": "s10",
+        "abstract": "s11",
+        "description": "s12",
+        "language": "s13",
+        "category_ids": [14, 15],
+        "file_ids": [15, 16],
+        "video": "s16",
+    }
     assert requester.flags[-1] == (True, False)
-    assert result == {"ok": True}
+    assert result is None
 
 
 async def test_get_category_v2(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -199,11 +248,11 @@ async def test_get_category_v2(requester: RecordingRequester, respx_mock: respx.
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, AppMarketCategory)
 
 
 async def test_search(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
+    route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
     result = await AppMarketResource(requester).search("a b/1")
     request = route.calls.last.request
     assert request.method == "GET"
@@ -211,13 +260,13 @@ async def test_search(requester: RecordingRequester, respx_mock: respx.MockRoute
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {"ok": True}
+    assert isinstance(result, AppMarketShares)
 
 
 async def test_get_private_for_org(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
+    route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
     result = await AppMarketResource(requester).get_private_for_org("a b/1", 102)
     request = route.calls.last.request
     assert request.method == "GET"
@@ -225,13 +274,13 @@ async def test_get_private_for_org(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {"ok": True}
+    assert isinstance(result, AppMarketShares)
 
 
 async def test_get_recommended_for_area_v1(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
+    route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
     result = await AppMarketResource(requester).get_recommended_for_area_v1("a b/1")
     request = route.calls.last.request
     assert request.method == "GET"
@@ -239,31 +288,33 @@ async def test_get_recommended_for_area_v1(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, AppMarketShares)
 
 
 async def test_set_recommended_for_area(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await AppMarketResource(requester).set_recommended_for_area("a b/1")
+    result = await AppMarketResource(requester).set_recommended_for_area(
+        "a b/1", share_ids=[10, 11]
+    )
     request = route.calls.last.request
     assert request.method == "PUT"
     assert request.url.raw_path.partition(b"?")[0] == b"/app_store/recommended/a%20b%2F1/"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == [10, 11]
     assert requester.flags[-1] == (True, False)
     assert result is None
 
 
 async def test_create_category(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await AppMarketResource(requester).create_category()
+    result = await AppMarketResource(requester).create_category(name="s10", type="s11")
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/app_store/category/"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {"name": "s10", "type": "s11"}
     assert requester.flags[-1] == (False, False)
     assert result is None
 
@@ -282,12 +333,12 @@ async def test_delete_category(requester: RecordingRequester, respx_mock: respx.
 
 async def test_update_category(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await AppMarketResource(requester).update_category(101)
+    result = await AppMarketResource(requester).update_category(101, name="s10", type="s11")
     request = route.calls.last.request
     assert request.method == "PUT"
     assert request.url.raw_path.partition(b"?")[0] == b"/app_store/category/101"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {"name": "s10", "type": "s11"}
     assert requester.flags[-1] == (True, False)
     assert result is None
 

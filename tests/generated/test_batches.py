@@ -9,6 +9,7 @@ import httpx
 import pytest
 import respx
 
+from podiokit.models.batches import Batch
 from podiokit.resources.batches import BatchesResource
 
 from .conftest import RecordingRequester
@@ -25,7 +26,7 @@ async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) 
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, Batch)
 
 
 async def test_get_all(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -37,7 +38,7 @@ async def test_get_all(requester: RecordingRequester, respx_mock: respx.MockRout
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_get_running(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -49,4 +50,4 @@ async def test_get_running(requester: RecordingRequester, respx_mock: respx.Mock
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)

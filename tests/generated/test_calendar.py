@@ -11,6 +11,7 @@ import httpx
 import pytest
 import respx
 
+from podiokit.models.calendar import CalendarSummary
 from podiokit.resources.calendar import CalendarResource
 
 from .conftest import RecordingRequester
@@ -20,14 +21,16 @@ pytestmark = pytest.mark.anyio
 
 async def test_get_app(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await CalendarResource(requester).get_app(101)
+    result = await CalendarResource(requester).get_app(
+        101, date_from="s10", date_to="s11", priority=112
+    )
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/calendar/app/101/"
-    assert dict(request.url.params) == {}
+    assert dict(request.url.params) == {"date_from": "s10", "date_to": "s11", "priority": "112"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_get_app_as_ical(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -51,7 +54,7 @@ async def test_get_summary(requester: RecordingRequester, respx_mock: respx.Mock
     assert dict(request.url.params) == {"limit": "110", "priority": "111"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, CalendarSummary)
 
 
 async def test_get_summary_for_personal(
@@ -65,7 +68,7 @@ async def test_get_summary_for_personal(
     assert dict(request.url.params) == {"limit": "110", "priority": "111"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, CalendarSummary)
 
 
 async def test_get_summary_for_space(
@@ -79,7 +82,7 @@ async def test_get_summary_for_space(
     assert dict(request.url.params) == {"limit": "110", "priority": "111"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, CalendarSummary)
 
 
 async def test_get_exports_by_reference(
@@ -99,7 +102,7 @@ async def test_get_exports_by_reference(
 async def test_get_global(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
     result = await CalendarResource(requester).get_global(
-        date_from="s10", date_to="s11", types="s12", space_ids=[13, 14], priority=114
+        date_from="s10", date_to="s11", types=["v12"], space_ids=[13, 14], priority=114
     )
     request = route.calls.last.request
     assert request.method == "GET"
@@ -107,13 +110,13 @@ async def test_get_global(requester: RecordingRequester, respx_mock: respx.MockR
     assert dict(request.url.params) == {
         "date_from": "s10",
         "date_to": "s11",
-        "types": "s12",
+        "types": "v12",
         "space_ids": "13,14",
         "priority": "114",
     }
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_get_global_as_ical(
@@ -181,19 +184,21 @@ async def test_get_mutes(requester: RecordingRequester, respx_mock: respx.MockRo
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_get_space(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await CalendarResource(requester).get_space(101)
+    result = await CalendarResource(requester).get_space(
+        101, date_from="s10", date_to="s11", priority=112
+    )
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/calendar/space/101/"
-    assert dict(request.url.params) == {}
+    assert dict(request.url.params) == {"date_from": "s10", "date_to": "s11", "priority": "112"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_get_space_as_ical(
@@ -284,12 +289,19 @@ async def test_unmute_objects(requester: RecordingRequester, respx_mock: respx.M
 
 async def test_update_event(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
-    result = await CalendarResource(requester).update_event(101)
+    result = await CalendarResource(requester).update_event(
+        101, start_date="s10", start_time="s11", end_date="s12", end_time="s13"
+    )
     request = route.calls.last.request
     assert request.method == "PUT"
     assert request.url.raw_path.partition(b"?")[0] == b"/calendar/event/101"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {
+        "start_date": "s10",
+        "start_time": "s11",
+        "end_date": "s12",
+        "end_time": "s13",
+    }
     assert requester.flags[-1] == (True, False)
     assert result == {"ok": True}
 
@@ -305,13 +317,13 @@ async def test_get_events_for_linked_account(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_get_summary_for_org(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
+    route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
     result = await CalendarResource(requester).get_summary_for_org(101)
     request = route.calls.last.request
     assert request.method == "GET"
@@ -319,7 +331,7 @@ async def test_get_summary_for_org(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, CalendarSummary)
 
 
 async def test_get_calendars_for_linked_account(

@@ -11,6 +11,7 @@ import httpx
 import pytest
 import respx
 
+from podiokit.models.layouts import Layout
 from podiokit.resources.layouts import LayoutsResource
 
 from .conftest import RecordingRequester
@@ -20,47 +21,47 @@ pytestmark = pytest.mark.anyio
 
 async def test_delete_custom(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
-    result = await LayoutsResource(requester).delete_custom(101, "a b/2")
+    result = await LayoutsResource(requester).delete_custom(101, "badge")
     request = route.calls.last.request
     assert request.method == "DELETE"
-    assert request.url.raw_path.partition(b"?")[0] == b"/layout/101/a%20b%2F2"
+    assert request.url.raw_path.partition(b"?")[0] == b"/layout/101/badge"
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, Layout)
 
 
 async def test_get_default(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
-    result = await LayoutsResource(requester).get_default(101, "a b/2")
+    result = await LayoutsResource(requester).get_default(101, "badge")
     request = route.calls.last.request
     assert request.method == "GET"
-    assert request.url.raw_path.partition(b"?")[0] == b"/layout/101/a%20b%2F2/default"
+    assert request.url.raw_path.partition(b"?")[0] == b"/layout/101/badge/default"
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, Layout)
 
 
 async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
-    result = await LayoutsResource(requester).get(101, "a b/2")
+    result = await LayoutsResource(requester).get(101, "badge")
     request = route.calls.last.request
     assert request.method == "GET"
-    assert request.url.raw_path.partition(b"?")[0] == b"/layout/101/a%20b%2F2"
+    assert request.url.raw_path.partition(b"?")[0] == b"/layout/101/badge"
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, Layout)
 
 
 async def test_update(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
-    result = await LayoutsResource(requester).update(101, "a b/2", fields=["v10"])
+    result = await LayoutsResource(requester).update(101, "badge", fields={"k": "v10"})
     request = route.calls.last.request
     assert request.method == "POST"
-    assert request.url.raw_path.partition(b"?")[0] == b"/layout/101/a%20b%2F2"
+    assert request.url.raw_path.partition(b"?")[0] == b"/layout/101/badge"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {"fields": ["v10"]}
+    assert json.loads(request.content) == {"fields": {"k": "v10"}}
     assert requester.flags[-1] == (False, False)
-    assert result == {}
+    assert isinstance(result, Layout)

@@ -34,6 +34,21 @@ if TYPE_CHECKING:
     from ._base import (
         PodioTime as PodioTime,
     )
+    from .actions import (
+        Action as Action,
+    )
+    from .app_market import (
+        AppMarketCategory as AppMarketCategory,
+    )
+    from .app_market import (
+        AppMarketShare as AppMarketShare,
+    )
+    from .app_market import (
+        AppMarketShareInstall as AppMarketShareInstall,
+    )
+    from .app_market import (
+        AppMarketShares as AppMarketShares,
+    )
     from .apps import (
         App as App,
     )
@@ -67,6 +82,18 @@ if TYPE_CHECKING:
     from .batches import (
         Batch as Batch,
     )
+    from .calendar import (
+        CalendarEvent as CalendarEvent,
+    )
+    from .calendar import (
+        CalendarMute as CalendarMute,
+    )
+    from .calendar import (
+        CalendarSummary as CalendarSummary,
+    )
+    from .calendar import (
+        CalendarSummaryGroup as CalendarSummaryGroup,
+    )
     from .comments import (
         Comment as Comment,
     )
@@ -88,14 +115,35 @@ if TYPE_CHECKING:
     from .common import (
         Via as Via,
     )
+    from .contact_totals import (
+        ContactTotal as ContactTotal,
+    )
     from .contacts import (
         Contact as Contact,
     )
     from .contacts import (
         Profile as Profile,
     )
+    from .conversation_events import (
+        ConversationEvent as ConversationEvent,
+    )
+    from .conversation_events import (
+        ConversationMessage as ConversationMessage,
+    )
     from .conversations import (
         Conversation as Conversation,
+    )
+    from .devices import (
+        Device as Device,
+    )
+    from .email import (
+        AppEmailConfiguration as AppEmailConfiguration,
+    )
+    from .email import (
+        EmailContact as EmailContact,
+    )
+    from .email import (
+        EmailGroups as EmailGroups,
     )
     from .embeds import (
         Embed as Embed,
@@ -112,11 +160,44 @@ if TYPE_CHECKING:
     from .files import (
         FileAttachment as FileAttachment,
     )
+    from .flows import (
+        Flow as Flow,
+    )
+    from .flows import (
+        FlowCreateResult as FlowCreateResult,
+    )
+    from .forms import (
+        Form as Form,
+    )
+    from .grants import (
+        Grant as Grant,
+    )
+    from .grants import (
+        GrantCreateResult as GrantCreateResult,
+    )
     from .hooks import (
         Hook as Hook,
     )
     from .hooks import (
         HookCreateResult as HookCreateResult,
+    )
+    from .importer import (
+        ImporterColumn as ImporterColumn,
+    )
+    from .importer import (
+        ImporterInfo as ImporterInfo,
+    )
+    from .importer import (
+        ImportResult as ImportResult,
+    )
+    from .importer import (
+        RowPreview as RowPreview,
+    )
+    from .integrations import (
+        Integration as Integration,
+    )
+    from .integrations import (
+        IntegrationCreateResult as IntegrationCreateResult,
     )
     from .items import (
         AppItemField as AppItemField,
@@ -253,6 +334,15 @@ if TYPE_CHECKING:
     from .items import (
         TextValue as TextValue,
     )
+    from .layouts import (
+        Layout as Layout,
+    )
+    from .layouts import (
+        LayoutField as LayoutField,
+    )
+    from .layouts import (
+        LayoutFields as LayoutFields,
+    )
     from .notifications import (
         Notification as Notification,
     )
@@ -306,10 +396,16 @@ _MODULES: dict[str, str] = {
     "PodioModel": "_base",
     "PodioNumber": "_base",
     "PodioTime": "_base",
+    "Action": "actions",
     "App": "apps",
     "AppConfig": "apps",
+    "AppEmailConfiguration": "email",
     "AppField": "apps",
     "AppItemField": "items",
+    "AppMarketCategory": "app_market",
+    "AppMarketShare": "app_market",
+    "AppMarketShareInstall": "app_market",
+    "AppMarketShares": "app_market",
     "AppMini": "apps",
     "AppValue": "items",
     "Application": "apps",
@@ -318,18 +414,28 @@ _MODULES: dict[str, str] = {
     "Byline": "common",
     "CalculationItemField": "items",
     "CalculationValue": "items",
+    "CalendarEvent": "calendar",
+    "CalendarMute": "calendar",
+    "CalendarSummary": "calendar",
+    "CalendarSummaryGroup": "calendar",
     "CategoryItemField": "items",
     "CategoryOption": "apps",
     "CategoryValue": "items",
     "Comment": "comments",
     "Contact": "contacts",
     "ContactItemField": "items",
+    "ContactTotal": "contact_totals",
     "ContactValue": "items",
     "Conversation": "conversations",
+    "ConversationEvent": "conversation_events",
+    "ConversationMessage": "conversation_events",
     "DateItemField": "items",
     "DateValue": "items",
+    "Device": "devices",
     "DurationItemField": "items",
     "DurationValue": "items",
+    "EmailContact": "email",
+    "EmailGroups": "email",
     "EmailItemField": "items",
     "EmailValue": "items",
     "Embed": "embeds",
@@ -342,11 +448,21 @@ _MODULES: dict[str, str] = {
     "File": "files",
     "FileAttachment": "files",
     "FileMini": "common",
+    "Flow": "flows",
+    "FlowCreateResult": "flows",
+    "Form": "forms",
     "GenericItemField": "items",
+    "Grant": "grants",
+    "GrantCreateResult": "grants",
     "Hook": "hooks",
     "HookCreateResult": "hooks",
     "ImageItemField": "items",
     "ImageValue": "items",
+    "ImportResult": "importer",
+    "ImporterColumn": "importer",
+    "ImporterInfo": "importer",
+    "Integration": "integrations",
+    "IntegrationCreateResult": "integrations",
     "Item": "items",
     "ItemCreateResult": "items",
     "ItemField": "items",
@@ -355,6 +471,9 @@ _MODULES: dict[str, str] = {
     "ItemMini": "items",
     "ItemReference": "items",
     "ItemRevision": "items",
+    "Layout": "layouts",
+    "LayoutField": "layouts",
+    "LayoutFields": "layouts",
     "LocationItemField": "items",
     "LocationValue": "items",
     "MoneyItemField": "items",
@@ -378,6 +497,7 @@ _MODULES: dict[str, str] = {
     "ReferenceGroup": "items",
     "ReferencedApp": "apps",
     "RevisionResult": "items",
+    "RowPreview": "importer",
     "Space": "spaces",
     "SpaceMicro": "spaces",
     "SpaceMini": "spaces",
@@ -396,10 +516,16 @@ _MODULES: dict[str, str] = {
 }
 
 __all__ = [
+    "Action",
     "App",
     "AppConfig",
+    "AppEmailConfiguration",
     "AppField",
     "AppItemField",
+    "AppMarketCategory",
+    "AppMarketShare",
+    "AppMarketShareInstall",
+    "AppMarketShares",
     "AppMini",
     "AppValue",
     "Application",
@@ -408,18 +534,28 @@ __all__ = [
     "Byline",
     "CalculationItemField",
     "CalculationValue",
+    "CalendarEvent",
+    "CalendarMute",
+    "CalendarSummary",
+    "CalendarSummaryGroup",
     "CategoryItemField",
     "CategoryOption",
     "CategoryValue",
     "Comment",
     "Contact",
     "ContactItemField",
+    "ContactTotal",
     "ContactValue",
     "Conversation",
+    "ConversationEvent",
+    "ConversationMessage",
     "DateItemField",
     "DateValue",
+    "Device",
     "DurationItemField",
     "DurationValue",
+    "EmailContact",
+    "EmailGroups",
     "EmailItemField",
     "EmailValue",
     "Embed",
@@ -432,11 +568,21 @@ __all__ = [
     "File",
     "FileAttachment",
     "FileMini",
+    "Flow",
+    "FlowCreateResult",
+    "Form",
     "GenericItemField",
+    "Grant",
+    "GrantCreateResult",
     "Hook",
     "HookCreateResult",
     "ImageItemField",
     "ImageValue",
+    "ImportResult",
+    "ImporterColumn",
+    "ImporterInfo",
+    "Integration",
+    "IntegrationCreateResult",
     "Item",
     "ItemCreateResult",
     "ItemField",
@@ -445,6 +591,9 @@ __all__ = [
     "ItemMini",
     "ItemReference",
     "ItemRevision",
+    "Layout",
+    "LayoutField",
+    "LayoutFields",
     "LocationItemField",
     "LocationValue",
     "MoneyItemField",
@@ -476,6 +625,7 @@ __all__ = [
     "ReferenceGroup",
     "ReferencedApp",
     "RevisionResult",
+    "RowPreview",
     "Space",
     "SpaceMicro",
     "SpaceMini",

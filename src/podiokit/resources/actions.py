@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from .._resource import APIResource, parse_as
+from ..models.actions import Action
 from ._helpers import build_query, path_param
 
 __all__ = ["ActionsResource"]
@@ -34,7 +35,8 @@ class ActionsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> dict[str, Any]:
+        max_retries: int | None = None,
+    ) -> Action:
         """Get action.
 
         Podio operation "Get action": `GET /action/{action_id}`.
@@ -46,6 +48,7 @@ class ActionsResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, Action)

@@ -9,11 +9,18 @@ https://developers.podio.com/doc/app-market
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
-from .._resource import APIResource, decode_json, parse_as
+from .._resource import APIResource, parse_as
+from ..models.app_market import (
+    AppMarketCategory,
+    AppMarketShare,
+    AppMarketShareInstall,
+    AppMarketShares,
+)
+from ..models.orgs import Organization
 from ..pagination import AsyncPage
 from ._helpers import build_body, build_query, path_param
 
@@ -35,11 +42,15 @@ class AppMarketResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> list[Any]:
+        max_retries: int | None = None,
+    ) -> dict[str, Any]:
         """Get categories.
 
         Podio operation "Get categories": `GET /app_store/category/`.
         See https://developers.podio.com/doc/app-market/get-categories-37009
+
+        Args:
+            only_used: Only categories used by shares in the active user's language (Podio's default: true).
         """
         response = await self._podio._send(
             "GET",
@@ -47,9 +58,10 @@ class AppMarketResource(APIResource):
             params=build_query({"only_used": only_used}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, list[Any])
+        return parse_as(response, dict[str, Any])
 
     async def get_orgs_with_private_shares(
         self,
@@ -57,7 +69,8 @@ class AppMarketResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> list[Any]:
+        max_retries: int | None = None,
+    ) -> list[Organization]:
         """Get orgs with private shares.
 
         Podio operation "Get orgs with private shares": `GET /app_store/org/`.
@@ -69,9 +82,10 @@ class AppMarketResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, list[Any])
+        return parse_as(response, list[Organization])
 
     def get_own(
         self,
@@ -83,7 +97,8 @@ class AppMarketResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> AsyncPage[dict[str, Any], Any]:
+        max_retries: int | None = None,
+    ) -> AsyncPage[AppMarketShares, AppMarketShare]:
         """Get own shares.
 
         Podio operation "Get own shares": `GET /app_store/{share_type}/own/`.
@@ -91,23 +106,30 @@ class AppMarketResource(APIResource):
 
         Returns a page object: `await` it for one page, or `async for` over it for every
         element (pages of 100 unless `limit` is given).
+
+        Args:
+            share_type: "app" or "pack".
+            limit: The largest number of shares to return (Podio's default: 6).
+            type: "app" or "pack"; leave out for all shares.
         """
 
-        async def fetch(offset: int | None, limit: int | None) -> dict[str, Any]:
+        async def fetch(offset: int | None, limit: int | None) -> AppMarketShares:
             response = await self._podio._send(
                 "GET",
                 f"/app_store/{path_param(share_type)}/own/",
                 params=build_query({"limit": limit, "offset": offset, "type": type}, extra_query),
                 headers=extra_headers,
                 timeout=timeout,
+                max_retries=max_retries,
                 idempotent=True,
             )
-            return parse_as(response, dict[str, Any])
+            return parse_as(response, AppMarketShares)
 
         return AsyncPage(
             fetch,
-            items=lambda page: page["shares"],
-            filtered=lambda page: page.get("total"),
+            items=lambda page: page.shares or [],
+            filtered=lambda page: page.total,
+            key=lambda element: element.share_id,
             max_limit=100,
             offset=offset,
             limit=limit,
@@ -121,11 +143,16 @@ class AppMarketResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> dict[str, Any]:
+        max_retries: int | None = None,
+    ) -> AppMarketShares:
         """Get recommended shares.
 
         Podio operation "Get recommended shares": `GET /app_store/{share_type}/recommended/{area}/`.
         See https://developers.podio.com/doc/app-market/get-recommended-shares-5340177
+
+        Args:
+            share_type: "app" or "pack".
+            area: "web" or "mobile".
         """
         response = await self._podio._send(
             "GET",
@@ -133,9 +160,10 @@ class AppMarketResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, AppMarketShares)
 
     async def get(
         self,
@@ -144,7 +172,8 @@ class AppMarketResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> dict[str, Any]:
+        max_retries: int | None = None,
+    ) -> AppMarketShare:
         """Get share.
 
         Podio operation "Get share": `GET /app_store/{share_id}/v2`.
@@ -156,9 +185,10 @@ class AppMarketResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, AppMarketShare)
 
     async def get_by_reference(
         self,
@@ -168,11 +198,15 @@ class AppMarketResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> list[Any]:
+        max_retries: int | None = None,
+    ) -> list[AppMarketShare]:
         """Get share by reference.
 
         Podio operation "Get share by reference": `GET /app_store/{ref_type}/{ref_id}/`.
         See https://developers.podio.com/doc/app-market/get-share-by-reference-45002
+
+        Args:
+            ref_type: "app" or "space".
         """
         response = await self._podio._send(
             "GET",
@@ -180,9 +214,10 @@ class AppMarketResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, list[Any])
+        return parse_as(response, list[AppMarketShare])
 
     def get_by_author(
         self,
@@ -196,7 +231,8 @@ class AppMarketResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> AsyncPage[dict[str, Any], Any]:
+        max_retries: int | None = None,
+    ) -> AsyncPage[AppMarketShares, AppMarketShare]:
         """Get shares by author.
 
         Podio operation "Get shares by author": `GET /app_store/{share_type}/author/{user_id}/`.
@@ -204,9 +240,15 @@ class AppMarketResource(APIResource):
 
         Returns a page object: `await` it for one page, or `async for` over it for every
         element (pages of 100 unless `limit` is given).
+
+        Args:
+            share_type: "app" or "pack".
+            limit: The largest number of shares to return (Podio's default: 6).
+            sort: "install" (default), "rating", "popularity", "recommended", "shared_on" or "name".
+            type: "app" or "pack"; leave out for all shares.
         """
 
-        async def fetch(offset: int | None, limit: int | None) -> dict[str, Any]:
+        async def fetch(offset: int | None, limit: int | None) -> AppMarketShares:
             response = await self._podio._send(
                 "GET",
                 f"/app_store/{path_param(share_type)}/author/{path_param(user_id)}/",
@@ -215,14 +257,16 @@ class AppMarketResource(APIResource):
                 ),
                 headers=extra_headers,
                 timeout=timeout,
+                max_retries=max_retries,
                 idempotent=True,
             )
-            return parse_as(response, dict[str, Any])
+            return parse_as(response, AppMarketShares)
 
         return AsyncPage(
             fetch,
-            items=lambda page: page["shares"],
-            filtered=lambda page: page.get("total"),
+            items=lambda page: page.shares or [],
+            filtered=lambda page: page.total,
+            key=lambda element: element.share_id,
             max_limit=100,
             offset=offset,
             limit=limit,
@@ -240,7 +284,8 @@ class AppMarketResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> AsyncPage[dict[str, Any], Any]:
+        max_retries: int | None = None,
+    ) -> AsyncPage[AppMarketShares, AppMarketShare]:
         """Get shares by category.
 
         Podio operation "Get shares by category": `GET /app_store/{share_type}/category/{category_id}/`.
@@ -248,9 +293,15 @@ class AppMarketResource(APIResource):
 
         Returns a page object: `await` it for one page, or `async for` over it for every
         element (pages of 100 unless `limit` is given).
+
+        Args:
+            share_type: "app" or "pack".
+            limit: The largest number of shares to return (Podio's default: 6).
+            sort: "install" (default), "rating", "popularity", "recommended", "shared_on" or "name".
+            type: "app" or "pack"; leave out for all shares.
         """
 
-        async def fetch(offset: int | None, limit: int | None) -> dict[str, Any]:
+        async def fetch(offset: int | None, limit: int | None) -> AppMarketShares:
             response = await self._podio._send(
                 "GET",
                 f"/app_store/{path_param(share_type)}/category/{path_param(category_id)}/",
@@ -259,14 +310,16 @@ class AppMarketResource(APIResource):
                 ),
                 headers=extra_headers,
                 timeout=timeout,
+                max_retries=max_retries,
                 idempotent=True,
             )
-            return parse_as(response, dict[str, Any])
+            return parse_as(response, AppMarketShares)
 
         return AsyncPage(
             fetch,
-            items=lambda page: page["shares"],
-            filtered=lambda page: page.get("total"),
+            items=lambda page: page.shares or [],
+            filtered=lambda page: page.total,
+            key=lambda element: element.share_id,
             max_limit=100,
             offset=offset,
             limit=limit,
@@ -282,7 +335,8 @@ class AppMarketResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> AsyncPage[dict[str, Any], Any]:
+        max_retries: int | None = None,
+    ) -> AsyncPage[AppMarketShares, AppMarketShare]:
         """Get top shares.
 
         Podio operation "Get top shares": `GET /app_store/{share_type}/top/`.
@@ -290,23 +344,30 @@ class AppMarketResource(APIResource):
 
         Returns a page object: `await` it for one page, or `async for` over it for every
         element (pages of 100 unless `limit` is given).
+
+        Args:
+            share_type: "app" or "pack".
+            limit: The largest number of shares to return (Podio's default: 6).
+            type: "app" or "pack"; leave out for all shares.
         """
 
-        async def fetch(offset: int | None, limit: int | None) -> dict[str, Any]:
+        async def fetch(offset: int | None, limit: int | None) -> AppMarketShares:
             response = await self._podio._send(
                 "GET",
                 f"/app_store/{path_param(share_type)}/top/",
                 params=build_query({"limit": limit, "offset": offset, "type": type}, extra_query),
                 headers=extra_headers,
                 timeout=timeout,
+                max_retries=max_retries,
                 idempotent=True,
             )
-            return parse_as(response, dict[str, Any])
+            return parse_as(response, AppMarketShares)
 
         return AsyncPage(
             fetch,
-            items=lambda page: page["shares"],
-            filtered=lambda page: page.get("total"),
+            items=lambda page: page.shares or [],
+            filtered=lambda page: page.total,
+            key=lambda element: element.share_id,
             max_limit=100,
             offset=offset,
             limit=limit,
@@ -316,47 +377,97 @@ class AppMarketResource(APIResource):
         self,
         share_id: int,
         *,
+        space_id: int,
+        dependencies: list[int] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> dict[str, Any]:
+        max_retries: int | None = None,
+    ) -> AppMarketShareInstall:
         """Install share.
 
         Podio operation "Install share": `POST /app_store/{share_id}/install`.
         See https://developers.podio.com/doc/app-market/install-share-22499
+
+        Args:
+            space_id: The space to install the share on.
+            dependencies: The dependent shares to install too; all when left out.
         """
         response = await self._podio._send(
             "POST",
             f"/app_store/{path_param(share_id)}/install",
             params=build_query({}, extra_query),
-            json=build_body({}, extra_body),
+            json=build_body(
+                {"dependencies": dependencies}, extra_body, required={"space_id": space_id}
+            ),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=False,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, AppMarketShareInstall)
 
     async def share(
         self,
         *,
+        ref_type: str,
+        ref_id: int,
+        name: str | None = None,
+        abstract: str | None = None,
+        description: str | None = None,
+        language: str | None = None,
+        category_ids: list[int] | None = None,
+        file_ids: list[int] | None = None,
+        video: str | None = None,
+        features: list[str] | None = None,
+        children: list[int] | None = None,
+        scope: Literal["public", "private"] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Share app.
 
         Podio operation "Share app": `POST /app_store/`.
         See https://developers.podio.com/doc/app-market/share-app-22504
+
+        Args:
+            ref_type: "app" or "space".
+            ref_id: The id of the app or space to share.
+            name: The name of the share (sharing a space only).
+            language: The language the app is written in, e.g. "en_US".
+            file_ids: The files to show as screenshots.
+            video: The YouTube id of an introduction video.
+            features: The features to enable.
+            children: The child shares this share includes.
+            scope: Who can see the share (Podio's default: public).
         """
         response = await self._podio._send(
             "POST",
             "/app_store/",
             params=build_query({}, extra_query),
-            json=build_body({}, extra_body),
+            json=build_body(
+                {
+                    "name": name,
+                    "abstract": abstract,
+                    "description": description,
+                    "language": language,
+                    "category_ids": category_ids,
+                    "file_ids": file_ids,
+                    "video": video,
+                    "features": features,
+                    "children": children,
+                    "scope": scope,
+                },
+                extra_body,
+                required={"ref_type": ref_type, "ref_id": ref_id},
+            ),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=False,
         )
         return parse_as(response, dict[str, Any])
@@ -368,46 +479,71 @@ class AppMarketResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> Any:
+        max_retries: int | None = None,
+    ) -> None:
         """Unshare app.
 
         Podio operation "Unshare app": `DELETE /app_store/{share_id}`.
         See https://developers.podio.com/doc/app-market/unshare-app-37917
         """
-        response = await self._podio._send(
+        await self._podio._send(
             "DELETE",
             f"/app_store/{path_param(share_id)}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
-        return decode_json(response)
 
     async def update(
         self,
         share_id: int,
         *,
+        name: str | None = None,
+        abstract: str | None = None,
+        description: str | None = None,
+        language: str | None = None,
+        category_ids: list[int] | None = None,
+        file_ids: list[int] | None = None,
+        video: str | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> Any:
+        max_retries: int | None = None,
+    ) -> None:
         """Update share.
 
         Podio operation "Update share": `PUT /app_store/{share_id}`.
         See https://developers.podio.com/doc/app-market/update-share-38639
+
+        Args:
+            name: The name of the share (a space share only).
+            file_ids: The files to show as screenshots.
+            video: The YouTube id of an introduction video.
         """
-        response = await self._podio._send(
+        await self._podio._send(
             "PUT",
             f"/app_store/{path_param(share_id)}",
             params=build_query({}, extra_query),
-            json=build_body({}, extra_body),
+            json=build_body(
+                {
+                    "name": name,
+                    "abstract": abstract,
+                    "description": description,
+                    "language": language,
+                    "category_ids": category_ids,
+                    "file_ids": file_ids,
+                    "video": video,
+                },
+                extra_body,
+            ),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
-        return decode_json(response)
 
     async def get_category_v2(
         self,
@@ -416,7 +552,8 @@ class AppMarketResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> dict[str, Any]:
+        max_retries: int | None = None,
+    ) -> AppMarketCategory:
         """Get category v2.
 
         Podio operation "Get category v2": `GET /app_store/category/{category_id}/v2`.
@@ -429,9 +566,10 @@ class AppMarketResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, AppMarketCategory)
 
     async def search(
         self,
@@ -440,7 +578,8 @@ class AppMarketResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> Any:
+        max_retries: int | None = None,
+    ) -> AppMarketShares:
         """Search.
 
         Podio operation "Search": `GET /app_store/{share_type}/search/`.
@@ -452,9 +591,10 @@ class AppMarketResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
-        return decode_json(response)
+        return parse_as(response, AppMarketShares)
 
     async def get_private_for_org(
         self,
@@ -464,7 +604,8 @@ class AppMarketResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> Any:
+        max_retries: int | None = None,
+    ) -> AppMarketShares:
         """Get private for org.
 
         Podio operation "Get private for org": `GET /app_store/{share_type}/org/{org_id}/`.
@@ -476,9 +617,10 @@ class AppMarketResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
-        return decode_json(response)
+        return parse_as(response, AppMarketShares)
 
     async def get_recommended_for_area_v1(
         self,
@@ -487,7 +629,8 @@ class AppMarketResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> list[Any]:
+        max_retries: int | None = None,
+    ) -> AppMarketShares:
         """Get recommended for area v1.
 
         Podio operation "Get recommended for area v1": `GET /app_store/recommended/{area}/`.
@@ -500,41 +643,50 @@ class AppMarketResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, list[Any])
+        return parse_as(response, AppMarketShares)
 
     async def set_recommended_for_area(
         self,
         area: str,
         *,
-        extra_body: Mapping[str, Any] | None = None,
+        share_ids: list[int],
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Set recommended for area.
 
         Podio operation "Set recommended for area": `PUT /app_store/recommended/{area}/`.
         Undocumented: Podio's reference has no page for this operation.
+
+        Args:
+            share_ids: The recommended shares, in order.
         """
         await self._podio._send(
             "PUT",
             f"/app_store/recommended/{path_param(area)}/",
             params=build_query({}, extra_query),
-            json=build_body({}, extra_body),
+            json=share_ids,
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
 
     async def create_category(
         self,
         *,
+        name: str | None = None,
+        type: str | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Create category.
 
@@ -545,9 +697,10 @@ class AppMarketResource(APIResource):
             "POST",
             "/app_store/category/",
             params=build_query({}, extra_query),
-            json=build_body({}, extra_body),
+            json=build_body({"name": name, "type": type}, extra_body),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=False,
         )
 
@@ -558,6 +711,7 @@ class AppMarketResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Delete category.
 
@@ -570,6 +724,7 @@ class AppMarketResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
 
@@ -577,10 +732,13 @@ class AppMarketResource(APIResource):
         self,
         category_id: int,
         *,
+        name: str | None = None,
+        type: str | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Update category.
 
@@ -591,9 +749,10 @@ class AppMarketResource(APIResource):
             "PUT",
             f"/app_store/category/{path_param(category_id)}",
             params=build_query({}, extra_query),
-            json=build_body({}, extra_body),
+            json=build_body({"name": name, "type": type}, extra_body),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
 
@@ -604,6 +763,7 @@ class AppMarketResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Get org profile by url.
 
@@ -616,6 +776,7 @@ class AppMarketResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, dict[str, Any])

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from .._resource import APIResource, parse_as
+from ..models.batches import Batch
 from ._helpers import build_query, path_param
 
 __all__ = ["BatchesResource"]
@@ -34,7 +35,8 @@ class BatchesResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> dict[str, Any]:
+        max_retries: int | None = None,
+    ) -> Batch:
         """Get batch.
 
         Podio operation "Get batch": `GET /batch/{batch_id}`.
@@ -46,9 +48,10 @@ class BatchesResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, Batch)
 
     async def get_all(
         self,
@@ -56,7 +59,8 @@ class BatchesResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> list[Any]:
+        max_retries: int | None = None,
+    ) -> list[Batch]:
         """Get batches.
 
         Podio operation "Get batches": `GET /batch/`.
@@ -68,9 +72,10 @@ class BatchesResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, list[Any])
+        return parse_as(response, list[Batch])
 
     async def get_running(
         self,
@@ -81,11 +86,16 @@ class BatchesResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> list[Any]:
+        max_retries: int | None = None,
+    ) -> list[Batch]:
         """Get running batches.
 
         Podio operation "Get running batches": `GET /batch/{ref_type}/{ref_id}/{plugin}/running/`.
         See https://developers.podio.com/doc/batch/get-running-batches-15856178
+
+        Args:
+            ref_type: E.g. "app" or "space".
+            plugin: The batch plugin, e.g. "app_import" or "app_export".
         """
         response = await self._podio._send(
             "GET",
@@ -93,6 +103,7 @@ class BatchesResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, list[Any])
+        return parse_as(response, list[Batch])

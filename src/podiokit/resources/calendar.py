@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from .._resource import APIResource, decode_json, parse_as, read_bytes
+from ..models.calendar import CalendarEvent, CalendarMute, CalendarSummary
 from ._helpers import build_body, build_query, path_param
 
 __all__ = ["CalendarResource"]
@@ -31,24 +32,36 @@ class CalendarResource(APIResource):
         self,
         app_id: int,
         *,
+        date_from: str,
+        date_to: str,
+        priority: int | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> list[Any]:
+        max_retries: int | None = None,
+    ) -> list[CalendarEvent]:
         """Get app calendar.
 
         Podio operation "Get app calendar": `GET /calendar/app/{app_id}/`.
         See https://developers.podio.com/doc/calendar/get-app-calendar-22460
+
+        Args:
+            date_from: The first day, "YYYY-MM-DD".
+            date_to: The last day, "YYYY-MM-DD".
+            priority: The lowest priority of the events to return (Podio's default: 1).
         """
         response = await self._podio._send(
             "GET",
             f"/calendar/app/{path_param(app_id)}/",
-            params=build_query({}, extra_query),
+            params=build_query(
+                {"date_from": date_from, "date_to": date_to, "priority": priority}, extra_query
+            ),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, list[Any])
+        return parse_as(response, list[CalendarEvent])
 
     async def get_app_as_ical(
         self,
@@ -59,11 +72,15 @@ class CalendarResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> bytes:
         """Get app calendar as ical.
 
         Podio operation "Get app calendar as ical": `GET /calendar/app/{app_id}/ics/{user_id}/{token}/`.
         See https://developers.podio.com/doc/calendar/get-app-calendar-as-ical-22515
+
+        Args:
+            token: The user's calendar code (`calendar_code` of GET /user/status).
         """
         response = await self._podio._send(
             "GET",
@@ -71,6 +88,7 @@ class CalendarResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return read_bytes(response)
@@ -83,11 +101,16 @@ class CalendarResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> dict[str, Any]:
+        max_retries: int | None = None,
+    ) -> CalendarSummary:
         """Get calendar summary.
 
         Podio operation "Get calendar summary": `GET /calendar/summary`.
         See https://developers.podio.com/doc/calendar/get-calendar-summary-1609256
+
+        Args:
+            limit: The largest number of events in each group (Podio's default: 5).
+            priority: The lowest priority of the events to return (Podio's default: 1).
         """
         response = await self._podio._send(
             "GET",
@@ -95,9 +118,10 @@ class CalendarResource(APIResource):
             params=build_query({"limit": limit, "priority": priority}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, CalendarSummary)
 
     async def get_summary_for_personal(
         self,
@@ -107,11 +131,16 @@ class CalendarResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> dict[str, Any]:
+        max_retries: int | None = None,
+    ) -> CalendarSummary:
         """Get calendar summary for personal.
 
         Podio operation "Get calendar summary for personal": `GET /calendar/personal/summary`.
         See https://developers.podio.com/doc/calendar/get-calendar-summary-for-personal-1657903
+
+        Args:
+            limit: The largest number of events in each group (Podio's default: 5).
+            priority: The lowest priority of the events to return (Podio's default: 1).
         """
         response = await self._podio._send(
             "GET",
@@ -119,9 +148,10 @@ class CalendarResource(APIResource):
             params=build_query({"limit": limit, "priority": priority}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, CalendarSummary)
 
     async def get_summary_for_space(
         self,
@@ -132,11 +162,16 @@ class CalendarResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> dict[str, Any]:
+        max_retries: int | None = None,
+    ) -> CalendarSummary:
         """Get calendar summary for space.
 
         Podio operation "Get calendar summary for space": `GET /calendar/space/{space_id}/summary`.
         See https://developers.podio.com/doc/calendar/get-calendar-summary-for-space-1609328
+
+        Args:
+            limit: The largest number of events in each group (Podio's default: 5).
+            priority: The lowest priority of the events to return (Podio's default: 1).
         """
         response = await self._podio._send(
             "GET",
@@ -144,9 +179,10 @@ class CalendarResource(APIResource):
             params=build_query({"limit": limit, "priority": priority}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, CalendarSummary)
 
     async def get_exports_by_reference(
         self,
@@ -156,6 +192,7 @@ class CalendarResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> list[Any]:
         """Get exports by reference.
 
@@ -168,6 +205,7 @@ class CalendarResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, list[Any])
@@ -175,19 +213,27 @@ class CalendarResource(APIResource):
     async def get_global(
         self,
         *,
-        date_from: str | None = None,
-        date_to: str | None = None,
-        types: str | None = None,
-        space_ids: list[int] | str | None = None,
+        date_from: str,
+        date_to: str,
+        types: list[str] | str | None = None,
+        space_ids: list[int] | None = None,
         priority: int | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> list[Any]:
+        max_retries: int | None = None,
+    ) -> list[CalendarEvent]:
         """Get global calendar.
 
         Podio operation "Get global calendar": `GET /calendar/`.
         See https://developers.podio.com/doc/calendar/get-global-calendar-22458
+
+        Args:
+            date_from: The first day, "YYYY-MM-DD".
+            date_to: The last day, "YYYY-MM-DD".
+            types: The kinds of events to return (sent comma-separated).
+            space_ids: Only items and tasks from these spaces (tasks without a reference always show).
+            priority: The lowest priority of the events to return (Podio's default: 1).
         """
         response = await self._podio._send(
             "GET",
@@ -204,9 +250,10 @@ class CalendarResource(APIResource):
             ),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, list[Any])
+        return parse_as(response, list[CalendarEvent])
 
     async def get_global_as_ical(
         self,
@@ -216,11 +263,15 @@ class CalendarResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> bytes:
         """Get global calendar as ical.
 
         Podio operation "Get global calendar as ical": `GET /calendar/ics/{user_id}/{token}/`.
         See https://developers.podio.com/doc/calendar/get-global-calendar-as-ical-22513
+
+        Args:
+            token: The user's calendar code (`calendar_code` of GET /user/status).
         """
         response = await self._podio._send(
             "GET",
@@ -228,6 +279,7 @@ class CalendarResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return read_bytes(response)
@@ -240,6 +292,7 @@ class CalendarResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Get global export.
 
@@ -253,6 +306,7 @@ class CalendarResource(APIResource):
             json=build_body({}, extra_body),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
 
@@ -262,6 +316,7 @@ class CalendarResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> list[Any]:
         """Get global exports.
 
@@ -274,6 +329,7 @@ class CalendarResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, list[Any])
@@ -286,6 +342,7 @@ class CalendarResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> bytes:
         """Get item field calendar as ical.
 
@@ -298,6 +355,7 @@ class CalendarResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return read_bytes(response)
@@ -308,7 +366,8 @@ class CalendarResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> list[Any]:
+        max_retries: int | None = None,
+    ) -> list[CalendarMute]:
         """Get mutes in global calendar.
 
         Podio operation "Get mutes in global calendar": `GET /calendar/mute/`.
@@ -320,32 +379,45 @@ class CalendarResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, list[Any])
+        return parse_as(response, list[CalendarMute])
 
     async def get_space(
         self,
         space_id: int,
         *,
+        date_from: str,
+        date_to: str,
+        priority: int | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> list[Any]:
+        max_retries: int | None = None,
+    ) -> list[CalendarEvent]:
         """Get space calendar.
 
         Podio operation "Get space calendar": `GET /calendar/space/{space_id}/`.
         See https://developers.podio.com/doc/calendar/get-space-calendar-22459
+
+        Args:
+            date_from: The first day, "YYYY-MM-DD".
+            date_to: The last day, "YYYY-MM-DD".
+            priority: The lowest priority of the events to return (Podio's default: 1).
         """
         response = await self._podio._send(
             "GET",
             f"/calendar/space/{path_param(space_id)}/",
-            params=build_query({}, extra_query),
+            params=build_query(
+                {"date_from": date_from, "date_to": date_to, "priority": priority}, extra_query
+            ),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, list[Any])
+        return parse_as(response, list[CalendarEvent])
 
     async def get_space_as_ical(
         self,
@@ -356,11 +428,15 @@ class CalendarResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> bytes:
         """Get space calendar as ical.
 
         Podio operation "Get space calendar as ical": `GET /calendar/space/{space_id}/ics/{user_id}/{token}/`.
         See https://developers.podio.com/doc/calendar/get-space-calendar-as-ical-22514
+
+        Args:
+            token: The user's calendar code (`calendar_code` of GET /user/status).
         """
         response = await self._podio._send(
             "GET",
@@ -368,6 +444,7 @@ class CalendarResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return read_bytes(response)
@@ -379,6 +456,7 @@ class CalendarResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> bytes:
         """Get task calendar as ical.
 
@@ -391,6 +469,7 @@ class CalendarResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return read_bytes(response)
@@ -404,11 +483,15 @@ class CalendarResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Mute objects from global calendar.
 
         Podio operation "Mute objects from global calendar": `POST /calendar/mute/{scope_type}/{scope_id}/`.
         See https://developers.podio.com/doc/calendar/mute-objects-from-global-calendar-79418
+
+        Args:
+            scope_type: "space" or "app".
         """
         await self._podio._send(
             "POST",
@@ -417,6 +500,7 @@ class CalendarResource(APIResource):
             json=build_body({}, extra_body),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=False,
         )
 
@@ -430,6 +514,7 @@ class CalendarResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Set reference export.
 
@@ -443,6 +528,7 @@ class CalendarResource(APIResource):
             json=build_body({}, extra_body),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
 
@@ -455,6 +541,7 @@ class CalendarResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Stop reference export.
 
@@ -467,6 +554,7 @@ class CalendarResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
 
@@ -478,11 +566,15 @@ class CalendarResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Unmute objects from the global calendar.
 
         Podio operation "Unmute objects from the global calendar": `DELETE /calendar/mute/{scope_type}/{scope_id}/`.
         See https://developers.podio.com/doc/calendar/unmute-objects-from-the-global-calendar-79420
+
+        Args:
+            scope_type: "space" or "app".
         """
         await self._podio._send(
             "DELETE",
@@ -490,6 +582,7 @@ class CalendarResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
 
@@ -497,23 +590,39 @@ class CalendarResource(APIResource):
         self,
         event_id: int,
         *,
+        start_date: str,
+        start_time: str | None = None,
+        end_date: str | None = None,
+        end_time: str | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> Any:
         """Update calendar event.
 
         Podio operation "Update calendar event": `PUT /calendar/event/{event_id}`.
         See https://developers.podio.com/doc/calendar/update-calendar-event-78177950
+
+        Args:
+            start_date: The new start, "YYYY-MM-DD", in the user's timezone.
+            start_time: "HH:MM:SS", in the user's timezone.
+            end_date: "YYYY-MM-DD", in the user's timezone.
+            end_time: "HH:MM:SS", in the user's timezone.
         """
         response = await self._podio._send(
             "PUT",
             f"/calendar/event/{path_param(event_id)}",
             params=build_query({}, extra_query),
-            json=build_body({}, extra_body),
+            json=build_body(
+                {"start_time": start_time, "end_date": end_date, "end_time": end_time},
+                extra_body,
+                required={"start_date": start_date},
+            ),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return decode_json(response)
@@ -525,7 +634,8 @@ class CalendarResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> list[Any]:
+        max_retries: int | None = None,
+    ) -> list[CalendarEvent]:
         """Get events for linked account.
 
         Podio operation "Get events for linked account": `GET /calendar/linked_account/{linked_account_id}/`.
@@ -537,9 +647,10 @@ class CalendarResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, list[Any])
+        return parse_as(response, list[CalendarEvent])
 
     async def get_summary_for_org(
         self,
@@ -548,7 +659,8 @@ class CalendarResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> list[Any]:
+        max_retries: int | None = None,
+    ) -> CalendarSummary:
         """Get summary for org.
 
         Podio operation "Get summary for org": `GET /calendar/org/{org_id}/summary`.
@@ -560,9 +672,10 @@ class CalendarResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, list[Any])
+        return parse_as(response, CalendarSummary)
 
     async def get_calendars_for_linked_account(
         self,
@@ -571,6 +684,7 @@ class CalendarResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> list[Any]:
         """Get calendars for linked account.
 
@@ -583,6 +697,7 @@ class CalendarResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, list[Any])
@@ -595,6 +710,7 @@ class CalendarResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Move event.
 
@@ -608,6 +724,7 @@ class CalendarResource(APIResource):
             json=build_body({}, extra_body),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=False,
         )
         return parse_as(response, dict[str, Any])
@@ -621,6 +738,7 @@ class CalendarResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Move external event.
 
@@ -634,6 +752,7 @@ class CalendarResource(APIResource):
             json=build_body({}, extra_body),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=False,
         )
         return parse_as(response, dict[str, Any])
@@ -645,6 +764,7 @@ class CalendarResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Stop global export.
 
@@ -657,6 +777,7 @@ class CalendarResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
 
@@ -668,6 +789,7 @@ class CalendarResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Update event duration.
 
@@ -681,6 +803,7 @@ class CalendarResource(APIResource):
             json=build_body({}, extra_body),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, dict[str, Any])
@@ -694,6 +817,7 @@ class CalendarResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Update external event duration.
 
@@ -707,6 +831,7 @@ class CalendarResource(APIResource):
             json=build_body({}, extra_body),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, dict[str, Any])

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from .._resource import APIResource, decode_json, parse_as
+from ..models.devices import Device
 from ._helpers import build_body, build_query, path_param
 
 __all__ = ["DevicesResource"]
@@ -35,6 +36,7 @@ class DevicesResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> Any:
         """Install app on mobile device.
 
@@ -48,6 +50,7 @@ class DevicesResource(APIResource):
             json=build_body({}, extra_body),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=False,
         )
         return decode_json(response)
@@ -59,7 +62,8 @@ class DevicesResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> list[Any]:
+        max_retries: int | None = None,
+    ) -> list[Device]:
         """Get all for user.
 
         Podio operation "Get all for user": `GET /mobile/user/{user_id}`.
@@ -71,9 +75,10 @@ class DevicesResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, list[Any])
+        return parse_as(response, list[Device])
 
     async def send_test(
         self,
@@ -83,7 +88,8 @@ class DevicesResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> Any:
+        max_retries: int | None = None,
+    ) -> dict[str, Any]:
         """Send test.
 
         Podio operation "Send test": `POST /mobile/user/{user_id}/test`.
@@ -96,6 +102,7 @@ class DevicesResource(APIResource):
             json=build_body({}, extra_body),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=False,
         )
-        return decode_json(response)
+        return parse_as(response, dict[str, Any])

@@ -37,6 +37,7 @@ class EmbedsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> Embed:
         """Add an embed.
 
@@ -53,6 +54,7 @@ class EmbedsResource(APIResource):
             json=build_body({"mode": mode}, extra_body, required={"url": url}),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=False,
         )
         return parse_as(response, Embed)
@@ -64,6 +66,7 @@ class EmbedsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> Embed:
         """Get.
 
@@ -76,6 +79,7 @@ class EmbedsResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, Embed)

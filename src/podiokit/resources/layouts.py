@@ -9,11 +9,12 @@ https://developers.podio.com/doc/layout
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
 from .._resource import APIResource, parse_as
+from ..models.layouts import Layout
 from ._helpers import build_body, build_query, path_param
 
 __all__ = ["LayoutsResource"]
@@ -30,12 +31,13 @@ class LayoutsResource(APIResource):
     async def delete_custom(
         self,
         app_id: int,
-        layout_type: str,
+        layout_type: Literal["badge", "relationship"],
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> dict[str, Any]:
+        max_retries: int | None = None,
+    ) -> Layout:
         """Delete custom layout.
 
         Podio operation "Delete custom layout": `DELETE /layout/{app_id}/{layout_type}`.
@@ -47,19 +49,21 @@ class LayoutsResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, Layout)
 
     async def get_default(
         self,
         app_id: int,
-        layout_type: str,
+        layout_type: Literal["badge", "relationship"],
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> dict[str, Any]:
+        max_retries: int | None = None,
+    ) -> Layout:
         """Get default layout.
 
         Podio operation "Get default layout": `GET /layout/{app_id}/{layout_type}/default`.
@@ -71,19 +75,21 @@ class LayoutsResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, Layout)
 
     async def get(
         self,
         app_id: int,
-        badge_type: str,
+        badge_type: Literal["badge", "relationship"],
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> dict[str, Any]:
+        max_retries: int | None = None,
+    ) -> Layout:
         """Get layout.
 
         Podio operation "Get layout": `GET /layout/{app_id}/{badge_type}`.
@@ -95,33 +101,39 @@ class LayoutsResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, Layout)
 
     async def update(
         self,
         app_id: int,
-        layout_type: str,
+        layout_type: Literal["badge", "relationship"],
         *,
-        fields: list[Any] | None = None,
+        fields: Mapping[str, Mapping[str, Any] | None],
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> dict[str, Any]:
+        max_retries: int | None = None,
+    ) -> Layout:
         """Update layout.
 
         Podio operation "Update layout": `POST /layout/{app_id}/{layout_type}`.
         See https://developers.podio.com/doc/layout/update-layout-383572993
+
+        Args:
+            fields: Slot ("header", "content", "details_1".."details_4") to {"type", "id"}; null empties it.
         """
         response = await self._podio._send(
             "POST",
             f"/layout/{path_param(app_id)}/{path_param(layout_type)}",
             params=build_query({}, extra_query),
-            json=build_body({"fields": fields}, extra_body),
+            json=build_body({}, extra_body, required={"fields": fields}),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=False,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, Layout)
