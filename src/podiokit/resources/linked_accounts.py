@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from .._resource import APIResource, decode_json, parse_as
+from ..models.linked_accounts import AccountProvider, LinkedAccount
 from ._helpers import build_body, build_query, path_param
 
 __all__ = ["LinkedAccountsResource"]
@@ -35,11 +36,16 @@ class LinkedAccountsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> list[Any]:
+        max_retries: int | None = None,
+    ) -> list[LinkedAccount]:
         """Get linked accounts.
 
         Podio operation "Get linked accounts": `GET /linked_account/`.
         See https://developers.podio.com/doc/linked-accounts/get-linked-accounts-4498556
+
+        Args:
+            capability: Only accounts with this capability.
+            provider: Only accounts from this provider.
         """
         response = await self._podio._send(
             "GET",
@@ -47,9 +53,10 @@ class LinkedAccountsResource(APIResource):
             params=build_query({"capability": capability, "provider": provider}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, list[Any])
+        return parse_as(response, list[LinkedAccount])
 
     async def get_providers(
         self,
@@ -57,7 +64,8 @@ class LinkedAccountsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> list[Any]:
+        max_retries: int | None = None,
+    ) -> list[AccountProvider]:
         """Get providers.
 
         Podio operation "Get providers": `GET /linked_account/provider/`.
@@ -69,9 +77,10 @@ class LinkedAccountsResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, list[Any])
+        return parse_as(response, list[AccountProvider])
 
     async def create(
         self,
@@ -80,7 +89,8 @@ class LinkedAccountsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> dict[str, Any]:
+        max_retries: int | None = None,
+    ) -> LinkedAccount:
         """Create.
 
         Podio operation "Create": `POST /linked_account/`.
@@ -93,9 +103,10 @@ class LinkedAccountsResource(APIResource):
             json=build_body({}, extra_body),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=False,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, LinkedAccount)
 
     async def delete(
         self,
@@ -104,6 +115,7 @@ class LinkedAccountsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Delete.
 
@@ -116,6 +128,7 @@ class LinkedAccountsResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
 
@@ -127,6 +140,7 @@ class LinkedAccountsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> Any:
         """Update options.
 
@@ -140,6 +154,7 @@ class LinkedAccountsResource(APIResource):
             json=build_body({}, extra_body),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return decode_json(response)

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from .._resource import APIResource, parse_as
-from ..models.notifications import Notification
+from ..models.notification_groups import NotificationGroup
 from ..pagination import AsyncPage
 from ._helpers import build_body, build_query, path_param
 
@@ -35,6 +35,7 @@ class NotificationsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Get inbox new count.
 
@@ -47,6 +48,7 @@ class NotificationsResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, dict[str, Any])
@@ -58,7 +60,8 @@ class NotificationsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> Notification:
+        max_retries: int | None = None,
+    ) -> NotificationGroup:
         """Get notification v2.
 
         Podio operation "Get notification v2": `GET /notification/{notification_id}/v2`.
@@ -70,9 +73,10 @@ class NotificationsResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, Notification)
+        return parse_as(response, NotificationGroup)
 
     def get_all(
         self,
@@ -91,7 +95,8 @@ class NotificationsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> AsyncPage[list[Notification], Notification]:
+        max_retries: int | None = None,
+    ) -> AsyncPage[list[NotificationGroup], NotificationGroup]:
         """Get notifications.
 
         Podio operation "Get notifications": `GET /notification/`.
@@ -99,9 +104,22 @@ class NotificationsResource(APIResource):
 
         Returns a page object: `await` it for one page, or `async for` over it for every
         element (pages of 100 unless `limit` is given).
+
+        Args:
+            context_type: Only notifications on this context type, e.g. "conversation", "item", "task".
+            created_from: The earliest creation time, "YYYY-MM-DD HH:MM:SS" (UTC).
+            created_to: The latest creation time, "YYYY-MM-DD HH:MM:SS" (UTC).
+            direction: "incoming" (default) or "outgoing".
+            limit: The number of notifications to return (default 20; at most 100).
+            offset: The offset into the notifications (default 0).
+            starred: True for only starred, false for only unstarred; None for both.
+            type: A notification type, e.g. "comment", "alert", "rating".
+            user_id: The user on the other side of the notification.
+            viewed: True for only viewed, false for only unviewed; None for both.
+            viewed_from: With viewed=false, also those viewed after this time, "YYYY-MM-DD HH:MM:SS".
         """
 
-        async def fetch(offset: int | None, limit: int | None) -> list[Notification]:
+        async def fetch(offset: int | None, limit: int | None) -> list[NotificationGroup]:
             response = await self._podio._send(
                 "GET",
                 "/notification/",
@@ -123,9 +141,10 @@ class NotificationsResource(APIResource):
                 ),
                 headers=extra_headers,
                 timeout=timeout,
+                max_retries=max_retries,
                 idempotent=True,
             )
-            return parse_as(response, list[Notification])
+            return parse_as(response, list[NotificationGroup])
 
         return AsyncPage(
             fetch,
@@ -142,6 +161,7 @@ class NotificationsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Mark all notifications as viewed.
 
@@ -155,6 +175,7 @@ class NotificationsResource(APIResource):
             json=build_body({}, extra_body),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=False,
         )
 
@@ -166,6 +187,7 @@ class NotificationsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Mark notification as viewed.
 
@@ -179,6 +201,7 @@ class NotificationsResource(APIResource):
             json=build_body({}, extra_body),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=False,
         )
 
@@ -191,6 +214,7 @@ class NotificationsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Mark notifications as viewed by ref.
 
@@ -204,6 +228,7 @@ class NotificationsResource(APIResource):
             json=build_body({}, extra_body),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=False,
         )
 
@@ -215,6 +240,7 @@ class NotificationsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Star notification.
 
@@ -228,6 +254,7 @@ class NotificationsResource(APIResource):
             json=build_body({}, extra_body),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=False,
         )
 
@@ -238,6 +265,7 @@ class NotificationsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Un star notification.
 
@@ -250,5 +278,6 @@ class NotificationsResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )

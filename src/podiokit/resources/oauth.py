@@ -44,11 +44,24 @@ class OAuthResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> OAuthTokenResponse:
         """Get access token.
 
         Podio operation "Get access token": `POST /oauth/token`.
         See https://developers.podio.com/doc/oauth-authorization/get-access-token-22359
+
+        Args:
+            grant_type: The grant; each takes the parameters named below.
+            client_id: The API key's client id.
+            client_secret: The API key's secret.
+            username: The user's e-mail (grant_type "password").
+            password: The user's password (grant_type "password").
+            code: The authorization code (grant_type "authorization_code").
+            redirect_uri: The redirect URI used to obtain `code` ("authorization_code").
+            refresh_token: The refresh token (grant_type "refresh_token").
+            app_id: The app to authenticate as (grant_type "app").
+            app_token: The app's token (grant_type "app").
         """
         response = await self._podio._send(
             "POST",
@@ -72,6 +85,7 @@ class OAuthResource(APIResource):
             ),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=False,
             rate_limited=True,
         )
@@ -83,6 +97,7 @@ class OAuthResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> Any:
         """Get scope.
 
@@ -95,6 +110,7 @@ class OAuthResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return decode_json(response)
@@ -106,6 +122,7 @@ class OAuthResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Invalidate grant.
 
@@ -119,6 +136,7 @@ class OAuthResource(APIResource):
             json=build_body({}, extra_body),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=False,
         )
 
@@ -129,6 +147,7 @@ class OAuthResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> Any:
         """Invalidate tokens.
 
@@ -142,6 +161,7 @@ class OAuthResource(APIResource):
             json=build_body({}, extra_body),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=False,
         )
         return decode_json(response)
@@ -153,6 +173,7 @@ class OAuthResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> Any:
         """Authorize.
 
@@ -166,6 +187,7 @@ class OAuthResource(APIResource):
             json=build_body({}, extra_body),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=False,
         )
         return decode_json(response)
@@ -173,48 +195,68 @@ class OAuthResource(APIResource):
     async def create_client(
         self,
         *,
+        name: str | None = None,
+        url: str | None = None,
+        domain: str | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> Any:
+        max_retries: int | None = None,
+    ) -> dict[str, Any]:
         """Create client.
 
         Podio operation "Create client": `POST /oauth/client/`.
         Undocumented: Podio's reference has no page for this operation.
+
+        Args:
+            name: The client's name.
+            url: The client's URL.
+            domain: The domain redirects may go to.
         """
         response = await self._podio._send(
             "POST",
             "/oauth/client/",
             params=build_query({}, extra_query),
-            json=build_body({}, extra_body),
+            json=build_body({"name": name, "url": url, "domain": domain}, extra_body),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=False,
         )
-        return decode_json(response)
+        return parse_as(response, dict[str, Any])
 
     async def create_client_for_user(
         self,
         user_id: int,
         *,
+        name: str | None = None,
+        url: str | None = None,
+        domain: str | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Create client for user.
 
         Podio operation "Create client for user": `POST /oauth/client/user/{user_id}/`.
         Undocumented: Podio's reference has no page for this operation.
+
+        Args:
+            name: The client's name.
+            url: The client's URL.
+            domain: The domain redirects may go to.
         """
         await self._podio._send(
             "POST",
             f"/oauth/client/user/{path_param(user_id)}/",
             params=build_query({}, extra_query),
-            json=build_body({}, extra_body),
+            json=build_body({"name": name, "url": url, "domain": domain}, extra_body),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=False,
         )
 
@@ -225,6 +267,7 @@ class OAuthResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Delete client.
 
@@ -237,6 +280,7 @@ class OAuthResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
 
@@ -247,6 +291,7 @@ class OAuthResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Delete client grant.
 
@@ -259,6 +304,7 @@ class OAuthResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
 
@@ -270,6 +316,7 @@ class OAuthResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Reset client.
 
@@ -283,6 +330,7 @@ class OAuthResource(APIResource):
             json=build_body({}, extra_body),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=False,
         )
 
@@ -290,23 +338,33 @@ class OAuthResource(APIResource):
         self,
         client_id: int,
         *,
+        name: str | None = None,
+        url: str | None = None,
+        domain: str | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Update client.
 
         Podio operation "Update client": `PUT /oauth/client/{client_id}`.
         Undocumented: Podio's reference has no page for this operation.
+
+        Args:
+            name: The client's name.
+            url: The client's URL.
+            domain: The domain redirects may go to.
         """
         await self._podio._send(
             "PUT",
             f"/oauth/client/{path_param(client_id)}",
             params=build_query({}, extra_query),
-            json=build_body({}, extra_body),
+            json=build_body({"name": name, "url": url, "domain": domain}, extra_body),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
 
@@ -314,23 +372,33 @@ class OAuthResource(APIResource):
         self,
         client_id: int,
         *,
+        name: str | None = None,
+        url: str | None = None,
+        domain: str | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Update client admin.
 
         Podio operation "Update client admin": `PUT /oauth/client/{client_id}/admin`.
         Undocumented: Podio's reference has no page for this operation.
+
+        Args:
+            name: The client's name.
+            url: The client's URL.
+            domain: The domain redirects may go to.
         """
         await self._podio._send(
             "PUT",
             f"/oauth/client/{path_param(client_id)}/admin",
             params=build_query({}, extra_query),
-            json=build_body({}, extra_body),
+            json=build_body({"name": name, "url": url, "domain": domain}, extra_body),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
 
@@ -341,6 +409,7 @@ class OAuthResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> Any:
         """Get info.
 
@@ -354,6 +423,7 @@ class OAuthResource(APIResource):
             json=build_body({}, extra_body),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return decode_json(response)

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from .._resource import APIResource, parse_as
+from ..models.questions import Question, QuestionAnswer
 from ._helpers import build_body, build_query, path_param
 
 __all__ = ["QuestionsResource"]
@@ -31,23 +32,29 @@ class QuestionsResource(APIResource):
         self,
         question_id: int,
         *,
+        question_option_id: int,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Answer question.
 
         Podio operation "Answer question": `POST /question/{question_id}/`.
         See https://developers.podio.com/doc/questions/answer-question-887232
+
+        Args:
+            question_option_id: The option the user picks.
         """
         await self._podio._send(
             "POST",
             f"/question/{path_param(question_id)}/",
             params=build_query({}, extra_query),
-            json=build_body({}, extra_body),
+            json=build_body({}, extra_body, required={"question_option_id": question_option_id}),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=False,
         )
 
@@ -56,26 +63,34 @@ class QuestionsResource(APIResource):
         ref_type: str,
         ref_id: int,
         *,
+        text: str,
+        options: list[str],
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> dict[str, Any]:
+        max_retries: int | None = None,
+    ) -> Question:
         """Create question.
 
         Podio operation "Create question": `POST /question/{ref_type}/{ref_id}/`.
         See https://developers.podio.com/doc/questions/create-question-887166
+
+        Args:
+            text: The question.
+            options: The texts of the answer options.
         """
         response = await self._podio._send(
             "POST",
             f"/question/{path_param(ref_type)}/{path_param(ref_id)}/",
             params=build_query({}, extra_query),
-            json=build_body({}, extra_body),
+            json=build_body({}, extra_body, required={"text": text, "options": options}),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=False,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, Question)
 
     async def get_answers(
         self,
@@ -84,7 +99,8 @@ class QuestionsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> list[Any]:
+        max_retries: int | None = None,
+    ) -> list[QuestionAnswer]:
         """Get answers.
 
         Podio operation "Get answers": `GET /question/{question_id}/`.
@@ -96,9 +112,10 @@ class QuestionsResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, list[Any])
+        return parse_as(response, list[QuestionAnswer])
 
     async def answer_on_object(
         self,
@@ -106,22 +123,28 @@ class QuestionsResource(APIResource):
         ref_type: str,
         ref_id: int,
         *,
+        question_option_id: int,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Answer on object.
 
         Podio operation "Answer on object": `POST /question/{question_id}/{ref_type}/{ref_id}/`.
         Undocumented: Podio's reference has no page for this operation.
+
+        Args:
+            question_option_id: The option the user picks.
         """
         await self._podio._send(
             "POST",
             f"/question/{path_param(question_id)}/{path_param(ref_type)}/{path_param(ref_id)}/",
             params=build_query({}, extra_query),
-            json=build_body({}, extra_body),
+            json=build_body({}, extra_body, required={"question_option_id": question_option_id}),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=False,
         )

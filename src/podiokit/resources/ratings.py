@@ -14,6 +14,8 @@ from typing import Any
 import httpx
 
 from .._resource import APIResource, parse_as
+from ..models.contacts import Profile
+from ..models.ratings import Rating
 from ._helpers import build_body, build_query, path_param
 
 __all__ = ["RatingsResource"]
@@ -38,6 +40,7 @@ class RatingsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Add rating.
 
@@ -54,6 +57,7 @@ class RatingsResource(APIResource):
             json=build_body({}, extra_body, required={"value": value}),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=False,
         )
         return parse_as(response, dict[str, Any])
@@ -66,6 +70,7 @@ class RatingsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Get all ratings.
 
@@ -78,6 +83,7 @@ class RatingsResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, dict[str, Any])
@@ -90,6 +96,7 @@ class RatingsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Get like count.
 
@@ -102,6 +109,7 @@ class RatingsResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, dict[str, Any])
@@ -116,7 +124,8 @@ class RatingsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> dict[str, Any]:
+        max_retries: int | None = None,
+    ) -> Rating:
         """Get rating.
 
         Podio operation "Get rating": `GET /rating/{ref_type}/{ref_id}/{rating_type}/{user_id}`.
@@ -128,9 +137,10 @@ class RatingsResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, Rating)
 
     async def get_own(
         self,
@@ -141,7 +151,8 @@ class RatingsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> dict[str, Any]:
+        max_retries: int | None = None,
+    ) -> Rating:
         """Get rating own.
 
         Podio operation "Get rating own": `GET /rating/{ref_type}/{ref_id}/{rating_type}/self`.
@@ -153,9 +164,10 @@ class RatingsResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, Rating)
 
     async def get_ratings(
         self,
@@ -166,6 +178,7 @@ class RatingsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Get ratings.
 
@@ -178,6 +191,7 @@ class RatingsResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, dict[str, Any])
@@ -191,11 +205,15 @@ class RatingsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> list[Any]:
+        max_retries: int | None = None,
+    ) -> list[Profile]:
         """Get who liked an object.
 
         Podio operation "Get who liked an object": `GET /rating/{ref_type}/{ref_id}/liked_by/`.
         See https://developers.podio.com/doc/ratings/get-who-liked-an-object-29007011
+
+        Args:
+            limit: The number of profiles to return (default 10).
         """
         response = await self._podio._send(
             "GET",
@@ -203,9 +221,10 @@ class RatingsResource(APIResource):
             params=build_query({"limit": limit}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, list[Any])
+        return parse_as(response, list[Profile])
 
     async def remove(
         self,
@@ -216,6 +235,7 @@ class RatingsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Remove rating.
 
@@ -228,5 +248,6 @@ class RatingsResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )

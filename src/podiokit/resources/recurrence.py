@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from .._resource import APIResource, parse_as
+from ..models.recurrence import Recurrence
 from ._helpers import build_body, build_query, path_param
 
 __all__ = ["RecurrenceResource"]
@@ -32,23 +33,39 @@ class RecurrenceResource(APIResource):
         ref_type: str,
         ref_id: int,
         *,
+        name: str,
+        config: dict[str, Any] | None = None,
+        step: int | None = None,
+        until: str | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Create or update recurrence.
 
         Podio operation "Create or update recurrence": `PUT /recurrence/{ref_type}/{ref_id}`.
         See https://developers.podio.com/doc/recurrence/create-or-update-recurrence-3349957
+
+        Args:
+            name: "weekly", "monthly" or "yearly".
+            config: {"days": [...]} for weekly, {"repeat_on": ...} for monthly.
+            step: Every `step` periods (1 or more).
+            until: The last date the recurrence may take place, "YYYY-MM-DD".
         """
         await self._podio._send(
             "PUT",
             f"/recurrence/{path_param(ref_type)}/{path_param(ref_id)}",
             params=build_query({}, extra_query),
-            json=build_body({}, extra_body),
+            json=build_body(
+                {"config": config, "step": step, "until": until},
+                extra_body,
+                required={"name": name},
+            ),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
 
@@ -60,6 +77,7 @@ class RecurrenceResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Delete recurrence.
 
@@ -72,6 +90,7 @@ class RecurrenceResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
 
@@ -83,7 +102,8 @@ class RecurrenceResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> dict[str, Any]:
+        max_retries: int | None = None,
+    ) -> Recurrence:
         """Get recurrence.
 
         Podio operation "Get recurrence": `GET /recurrence/{ref_type}/{ref_id}`.
@@ -95,6 +115,7 @@ class RecurrenceResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, Recurrence)

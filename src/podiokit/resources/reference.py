@@ -14,6 +14,9 @@ from typing import Any
 import httpx
 
 from .._resource import APIResource, parse_as
+from ..models.common import Reference
+from ..models.contacts import Profile
+from ..models.reference import ReferenceSearchGroup
 from ..pagination import AsyncPage
 from ._helpers import build_body, build_query, path_param
 
@@ -36,6 +39,7 @@ class ReferenceResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Count user profiles with access to object.
 
@@ -48,6 +52,7 @@ class ReferenceResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, dict[str, Any])
@@ -57,17 +62,23 @@ class ReferenceResource(APIResource):
         ref_type: str,
         ref_id: int,
         *,
-        accessor_count: str | None = None,
+        accessor_count: bool | None = None,
         context_id: int | None = None,
         context_type: str | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> dict[str, Any]:
+        max_retries: int | None = None,
+    ) -> Reference:
         """Get reference.
 
         Podio operation "Get reference": `GET /reference/{ref_type}/{ref_id}`.
         See https://developers.podio.com/doc/reference/get-reference-10661022
+
+        Args:
+            accessor_count: Include "accessor_count", the number of users with access (default false).
+            context_id: The id of the context to check the reference against.
+            context_type: The context type to check against; only "app" is supported.
         """
         response = await self._podio._send(
             "GET",
@@ -82,9 +93,10 @@ class ReferenceResource(APIResource):
             ),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, Reference)
 
     def get_profiles_with_access(
         self,
@@ -96,7 +108,8 @@ class ReferenceResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> AsyncPage[list[Any], Any]:
+        max_retries: int | None = None,
+    ) -> AsyncPage[list[Profile], Profile]:
         """Get user profiles with access to object.
 
         Podio operation "Get user profiles with access to object": `GET /reference/{ref_type}/{ref_id}/accessible_by/`.
@@ -104,22 +117,28 @@ class ReferenceResource(APIResource):
 
         Returns a page object: `await` it for one page, or `async for` over it for every
         element (pages of 100 unless `limit` is given).
+
+        Args:
+            limit: The maximum number of profiles to return for each access type.
+            offset: The offset into the profiles.
         """
 
-        async def fetch(offset: int | None, limit: int | None) -> list[Any]:
+        async def fetch(offset: int | None, limit: int | None) -> list[Profile]:
             response = await self._podio._send(
                 "GET",
                 f"/reference/{path_param(ref_type)}/{path_param(ref_id)}/accessible_by/",
                 params=build_query({"limit": limit, "offset": offset}, extra_query),
                 headers=extra_headers,
                 timeout=timeout,
+                max_retries=max_retries,
                 idempotent=True,
             )
-            return parse_as(response, list[Any])
+            return parse_as(response, list[Profile])
 
         return AsyncPage(
             fetch,
             items=lambda page: page,
+            key=lambda element: element.profile_id,
             max_limit=100,
             offset=offset,
             limit=limit,
@@ -128,15 +147,19 @@ class ReferenceResource(APIResource):
     async def resolve_url(
         self,
         *,
-        url: str | None = None,
+        url: str,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> dict[str, Any]:
+        max_retries: int | None = None,
+    ) -> Reference:
         """Resolve url.
 
         Podio operation "Resolve url": `GET /reference/resolve`.
         See https://developers.podio.com/doc/reference/resolve-url-66839423
+
+        Args:
+            url: A Podio URL (app, item, file, space, status, task or profile link).
         """
         response = await self._podio._send(
             "GET",
@@ -144,30 +167,47 @@ class ReferenceResource(APIResource):
             params=build_query({"url": url}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, Reference)
 
     async def search(
         self,
         *,
+        target: str,
+        target_params: dict[str, Any] | None = None,
+        text: str | None = None,
+        limit: int | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> list[Any]:
+        max_retries: int | None = None,
+    ) -> list[ReferenceSearchGroup]:
         """Search references.
 
         Podio operation "Search references": `POST /reference/search`.
         See https://developers.podio.com/doc/reference/search-references-13312595
+
+        Args:
+            target: The use of the references: "task_reference", "alert", "item_field", "global_nav", ...
+            target_params: Target-specific parameters, e.g. {"field_id": ...} for "item_field".
+            text: The text to search for.
+            limit: The maximum number of results to return.
         """
         response = await self._podio._send(
             "POST",
             "/reference/search",
             params=build_query({}, extra_query),
-            json=build_body({}, extra_body),
+            json=build_body(
+                {"target_params": target_params, "text": text, "limit": limit},
+                extra_body,
+                required={"target": target},
+            ),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, list[Any])
+        return parse_as(response, list[ReferenceSearchGroup])

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from .._resource import APIResource, parse_as
+from ..models.reminders import Reminder
 from ._helpers import build_body, build_query, path_param
 
 __all__ = ["RemindersResource"]
@@ -37,6 +38,7 @@ class RemindersResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Create or update reminder.
 
@@ -53,6 +55,7 @@ class RemindersResource(APIResource):
             json=build_body({}, extra_body, required={"remind_delta": remind_delta}),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
 
@@ -65,11 +68,15 @@ class RemindersResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Delete reminder.
 
         Podio operation "Delete reminder": `DELETE /reminder/{ref_type}/{ref_id}`.
         See https://developers.podio.com/doc/reminders/delete-reminder-3315117
+
+        Args:
+            reminder_id: The reminder to delete.
         """
         await self._podio._send(
             "DELETE",
@@ -77,6 +84,7 @@ class RemindersResource(APIResource):
             params=build_query({"reminder_id": reminder_id}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
 
@@ -88,7 +96,8 @@ class RemindersResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> dict[str, Any]:
+        max_retries: int | None = None,
+    ) -> Reminder:
         """Get reminder.
 
         Podio operation "Get reminder": `GET /reminder/{ref_type}/{ref_id}`.
@@ -100,9 +109,10 @@ class RemindersResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, Reminder)
 
     async def snooze(
         self,
@@ -114,11 +124,15 @@ class RemindersResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Snooze reminder.
 
         Podio operation "Snooze reminder": `POST /reminder/{ref_type}/{ref_id}/snooze`.
         See https://developers.podio.com/doc/reminders/snooze-reminder-3321049
+
+        Args:
+            reminder_id: The reminder to snooze.
         """
         await self._podio._send(
             "POST",
@@ -127,5 +141,6 @@ class RemindersResource(APIResource):
             json=build_body({}, extra_body),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=False,
         )

@@ -13,7 +13,8 @@ from typing import Any
 
 import httpx
 
-from .._resource import APIResource, decode_json, parse_as
+from .._resource import APIResource, parse_as
+from ..models.search import SearchResult, SearchResultV2
 from ..pagination import AsyncPage
 from ._helpers import build_body, build_query, path_param
 
@@ -32,54 +33,54 @@ class SearchResource(APIResource):
         self,
         *,
         query: str,
+        search_fields: list[str] | None = None,
         ref_type: str | None = None,
-        counts: bool | None = None,
-        highlights: bool | None = None,
         limit: int | None = None,
         offset: int | None = None,
-        search_fields: str | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> AsyncPage[list[Any], Any]:
+        max_retries: int | None = None,
+    ) -> AsyncPage[list[SearchResult], SearchResult]:
         """Search globally.
 
         Podio operation "Search globally": `POST /search/`.
         See https://developers.podio.com/doc/search/search-globally-22488
 
         Returns a page object: `await` it for one page, or `async for` over it for every
-        element (pages of 100 unless `limit` is given).
+        element (pages of 20 unless `limit` is given).
+
+        Args:
+            query: The text to search for.
+            search_fields: Fields to search in, e.g. ["title"] (see the search area doc).
+            ref_type: "item", "task", "conversation", "app", "status", "file" or "profile".
+            limit: Results to return, at most 20.
+            offset: The rank of the first result to return (default 0).
         """
 
-        async def fetch(offset: int | None, limit: int | None) -> list[Any]:
+        async def fetch(offset: int | None, limit: int | None) -> list[SearchResult]:
             response = await self._podio._send(
                 "POST",
                 "/search/",
-                params=build_query({}, extra_query),
+                params=build_query({"search_fields": search_fields}, extra_query),
                 json=build_body(
-                    {
-                        "ref_type": ref_type,
-                        "counts": counts,
-                        "highlights": highlights,
-                        "limit": limit,
-                        "offset": offset,
-                        "search_fields": search_fields,
-                    },
+                    {"ref_type": ref_type, "limit": limit, "offset": offset},
                     extra_body,
                     required={"query": query},
                 ),
                 headers=extra_headers,
                 timeout=timeout,
+                max_retries=max_retries,
                 idempotent=True,
                 rate_limited=True,
             )
-            return parse_as(response, list[Any])
+            return parse_as(response, list[SearchResult])
 
         return AsyncPage(
             fetch,
             items=lambda page: page,
-            max_limit=100,
+            max_limit=20,
             offset=offset,
             limit=limit,
         )
@@ -89,102 +90,61 @@ class SearchResource(APIResource):
         app_id: int,
         *,
         query: str,
+        search_fields: list[str] | None = None,
         ref_type: str | None = None,
-        counts: bool | None = None,
-        highlights: bool | None = None,
         limit: int | None = None,
         offset: int | None = None,
-        search_fields: str | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> AsyncPage[list[Any], Any]:
+        max_retries: int | None = None,
+    ) -> AsyncPage[list[SearchResult], SearchResult]:
         """Search in app.
 
         Podio operation "Search in app": `POST /search/app/{app_id}/`.
         See https://developers.podio.com/doc/search/search-in-app-4234651
 
         Returns a page object: `await` it for one page, or `async for` over it for every
-        element (pages of 100 unless `limit` is given).
+        element (pages of 20 unless `limit` is given).
+
+        Args:
+            query: The text to search for.
+            search_fields: Fields to search in, e.g. ["title"] (see the search area doc).
+            ref_type: "item" or "task".
+            limit: Results to return, at most 20.
+            offset: The rank of the first result to return (default 0).
         """
 
-        async def fetch(offset: int | None, limit: int | None) -> list[Any]:
+        async def fetch(offset: int | None, limit: int | None) -> list[SearchResult]:
             response = await self._podio._send(
                 "POST",
                 f"/search/app/{path_param(app_id)}/",
-                params=build_query({}, extra_query),
+                params=build_query({"search_fields": search_fields}, extra_query),
                 json=build_body(
-                    {
-                        "ref_type": ref_type,
-                        "counts": counts,
-                        "highlights": highlights,
-                        "limit": limit,
-                        "offset": offset,
-                        "search_fields": search_fields,
-                    },
+                    {"ref_type": ref_type, "limit": limit, "offset": offset},
                     extra_body,
                     required={"query": query},
                 ),
                 headers=extra_headers,
                 timeout=timeout,
+                max_retries=max_retries,
                 idempotent=True,
                 rate_limited=True,
             )
-            return parse_as(response, list[Any])
+            return parse_as(response, list[SearchResult])
 
         return AsyncPage(
             fetch,
             items=lambda page: page,
-            max_limit=100,
+            max_limit=20,
             offset=offset,
             limit=limit,
         )
 
-    async def in_app_v2(
+    def in_app_v2(
         self,
         app_id: int,
-        *,
-        query: str | None = None,
-        ref_type: str | None = None,
-        counts: bool | None = None,
-        highlights: bool | None = None,
-        limit: int | None = None,
-        offset: int | None = None,
-        search_fields: str | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
-    ) -> Any:
-        """Search in application v2.
-
-        Podio operation "Search in application v2": `GET /search/app/{app_id}/v2`.
-        See https://developers.podio.com/doc/search/search-in-application-v2-155196220
-        """
-        response = await self._podio._send(
-            "GET",
-            f"/search/app/{path_param(app_id)}/v2",
-            params=build_query(
-                {
-                    "query": query,
-                    "ref_type": ref_type,
-                    "counts": counts,
-                    "highlights": highlights,
-                    "limit": limit,
-                    "offset": offset,
-                    "search_fields": search_fields,
-                },
-                extra_query,
-            ),
-            headers=extra_headers,
-            timeout=timeout,
-            idempotent=True,
-        )
-        return decode_json(response)
-
-    def in_org(
-        self,
-        org_id: int,
         *,
         query: str,
         ref_type: str | None = None,
@@ -192,47 +152,115 @@ class SearchResource(APIResource):
         highlights: bool | None = None,
         limit: int | None = None,
         offset: int | None = None,
+        search_fields: list[str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
+    ) -> AsyncPage[SearchResultV2, SearchResult]:
+        """Search in application v2.
+
+        Podio operation "Search in application v2": `GET /search/app/{app_id}/v2`.
+        See https://developers.podio.com/doc/search/search-in-application-v2-155196220
+
+        Returns a page object: `await` it for one page, or `async for` over it for every
+        element (pages of 20 unless `limit` is given).
+
+        Args:
+            query: The text to search for.
+            ref_type: "item" or "task".
+            counts: Include hit counts per type in `counts`.
+            highlights: Include highlighted matches in each result.
+            limit: Results to return, at most 20.
+            offset: The rank of the first result to return (default 0).
+            search_fields: Fields to search in, e.g. ["title"].
+        """
+
+        async def fetch(offset: int | None, limit: int | None) -> SearchResultV2:
+            response = await self._podio._send(
+                "GET",
+                f"/search/app/{path_param(app_id)}/v2",
+                params=build_query(
+                    {
+                        "query": query,
+                        "ref_type": ref_type,
+                        "counts": counts,
+                        "highlights": highlights,
+                        "limit": limit,
+                        "offset": offset,
+                        "search_fields": search_fields,
+                    },
+                    extra_query,
+                ),
+                headers=extra_headers,
+                timeout=timeout,
+                max_retries=max_retries,
+                idempotent=True,
+                rate_limited=True,
+            )
+            return parse_as(response, SearchResultV2)
+
+        return AsyncPage(
+            fetch,
+            items=lambda page: page.results or [],
+            max_limit=20,
+            offset=offset,
+            limit=limit,
+        )
+
+    def in_org(
+        self,
+        org_id: int,
+        *,
+        query: str,
+        search_fields: list[str] | None = None,
+        ref_type: str | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> AsyncPage[list[Any], Any]:
+        max_retries: int | None = None,
+    ) -> AsyncPage[list[SearchResult], SearchResult]:
         """Search in organization.
 
         Podio operation "Search in organization": `POST /search/org/{org_id}/`.
         See https://developers.podio.com/doc/search/search-in-organization-22487
 
         Returns a page object: `await` it for one page, or `async for` over it for every
-        element (pages of 100 unless `limit` is given).
+        element (pages of 20 unless `limit` is given).
+
+        Args:
+            query: The text to search for.
+            search_fields: Fields to search in, e.g. ["title"] (see the search area doc).
+            ref_type: "item", "task", "conversation", "app", "status", "file" or "profile".
+            limit: Results to return, at most 20.
+            offset: The rank of the first result to return (default 0).
         """
 
-        async def fetch(offset: int | None, limit: int | None) -> list[Any]:
+        async def fetch(offset: int | None, limit: int | None) -> list[SearchResult]:
             response = await self._podio._send(
                 "POST",
                 f"/search/org/{path_param(org_id)}/",
-                params=build_query({}, extra_query),
+                params=build_query({"search_fields": search_fields}, extra_query),
                 json=build_body(
-                    {
-                        "ref_type": ref_type,
-                        "counts": counts,
-                        "highlights": highlights,
-                        "limit": limit,
-                        "offset": offset,
-                    },
+                    {"ref_type": ref_type, "limit": limit, "offset": offset},
                     extra_body,
                     required={"query": query},
                 ),
                 headers=extra_headers,
                 timeout=timeout,
+                max_retries=max_retries,
                 idempotent=True,
                 rate_limited=True,
             )
-            return parse_as(response, list[Any])
+            return parse_as(response, list[SearchResult])
 
         return AsyncPage(
             fetch,
             items=lambda page: page,
-            max_limit=100,
+            max_limit=20,
             offset=offset,
             limit=limit,
         )
@@ -242,52 +270,54 @@ class SearchResource(APIResource):
         space_id: int,
         *,
         query: str,
+        search_fields: list[str] | None = None,
         ref_type: str | None = None,
-        counts: bool | None = None,
-        highlights: bool | None = None,
         limit: int | None = None,
         offset: int | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> AsyncPage[list[Any], Any]:
+        max_retries: int | None = None,
+    ) -> AsyncPage[list[SearchResult], SearchResult]:
         """Search in space.
 
         Podio operation "Search in space": `POST /search/space/{space_id}/`.
         See https://developers.podio.com/doc/search/search-in-space-22479
 
         Returns a page object: `await` it for one page, or `async for` over it for every
-        element (pages of 100 unless `limit` is given).
+        element (pages of 20 unless `limit` is given).
+
+        Args:
+            query: The text to search for.
+            search_fields: Fields to search in, e.g. ["title"] (see the search area doc).
+            ref_type: "item", "task", "conversation", "app", "status", "file" or "profile".
+            limit: Results to return, at most 20.
+            offset: The rank of the first result to return (default 0).
         """
 
-        async def fetch(offset: int | None, limit: int | None) -> list[Any]:
+        async def fetch(offset: int | None, limit: int | None) -> list[SearchResult]:
             response = await self._podio._send(
                 "POST",
                 f"/search/space/{path_param(space_id)}/",
-                params=build_query({}, extra_query),
+                params=build_query({"search_fields": search_fields}, extra_query),
                 json=build_body(
-                    {
-                        "ref_type": ref_type,
-                        "counts": counts,
-                        "highlights": highlights,
-                        "limit": limit,
-                        "offset": offset,
-                    },
+                    {"ref_type": ref_type, "limit": limit, "offset": offset},
                     extra_body,
                     required={"query": query},
                 ),
                 headers=extra_headers,
                 timeout=timeout,
+                max_retries=max_retries,
                 idempotent=True,
                 rate_limited=True,
             )
-            return parse_as(response, list[Any])
+            return parse_as(response, list[SearchResult])
 
         return AsyncPage(
             fetch,
             items=lambda page: page,
-            max_limit=100,
+            max_limit=20,
             offset=offset,
             limit=limit,
         )
@@ -295,17 +325,21 @@ class SearchResource(APIResource):
     async def rank_clicked(
         self,
         search_id: int,
-        rank: str,
+        rank: int,
         *,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Rank clicked.
 
         Podio operation "Rank clicked": `POST /search/{search_id}/{rank}/clicked`.
         Undocumented: Podio's reference has no page for this operation.
+
+        Args:
+            rank: The clicked result's rank.
         """
         await self._podio._send(
             "POST",
@@ -314,6 +348,7 @@ class SearchResource(APIResource):
             json=build_body({}, extra_body),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=False,
         )
 
@@ -322,24 +357,37 @@ class SearchResource(APIResource):
         app_id: int,
         space_id: int,
         *,
+        query: str,
+        ref_type: str | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> list[Any]:
+        max_retries: int | None = None,
+    ) -> list[SearchResult]:
         """Search in app and space.
 
         Podio operation "Search in app and space": `POST /search/app/{app_id}/space/{space_id}`.
         Undocumented: Podio's reference has no page for this operation.
+
+        Args:
+            query: The text to search for.
         """
         response = await self._podio._send(
             "POST",
             f"/search/app/{path_param(app_id)}/space/{path_param(space_id)}",
             params=build_query({}, extra_query),
-            json=build_body({}, extra_body),
+            json=build_body(
+                {"ref_type": ref_type, "limit": limit, "offset": offset},
+                extra_body,
+                required={"query": query},
+            ),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
             rate_limited=True,
         )
-        return parse_as(response, list[Any])
+        return parse_as(response, list[SearchResult])

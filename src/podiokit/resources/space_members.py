@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from .._resource import APIResource, decode_json, parse_as
+from ..models.space_members import SpaceInvitation, SpaceMember
 from ..pagination import AsyncPage
 from ._helpers import build_body, build_query, path_param
 
@@ -37,6 +38,7 @@ class SpaceMembersResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Accept space membership request.
 
@@ -50,6 +52,7 @@ class SpaceMembersResource(APIResource):
             json=build_body({}, extra_body),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=False,
         )
 
@@ -63,10 +66,13 @@ class SpaceMembersResource(APIResource):
         profiles: list[int] | None = None,
         mails: list[str] | None = None,
         external_contacts: dict[str, Any] | None = None,
+        context_ref_type: str | None = None,
+        context_ref_id: int | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Add member to space.
 
@@ -74,8 +80,14 @@ class SpaceMembersResource(APIResource):
         See https://developers.podio.com/doc/space-members/add-member-to-space-1066259
 
         Args:
-            role: admin, regular or light.
+            role: "admin", "regular" or "light".
+            message: A personal message for the invitation mail.
             users: User ids to add.
+            profiles: Profile ids to add.
+            mails: Mail addresses to invite.
+            external_contacts: Contacts from linked accounts, keyed by linked account id.
+            context_ref_type: The type of the object the invitation is about.
+            context_ref_id: The id of the object the invitation is about.
         """
         await self._podio._send(
             "POST",
@@ -88,12 +100,15 @@ class SpaceMembersResource(APIResource):
                     "profiles": profiles,
                     "mails": mails,
                     "external_contacts": external_contacts,
+                    "context_ref_type": context_ref_type,
+                    "context_ref_id": context_ref_id,
                 },
                 extra_body,
                 required={"role": role},
             ),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=False,
         )
 
@@ -105,6 +120,7 @@ class SpaceMembersResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """End space memberships.
 
@@ -117,6 +133,7 @@ class SpaceMembersResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
 
@@ -127,7 +144,8 @@ class SpaceMembersResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> list[Any]:
+        max_retries: int | None = None,
+    ) -> list[SpaceMember]:
         """Get active members of space.
 
         Podio operation "Get active members of space": `GET /space/{space_id}/member/`.
@@ -139,9 +157,10 @@ class SpaceMembersResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, list[Any])
+        return parse_as(response, list[SpaceMember])
 
     async def get_member(
         self,
@@ -151,7 +170,8 @@ class SpaceMembersResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> dict[str, Any]:
+        max_retries: int | None = None,
+    ) -> SpaceMember:
         """Get space member.
 
         Podio operation "Get space member": `GET /space/{space_id}/member/{user_id}/v2`.
@@ -163,9 +183,10 @@ class SpaceMembersResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, SpaceMember)
 
     async def get_by_role(
         self,
@@ -175,11 +196,15 @@ class SpaceMembersResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> list[Any]:
+        max_retries: int | None = None,
+    ) -> list[SpaceMember]:
         """Get space members by role.
 
         Podio operation "Get space members by role": `GET /space/{space_id}/member/{role}/`.
         See https://developers.podio.com/doc/space-members/get-space-members-by-role-68043
+
+        Args:
+            role: "admin", "regular" or "light".
         """
         response = await self._podio._send(
             "GET",
@@ -187,22 +212,24 @@ class SpaceMembersResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, list[Any])
+        return parse_as(response, list[SpaceMember])
 
     def get_all_v2(
         self,
         space_id: int,
         *,
-        limit: int | None = None,
         member_type: str | None = None,
-        offset: int | None = None,
         query: str | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> AsyncPage[list[Any], Any]:
+        max_retries: int | None = None,
+    ) -> AsyncPage[list[SpaceMember], SpaceMember]:
         """Get space members v2.
 
         Podio operation "Get space members v2": `GET /space/{space_id}/member/v2/`.
@@ -210,21 +237,28 @@ class SpaceMembersResource(APIResource):
 
         Returns a page object: `await` it for one page, or `async for` over it for every
         element (pages of 100 unless `limit` is given).
+
+        Args:
+            member_type: "employee", "external", "admin", "regular", "light" or "guest".
+            query: A search term members must match.
+            limit: Members to return (default 100).
+            offset: Members to skip (default 0).
         """
 
-        async def fetch(offset: int | None, limit: int | None) -> list[Any]:
+        async def fetch(offset: int | None, limit: int | None) -> list[SpaceMember]:
             response = await self._podio._send(
                 "GET",
                 f"/space/{path_param(space_id)}/member/v2/",
                 params=build_query(
-                    {"limit": limit, "member_type": member_type, "offset": offset, "query": query},
+                    {"member_type": member_type, "query": query, "limit": limit, "offset": offset},
                     extra_query,
                 ),
                 headers=extra_headers,
                 timeout=timeout,
+                max_retries=max_retries,
                 idempotent=True,
             )
-            return parse_as(response, list[Any])
+            return parse_as(response, list[SpaceMember])
 
         return AsyncPage(
             fetch,
@@ -242,7 +276,8 @@ class SpaceMembersResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> dict[str, Any]:
+        max_retries: int | None = None,
+    ) -> SpaceMember:
         """Get space membership.
 
         Podio operation "Get space membership": `GET /space/{space_id}/member/{user_id}`.
@@ -254,9 +289,10 @@ class SpaceMembersResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, SpaceMember)
 
     async def get_top_users(
         self,
@@ -265,7 +301,8 @@ class SpaceMembersResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> Any:
+        max_retries: int | None = None,
+    ) -> dict[str, Any]:
         """Get top users on space.
 
         Podio operation "Get top users on space": `GET /space/{space_id}/member/top/`.
@@ -277,9 +314,10 @@ class SpaceMembersResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
-        return decode_json(response)
+        return parse_as(response, dict[str, Any])
 
     async def join(
         self,
@@ -289,6 +327,7 @@ class SpaceMembersResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Join space.
 
@@ -302,6 +341,7 @@ class SpaceMembersResource(APIResource):
             json=build_body({}, extra_body),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=False,
         )
 
@@ -313,6 +353,7 @@ class SpaceMembersResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Leave space.
 
@@ -326,6 +367,7 @@ class SpaceMembersResource(APIResource):
             json=build_body({}, extra_body),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=False,
         )
 
@@ -337,6 +379,7 @@ class SpaceMembersResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Request space membership.
 
@@ -350,6 +393,7 @@ class SpaceMembersResource(APIResource):
             json=build_body({}, extra_body),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=False,
         )
 
@@ -363,6 +407,7 @@ class SpaceMembersResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Update space memberships.
 
@@ -370,7 +415,7 @@ class SpaceMembersResource(APIResource):
         See https://developers.podio.com/doc/space-members/update-space-memberships-22398
 
         Args:
-            role: admin, regular or light.
+            role: "admin", "regular" or "light".
         """
         await self._podio._send(
             "PUT",
@@ -379,29 +424,36 @@ class SpaceMembersResource(APIResource):
             json=build_body({}, extra_body, required={"role": role}),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
 
     async def accept_invite(
         self,
         *,
+        invite_code: str,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> Any:
         """Accept invite.
 
         Podio operation "Accept invite": `POST /space/invite/accept`.
         Undocumented: Podio's reference has no page for this operation.
+
+        Args:
+            invite_code: The code from the invitation.
         """
         response = await self._podio._send(
             "POST",
             "/space/invite/accept",
             params=build_query({}, extra_query),
-            json=build_body({}, extra_body),
+            json=build_body({}, extra_body, required={"invite_code": invite_code}),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=False,
         )
         return decode_json(response)
@@ -409,16 +461,20 @@ class SpaceMembersResource(APIResource):
     async def claim_membership(
         self,
         *,
-        invite_code: str | None = None,
+        invite_code: str,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> Any:
         """Claim membership.
 
         Podio operation "Claim membership": `POST /space/membership/claim`.
         Undocumented: Podio's reference has no page for this operation.
+
+        Args:
+            invite_code: The code from the invitation.
         """
         response = await self._podio._send(
             "POST",
@@ -427,6 +483,7 @@ class SpaceMembersResource(APIResource):
             json=build_body({}, extra_body),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=False,
         )
         return decode_json(response)
@@ -435,23 +492,58 @@ class SpaceMembersResource(APIResource):
         self,
         space_id: int,
         *,
+        role: str,
+        subject: str | None = None,
+        message: str | None = None,
+        notify: bool | None = None,
+        users: list[int] | None = None,
+        profiles: list[int] | None = None,
+        mails: list[str] | None = None,
+        context_ref_type: str | None = None,
+        context_ref_id: int | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> Any:
         """Invite.
 
         Podio operation "Invite": `POST /space/{space_id}/invite`.
         Undocumented: Podio's reference has no page for this operation.
+
+        Args:
+            role: "admin", "regular" or "light".
+            subject: The invitation mail's subject.
+            message: A personal message for the invitation mail.
+            notify: Notify the invited users.
+            users: User ids to invite.
+            profiles: Profile ids to invite.
+            mails: Mail addresses to invite.
+            context_ref_type: The type of the object the invitation is about.
+            context_ref_id: The id of the object the invitation is about.
         """
         response = await self._podio._send(
             "POST",
             f"/space/{path_param(space_id)}/invite",
             params=build_query({}, extra_query),
-            json=build_body({}, extra_body),
+            json=build_body(
+                {
+                    "subject": subject,
+                    "message": message,
+                    "notify": notify,
+                    "users": users,
+                    "profiles": profiles,
+                    "mails": mails,
+                    "context_ref_type": context_ref_type,
+                    "context_ref_id": context_ref_id,
+                },
+                extra_body,
+                required={"role": role},
+            ),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=False,
         )
         return decode_json(response)
@@ -459,23 +551,29 @@ class SpaceMembersResource(APIResource):
     async def decline_invite(
         self,
         *,
+        invite_code: str,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> Any:
         """Decline invite.
 
         Podio operation "Decline invite": `POST /space/invite/decline`.
         Undocumented: Podio's reference has no page for this operation.
+
+        Args:
+            invite_code: The code from the invitation.
         """
         response = await self._podio._send(
             "POST",
             "/space/invite/decline",
             params=build_query({}, extra_query),
-            json=build_body({}, extra_body),
+            json=build_body({}, extra_body, required={"invite_code": invite_code}),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=False,
         )
         return decode_json(response)
@@ -483,15 +581,19 @@ class SpaceMembersResource(APIResource):
     async def decline_membership(
         self,
         *,
-        invite_code: str | None = None,
+        invite_code: str,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Decline membership.
 
         Podio operation "Decline membership": `DELETE /space/membership`.
         Undocumented: Podio's reference has no page for this operation.
+
+        Args:
+            invite_code: The code from the invitation.
         """
         await self._podio._send(
             "DELETE",
@@ -499,21 +601,26 @@ class SpaceMembersResource(APIResource):
             params=build_query({"invite_code": invite_code}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
 
     async def get_invited_membership(
         self,
         *,
-        invite_code: str | None = None,
+        invite_code: str,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> dict[str, Any]:
+        max_retries: int | None = None,
+    ) -> SpaceInvitation:
         """Get invited membership.
 
         Podio operation "Get invited membership": `GET /space/membership`.
         Undocumented: Podio's reference has no page for this operation.
+
+        Args:
+            invite_code: The code from the invitation.
         """
         response = await self._podio._send(
             "GET",
@@ -521,9 +628,10 @@ class SpaceMembersResource(APIResource):
             params=build_query({"invite_code": invite_code}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, SpaceInvitation)
 
     async def get_ended(
         self,
@@ -532,7 +640,8 @@ class SpaceMembersResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> list[Any]:
+        max_retries: int | None = None,
+    ) -> list[SpaceMember]:
         """Get ended.
 
         Podio operation "Get ended": `GET /space/{space_id}/member/ended/`.
@@ -544,9 +653,10 @@ class SpaceMembersResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, list[Any])
+        return parse_as(response, list[SpaceMember])
 
     async def get_top_active(
         self,
@@ -555,6 +665,7 @@ class SpaceMembersResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> Any:
         """Get top active.
 
@@ -567,6 +678,7 @@ class SpaceMembersResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return decode_json(response)
@@ -578,6 +690,7 @@ class SpaceMembersResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> Any:
         """Get count.
 
@@ -590,6 +703,7 @@ class SpaceMembersResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return decode_json(response)

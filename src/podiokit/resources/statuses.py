@@ -41,6 +41,7 @@ class StatusesResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> Status:
         """Add new status message.
 
@@ -49,7 +50,10 @@ class StatusesResource(APIResource):
 
         Args:
             value: The status text.
-            question: {"text": ..., "options": [...]}
+            file_ids: Uploaded files to attach.
+            embed_id: An embed to attach (from embeds.create).
+            embed_url: A URL to embed; used when no embed_id is given.
+            question: A question to ask: {"text": ..., "options": ["...", ...]}.
         """
         response = await self._podio._send(
             "POST",
@@ -67,6 +71,7 @@ class StatusesResource(APIResource):
             ),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=False,
         )
         return parse_as(response, Status)
@@ -78,6 +83,7 @@ class StatusesResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Delete a status message.
 
@@ -90,6 +96,7 @@ class StatusesResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
 
@@ -100,6 +107,7 @@ class StatusesResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> Status:
         """Get status message.
 
@@ -112,6 +120,7 @@ class StatusesResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, Status)
@@ -129,6 +138,7 @@ class StatusesResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> Any:
         """Update a status message.
 
@@ -136,7 +146,11 @@ class StatusesResource(APIResource):
         See https://developers.podio.com/doc/status/update-a-status-message-22338
 
         Args:
-            question: {"text": ..., "options": [...]}
+            value: The new status text.
+            file_ids: Uploaded files to attach.
+            embed_id: An embed to attach (from embeds.create).
+            embed_url: A URL to embed; used when no embed_id is given.
+            question: A question to ask: {"text": ..., "options": ["...", ...]}.
         """
         response = await self._podio._send(
             "PUT",
@@ -154,6 +168,7 @@ class StatusesResource(APIResource):
             ),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return decode_json(response)

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from .._resource import APIResource, parse_as
+from ..models.stream import StreamActivityGroup, StreamMute, StreamObject, StreamObjectV3
 from ..pagination import AsyncPage
 from ._helpers import build_body, build_query, path_param
 
@@ -37,7 +38,8 @@ class StreamResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> AsyncPage[list[Any], Any]:
+        max_retries: int | None = None,
+    ) -> AsyncPage[list[StreamObject], StreamObject]:
         """Get app stream.
 
         Podio operation "Get app stream": `GET /stream/app/{app_id}/`.
@@ -45,18 +47,23 @@ class StreamResource(APIResource):
 
         Returns a page object: `await` it for one page, or `async for` over it for every
         element (pages of 100 unless `limit` is given).
+
+        Args:
+            limit: Objects to return (default 10).
+            offset: Objects to skip.
         """
 
-        async def fetch(offset: int | None, limit: int | None) -> list[Any]:
+        async def fetch(offset: int | None, limit: int | None) -> list[StreamObject]:
             response = await self._podio._send(
                 "GET",
                 f"/stream/app/{path_param(app_id)}/",
                 params=build_query({"limit": limit, "offset": offset}, extra_query),
                 headers=extra_headers,
                 timeout=timeout,
+                max_retries=max_retries,
                 idempotent=True,
             )
-            return parse_as(response, list[Any])
+            return parse_as(response, list[StreamObject])
 
         return AsyncPage(
             fetch,
@@ -70,14 +77,15 @@ class StreamResource(APIResource):
         self,
         app_id: int,
         *,
-        groups_event_types: str | None = None,
+        groups_event_types: list[str] | None = None,
         groups_limit: int | None = None,
         limit: int | None = None,
         offset: int | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> AsyncPage[list[Any], Any]:
+        max_retries: int | None = None,
+    ) -> AsyncPage[list[StreamObjectV3], StreamObjectV3]:
         """Get application stream v3.
 
         Podio operation "Get application stream v3": `GET /stream/app/{app_id}/v3`.
@@ -85,9 +93,15 @@ class StreamResource(APIResource):
 
         Returns a page object: `await` it for one page, or `async for` over it for every
         element (pages of 100 unless `limit` is given).
+
+        Args:
+            groups_event_types: The types of events to include in the activity groups.
+            groups_limit: Activity groups per object (default 2).
+            limit: Objects to return (default 10).
+            offset: Objects to skip (default 0).
         """
 
-        async def fetch(offset: int | None, limit: int | None) -> list[Any]:
+        async def fetch(offset: int | None, limit: int | None) -> list[StreamObjectV3]:
             response = await self._podio._send(
                 "GET",
                 f"/stream/app/{path_param(app_id)}/v3",
@@ -102,9 +116,10 @@ class StreamResource(APIResource):
                 ),
                 headers=extra_headers,
                 timeout=timeout,
+                max_retries=max_retries,
                 idempotent=True,
             )
-            return parse_as(response, list[Any])
+            return parse_as(response, list[StreamObjectV3])
 
         return AsyncPage(
             fetch,
@@ -124,7 +139,8 @@ class StreamResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> AsyncPage[list[Any], Any]:
+        max_retries: int | None = None,
+    ) -> AsyncPage[list[StreamObject], StreamObject]:
         """Get global stream.
 
         Podio operation "Get global stream": `GET /stream/`.
@@ -132,9 +148,15 @@ class StreamResource(APIResource):
 
         Returns a page object: `await` it for one page, or `async for` over it for every
         element (pages of 100 unless `limit` is given).
+
+        Args:
+            limit: Objects to return (default 10).
+            offset: Objects to skip.
+            date_from: Only objects updated from this time, "YYYY-MM-DD HH:MM:SS" (UTC).
+            date_to: Only objects updated until this time, "YYYY-MM-DD HH:MM:SS" (UTC).
         """
 
-        async def fetch(offset: int | None, limit: int | None) -> list[Any]:
+        async def fetch(offset: int | None, limit: int | None) -> list[StreamObject]:
             response = await self._podio._send(
                 "GET",
                 "/stream/",
@@ -144,9 +166,10 @@ class StreamResource(APIResource):
                 ),
                 headers=extra_headers,
                 timeout=timeout,
+                max_retries=max_retries,
                 idempotent=True,
             )
-            return parse_as(response, list[Any])
+            return parse_as(response, list[StreamObject])
 
         return AsyncPage(
             fetch,
@@ -159,14 +182,15 @@ class StreamResource(APIResource):
     def get_global_v3(
         self,
         *,
-        groups_event_types: str | None = None,
+        groups_event_types: list[str] | None = None,
         groups_limit: int | None = None,
         limit: int | None = None,
         offset: int | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> AsyncPage[list[Any], Any]:
+        max_retries: int | None = None,
+    ) -> AsyncPage[list[StreamObjectV3], StreamObjectV3]:
         """Get global stream v3.
 
         Podio operation "Get global stream v3": `GET /stream/v3/`.
@@ -174,9 +198,15 @@ class StreamResource(APIResource):
 
         Returns a page object: `await` it for one page, or `async for` over it for every
         element (pages of 100 unless `limit` is given).
+
+        Args:
+            groups_event_types: The types of events to include in the activity groups.
+            groups_limit: Activity groups per object (default 2).
+            limit: Objects to return (default 10).
+            offset: Objects to skip (default 0).
         """
 
-        async def fetch(offset: int | None, limit: int | None) -> list[Any]:
+        async def fetch(offset: int | None, limit: int | None) -> list[StreamObjectV3]:
             response = await self._podio._send(
                 "GET",
                 "/stream/v3/",
@@ -191,9 +221,10 @@ class StreamResource(APIResource):
                 ),
                 headers=extra_headers,
                 timeout=timeout,
+                max_retries=max_retries,
                 idempotent=True,
             )
-            return parse_as(response, list[Any])
+            return parse_as(response, list[StreamObjectV3])
 
         return AsyncPage(
             fetch,
@@ -209,7 +240,8 @@ class StreamResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> list[Any]:
+        max_retries: int | None = None,
+    ) -> list[StreamMute]:
         """Get mutes in global stream.
 
         Podio operation "Get mutes in global stream": `GET /stream/mute/v2/`.
@@ -221,22 +253,24 @@ class StreamResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, list[Any])
+        return parse_as(response, list[StreamMute])
 
     def get_org_v3(
         self,
         org_id: int,
         *,
-        groups_event_types: str | None = None,
+        groups_event_types: list[str] | None = None,
         groups_limit: int | None = None,
         limit: int | None = None,
         offset: int | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> AsyncPage[list[Any], Any]:
+        max_retries: int | None = None,
+    ) -> AsyncPage[list[StreamObjectV3], StreamObjectV3]:
         """Get org stream v3.
 
         Podio operation "Get org stream v3": `GET /stream/org/{org_id}/v3/`.
@@ -244,9 +278,15 @@ class StreamResource(APIResource):
 
         Returns a page object: `await` it for one page, or `async for` over it for every
         element (pages of 100 unless `limit` is given).
+
+        Args:
+            groups_event_types: The types of events to include in the activity groups.
+            groups_limit: Activity groups per object (default 2).
+            limit: Objects to return (default 10).
+            offset: Objects to skip (default 0).
         """
 
-        async def fetch(offset: int | None, limit: int | None) -> list[Any]:
+        async def fetch(offset: int | None, limit: int | None) -> list[StreamObjectV3]:
             response = await self._podio._send(
                 "GET",
                 f"/stream/org/{path_param(org_id)}/v3/",
@@ -261,9 +301,10 @@ class StreamResource(APIResource):
                 ),
                 headers=extra_headers,
                 timeout=timeout,
+                max_retries=max_retries,
                 idempotent=True,
             )
-            return parse_as(response, list[Any])
+            return parse_as(response, list[StreamObjectV3])
 
         return AsyncPage(
             fetch,
@@ -282,7 +323,8 @@ class StreamResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> AsyncPage[list[Any], Any]:
+        max_retries: int | None = None,
+    ) -> AsyncPage[list[StreamObject], StreamObject]:
         """Get organization stream.
 
         Podio operation "Get organization stream": `GET /stream/org/{org_id}/`.
@@ -290,18 +332,23 @@ class StreamResource(APIResource):
 
         Returns a page object: `await` it for one page, or `async for` over it for every
         element (pages of 100 unless `limit` is given).
+
+        Args:
+            limit: Objects to return (default 10).
+            offset: Objects to skip.
         """
 
-        async def fetch(offset: int | None, limit: int | None) -> list[Any]:
+        async def fetch(offset: int | None, limit: int | None) -> list[StreamObject]:
             response = await self._podio._send(
                 "GET",
                 f"/stream/org/{path_param(org_id)}/",
                 params=build_query({"limit": limit, "offset": offset}, extra_query),
                 headers=extra_headers,
                 timeout=timeout,
+                max_retries=max_retries,
                 idempotent=True,
             )
-            return parse_as(response, list[Any])
+            return parse_as(response, list[StreamObject])
 
         return AsyncPage(
             fetch,
@@ -311,27 +358,48 @@ class StreamResource(APIResource):
             limit=limit,
         )
 
-    async def get_personal(
+    def get_personal(
         self,
         *,
+        limit: int | None = None,
+        offset: int | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> list[Any]:
+        max_retries: int | None = None,
+    ) -> AsyncPage[list[StreamObject], StreamObject]:
         """Get personal stream.
 
         Podio operation "Get personal stream": `GET /stream/personal/`.
         See https://developers.podio.com/doc/stream/get-personal-stream-1656647
+
+        Returns a page object: `await` it for one page, or `async for` over it for every
+        element (pages of 100 unless `limit` is given).
+
+        Args:
+            limit: Objects to return (default 10).
+            offset: Objects to skip.
         """
-        response = await self._podio._send(
-            "GET",
-            "/stream/personal/",
-            params=build_query({}, extra_query),
-            headers=extra_headers,
-            timeout=timeout,
-            idempotent=True,
+
+        async def fetch(offset: int | None, limit: int | None) -> list[StreamObject]:
+            response = await self._podio._send(
+                "GET",
+                "/stream/personal/",
+                params=build_query({"limit": limit, "offset": offset}, extra_query),
+                headers=extra_headers,
+                timeout=timeout,
+                max_retries=max_retries,
+                idempotent=True,
+            )
+            return parse_as(response, list[StreamObject])
+
+        return AsyncPage(
+            fetch,
+            items=lambda page: page,
+            max_limit=100,
+            offset=offset,
+            limit=limit,
         )
-        return parse_as(response, list[Any])
 
     def get_space(
         self,
@@ -342,7 +410,8 @@ class StreamResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> AsyncPage[list[Any], Any]:
+        max_retries: int | None = None,
+    ) -> AsyncPage[list[StreamObject], StreamObject]:
         """Get space stream.
 
         Podio operation "Get space stream": `GET /stream/space/{space_id}/`.
@@ -350,18 +419,23 @@ class StreamResource(APIResource):
 
         Returns a page object: `await` it for one page, or `async for` over it for every
         element (pages of 100 unless `limit` is given).
+
+        Args:
+            limit: Objects to return (default 10).
+            offset: Objects to skip.
         """
 
-        async def fetch(offset: int | None, limit: int | None) -> list[Any]:
+        async def fetch(offset: int | None, limit: int | None) -> list[StreamObject]:
             response = await self._podio._send(
                 "GET",
                 f"/stream/space/{path_param(space_id)}/",
                 params=build_query({"limit": limit, "offset": offset}, extra_query),
                 headers=extra_headers,
                 timeout=timeout,
+                max_retries=max_retries,
                 idempotent=True,
             )
-            return parse_as(response, list[Any])
+            return parse_as(response, list[StreamObject])
 
         return AsyncPage(
             fetch,
@@ -375,16 +449,21 @@ class StreamResource(APIResource):
         self,
         space_id: int,
         *,
-        groups_event_types: str | None = None,
+        groups_event_types: list[str] | None = None,
         groups_limit: int | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> list[Any]:
+        max_retries: int | None = None,
+    ) -> list[StreamObjectV3]:
         """Get space stream v3.
 
         Podio operation "Get space stream v3": `GET /stream/space/{space_id}/v3/`.
         See https://developers.podio.com/doc/stream/get-space-stream-v3-116373969
+
+        Args:
+            groups_event_types: The types of events to include in the activity groups.
+            groups_limit: Activity groups per object (default 2).
         """
         response = await self._podio._send(
             "GET",
@@ -395,9 +474,10 @@ class StreamResource(APIResource):
             ),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, list[Any])
+        return parse_as(response, list[StreamObjectV3])
 
     async def get_object(
         self,
@@ -407,7 +487,8 @@ class StreamResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> dict[str, Any]:
+        max_retries: int | None = None,
+    ) -> StreamObject:
         """Get stream object.
 
         Podio operation "Get stream object": `GET /stream/{ref_type}/{ref_id}`.
@@ -419,25 +500,31 @@ class StreamResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, StreamObject)
 
     async def get_object_v3(
         self,
         ref_type: str,
         ref_id: int,
         *,
-        groups_event_types: str | None = None,
+        groups_event_types: list[str] | None = None,
         groups_limit: int | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> list[Any]:
         """Get stream object v3.
 
         Podio operation "Get stream object v3": `GET /stream/{ref_type}/{ref_id}/v3`.
         See https://developers.podio.com/doc/stream/get-stream-object-v3-116373396
+
+        Args:
+            groups_event_types: The types of events to include in the activity groups.
+            groups_limit: Activity groups per object (default 2).
         """
         response = await self._podio._send(
             "GET",
@@ -448,6 +535,7 @@ class StreamResource(APIResource):
             ),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, list[Any])
@@ -461,7 +549,8 @@ class StreamResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> AsyncPage[list[Any], Any]:
+        max_retries: int | None = None,
+    ) -> AsyncPage[list[StreamObject], StreamObject]:
         """Get user stream.
 
         Podio operation "Get user stream": `GET /stream/user/{user_id}/`.
@@ -469,18 +558,23 @@ class StreamResource(APIResource):
 
         Returns a page object: `await` it for one page, or `async for` over it for every
         element (pages of 100 unless `limit` is given).
+
+        Args:
+            limit: Objects to return (default 10).
+            offset: Objects to skip.
         """
 
-        async def fetch(offset: int | None, limit: int | None) -> list[Any]:
+        async def fetch(offset: int | None, limit: int | None) -> list[StreamObject]:
             response = await self._podio._send(
                 "GET",
                 f"/stream/user/{path_param(user_id)}/",
                 params=build_query({"limit": limit, "offset": offset}, extra_query),
                 headers=extra_headers,
                 timeout=timeout,
+                max_retries=max_retries,
                 idempotent=True,
             )
-            return parse_as(response, list[Any])
+            return parse_as(response, list[StreamObject])
 
         return AsyncPage(
             fetch,
@@ -494,14 +588,15 @@ class StreamResource(APIResource):
         self,
         user_id: int,
         *,
-        groups_event_types: str | None = None,
+        groups_event_types: list[str] | None = None,
         groups_limit: int | None = None,
         limit: int | None = None,
         offset: int | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> AsyncPage[list[Any], Any]:
+        max_retries: int | None = None,
+    ) -> AsyncPage[list[StreamObjectV3], StreamObjectV3]:
         """Get user stream v3.
 
         Podio operation "Get user stream v3": `GET /stream/user/{user_id}/v3`.
@@ -509,9 +604,15 @@ class StreamResource(APIResource):
 
         Returns a page object: `await` it for one page, or `async for` over it for every
         element (pages of 100 unless `limit` is given).
+
+        Args:
+            groups_event_types: The types of events to include in the activity groups.
+            groups_limit: Activity groups per object (default 2).
+            limit: Objects to return (default 10).
+            offset: Objects to skip (default 0).
         """
 
-        async def fetch(offset: int | None, limit: int | None) -> list[Any]:
+        async def fetch(offset: int | None, limit: int | None) -> list[StreamObjectV3]:
             response = await self._podio._send(
                 "GET",
                 f"/stream/user/{path_param(user_id)}/v3",
@@ -526,9 +627,10 @@ class StreamResource(APIResource):
                 ),
                 headers=extra_headers,
                 timeout=timeout,
+                max_retries=max_retries,
                 idempotent=True,
             )
-            return parse_as(response, list[Any])
+            return parse_as(response, list[StreamObjectV3])
 
         return AsyncPage(
             fetch,
@@ -547,6 +649,7 @@ class StreamResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Mute object from global stream.
 
@@ -560,6 +663,7 @@ class StreamResource(APIResource):
             json=build_body({}, extra_body),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=False,
         )
 
@@ -571,6 +675,7 @@ class StreamResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Unmute objects from the global stream.
 
@@ -583,6 +688,7 @@ class StreamResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
 
@@ -595,7 +701,8 @@ class StreamResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> dict[str, Any]:
+        max_retries: int | None = None,
+    ) -> StreamActivityGroup:
         """Get activity group by event.
 
         Podio operation "Get activity group by event": `GET /stream/{ref_type}/{ref_id}/group/{event_id}`.
@@ -607,9 +714,10 @@ class StreamResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, StreamActivityGroup)
 
     async def get_activity_groups(
         self,
@@ -619,7 +727,8 @@ class StreamResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> list[Any]:
+        max_retries: int | None = None,
+    ) -> list[StreamActivityGroup]:
         """Get activity groups.
 
         Podio operation "Get activity groups": `GET /stream/{ref_type}/{ref_id}/activity_group`.
@@ -631,9 +740,10 @@ class StreamResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, list[Any])
+        return parse_as(response, list[StreamActivityGroup])
 
     async def get_activity_group_for_data_ref(
         self,
@@ -645,7 +755,8 @@ class StreamResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> dict[str, Any]:
+        max_retries: int | None = None,
+    ) -> StreamActivityGroup:
         """Get activity group for data ref.
 
         Podio operation "Get activity group for data ref": `GET /stream/{ref_type}/{ref_id}/activity_group/{data_ref_type}/{data_ref_id}`.
@@ -657,6 +768,7 @@ class StreamResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, StreamActivityGroup)

@@ -14,6 +14,8 @@ from typing import Any
 import httpx
 
 from .._resource import APIResource, parse_as
+from ..models.subscriptions import Subscription
+from ..models.users import User
 from ._helpers import build_body, build_query, path_param
 
 __all__ = ["SubscriptionsResource"]
@@ -34,7 +36,8 @@ class SubscriptionsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> dict[str, Any]:
+        max_retries: int | None = None,
+    ) -> Subscription:
         """Get subscription by id.
 
         Podio operation "Get subscription by id": `GET /subscription/{subscription_id}`.
@@ -46,9 +49,10 @@ class SubscriptionsResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, Subscription)
 
     async def get_by_reference(
         self,
@@ -58,7 +62,8 @@ class SubscriptionsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> dict[str, Any]:
+        max_retries: int | None = None,
+    ) -> Subscription:
         """Get subscription by reference.
 
         Podio operation "Get subscription by reference": `GET /subscription/{ref_type}/{ref_id}`.
@@ -70,9 +75,10 @@ class SubscriptionsResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, Subscription)
 
     async def subscribe(
         self,
@@ -83,6 +89,7 @@ class SubscriptionsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Subscribe.
 
@@ -96,6 +103,7 @@ class SubscriptionsResource(APIResource):
             json=build_body({}, extra_body),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=False,
         )
         return parse_as(response, dict[str, Any])
@@ -107,6 +115,7 @@ class SubscriptionsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Unsubscribe by id.
 
@@ -119,6 +128,7 @@ class SubscriptionsResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
 
@@ -130,6 +140,7 @@ class SubscriptionsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Unsubscribe by reference.
 
@@ -142,6 +153,7 @@ class SubscriptionsResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
 
@@ -153,7 +165,8 @@ class SubscriptionsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> list[Any]:
+        max_retries: int | None = None,
+    ) -> list[User]:
         """Get subscribers.
 
         Podio operation "Get subscribers": `GET /subscription/{ref_type}/{ref_id}/user`.
@@ -165,6 +178,7 @@ class SubscriptionsResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, list[Any])
+        return parse_as(response, list[User])

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from .._resource import APIResource, parse_as
+from ..models.tags import Tag, TaggedObject
 from ._helpers import build_query, path_param
 
 __all__ = ["TagsResource"]
@@ -36,6 +37,7 @@ class TagsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Create tags.
 
@@ -43,7 +45,7 @@ class TagsResource(APIResource):
         See https://developers.podio.com/doc/tags/create-tags-22464
 
         Args:
-            tags: The tags' texts.
+            tags: The tags to add; existing tags are kept.
         """
         await self._podio._send(
             "POST",
@@ -52,6 +54,7 @@ class TagsResource(APIResource):
             json=tags,
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=False,
         )
 
@@ -59,15 +62,19 @@ class TagsResource(APIResource):
         self,
         app_id: int,
         *,
-        text: str | None = None,
+        text: str,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> list[Any]:
+        max_retries: int | None = None,
+    ) -> list[TaggedObject]:
         """Get objects on app with tag.
 
         Podio operation "Get objects on app with tag": `GET /tag/app/{app_id}/search/`.
         See https://developers.podio.com/doc/tags/get-objects-on-app-with-tag-22469
+
+        Args:
+            text: The tag to search for.
         """
         response = await self._podio._send(
             "GET",
@@ -75,23 +82,28 @@ class TagsResource(APIResource):
             params=build_query({"text": text}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, list[Any])
+        return parse_as(response, list[TaggedObject])
 
     async def get_objects_on_org(
         self,
         org_id: int,
         *,
-        text: str | None = None,
+        text: str,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> list[Any]:
+        max_retries: int | None = None,
+    ) -> list[TaggedObject]:
         """Get objects on organization with tag.
 
         Podio operation "Get objects on organization with tag": `GET /tag/org/{org_id}/search/`.
         See https://developers.podio.com/doc/tags/get-objects-on-organization-with-tag-48478
+
+        Args:
+            text: The tag to search for.
         """
         response = await self._podio._send(
             "GET",
@@ -99,23 +111,28 @@ class TagsResource(APIResource):
             params=build_query({"text": text}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, list[Any])
+        return parse_as(response, list[TaggedObject])
 
     async def get_objects_on_space(
         self,
         space_id: int,
         *,
-        text: str | None = None,
+        text: str,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> list[Any]:
+        max_retries: int | None = None,
+    ) -> list[TaggedObject]:
         """Get objects on space with tag.
 
         Podio operation "Get objects on space with tag": `GET /tag/space/{space_id}/search/`.
         See https://developers.podio.com/doc/tags/get-objects-on-space-with-tag-22468
+
+        Args:
+            text: The tag to search for.
         """
         response = await self._podio._send(
             "GET",
@@ -123,9 +140,10 @@ class TagsResource(APIResource):
             params=build_query({"text": text}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, list[Any])
+        return parse_as(response, list[TaggedObject])
 
     async def get_on_app(
         self,
@@ -136,11 +154,16 @@ class TagsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> list[Any]:
+        max_retries: int | None = None,
+    ) -> list[Tag]:
         """Get tags on app.
 
         Podio operation "Get tags on app": `GET /tag/app/{app_id}/`.
         See https://developers.podio.com/doc/tags/get-tags-on-app-22467
+
+        Args:
+            limit: The maximum number of tags to return (the most used first).
+            text: Only tags starting with this text.
         """
         response = await self._podio._send(
             "GET",
@@ -148,9 +171,10 @@ class TagsResource(APIResource):
             params=build_query({"limit": limit, "text": text}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, list[Any])
+        return parse_as(response, list[Tag])
 
     async def get_on_app_top(
         self,
@@ -161,11 +185,16 @@ class TagsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> list[Any]:
         """Get tags on app top.
 
         Podio operation "Get tags on app top": `GET /tag/app/{app_id}/top/`.
         See https://developers.podio.com/doc/tags/get-tags-on-app-top-68485
+
+        Args:
+            limit: The maximum number of tags to return.
+            text: Only tags starting with this text.
         """
         response = await self._podio._send(
             "GET",
@@ -173,6 +202,7 @@ class TagsResource(APIResource):
             params=build_query({"limit": limit, "text": text}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
         return parse_as(response, list[Any])
@@ -186,11 +216,16 @@ class TagsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> list[Any]:
+        max_retries: int | None = None,
+    ) -> list[Tag]:
         """Get tags on organization.
 
         Podio operation "Get tags on organization": `GET /tag/org/{org_id}/`.
         See https://developers.podio.com/doc/tags/get-tags-on-organization-48473
+
+        Args:
+            limit: The maximum number of tags to return (the most used first).
+            text: Only tags starting with this text.
         """
         response = await self._podio._send(
             "GET",
@@ -198,9 +233,10 @@ class TagsResource(APIResource):
             params=build_query({"limit": limit, "text": text}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, list[Any])
+        return parse_as(response, list[Tag])
 
     async def get_on_space(
         self,
@@ -211,11 +247,16 @@ class TagsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> list[Any]:
+        max_retries: int | None = None,
+    ) -> list[Tag]:
         """Get tags on space.
 
         Podio operation "Get tags on space": `GET /tag/space/{space_id}/`.
         See https://developers.podio.com/doc/tags/get-tags-on-space-22466
+
+        Args:
+            limit: The maximum number of tags to return (the most used first).
+            text: Only tags starting with this text.
         """
         response = await self._podio._send(
             "GET",
@@ -223,24 +264,29 @@ class TagsResource(APIResource):
             params=build_query({"limit": limit, "text": text}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, list[Any])
+        return parse_as(response, list[Tag])
 
     async def remove(
         self,
         ref_type: str,
         ref_id: int,
         *,
-        text: str | None = None,
+        text: str,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Remove tag.
 
         Podio operation "Remove tag": `DELETE /tag/{ref_type}/{ref_id}/`.
         See https://developers.podio.com/doc/tags/remove-tag-22465
+
+        Args:
+            text: The tag to remove.
         """
         await self._podio._send(
             "DELETE",
@@ -248,6 +294,7 @@ class TagsResource(APIResource):
             params=build_query({"text": text}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
 
@@ -260,6 +307,7 @@ class TagsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Update tags.
 
@@ -267,7 +315,7 @@ class TagsResource(APIResource):
         See https://developers.podio.com/doc/tags/update-tags-39859
 
         Args:
-            tags: The tags' texts.
+            tags: The object's tags; existing tags not listed are removed.
         """
         await self._podio._send(
             "PUT",
@@ -276,5 +324,6 @@ class TagsResource(APIResource):
             json=tags,
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )

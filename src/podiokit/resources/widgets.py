@@ -13,7 +13,8 @@ from typing import Any
 
 import httpx
 
-from .._resource import APIResource, parse_as
+from .._resource import APIResource, decode_json, parse_as
+from ..models.widgets import Widget
 from ._helpers import build_body, build_query, path_param
 
 __all__ = ["WidgetsResource"]
@@ -31,23 +32,31 @@ class WidgetsResource(APIResource):
         self,
         widget_id: int,
         *,
+        ref_type: str | None = None,
+        ref_id: int | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Clone widget.
 
         Podio operation "Clone widget": `POST /widget/{widget_id}/clone`.
         See https://developers.podio.com/doc/widgets/clone-widget-105850650
+
+        Args:
+            ref_type: "org", "space", "app" or "user" to clone the widget to.
+            ref_id: The id of the object to clone the widget to.
         """
         response = await self._podio._send(
             "POST",
             f"/widget/{path_param(widget_id)}/clone",
             params=build_query({}, extra_query),
-            json=build_body({}, extra_body),
+            json=build_body({"ref_type": ref_type, "ref_id": ref_id}, extra_body),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=False,
         )
         return parse_as(response, dict[str, Any])
@@ -57,26 +66,38 @@ class WidgetsResource(APIResource):
         ref_type: str,
         ref_id: int,
         *,
+        type: str,
+        title: str,
+        config: dict[str, Any],
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> dict[str, Any]:
+        max_retries: int | None = None,
+    ) -> Widget:
         """Create widget.
 
         Podio operation "Create widget": `POST /widget/{ref_type}/{ref_id}/`.
         See https://developers.podio.com/doc/widgets/create-widget-22491
+
+        Args:
+            type: "text", "image", "link", "tag_cloud", "calculation", "tasks", "app_view", ...
+            title: The widget's title.
+            config: The type-specific configuration (see the widgets doc).
         """
         response = await self._podio._send(
             "POST",
             f"/widget/{path_param(ref_type)}/{path_param(ref_id)}/",
             params=build_query({}, extra_query),
-            json=build_body({}, extra_body),
+            json=build_body(
+                {}, extra_body, required={"type": type, "title": title, "config": config}
+            ),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=False,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, Widget)
 
     async def delete(
         self,
@@ -85,6 +106,7 @@ class WidgetsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Delete widget.
 
@@ -97,6 +119,7 @@ class WidgetsResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
 
@@ -107,7 +130,8 @@ class WidgetsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> dict[str, Any]:
+        max_retries: int | None = None,
+    ) -> Widget:
         """Get widget.
 
         Podio operation "Get widget": `GET /widget/{widget_id}`.
@@ -119,9 +143,10 @@ class WidgetsResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, Widget)
 
     async def get_all(
         self,
@@ -131,7 +156,8 @@ class WidgetsResource(APIResource):
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> list[Any]:
+        max_retries: int | None = None,
+    ) -> list[Widget]:
         """Get widgets.
 
         Podio operation "Get widgets": `GET /widget/{ref_type}/{ref_id}/`.
@@ -143,56 +169,70 @@ class WidgetsResource(APIResource):
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, list[Any])
+        return parse_as(response, list[Widget])
 
     async def update(
         self,
         widget_id: int,
         *,
+        title: str | None = None,
+        config: dict[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> dict[str, Any]:
+        max_retries: int | None = None,
+    ) -> Any:
         """Update widget.
 
         Podio operation "Update widget": `PUT /widget/{widget_id}`.
         See https://developers.podio.com/doc/widgets/update-widget-22490
+
+        Args:
+            title: The widget's title.
+            config: The type-specific configuration.
         """
         response = await self._podio._send(
             "PUT",
             f"/widget/{path_param(widget_id)}",
             params=build_query({}, extra_query),
-            json=build_body({}, extra_body),
+            json=build_body({"title": title, "config": config}, extra_body),
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return decode_json(response)
 
     async def update_order(
         self,
         ref_type: str,
         ref_id: int,
         *,
-        extra_body: Mapping[str, Any] | None = None,
+        widget_ids: list[int],
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Update widget order.
 
         Podio operation "Update widget order": `PUT /widget/{ref_type}/{ref_id}/order`.
         See https://developers.podio.com/doc/widgets/update-widget-order-22495
+
+        Args:
+            widget_ids: The widget ids in their new order (podio-rb sends the list as the body).
         """
         await self._podio._send(
             "PUT",
             f"/widget/{path_param(ref_type)}/{path_param(ref_id)}/order",
             params=build_query({}, extra_query),
-            json=build_body({}, extra_body),
+            json=widget_ids,
             headers=extra_headers,
             timeout=timeout,
+            max_retries=max_retries,
             idempotent=True,
         )
