@@ -11,6 +11,8 @@ import httpx
 import pytest
 import respx
 
+from podiokit.models.contact_totals import ContactTotal
+from podiokit.models.contacts import Contact
 from podiokit.resources.contacts import ContactsResource
 
 from .conftest import RecordingRequester
@@ -22,12 +24,62 @@ async def test_create_space_contact(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
-    result = await ContactsResource(requester).create_space_contact(101, silent=True)
+    result = await ContactsResource(requester).create_space_contact(
+        101,
+        name="s10",
+        silent=True,
+        organization="s12",
+        department="s13",
+        title=["v14"],
+        mail=["v15"],
+        phone=["v16"],
+        address=["v17"],
+        zip="s18",
+        city="s19",
+        state="s20",
+        country="s21",
+        location=["v22"],
+        url=["v23"],
+        im=["v24"],
+        skill=["v25"],
+        about="s26",
+        skype="s27",
+        linkedin="s28",
+        twitter="s29",
+        birthdate="s30",
+        vatin="s31",
+        avatar=132,
+        external_id="s33",
+    )
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/contact/space/101/"
     assert dict(request.url.params) == {"silent": "true"}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {
+        "name": "s10",
+        "organization": "s12",
+        "department": "s13",
+        "title": ["v14"],
+        "mail": ["v15"],
+        "phone": ["v16"],
+        "address": ["v17"],
+        "zip": "s18",
+        "city": "s19",
+        "state": "s20",
+        "country": "s21",
+        "location": ["v22"],
+        "url": ["v23"],
+        "im": ["v24"],
+        "skill": ["v25"],
+        "about": "s26",
+        "skype": "s27",
+        "linkedin": "s28",
+        "twitter": "s29",
+        "birthdate": "s30",
+        "vatin": "s31",
+        "avatar": 132,
+        "external_id": "s33",
+    }
     assert requester.flags[-1] == (False, False)
     assert result == {}
 
@@ -45,7 +97,7 @@ async def test_delete(requester: RecordingRequester, respx_mock: respx.MockRoute
 
 
 async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
+    route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
     result = await ContactsResource(requester).get([1, 2], space_id=110)
     request = route.calls.last.request
     assert request.method == "GET"
@@ -53,7 +105,7 @@ async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) 
     assert dict(request.url.params) == {"space_id": "110"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert result == {"ok": True}
 
 
 async def test_get_totals(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -77,39 +129,37 @@ async def test_get_totals_v3(requester: RecordingRequester, respx_mock: respx.Mo
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, ContactTotal)
 
 
 async def test_get_all(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
     result = await ContactsResource(requester).get_all(
-        contact_type="s10",
+        contact_type=["v10"],
         exclude_self=True,
-        external_id=112,
-        fields="s13",
+        external_id="s12",
         limit=7,
         offset=14,
-        order="s16",
-        required=True,
-        type="s18",
+        order="s15",
+        required=["v16"],
+        type="mini",
     )
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/contact/"
     assert dict(request.url.params) == {
-        "contact_type": "s10",
+        "contact_type": "v10",
         "exclude_self": "true",
-        "external_id": "112",
-        "fields": "s13",
+        "external_id": "s12",
         "limit": "7",
         "offset": "14",
-        "order": "s16",
-        "required": "true",
-        "type": "s18",
+        "order": "s15",
+        "required": "v16",
+        "type": "mini",
     }
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_get_linked_account_contacts(
@@ -132,40 +182,40 @@ async def test_get_org_contacts(
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
     result = await ContactsResource(requester).get_org_contacts(
         101,
-        contact_type="s10",
+        contact_type=["v10"],
         exclude_self=True,
-        external_id=112,
+        external_id="s12",
         limit=7,
         offset=14,
         order="s15",
-        required=True,
-        type="s17",
+        required=["v16"],
+        type="mini",
     )
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/contact/org/101"
     assert dict(request.url.params) == {
-        "contact_type": "s10",
+        "contact_type": "v10",
         "exclude_self": "true",
-        "external_id": "112",
+        "external_id": "s12",
         "limit": "7",
         "offset": "14",
         "order": "s15",
-        "required": "true",
-        "type": "s17",
+        "required": "v16",
+        "type": "mini",
     }
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_get_skills(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await ContactsResource(requester).get_skills(limit=110, text="s11")
+    result = await ContactsResource(requester).get_skills(text="s10", limit=111)
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/contact/skill/"
-    assert dict(request.url.params) == {"limit": "110", "text": "s11"}
+    assert dict(request.url.params) == {"text": "s10", "limit": "111"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
     assert result == []
@@ -191,31 +241,31 @@ async def test_get_space_contacts(
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
     result = await ContactsResource(requester).get_space_contacts(
         101,
-        contact_type="s10",
+        contact_type=["v10"],
         exclude_self=True,
-        external_id=112,
+        external_id="s12",
         limit=7,
         offset=14,
         order="s15",
-        required=True,
-        type="s17",
+        required=["v16"],
+        type="mini",
     )
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/contact/space/101/"
     assert dict(request.url.params) == {
-        "contact_type": "s10",
+        "contact_type": "v10",
         "exclude_self": "true",
-        "external_id": "112",
+        "external_id": "s12",
         "limit": "7",
         "offset": "14",
         "order": "s15",
-        "required": "true",
-        "type": "s17",
+        "required": "v16",
+        "type": "mini",
     }
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_get_space_contacts_on_app(
@@ -231,7 +281,7 @@ async def test_get_space_contacts_on_app(
     assert dict(request.url.params) == {"limit": "7", "offset": "14", "order": "s12"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_get_user_contact(
@@ -245,7 +295,7 @@ async def test_get_user_contact(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, Contact)
 
 
 async def test_get_user_contact_field(
@@ -276,38 +326,89 @@ async def test_get_vcard(requester: RecordingRequester, respx_mock: respx.MockRo
 
 async def test_update(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await ContactsResource(requester).update(101, silent=True, hook=True)
+    result = await ContactsResource(requester).update(
+        101,
+        silent=True,
+        hook=True,
+        name="s12",
+        organization="s13",
+        department="s14",
+        title=["v15"],
+        mail=["v16"],
+        phone=["v17"],
+        address=["v18"],
+        zip="s19",
+        city="s20",
+        state="s21",
+        country="s22",
+        location=["v23"],
+        url=["v24"],
+        im=["v25"],
+        skill=["v26"],
+        about="s27",
+        skype="s28",
+        linkedin="s29",
+        twitter="s30",
+        birthdate="s31",
+        vatin="s32",
+        avatar=133,
+        external_id="s34",
+    )
     request = route.calls.last.request
     assert request.method == "PUT"
     assert request.url.raw_path.partition(b"?")[0] == b"/contact/101"
     assert dict(request.url.params) == {"silent": "true", "hook": "true"}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {
+        "name": "s12",
+        "organization": "s13",
+        "department": "s14",
+        "title": ["v15"],
+        "mail": ["v16"],
+        "phone": ["v17"],
+        "address": ["v18"],
+        "zip": "s19",
+        "city": "s20",
+        "state": "s21",
+        "country": "s22",
+        "location": ["v23"],
+        "url": ["v24"],
+        "im": ["v25"],
+        "skill": ["v26"],
+        "about": "s27",
+        "skype": "s28",
+        "linkedin": "s29",
+        "twitter": "s30",
+        "birthdate": "s31",
+        "vatin": "s32",
+        "avatar": 133,
+        "external_id": "s34",
+    }
     assert requester.flags[-1] == (True, False)
     assert result is None
 
 
 async def test_update_field(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await ContactsResource(requester).update_field(101, "a b/2")
+    result = await ContactsResource(requester).update_field(101, "a b/2", value="s10")
     request = route.calls.last.request
     assert request.method == "PUT"
     assert request.url.raw_path.partition(b"?")[0] == b"/contact/101/a%20b%2F2"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {"value": "s10"}
     assert requester.flags[-1] == (True, False)
     assert result is None
 
 
 async def test_find_external(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
-    result = await ContactsResource(requester).find_external(101)
+    result = await ContactsResource(requester).find_external(101, external_contact_id="s10")
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/contact/linked_account/101"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {"external_contact_id": "s10"}
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, Contact)
 
 
 async def test_get_totals_v2(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -330,15 +431,14 @@ async def test_get_all_iterates(
     elements = [
         element
         async for element in ContactsResource(requester).get_all(
-            contact_type="s10",
+            contact_type=["v10"],
             exclude_self=True,
-            external_id=112,
-            fields="s13",
+            external_id="s12",
             limit=7,
             offset=14,
-            order="s16",
-            required=True,
-            type="s18",
+            order="s15",
+            required=["v16"],
+            type="mini",
         )
     ]
     assert elements == []
@@ -354,14 +454,14 @@ async def test_get_org_contacts_iterates(
         element
         async for element in ContactsResource(requester).get_org_contacts(
             101,
-            contact_type="s10",
+            contact_type=["v10"],
             exclude_self=True,
-            external_id=112,
+            external_id="s12",
             limit=7,
             offset=14,
             order="s15",
-            required=True,
-            type="s17",
+            required=["v16"],
+            type="mini",
         )
     ]
     assert elements == []
@@ -377,14 +477,14 @@ async def test_get_space_contacts_iterates(
         element
         async for element in ContactsResource(requester).get_space_contacts(
             101,
-            contact_type="s10",
+            contact_type=["v10"],
             exclude_self=True,
-            external_id=112,
+            external_id="s12",
             limit=7,
             offset=14,
             order="s15",
-            required=True,
-            type="s17",
+            required=["v16"],
+            type="mini",
         )
     ]
     assert elements == []

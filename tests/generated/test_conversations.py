@@ -11,6 +11,8 @@ import httpx
 import pytest
 import respx
 
+from podiokit.models.conversation_events import ConversationEvent, ConversationMessage
+from podiokit.models.conversations import Conversation
 from podiokit.resources.conversations import ConversationsResource
 
 from .conftest import RecordingRequester
@@ -43,7 +45,7 @@ async def test_add_participants_v2(
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {"participants": ["v10"]}
     assert requester.flags[-1] == (False, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_create(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -55,6 +57,7 @@ async def test_create(requester: RecordingRequester, respx_mock: respx.MockRoute
         file_ids=[13, 14],
         embed_id=114,
         embed_url="s15",
+        embed_file_id=116,
     )
     request = route.calls.last.request
     assert request.method == "POST"
@@ -67,6 +70,7 @@ async def test_create(requester: RecordingRequester, respx_mock: respx.MockRoute
         "file_ids": [13, 14],
         "embed_id": 114,
         "embed_url": "s15",
+        "embed_file_id": 116,
     }
     assert requester.flags[-1] == (False, False)
     assert result == {"ok": True}
@@ -85,6 +89,7 @@ async def test_create_on_object(
         file_ids=[13, 14],
         embed_id=114,
         embed_url="s15",
+        embed_file_id=116,
     )
     request = route.calls.last.request
     assert request.method == "POST"
@@ -97,9 +102,10 @@ async def test_create_on_object(
         "file_ids": [13, 14],
         "embed_id": 114,
         "embed_url": "s15",
+        "embed_file_id": 116,
     }
     assert requester.flags[-1] == (False, False)
-    assert result == {}
+    assert isinstance(result, Conversation)
 
 
 async def test_create_v2(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -111,6 +117,7 @@ async def test_create_v2(requester: RecordingRequester, respx_mock: respx.MockRo
         file_ids=[13, 14],
         embed_id=114,
         embed_url="s15",
+        embed_file_id=116,
     )
     request = route.calls.last.request
     assert request.method == "POST"
@@ -123,9 +130,10 @@ async def test_create_v2(requester: RecordingRequester, respx_mock: respx.MockRo
         "file_ids": [13, 14],
         "embed_id": 114,
         "embed_url": "s15",
+        "embed_file_id": 116,
     }
     assert requester.flags[-1] == (False, False)
-    assert result == {}
+    assert isinstance(result, Conversation)
 
 
 async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -137,11 +145,11 @@ async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) 
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, Conversation)
 
 
 async def test_get_event(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
+    route = respx_mock.route().mock(return_value=httpx.Response(200, json={"event_id": 1}))
     result = await ConversationsResource(requester).get_event(101)
     request = route.calls.last.request
     assert request.method == "GET"
@@ -149,7 +157,7 @@ async def test_get_event(requester: RecordingRequester, respx_mock: respx.MockRo
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, ConversationEvent)
 
 
 async def test_get_events(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -161,7 +169,7 @@ async def test_get_events(requester: RecordingRequester, respx_mock: respx.MockR
     assert dict(request.url.params) == {"limit": "7", "offset": "14"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_get_all(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -173,7 +181,7 @@ async def test_get_all(requester: RecordingRequester, respx_mock: respx.MockRout
     assert dict(request.url.params) == {"limit": "7", "offset": "14"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_get_on_object(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -185,7 +193,7 @@ async def test_get_on_object(requester: RecordingRequester, respx_mock: respx.Mo
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_get_existing_direct(
@@ -199,17 +207,17 @@ async def test_get_existing_direct(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, Conversation)
 
 
 async def test_get_flagged_counts(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
-    result = await ConversationsResource(requester).get_flagged_counts("a b/1")
+    result = await ConversationsResource(requester).get_flagged_counts("unread")
     request = route.calls.last.request
     assert request.method == "GET"
-    assert request.url.raw_path.partition(b"?")[0] == b"/conversation/a%20b%2F1/count"
+    assert request.url.raw_path.partition(b"?")[0] == b"/conversation/unread/count"
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
@@ -218,14 +226,14 @@ async def test_get_flagged_counts(
 
 async def test_get_flagged(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await ConversationsResource(requester).get_flagged("a b/1", limit=7, offset=14)
+    result = await ConversationsResource(requester).get_flagged("unread", limit=7, offset=14)
     request = route.calls.last.request
     assert request.method == "GET"
-    assert request.url.raw_path.partition(b"?")[0] == b"/conversation/a%20b%2F1/"
+    assert request.url.raw_path.partition(b"?")[0] == b"/conversation/unread/"
     assert dict(request.url.params) == {"limit": "7", "offset": "14"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_leave(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -279,9 +287,9 @@ async def test_mark_as_unread(requester: RecordingRequester, respx_mock: respx.M
 
 
 async def test_reply_to(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
+    route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
     result = await ConversationsResource(requester).reply_to(
-        101, text="s10", file_ids=[11, 12], embed_id=112, embed_url="s13"
+        101, text="s10", file_ids=[11, 12], embed_id=112, embed_url="s13", embed_file_id=114
     )
     request = route.calls.last.request
     assert request.method == "POST"
@@ -292,15 +300,16 @@ async def test_reply_to(requester: RecordingRequester, respx_mock: respx.MockRou
         "file_ids": [11, 12],
         "embed_id": 112,
         "embed_url": "s13",
+        "embed_file_id": 114,
     }
     assert requester.flags[-1] == (False, False)
-    assert result == {"ok": True}
+    assert isinstance(result, ConversationMessage)
 
 
 async def test_reply_to_v2(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
+    route = respx_mock.route().mock(return_value=httpx.Response(200, json={"event_id": 1}))
     result = await ConversationsResource(requester).reply_to_v2(
-        101, text="s10", file_ids=[11, 12], embed_id=112, embed_url="s13"
+        101, text="s10", file_ids=[11, 12], embed_id=112, embed_url="s13", embed_file_id=114
     )
     request = route.calls.last.request
     assert request.method == "POST"
@@ -311,28 +320,29 @@ async def test_reply_to_v2(requester: RecordingRequester, respx_mock: respx.Mock
         "file_ids": [11, 12],
         "embed_id": 112,
         "embed_url": "s13",
+        "embed_file_id": 114,
     }
     assert requester.flags[-1] == (False, False)
-    assert result == {}
+    assert isinstance(result, ConversationEvent)
 
 
 async def test_search(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
     result = await ConversationsResource(requester).search(
-        limit=7, offset=14, participants="s12", text="s13"
+        text="s10", participants=True, limit=7, offset=14
     )
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/conversation/search/"
     assert dict(request.url.params) == {
+        "text": "s10",
+        "participants": "true",
         "limit": "7",
         "offset": "14",
-        "participants": "s12",
-        "text": "s13",
     }
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_star(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -360,7 +370,7 @@ async def test_unstar(requester: RecordingRequester, respx_mock: respx.MockRoute
 
 
 async def test_change_subject(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
+    route = respx_mock.route().mock(return_value=httpx.Response(200, json={"event_id": 1}))
     result = await ConversationsResource(requester).change_subject(101, subject="s10")
     request = route.calls.last.request
     assert request.method == "PUT"
@@ -368,7 +378,7 @@ async def test_change_subject(requester: RecordingRequester, respx_mock: respx.M
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {"subject": "s10"}
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, ConversationEvent)
 
 
 async def test_get_events_iterates(
@@ -404,7 +414,7 @@ async def test_get_flagged_iterates(
     elements = [
         element
         async for element in ConversationsResource(requester).get_flagged(
-            "a b/1", limit=7, offset=14
+            "unread", limit=7, offset=14
         )
     ]
     assert elements == []
@@ -417,7 +427,7 @@ async def test_search_iterates(requester: RecordingRequester, respx_mock: respx.
     elements = [
         element
         async for element in ConversationsResource(requester).search(
-            limit=7, offset=14, participants="s12", text="s13"
+            text="s10", participants=True, limit=7, offset=14
         )
     ]
     assert elements == []

@@ -11,6 +11,7 @@ import httpx
 import pytest
 import respx
 
+from podiokit.models.email import AppEmailConfiguration, EmailContact, EmailGroups
 from podiokit.resources.email import EmailResource
 
 from .conftest import RecordingRequester
@@ -23,7 +24,7 @@ async def test_export_contact_for_reference_to_linked_account(
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
     result = await EmailResource(requester).export_contact_for_reference_to_linked_account(
-        "a b/1", "a b/2", 103
+        "a b/1", "a b/2", 103, linked_account_id=110
     )
     request = route.calls.last.request
     assert request.method == "POST"
@@ -31,7 +32,7 @@ async def test_export_contact_for_reference_to_linked_account(
         request.url.raw_path.partition(b"?")[0] == b"/email/contact/a%20b%2F1/a%20b%2F2/103/export"
     )
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {"linked_account_id": 110}
     assert requester.flags[-1] == (False, False)
     assert result == {"ok": True}
 
@@ -40,12 +41,14 @@ async def test_export_global_contact_to_linked_account(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
-    result = await EmailResource(requester).export_global_contact_to_linked_account("a b/1")
+    result = await EmailResource(requester).export_global_contact_to_linked_account(
+        "a b/1", linked_account_id=110
+    )
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/email/contact/a%20b%2F1/export"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {"linked_account_id": 110}
     assert requester.flags[-1] == (False, False)
     assert result == {"ok": True}
 
@@ -61,7 +64,7 @@ async def test_get_app_configuration(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, AppEmailConfiguration)
 
 
 async def test_get_contact_for_reference(
@@ -75,7 +78,7 @@ async def test_get_contact_for_reference(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, EmailContact)
 
 
 async def test_get_contact_for_reference_as_vcard(
@@ -107,7 +110,7 @@ async def test_get_global_contact(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, EmailContact)
 
 
 async def test_get_global_contact_as_vcard(
@@ -133,7 +136,7 @@ async def test_get_groups(requester: RecordingRequester, respx_mock: respx.MockR
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, EmailGroups)
 
 
 async def test_unsubscribe_from_all(
@@ -154,23 +157,47 @@ async def test_update_app_configuration(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
-    result = await EmailResource(requester).update_app_configuration(101)
+    result = await EmailResource(requester).update_app_configuration(
+        101, attachments=True, mappings={"k": "v11"}
+    )
     request = route.calls.last.request
     assert request.method == "PUT"
     assert request.url.raw_path.partition(b"?")[0] == b"/email/app/101"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {"attachments": True, "mappings": {"k": "v11"}}
     assert requester.flags[-1] == (True, False)
     assert result == {"ok": True}
 
 
 async def test_update_groups(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
-    result = await EmailResource(requester).update_groups()
+    result = await EmailResource(requester).update_groups(
+        digest=True,
+        bulletin=True,
+        reference=True,
+        message=True,
+        reminder=True,
+        space=True,
+        subscription=True,
+        push_notification=True,
+        push_notification_sound=True,
+        push_notification_browser=True,
+    )
     request = route.calls.last.request
     assert request.method == "PUT"
     assert request.url.raw_path.partition(b"?")[0] == b"/email/group/"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {
+        "digest": True,
+        "bulletin": True,
+        "reference": True,
+        "message": True,
+        "reminder": True,
+        "space": True,
+        "subscription": True,
+        "push_notification": True,
+        "push_notification_sound": True,
+        "push_notification_browser": True,
+    }
     assert requester.flags[-1] == (True, False)
     assert result == {"ok": True}

@@ -11,6 +11,7 @@ import httpx
 import pytest
 import respx
 
+from podiokit.models.flows import Flow, FlowCreateResult
 from podiokit.resources.flows import FlowsResource
 
 from .conftest import RecordingRequester
@@ -20,14 +21,21 @@ pytestmark = pytest.mark.anyio
 
 async def test_create(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
-    result = await FlowsResource(requester).create("a b/1", 102)
+    result = await FlowsResource(requester).create(
+        "a b/1", 102, name="s10", type="item.create", effects=["v12"], config={"k": "v13"}
+    )
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/flow/a%20b%2F1/102/"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {
+        "name": "s10",
+        "type": "item.create",
+        "effects": ["v12"],
+        "config": {"k": "v13"},
+    }
     assert requester.flags[-1] == (False, False)
-    assert result == {}
+    assert isinstance(result, FlowCreateResult)
 
 
 async def test_delete(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -57,7 +65,7 @@ async def test_get_effect_attributes(
 
 
 async def test_get_by_id(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
+    route = respx_mock.route().mock(return_value=httpx.Response(200, json={"flow_id": 1}))
     result = await FlowsResource(requester).get_by_id(101)
     request = route.calls.last.request
     assert request.method == "GET"
@@ -65,7 +73,7 @@ async def test_get_by_id(requester: RecordingRequester, respx_mock: respx.MockRo
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, Flow)
 
 
 async def test_get_context(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -89,30 +97,38 @@ async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) 
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_get_possible_attributes(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await FlowsResource(requester).get_possible_attributes("a b/1", 102)
+    result = await FlowsResource(requester).get_possible_attributes(
+        "a b/1", 102, cause={"k": "v10"}, effect={"k": "v11"}
+    )
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/flow/a%20b%2F1/102/attributes/"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {"cause": {"k": "v10"}, "effect": {"k": "v11"}}
     assert requester.flags[-1] == (True, False)
     assert result == []
 
 
 async def test_update(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await FlowsResource(requester).update(101)
+    result = await FlowsResource(requester).update(
+        101, name="s10", config={"k": "v11"}, effects=["v12"]
+    )
     request = route.calls.last.request
     assert request.method == "PUT"
     assert request.url.raw_path.partition(b"?")[0] == b"/flow/101"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {
+        "name": "s10",
+        "config": {"k": "v11"},
+        "effects": ["v12"],
+    }
     assert requester.flags[-1] == (True, False)
     assert result is None

@@ -11,6 +11,7 @@ import httpx
 import pytest
 import respx
 
+from podiokit.models.forms import Form
 from podiokit.resources.forms import FormsResource
 
 from .conftest import RecordingRequester
@@ -31,15 +32,22 @@ async def test_activate(requester: RecordingRequester, respx_mock: respx.MockRou
 
 
 async def test_create(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
-    result = await FormsResource(requester).create(101)
+    route = respx_mock.route().mock(return_value=httpx.Response(200, json={"form_id": 1}))
+    result = await FormsResource(requester).create(
+        101, settings={"k": "v10"}, domains=["v11"], fields=["v12"], attachments=True
+    )
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/form/app/101/"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {
+        "settings": {"k": "v10"},
+        "domains": ["v11"],
+        "fields": ["v12"],
+        "attachments": True,
+    }
     assert requester.flags[-1] == (False, False)
-    assert result == {}
+    assert isinstance(result, Form)
 
 
 async def test_deactivate(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -67,7 +75,7 @@ async def test_delete(requester: RecordingRequester, respx_mock: respx.MockRoute
 
 
 async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
+    route = respx_mock.route().mock(return_value=httpx.Response(200, json={"form_id": 1}))
     result = await FormsResource(requester).get(101)
     request = route.calls.last.request
     assert request.method == "GET"
@@ -75,7 +83,7 @@ async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) 
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, Form)
 
 
 async def test_get_all(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -87,16 +95,23 @@ async def test_get_all(requester: RecordingRequester, respx_mock: respx.MockRout
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_update(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await FormsResource(requester).update(101)
+    result = await FormsResource(requester).update(
+        101, settings={"k": "v10"}, domains=["v11"], fields=["v12"], attachments=True
+    )
     request = route.calls.last.request
     assert request.method == "PUT"
     assert request.url.raw_path.partition(b"?")[0] == b"/form/101"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {
+        "settings": {"k": "v10"},
+        "domains": ["v11"],
+        "fields": ["v12"],
+        "attachments": True,
+    }
     assert requester.flags[-1] == (True, False)
     assert result is None

@@ -11,6 +11,7 @@ import httpx
 import pytest
 import respx
 
+from podiokit.models.grants import Grant, GrantCreateResult
 from podiokit.resources.grants import GrantsResource
 
 from .conftest import RecordingRequester
@@ -33,15 +34,15 @@ async def test_count_on_object(requester: RecordingRequester, respx_mock: respx.
 async def test_create(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
     result = await GrantsResource(requester).create(
-        "a b/1", 102, people=["v10"], action="v11", message="v12"
+        "a b/1", 102, people=["v10"], action="view", message="s12"
     )
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/grant/a%20b%2F1/102"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {"people": ["v10"], "action": "v11", "message": "v12"}
+    assert json.loads(request.content) == {"people": ["v10"], "action": "view", "message": "s12"}
     assert requester.flags[-1] == (False, False)
-    assert result == {}
+    assert isinstance(result, GrantCreateResult)
 
 
 async def test_get_on_object(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -53,7 +54,7 @@ async def test_get_on_object(requester: RecordingRequester, respx_mock: respx.Mo
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_get_to_user_on_space(
@@ -67,7 +68,7 @@ async def test_get_to_user_on_space(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_get_own_information(
@@ -81,7 +82,7 @@ async def test_get_own_information(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, Grant)
 
 
 async def test_get_own_on_org(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -93,7 +94,7 @@ async def test_get_own_on_org(requester: RecordingRequester, respx_mock: respx.M
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, list)
 
 
 async def test_remove(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:

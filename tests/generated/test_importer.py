@@ -11,6 +11,7 @@ import httpx
 import pytest
 import respx
 
+from podiokit.models.importer import ImporterInfo, ImportResult, RowPreview
 from podiokit.resources.importer import ImporterResource
 
 from .conftest import RecordingRequester
@@ -27,47 +28,53 @@ async def test_get_info(requester: RecordingRequester, respx_mock: respx.MockRou
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, ImporterInfo)
 
 
 async def test_get_preview(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
-    result = await ImporterResource(requester).get_preview(101, "a b/2")
+    result = await ImporterResource(requester).get_preview(101, 102, mappings=["v10"])
     request = route.calls.last.request
     assert request.method == "POST"
-    assert request.url.raw_path.partition(b"?")[0] == b"/importer/101/preview/a%20b%2F2"
+    assert request.url.raw_path.partition(b"?")[0] == b"/importer/101/preview/102"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {"mappings": ["v10"]}
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, RowPreview)
 
 
 async def test_import_app_items(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
-    result = await ImporterResource(requester).import_app_items(101, 102)
+    result = await ImporterResource(requester).import_app_items(
+        101, 102, mappings=["v10"], tags_column_id=111, app_item_id_column_id=112
+    )
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/importer/101/item/app/102"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {
+        "mappings": ["v10"],
+        "tags_column_id": 111,
+        "app_item_id_column_id": 112,
+    }
     assert requester.flags[-1] == (False, False)
-    assert result == {}
+    assert isinstance(result, ImportResult)
 
 
 async def test_import_space_contacts(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
-    result = await ImporterResource(requester).import_space_contacts(101, 102)
+    result = await ImporterResource(requester).import_space_contacts(101, 102, mappings=["v10"])
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/importer/101/contact/space/102"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {"mappings": ["v10"]}
     assert requester.flags[-1] == (False, False)
-    assert result == {}
+    assert isinstance(result, ImportResult)
 
 
 async def test_get_columns(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:

@@ -11,6 +11,7 @@ import httpx
 import pytest
 import respx
 
+from podiokit.models.integrations import Integration, IntegrationCreateResult
 from podiokit.resources.integrations import IntegrationsResource
 
 from .conftest import RecordingRequester
@@ -20,14 +21,16 @@ pytestmark = pytest.mark.anyio
 
 async def test_create(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
-    result = await IntegrationsResource(requester).create(101)
+    result = await IntegrationsResource(requester).create(
+        101, type="s10", config={"k": "v11"}, silent=True
+    )
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/integration/101"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {"type": "s10", "config": {"k": "v11"}, "silent": True}
     assert requester.flags[-1] == (False, False)
-    assert result == {}
+    assert isinstance(result, IntegrationCreateResult)
 
 
 async def test_delete(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -65,7 +68,7 @@ async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) 
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, Integration)
 
 
 async def test_refresh(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -82,23 +85,23 @@ async def test_refresh(requester: RecordingRequester, respx_mock: respx.MockRout
 
 async def test_update(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await IntegrationsResource(requester).update(101)
+    result = await IntegrationsResource(requester).update(101, silent=True, config={"k": "v11"})
     request = route.calls.last.request
     assert request.method == "PUT"
     assert request.url.raw_path.partition(b"?")[0] == b"/integration/101"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {"silent": True, "config": {"k": "v11"}}
     assert requester.flags[-1] == (True, False)
     assert result is None
 
 
 async def test_update_mapping(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
-    result = await IntegrationsResource(requester).update_mapping(101)
+    result = await IntegrationsResource(requester).update_mapping(101, mapping={"k": "v10"})
     request = route.calls.last.request
     assert request.method == "PUT"
     assert request.url.raw_path.partition(b"?")[0] == b"/integration/101/mapping"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {}
+    assert json.loads(request.content) == {"k": "v10"}
     assert requester.flags[-1] == (True, False)
     assert result == {"ok": True}

@@ -9,11 +9,13 @@ https://developers.podio.com/doc/contacts
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
 from .._resource import APIResource, decode_json, parse_as, read_bytes
+from ..models.contact_totals import ContactTotal
+from ..models.contacts import Contact
 from ..pagination import AsyncPage
 from ._helpers import build_body, build_query, path_param
 
@@ -32,7 +34,30 @@ class ContactsResource(APIResource):
         self,
         space_id: int,
         *,
+        name: str,
         silent: bool | None = None,
+        organization: str | None = None,
+        department: str | None = None,
+        title: list[str] | None = None,
+        mail: list[str] | None = None,
+        phone: list[str] | None = None,
+        address: list[str] | None = None,
+        zip: str | None = None,
+        city: str | None = None,
+        state: str | None = None,
+        country: str | None = None,
+        location: list[str] | None = None,
+        url: list[str] | None = None,
+        im: list[str] | None = None,
+        skill: list[str] | None = None,
+        about: str | None = None,
+        skype: str | None = None,
+        linkedin: str | None = None,
+        twitter: str | None = None,
+        birthdate: str | None = None,
+        vatin: str | None = None,
+        avatar: int | None = None,
+        external_id: str | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -43,12 +68,53 @@ class ContactsResource(APIResource):
 
         Podio operation "Create space contact": `POST /contact/space/{space_id}/`.
         See https://developers.podio.com/doc/contacts/create-space-contact-65590
+
+        Args:
+            name: The contact's name.
+            title: Job titles.
+            mail: Email addresses.
+            phone: Phone numbers.
+            address: Address lines.
+            location: Locations.
+            url: Web addresses.
+            im: Instant messaging handles.
+            skill: Skills.
+            birthdate: "YYYY-MM-DD".
+            vatin: VAT identification number.
+            avatar: The file id of the contact's picture.
         """
         response = await self._podio._send(
             "POST",
             f"/contact/space/{path_param(space_id)}/",
             params=build_query({"silent": silent}, extra_query),
-            json=build_body({}, extra_body),
+            json=build_body(
+                {
+                    "organization": organization,
+                    "department": department,
+                    "title": title,
+                    "mail": mail,
+                    "phone": phone,
+                    "address": address,
+                    "zip": zip,
+                    "city": city,
+                    "state": state,
+                    "country": country,
+                    "location": location,
+                    "url": url,
+                    "im": im,
+                    "skill": skill,
+                    "about": about,
+                    "skype": skype,
+                    "linkedin": linkedin,
+                    "twitter": twitter,
+                    "birthdate": birthdate,
+                    "vatin": vatin,
+                    "avatar": avatar,
+                    "external_id": external_id,
+                },
+                extra_body,
+                required={"name": name},
+            ),
             headers=extra_headers,
             timeout=timeout,
             max_retries=max_retries,
@@ -90,11 +156,14 @@ class ContactsResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
-    ) -> list[Any]:
+    ) -> Any:
         """Get contact(s).
 
         Podio operation "Get contact(s)": `GET /contact/{profile_ids}/v2`.
         See https://developers.podio.com/doc/contacts/get-contact-s-22335
+
+        Args:
+            space_id: Fill in the role and removable flags in the context of this space.
         """
         response = await self._podio._send(
             "GET",
@@ -105,7 +174,7 @@ class ContactsResource(APIResource):
             max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, list[Any])
+        return decode_json(response)
 
     async def get_totals(
         self,
@@ -138,7 +207,7 @@ class ContactsResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> ContactTotal:
         """Get contact totals v3.
 
         Podio operation "Get contact totals v3": `GET /contact/totals/v3/`.
@@ -153,25 +222,24 @@ class ContactsResource(APIResource):
             max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, ContactTotal)
 
     def get_all(
         self,
         *,
-        contact_type: str | None = None,
+        contact_type: list[str] | str | None = None,
         exclude_self: bool | None = None,
-        external_id: int | None = None,
-        fields: str | None = None,
+        external_id: str | None = None,
         limit: int | None = None,
         offset: int | None = None,
         order: str | None = None,
-        required: bool | None = None,
-        type: str | None = None,
+        required: list[str] | str | None = None,
+        type: Literal["mini", "full"] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
-    ) -> AsyncPage[list[Any], Any]:
+    ) -> AsyncPage[list[Contact], Contact]:
         """Get contacts.
 
         Podio operation "Get contacts": `GET /contact/`.
@@ -179,9 +247,17 @@ class ContactsResource(APIResource):
 
         Returns a page object: `await` it for one page, or `async for` over it for every
         element (pages of 100 unless `limit` is given).
+
+        Args:
+            contact_type: "user" and/or "space" (sent comma-separated; Podio's default: user).
+            exclude_self: Leave out the active user (Podio's default: true).
+            external_id: The external id of the contact.
+            order: The ordering, see the area (Podio's default: name).
+            required: Only contacts with these fields set, e.g. ["mail"] (sent comma-separated).
+            type: The form of each contact (Podio's default: mini).
         """
 
-        async def fetch(offset: int | None, limit: int | None) -> list[Any]:
+        async def fetch(offset: int | None, limit: int | None) -> list[Contact]:
             response = await self._podio._send(
                 "GET",
                 "/contact/",
@@ -190,7 +266,6 @@ class ContactsResource(APIResource):
                         "contact_type": contact_type,
                         "exclude_self": exclude_self,
                         "external_id": external_id,
-                        "fields": fields,
                         "limit": limit,
                         "offset": offset,
                         "order": order,
@@ -204,11 +279,12 @@ class ContactsResource(APIResource):
                 max_retries=max_retries,
                 idempotent=True,
             )
-            return parse_as(response, list[Any])
+            return parse_as(response, list[Contact])
 
         return AsyncPage(
             fetch,
             items=lambda page: page,
+            key=lambda element: element.profile_id,
             max_limit=100,
             offset=offset,
             limit=limit,
@@ -243,19 +319,19 @@ class ContactsResource(APIResource):
         self,
         org_id: int,
         *,
-        contact_type: str | None = None,
+        contact_type: list[str] | str | None = None,
         exclude_self: bool | None = None,
-        external_id: int | None = None,
+        external_id: str | None = None,
         limit: int | None = None,
         offset: int | None = None,
         order: str | None = None,
-        required: bool | None = None,
-        type: str | None = None,
+        required: list[str] | str | None = None,
+        type: Literal["mini", "full"] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
-    ) -> AsyncPage[list[Any], Any]:
+    ) -> AsyncPage[list[Contact], Contact]:
         """Get organization contacts.
 
         Podio operation "Get organization contacts": `GET /contact/org/{org_id}`.
@@ -263,9 +339,17 @@ class ContactsResource(APIResource):
 
         Returns a page object: `await` it for one page, or `async for` over it for every
         element (pages of 100 unless `limit` is given).
+
+        Args:
+            contact_type: "user" and/or "space" (sent comma-separated; Podio's default: user).
+            exclude_self: Leave out the active user (Podio's default: true).
+            external_id: The external id of the contact.
+            order: The ordering, see the area (Podio's default: name).
+            required: Only contacts with these fields set, e.g. ["mail"] (sent comma-separated).
+            type: The form of each contact (Podio's default: mini).
         """
 
-        async def fetch(offset: int | None, limit: int | None) -> list[Any]:
+        async def fetch(offset: int | None, limit: int | None) -> list[Contact]:
             response = await self._podio._send(
                 "GET",
                 f"/contact/org/{path_param(org_id)}",
@@ -287,11 +371,12 @@ class ContactsResource(APIResource):
                 max_retries=max_retries,
                 idempotent=True,
             )
-            return parse_as(response, list[Any])
+            return parse_as(response, list[Contact])
 
         return AsyncPage(
             fetch,
             items=lambda page: page,
+            key=lambda element: element.profile_id,
             max_limit=100,
             offset=offset,
             limit=limit,
@@ -300,8 +385,8 @@ class ContactsResource(APIResource):
     async def get_skills(
         self,
         *,
-        limit: int | None = None,
         text: str | None = None,
+        limit: int | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
@@ -311,11 +396,15 @@ class ContactsResource(APIResource):
 
         Podio operation "Get skills": `GET /contact/skill/`.
         See https://developers.podio.com/doc/contacts/get-skills-1346872
+
+        Args:
+            text: The start of the skill.
+            limit: The largest number of skills to return (Podio's default: 12).
         """
         response = await self._podio._send(
             "GET",
             "/contact/skill/",
-            params=build_query({"limit": limit, "text": text}, extra_query),
+            params=build_query({"text": text, "limit": limit}, extra_query),
             headers=extra_headers,
             timeout=timeout,
             max_retries=max_retries,
@@ -352,19 +441,19 @@ class ContactsResource(APIResource):
         self,
         space_id: int,
         *,
-        contact_type: str | None = None,
+        contact_type: list[str] | str | None = None,
         exclude_self: bool | None = None,
-        external_id: int | None = None,
+        external_id: str | None = None,
         limit: int | None = None,
         offset: int | None = None,
         order: str | None = None,
-        required: bool | None = None,
-        type: str | None = None,
+        required: list[str] | str | None = None,
+        type: Literal["mini", "full"] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
-    ) -> AsyncPage[list[Any], Any]:
+    ) -> AsyncPage[list[Contact], Contact]:
         """Get space contacts.
 
         Podio operation "Get space contacts": `GET /contact/space/{space_id}/`.
@@ -372,9 +461,17 @@ class ContactsResource(APIResource):
 
         Returns a page object: `await` it for one page, or `async for` over it for every
         element (pages of 100 unless `limit` is given).
+
+        Args:
+            contact_type: "user" and/or "space" (sent comma-separated; Podio's default: user).
+            exclude_self: Leave out the active user (Podio's default: true).
+            external_id: The external id of the contact.
+            order: The ordering, see the area (Podio's default: name).
+            required: Only contacts with these fields set, e.g. ["mail"] (sent comma-separated).
+            type: The form of each contact (Podio's default: mini).
         """
 
-        async def fetch(offset: int | None, limit: int | None) -> list[Any]:
+        async def fetch(offset: int | None, limit: int | None) -> list[Contact]:
             response = await self._podio._send(
                 "GET",
                 f"/contact/space/{path_param(space_id)}/",
@@ -396,11 +493,12 @@ class ContactsResource(APIResource):
                 max_retries=max_retries,
                 idempotent=True,
             )
-            return parse_as(response, list[Any])
+            return parse_as(response, list[Contact])
 
         return AsyncPage(
             fetch,
             items=lambda page: page,
+            key=lambda element: element.profile_id,
             max_limit=100,
             offset=offset,
             limit=limit,
@@ -417,7 +515,7 @@ class ContactsResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
-    ) -> AsyncPage[list[Any], Any]:
+    ) -> AsyncPage[list[Contact], Contact]:
         """Get space contacts on app.
 
         Podio operation "Get space contacts on app": `GET /contact/app/{app_id}/`.
@@ -425,9 +523,12 @@ class ContactsResource(APIResource):
 
         Returns a page object: `await` it for one page, or `async for` over it for every
         element (pages of 100 unless `limit` is given).
+
+        Args:
+            order: The ordering, see the area (Podio's default: name).
         """
 
-        async def fetch(offset: int | None, limit: int | None) -> list[Any]:
+        async def fetch(offset: int | None, limit: int | None) -> list[Contact]:
             response = await self._podio._send(
                 "GET",
                 f"/contact/app/{path_param(app_id)}/",
@@ -437,11 +538,12 @@ class ContactsResource(APIResource):
                 max_retries=max_retries,
                 idempotent=True,
             )
-            return parse_as(response, list[Any])
+            return parse_as(response, list[Contact])
 
         return AsyncPage(
             fetch,
             items=lambda page: page,
+            key=lambda element: element.profile_id,
             max_limit=100,
             offset=offset,
             limit=limit,
@@ -455,7 +557,7 @@ class ContactsResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> Contact:
         """Get user contact.
 
         Podio operation "Get user contact": `GET /contact/user/{user_id}`.
@@ -470,7 +572,7 @@ class ContactsResource(APIResource):
             max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, Contact)
 
     async def get_user_contact_field(
         self,
@@ -486,6 +588,9 @@ class ContactsResource(APIResource):
 
         Podio operation "Get user contact field": `GET /contact/user/{user_id}/{key}`.
         See https://developers.podio.com/doc/contacts/get-user-contact-field-22403
+
+        Args:
+            key: A contact field, e.g. "mail" or "phone".
         """
         response = await self._podio._send(
             "GET",
@@ -529,6 +634,29 @@ class ContactsResource(APIResource):
         *,
         silent: bool | None = None,
         hook: bool | None = None,
+        name: str | None = None,
+        organization: str | None = None,
+        department: str | None = None,
+        title: list[str] | None = None,
+        mail: list[str] | None = None,
+        phone: list[str] | None = None,
+        address: list[str] | None = None,
+        zip: str | None = None,
+        city: str | None = None,
+        state: str | None = None,
+        country: str | None = None,
+        location: list[str] | None = None,
+        url: list[str] | None = None,
+        im: list[str] | None = None,
+        skill: list[str] | None = None,
+        about: str | None = None,
+        skype: str | None = None,
+        linkedin: str | None = None,
+        twitter: str | None = None,
+        birthdate: str | None = None,
+        vatin: str | None = None,
+        avatar: int | None = None,
+        external_id: str | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -539,12 +667,53 @@ class ContactsResource(APIResource):
 
         Podio operation "Update contact": `PUT /contact/{profile_id}`.
         See https://developers.podio.com/doc/contacts/update-contact-60556
+
+        Args:
+            name: The contact's name.
+            title: Job titles.
+            mail: Email addresses.
+            phone: Phone numbers.
+            address: Address lines.
+            location: Locations.
+            url: Web addresses.
+            im: Instant messaging handles.
+            skill: Skills.
+            birthdate: "YYYY-MM-DD".
+            vatin: VAT identification number.
+            avatar: The file id of the contact's picture.
         """
         await self._podio._send(
             "PUT",
             f"/contact/{path_param(profile_id)}",
             params=build_query({"silent": silent, "hook": hook}, extra_query),
-            json=build_body({}, extra_body),
+            json=build_body(
+                {
+                    "name": name,
+                    "organization": organization,
+                    "department": department,
+                    "title": title,
+                    "mail": mail,
+                    "phone": phone,
+                    "address": address,
+                    "zip": zip,
+                    "city": city,
+                    "state": state,
+                    "country": country,
+                    "location": location,
+                    "url": url,
+                    "im": im,
+                    "skill": skill,
+                    "about": about,
+                    "skype": skype,
+                    "linkedin": linkedin,
+                    "twitter": twitter,
+                    "birthdate": birthdate,
+                    "vatin": vatin,
+                    "avatar": avatar,
+                    "external_id": external_id,
+                },
+                extra_body,
+            ),
             headers=extra_headers,
             timeout=timeout,
             max_retries=max_retries,
@@ -556,6 +725,7 @@ class ContactsResource(APIResource):
         profile_id: int,
         key: str,
         *,
+        value: str | list[str],
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -566,12 +736,16 @@ class ContactsResource(APIResource):
 
         Podio operation "Update contact field": `PUT /contact/{profile_id}/{key}`.
         See https://developers.podio.com/doc/contacts/update-contact-field-60558
+
+        Args:
+            key: A contact field, e.g. "mail" or "phone".
+            value: The new value of the field.
         """
         await self._podio._send(
             "PUT",
             f"/contact/{path_param(profile_id)}/{path_param(key)}",
             params=build_query({}, extra_query),
-            json=build_body({}, extra_body),
+            json=build_body({}, extra_body, required={"value": value}),
             headers=extra_headers,
             timeout=timeout,
             max_retries=max_retries,
@@ -582,28 +756,32 @@ class ContactsResource(APIResource):
         self,
         linked_acc_id: int,
         *,
+        external_contact_id: str,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> Contact:
         """Find external.
 
         Podio operation "Find external": `POST /contact/linked_account/{linked_acc_id}`.
         Undocumented: Podio's reference has no page for this operation.
+
+        Args:
+            external_contact_id: The contact's id in the linked account.
         """
         response = await self._podio._send(
             "POST",
             f"/contact/linked_account/{path_param(linked_acc_id)}",
             params=build_query({}, extra_query),
-            json=build_body({}, extra_body),
+            json=build_body({}, extra_body, required={"external_contact_id": external_contact_id}),
             headers=extra_headers,
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, Contact)
 
     async def get_totals_v2(
         self,

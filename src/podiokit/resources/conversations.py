@@ -9,11 +9,13 @@ https://developers.podio.com/doc/conversations
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
 from .._resource import APIResource, decode_json, parse_as
+from ..models.conversation_events import ConversationEvent, ConversationMessage
+from ..models.conversations import Conversation
 from ..pagination import AsyncPage
 from ._helpers import build_body, build_query, path_param
 
@@ -43,6 +45,9 @@ class ConversationsResource(APIResource):
 
         Podio operation "Add participants": `POST /conversation/{conversation_id}/participant/`.
         See https://developers.podio.com/doc/conversations/add-participants-384261
+
+        Args:
+            participants: User ids or {"type", "id"} contact references.
         """
         response = await self._podio._send(
             "POST",
@@ -66,11 +71,14 @@ class ConversationsResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
-    ) -> list[Any]:
+    ) -> list[ConversationEvent]:
         """Add participants v2.
 
         Podio operation "Add participants v2": `POST /conversation/{conversation_id}/participant/v2/`.
         See https://developers.podio.com/doc/conversations/add-participants-v2-37282400
+
+        Args:
+            participants: User ids or {"type", "id"} contact references.
         """
         response = await self._podio._send(
             "POST",
@@ -82,7 +90,7 @@ class ConversationsResource(APIResource):
             max_retries=max_retries,
             idempotent=False,
         )
-        return parse_as(response, list[Any])
+        return parse_as(response, list[ConversationEvent])
 
     async def create(
         self,
@@ -93,6 +101,7 @@ class ConversationsResource(APIResource):
         file_ids: list[int] | None = None,
         embed_id: int | None = None,
         embed_url: str | None = None,
+        embed_file_id: int | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -105,14 +114,24 @@ class ConversationsResource(APIResource):
         See https://developers.podio.com/doc/conversations/create-conversation-22441
 
         Args:
-            participants: User ids or {"type", "id"} references.
+            text: The first message.
+            participants: User ids or {"type", "id"} contact references.
+            file_ids: Files to attach.
+            embed_id: An embed created with `podio.embeds.create`.
+            embed_url: A link to embed instead of `embed_id`.
+            embed_file_id: The thumbnail file of the embed, if any.
         """
         response = await self._podio._send(
             "POST",
             "/conversation/",
             params=build_query({}, extra_query),
             json=build_body(
-                {"file_ids": file_ids, "embed_id": embed_id, "embed_url": embed_url},
+                {
+                    "file_ids": file_ids,
+                    "embed_id": embed_id,
+                    "embed_url": embed_url,
+                    "embed_file_id": embed_file_id,
+                },
                 extra_body,
                 required={"subject": subject, "text": text, "participants": participants},
             ),
@@ -134,19 +153,25 @@ class ConversationsResource(APIResource):
         file_ids: list[int] | None = None,
         embed_id: int | None = None,
         embed_url: str | None = None,
+        embed_file_id: int | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> Conversation:
         """Create conversation on object.
 
         Podio operation "Create conversation on object": `POST /conversation/{ref_type}/{ref_id}/`.
         See https://developers.podio.com/doc/conversations/create-conversation-on-object-22442
 
         Args:
-            participants: User ids or {"type", "id"} references.
+            text: The first message.
+            participants: User ids or {"type", "id"} contact references.
+            file_ids: Files to attach.
+            embed_id: An embed created with `podio.embeds.create`.
+            embed_url: A link to embed instead of `embed_id`.
+            embed_file_id: The thumbnail file of the embed, if any.
         """
         response = await self._podio._send(
             "POST",
@@ -158,6 +183,7 @@ class ConversationsResource(APIResource):
                     "file_ids": file_ids,
                     "embed_id": embed_id,
                     "embed_url": embed_url,
+                    "embed_file_id": embed_file_id,
                 },
                 extra_body,
                 required={"subject": subject, "text": text},
@@ -167,7 +193,7 @@ class ConversationsResource(APIResource):
             max_retries=max_retries,
             idempotent=False,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, Conversation)
 
     async def create_v2(
         self,
@@ -178,26 +204,37 @@ class ConversationsResource(APIResource):
         file_ids: list[int] | None = None,
         embed_id: int | None = None,
         embed_url: str | None = None,
+        embed_file_id: int | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> Conversation:
         """Create conversation v2.
 
         Podio operation "Create conversation v2": `POST /conversation/v2/`.
         See https://developers.podio.com/doc/conversations/create-conversation-v2-37301474
 
         Args:
-            participants: User ids or {"type", "id"} references.
+            text: The first message.
+            participants: User ids or {"type", "id"} contact references.
+            file_ids: Files to attach.
+            embed_id: An embed created with `podio.embeds.create`.
+            embed_url: A link to embed instead of `embed_id`.
+            embed_file_id: The thumbnail file of the embed, if any.
         """
         response = await self._podio._send(
             "POST",
             "/conversation/v2/",
             params=build_query({}, extra_query),
             json=build_body(
-                {"file_ids": file_ids, "embed_id": embed_id, "embed_url": embed_url},
+                {
+                    "file_ids": file_ids,
+                    "embed_id": embed_id,
+                    "embed_url": embed_url,
+                    "embed_file_id": embed_file_id,
+                },
                 extra_body,
                 required={"subject": subject, "text": text, "participants": participants},
             ),
@@ -206,7 +243,7 @@ class ConversationsResource(APIResource):
             max_retries=max_retries,
             idempotent=False,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, Conversation)
 
     async def get(
         self,
@@ -216,7 +253,7 @@ class ConversationsResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> Conversation:
         """Get conversation.
 
         Podio operation "Get conversation": `GET /conversation/{conversation_id}`.
@@ -231,7 +268,7 @@ class ConversationsResource(APIResource):
             max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, Conversation)
 
     async def get_event(
         self,
@@ -241,7 +278,7 @@ class ConversationsResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> ConversationEvent:
         """Get conversation event.
 
         Podio operation "Get conversation event": `GET /conversation/event/{event_id}`.
@@ -256,7 +293,7 @@ class ConversationsResource(APIResource):
             max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, ConversationEvent)
 
     def get_events(
         self,
@@ -268,7 +305,7 @@ class ConversationsResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
-    ) -> AsyncPage[list[Any], Any]:
+    ) -> AsyncPage[list[ConversationEvent], ConversationEvent]:
         """Get conversation events.
 
         Podio operation "Get conversation events": `GET /conversation/{conversation_id}/event/`.
@@ -276,9 +313,12 @@ class ConversationsResource(APIResource):
 
         Returns a page object: `await` it for one page, or `async for` over it for every
         element (pages of 100 unless `limit` is given).
+
+        Args:
+            limit: The largest number to return (Podio's default: 10).
         """
 
-        async def fetch(offset: int | None, limit: int | None) -> list[Any]:
+        async def fetch(offset: int | None, limit: int | None) -> list[ConversationEvent]:
             response = await self._podio._send(
                 "GET",
                 f"/conversation/{path_param(conversation_id)}/event/",
@@ -288,11 +328,12 @@ class ConversationsResource(APIResource):
                 max_retries=max_retries,
                 idempotent=True,
             )
-            return parse_as(response, list[Any])
+            return parse_as(response, list[ConversationEvent])
 
         return AsyncPage(
             fetch,
             items=lambda page: page,
+            key=lambda element: element.event_id,
             max_limit=100,
             offset=offset,
             limit=limit,
@@ -307,7 +348,7 @@ class ConversationsResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
-    ) -> AsyncPage[list[Any], Any]:
+    ) -> AsyncPage[list[Conversation], Conversation]:
         """Get conversations.
 
         Podio operation "Get conversations": `GET /conversation/`.
@@ -315,9 +356,12 @@ class ConversationsResource(APIResource):
 
         Returns a page object: `await` it for one page, or `async for` over it for every
         element (pages of 100 unless `limit` is given).
+
+        Args:
+            limit: The largest number to return (Podio's default: 10).
         """
 
-        async def fetch(offset: int | None, limit: int | None) -> list[Any]:
+        async def fetch(offset: int | None, limit: int | None) -> list[Conversation]:
             response = await self._podio._send(
                 "GET",
                 "/conversation/",
@@ -327,11 +371,12 @@ class ConversationsResource(APIResource):
                 max_retries=max_retries,
                 idempotent=True,
             )
-            return parse_as(response, list[Any])
+            return parse_as(response, list[Conversation])
 
         return AsyncPage(
             fetch,
             items=lambda page: page,
+            key=lambda element: element.conversation_id,
             max_limit=100,
             offset=offset,
             limit=limit,
@@ -346,7 +391,7 @@ class ConversationsResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
-    ) -> list[Any]:
+    ) -> list[Conversation]:
         """Get conversations on object.
 
         Podio operation "Get conversations on object": `GET /conversation/{ref_type}/{ref_id}/`.
@@ -361,7 +406,7 @@ class ConversationsResource(APIResource):
             max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, list[Any])
+        return parse_as(response, list[Conversation])
 
     async def get_existing_direct(
         self,
@@ -371,7 +416,7 @@ class ConversationsResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> Conversation:
         """Get existing direct conversation.
 
         Podio operation "Get existing direct conversation": `GET /conversation/direct/{user_id}`.
@@ -386,11 +431,11 @@ class ConversationsResource(APIResource):
             max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, Conversation)
 
     async def get_flagged_counts(
         self,
-        flag: str,
+        flag: Literal["unread", "starred"],
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -415,7 +460,7 @@ class ConversationsResource(APIResource):
 
     def get_flagged(
         self,
-        flag: str,
+        flag: Literal["unread", "starred"],
         *,
         limit: int | None = None,
         offset: int | None = None,
@@ -423,7 +468,7 @@ class ConversationsResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
-    ) -> AsyncPage[list[Any], Any]:
+    ) -> AsyncPage[list[Conversation], Conversation]:
         """Get flagged conversations.
 
         Podio operation "Get flagged conversations": `GET /conversation/{flag}/`.
@@ -431,9 +476,12 @@ class ConversationsResource(APIResource):
 
         Returns a page object: `await` it for one page, or `async for` over it for every
         element (pages of 100 unless `limit` is given).
+
+        Args:
+            limit: The largest number to return (Podio's default: 10).
         """
 
-        async def fetch(offset: int | None, limit: int | None) -> list[Any]:
+        async def fetch(offset: int | None, limit: int | None) -> list[Conversation]:
             response = await self._podio._send(
                 "GET",
                 f"/conversation/{path_param(flag)}/",
@@ -443,11 +491,12 @@ class ConversationsResource(APIResource):
                 max_retries=max_retries,
                 idempotent=True,
             )
-            return parse_as(response, list[Any])
+            return parse_as(response, list[Conversation])
 
         return AsyncPage(
             fetch,
             items=lambda page: page,
+            key=lambda element: element.conversation_id,
             max_limit=100,
             offset=offset,
             limit=limit,
@@ -563,23 +612,36 @@ class ConversationsResource(APIResource):
         file_ids: list[int] | None = None,
         embed_id: int | None = None,
         embed_url: str | None = None,
+        embed_file_id: int | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
-    ) -> Any:
+    ) -> ConversationMessage:
         """Reply to conversation.
 
         Podio operation "Reply to conversation": `POST /conversation/{conversation_id}/reply`.
         See https://developers.podio.com/doc/conversations/reply-to-conversation-22444
+
+        Args:
+            text: The message.
+            file_ids: Files to attach.
+            embed_id: An embed created with `podio.embeds.create`.
+            embed_url: A link to embed instead of `embed_id`.
+            embed_file_id: The thumbnail file of the embed, if any.
         """
         response = await self._podio._send(
             "POST",
             f"/conversation/{path_param(conversation_id)}/reply",
             params=build_query({}, extra_query),
             json=build_body(
-                {"file_ids": file_ids, "embed_id": embed_id, "embed_url": embed_url},
+                {
+                    "file_ids": file_ids,
+                    "embed_id": embed_id,
+                    "embed_url": embed_url,
+                    "embed_file_id": embed_file_id,
+                },
                 extra_body,
                 required={"text": text},
             ),
@@ -588,7 +650,7 @@ class ConversationsResource(APIResource):
             max_retries=max_retries,
             idempotent=False,
         )
-        return decode_json(response)
+        return parse_as(response, ConversationMessage)
 
     async def reply_to_v2(
         self,
@@ -598,23 +660,36 @@ class ConversationsResource(APIResource):
         file_ids: list[int] | None = None,
         embed_id: int | None = None,
         embed_url: str | None = None,
+        embed_file_id: int | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> ConversationEvent:
         """Reply to conversation v2.
 
         Podio operation "Reply to conversation v2": `POST /conversation/{conversation_id}/reply/v2`.
         See https://developers.podio.com/doc/conversations/reply-to-conversation-v2-37260916
+
+        Args:
+            text: The message.
+            file_ids: Files to attach.
+            embed_id: An embed created with `podio.embeds.create`.
+            embed_url: A link to embed instead of `embed_id`.
+            embed_file_id: The thumbnail file of the embed, if any.
         """
         response = await self._podio._send(
             "POST",
             f"/conversation/{path_param(conversation_id)}/reply/v2",
             params=build_query({}, extra_query),
             json=build_body(
-                {"file_ids": file_ids, "embed_id": embed_id, "embed_url": embed_url},
+                {
+                    "file_ids": file_ids,
+                    "embed_id": embed_id,
+                    "embed_url": embed_url,
+                    "embed_file_id": embed_file_id,
+                },
                 extra_body,
                 required={"text": text},
             ),
@@ -623,20 +698,20 @@ class ConversationsResource(APIResource):
             max_retries=max_retries,
             idempotent=False,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, ConversationEvent)
 
     def search(
         self,
         *,
+        text: str,
+        participants: bool | None = None,
         limit: int | None = None,
         offset: int | None = None,
-        participants: str | None = None,
-        text: str | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
-    ) -> AsyncPage[list[Any], Any]:
+    ) -> AsyncPage[list[Conversation], Conversation]:
         """Search conversations.
 
         Podio operation "Search conversations": `GET /conversation/search/`.
@@ -644,14 +719,19 @@ class ConversationsResource(APIResource):
 
         Returns a page object: `await` it for one page, or `async for` over it for every
         element (pages of 100 unless `limit` is given).
+
+        Args:
+            text: The text to look for.
+            participants: Search participant names and mails instead of subjects and messages (Podio's default: false).
+            limit: The largest number to return (Podio's default: 10).
         """
 
-        async def fetch(offset: int | None, limit: int | None) -> list[Any]:
+        async def fetch(offset: int | None, limit: int | None) -> list[Conversation]:
             response = await self._podio._send(
                 "GET",
                 "/conversation/search/",
                 params=build_query(
-                    {"limit": limit, "offset": offset, "participants": participants, "text": text},
+                    {"text": text, "participants": participants, "limit": limit, "offset": offset},
                     extra_query,
                 ),
                 headers=extra_headers,
@@ -659,11 +739,12 @@ class ConversationsResource(APIResource):
                 max_retries=max_retries,
                 idempotent=True,
             )
-            return parse_as(response, list[Any])
+            return parse_as(response, list[Conversation])
 
         return AsyncPage(
             fetch,
             items=lambda page: page,
+            key=lambda element: element.conversation_id,
             max_limit=100,
             offset=offset,
             limit=limit,
@@ -729,7 +810,7 @@ class ConversationsResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> ConversationEvent:
         """Change subject.
 
         Podio operation "Change subject": `PUT /conversation/{conversation_id}/subject`.
@@ -745,4 +826,4 @@ class ConversationsResource(APIResource):
             max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, ConversationEvent)

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from .._resource import APIResource, decode_json, parse_as, read_bytes
+from ..models.email import AppEmailConfiguration, EmailContact, EmailGroups
 from ._helpers import build_body, build_query, path_param
 
 __all__ = ["EmailResource"]
@@ -33,6 +34,7 @@ class EmailResource(APIResource):
         ref_type: str,
         ref_id: int,
         *,
+        linked_account_id: int,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -43,12 +45,16 @@ class EmailResource(APIResource):
 
         Podio operation "Export email contact for reference to linked account": `POST /email/contact/{name}/{ref_type}/{ref_id}/export`.
         See https://developers.podio.com/doc/email/export-email-contact-for-reference-to-linked-account-13628926
+
+        Args:
+            name: The contact's name, e.g. "item" or "comment".
+            linked_account_id: The linked account to export the contact to.
         """
         response = await self._podio._send(
             "POST",
             f"/email/contact/{path_param(name)}/{path_param(ref_type)}/{path_param(ref_id)}/export",
             params=build_query({}, extra_query),
-            json=build_body({}, extra_body),
+            json=build_body({}, extra_body, required={"linked_account_id": linked_account_id}),
             headers=extra_headers,
             timeout=timeout,
             max_retries=max_retries,
@@ -60,6 +66,7 @@ class EmailResource(APIResource):
         self,
         name: str,
         *,
+        linked_account_id: int,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -70,12 +77,16 @@ class EmailResource(APIResource):
 
         Podio operation "Export global email contact to linked account": `POST /email/contact/{name}/export`.
         See https://developers.podio.com/doc/email/export-global-email-contact-to-linked-account-13629508
+
+        Args:
+            name: The contact's name.
+            linked_account_id: The linked account to export the contact to.
         """
         response = await self._podio._send(
             "POST",
             f"/email/contact/{path_param(name)}/export",
             params=build_query({}, extra_query),
-            json=build_body({}, extra_body),
+            json=build_body({}, extra_body, required={"linked_account_id": linked_account_id}),
             headers=extra_headers,
             timeout=timeout,
             max_retries=max_retries,
@@ -91,7 +102,7 @@ class EmailResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> AppEmailConfiguration:
         """Get app email configuration.
 
         Podio operation "Get app email configuration": `GET /email/app/{app_id}`.
@@ -106,7 +117,7 @@ class EmailResource(APIResource):
             max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, AppEmailConfiguration)
 
     async def get_contact_for_reference(
         self,
@@ -118,11 +129,14 @@ class EmailResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> EmailContact:
         """Get email contact for reference.
 
         Podio operation "Get email contact for reference": `GET /email/contact/{name}/{ref_type}/{ref_id}`.
         See https://developers.podio.com/doc/email/get-email-contact-for-reference-13716555
+
+        Args:
+            name: The contact's name.
         """
         response = await self._podio._send(
             "GET",
@@ -133,7 +147,7 @@ class EmailResource(APIResource):
             max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, EmailContact)
 
     async def get_contact_for_reference_as_vcard(
         self,
@@ -150,6 +164,9 @@ class EmailResource(APIResource):
 
         Podio operation "Get email contact for reference as vcard": `GET /email/contact/{name}/{ref_type}/{ref_id}/vcard`.
         See https://developers.podio.com/doc/email/get-email-contact-for-reference-as-vcard-13628255
+
+        Args:
+            name: The contact's name.
         """
         response = await self._podio._send(
             "GET",
@@ -170,11 +187,14 @@ class EmailResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> EmailContact:
         """Get global contact.
 
         Podio operation "Get global contact": `GET /email/contact/{name}`.
         See https://developers.podio.com/doc/email/get-global-contact-13716154
+
+        Args:
+            name: The contact's name.
         """
         response = await self._podio._send(
             "GET",
@@ -185,7 +205,7 @@ class EmailResource(APIResource):
             max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, EmailContact)
 
     async def get_global_contact_as_vcard(
         self,
@@ -200,6 +220,9 @@ class EmailResource(APIResource):
 
         Podio operation "Get global email contact as vcard": `GET /email/contact/{name}/vcard`.
         See https://developers.podio.com/doc/email/get-global-email-contact-as-vcard-13624848
+
+        Args:
+            name: The contact's name.
         """
         response = await self._podio._send(
             "GET",
@@ -219,7 +242,7 @@ class EmailResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> EmailGroups:
         """Get groups.
 
         Podio operation "Get groups": `GET /email/group/`.
@@ -234,7 +257,7 @@ class EmailResource(APIResource):
             max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, EmailGroups)
 
     async def unsubscribe_from_all(
         self,
@@ -266,6 +289,8 @@ class EmailResource(APIResource):
         self,
         app_id: int,
         *,
+        attachments: bool | None = None,
+        mappings: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -276,12 +301,16 @@ class EmailResource(APIResource):
 
         Podio operation "Update app email configuration": `PUT /email/app/{app_id}`.
         See https://developers.podio.com/doc/email/update-app-email-configuration-622851
+
+        Args:
+            attachments: Keep the attachments of mails as files on the item.
+            mappings: How the parts of a mail map to the app's fields.
         """
         response = await self._podio._send(
             "PUT",
             f"/email/app/{path_param(app_id)}",
             params=build_query({}, extra_query),
-            json=build_body({}, extra_body),
+            json=build_body({"attachments": attachments, "mappings": mappings}, extra_body),
             headers=extra_headers,
             timeout=timeout,
             max_retries=max_retries,
@@ -292,6 +321,16 @@ class EmailResource(APIResource):
     async def update_groups(
         self,
         *,
+        digest: bool | None = None,
+        bulletin: bool | None = None,
+        reference: bool | None = None,
+        message: bool | None = None,
+        reminder: bool | None = None,
+        space: bool | None = None,
+        subscription: bool | None = None,
+        push_notification: bool | None = None,
+        push_notification_sound: bool | None = None,
+        push_notification_browser: bool | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -307,7 +346,21 @@ class EmailResource(APIResource):
             "PUT",
             "/email/group/",
             params=build_query({}, extra_query),
-            json=build_body({}, extra_body),
+            json=build_body(
+                {
+                    "digest": digest,
+                    "bulletin": bulletin,
+                    "reference": reference,
+                    "message": message,
+                    "reminder": reminder,
+                    "space": space,
+                    "subscription": subscription,
+                    "push_notification": push_notification,
+                    "push_notification_sound": push_notification_sound,
+                    "push_notification_browser": push_notification_browser,
+                },
+                extra_body,
+            ),
             headers=extra_headers,
             timeout=timeout,
             max_retries=max_retries,

@@ -9,11 +9,12 @@ https://developers.podio.com/doc/flows
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
 from .._resource import APIResource, decode_json, parse_as
+from ..models.flows import Flow, FlowCreateResult
 from ._helpers import build_body, build_query, path_param
 
 __all__ = ["FlowsResource"]
@@ -32,28 +33,42 @@ class FlowsResource(APIResource):
         ref_type: str,
         ref_id: int,
         *,
+        name: str,
+        type: Literal["item.create", "item.update"],
+        effects: list[Mapping[str, Any]],
+        config: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> FlowCreateResult:
         """Add new flow.
 
         Podio operation "Add new flow": `POST /flow/{ref_type}/{ref_id}/`.
         See https://developers.podio.com/doc/flows/add-new-flow-26309928
+
+        Args:
+            ref_type: Only "app".
+            type: What starts the flow.
+            effects: What the flow does.
+            config: The configuration of the cause.
         """
         response = await self._podio._send(
             "POST",
             f"/flow/{path_param(ref_type)}/{path_param(ref_id)}/",
             params=build_query({}, extra_query),
-            json=build_body({}, extra_body),
+            json=build_body(
+                {"config": config},
+                extra_body,
+                required={"name": name, "type": type, "effects": effects},
+            ),
             headers=extra_headers,
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, FlowCreateResult)
 
     async def delete(
         self,
@@ -115,7 +130,7 @@ class FlowsResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> Flow:
         """Get flow by id.
 
         Podio operation "Get flow by id": `GET /flow/{flow_id}`.
@@ -130,7 +145,7 @@ class FlowsResource(APIResource):
             max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, Flow)
 
     async def get_context(
         self,
@@ -166,7 +181,7 @@ class FlowsResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
-    ) -> list[Any]:
+    ) -> list[Flow]:
         """Get flows.
 
         Podio operation "Get flows": `GET /flow/{ref_type}/{ref_id}/`.
@@ -181,13 +196,15 @@ class FlowsResource(APIResource):
             max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, list[Any])
+        return parse_as(response, list[Flow])
 
     async def get_possible_attributes(
         self,
         ref_type: str,
         ref_id: int,
         *,
+        cause: Mapping[str, Any],
+        effect: Mapping[str, Any],
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -198,12 +215,16 @@ class FlowsResource(APIResource):
 
         Podio operation "Get possible attributes": `POST /flow/{ref_type}/{ref_id}/attributes/`.
         See https://developers.podio.com/doc/flows/get-possible-attributes-33060379
+
+        Args:
+            cause: The cause, {"type", "config"}.
+            effect: The effect, {"type", "config"}.
         """
         response = await self._podio._send(
             "POST",
             f"/flow/{path_param(ref_type)}/{path_param(ref_id)}/attributes/",
             params=build_query({}, extra_query),
-            json=build_body({}, extra_body),
+            json=build_body({}, extra_body, required={"cause": cause, "effect": effect}),
             headers=extra_headers,
             timeout=timeout,
             max_retries=max_retries,
@@ -215,6 +236,9 @@ class FlowsResource(APIResource):
         self,
         flow_id: int,
         *,
+        name: str,
+        config: Mapping[str, Any] | None = None,
+        effects: list[Mapping[str, Any]] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -225,12 +249,18 @@ class FlowsResource(APIResource):
 
         Podio operation "Update flow": `PUT /flow/{flow_id}`.
         See https://developers.podio.com/doc/flows/update-flow-26310901
+
+        Args:
+            config: The configuration of the cause.
+            effects: What the flow does.
         """
         await self._podio._send(
             "PUT",
             f"/flow/{path_param(flow_id)}",
             params=build_query({}, extra_query),
-            json=build_body({}, extra_body),
+            json=build_body(
+                {"config": config, "effects": effects}, extra_body, required={"name": name}
+            ),
             headers=extra_headers,
             timeout=timeout,
             max_retries=max_retries,

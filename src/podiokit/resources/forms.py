@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from .._resource import APIResource, parse_as
+from ..models.forms import Form
 from ._helpers import build_body, build_query, path_param
 
 __all__ = ["FormsResource"]
@@ -57,28 +58,47 @@ class FormsResource(APIResource):
         self,
         app_id: int,
         *,
+        settings: Mapping[str, Any],
+        domains: list[str],
+        fields: list[Mapping[str, Any]],
+        attachments: bool,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> Form:
         """Create form.
 
         Podio operation "Create form": `POST /form/app/{app_id}/`.
         See https://developers.podio.com/doc/forms/create-form-53803
+
+        Args:
+            settings: captcha, theme, text {submit, success, heading, description}, ...
+            domains: The domains the form may be used on.
+            fields: The fields on the form, {"field_id", "settings"} each.
+            attachments: Allow files to be attached.
         """
         response = await self._podio._send(
             "POST",
             f"/form/app/{path_param(app_id)}/",
             params=build_query({}, extra_query),
-            json=build_body({}, extra_body),
+            json=build_body(
+                {},
+                extra_body,
+                required={
+                    "settings": settings,
+                    "domains": domains,
+                    "fields": fields,
+                    "attachments": attachments,
+                },
+            ),
             headers=extra_headers,
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, Form)
 
     async def deactivate(
         self,
@@ -115,7 +135,7 @@ class FormsResource(APIResource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> None:
-        """Delete from.
+        """Delete form.
 
         Podio operation "Delete from": `DELETE /form/{form_id}`.
         See https://developers.podio.com/doc/forms/delete-from-53810
@@ -138,7 +158,7 @@ class FormsResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> Form:
         """Get form.
 
         Podio operation "Get form": `GET /form/{form_id}`.
@@ -153,7 +173,7 @@ class FormsResource(APIResource):
             max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, Form)
 
     async def get_all(
         self,
@@ -163,7 +183,7 @@ class FormsResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
-    ) -> list[Any]:
+    ) -> list[Form]:
         """Get forms.
 
         Podio operation "Get forms": `GET /form/app/{app_id}/`.
@@ -178,12 +198,16 @@ class FormsResource(APIResource):
             max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, list[Any])
+        return parse_as(response, list[Form])
 
     async def update(
         self,
         form_id: int,
         *,
+        settings: Mapping[str, Any] | None = None,
+        domains: list[str] | None = None,
+        fields: list[Mapping[str, Any]] | None = None,
+        attachments: bool | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -194,12 +218,26 @@ class FormsResource(APIResource):
 
         Podio operation "Update form": `PUT /form/{form_id}`.
         See https://developers.podio.com/doc/forms/update-form-53808
+
+        Args:
+            settings: captcha, theme, text {submit, success, heading, description}, ...
+            domains: The domains the form may be used on.
+            fields: The fields on the form, {"field_id", "settings"} each.
+            attachments: Allow files to be attached.
         """
         await self._podio._send(
             "PUT",
             f"/form/{path_param(form_id)}",
             params=build_query({}, extra_query),
-            json=build_body({}, extra_body),
+            json=build_body(
+                {
+                    "settings": settings,
+                    "domains": domains,
+                    "fields": fields,
+                    "attachments": attachments,
+                },
+                extra_body,
+            ),
             headers=extra_headers,
             timeout=timeout,
             max_retries=max_retries,

@@ -9,11 +9,12 @@ https://developers.podio.com/doc/grants
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
 from .._resource import APIResource, parse_as
+from ..models.grants import Grant, GrantCreateResult
 from ._helpers import build_body, build_query, path_param
 
 __all__ = ["GrantsResource"]
@@ -58,31 +59,38 @@ class GrantsResource(APIResource):
         ref_type: str,
         ref_id: int,
         *,
-        people: list[Any] | None = None,
-        action: Any = None,
-        message: Any = None,
+        people: list[Mapping[str, Any]],
+        action: Literal["view", "comment", "rate"] | None = None,
+        message: str | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> GrantCreateResult:
         """Create grant.
 
         Podio operation "Create grant": `POST /grant/{ref_type}/{ref_id}`.
         See https://developers.podio.com/doc/grants/create-grant-16168841
+
+        Args:
+            people: Contact references, {"type": "user", "id": ...} each.
+            action: What the people are asked to do, if anything.
+            message: A message to the people.
         """
         response = await self._podio._send(
             "POST",
             f"/grant/{path_param(ref_type)}/{path_param(ref_id)}",
             params=build_query({}, extra_query),
-            json=build_body({"people": people, "action": action, "message": message}, extra_body),
+            json=build_body(
+                {"action": action, "message": message}, extra_body, required={"people": people}
+            ),
             headers=extra_headers,
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, GrantCreateResult)
 
     async def get_on_object(
         self,
@@ -93,7 +101,7 @@ class GrantsResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
-    ) -> list[Any]:
+    ) -> list[Grant]:
         """Get grants on object.
 
         Podio operation "Get grants on object": `GET /grant/{ref_type}/{ref_id}/`.
@@ -108,7 +116,7 @@ class GrantsResource(APIResource):
             max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, list[Any])
+        return parse_as(response, list[Grant])
 
     async def get_to_user_on_space(
         self,
@@ -119,7 +127,7 @@ class GrantsResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
-    ) -> list[Any]:
+    ) -> list[Grant]:
         """Get grants to user on space.
 
         Podio operation "Get grants to user on space": `GET /grant/space/{space_id}/user/{user_id}/`.
@@ -134,7 +142,7 @@ class GrantsResource(APIResource):
             max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, list[Any])
+        return parse_as(response, list[Grant])
 
     async def get_own_information(
         self,
@@ -145,7 +153,7 @@ class GrantsResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> Grant | None:
         """Get own grant information.
 
         Podio operation "Get own grant information": `GET /grant/{ref_type}/{ref_id}/own`.
@@ -160,7 +168,7 @@ class GrantsResource(APIResource):
             max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, Grant)
 
     async def get_own_on_org(
         self,
@@ -170,7 +178,7 @@ class GrantsResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
-    ) -> list[Any]:
+    ) -> list[Grant]:
         """Get own grants on org.
 
         Podio operation "Get own grants on org": `GET /grant/org/{org_id}/own/`.
@@ -185,7 +193,7 @@ class GrantsResource(APIResource):
             max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, list[Any])
+        return parse_as(response, list[Grant])
 
     async def remove(
         self,

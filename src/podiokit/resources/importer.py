@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from .._resource import APIResource, decode_json, parse_as
+from ..models.importer import ImporterInfo, ImportResult, RowPreview
 from ._helpers import build_body, build_query, path_param
 
 __all__ = ["ImporterResource"]
@@ -35,7 +36,7 @@ class ImporterResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> ImporterInfo:
         """Get info.
 
         Podio operation "Get info": `GET /importer/{file_id}/info`.
@@ -50,91 +51,112 @@ class ImporterResource(APIResource):
             max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, ImporterInfo)
 
     async def get_preview(
         self,
         file_id: int,
-        row: str,
+        row: int,
         *,
+        mappings: list[Mapping[str, Any]],
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> RowPreview:
         """Get preview.
 
         Podio operation "Get preview": `POST /importer/{file_id}/preview/{row}`.
         See https://developers.podio.com/doc/importer/get-preview-5936702
+
+        Args:
+            row: The row to preview.
+            mappings: As for `import_app_items`: {"field_id", "unique", "value"} each.
         """
         response = await self._podio._send(
             "POST",
             f"/importer/{path_param(file_id)}/preview/{path_param(row)}",
             params=build_query({}, extra_query),
-            json=build_body({}, extra_body),
+            json=build_body({}, extra_body, required={"mappings": mappings}),
             headers=extra_headers,
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, RowPreview)
 
     async def import_app_items(
         self,
         file_id: int,
         app_id: int,
         *,
+        mappings: list[Mapping[str, Any]],
+        tags_column_id: int | str | None = None,
+        app_item_id_column_id: int | str | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> ImportResult:
         """Import app items.
 
         Podio operation "Import app items": `POST /importer/{file_id}/item/app/{app_id}`.
         See https://developers.podio.com/doc/importer/import-app-items-212899
+
+        Args:
+            mappings: Field to column: {"field_id", "unique", "value"} each; "value" depends on the field type.
+            tags_column_id: The column to read tags from, if any.
+            app_item_id_column_id: The column to read the app item id from, if any.
         """
         response = await self._podio._send(
             "POST",
             f"/importer/{path_param(file_id)}/item/app/{path_param(app_id)}",
             params=build_query({}, extra_query),
-            json=build_body({}, extra_body),
+            json=build_body(
+                {"tags_column_id": tags_column_id, "app_item_id_column_id": app_item_id_column_id},
+                extra_body,
+                required={"mappings": mappings},
+            ),
             headers=extra_headers,
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, ImportResult)
 
     async def import_space_contacts(
         self,
         file_id: int,
         space_id: int,
         *,
+        mappings: list[Mapping[str, Any]],
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> ImportResult:
         """Import space contacts.
 
         Podio operation "Import space contacts": `POST /importer/{file_id}/contact/space/{space_id}`.
         See https://developers.podio.com/doc/importer/import-space-contacts-4261072
+
+        Args:
+            mappings: Contact field to column: {"field_key", "unique", "column_id"} each.
         """
         response = await self._podio._send(
             "POST",
             f"/importer/{path_param(file_id)}/contact/space/{path_param(space_id)}",
             params=build_query({}, extra_query),
-            json=build_body({}, extra_body),
+            json=build_body({}, extra_body, required={"mappings": mappings}),
             headers=extra_headers,
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, ImportResult)
 
     async def get_columns(
         self,

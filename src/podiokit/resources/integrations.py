@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from .._resource import APIResource, decode_json, parse_as
+from ..models.integrations import Integration, IntegrationCreateResult
 from ._helpers import build_body, build_query, path_param
 
 __all__ = ["IntegrationsResource"]
@@ -31,28 +32,38 @@ class IntegrationsResource(APIResource):
         self,
         app_id: int,
         *,
+        type: str,
+        config: Mapping[str, Any],
+        silent: bool | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> IntegrationCreateResult:
         """Create integration.
 
         Podio operation "Create integration": `POST /integration/{app_id}`.
         See https://developers.podio.com/doc/integrations/create-integration-86839
+
+        Args:
+            type: The type of integration, see the area.
+            config: The configuration, which depends on the type.
+            silent: Make the updates silent.
         """
         response = await self._podio._send(
             "POST",
             f"/integration/{path_param(app_id)}",
             params=build_query({}, extra_query),
-            json=build_body({}, extra_body),
+            json=build_body(
+                {"silent": silent}, extra_body, required={"type": type, "config": config}
+            ),
             headers=extra_headers,
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, IntegrationCreateResult)
 
     async def delete(
         self,
@@ -111,7 +122,7 @@ class IntegrationsResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> Integration:
         """Get integration.
 
         Podio operation "Get integration": `GET /integration/{app_id}`.
@@ -126,7 +137,7 @@ class IntegrationsResource(APIResource):
             max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, Integration)
 
     async def refresh(
         self,
@@ -158,6 +169,8 @@ class IntegrationsResource(APIResource):
         self,
         app_id: int,
         *,
+        silent: bool | None = None,
+        config: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -168,12 +181,16 @@ class IntegrationsResource(APIResource):
 
         Podio operation "Update integration": `PUT /integration/{app_id}`.
         See https://developers.podio.com/doc/integrations/update-integration-86843
+
+        Args:
+            silent: Make the updates silent.
+            config: The configuration, which depends on the type.
         """
         await self._podio._send(
             "PUT",
             f"/integration/{path_param(app_id)}",
             params=build_query({}, extra_query),
-            json=build_body({}, extra_body),
+            json=build_body({"silent": silent, "config": config}, extra_body),
             headers=extra_headers,
             timeout=timeout,
             max_retries=max_retries,
@@ -184,7 +201,7 @@ class IntegrationsResource(APIResource):
         self,
         app_id: int,
         *,
-        extra_body: Mapping[str, Any] | None = None,
+        mapping: Mapping[int | str, Any],
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
@@ -194,12 +211,15 @@ class IntegrationsResource(APIResource):
 
         Podio operation "Update integration mapping": `PUT /integration/{app_id}/mapping`.
         See https://developers.podio.com/doc/integrations/update-integration-mapping-86865
+
+        Args:
+            mapping: App field id to the integration's field (the external id).
         """
         response = await self._podio._send(
             "PUT",
             f"/integration/{path_param(app_id)}/mapping",
             params=build_query({}, extra_query),
-            json=build_body({}, extra_body),
+            json=mapping,
             headers=extra_headers,
             timeout=timeout,
             max_retries=max_retries,
