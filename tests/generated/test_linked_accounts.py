@@ -33,11 +33,11 @@ async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) 
 
 async def test_get_providers(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
-    result = await LinkedAccountsResource(requester).get_providers()
+    result = await LinkedAccountsResource(requester).get_providers(capability="s10")
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.raw_path.partition(b"?")[0] == b"/linked_account/provider/"
-    assert dict(request.url.params) == {}
+    assert dict(request.url.params) == {"capability": "s10"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
     assert isinstance(result, list)

@@ -43,6 +43,7 @@ async def test_add(requester: RecordingRequester, respx_mock: respx.MockRouter) 
         external_contacts={"k": "v15"},
         context_ref_type="s16",
         context_ref_id=117,
+        invite_context="s18",
     )
     request = route.calls.last.request
     assert request.method == "POST"
@@ -57,6 +58,7 @@ async def test_add(requester: RecordingRequester, respx_mock: respx.MockRouter) 
         "external_contacts": {"k": "v15"},
         "context_ref_type": "s16",
         "context_ref_id": 117,
+        "invite_context": "s18",
     }
     assert requester.flags[-1] == (False, False)
     assert result is None

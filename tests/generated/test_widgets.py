@@ -21,12 +21,12 @@ pytestmark = pytest.mark.anyio
 
 async def test_clone(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
-    result = await WidgetsResource(requester).clone(101, ref_type="s10", ref_id=111)
+    result = await WidgetsResource(requester).clone(101, type="s10", id=111)
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.url.raw_path.partition(b"?")[0] == b"/widget/101/clone"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {"ref_type": "s10", "ref_id": 111}
+    assert json.loads(request.content) == {"type": "s10", "id": 111}
     assert requester.flags[-1] == (False, False)
     assert result == {}
 

@@ -22,6 +22,12 @@ class LinkedAccount(PodioModel):
 
     provider: str | None = None
 
+    provider_humanized_name: str | None = None
+
+    capability_names: dict[str, Any] | None = None
+
+    options: dict[str, Any] | None = None
+
 
 class AccountProvider(PodioModel):
     """A provider accounts can be linked from."""

@@ -45,7 +45,7 @@ class LinkedAccountsResource(APIResource):
 
         Args:
             capability: Only accounts with this capability.
-            provider: Only accounts from this provider.
+            provider: Only accounts from this provider (podio-rb).
         """
         response = await self._podio._send(
             "GET",
@@ -61,6 +61,7 @@ class LinkedAccountsResource(APIResource):
     async def get_providers(
         self,
         *,
+        capability: str | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
@@ -70,11 +71,14 @@ class LinkedAccountsResource(APIResource):
 
         Podio operation "Get providers": `GET /linked_account/provider/`.
         Undocumented: Podio's reference has no page for this operation.
+
+        Args:
+            capability: Only providers with this capability (podio-objc).
         """
         response = await self._podio._send(
             "GET",
             "/linked_account/provider/",
-            params=build_query({}, extra_query),
+            params=build_query({"capability": capability}, extra_query),
             headers=extra_headers,
             timeout=timeout,
             max_retries=max_retries,

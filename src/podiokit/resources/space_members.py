@@ -68,6 +68,7 @@ class SpaceMembersResource(APIResource):
         external_contacts: dict[str, Any] | None = None,
         context_ref_type: str | None = None,
         context_ref_id: int | None = None,
+        invite_context: str | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -85,9 +86,10 @@ class SpaceMembersResource(APIResource):
             users: User ids to add.
             profiles: Profile ids to add.
             mails: Mail addresses to invite.
-            external_contacts: Contacts from linked accounts, keyed by linked account id.
-            context_ref_type: The type of the object the invitation is about.
-            context_ref_id: The id of the object the invitation is about.
+            external_contacts: Contacts from linked accounts: linked account id to contact ids.
+            context_ref_type: Optionally "item": the invitation is to that item.
+            context_ref_id: The item id when context_ref_type is given.
+            invite_context: Where the inviting user was when inviting (free text).
         """
         await self._podio._send(
             "POST",
@@ -102,6 +104,7 @@ class SpaceMembersResource(APIResource):
                     "external_contacts": external_contacts,
                     "context_ref_type": context_ref_type,
                     "context_ref_id": context_ref_id,
+                    "invite_context": invite_context,
                 },
                 extra_body,
                 required={"role": role},

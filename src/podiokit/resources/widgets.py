@@ -32,8 +32,8 @@ class WidgetsResource(APIResource):
         self,
         widget_id: int,
         *,
-        ref_type: str | None = None,
-        ref_id: int | None = None,
+        type: str,
+        id: int,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -46,14 +46,14 @@ class WidgetsResource(APIResource):
         See https://developers.podio.com/doc/widgets/clone-widget-105850650
 
         Args:
-            ref_type: "org", "space", "app" or "user" to clone the widget to.
-            ref_id: The id of the object to clone the widget to.
+            type: The type of the new position, "user" or "space".
+            id: The id of the new position.
         """
         response = await self._podio._send(
             "POST",
             f"/widget/{path_param(widget_id)}/clone",
             params=build_query({}, extra_query),
-            json=build_body({"ref_type": ref_type, "ref_id": ref_id}, extra_body),
+            json=build_body({}, extra_body, required={"type": type, "id": id}),
             headers=extra_headers,
             timeout=timeout,
             max_retries=max_retries,
@@ -224,7 +224,7 @@ class WidgetsResource(APIResource):
         See https://developers.podio.com/doc/widgets/update-widget-order-22495
 
         Args:
-            widget_ids: The widget ids in their new order (podio-rb sends the list as the body).
+            widget_ids: The widget ids in their new order (podio-rb and podio-dotnet send the bare list).
         """
         await self._podio._send(
             "PUT",
