@@ -9,452 +9,454 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+# Model modules are imported by absolute name, so `models.integrations` (Podio's Integrations
+# area) is never mistaken for the `podiokit.integrations` layer above the core.
 if TYPE_CHECKING:
-    from ._base import (
+    from podiokit.models._base import (
         PodioDate as PodioDate,
     )
-    from ._base import (
+    from podiokit.models._base import (
         PodioDateOrDateTime as PodioDateOrDateTime,
     )
-    from ._base import (
+    from podiokit.models._base import (
         PodioDateTime as PodioDateTime,
     )
-    from ._base import (
+    from podiokit.models._base import (
         PodioDecimal as PodioDecimal,
     )
-    from ._base import (
+    from podiokit.models._base import (
         PodioLocalDateTime as PodioLocalDateTime,
     )
-    from ._base import (
+    from podiokit.models._base import (
         PodioModel as PodioModel,
     )
-    from ._base import (
+    from podiokit.models._base import (
         PodioNumber as PodioNumber,
     )
-    from ._base import (
+    from podiokit.models._base import (
         PodioTime as PodioTime,
     )
-    from .actions import (
+    from podiokit.models.actions import (
         Action as Action,
     )
-    from .app_market import (
+    from podiokit.models.app_market import (
         AppMarketCategory as AppMarketCategory,
     )
-    from .app_market import (
+    from podiokit.models.app_market import (
         AppMarketShare as AppMarketShare,
     )
-    from .app_market import (
+    from podiokit.models.app_market import (
         AppMarketShareInstall as AppMarketShareInstall,
     )
-    from .app_market import (
+    from podiokit.models.app_market import (
         AppMarketShares as AppMarketShares,
     )
-    from .apps import (
+    from podiokit.models.apps import (
         App as App,
     )
-    from .apps import (
+    from podiokit.models.apps import (
         AppConfig as AppConfig,
     )
-    from .apps import (
+    from podiokit.models.apps import (
         AppField as AppField,
     )
-    from .apps import (
+    from podiokit.models.apps import (
         Application as Application,
     )
-    from .apps import (
+    from podiokit.models.apps import (
         ApplicationField as ApplicationField,
     )
-    from .apps import (
+    from podiokit.models.apps import (
         AppMini as AppMini,
     )
-    from .apps import (
+    from podiokit.models.apps import (
         CategoryOption as CategoryOption,
     )
-    from .apps import (
+    from podiokit.models.apps import (
         FieldConfig as FieldConfig,
     )
-    from .apps import (
+    from podiokit.models.apps import (
         FieldSettings as FieldSettings,
     )
-    from .apps import (
+    from podiokit.models.apps import (
         ReferencedApp as ReferencedApp,
     )
-    from .batches import (
+    from podiokit.models.batches import (
         Batch as Batch,
     )
-    from .calendar import (
+    from podiokit.models.calendar import (
         CalendarEvent as CalendarEvent,
     )
-    from .calendar import (
+    from podiokit.models.calendar import (
         CalendarMute as CalendarMute,
     )
-    from .calendar import (
+    from podiokit.models.calendar import (
         CalendarSummary as CalendarSummary,
     )
-    from .calendar import (
+    from podiokit.models.calendar import (
         CalendarSummaryGroup as CalendarSummaryGroup,
     )
-    from .comments import (
+    from podiokit.models.comments import (
         Comment as Comment,
     )
-    from .common import (
+    from podiokit.models.common import (
         Byline as Byline,
     )
-    from .common import (
+    from podiokit.models.common import (
         FileMini as FileMini,
     )
-    from .common import (
+    from podiokit.models.common import (
         Presence as Presence,
     )
-    from .common import (
+    from podiokit.models.common import (
         Push as Push,
     )
-    from .common import (
+    from podiokit.models.common import (
         Reference as Reference,
     )
-    from .common import (
+    from podiokit.models.common import (
         Via as Via,
     )
-    from .contact_totals import (
+    from podiokit.models.contact_totals import (
         ContactTotal as ContactTotal,
     )
-    from .contacts import (
+    from podiokit.models.contacts import (
         Contact as Contact,
     )
-    from .contacts import (
+    from podiokit.models.contacts import (
         Profile as Profile,
     )
-    from .conversation_events import (
+    from podiokit.models.conversation_events import (
         ConversationEvent as ConversationEvent,
     )
-    from .conversation_events import (
+    from podiokit.models.conversation_events import (
         ConversationMessage as ConversationMessage,
     )
-    from .conversations import (
+    from podiokit.models.conversations import (
         Conversation as Conversation,
     )
-    from .devices import (
+    from podiokit.models.devices import (
         Device as Device,
     )
-    from .email import (
+    from podiokit.models.email import (
         AppEmailConfiguration as AppEmailConfiguration,
     )
-    from .email import (
+    from podiokit.models.email import (
         EmailContact as EmailContact,
     )
-    from .email import (
+    from podiokit.models.email import (
         EmailGroups as EmailGroups,
     )
-    from .embeds import (
+    from podiokit.models.embeds import (
         Embed as Embed,
     )
-    from .errors import (
+    from podiokit.models.errors import (
         ErrorEnvelope as ErrorEnvelope,
     )
-    from .errors import (
+    from podiokit.models.errors import (
         ErrorRequest as ErrorRequest,
     )
-    from .files import (
+    from podiokit.models.files import (
         File as File,
     )
-    from .files import (
+    from podiokit.models.files import (
         FileAttachment as FileAttachment,
     )
-    from .flows import (
+    from podiokit.models.flows import (
         Flow as Flow,
     )
-    from .flows import (
+    from podiokit.models.flows import (
         FlowCreateResult as FlowCreateResult,
     )
-    from .forms import (
+    from podiokit.models.forms import (
         Form as Form,
     )
-    from .grants import (
+    from podiokit.models.grants import (
         Grant as Grant,
     )
-    from .grants import (
+    from podiokit.models.grants import (
         GrantCreateResult as GrantCreateResult,
     )
-    from .hooks import (
+    from podiokit.models.hooks import (
         Hook as Hook,
     )
-    from .hooks import (
+    from podiokit.models.hooks import (
         HookCreateResult as HookCreateResult,
     )
-    from .importer import (
+    from podiokit.models.importer import (
         ImporterColumn as ImporterColumn,
     )
-    from .importer import (
+    from podiokit.models.importer import (
         ImporterInfo as ImporterInfo,
     )
-    from .importer import (
+    from podiokit.models.importer import (
         ImportResult as ImportResult,
     )
-    from .importer import (
+    from podiokit.models.importer import (
         RowPreview as RowPreview,
     )
-    from .integrations import (
+    from podiokit.models.integrations import (
         Integration as Integration,
     )
-    from .integrations import (
+    from podiokit.models.integrations import (
         IntegrationCreateResult as IntegrationCreateResult,
     )
-    from .items import (
+    from podiokit.models.items import (
         AppItemField as AppItemField,
     )
-    from .items import (
+    from podiokit.models.items import (
         AppValue as AppValue,
     )
-    from .items import (
+    from podiokit.models.items import (
         CalculationItemField as CalculationItemField,
     )
-    from .items import (
+    from podiokit.models.items import (
         CalculationValue as CalculationValue,
     )
-    from .items import (
+    from podiokit.models.items import (
         CategoryItemField as CategoryItemField,
     )
-    from .items import (
+    from podiokit.models.items import (
         CategoryValue as CategoryValue,
     )
-    from .items import (
+    from podiokit.models.items import (
         ContactItemField as ContactItemField,
     )
-    from .items import (
+    from podiokit.models.items import (
         ContactValue as ContactValue,
     )
-    from .items import (
+    from podiokit.models.items import (
         DateItemField as DateItemField,
     )
-    from .items import (
+    from podiokit.models.items import (
         DateValue as DateValue,
     )
-    from .items import (
+    from podiokit.models.items import (
         DurationItemField as DurationItemField,
     )
-    from .items import (
+    from podiokit.models.items import (
         DurationValue as DurationValue,
     )
-    from .items import (
+    from podiokit.models.items import (
         EmailItemField as EmailItemField,
     )
-    from .items import (
+    from podiokit.models.items import (
         EmailValue as EmailValue,
     )
-    from .items import (
+    from podiokit.models.items import (
         EmbedItemField as EmbedItemField,
     )
-    from .items import (
+    from podiokit.models.items import (
         EmbedValue as EmbedValue,
     )
-    from .items import (
+    from podiokit.models.items import (
         GenericItemField as GenericItemField,
     )
-    from .items import (
+    from podiokit.models.items import (
         ImageItemField as ImageItemField,
     )
-    from .items import (
+    from podiokit.models.items import (
         ImageValue as ImageValue,
     )
-    from .items import (
+    from podiokit.models.items import (
         Item as Item,
     )
-    from .items import (
+    from podiokit.models.items import (
         ItemCreateResult as ItemCreateResult,
     )
-    from .items import (
+    from podiokit.models.items import (
         ItemField as ItemField,
     )
-    from .items import (
+    from podiokit.models.items import (
         ItemFieldBase as ItemFieldBase,
     )
-    from .items import (
+    from podiokit.models.items import (
         ItemFilterResult as ItemFilterResult,
     )
-    from .items import (
+    from podiokit.models.items import (
         ItemMini as ItemMini,
     )
-    from .items import (
+    from podiokit.models.items import (
         ItemReference as ItemReference,
     )
-    from .items import (
+    from podiokit.models.items import (
         ItemRevision as ItemRevision,
     )
-    from .items import (
+    from podiokit.models.items import (
         LocationItemField as LocationItemField,
     )
-    from .items import (
+    from podiokit.models.items import (
         LocationValue as LocationValue,
     )
-    from .items import (
+    from podiokit.models.items import (
         MoneyItemField as MoneyItemField,
     )
-    from .items import (
+    from podiokit.models.items import (
         MoneyValue as MoneyValue,
     )
-    from .items import (
+    from podiokit.models.items import (
         NumberItemField as NumberItemField,
     )
-    from .items import (
+    from podiokit.models.items import (
         NumberValue as NumberValue,
     )
-    from .items import (
+    from podiokit.models.items import (
         PhoneItemField as PhoneItemField,
     )
-    from .items import (
+    from podiokit.models.items import (
         PhoneValue as PhoneValue,
     )
-    from .items import (
+    from podiokit.models.items import (
         ProgressItemField as ProgressItemField,
     )
-    from .items import (
+    from podiokit.models.items import (
         ProgressValue as ProgressValue,
     )
-    from .items import (
+    from podiokit.models.items import (
         QuestionItemField as QuestionItemField,
     )
-    from .items import (
+    from podiokit.models.items import (
         QuestionValue as QuestionValue,
     )
-    from .items import (
+    from podiokit.models.items import (
         ReferenceGroup as ReferenceGroup,
     )
-    from .items import (
+    from podiokit.models.items import (
         RevisionResult as RevisionResult,
     )
-    from .items import (
+    from podiokit.models.items import (
         TelItemField as TelItemField,
     )
-    from .items import (
+    from podiokit.models.items import (
         TelValue as TelValue,
     )
-    from .items import (
+    from podiokit.models.items import (
         TextItemField as TextItemField,
     )
-    from .items import (
+    from podiokit.models.items import (
         TextValue as TextValue,
     )
-    from .layouts import (
+    from podiokit.models.layouts import (
         Layout as Layout,
     )
-    from .layouts import (
+    from podiokit.models.layouts import (
         LayoutField as LayoutField,
     )
-    from .layouts import (
+    from podiokit.models.layouts import (
         LayoutFields as LayoutFields,
     )
-    from .linked_accounts import (
+    from podiokit.models.linked_accounts import (
         AccountProvider as AccountProvider,
     )
-    from .linked_accounts import (
+    from podiokit.models.linked_accounts import (
         LinkedAccount as LinkedAccount,
     )
-    from .notification_groups import (
+    from podiokit.models.notification_groups import (
         NotificationContext as NotificationContext,
     )
-    from .notification_groups import (
+    from podiokit.models.notification_groups import (
         NotificationGroup as NotificationGroup,
     )
-    from .notifications import (
+    from podiokit.models.notifications import (
         Notification as Notification,
     )
-    from .oauth import (
+    from podiokit.models.oauth import (
         OAuthTokenResponse as OAuthTokenResponse,
     )
-    from .orgs import (
+    from podiokit.models.orgs import (
         Organization as Organization,
     )
-    from .questions import (
+    from podiokit.models.questions import (
         Question as Question,
     )
-    from .questions import (
+    from podiokit.models.questions import (
         QuestionAnswer as QuestionAnswer,
     )
-    from .questions import (
+    from podiokit.models.questions import (
         QuestionOption as QuestionOption,
     )
-    from .ratings import (
+    from podiokit.models.ratings import (
         Rating as Rating,
     )
-    from .recurrence import (
+    from podiokit.models.recurrence import (
         Recurrence as Recurrence,
     )
-    from .recurrence import (
+    from podiokit.models.recurrence import (
         RecurrenceConfig as RecurrenceConfig,
     )
-    from .reference import (
+    from podiokit.models.reference import (
         ReferenceSearchGroup as ReferenceSearchGroup,
     )
-    from .reminders import (
+    from podiokit.models.reminders import (
         Reminder as Reminder,
     )
-    from .search import (
+    from podiokit.models.search import (
         SearchResult as SearchResult,
     )
-    from .search import (
+    from podiokit.models.search import (
         SearchResultV2 as SearchResultV2,
     )
-    from .space_members import (
+    from podiokit.models.space_members import (
         SpaceInvitation as SpaceInvitation,
     )
-    from .space_members import (
+    from podiokit.models.space_members import (
         SpaceMember as SpaceMember,
     )
-    from .spaces import (
+    from podiokit.models.spaces import (
         OrganizationMini as OrganizationMini,
     )
-    from .spaces import (
+    from podiokit.models.spaces import (
         Space as Space,
     )
-    from .spaces import (
+    from podiokit.models.spaces import (
         SpaceMicro as SpaceMicro,
     )
-    from .spaces import (
+    from podiokit.models.spaces import (
         SpaceMini as SpaceMini,
     )
-    from .status import (
+    from podiokit.models.status import (
         Status as Status,
     )
-    from .stream import (
+    from podiokit.models.stream import (
         StreamActivityGroup as StreamActivityGroup,
     )
-    from .stream import (
+    from podiokit.models.stream import (
         StreamMute as StreamMute,
     )
-    from .stream import (
+    from podiokit.models.stream import (
         StreamObject as StreamObject,
     )
-    from .stream import (
+    from podiokit.models.stream import (
         StreamObjectV3 as StreamObjectV3,
     )
-    from .subscriptions import (
+    from podiokit.models.subscriptions import (
         Subscription as Subscription,
     )
-    from .tags import (
+    from podiokit.models.tags import (
         Tag as Tag,
     )
-    from .tags import (
+    from podiokit.models.tags import (
         TaggedObject as TaggedObject,
     )
-    from .tasks import (
+    from podiokit.models.tasks import (
         Task as Task,
     )
-    from .tasks import (
+    from podiokit.models.tasks import (
         TaskLabel as TaskLabel,
     )
-    from .users import (
+    from podiokit.models.users import (
         User as User,
     )
-    from .users import (
+    from podiokit.models.users import (
         UserStatus as UserStatus,
     )
-    from .views import (
+    from podiokit.models.views import (
         View as View,
     )
-    from .views import (
+    from podiokit.models.views import (
         ViewCreateResult as ViewCreateResult,
     )
-    from .widgets import (
+    from podiokit.models.widgets import (
         Widget as Widget,
     )
 
