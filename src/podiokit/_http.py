@@ -27,6 +27,7 @@ from .errors import (
     PodioError,
     PodioTimeoutError,
     error_for_status,
+    wait_hint,
 )
 
 if TYPE_CHECKING:
@@ -402,8 +403,8 @@ def _rate_limit_wait(response: httpx.Response) -> float | None:
             pass
     body = _error_body(response)
     if isinstance(body, Mapping):
-        error = error_for_status(response.status_code, body)
-        return getattr(error, "retry_after", None)
+        description = body.get("error_description")
+        return wait_hint(description if isinstance(description, str) else None)
     return None
 
 

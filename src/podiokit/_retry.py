@@ -6,7 +6,7 @@ import random
 
 import httpx
 
-__all__ = ["RETRY_STATUSES", "backoff", "is_retryable_exception", "never_sent"]
+__all__ = ["IDEMPOTENT_METHODS", "RETRY_STATUSES", "backoff", "never_sent"]
 
 #: Statuses retried for idempotent operations: Podio's transient server failures.
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
@@ -17,10 +17,6 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 def never_sent(exc: Exception) -> bool:
     """The request cannot have reached Podio: safe to retry even a create."""
     return isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
-
-
-def is_retryable_exception(exc: Exception) -> bool:
-    return isinstance(exc, (httpx.TransportError,))
 
 
 def backoff(attempt: int, base: float, cap: float) -> float:

@@ -32,6 +32,12 @@ __all__ = [
 _WAIT_RE = re.compile(r"wait\s+(\d+)\s+seconds?", re.IGNORECASE)
 
 
+def wait_hint(description: str | None) -> float | None:
+    """The N of Podio's 420 "Please wait N seconds" (it sends no Retry-After header)."""
+    found = _WAIT_RE.search(description) if description else None
+    return float(found.group(1)) if found else None
+
+
 class PodioError(Exception):
     """Base class of every error podiokit raises.
 
@@ -129,9 +135,8 @@ class PodioRateLimitError(PodioError):
     def __init__(self, message: str | None = None, **kwargs: Any) -> None:
         retry_after = kwargs.pop("retry_after", None)
         super().__init__(message, **kwargs)
-        if retry_after is None and self.error_description:
-            found = _WAIT_RE.search(self.error_description)
-            retry_after = float(found.group(1)) if found else None
+        if retry_after is None:
+            retry_after = wait_hint(self.error_description)
         self.retry_after = retry_after
 
 
