@@ -3,46 +3,45 @@
 anyio locks and semaphores must not outlive the loop that made them: a client kept in a
 module global survives successive `asyncio.run` calls, and the same client may run under
 trio. `LoopLocal` makes a fresh value the first time it is asked for in a new loop.
+
+The per-loop storage is anyio's own `RunVar` (scoped to the running event loop, asyncio or
+trio), so nothing beyond anyio is needed to tell loops apart.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
+from weakref import WeakKeyDictionary
 
-import sniffio
+from anyio.lowlevel import RunVar
 
-__all__ = ["LoopLocal", "current_loop"]
+__all__ = ["LoopLocal"]
 
 T = TypeVar("T")
 
-
-def current_loop() -> object:
-    """An object that identifies the running event loop (asyncio loop or trio run)."""
-    library = sniffio.current_async_library()
-    if library == "trio":
-        import trio
-
-        return trio.lowlevel.current_trio_token()
-    import asyncio
-
-    return asyncio.get_running_loop()
+# One table per running loop: LoopLocal -> its value in that loop. Weak keys, so a client
+# dropped while the loop keeps running takes its primitives with it; the table itself goes
+# with the loop.
+_values: RunVar[WeakKeyDictionary[LoopLocal[Any], Any]] = RunVar("podiokit_loop_local")
 
 
 class LoopLocal(Generic[T]):
-    """One value per event loop; only the latest loop's value is kept (a client runs in one
-    loop at a time, and keeping old loops alive would leak them)."""
+    """One value per event loop, made by `factory` on first use inside that loop."""
 
-    __slots__ = ("_factory", "_loop", "_value")
+    __slots__ = ("__weakref__", "_factory")
 
     def __init__(self, factory: Callable[[], T]) -> None:
         self._factory = factory
-        self._loop: object | None = None
-        self._value: T | None = None
 
     def get(self) -> T:
-        loop = current_loop()
-        if self._loop is not loop or self._value is None:
-            self._value = self._factory()
-            self._loop = loop
-        return self._value
+        table = _values.get(None)
+        if table is None:
+            table = WeakKeyDictionary()
+            _values.set(table)
+        try:
+            value: T = table[self]
+            return value
+        except KeyError:
+            made = table[self] = self._factory()
+            return made
