@@ -53,11 +53,23 @@ def codegen(session: nox.Session) -> None:
     session.run("python", "-m", "codegen", *session.posargs)
 
 
+#: What `nox -s wheel` runs in a fresh venv per install target (the wheel plus one extra).
+WHEEL_CHECKS = {
+    "": ["python", "tests/packaging/core_smoke.py"],
+    "cli": ["python", "tests/packaging/extra_smoke.py", "cli"],
+    "redis": ["python", "tests/packaging/extra_smoke.py", "redis"],
+    "fastapi": ["python", "tests/packaging/extra_smoke.py", "fastapi"],
+    "emulator": ["python", "tests/packaging/extra_smoke.py", "emulator"],
+    "all": ["podiokit", "demo", "--items", "500"],
+}
+
+
 @nox.session(python=PYTHON, reuse_venv=False)
 def wheel(session: nox.Session) -> None:
-    """What users install: build the sdist and wheel, install the wheel alone (no extras) in
-    a fresh venv and run the core smoke script there, then install `wheel[all]` in another
-    fresh venv and run `podiokit demo`."""
+    """What users install: build the sdist and wheel, then for the wheel alone (no extras)
+    and for each extra on its own, a fresh venv holding just that, and a smoke check run in
+    it (`podiokit demo` for `[all]`). `nox -s wheel -- cli` checks only the named targets
+    (`core` is the wheel without extras)."""
     session.install("build>=1")
     tmp = pathlib.Path(session.create_tmp()).resolve()
     dist = tmp / "dist"
@@ -66,15 +78,15 @@ def wheel(session: nox.Session) -> None:
     (wheel_file,) = dist.glob("podiokit-*.whl")
     (sdist_file,) = dist.glob("podiokit-*.tar.gz")
     session.log(f"built {wheel_file.name} and {sdist_file.name}")
-    for name, target, command in (
-        ("core", str(wheel_file), ["python", "tests/packaging/core_smoke.py"]),
-        ("all", f"{wheel_file}[all]", ["podiokit", "demo", "--items", "500"]),
-    ):
-        venv = tmp / f"venv-{name}"
+    wanted = ["" if name == "core" else name for name in session.posargs] or list(WHEEL_CHECKS)
+    for extra in wanted:
+        command = WHEEL_CHECKS[extra]
+        venv = tmp / f"venv-{extra or 'core'}"
         session.run("python", "-m", "venv", "--clear", str(venv))
         python = str(venv / "bin" / "python")
+        target = f"{wheel_file}[{extra}]" if extra else str(wheel_file)
         session.run(python, "-m", "pip", "install", "-q", target, external=True)
-        session.run(python, "-m", "pip", "list", "--format=freeze", external=True)
+        session.run(python, "-m", "pip", "list", "--format=freeze", external=True, silent=True)
         session.run(str(venv / "bin" / command[0]), *command[1:], external=True)
 
 

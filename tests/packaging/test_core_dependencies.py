@@ -41,13 +41,25 @@ def _runtime_closure(dist: str = "podiokit") -> set[str]:
     return seen
 
 
+def _top_level_names(dist: md.Distribution) -> set[str]:
+    """Import names a distribution installs, from its RECORD (Python 3.10's
+    `packages_distributions` reads only top_level.txt, which hatchling and maturin omit)."""
+    names: set[str] = set()
+    for file in dist.files or []:
+        top = file.parts[0]
+        if top.endswith((".dist-info", ".data")) or top in ("..", "__pycache__"):
+            continue
+        names.add(top.removesuffix(".py") if len(file.parts) == 1 else top)
+    return {n for n in names if n.isidentifier()}
+
+
 def _allowed_top_level() -> set[str]:
-    allowed = set(_runtime_closure())
-    return {
-        top
-        for top, dists in md.packages_distributions().items()
-        if any(_norm(d) in allowed for d in dists)
-    } | {"podiokit"}
+    allowed = _runtime_closure()
+    names = {"podiokit"}
+    for dist in md.distributions():
+        if _norm(dist.metadata["Name"]) in allowed:
+            names |= _top_level_names(dist)
+    return names
 
 
 GUARD = textwrap.dedent(

@@ -1,0 +1,107 @@
+"""Each extra on its own, as `pip install 'podiokit[EXTRA]'` leaves it.
+
+Run by `nox -s wheel` (and so by `.ci/run`) in a fresh venv holding the wheel with one extra:
+
+    python tests/packaging/extra_smoke.py cli|redis|fastapi|emulator
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+
+import anyio
+import httpx
+
+from podiokit import OAuthToken, Podio
+
+
+def _cli() -> None:
+    out = subprocess.run(["podiokit", "--help"], capture_output=True, text=True, check=True)
+    assert "emulator" in out.stdout and "demo" in out.stdout, out.stdout
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _redis() -> None:
+    from podiokit.sessions import RedisSessionStore
+
+    server = shutil.which("redis-server")
+    if server is None:
+        raise SystemExit("redis-server is not installed (apt-get install redis-server)")
+    port = _free_port()
+    proc = subprocess.Popen(
+        [server, "--port", str(port), "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+
+        async def roundtrip() -> None:
+            store = RedisSessionStore(f"redis://127.0.0.1:{port}/0")
+            token = OAuthToken.from_response(
+                {"access_token": "a", "refresh_token": "r", "expires_in": 3600}
+            )
+            async with store.lock("k"):
+                await store.set("k", token)
+            got = await store.get("k")
+            assert got is not None and got.expires_at == token.expires_at
+            await store.aclose()
+
+        anyio.run(roundtrip, backend="asyncio")
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
+def _fastapi() -> None:
+    import fastapi  # the extra's one job today: bring FastAPI beside the core
+
+    assert fastapi.__version__
+
+
+def _emulator() -> None:
+    from podiokit.testing import Emulator
+
+    async def tour() -> None:
+        emu = Emulator(items=20)
+        creds = emu.credentials
+        http = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=emu.app), base_url=creds["api_url"]
+        )
+        async with Podio(
+            creds["client_id"], creds["client_secret"], api_url=creds["api_url"], http_client=http
+        ) as podio:
+            app = creds["apps"][0]
+            await podio.authenticate_with_app(app["app_id"], app["app_token"])
+            page = await podio.items.filter(app["app_id"], limit=5)
+            assert page.total == 20 and len(page.items) == 5, (page.total, len(page.items))
+        await http.aclose()
+
+    anyio.run(tour)
+
+
+CHECKS: dict[str, Callable[[], None]] = {
+    "cli": _cli,
+    "redis": _redis,
+    "fastapi": _fastapi,
+    "emulator": _emulator,
+}
+
+if __name__ == "__main__":
+    extra = sys.argv[1]
+    CHECKS[extra]()
+    print(f"podiokit[{extra}] smoke OK on Python {sys.version.split()[0]}")
