@@ -42,7 +42,9 @@ def _handler(item_body: bytes) -> httpx.MockTransport:
         assert request.headers["authorization"] == "OAuth2 smoke-access"
         item_id = json.loads(item_body)["item_id"]
         if request.url.path == f"/item/{item_id}":
-            return httpx.Response(200, content=item_body, headers={"content-type": "application/json"})
+            return httpx.Response(
+                200, content=item_body, headers={"content-type": "application/json"}
+            )
         return httpx.Response(404, json={"error": "not_found", "error_description": "no route"})
 
     return httpx.MockTransport(handle)
@@ -60,7 +62,9 @@ async def main() -> None:
         assert item.item_id == item_id
     await http.aclose()
     where = pathlib.Path(podiokit.__file__).parent
-    print(f"podiokit {podiokit.__version__} core smoke OK on Python {sys.version.split()[0]} ({where})")
+    print(
+        f"podiokit {podiokit.__version__} core smoke OK on Python {sys.version.split()[0]} ({where})"
+    )
 
 
 if __name__ == "__main__":
