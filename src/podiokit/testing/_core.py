@@ -11,6 +11,7 @@ from ._common import JSON
 from ._filter import FilterCache
 from ._ratelimit import RateLimiter
 from ._seed import seed
+from ._values import index_media
 from ._serialize import Serializer
 from ._state import User, World
 from ._tokens import TokenStore
@@ -52,6 +53,7 @@ class Core:
         opts = self.options
         self.world = World()
         seed(self.world, opts.seed, opts.items)
+        index_media(self.world)
         self.tokens = TokenStore(opts.token_lifetime, opts.refresh)
         limited = opts.rate_limit_limited or max(1, opts.rate_limit // 4)
         self.limiter = RateLimiter(opts.rate_limit, limited, window=opts.rate_window)
