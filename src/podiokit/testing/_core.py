@@ -11,10 +11,10 @@ from ._common import JSON
 from ._filter import FilterCache
 from ._ratelimit import RateLimiter
 from ._seed import seed
-from ._values import index_media
 from ._serialize import Serializer
 from ._state import User, World
 from ._tokens import TokenStore
+from ._values import index_media
 
 
 @dataclass
