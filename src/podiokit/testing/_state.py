@@ -254,7 +254,7 @@ class World:
     tasks: dict[int, JSON] = field(default_factory=dict)
     comments: dict[int, JSON] = field(default_factory=dict)
     hooks: dict[int, Hook] = field(default_factory=dict)
-    # Files and embeds that exist, by id: a field value may only name one of these.
+    # Uploaded or seeded files and resolved embeds: file_id / embed_id -> their mini form.
     files: dict[int, JSON] = field(default_factory=dict)
     embeds: dict[int, JSON] = field(default_factory=dict)
     # Index for external_id look-ups: (app_id, external_id) -> item_id.

@@ -329,22 +329,23 @@ def new_embed(world: World, url: str) -> JSON:
 
 def index_media(world: World) -> None:
     """Record every file and embed the seed put in item values: they exist from then on."""
-    kinds = {f.field_id: f.type for a in world.apps.values() for f in a.fields}
-    media = {fid for fid, kind in kinds.items() if kind in ("image", "embed")}
     seen: set[int] = set()
-    for item in world.items.values():
-        for field_id in media & item.values.keys():
-            entries = item.values[field_id]
-            if id(entries) in seen:  # seeds share value lists between items
-                continue
-            seen.add(id(entries))
-            for entry in entries:
-                if kinds[field_id] == "image":
-                    world.files[entry["value"]["file_id"]] = entry["value"]
+    for app in world.apps.values():
+        media = [(f.field_id, f.type) for f in app.fields if f.type in ("image", "embed")]
+        for item_id in app.item_ids if media else ():
+            values = world.items[item_id].values
+            for field_id, kind in media:
+                entries = values.get(field_id)
+                if entries is None or id(entries) in seen:  # seeds share value lists
                     continue
-                world.embeds[entry["embed"]["embed_id"]] = entry["embed"]
-                if entry.get("file"):
-                    world.files[entry["file"]["file_id"]] = entry["file"]
+                seen.add(id(entries))
+                for entry in entries:
+                    if kind == "image":
+                        world.files.setdefault(entry["value"]["file_id"], entry["value"])
+                        continue
+                    world.embeds.setdefault(entry["embed"]["embed_id"], entry["embed"])
+                    if entry.get("file"):
+                        world.files.setdefault(entry["file"]["file_id"], entry["file"])
 
 
 def file_mini(file_id: int) -> JSON:
