@@ -106,7 +106,8 @@ async def test_date_forms_with_time(podio: Podio, emu: Emulator, value: Any) -> 
 async def test_phone_and_email_forms(podio: Podio) -> None:
     got = await round_trip(podio, CLIENTS, {
         "title": "c",
-        "phone": [{"type": "mobile", "value": "+4512345678"}, {"type": "home", "value": "+4587654321"}],
+        "phone": [{"type": "mobile", "value": "+4512345678"},
+                  {"type": "home", "value": "+4587654321"}],
         "email": {"type": "home", "value": "a@b.test"},
     })  # fmt: skip
     assert got["phone"] == [{"type": "mobile", "value": "+4512345678"},
@@ -120,7 +121,8 @@ async def test_phone_and_email_forms(podio: Podio) -> None:
 
 async def test_embed_forms(podio: Podio) -> None:
     got = await round_trip(podio, CLIENTS, {
-        "title": "e", "website": [{"embed": EMBED_ID, "file": FILE_ID}, {"url": "https://podio.com/x"}],
+        "title": "e",
+        "website": [{"embed": EMBED_ID, "file": FILE_ID}, {"url": "https://podio.com/x"}],
     })  # fmt: skip
     first, second = got["website"]
     assert first["embed"]["embed_id"] == EMBED_ID and first["file"]["file_id"] == FILE_ID
@@ -179,66 +181,61 @@ def refused(description: str) -> dict[str, Any]:
     return {"error": "invalid_value", "error_description": description}
 
 
-REFUSED = [
-    pytest.param(PROJECTS, {"status": [1, 2]},
-                 "Invalid value [1, 2] (array): field status takes one value", id="category-multiple-false"),
-    pytest.param(PROJECTS, {"client": ["CLIENT", "CLIENT2"]},
-                 "Invalid value [CLIENT, CLIENT2] (array): field client takes one value", id="app-two-refs"),
-    pytest.param(PROJECTS, {"client": "PROJECT"},
-                 "Invalid value PROJECT (integer): field client references items of apps [3001] only",
-                 id="app-outside-referenced-apps"),
-    pytest.param(PROJECTS, {"title": ["a", "b"]},
-                 'Invalid value ["a", "b"] (array): field title takes one value', id="text-two-values"),
-    pytest.param(CLIENTS, {"phone": {"type": "bogus", "value": "+451"}},
-                 'Invalid value {"type": "bogus", "value": "+451"} (object): '
-                 'field phone takes a type from ["mobile", "work", "home"]', id="phone-bogus-type"),
-    pytest.param(CLIENTS, {"phone": {"type": "main", "value": "+451"}},
-                 'Invalid value {"type": "main", "value": "+451"} (object): '
-                 'field phone takes a type from ["mobile", "work", "home"]',
-                 id="phone-type-outside-possible-types"),
-    pytest.param(CLIENTS, {"email": {"type": "mobile", "value": "a@b.test"}},
-                 'Invalid value {"type": "mobile", "value": "a@b.test"} (object): '
-                 'field email takes a type from ["work", "home", "other"]', id="email-phone-type"),
-    pytest.param(CLIENTS, {"email": {"type": "work", "value": "not an email"}},
-                 'Invalid value {"type": "work", "value": "not an email"} (object): '
-                 "field email takes an email address", id="email-not-an-address"),
-    pytest.param(PROJECTS, {"hours": "NaN"},
-                 'Invalid value "NaN" (string): field hours takes a finite number', id="number-nan"),
-    pytest.param(PROJECTS, {"hours": True},
-                 "Invalid value true (boolean): field hours takes a number", id="number-true"),
-    pytest.param(PROJECTS, {"title": True},
-                 "Invalid value true (boolean): field title takes a string", id="text-true"),
-    pytest.param(PROJECTS, {"progress": 50.9},
-                 "Invalid value 50.9 (float): field progress takes progress as a whole number",
-                 id="progress-fraction"),
-    pytest.param(PROJECTS, {"progress": 101},
-                 "Invalid value 101 (integer): field progress takes progress from 0 to 100",
-                 id="progress-over-100"),
-    pytest.param(PROJECTS, {"estimate": -5},
-                 "Invalid value -5 (integer): field estimate takes a duration that is not negative",
-                 id="duration-negative"),
-    pytest.param(PROJECTS, {"deadline": {"start_utc": "2025-03-04 10:30:00"}},
-                 'Invalid value {"start_utc": "2025-03-04 10:30:00"} (object): '
-                 "field deadline takes no time (its time setting is disabled)", id="time-disabled"),
-    pytest.param(PROJECTS, {"deadline": {"start_date": "2025-03-04", "start_time": "10:30:00"}},
-                 'Invalid value {"start_date": "2025-03-04", "start_time": "10:30:00"} (object): '
-                 "field deadline takes no time (its time setting is disabled)",
-                 id="start-time-disabled"),
-    pytest.param(PROJECTS, {"deadline": {"start_date": "2025-03-04", "end_date": "2025-03-01"}},
-                 'Invalid value {"start_date": "2025-03-04", "end_date": "2025-03-01"} (object): '
-                 "field deadline ends before it starts", id="end-before-start"),
-    pytest.param(CLIENTS, {"logo": [424242]},
-                 "Invalid value 424242 (integer): field logo references file 424242, which does not exist",
-                 id="image-made-up-file"),
-    pytest.param(CLIENTS, {"website": {"embed": 424242, "file": None}},
-                 'Invalid value {"embed": 424242, "file": null} (object): '
-                 "field website references embed 424242, which does not exist",
-                 id="embed-made-up-id"),
-    pytest.param(CLIENTS, {"website": {"embed": EMBED_ID, "file": 424242}},
-                 f'Invalid value {{"embed": {EMBED_ID}, "file": 424242}} (object): '
-                 "field website references file 424242, which does not exist",
-                 id="embed-made-up-thumbnail"),
+NOT_THERE = "which does not exist"
+TIME_OFF = "field deadline takes no time (its time setting is disabled)"
+PHONE_TYPES = 'field phone takes a type from ["mobile", "work", "home"]'  # its possible_types
+# (id, app, fields, Podio's error_description); CLIENT, CLIENT2, PROJECT stand for item ids.
+CASES: list[tuple[str, int, dict[str, Any], str]] = [
+    ("category-multiple-false", PROJECTS, {"status": [1, 2]},
+     "Invalid value [1, 2] (array): field status takes one value"),
+    ("app-two-refs", PROJECTS, {"client": ["CLIENT", "CLIENT2"]},
+     "Invalid value [CLIENT, CLIENT2] (array): field client takes one value"),
+    ("app-outside-referenced-apps", PROJECTS, {"client": "PROJECT"},
+     "Invalid value PROJECT (integer): field client references items of apps [3001] only"),
+    ("text-two-values", PROJECTS, {"title": ["a", "b"]},
+     'Invalid value ["a", "b"] (array): field title takes one value'),
+    ("phone-bogus-type", CLIENTS, {"phone": {"type": "bogus", "value": "+451"}},
+     f'Invalid value {{"type": "bogus", "value": "+451"}} (object): {PHONE_TYPES}'),
+    ("phone-type-outside-possible-types", CLIENTS, {"phone": {"type": "main", "value": "+451"}},
+     f'Invalid value {{"type": "main", "value": "+451"}} (object): {PHONE_TYPES}'),
+    ("email-phone-type", CLIENTS, {"email": {"type": "mobile", "value": "a@b.test"}},
+     'Invalid value {"type": "mobile", "value": "a@b.test"} (object): '
+     'field email takes a type from ["work", "home", "other"]'),
+    ("email-not-an-address", CLIENTS, {"email": {"type": "work", "value": "not an email"}},
+     'Invalid value {"type": "work", "value": "not an email"} (object): '
+     "field email takes an email address"),
+    ("number-nan", PROJECTS, {"hours": "NaN"},
+     'Invalid value "NaN" (string): field hours takes a finite number'),
+    ("number-true", PROJECTS, {"hours": True},
+     "Invalid value true (boolean): field hours takes a number"),
+    ("text-true", PROJECTS, {"title": True},
+     "Invalid value true (boolean): field title takes a string"),
+    ("progress-fraction", PROJECTS, {"progress": 50.9},
+     "Invalid value 50.9 (float): field progress takes progress as a whole number"),
+    ("progress-over-100", PROJECTS, {"progress": 101},
+     "Invalid value 101 (integer): field progress takes progress from 0 to 100"),
+    ("duration-negative", PROJECTS, {"estimate": -5},
+     "Invalid value -5 (integer): field estimate takes a duration that is not negative"),
+    ("time-disabled", PROJECTS, {"deadline": {"start_utc": "2025-03-04 10:30:00"}},
+     f'Invalid value {{"start_utc": "2025-03-04 10:30:00"}} (object): {TIME_OFF}'),
+    ("start-time-disabled", PROJECTS,
+     {"deadline": {"start_date": "2025-03-04", "start_time": "10:30:00"}},
+     f'Invalid value {{"start_date": "2025-03-04", "start_time": "10:30:00"}} (object): '
+     f"{TIME_OFF}"),
+    ("end-before-start", PROJECTS,
+     {"deadline": {"start_date": "2025-03-04", "end_date": "2025-03-01"}},
+     'Invalid value {"start_date": "2025-03-04", "end_date": "2025-03-01"} (object): '
+     "field deadline ends before it starts"),
+    ("image-made-up-file", CLIENTS, {"logo": [424242]},
+     f"Invalid value 424242 (integer): field logo references file 424242, {NOT_THERE}"),
+    ("embed-made-up-id", CLIENTS, {"website": {"embed": 424242, "file": None}},
+     'Invalid value {"embed": 424242, "file": null} (object): '
+     f"field website references embed 424242, {NOT_THERE}"),
+    ("embed-made-up-thumbnail", CLIENTS, {"website": {"embed": EMBED_ID, "file": 424242}},
+     f'Invalid value {{"embed": {EMBED_ID}, "file": 424242}} (object): '
+     f"field website references file 424242, {NOT_THERE}"),
 ]  # fmt: skip
+REFUSED = [pytest.param(app, fields, text, id=name) for name, app, fields, text in CASES]
 
 
 @pytest.mark.parametrize(("app_id", "fields", "description"), REFUSED)
@@ -290,8 +287,8 @@ async def test_settings_that_allow_are_followed(
     """What the settings allow passes: several categories where `multiple` is on, a time once
     the date field's time is enabled, integral progress sent as 50.0, an end on the start day."""
     timed_deadline(emu)
-    response = await user_http.post(f"/item/app/{CLIENTS}/", json={"fields": {
-        "title": "ok", "industry": [1, 2], "email": [{"type": "home", "value": "a@b.test"}]}})  # fmt: skip
+    several = {"title": "ok", "industry": [1, 2], "email": [{"type": "home", "value": "a@b.test"}]}
+    response = await user_http.post(f"/item/app/{CLIENTS}/", json={"fields": several})
     assert response.status_code == 200, response.text
     response = await user_http.post(f"/item/app/{PROJECTS}/", json={"fields": {
         "title": "ok", "progress": 50.0, "estimate": 0,
