@@ -18,7 +18,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ._common import JSON, fmt_date, fmt_dt, fmt_number, parse_dt, via
-from ._errors import ApiError, invalid_value
+from ._errors import invalid_value
 from ._state import Field, Item, World
 
 PHONE_TYPES = ("mobile", "work", "home", "main", "work_fax", "private_fax", "other")
@@ -45,7 +45,7 @@ def describe(value: Any) -> str:
     return f"Invalid value {json.dumps(value, ensure_ascii=False)} ({_kind(value)})"
 
 
-def _bad(field: Field, value: Any, why: str) -> ApiError:
+def _bad(field: Field, value: Any, why: str) -> Exception:
     return invalid_value(f"{describe(value)}: field {field.external_id} {why}")
 
 
