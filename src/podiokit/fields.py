@@ -21,7 +21,16 @@ and the value, before any request is made.
 | `Duration(seconds)`, `timedelta`       | `93784` (seconds)                         | duration          |
 | `Progress(75)`                         | `75`                                      | progress          |
 | `None`, `[]`                           | `[]` (clears the field)                   | any               |
+| Podio's own write form (a `dict`)      | sent as given, once its keys and value    | see `FORMS`       |
+|                                        | types are checked; a list of them too     |                   |
 | `Raw(anything)`                        | sent unchanged (a form this module lacks) | any               |
+
+Podio's forms, as its docs and the official clients write them: `{"value": v}`,
+`{"value": "10", "currency": "EUR"}`, `{"start_date", "end_date", "start_time", "end_time"}`,
+`{"start_utc", "end_utc"}`, `{"start", "end"}`, `{"type": "work", "value": ...}` (phone,
+email), `{"embed": id, "file": id}` and `{"url": ...}` (embed), and location dicts
+(`{"value", "lat", "lng", "city", ...}`). A dict with an unknown key or a wrong value type
+raises `FieldValueError`, which lists the forms.
 
 A naive `datetime` is rejected: Podio's `start_utc` is UTC and guessing a timezone would
 silently move the date. Pass an aware datetime, or a `date` for a date-only value.
@@ -38,6 +47,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Final, Literal
 
 __all__ = [
+    "FORMS",
     "DateRange",
     "Duration",
     "Email",
@@ -242,7 +252,7 @@ def _encode(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return _list(value)
     if isinstance(value, Mapping):
-        raise _Reject("a dict is not encoded; use a typed value (Money, DateRange...) or Raw")
+        return _podio_form(value)
     raise _Reject(f"{type(value).__name__} is not a supported field value")
 
 
@@ -258,8 +268,11 @@ def _list(values: Sequence[Any]) -> list[Any]:
         return [_id(v, "id") for v in values]
     if isinstance(first, (Embed, Location, Phone, Email)):
         return [_part(v) for v in values]
+    if isinstance(first, Mapping):
+        return [_podio_form(v) for v in values]
     raise _Reject(
-        f"a list holds ids (int), Embed, Location, Phone or Email values, not {type(first).__name__}"
+        "a list holds ids (int), Podio write forms (dict), Embed, Location, Phone or Email "
+        f"values, not {type(first).__name__}"
     )
 
 
@@ -369,4 +382,167 @@ def _location(value: Location) -> dict[str, Any]:
             out[name] = coord
     if not out:
         raise _Reject("a location needs an address or lat/lng")
+    return out
+
+
+# --------------------------------------------------------------------------- Podio's own forms
+# The dicts Podio's docs and the official clients write (behaviour.md §5.5), passed through
+# after their keys and value types are checked: a typo'd key or a wrong type fails here, before
+# a request is sent, instead of as a 400 from Podio.
+_DATE_LOCAL: Final = frozenset({"start_date", "end_date", "start_time", "end_time"})
+_DATE_UTC: Final = frozenset({"start_utc", "end_utc"})
+_DATE_PLAIN: Final = frozenset({"start", "end"})
+_LOCATION_TEXT: Final = frozenset(
+    {"formatted", "street_number", "street_name", "street_address", "postal_code", "city",
+     "state", "country"}
+)  # fmt: skip
+_LOCATION: Final = _LOCATION_TEXT | {"value", "lat", "lng"}
+FORMS: Final = (
+    '{"value": v} (any field; v a string, number or id)',
+    '{"value", "currency"} (money)',
+    '{"start_date", "end_date", "start_time", "end_time"} (date)',
+    '{"start_utc", "end_utc"} (date, UTC)',
+    '{"start", "end"} (date, local time)',
+    '{"type", "value"} (phone, email)',
+    '{"embed", "file"} or {"url"} (embed)',
+    '{"value", "lat", "lng", "formatted", "street_address", "city", ...} (location)',
+)
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
+_CLOCK = re.compile(r"([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?\Z")
+
+
+def _podio_form(value: Mapping[Any, Any]) -> dict[str, Any]:
+    keys = set(value)
+    if all(isinstance(k, str) for k in keys):
+        if keys == {"value"}:
+            return {"value": _scalar(value["value"])}
+        if keys == {"value", "currency"}:
+            return _money(Money(value["value"], value["currency"]))
+        if keys <= _DATE_LOCAL and keys:
+            return _date_local(value)
+        if keys <= _DATE_UTC and keys:
+            return _date_text(value, "_utc")
+        if keys <= _DATE_PLAIN and keys:
+            return _date_text(value, "")
+        if "type" in keys and keys <= {"type", "value"}:
+            return _typed(value)
+        if "embed" in keys and keys <= {"embed", "file"}:
+            out: dict[str, Any] = {"embed": _id(value["embed"], "embed id")}
+            if "file" in value:
+                file_id = value["file"]
+                out["file"] = None if file_id is None else _id(file_id, "file id")
+            return out
+        if keys == {"url"}:
+            url = value["url"]
+            if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+                raise _Reject('{"url": ...} takes an http(s) URL string')
+            return {"url": url}
+        if keys <= _LOCATION and keys - {"value"}:
+            return _location_form(value)
+    shown = ", ".join(sorted(map(repr, keys))) or "none"
+    raise _Reject(
+        f"a dict must be one of Podio's write forms: {'; '.join(FORMS)}; its keys ({shown}) "
+        "match none (or use a typed value such as Money, or Raw)"
+    )
+
+
+def _scalar(value: Any) -> Any:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool) or value is None:
+        raise _Reject('{"value": v} takes a string, a number or an id')
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise _Reject("a number must be finite")
+        return value
+    if isinstance(value, Decimal):
+        return _decimal_text(value)
+    raise _Reject('{"value": v} takes a string, a number or an id')
+
+
+def _day(value: Any, key: str) -> str:
+    if not isinstance(value, str) or not _DAY.match(value):
+        raise _Reject(f"{key} is a 'YYYY-MM-DD' string")
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        raise _Reject(f"{key} is not a real date") from None
+    return value
+
+
+def _date_local(value: Mapping[str, Any]) -> dict[str, Any]:
+    if "start_date" not in value:
+        raise _Reject("a date needs start_date")
+    if "end_time" in value and "end_date" not in value:
+        raise _Reject("end_time needs end_date")
+    out: dict[str, Any] = {}
+    for key in ("start_date", "start_time", "end_date", "end_time"):
+        if key not in value:
+            continue
+        raw = value[key]
+        if key.endswith("_time"):
+            if raw is not None and (not isinstance(raw, str) or not _CLOCK.match(raw)):
+                raise _Reject(f"{key} is an 'HH:MM:SS' string (or null)")
+            out[key] = raw
+        else:
+            out[key] = _day(raw, key)
+    if "end_date" in out:
+        start = (out["start_date"], out.get("start_time") or "")
+        end = (out["end_date"], out.get("end_time") or "99")  # a date-only end lasts all day
+        if end < start:
+            raise _Reject("a date cannot end before it starts")
+    return out
+
+
+def _date_text(value: Mapping[str, Any], suffix: str) -> dict[str, Any]:
+    start_key, end_key = f"start{suffix}", f"end{suffix}"
+    if start_key not in value:
+        raise _Reject(f"a date needs {start_key}")
+    out: dict[str, Any] = {}
+    for key in (start_key, end_key):
+        if key in value:
+            raw = value[key]
+            if not isinstance(raw, str) or not _is_when(raw):
+                raise _Reject(f"{key} is a 'YYYY-MM-DD HH:MM:SS' or 'YYYY-MM-DD' string")
+            out[key] = raw
+    if end_key in out:
+        start, end = out[start_key], out[end_key]
+        if len(start) != len(end):  # one end is date-only: compare days
+            start, end = start[:10], end[:10]
+        if end < start:
+            raise _Reject("a date cannot end before it starts")
+    return out
+
+
+def _is_when(text: str) -> bool:
+    for pattern in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d"):
+        try:
+            datetime.strptime(text, pattern)
+        except ValueError:
+            continue
+        return len(text) in (10, 19)  # strptime would take "2024-1-5"
+    return False
+
+
+def _typed(value: Mapping[str, Any]) -> dict[str, Any]:
+    kind = value["type"]
+    if kind not in PHONE_TYPES | EMAIL_TYPES:
+        kinds = ", ".join(sorted(PHONE_TYPES | EMAIL_TYPES))
+        raise _Reject(f"a phone/email type is one of {kinds}")
+    text = value.get("value")
+    if not isinstance(text, str) or not text.strip():
+        raise _Reject('{"type", "value"} takes a non-empty string value')
+    return {"type": kind, "value": text}
+
+
+def _location_form(value: Mapping[str, Any]) -> dict[str, Any]:
+    address = value.get("value")
+    # Coordinates and the address go through the Location helper's checks.
+    out = _location(Location(address, lat=value.get("lat"), lng=value.get("lng")))
+    for key in sorted(_LOCATION_TEXT & set(value)):
+        if value[key] is not None and not isinstance(value[key], str):
+            raise _Reject(f"a location's {key} is a string")
+        out[key] = value[key]
     return out

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from podiokit.fields import (
+    FORMS,
     DateRange,
     Duration,
     Email,
@@ -140,7 +141,7 @@ def test_write_forms(value: Any, expected: Any) -> None:
         pytest.param(["a", "b"], "not str", id="str-list"),
         pytest.param([0], "positive", id="zero-id"),
         pytest.param(Ref(-4), "positive", id="negative-ref"),
-        pytest.param({"value": 1}, "Raw", id="dict"),
+        pytest.param({"valeu": 1}, "match none", id="dict-unknown-key"),
         pytest.param(object(), "not a supported", id="object"),
         pytest.param(DateRange(date(2020, 1, 2), date(2020, 1, 1)), "before", id="range-backwards"),
         pytest.param(
@@ -215,3 +216,152 @@ def test_single_value_error_without_field() -> None:
         encode_field_value(float("nan"))
     assert info.value.field is None
     assert str(info.value).startswith("field value: ")
+
+
+# Podio's own write forms (behaviour.md §5.5), as its docs and the official clients write them.
+PODIO_FORMS = [
+    pytest.param({"value": "x"}, id="value-text"),
+    pytest.param({"value": 4}, id="value-id"),
+    pytest.param({"value": 12.5}, id="value-float"),
+    pytest.param({"value": "10", "currency": "EUR"}, id="money"),
+    pytest.param({"start_date": "2012-12-24"}, id="date-only"),
+    pytest.param({"start_date": "2012-12-24", "end_date": "2012-12-26"}, id="date-range"),
+    pytest.param(
+        {
+            "start_date": "2012-12-24",
+            "start_time": "09:00:00",
+            "end_date": "2012-12-24",
+            "end_time": "17:30:00",
+        },
+        id="date-time",
+    ),
+    pytest.param({"start_date": "2012-12-24", "start_time": None}, id="date-null-time"),
+    pytest.param({"start_utc": "2016-06-24 19:00:00"}, id="utc"),
+    pytest.param(
+        {"start_utc": "2016-06-24 19:00:00", "end_utc": "2016-06-30 20:00:00"}, id="utc-range"
+    ),
+    pytest.param({"start_utc": "2016-06-24"}, id="utc-date-only"),
+    pytest.param({"start": "2016-06-24 15:00:00", "end": "2016-06-24 16:00:00"}, id="local"),
+    pytest.param({"type": "mobile", "value": "+4512345678"}, id="phone"),
+    pytest.param({"type": "work", "value": "a@podio.com"}, id="email"),
+    pytest.param({"embed": 55017316, "file": None}, id="embed"),
+    pytest.param({"embed": 55017316, "file": 195174666}, id="embed-file"),
+    pytest.param({"embed": 55017316}, id="embed-no-file"),
+    pytest.param({"url": "https://podio.com/"}, id="embed-url"),
+    pytest.param({"value": "Paris", "lat": 48.85, "lng": 2.29}, id="location"),
+    pytest.param(
+        {
+            "value": "5 Avenue Anatole France",
+            "city": "Paris",
+            "postal_code": "75007",
+            "country": "France",
+            "street_address": "5 Avenue Anatole France",
+        },
+        id="location-structured",
+    ),
+    pytest.param({"lat": 0, "lng": 0}, id="location-coords"),
+]
+
+
+@pytest.mark.parametrize("form", PODIO_FORMS)
+def test_podio_forms_pass_through(form: dict[str, Any]) -> None:
+    assert encode_fields({"f": form}) == {"f": form}
+    assert encode_fields({"f": [form, form]}) == {"f": [form, form]}  # lists of any of these
+
+
+def test_podio_forms_normalise_only_what_podio_reads_alike() -> None:
+    # A Decimal becomes its exact text; a currency its upper-case code.
+    assert encode_field_value({"value": Decimal("1.50"), "currency": "eur"}) == {
+        "value": "1.50",
+        "currency": "EUR",
+    }
+    assert encode_field_value({"value": Decimal("2.25")}) == {"value": "2.25"}
+    assert encode_field_value([{"value": 4}, {"value": 5}]) == [{"value": 4}, {"value": 5}]
+    assert encode_field_value(7) == 7  # a bare id
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        pytest.param({"value": "10", "currency": "EUR", "x": 1}, "match none", id="money-extra"),
+        pytest.param({"value": "10", "curency": "EUR"}, "match none", id="money-typo"),
+        pytest.param({"value": "ten", "currency": "EUR"}, "number", id="money-not-number"),
+        pytest.param({"value": "10", "currency": "EURO"}, "ISO 4217", id="money-currency"),
+        pytest.param({"value": "10", "currency": 978}, "ISO 4217", id="money-currency-int"),
+        pytest.param({"value": True}, "string, a number", id="value-bool"),
+        pytest.param({"value": None}, "string, a number", id="value-null"),
+        pytest.param({"value": {"id": 3}}, "string, a number", id="value-dict"),
+        pytest.param({"value": [1]}, "string, a number", id="value-list"),
+        pytest.param({"value": float("nan")}, "finite", id="value-nan"),
+        pytest.param({"start_date": "24/12/2012"}, "YYYY-MM-DD", id="date-format"),
+        pytest.param({"start_date": "2012-02-30"}, "real date", id="date-unreal"),
+        pytest.param({"start_date": date(2012, 12, 24)}, "YYYY-MM-DD", id="date-object"),
+        pytest.param({"end_date": "2012-12-24"}, "needs start_date", id="date-no-start"),
+        pytest.param(
+            {"start_date": "2012-12-24", "start_time": "9am"}, "HH:MM:SS", id="date-time-format"
+        ),
+        pytest.param(
+            {"start_date": "2012-12-24", "end_time": "10:00:00"}, "end_date", id="end-time-alone"
+        ),
+        pytest.param(
+            {"start_date": "2012-12-24", "end_date": "2012-12-23"}, "before", id="date-backwards"
+        ),
+        pytest.param(
+            {
+                "start_date": "2012-12-24",
+                "start_time": "10:00:00",
+                "end_date": "2012-12-24",
+                "end_time": "09:00:00",
+            },
+            "before",
+            id="time-backwards",
+        ),
+        pytest.param(
+            {"start_date": "2012-12-24", "start_utc": "2012-12-24 10:00:00"},
+            "match none",
+            id="date-forms-mixed",
+        ),
+        pytest.param({"start_utc": "2016-06-24T19:00:00Z"}, "YYYY-MM-DD", id="utc-iso"),
+        pytest.param({"start_utc": 1466794800}, "YYYY-MM-DD", id="utc-int"),
+        pytest.param(
+            {"start_utc": "2016-06-24 19:00:00", "end_utc": "2016-06-24 18:00:00"},
+            "before",
+            id="utc-backwards",
+        ),
+        pytest.param({"end": "2016-06-24"}, "needs start", id="local-no-start"),
+        pytest.param({"type": "bogus", "value": "1"}, "type is one of", id="typed-bad-type"),
+        pytest.param({"type": "work"}, "non-empty", id="typed-no-value"),
+        pytest.param({"type": "work", "value": 45}, "non-empty", id="typed-int-value"),
+        pytest.param({"type": "work", "value": "1", "x": 1}, "match none", id="typed-extra"),
+        pytest.param({"embed": "55017316"}, "embed id", id="embed-str"),
+        pytest.param({"embed": 1, "file": 0}, "file id", id="embed-bad-file"),
+        pytest.param({"embed": 1, "url": "https://x"}, "match none", id="embed-and-url"),
+        pytest.param({"url": "podio.com"}, "http(s)", id="url-no-scheme"),
+        pytest.param({"url": 5}, "http(s)", id="url-int"),
+        pytest.param({"value": "Paris", "lat": "48.8", "lng": 2.2}, "lat", id="loc-lat-str"),
+        pytest.param({"value": "Paris", "lat": 48.8}, "both lat and lng", id="loc-half"),
+        pytest.param({"value": "Paris", "city": 75}, "city is a string", id="loc-city-int"),
+        pytest.param({"city": "Paris"}, "address or lat/lng", id="loc-no-address"),
+        pytest.param({1: "x"}, "match none", id="int-key"),
+        pytest.param({}, "match none", id="empty-dict"),
+        pytest.param([{"value": 1}, 2], "one kind", id="dict-and-id"),
+        pytest.param([{"value": 1}, {"bogus": 2}], "match none", id="list-one-bad"),
+    ],
+)
+def test_bad_podio_forms_are_rejected(value: Any, reason: str) -> None:
+    with pytest.raises(FieldValueError) as info:
+        encode_fields({"my-field": value})
+    message = str(info.value)
+    assert info.value.field == "my-field" and info.value.value is value
+    assert reason in message
+    assert "'my-field'" in message and repr(value) in message
+
+
+def test_a_dict_matching_no_form_lists_the_forms() -> None:
+    with pytest.raises(FieldValueError) as info:
+        encode_fields({"amount": {"amount": "10", "currency": "EUR"}})
+    message = str(info.value)
+    assert message.startswith("field 'amount': a dict must be one of Podio's write forms")
+    for form in FORMS:
+        assert form in message
+    assert "'amount', 'currency'" in message  # the keys it was given

@@ -167,5 +167,32 @@ async def test_items_create_rejects_before_sending() -> None:
     assert requester.bodies == []
 
 
+@pytest.mark.anyio
+async def test_items_create_sends_podio_forms_unchanged() -> None:
+    requester = _Recorder()
+    fields = {
+        "amount": {"value": "10", "currency": "EUR"},
+        "when": {"start_date": "2012-12-24", "start_time": "09:00:00"},
+        "at": {"start_utc": "2016-06-24 19:00:00"},
+        "phone": [{"type": "mobile", "value": "+4512345678"}],
+        "link": [{"embed": 55017316, "file": None}, {"url": "https://podio.com/"}],
+        "where": {"value": "Paris", "lat": 48.85, "lng": 2.29},
+        "client": [{"value": 456}, {"value": 789}],
+        "status": 4,
+    }
+    await ItemsResource(requester).create(101, fields=fields)
+    assert requester.bodies[-1] == {"fields": fields}
+
+
+@pytest.mark.anyio
+async def test_items_create_rejects_an_unknown_dict_before_sending() -> None:
+    requester = _Recorder()
+    with pytest.raises(
+        FieldValueError, match=r"'amount'.*write forms.*\{\"value\", \"currency\"\}"
+    ):
+        await ItemsResource(requester).create(101, fields={"amount": {"value": "10", "cur": "EUR"}})
+    assert requester.bodies == []
+
+
 def test_samples_dir_exists() -> None:
     assert Path(SAMPLES).is_dir()

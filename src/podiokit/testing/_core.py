@@ -14,6 +14,7 @@ from ._seed import seed
 from ._serialize import Serializer
 from ._state import User, World
 from ._tokens import TokenStore
+from ._values import index_media
 
 
 @dataclass
@@ -52,6 +53,7 @@ class Core:
         opts = self.options
         self.world = World()
         seed(self.world, opts.seed, opts.items)
+        index_media(self.world)
         self.tokens = TokenStore(opts.token_lifetime, opts.refresh)
         limited = opts.rate_limit_limited or max(1, opts.rate_limit // 4)
         self.limiter = RateLimiter(opts.rate_limit, limited, window=opts.rate_window)

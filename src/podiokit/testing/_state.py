@@ -254,6 +254,9 @@ class World:
     tasks: dict[int, JSON] = field(default_factory=dict)
     comments: dict[int, JSON] = field(default_factory=dict)
     hooks: dict[int, Hook] = field(default_factory=dict)
+    # Uploaded or seeded files and resolved embeds: file_id / embed_id -> their mini form.
+    files: dict[int, JSON] = field(default_factory=dict)
+    embeds: dict[int, JSON] = field(default_factory=dict)
     # Index for external_id look-ups: (app_id, external_id) -> item_id.
     external_ids: dict[tuple[int, str], int] = field(default_factory=dict)
     app_item_ids: dict[tuple[int, int], int] = field(default_factory=dict)
