@@ -20,6 +20,7 @@ from .errors import (
     PodioServerError,
     PodioTimeoutError,
     PodioUnavailableError,
+    SessionStoreError,
 )
 from .fields import FieldValueError
 from .sessions import FileSessionStore, MemorySessionStore, SessionStore
@@ -48,6 +49,7 @@ __all__ = [
     "PodioUnavailableError",
     "RateLimit",
     "SessionStore",
+    "SessionStoreError",
     "TokenRef",
     "__version__",
 ]

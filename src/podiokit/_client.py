@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 import httpx
 
+from . import _options
 from . import auth as _auth
 from ._http import Config, Pipeline
 from ._ratelimit import RateLimit
@@ -18,6 +19,7 @@ from .errors import (
     PodioError,
     PodioServerError,
     PodioUnavailableError,
+    SessionStoreError,
 )
 from .resources import ResourceNamespaces
 from .sessions import MemorySessionStore, SessionStore
@@ -95,10 +97,14 @@ class Podio(ResourceNamespaces):
         """
         if not client_id:
             raise ValueError("client_id is required")
-        if max_retries < 0:
-            raise ValueError(f"max_retries must be >= 0, not {max_retries!r}")
-        if max_concurrency is not None and max_concurrency < 1:
-            raise ValueError(f"max_concurrency must be >= 1 or None, not {max_concurrency!r}")
+        # Every tunable is checked here, before any request, naming the option.
+        _options.count("max_retries", max_retries)
+        if max_concurrency is not None:
+            _options.count("max_concurrency", max_concurrency, minimum=1)
+        rate_limit_wait = _options.seconds("rate_limit_wait", rate_limit_wait)
+        backoff_base = _options.seconds("backoff_base", backoff_base)
+        backoff_cap = _options.seconds("backoff_cap", backoff_cap)
+        pace_threshold = _options.share("pace_threshold", pace_threshold)
         api_url = api_url.rstrip("/")
         config = Config(
             api_url=api_url,
@@ -205,19 +211,25 @@ class Podio(ResourceNamespaces):
         token = await _auth.load(auth, self._pipeline.store)
         if token is None:
             return False
-        if not token.is_expired:
+        if not token.is_expired and not token.dead:
             return True
         try:
             await self._pipeline.refresh(self, auth, token)
         except (PodioConnectionError, PodioServerError, PodioUnavailableError):
             raise  # Podio did not answer: we cannot tell, so do not say "no"
+        except SessionStoreError:
+            raise  # a broken store is not "logged out": say what is wrong
         except PodioError:
             return False
         return True
 
-    async def set_token(self, token: OAuthToken) -> None:
-        """Use a token obtained elsewhere (podio-js's `setAccessToken`); saved in the store."""
-        await self._save(token)
+    async def set_token(self, token: OAuthToken | Mapping[str, Any]) -> OAuthToken:
+        """Use a token obtained elsewhere (podio-js's `setAccessToken`); saved in the store.
+
+        Takes an `OAuthToken`, or a mapping with an `access_token` (the token endpoint's JSON
+        with `expires_in`, or `OAuthToken.to_storage()`'s form). Anything else raises
+        TypeError, a mapping without an access token ValueError, before anything is saved."""
+        return await self._save(_auth.coerce_token(token))
 
     async def logout(self) -> None:
         """Forget this session's token, here and in the store."""

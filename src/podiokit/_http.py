@@ -11,12 +11,13 @@ import json as _json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import anyio
 import httpx
 
+from . import _options
 from . import auth as _auth
 from ._loop_local import LoopLocal
 from ._ratelimit import RateLimitState
@@ -29,6 +30,7 @@ from .errors import (
     error_for_status,
     wait_hint,
 )
+from .fields import json_default
 
 if TYPE_CHECKING:
     from ._client import Podio
@@ -45,13 +47,17 @@ _TOKEN_PATH = "/oauth/token"
 #: Every wait of the pipeline (backoff, 420 hints, pacing) goes through here; tests replace it.
 sleep = anyio.sleep
 
+#: Waits at least this long are logged at INFO: a call that stalls should say why.
+_LOUD_WAIT = 5.0
+
 
 @dataclass(frozen=True)
 class Config:
     api_url: str
     auth_url: str
     client_id: str
-    client_secret: str | None
+    #: Kept out of the repr: a traceback that prints locals must not show it.
+    client_secret: str | None = field(repr=False)
     max_retries: int
     backoff_base: float
     backoff_cap: float
@@ -83,7 +89,10 @@ class Pipeline:
             LoopLocal(lambda: anyio.Semaphore(limit)) if limit else None
         )
         self._token_url = config.api_url + _TOKEN_PATH
-        self._api_host = httpx.URL(config.api_url).host
+        api = httpx.URL(config.api_url)
+        # The one origin the token may go to over plain http: an http api_url the user
+        # configured (the emulator's), exactly that scheme, host and port.
+        self._api_origin = (api.scheme, api.host, api.port)
 
     # -- per-key state -------------------------------------------------------------------
 
@@ -119,6 +128,10 @@ class Pipeline:
         max_retries: int | None = None,
     ) -> httpx.Response:
         method = method.upper()
+        if max_retries is not None:
+            _options.count("max_retries", max_retries)
+        # Before the token is loaded: a URL that may not carry it fails without a request.
+        url, path = self._url(path)
         auth = self.session_auth(key)
         token = await _auth.load(auth, self.store)
         if token is None:
@@ -131,18 +144,18 @@ class Pipeline:
         extra_headers = dict(headers) if headers else {}
         if json is not None:
             # Encoded once: retries and the replay after a refresh resend the same bytes.
-            content = _json.dumps(json, separators=(",", ":")).encode()
+            # Dates, datetimes and Decimals take the forms item fields use (fields.py).
+            content = _json.dumps(json, separators=(",", ":"), default=json_default).encode()
             extra_headers.update(_JSON_HEADERS)
         if idempotent is None:
             idempotent = method in IDEMPOTENT_METHODS
-        url, path = self._url(path)
         sent: list[OAuthToken] = [token]
 
         async def authorize(request_headers: dict[str, str]) -> None:
             # Before every attempt, not once per call: a retry after a backoff or a 420 wait
             # must not go out with a token that expired (or was refreshed) meanwhile.
             current = auth.token or sent[0]
-            if current.is_expired:
+            if current.is_expired or current.dead:
                 current = await self.refresh(podio, auth, current)
             request_headers["Authorization"] = auth.auth_header or f"OAuth2 {current.access_token}"
             sent[0] = current
@@ -178,17 +191,29 @@ class Pipeline:
 
     def _url(self, path: str) -> tuple[str, str]:
         """The absolute URL and the path to report. Absolute URLs (a file's `link` on
-        files.podio.com) are allowed only on Podio's hosts: the token goes with them."""
-        if not path.startswith(("http://", "https://")):
+        files.podio.com) carry the token, so they must be https on Podio's hosts on the
+        default port, or exactly the configured API origin."""
+        if not path[:8].lower().startswith(("http://", "https://")):
+            if not path.startswith("/"):
+                path = "/" + path  # "@evil.example" appended to the API URL would change its host
             return self.config.api_url + path, path
         target = httpx.URL(path)
-        host = target.host
-        if host != self._api_host and not host.endswith(".podio.com") and host != "podio.com":
+        if not self._may_carry_token(target):
             raise ValueError(
-                f"refusing to send the Podio token to {host!r}: only the API host and "
-                "podio.com hosts get it"
+                f"refusing to send the Podio token to {_origin(target)}: only the API at "
+                f"{self.config.api_url} and https://*.podio.com (default port) get it"
             )
         return path, target.path
+
+    def _may_carry_token(self, url: httpx.URL) -> bool:
+        if (url.scheme, url.host, url.port) == self._api_origin:
+            return True
+        host = url.host
+        return (
+            url.scheme == "https"
+            and url.port is None  # httpx normalises :443 away
+            and (host == "podio.com" or host.endswith(".podio.com"))
+        )
 
     async def refresh(
         self, podio: Podio, auth: _auth.SessionAuth, failed: OAuthToken | None
@@ -230,7 +255,15 @@ class Pipeline:
             if config.pace:
                 delay = rate.pace_delay(config.pace_threshold, rate_limited=rate_limited)
                 if delay > 0:
-                    logger.debug("pacing session %r: waiting %.1f s", key, delay)
+                    pool = rate.pool(rate_limited=rate_limited)
+                    logger.log(
+                        logging.INFO if delay >= _LOUD_WAIT else logging.DEBUG,
+                        "pacing session %r: %s of %s calls left this hour; waiting %.1f s",
+                        key,
+                        pool.remaining,
+                        pool.limit,
+                        delay,
+                    )
                     await sleep(delay)
             _rewind(file_positions)
             request_headers = headers
@@ -272,12 +305,21 @@ class Pipeline:
                 continue
             if status in (420, 429):
                 wait = _rate_limit_wait(response)
+                if wait is not None:
+                    # Podio's "Please wait N seconds" is the one exact reset time it gives.
+                    rate.note_reset(wait, rate_limited=rate_limited)
                 if wait is None:
                     wait = backoff(
                         rate_limit_waits, max(config.backoff_base, 1.0), config.backoff_cap
                     )
                 if wait <= config.rate_limit_wait and rate_limit_waits < max(max_retries, 1):
-                    logger.debug("rate limited on %s %s; waiting %.1f s", method, path, wait)
+                    logger.log(
+                        logging.INFO if wait >= _LOUD_WAIT else logging.DEBUG,
+                        "rate limited on %s %s; waiting %.1f s",
+                        method,
+                        path,
+                        wait,
+                    )
                     await sleep(wait)
                     rate_limit_waits += 1
                     continue
@@ -323,9 +365,13 @@ class Pipeline:
             raise PodioAuthorizationError(
                 "this client has no client_secret (client-side flow) and cannot call the token endpoint"
             )
-        form = dict(params)
+        # Masked reprs: a traceback that prints locals shows '***' for these.
+        form = {
+            name: _auth.secret(value) if name in _SECRET_FORM_KEYS else value
+            for name, value in params.items()
+        }
         form["client_id"] = config.client_id
-        form["client_secret"] = config.client_secret
+        form["client_secret"] = _auth.secret(config.client_secret)
         # Retried like an idempotent call. A refresh that Podio did process before the
         # connection dropped has rotated the pair, so the retry gets invalid_grant: the
         # same outcome as not retrying (and an app session then re-authenticates), while a
@@ -368,6 +414,14 @@ class Pipeline:
     async def aclose(self) -> None:
         if self.owns_http:
             await self.http.aclose()
+
+
+_SECRET_FORM_KEYS = frozenset({"refresh_token", "app_token", "password", "code"})
+
+
+def _origin(url: httpx.URL) -> str:
+    port = f":{url.port}" if url.port is not None else ""
+    return f"{url.scheme}://{url.host}{port}"
 
 
 def _error_body(response: httpx.Response) -> Any:

@@ -7,9 +7,11 @@ from dataclasses import dataclass
 
 __all__ = ["RateLimit", "RateLimitState"]
 
-#: Podio counts calls per user per API key over one hour and never says when the window
-#: resets, so pacing assumes the window began with the first call this process saw.
+#: Podio counts calls per user per API key over one hour.
 WINDOW_SECONDS = 3600.0
+
+#: The pacing clock; tests replace it.
+clock = time.monotonic
 
 
 @dataclass(frozen=True)
@@ -22,42 +24,52 @@ class RateLimit:
 
 
 class _Pool:
-    """One of Podio's two budgets (general, or the 250/hour "rate limited" operations)."""
+    """One of Podio's two budgets (general, or the 250/hour "rate limited" operations).
 
-    __slots__ = ("limit", "remaining", "window_start")
+    Podio never says when its hour resets (behaviour.md §3), so `reset_at` is an estimate:
+    - after a 420's "Please wait N seconds": now + N, the one exact figure Podio gives;
+    - after the budget went back up (a new window began since the last response): an hour on;
+    - otherwise (a fresh process, or an estimate that ran out): the share of the hour that
+      the share of the budget still left implies (9 of 100 left: 9 % of the hour). Assuming
+      instead that the hour began at this process's first call made one call wait 400 s.
+    """
+
+    __slots__ = ("limit", "remaining", "reset_at")
 
     def __init__(self) -> None:
         self.limit: int | None = None
         self.remaining: int | None = None
-        self.window_start: float | None = None
+        self.reset_at: float | None = None
 
     def update(self, limit: int | None, remaining: int | None) -> None:
-        now = time.monotonic()
-        if (
-            self.window_start is None
-            or now - self.window_start >= WINDOW_SECONDS
-            or (
-                remaining is not None
-                and self.remaining is not None
-                and remaining > self.remaining + 1
-            )
-        ):
-            # The budget went up: a new window started.
-            self.window_start = now
+        now = clock()
+        went_up = (
+            remaining is not None and self.remaining is not None and remaining > self.remaining + 1
+        )
         if limit is not None:
             self.limit = limit
         if remaining is not None:
             self.remaining = remaining
+        if went_up:
+            self.reset_at = now + WINDOW_SECONDS
+        elif self.reset_at is None or now >= self.reset_at:
+            if self.limit and self.remaining is not None:
+                left = min(max(self.remaining, 0), self.limit) / self.limit
+                self.reset_at = now + WINDOW_SECONDS * left
+
+    def note_reset(self, seconds: float) -> None:
+        self.reset_at = clock() + max(seconds, 0.0)
 
     def pace_delay(self, threshold: float) -> float:
-        if not self.limit or self.remaining is None or self.window_start is None:
+        if not self.limit or self.remaining is None or self.reset_at is None:
             return 0.0
         if self.remaining > self.limit * threshold:
             return 0.0
-        left = WINDOW_SECONDS - (time.monotonic() - self.window_start)
+        left = self.reset_at - clock()
         if left <= 0:
-            return 0.0
-        return left / max(self.remaining, 1)
+            return 0.0  # the estimated reset passed: the next response tells us more
+        # Spread what is left over the time to the reset; never wait past the reset.
+        return min(left, left / max(self.remaining, 1))
 
 
 class RateLimitState:
@@ -72,6 +84,9 @@ class RateLimitState:
         self._general = _Pool()
         self._limited = _Pool()
 
+    def pool(self, *, rate_limited: bool = False) -> _Pool:
+        return self._limited if rate_limited else self._general
+
     def update(
         self, limit: str | None, remaining: str | None, *, rate_limited: bool = False
     ) -> None:
@@ -82,16 +97,20 @@ class RateLimitState:
             new_remaining = int(remaining) if remaining is not None else None
         except ValueError:
             return
-        (self._limited if rate_limited else self._general).update(new_limit, new_remaining)
+        self.pool(rate_limited=rate_limited).update(new_limit, new_remaining)
         self.latest = RateLimit(
             new_limit if new_limit is not None else self.latest.limit,
             new_remaining if new_remaining is not None else self.latest.remaining,
         )
+
+    def note_reset(self, seconds: float, *, rate_limited: bool = False) -> None:
+        """Podio answered 420 "Please wait N seconds": the pool resets in N seconds."""
+        self.pool(rate_limited=rate_limited).note_reset(seconds)
 
     def snapshot(self) -> RateLimit:
         return self.latest
 
     def pace_delay(self, threshold: float, *, rate_limited: bool = False) -> float:
         """How long to wait before the next call of that pool so its remaining budget lasts
-        the rest of the window, once less than `threshold` (a share of the limit) is left."""
-        return (self._limited if rate_limited else self._general).pace_delay(threshold)
+        until the estimated reset, once less than `threshold` (a share of the limit) is left."""
+        return self.pool(rate_limited=rate_limited).pace_delay(threshold)

@@ -9,8 +9,10 @@ cannot lose a rotated refresh token.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import logging
+import math
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -25,13 +27,28 @@ if TYPE_CHECKING:
     from ._client import Podio
     from .sessions import SessionStore
 
-__all__ = ["OAuthToken", "TokenRef", "authorization_url", "parse_redirect"]
+__all__ = ["OAuthToken", "TokenRef", "authorization_url", "parse_redirect", "secret"]
 
 logger = logging.getLogger("podiokit")
 
 #: Refresh this long before Podio's expiry, so a request never leaves with a token that
 #: dies on the way.
 EXPIRY_SKEW = timedelta(seconds=60)
+
+
+class _Secret(str):
+    """A str whose repr hides it: a credential held in a dict or a local still shows as
+    '***' in a traceback that prints locals. It encodes (str(), form bodies) as itself."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "'***'"
+
+
+def secret(value: str) -> str:
+    """`value`, with a repr that never shows it."""
+    return value if isinstance(value, _Secret) else _Secret(value)
 
 
 @dataclass(frozen=True)
@@ -56,6 +73,10 @@ class OAuthToken:
     ref: TokenRef | None = None
     #: When the token was obtained; bounds the refresh skew for short-lived tokens.
     issued_at: datetime | None = None
+    #: Podio refused this token's refresh (invalid_grant): it cannot be used or refreshed,
+    #: and every session reading it from the store knows so without asking Podio again.
+    #: Authenticate again to replace it.
+    dead: bool = False
 
     @classmethod
     def from_response(cls, body: Mapping[str, Any], *, now: datetime | None = None) -> OAuthToken:
@@ -65,7 +86,13 @@ class OAuthToken:
         expires_at = None
         if expires_in not in (None, ""):
             # .NET types expires_in as a string; accept both.
-            expires_at = now + timedelta(seconds=float(expires_in))
+            try:
+                lifetime = float(expires_in)
+            except (TypeError, ValueError):
+                raise ValueError(f"expires_in is not a number: {expires_in!r}") from None
+            if not math.isfinite(lifetime):
+                raise ValueError(f"expires_in is not a finite number: {expires_in!r}")
+            expires_at = now + timedelta(seconds=lifetime)
         return cls(
             access_token=str(body["access_token"]),
             refresh_token=body.get("refresh_token") or None,
@@ -78,17 +105,24 @@ class OAuthToken:
 
     @classmethod
     def from_storage(cls, data: Mapping[str, Any]) -> OAuthToken:
-        """The inverse of `to_storage`; a stored token missing `access_token` is an error."""
-        if not isinstance(data.get("access_token"), str):
-            raise ValueError("a stored token has no access_token")
+        """The inverse of `to_storage`. A malformed value raises ValueError naming the key
+        (never showing a token)."""
+        if not isinstance(data, Mapping):
+            raise ValueError(f"a stored token is a JSON object, not {type(data).__name__}")
+        if not isinstance(data.get("access_token"), str) or not data["access_token"]:
+            raise ValueError("the stored token has no access_token")
+        refresh_token = data.get("refresh_token")
+        if refresh_token is not None and not isinstance(refresh_token, str):
+            raise ValueError("the stored token's refresh_token is not a string")
         return cls(
             access_token=data["access_token"],
-            refresh_token=data.get("refresh_token"),
-            token_type=data.get("token_type") or "bearer",
-            expires_at=_parse_time(data.get("expires_at")),
+            refresh_token=refresh_token or None,
+            token_type=str(data.get("token_type") or "bearer"),
+            expires_at=_parse_time(data.get("expires_at"), "expires_at"),
             scope=data.get("scope"),
             ref=_ref(data.get("ref")),
-            issued_at=_parse_time(data.get("issued_at")),
+            issued_at=_parse_time(data.get("issued_at"), "issued_at"),
+            dead=data.get("dead") is True,
         )
 
     def to_storage(self) -> dict[str, Any]:
@@ -101,6 +135,7 @@ class OAuthToken:
             "scope": self.scope,
             "ref": {"type": self.ref.type, "id": self.ref.id} if self.ref else None,
             "issued_at": self.issued_at.isoformat() if self.issued_at else None,
+            "dead": self.dead,
         }
 
     def expires_within(self, delta: timedelta, *, now: datetime | None = None) -> bool:
@@ -125,15 +160,44 @@ class OAuthToken:
 
 def _ref(value: Any) -> TokenRef | None:
     if isinstance(value, Mapping) and "type" in value and "id" in value:
-        return TokenRef(type=str(value["type"]), id=int(value["id"]))
+        try:
+            return TokenRef(type=str(value["type"]), id=int(value["id"]))
+        except (TypeError, ValueError):
+            raise ValueError(f"ref.id is not an integer: {value['id']!r}") from None
     return None
 
 
-def _parse_time(value: Any) -> datetime | None:
+def _parse_time(value: Any, name: str) -> datetime | None:
     if not value:
         return None
-    parsed = datetime.fromisoformat(str(value))
+    try:
+        parsed = datetime.fromisoformat(str(value))
+    except ValueError:
+        raise ValueError(f"{name} is not an ISO 8601 datetime: {value!r}") from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def coerce_token(value: object) -> OAuthToken:
+    """`set_token`'s argument: an `OAuthToken`, or a mapping with an `access_token` (the
+    token endpoint's JSON with `expires_in`, or `to_storage()`'s form with `expires_at`)."""
+    if isinstance(value, OAuthToken):
+        return value
+    if not isinstance(value, Mapping):
+        raise TypeError(
+            "set_token takes an OAuthToken or a mapping with an access_token, "
+            f"not {type(value).__name__}"
+        )
+    access = value.get("access_token")
+    if not isinstance(access, str) or not access:
+        raise ValueError("set_token: the mapping has no 'access_token' (a non-empty string)")
+    if "expires_in" in value and "expires_at" in value:
+        raise ValueError("set_token: give expires_in or expires_at, not both")
+    try:
+        if "expires_at" in value:
+            return OAuthToken.from_storage(value)
+        return OAuthToken.from_response(value)
+    except ValueError as exc:
+        raise ValueError(f"set_token: {exc}") from None
 
 
 def authorization_url(
@@ -258,23 +322,56 @@ async def refresh(
             return stored
         current = stored or failed
         with anyio.CancelScope(shield=True):
-            token = await _obtain(
-                podio,
-                auth,
-                current,
-                grant=grant,
-                can_refresh=can_refresh,
-                on_token_will_refresh=on_token_will_refresh,
-                store=store,
-            )
+            try:
+                token = await _obtain(
+                    podio,
+                    auth,
+                    current,
+                    grant=grant,
+                    can_refresh=can_refresh,
+                    on_token_will_refresh=on_token_will_refresh,
+                    store=store,
+                )
+            except PodioInvalidGrantError:
+                if current is None or current.dead:
+                    raise
+                # Podio refused the refresh token: remember it, so the tasks queued on this
+                # lock, later calls and other processes fail at once instead of asking again.
+                latest = await _mark_dead(auth, store, current)
+                if latest is None:
+                    raise
+                token = latest  # someone else stored a fresh token meanwhile: use it
             if token is not stored:
                 await store.set(auth.key, token)
             auth.adopt(token)
         return token
 
 
+async def _mark_dead(auth: SessionAuth, store: SessionStore, refused: OAuthToken) -> OAuthToken | None:
+    """Store `refused` marked dead, unless the store now holds another token: a good one is
+    kept and returned (never overwritten by a failed refresh); anything else is left alone."""
+    latest = await store.get(auth.key)
+    if latest is not None and _usable_instead_of(latest, refused):
+        return latest
+    if latest is not None and _same(latest, refused):
+        dead = dataclasses.replace(latest, dead=True)
+        await store.set(auth.key, dead)
+        auth.adopt(dead)
+    else:
+        auth.adopt(latest)
+    logger.info(
+        "session %r: Podio refused the refresh token (invalid_grant); authenticate again",
+        auth.key,
+    )
+    return None
+
+
+def _same(a: OAuthToken, b: OAuthToken) -> bool:
+    return a.access_token == b.access_token and a.refresh_token == b.refresh_token
+
+
 def _usable_instead_of(token: OAuthToken, failed: OAuthToken | None) -> bool:
-    if token.is_expired:
+    if token.dead or token.is_expired:
         return False
     return failed is None or token.access_token != failed.access_token
 
@@ -303,11 +400,11 @@ async def _obtain(
             "the access token expired and the client-side flow cannot refresh it; "
             "re-authenticate in on_token_will_refresh"
         )
-    if current is not None and current.refresh_token:
+    if current is not None and current.refresh_token and not current.dead:
         logger.debug("refreshing the token of session %r", auth.key)
         try:
             return await grant(
-                {"grant_type": "refresh_token", "refresh_token": current.refresh_token}
+                {"grant_type": "refresh_token", "refresh_token": secret(current.refresh_token)}
             )
         except PodioInvalidGrantError:
             if auth.app_credentials is None:
@@ -315,7 +412,20 @@ async def _obtain(
             logger.debug("refresh token of app session %r refused; re-authenticating", auth.key)
     if auth.app_credentials is not None:
         app_id, app_token = auth.app_credentials
-        return await grant({"grant_type": "app", "app_id": str(app_id), "app_token": app_token})
+        try:
+            return await grant(
+                {"grant_type": "app", "app_id": str(app_id), "app_token": secret(app_token)}
+            )
+        except PodioInvalidGrantError:
+            # The app token itself was refused: asking again with it cannot succeed.
+            auth.app_credentials = None
+            raise
+    if current is not None and current.dead:
+        raise PodioInvalidGrantError(
+            f"session {auth.key!r}: Podio refused this token's refresh token earlier "
+            "(invalid_grant); authenticate again",
+            error="invalid_grant",
+        )
     raise PodioAuthorizationError(
         "the session has no usable token and nothing to refresh it with; authenticate first"
     )

@@ -26,6 +26,7 @@ __all__ = [
     "PodioServerError",
     "PodioTimeoutError",
     "PodioUnavailableError",
+    "SessionStoreError",
     "error_for_status",
 ]
 
@@ -158,6 +159,22 @@ class PodioTimeoutError(PodioConnectionError):
 
 class PodioResponseError(PodioError):
     """A 2xx whose body is not what the operation returns (not JSON, or not the model)."""
+
+
+class SessionStoreError(PodioError):
+    """A session store cannot be used: its file is corrupt, unreadable, a directory or
+    read-only (on write), a stored token is malformed, or the store cannot run in this event
+    loop (Redis under trio). `location` names the file (or Redis key); the message never
+    shows a token."""
+
+    location: str | None
+
+    def __init__(self, message: str, *, location: str | None = None) -> None:
+        super().__init__(message)
+        self.location = location
+
+    def __repr__(self) -> str:
+        return f"SessionStoreError({self.message!r}, location={self.location!r})"
 
 
 _BY_STATUS: dict[int, type[PodioError]] = {

@@ -61,6 +61,7 @@ __all__ = [
     "Ref",
     "encode_field_value",
     "encode_fields",
+    "json_default",
 ]
 
 PhoneType = Literal["mobile", "work", "home", "main", "work_fax", "private_fax", "other"]
@@ -254,6 +255,25 @@ def _encode(value: Any) -> Any:
     if isinstance(value, Mapping):
         return _podio_form(value)
     raise _Reject(f"{type(value).__name__} is not a supported field value")
+
+
+def json_default(value: object) -> Any:
+    """`default=` for `json.dumps` of request bodies (filters, any `json=`): a date, datetime
+    or Decimal anywhere in a body takes the same text as in a field value, so a filter accepts
+    what create/update accept and what the models return. Anything else is a TypeError."""
+    try:
+        if isinstance(value, datetime):
+            return _utc_text(value)  # "YYYY-MM-DD HH:MM:SS" in UTC
+        if isinstance(value, date):
+            return value.isoformat()  # "YYYY-MM-DD"
+        if isinstance(value, Decimal):
+            return _decimal_text(value)  # exact, never exponent notation
+    except _Reject as exc:
+        raise ValueError(f"cannot send {value!r} in a request body: {exc}") from None
+    raise TypeError(
+        f"Object of type {type(value).__name__} is not JSON serializable "
+        "(a body takes JSON values, date, datetime and Decimal)"
+    )
 
 
 def _list(values: Sequence[Any]) -> list[Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qs
 
@@ -159,8 +160,8 @@ async def test_invalid_grant_on_refresh_is_terminal_for_user_and_keeps_token(
         assert "old-ref" not in str(info.value) and SECRET not in str(info.value)
         assert await podio.is_authenticated() is False
     assert items.call_count == 0
-    # A failed refresh overwrites nothing.
-    assert await store.get("default") == old
+    # The refused token is kept, marked dead (its tokens are not overwritten).
+    assert await store.get("default") == dataclasses.replace(old, dead=True)
 
 
 async def test_app_session_reauthenticates_after_invalid_grant(api: respx.MockRouter) -> None:

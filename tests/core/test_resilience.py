@@ -241,9 +241,10 @@ async def test_pacing_slows_down_before_the_limit(
     podio = await _client(api, pace=True, pace_threshold=0.1)
     for _ in range(3):
         await podio.request("GET", "/item/1")
-    # Budget under 10 %: each call waits about (rest of the hour) / remaining.
+    # Budget under 10 %: 60 of 1,000 left implies 6 % of the hour (216 s) to the reset,
+    # spread over the 60 calls left: 3.6 s each.
     assert len(waits) == 2
-    assert 3000 / 60 < waits[0] < 3600 / 59 + 1
+    assert waits[0] == pytest.approx(3600 * 60 / 1000 / 60, abs=0.1)
     unpaced = await _client(api)
     await unpaced.request("GET", "/item/1")
     assert len(waits) == 2
@@ -442,7 +443,8 @@ async def test_pacing_tracks_each_pool_on_its_own(
     assert waits == []  # the general pool has plenty left
     assert podio.rate_limit == podiokit.RateLimit(1000, 900)
     await podio._send("POST", "/item/app/1/filter/", json={}, idempotent=True, rate_limited=True)
-    assert len(waits) == 1 and waits[0] > 3000 / 20
+    # 20 of 250 left: 8 % of the hour (288 s) to the reset, over 20 calls.
+    assert len(waits) == 1 and waits[0] == pytest.approx(288 / 20, abs=0.1)
 
 
 async def test_typed_methods_take_max_retries_per_call(

@@ -88,17 +88,21 @@ async def test_file_store_mode_0600_many_keys_and_atomic(tmp_path: Path) -> None
     ]
 
 
-async def test_file_store_tightens_a_world_readable_file(
+async def test_file_store_warns_about_a_world_readable_file_and_leaves_its_mode(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """The user chose 0644 (a group of service accounts may share the file): warn once,
+    never chmod it, and keep the mode when the file is rewritten."""
     path = tmp_path / "tokens.json"
     store = FileSessionStore(path)
     await store.set("k", _token("a"))
     os.chmod(path, 0o644)
     with caplog.at_level("WARNING", logger="podiokit"):
         assert await store.get("k") is not None
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert "readable by others" in caplog.text
+        await store.set("k2", _token("b"))
+        assert await store.get("k2") is not None
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
+    assert caplog.text.count("can be read by other users") == 1
 
 
 async def test_file_store_concurrent_writers_lose_no_key(tmp_path: Path) -> None:
