@@ -271,20 +271,26 @@ class Podio(ResourceNamespaces):
         """Server-side flow: exchange the `code` of the authorize redirect for a token."""
         token = await self._pipeline.grant(
             self._key,
-            {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri},
+            {
+                "grant_type": "authorization_code",
+                "code": _auth.secret(code),
+                "redirect_uri": redirect_uri,
+            },
         )
         return await self._save(token)
 
     async def authenticate_with_credentials(self, username: str, password: str) -> OAuthToken:
         """Password flow (Podio's "username and password")."""
         token = await self._pipeline.grant(
-            self._key, {"grant_type": "password", "username": username, "password": password}
+            self._key,
+            {"grant_type": "password", "username": username, "password": _auth.secret(password)},
         )
         return await self._save(token)
 
     async def authenticate_with_app(self, app_id: int, app_token: str) -> OAuthToken:
         """App flow: act as the app. The app token stays in memory so the session can
         re-authenticate if Podio refuses its refresh token."""
+        app_token = _auth.secret(app_token)  # a traceback printing locals shows '***'
         token = await self._pipeline.grant(
             self._key, {"grant_type": "app", "app_id": str(app_id), "app_token": app_token}
         )

@@ -52,10 +52,11 @@ class _Pool:
             self.remaining = remaining
         if went_up:
             self.reset_at = now + WINDOW_SECONDS
-        elif self.reset_at is None or now >= self.reset_at:
-            if self.limit and self.remaining is not None:
-                left = min(max(self.remaining, 0), self.limit) / self.limit
-                self.reset_at = now + WINDOW_SECONDS * left
+        elif (self.reset_at is None or now >= self.reset_at) and (
+            self.limit and self.remaining is not None
+        ):
+            left = min(max(self.remaining, 0), self.limit) / self.limit
+            self.reset_at = now + WINDOW_SECONDS * left
 
     def note_reset(self, seconds: float) -> None:
         self.reset_at = clock() + max(seconds, 0.0)

@@ -347,7 +347,9 @@ async def refresh(
         return token
 
 
-async def _mark_dead(auth: SessionAuth, store: SessionStore, refused: OAuthToken) -> OAuthToken | None:
+async def _mark_dead(
+    auth: SessionAuth, store: SessionStore, refused: OAuthToken
+) -> OAuthToken | None:
     """Store `refused` marked dead, unless the store now holds another token: a good one is
     kept and returned (never overwritten by a failed refresh); anything else is left alone."""
     latest = await store.get(auth.key)

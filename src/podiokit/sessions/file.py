@@ -229,13 +229,9 @@ class FileSessionStore:
         if self._refresh_fd is None:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                self._refresh_fd = os.open(
-                    self._refresh_lock_path, os.O_RDWR | os.O_CREAT, 0o600
-                )
+                self._refresh_fd = os.open(self._refresh_lock_path, os.O_RDWR | os.O_CREAT, 0o600)
             except OSError as exc:
-                self._fail(
-                    f"cannot be locked for a refresh: {exc.strerror or type(exc).__name__}"
-                )
+                self._fail(f"cannot be locked for a refresh: {exc.strerror or type(exc).__name__}")
         return self._refresh_fd
 
     def __repr__(self) -> str:

@@ -71,9 +71,7 @@ class RedisSessionStore:
             return OAuthToken.from_storage(json.loads(raw))
         except ValueError as exc:  # JSONDecodeError too; never show the value
             problem = "is not JSON" if isinstance(exc, json.JSONDecodeError) else str(exc)
-        raise SessionStoreError(
-            f"Redis key {name!r} holds a bad token: {problem}", location=name
-        )
+        raise SessionStoreError(f"Redis key {name!r} holds a bad token: {problem}", location=name)
 
     async def set(self, key: str, token: OAuthToken) -> None:
         self._require_asyncio()
