@@ -171,3 +171,55 @@ async def test_dead_flag_round_trips_through_storage() -> None:
     store: SessionStore = MemorySessionStore()
     await store.set("k", dead)
     assert await store.get("k") == dead
+
+
+async def test_the_issue_scenario_against_the_emulator() -> None:
+    """Two clients share one user token; one refreshes (rotation kills the other's refresh
+    token); 20 concurrent calls on the other make one refused refresh, then it recovers."""
+    from podiokit.testing import Emulator
+
+    emu = Emulator(items=1, refresh="rotate")
+    creds = emu.credentials
+    transport = httpx.ASGITransport(app=emu.app)
+    async with httpx.AsyncClient(transport=transport, base_url=creds["api_url"]) as http:
+
+        def client() -> Podio:
+            return Podio(
+                creds["client_id"],
+                creds["client_secret"],
+                api_url=creds["api_url"],
+                http_client=http,
+                session_store=MemorySessionStore(),
+            )
+
+        first, second = client(), client()
+        await second.set_token(
+            await first.authenticate_with_credentials(creds["username"], creds["password"])
+        )
+        emu.expire_tokens()
+        await first.request("GET", "/user/status")  # refreshes; the shared pair is rotated
+        assert emu.stats()["routes"]["POST /oauth/token"] == 2
+        failures: list[Exception] = []
+
+        async def call() -> None:
+            try:
+                await second.request("GET", "/user/status")
+            except PodioInvalidGrantError as exc:
+                failures.append(exc)
+
+        async with anyio.create_task_group() as tg:
+            for _ in range(20):
+                tg.start_soon(call)
+        assert len(failures) == 20
+        # The 20 calls went out with a token that looked valid and got 401 expired_token;
+        # then one refresh was tried and refused.
+        stats = emu.stats()
+        assert stats["routes"]["POST /oauth/token"] == 3
+        with pytest.raises(PodioInvalidGrantError):
+            await second.request("GET", "/user/status")
+        assert emu.stats()["requests"] == stats["requests"]  # known dead: nothing sent
+        if not await second.is_authenticated():
+            await second.authenticate_with_credentials(creds["username"], creds["password"])
+        status = await second.request("GET", "/user/status")
+        assert status["user"]["mail"] == creds["username"]
+        assert emu.stats()["token_grants"] == {"password": 2, "refresh_token": 1}
