@@ -18,6 +18,11 @@ class SessionStore(Protocol):
     `lock(key)` is the per-token lock that makes refresh single-flight: the client holds it
     while it re-reads the stored token, refreshes, and saves the new pair. A store shared
     by several processes (file, Redis) must make the lock hold across them.
+
+    `get` returns what `set` was given, all of it: a store that serialises tokens should use
+    `OAuthToken.to_storage()`/`from_storage()`, which keep the `dead` mark a refused refresh
+    leaves (so every process knows the token is dead without asking Podio again). A stored
+    value that cannot be read should raise `podiokit.SessionStoreError` naming where it is.
     """
 
     async def get(self, key: str) -> OAuthToken | None: ...
