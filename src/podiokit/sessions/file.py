@@ -120,7 +120,10 @@ class FileSessionStore:
         if st is not None:
             if stat.S_ISDIR(st.st_mode):
                 self._fail("is a directory; give the path of a file")
-            if not st.st_mode & stat.S_IWUSR or not os.access(self.path, os.W_OK):
+            # No write bit at all means read-only by intent, even for root (whom os.access
+            # lets write anything).
+            no_write_bits = not st.st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
+            if no_write_bits or not os.access(self.path, os.W_OK):
                 self._fail(
                     f"is read-only (mode {stat.S_IMODE(st.st_mode):o}): tokens can be read "
                     "from it but not saved; make it writable or use another path"
