@@ -334,6 +334,8 @@ async def refresh(
                 )
             except PodioInvalidGrantError:
                 if current is None or current.dead:
+                    if current is not None:
+                        auth.adopt(current)  # known dead here too: later calls send nothing
                     raise
                 # Podio refused the refresh token: remember it, so the tasks queued on this
                 # lock, later calls and other processes fail at once instead of asking again.

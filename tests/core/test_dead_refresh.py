@@ -223,3 +223,31 @@ async def test_the_issue_scenario_against_the_emulator() -> None:
         status = await second.request("GET", "/user/status")
         assert status["user"]["mail"] == creds["username"]
         assert emu.stats()["token_grants"] == {"password": 2, "refresh_token": 1}
+
+
+async def test_a_client_that_loaded_the_token_before_it_died_learns_it_once(
+    api: respx.MockRouter, tmp_path: Path
+) -> None:
+    """B loaded the token while it still looked valid; A's refresh is refused. B's next call
+    meets a 401, finds the token marked dead in the store, and sends nothing after that."""
+    path = tmp_path / "tokens.json"
+    token_route = _token_endpoint(api)
+    items = _items(api)
+    looks_valid = OAuthToken(
+        access_token="old-acc",
+        refresh_token="old-ref",
+        expires_at=datetime.now(timezone.utc) + timedelta(hours=1),
+    )
+    await FileSessionStore(path).set("default", looks_valid)
+    async with Podio("cid", SECRET, session_store=FileSessionStore(path)) as b:
+        assert await b.is_authenticated() is True  # loads the token
+        await FileSessionStore(path).set("default", _expired())  # A: it expired ...
+        async with Podio("cid", SECRET, session_store=FileSessionStore(path)) as a:
+            with pytest.raises(PodioInvalidGrantError):
+                await a.request("GET", "/item/1")  # ... and its refresh was refused
+        for _ in range(3):
+            with pytest.raises(PodioInvalidGrantError):
+                await b.request("GET", "/item/1")
+        assert await b.is_authenticated() is False
+    assert items.call_count == 1  # B's first call only
+    assert token_route.call_count == 1  # A's refused refresh only
