@@ -1,0 +1,141 @@
+"""Run the Python code blocks of a Markdown page against the in-process emulator.
+
+Each ```python block runs on its own, with a fresh emulator, in a namespace that holds the
+names the prose assumes (`client_id`, `app_id`, `item_id`, `podio`, ...). `podiokit.Podio` is
+swapped for a subclass that talks to that emulator (its transport and its API key), so a
+block that imports `Podio` and builds its own client runs unchanged. A block that only makes
+sense elsewhere is preceded by ``<!-- not run: reason -->`` and is skipped with that reason.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import CodeType
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import httpx
+
+import podiokit
+from podiokit.testing import Emulator
+
+_BLOCK = re.compile(
+    r"(?:<!--\s*not run:\s*(?P<skip>.*?)\s*-->\s*\n)?^```python\n(?P<code>.*?)^```",
+    re.S | re.M,
+)
+
+#: The emulator's demo apps: "Clients" (3001) and "Projects" (3002).
+CLIENTS_APP, PROJECTS_APP = 3001, 3002
+#: Redirect URIs the README uses for the OAuth flows.
+REDIRECT_DOMAINS = ("myapp.example",)
+
+
+@dataclass(frozen=True)
+class Block:
+    page: str
+    line: int
+    code: str
+    skip: str | None
+
+    @property
+    def id(self) -> str:
+        return f"{self.page}:{self.line}"
+
+    @property
+    def is_script(self) -> bool:
+        """A whole program (it runs its own event loop): run it outside any loop."""
+        return "anyio.run(" in self.code or "asyncio.run(" in self.code
+
+    def compile(self) -> CodeType:
+        return compile(
+            self.code, self.id, "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True
+        )
+
+
+def python_blocks(path: Path) -> Iterator[Block]:
+    text = path.read_text(encoding="utf-8")
+    for match in _BLOCK.finditer(text):
+        line = text.count("\n", 0, match.start("code"))
+        yield Block(path.name, line, match.group("code"), match.group("skip"))
+
+
+def emulator() -> Emulator:
+    try:
+        return Emulator(items=20, redirect_domains=("localhost", "*.test", *REDIRECT_DOMAINS))  # type: ignore[call-arg]
+    except TypeError:  # an emulator without redirect-domain checks
+        return Emulator(items=20)
+
+
+def emulator_podio_class(emu: Emulator, opened: list[httpx.AsyncClient]) -> type[podiokit.Podio]:
+    """`Podio`, bound to `emu`: whatever API key and URL a block passes, it talks to `emu`.
+    The HTTP clients it makes are appended to `opened`, for the test to close."""
+    creds = emu.credentials
+
+    class EmulatorPodio(podiokit.Podio):
+        def __init__(self, client_id: str, client_secret: str | None = None, **kw: Any) -> None:
+            if "http_client" not in kw:
+                transport = httpx.ASGITransport(app=emu.app)
+                kw["http_client"] = httpx.AsyncClient(
+                    transport=transport, base_url=creds["api_url"]
+                )
+                opened.append(kw["http_client"])
+            kw["api_url"] = creds["api_url"]
+            kw["auth_url"] = creds["auth_url"]
+            secret = creds["client_secret"] if client_secret is not None else None
+            super().__init__(creds["client_id"], secret, **kw)
+
+    EmulatorPodio.__name__ = EmulatorPodio.__qualname__ = "Podio"
+    return EmulatorPodio
+
+
+async def _follow(emu: Emulator, url: str) -> str:
+    """What a browser does with an authorize URL: the redirect Location it lands on."""
+    transport = httpx.ASGITransport(app=emu.app)
+    async with httpx.AsyncClient(transport=transport) as http:
+        parts = urlsplit(url)
+        response = await http.get(
+            f"{emu.credentials['api_url']}{parts.path}", params=dict(parse_qsl(parts.query))
+        )
+    assert response.status_code == 302, response.text
+    return response.headers["location"]
+
+
+async def namespace(emu: Emulator, podio_class: type[podiokit.Podio]) -> dict[str, Any]:
+    """The names the README's prose assumes, bound to `emu`'s demo data."""
+    creds = emu.credentials
+    apps = {a["app_id"]: a for a in creds["apps"]}
+    redirect = "https://myapp.example/callback"
+    probe = podio_class("x", "y")
+    code_url = probe.authorization_url(redirect, state="csrf")
+    code = dict(parse_qsl(urlsplit(await _follow(emu, code_url)).query))["code"]
+    token_url = probe.authorization_url("https://myapp.example/cb", response_type="token")
+
+    async def get_new_redirect_from_the_browser() -> str:
+        return await _follow(emu, token_url)
+
+    podio = podio_class(creds["client_id"], creds["client_secret"])
+    await podio.authenticate_with_app(PROJECTS_APP, apps[PROJECTS_APP]["app_token"])
+    page = await podio.items.filter(PROJECTS_APP, limit=1)
+    client = next(f for f in page.items[0].fields if f.external_id == "client")
+    await probe.aclose()
+    return {
+        "Podio": podio_class,
+        "podio": podio,
+        "client_id": creds["client_id"],
+        "client_secret": creds["client_secret"],
+        "username": creds["username"],
+        "password": creds["password"],
+        "email": creds["username"],
+        "app_id": PROJECTS_APP,
+        "app_token": apps[PROJECTS_APP]["app_token"],
+        "clients_app_id": CLIENTS_APP,
+        "item_id": page.items[0].item_id,
+        "client_item_id": client.values[0].value.item_id,  # a Clients item a project links to
+        "csrf_state": "csrf",
+        "code": code,
+        "get_new_redirect_from_the_browser": get_new_redirect_from_the_browser,
+    }
