@@ -11,7 +11,7 @@ import anyio
 from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
-from . import _control, _oauth, _routes_core, _routes_items, _routes_work
+from . import _control, _oauth, _routes_core, _routes_files, _routes_items, _routes_work
 from ._common import dumps
 from ._core import Core
 from ._errors import ApiError, envelope, not_found
@@ -26,6 +26,7 @@ API_ROUTES = [
     *_routes_items.ROUTES,
     *_routes_core.ROUTES,
     *_routes_work.ROUTES,
+    *_routes_files.ROUTES,
 ]
 _EXPIRED = 'Bearer realm="podio", error="expired_token"'
 _INVALID = 'Bearer realm="podio", error="invalid_token"'

@@ -100,7 +100,7 @@ def add_item(
         created_ts=now,
         last_event_ts=now,
         created_by=by,
-        revisions=[Revision(revision_id, 0, "creation", now, by)],
+        revisions=[Revision(revision_id, 0, "creation", now, by, values)],
         tags=tags or [],
     )
     app.next_app_item_id += 1
@@ -148,7 +148,7 @@ def update_item(world: World, item: Item, body: JSON, by: JSON) -> bool:
     item.title = title_of(app, values)
     item.last_event_ts = now
     item.revisions.append(
-        Revision(world.new_id("revision", 5_000_001), item.revision + 1, "update", now, by)
+        Revision(world.new_id("revision", 5_000_001), item.revision + 1, "update", now, by, values)
     )
     item.invalidate()
     app.version += 1

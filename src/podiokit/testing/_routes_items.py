@@ -10,7 +10,7 @@ from ._errors import ApiError
 from ._filter import page_params
 from ._items import create_item, delete_item, update_item
 from ._router import Ctx, Reply, Route
-from ._state import Item
+from ._state import Item, Revision
 
 
 def _item(ctx: Ctx, item_id: int | None = None) -> Item:
@@ -28,6 +28,12 @@ def _full(ctx: Ctx, item: Item) -> Reply:
 
 async def get_item(ctx: Ctx) -> Reply:
     return _full(ctx, _item(ctx))
+
+
+async def get_item_basic(ctx: Ctx) -> Reply:
+    # The basic view also carries `date_election` (samples/items__get_item_basic__1).
+    full = ctx.core.serializer.full(_item(ctx))
+    return Reply(200, full[:-1] + b',"date_election":null}')
 
 
 async def get_by_app_item_id(ctx: Ctx) -> Reply:
@@ -92,6 +98,35 @@ async def revisions(ctx: Ctx) -> Any:
     return [r.as_json() for r in _item(ctx).revisions]
 
 
+def _revision(ctx: Ctx, item: Item, name: str) -> Revision:
+    number = ctx.int_param(name)
+    for rev in item.revisions:
+        if rev.revision == number:
+            return rev
+    raise ApiError(404, "not_found", f"Object not found: item revision {number}")
+
+
+async def get_revision(ctx: Ctx) -> Any:
+    item = _item(ctx)
+    return _revision(ctx, item, "revision").as_json()
+
+
+async def revision_difference(ctx: Ctx) -> Any:
+    """ItemDiff per changed field: {field_id, type, external_id, label, config, from, to}
+    (podio-php PodioItemDiff, podio-rb ItemDiff, podio-dotnet ItemDiff)."""
+    item = _item(ctx)
+    old = _revision(ctx, item, "revision_from").values or {}
+    new = _revision(ctx, item, "revision_to").values or {}
+    out = []
+    for field in ctx.world.apps[item.app_id].fields:
+        before, after = old.get(field.field_id, []), new.get(field.field_id, [])
+        if before != after:
+            entry = field.as_json()
+            del entry["status"]
+            out.append({**entry, "from": before, "to": after})
+    return out
+
+
 async def count(ctx: Ctx) -> Any:
     return {"count": len(ctx.app(ctx.int_param("app_id")).item_ids)}
 
@@ -130,7 +165,7 @@ ROUTES = [
     Route("POST", "/item/app/{app_id}/", create),
     Route("GET", "/app/{app_id}/item/{app_item_id}", get_by_app_item_id),
     Route("GET", "/item/{item_id}", get_item),
-    Route("GET", "/item/{item_id}/basic", get_item),
+    Route("GET", "/item/{item_id}/basic", get_item_basic),
     Route("PUT", "/item/{item_id}", update),
     Route("DELETE", "/item/{item_id}", delete),
     Route("GET", "/item/{item_id}/value", get_values),
@@ -138,4 +173,6 @@ ROUTES = [
     Route("GET", "/item/{item_id}/value/{field}", get_field_values),
     Route("PUT", "/item/{item_id}/value/{field}", update_field_values),
     Route("GET", "/item/{item_id}/revision", revisions),
+    Route("GET", "/item/{item_id}/revision/{revision}", get_revision),
+    Route("GET", "/item/{item_id}/revision/{revision_from}/{revision_to}", revision_difference),
 ]

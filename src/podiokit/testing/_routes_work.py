@@ -6,7 +6,7 @@ import hashlib
 import time
 from typing import Any
 
-from ._common import JSON, fmt_dt
+from ._common import JSON, fmt_dt, via
 from ._errors import ApiError, invalid_value
 from ._router import Ctx, Reply, Route
 from ._state import Hook
@@ -70,12 +70,13 @@ async def delete_task(ctx: Ctx) -> Reply:
 
 async def complete(ctx: Ctx) -> Any:
     task = _task(ctx)
-    task.update(status="completed", completed_on=fmt_dt(time.time()), completed_by=ctx.byline())
+    task.update(status="completed", completed_on=fmt_dt(time.time()), completed_by=ctx.byline(),
+                completed_via=via())  # fmt: skip
     return {}
 
 
 async def incomplete(ctx: Ctx) -> Any:
-    _task(ctx).update(status="active", completed_on=None, completed_by=None)
+    _task(ctx).update(status="active", completed_on=None, completed_by=None, completed_via=None)
     return {}
 
 

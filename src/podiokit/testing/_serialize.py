@@ -6,17 +6,30 @@ join of cached bytes, which keeps a 500-item page far under the 50 ms budget.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from json.encoder import encode_basestring
 
 from ._common import JSON, dumps, fmt_dt, via
 from ._items import field_entries
+from ._routes_core import APP_RIGHTS
 from ._state import App, Field, Item, Revision, Shared, World
 
 ITEM_RIGHTS = [
     "grant_view", "comment", "add_task", "view", "subscribe", "grant",
     "add_conversation", "rate", "update", "add_file", "delete",
 ]  # fmt: skip
-RATINGS = {"like": {"average": None, "counts": {"1": {"total": 0, "users": []}}}}
+
+
+def _no_votes(top: int) -> JSON:
+    return {
+        "average": None,
+        "counts": {str(n): {"total": 0, "users": []} for n in range(1, top + 1)},
+    }
+
+
+# Unrated counts per rating type, as real items carry them (samples items__get_item__5).
+RATING_SHAPES = {"like": _no_votes(1), "fivestar": _no_votes(5), "thumbs": _no_votes(1),
+                 "yesno": _no_votes(1), "rsvp": _no_votes(3), "approved": _no_votes(1)}  # fmt: skip
 
 
 class Serializer:
@@ -99,7 +112,7 @@ class Serializer:
         tail = (
             f',"created_on":"{fmt_dt(item.created_ts)}","created_via":{_VIA_RAW},'
             f'"last_event_on":"{fmt_dt(item.last_event_ts)}","priority":{float(item.item_id)},'
-            f'"ratings":{_RATINGS_RAW},"sharefile_vault_url":null,'
+            f'"ratings":{_ratings_raw(app)},"sharefile_vault_url":null,'
             f'"sharefile_vault_folder_id":null,'
         ).encode()
         if full:
@@ -129,6 +142,7 @@ class Serializer:
         return dumps(self.app_short(app))
 
     def _full_extras(self, item: Item) -> JSON:
+        app = self.world.apps[item.app_id]
         comments = [c for c in self.world.comments.values() if c["ref"] == item_ref(item)]
         return {
             "files": [],
@@ -136,7 +150,7 @@ class Serializer:
             "revisions": [r.as_json() for r in item.revisions],
             "comments": comments,
             "rights": ITEM_RIGHTS,
-            "user_ratings": {"like": None},
+            "user_ratings": {kind: None for kind in app.ratings},
             "like_count": 0,
             "is_liked": False,
             "subscribed": True,
@@ -168,37 +182,72 @@ class Serializer:
         """The short app view embedded in an item."""
         cached = self._app_short.get(app.app_id)
         if cached is None:
-            link = self.world.app_link(app)
-            cached = {
-                "app_id": app.app_id,
-                "status": "active",
-                "name": app.name,
-                "item_name": app.item_name,
-                "icon": f"{app.icon_id}.png",
-                "icon_id": app.icon_id,
-                "space_id": app.space_id,
-                "default_view_id": None,
-                "current_revision": 1,
-                "url": link,
-                "link": link,
-                "url_add": f"{link}/items/new",
-                "link_add": f"{link}/items/new",
-                "url_label": app.url_label,
-                "sharefile_vault_url": None,
-                "config": {
-                    "item_name": app.item_name,
-                    "icon_id": app.icon_id,
-                    "type": "standard",
-                    "name": app.name,
-                    "icon": f"{app.icon_id}.png",
-                },
-            }
-            self._app_short[app.app_id] = cached
+            cached = self._app_short[app.app_id] = app_short(self.world, app)
         return cached
 
     def field_values(self, item: Item) -> list[JSON]:
         app = self.world.apps[item.app_id]
         return [{**f.as_json(), "values": v} for f, v in field_entries(app, item)]
+
+
+def app_short(world: World, app: App) -> JSON:
+    """The short app view embedded in an item (samples items__get_item__4, apps__app_in_item)."""
+    link = world.app_link(app)
+    return {
+        "app_id": app.app_id,
+        "status": "active",
+        "name": app.name,
+        "item_name": app.item_name,
+        "icon": f"{app.icon_id}.png",
+        "icon_id": app.icon_id,
+        "space_id": app.space_id,
+        "default_view_id": None,
+        "current_revision": 1,
+        "is_default": False,
+        "url": link,
+        "link": link,
+        "url_add": f"{link}/items/new",
+        "link_add": f"{link}/items/new",
+        "url_label": app.url_label,
+        "sharefile_vault_url": None,
+        # Podio fills this for orgs on an item-limited plan; the emulated org is premium.
+        "item_accounting_info": None,
+        "config": {
+            "item_name": app.item_name,
+            "icon_id": app.icon_id,
+            "type": "standard",
+            "name": app.name,
+            "icon": f"{app.icon_id}.png",
+        },
+    }
+
+
+def referenced_app(world: World, app: App) -> JSON:
+    """An app as an app field's settings name it: the short view plus rights and space."""
+    space = world.spaces[app.space_id]
+    short = {k: v for k, v in app_short(world, app).items() if k != "item_accounting_info"}
+    return {
+        **short,
+        "rights": APP_RIGHTS,
+        "space": {
+            "space_id": space.space_id,
+            "name": space.name,
+            "url": f"https://podio.com/{world.orgs[space.org_id].url_label}/{space.url_label}",
+            "url_label": space.url_label,
+            "org_id": space.org_id,
+            "type": "regular",
+            "sharefile_vault_url": None,
+        },
+    }
+
+
+def _ratings_raw(app: App) -> str:
+    return _ratings_for(app.ratings)
+
+
+@lru_cache
+def _ratings_for(kinds: tuple[str, ...]) -> str:
+    return dumps({kind: RATING_SHAPES[kind] for kind in sorted(kinds)}).decode()
 
 
 def item_ref(item: Item) -> JSON:
@@ -211,7 +260,6 @@ _Raw = "\x00raw\x00"
 _RAW_MARK = dumps(_Raw)
 _VIA = via()
 _VIA_RAW = dumps(_VIA).decode()
-_RATINGS_RAW = dumps(RATINGS).decode()
 _RIGHTS = b'"rights":' + dumps(ITEM_RIGHTS)
 _str = encode_basestring  # the C string escaper json itself uses
 

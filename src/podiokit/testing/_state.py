@@ -139,6 +139,8 @@ class App:
     fields: list[Field]
     item_ids: list[int] = field(default_factory=list)
     next_app_item_id: int = 1
+    # The rating types the app turns on (config fivestar, thumbs ...); "like" is always on.
+    ratings: tuple[str, ...] = ("like",)
     # Bumped on every item write: keys the filter result cache.
     version: int = 0
     by_key: dict[str, Field] = field(default_factory=dict)
@@ -159,6 +161,9 @@ class Revision:
     type: str
     created_ts: float
     by: JSON
+    # The item's field values as of this revision (value lists are never mutated in place,
+    # so this shares them): what get_revision_difference compares.
+    values: dict[int, list[JSON]] | None = None
 
     raw: bytes | None = None  # serialised once: a revision never changes
 
