@@ -62,6 +62,7 @@ class Core:
         self.routes: Counter[str] = Counter()
         self.faults: Counter[str] = Counter()
         self.requests = 0
+        self.client_disconnects = 0
         self.set_faults(opts.latency, opts.fault_rate, opts.fault_seed)
         self._bylines: dict[int, JSON] = {}
 
@@ -85,6 +86,7 @@ class Core:
     def stats(self) -> dict[str, Any]:
         return {
             "requests": self.requests,
+            "client_disconnects": self.client_disconnects,
             "routes": dict(self.routes),
             "token_grants": dict(self.tokens.grants),
             "faults": dict(self.faults),

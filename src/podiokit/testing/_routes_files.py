@@ -8,6 +8,7 @@ from ._common import EPOCH, JSON, fmt_dt, via
 from ._errors import ApiError
 from ._router import Ctx, Route
 from ._state import Item, World
+from ._values import item_mini
 
 FILE_RIGHTS = ["download", "view", "delete", "update"]
 
@@ -26,6 +27,20 @@ def _holders(world: World, app_ids: list[int]) -> dict[int, Item]:
     return out
 
 
+def _item_data(world: World, item: Item) -> JSON:
+    mini = item_mini(world, item)
+    del mini["space"], mini["files"]
+    app = world.apps[item.app_id]
+    first = next((f for f in app.fields if f.field_id in item.values and f.type != "text"), None)
+    excerpt = None
+    if first is not None:
+        value = item.values[first.field_id][0].get("value")
+        text = value.get("text") or value.get("title") or value.get("name") if isinstance(
+            value, dict) else value  # fmt: skip
+        excerpt = {"label": first.label, "text": str(text)}
+    return {**mini, "excerpt": excerpt}
+
+
 def _context(world: World, item: Item | None) -> JSON | None:
     if item is None:
         return None
@@ -38,7 +53,7 @@ def _context(world: World, item: Item | None) -> JSON | None:
         "created_on": fmt_dt(item.created_ts),
         "created_by": item.created_by,
         "created_via": via(),
-        "data": {"item_id": item.item_id, "app_item_id": item.app_item_id, "title": item.title},
+        "data": _item_data(world, item),
     }
 
 

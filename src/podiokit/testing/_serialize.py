@@ -12,7 +12,7 @@ from json.encoder import encode_basestring
 from ._common import JSON, dumps, fmt_dt, via
 from ._items import field_entries
 from ._routes_core import APP_RIGHTS
-from ._state import App, Field, Item, Revision, Shared, World
+from ._state import App, Field, Item, Revision, Shared, World, app_short
 
 ITEM_RIGHTS = [
     "grant_view", "comment", "add_task", "view", "subscribe", "grant",
@@ -188,38 +188,6 @@ class Serializer:
     def field_values(self, item: Item) -> list[JSON]:
         app = self.world.apps[item.app_id]
         return [{**f.as_json(), "values": v} for f, v in field_entries(app, item)]
-
-
-def app_short(world: World, app: App) -> JSON:
-    """The short app view embedded in an item (samples items__get_item__4, apps__app_in_item)."""
-    link = world.app_link(app)
-    return {
-        "app_id": app.app_id,
-        "status": "active",
-        "name": app.name,
-        "item_name": app.item_name,
-        "icon": f"{app.icon_id}.png",
-        "icon_id": app.icon_id,
-        "space_id": app.space_id,
-        "default_view_id": None,
-        "current_revision": 1,
-        "is_default": False,
-        "url": link,
-        "link": link,
-        "url_add": f"{link}/items/new",
-        "link_add": f"{link}/items/new",
-        "url_label": app.url_label,
-        "sharefile_vault_url": None,
-        # Podio fills this for orgs on an item-limited plan; the emulated org is premium.
-        "item_accounting_info": None,
-        "config": {
-            "item_name": app.item_name,
-            "icon_id": app.icon_id,
-            "type": "standard",
-            "name": app.name,
-            "icon": f"{app.icon_id}.png",
-        },
-    }
 
 
 def referenced_app(world: World, app: App) -> JSON:

@@ -303,6 +303,38 @@ class World:
         return f"{self.app_link(self.apps[item.app_id])}/items/{item.app_item_id}"
 
 
+def app_short(world: World, app: App) -> JSON:
+    """The short app view embedded in an item (samples items__get_item__4, apps__app_in_item)."""
+    link = world.app_link(app)
+    return {
+        "app_id": app.app_id,
+        "status": "active",
+        "name": app.name,
+        "item_name": app.item_name,
+        "icon": f"{app.icon_id}.png",
+        "icon_id": app.icon_id,
+        "space_id": app.space_id,
+        "default_view_id": None,
+        "current_revision": 1,
+        "is_default": False,
+        "url": link,
+        "link": link,
+        "url_add": f"{link}/items/new",
+        "link_add": f"{link}/items/new",
+        "url_label": app.url_label,
+        "sharefile_vault_url": None,
+        # Podio fills this for orgs on an item-limited plan; the emulated org is premium.
+        "item_accounting_info": None,
+        "config": {
+            "item_name": app.item_name,
+            "icon_id": app.icon_id,
+            "type": "standard",
+            "name": app.name,
+            "icon": f"{app.icon_id}.png",
+        },
+    }
+
+
 def any_json(value: Any) -> JSON:
     """Narrow a decoded JSON body to an object (Podio answers 400 otherwise)."""
     from ._errors import invalid_value
