@@ -8,7 +8,7 @@ from operator import itemgetter
 from typing import Any
 
 from ._common import JSON, parse_dt
-from ._errors import invalid_value
+from ._errors import dumps_text, invalid_value
 from ._state import App, Field, Item, World
 
 MAX_LIMIT = 500
@@ -28,15 +28,19 @@ Predicate_ = Callable[[Any], bool]
 def page_params(body: JSON) -> tuple[int, int]:
     limit, offset = body.get("limit", 30), body.get("offset", 0)
     if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_LIMIT:
-        raise invalid_value(f"Invalid value {limit!r} for limit: must be between 1 and 500")
+        raise invalid_value(
+            f"Invalid value {dumps_text(limit)} for limit: must be between 1 and 500"
+        )
     if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
-        raise invalid_value(f"Invalid value {offset!r} for offset: must be 0 or more")
+        raise invalid_value(f"Invalid value {dumps_text(offset)} for offset: must be 0 or more")
     return limit, offset
 
 
 def _range(spec: Any, parse: Callable[[Any], float | None], *, day_end: bool) -> Predicate_:
     if not isinstance(spec, dict) or not ({"from", "to"} & spec.keys()):
-        raise invalid_value(f"Invalid value {spec!r}: must be an object with from and/or to")
+        raise invalid_value(
+            f"Invalid value {dumps_text(spec)}: must be an object with from and/or to"
+        )
     low = parse(spec["from"]) if spec.get("from") not in (None, "") else None
     high = parse(spec["to"]) if spec.get("to") not in (None, "") else None
     if high is not None and day_end and len(str(spec["to"])) <= 10:
@@ -47,7 +51,7 @@ def _range(spec: Any, parse: Callable[[Any], float | None], *, day_end: bool) ->
 def _date(value: Any) -> float | None:
     parsed = parse_dt(str(value))
     if parsed is None:
-        raise invalid_value(f"Invalid date {value!r}: use YYYY-MM-DD")
+        raise invalid_value(f"Invalid date {dumps_text(value)}: use YYYY-MM-DD")
     return parsed
 
 
@@ -55,7 +59,7 @@ def _num(value: Any) -> float:
     try:
         return float(value)
     except (TypeError, ValueError):
-        raise invalid_value(f"Invalid value {value!r}: must be a number") from None
+        raise invalid_value(f"Invalid value {dumps_text(value)}: must be a number") from None
 
 
 def _ids(spec: Any) -> set[Any]:
@@ -149,14 +153,14 @@ def _filters(app: App, raw: Any) -> list[Predicate]:
     elif isinstance(raw, dict):
         pairs = list(raw.items())
     else:
-        raise invalid_value(f"Invalid value {raw!r}: filters must be object")
+        raise invalid_value(f"Invalid value {dumps_text(raw)}: filters must be object")
     out = []
     for key, spec in pairs:
         pred = _builtin_predicate(str(key), spec)
         if pred is None:
             field = app.field(str(key))
             if field is None:
-                raise invalid_value(f"Invalid filter key {key!r}")
+                raise invalid_value(f"Invalid filter key {dumps_text(key)}")
             pred = _field_predicate(field, spec)
         out.append(pred)
     return out
@@ -167,7 +171,7 @@ def _sort_key(app: App, sort_by: Any) -> Callable[[Item], Any]:
         return BUILTIN_SORTS[sort_by]
     field = app.field(sort_by) if sort_by is not None else None
     if field is None or field.type in ("image", "embed", "email", "phone"):
-        raise invalid_value(f"Invalid value {sort_by!r} for sort_by")
+        raise invalid_value(f"Invalid value {dumps_text(sort_by)} for sort_by")
 
     fid = field.field_id
     if field.type in NUMERIC:

@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 from ._common import JSON, fmt_number
-from ._errors import ApiError, invalid_value
+from ._errors import ApiError, dumps_text, invalid_value
 from ._state import App, Field, Item, Revision, World
 from ._values import read_values
 
@@ -19,16 +19,16 @@ def parse_fields(world: World, app: App, raw: Any) -> dict[int, list[JSON]]:
     elif isinstance(raw, list):
         for entry in raw:
             if not isinstance(entry, dict):
-                raise invalid_value(f"Invalid value {entry!r}: must be object")
+                raise invalid_value(f"Invalid value {dumps_text(entry)}: must be object")
             key = entry.get("external_id", entry.get("field_id"))
             pairs.append((key, entry.get("values", entry.get("value"))))
     elif raw is not None:
-        raise invalid_value(f"Invalid value {raw!r}: must be object")
+        raise invalid_value(f"Invalid value {dumps_text(raw)}: must be object")
     out: dict[int, list[JSON]] = {}
     for key, value in pairs:
         field = app.field(key)
         if field is None:
-            raise invalid_value(f"Invalid field {key!r} for app {app.app_id}")
+            raise invalid_value(f"Invalid field {dumps_text(key)} for app {app.app_id}")
         out[field.field_id] = read_values(world, field, value)
     return out
 

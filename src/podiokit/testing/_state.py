@@ -335,11 +335,16 @@ def app_short(world: World, app: App) -> JSON:
     }
 
 
+# How Podio names a JSON value's type in "Invalid value ... (array)" (podio-php#96).
+_PHP_TYPES = {list: "array", str: "string", int: "integer", float: "float", bool: "boolean",
+              type(None): "null"}  # fmt: skip
+
+
 def any_json(value: Any) -> JSON:
     """Narrow a decoded JSON body to an object (Podio answers 400 otherwise)."""
-    from ._errors import invalid_value
+    from ._errors import dumps_text, invalid_value
 
     if not isinstance(value, dict):
-        kind = "array" if isinstance(value, list) else type(value).__name__
-        raise invalid_value(f"Invalid value {value!r} ({kind}): must be object")
+        kind = _PHP_TYPES.get(type(value), type(value).__name__)
+        raise invalid_value(f"Invalid value {dumps_text(value)} ({kind}): must be object")
     return value

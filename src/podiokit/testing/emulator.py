@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -12,7 +12,7 @@ import anyio
 import anyio.to_thread
 
 from ._app import EmulatorApp
-from ._core import Core, Options
+from ._core import DEFAULT_REDIRECT_DOMAINS, Core, Options
 
 IN_PROCESS_URL = "http://podio.emulator"
 
@@ -25,7 +25,9 @@ class Emulator:
     url``. Options: seed ("demo" | "empty"), items (per app), token_lifetime (s), refresh
     ("rotate" | "reuse"), rate_limit (per hour; Podio's rate-limited operations get a
     quarter unless rate_limit_limited is given), rate_window (seconds the hourly budget lasts;
-    shorten it in tests so a tripped limit clears), latency (ms), fault_rate (0..1), fault_seed.
+    shorten it in tests so a tripped limit clears), latency (ms), fault_rate (0..1), fault_seed,
+    redirect_domains (the API key's registered domains: /oauth/authorize redirects only to
+    these hosts or their subdomains; default loopback hosts, localhost and *.test).
     """
 
     def __init__(
@@ -41,6 +43,7 @@ class Emulator:
         latency: float = 0.0,
         fault_rate: float = 0.0,
         fault_seed: int = 0,
+        redirect_domains: Sequence[str] = DEFAULT_REDIRECT_DOMAINS,
     ) -> None:
         options = Options(
             seed=seed,
@@ -53,6 +56,9 @@ class Emulator:
             latency=latency,
             fault_rate=fault_rate,
             fault_seed=fault_seed,
+            redirect_domains=tuple(redirect_domains)
+            if not isinstance(redirect_domains, str)
+            else redirect_domains,  # type: ignore[arg-type]  # validate() names the mistake
         )
         self._core = Core(options)
         self.app = EmulatorApp(self._core)
