@@ -16,7 +16,6 @@ from ._state import User, World
 from ._tokens import TokenStore
 from ._values import index_media
 
-
 # Loopback hosts, localhost and the reserved testing TLD (RFC 2606), safe for any test suite.
 DEFAULT_REDIRECT_DOMAINS = ("localhost", "127.0.0.1", "::1", "*.test")
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
+import time
 from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 from operator import itemgetter
 from typing import Any
 
@@ -20,7 +23,22 @@ BUILTIN_SORTS: dict[str, Callable[[Item], Any]] = {
     "app_item_id": lambda i: i.app_item_id,
     "item_id": lambda i: i.item_id,
     "title": lambda i: i.title.lower(),
+    # The rest of the documented sort_by values (§4.1, DOC:doc/filters).
+    "created_by": lambda i: str(i.created_by.get("name") or "").lower(),
+    "last_edit_by": lambda i: str(i.revisions[-1].by.get("name") or "").lower(),
+    "activity": lambda i: i.last_event_ts,
+    "priority": lambda i: float(i.item_id),  # the `priority` the item is served with
+    # Nobody rates in the emulator: every item ties (and keeps creation order).
+    "like": lambda i: 0,
+    "approved": lambda i: 0,
+    "rsvp": lambda i: 0,
+    "fivestar": lambda i: 0,
+    "yesno": lambda i: 0,
+    "thumbs": lambda i: 0,
 }
+# Every write in the emulator is made "via" Podio itself (auth client 1, see _common.via).
+VIA_ID = 1
+_RELATIVE = re.compile(r"^([+-]?\d+)(d|dr|w|wr|m|mr|y|yr)$")
 Predicate = Callable[[Item], bool]
 Predicate_ = Callable[[Any], bool]
 
@@ -48,11 +66,50 @@ def _range(spec: Any, parse: Callable[[Any], float | None], *, day_end: bool) ->
     return lambda v: v is not None and (low is None or v >= low) and (high is None or v <= high)
 
 
-def _date(value: Any) -> float | None:
-    parsed = parse_dt(str(value))
+def _date(value: Any, *, end: bool = False) -> float | None:
+    """YYYY-MM-DD[ HH:MM:SS], or a relative date such as "-2w" or "1yr" (§4.1): an offset
+    from today in days, weeks, months or years; "r" rounds to the whole unit (the start of
+    it for `from`, the end for `to`)."""
+    text = str(value).strip()
+    found = _RELATIVE.match(text)
+    if found is not None:
+        return _relative(int(found.group(1)), found.group(2), end=end)
+    parsed = parse_dt(text)
     if parsed is None:
-        raise invalid_value(f"Invalid date {dumps_text(value)}: use YYYY-MM-DD")
+        raise invalid_value(
+            f"Invalid date {dumps_text(value)}: use YYYY-MM-DD or a relative date like -2w"
+        )
+    if end and len(text) <= 10:
+        parsed += 86_399  # "to" names a whole day
     return parsed
+
+
+def _relative(offset: int, unit: str, *, end: bool) -> float:
+    today = datetime.fromtimestamp(time.time(), timezone.utc).date()
+    kind, rounded = unit[0], unit.endswith("r")
+    if kind == "d":
+        day = today + timedelta(days=offset)
+        first, last = day, day
+    elif kind == "w":
+        day = today + timedelta(weeks=offset)
+        first = day - timedelta(days=day.weekday()) if rounded else day
+        last = first + timedelta(days=6) if rounded else day
+    else:
+        months = offset * (12 if kind == "y" else 1)
+        index = today.year * 12 + today.month - 1 + months
+        year, month = divmod(index, 12)
+        day = today.replace(year=year, month=month + 1, day=min(today.day, 28))
+        if not rounded:
+            first = last = day
+        elif kind == "m":
+            first = day.replace(day=1)
+            nxt = (first + timedelta(days=32)).replace(day=1)
+            last = nxt - timedelta(days=1)
+        else:
+            first, last = day.replace(month=1, day=1), day.replace(month=12, day=31)
+    chosen = last if end else first
+    start = datetime(chosen.year, chosen.month, chosen.day, tzinfo=timezone.utc).timestamp()
+    return start + 86_399 if end else start
 
 
 def _num(value: Any) -> float:
@@ -135,9 +192,14 @@ def _builtin_predicate(key: str, spec: Any) -> Predicate | None:
     if key == "title":
         needle = str(spec).lower()
         return lambda item: needle in item.title.lower()
-    if key == "created_by":
+    if key in ("created_by", "last_edit_by"):
         wanted = _ids(spec)
-        return lambda item: item.created_by.get("id") in wanted
+        if key == "created_by":
+            return lambda item: item.created_by.get("id") in wanted
+        return lambda item: item.revisions[-1].by.get("id") in wanted
+    if key in ("created_via", "last_edit_via"):
+        wanted = _ids(spec)
+        return lambda item: VIA_ID in wanted
     if key == "tags":
         wanted = set(spec) if isinstance(spec, list) else {spec}
         return lambda item: bool(wanted.intersection(item.tags))
@@ -210,11 +272,22 @@ class FilterCache:
         return hit
 
 
+def _sort_desc(value: Any) -> bool:
+    """true/false, 1/0 or their strings: "false" sorts ascending (not truthy as a string)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in ("true", "1", "false", "0"):
+        return value.strip().lower() in ("true", "1")
+    raise invalid_value(f"Invalid value {dumps_text(value)} for sort_desc: must be a boolean")
+
+
 def _compute(world: World, app: App, body: JSON) -> list[int]:
     preds = _filters(app, body.get("filters"))
     sort_by = body.get("sort_by") or "created_on"
     # Podio lists newest first unless told otherwise.
-    desc = bool(body.get("sort_desc", True))
+    desc = _sort_desc(body.get("sort_desc", True))
     key = _sort_key(app, sort_by)
     items = world.items
     matched = [items[i] for i in app.item_ids]

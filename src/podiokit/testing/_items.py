@@ -113,9 +113,20 @@ def add_item(
     return item
 
 
+def _revision_number(value: Any) -> int | None:
+    """`revision` as a number: clients send 1 or "1" (form-minded ones send strings)."""
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    raise invalid_value(f"Invalid value {dumps_text(value)} for revision: must be an integer")
+
+
 def update_item(world: World, item: Item, body: JSON, by: JSON) -> bool:
     """Apply an update; False when nothing changed (no new revision then)."""
-    expected = body.get("revision")
+    expected = _revision_number(body.get("revision"))
     if expected is not None and expected != item.revision:
         raise ApiError(
             409,

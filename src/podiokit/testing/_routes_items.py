@@ -3,10 +3,12 @@ field values, revisions, count and filter."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ._common import dumps
 from ._errors import ApiError
+from ._files import item_files
 from ._filter import page_params
 from ._items import create_item, delete_item, update_item
 from ._router import Ctx, Reply, Route
@@ -137,9 +139,39 @@ async def filter_items(ctx: Ctx) -> Reply:
     limit, offset = page_params(body)
     matched = ctx.core.filters.matches(ctx.world, app, body)
     items, short = ctx.world.items, ctx.core.serializer.short
-    page = b",".join([short(items[i]) for i in matched[offset : offset + limit]])
+    chosen = [items[i] for i in matched[offset : offset + limit]]
+    if _wants_files(ctx):
+        # §4.1: files come only with ?fields=items.fields(files).
+        world = ctx.world
+        rows = [short(i)[:-1] + b',"files":' + dumps(item_files(world, i)) + b"}" for i in chosen]
+    else:
+        rows = [short(i) for i in chosen]
     head = f'{{"total":{len(app.item_ids)},"filtered":{len(matched)},"items":['.encode()
-    return Reply(200, head + page + b"]}")
+    return Reply(200, head + b",".join(rows) + b"]}")
+
+
+def _wants_files(ctx: Ctx) -> bool:
+    bundles = ctx.request.query_params.get("fields", "").replace(" ", "")
+    return "items.fields(files)" in bundles
+
+
+# Query parameters of the legacy GET listing that are not filters.
+_LISTING_PARAMS = {"limit", "offset", "sort_by", "sort_desc", "fields", "oauth_token", "remember"}
+_DAY = r"\d{4}-\d\d-\d\d"
+_DATE_RANGE = re.compile(rf"^({_DAY})?-({_DAY})?$")
+_NUMBER_RANGE = re.compile(r"^(-?[\d.]+)?-(-?[\d.]+)?$")
+
+
+def _query_filter(value: str) -> Any:
+    """The GET form of a filter value (§4.1; podio-java getItems): `from-to` ranges (dates
+    or numbers, either end open), `1;2;3` (or comma) id lists, else the text itself."""
+    found = _DATE_RANGE.match(value) or _NUMBER_RANGE.match(value)
+    if found is not None and (found.group(1) or found.group(2)):
+        return {"from": found.group(1) or None, "to": found.group(2) or None}
+    parts = [p for p in re.split(r"[;,]", value) if p]
+    if parts and all(p.isdigit() for p in parts):
+        return [int(p) for p in parts]
+    return value
 
 
 async def list_items(ctx: Ctx) -> Reply:
@@ -152,7 +184,10 @@ async def list_items(ctx: Ctx) -> Reply:
     if "sort_by" in q:
         body["sort_by"] = q["sort_by"]
     if "sort_desc" in q:
-        body["sort_desc"] = q["sort_desc"].lower() in ("1", "true")
+        body["sort_desc"] = q["sort_desc"]
+    filters = {k: _query_filter(v) for k, v in q.items() if k not in _LISTING_PARAMS}
+    if filters:
+        body["filters"] = filters
     ctx._body = dumps(body)
     return await filter_items(ctx)
 

@@ -10,6 +10,7 @@ from functools import lru_cache
 from json.encoder import encode_basestring
 
 from ._common import JSON, dumps, fmt_dt, via
+from ._files import item_files
 from ._items import field_entries
 from ._routes_core import APP_RIGHTS
 from ._state import App, Field, Item, Revision, Shared, World, app_short
@@ -118,7 +119,8 @@ class Serializer:
         if full:
             extras = dumps(self._full_extras(item))[1:-1]
         else:
-            extras = f'"comment_count":{item.comment_count},"file_count":0'.encode()
+            files = _image_file_count(app, item)
+            extras = f'"comment_count":{item.comment_count},"file_count":{files}'.encode()
         out = [head, b'"fields":']
         self._fields(app, item, full, out)
         out += (
@@ -145,7 +147,7 @@ class Serializer:
         app = self.world.apps[item.app_id]
         comments = [c for c in self.world.comments.values() if c["ref"] == item_ref(item)]
         return {
-            "files": [],
+            "files": item_files(self.world, item),
             "tags": item.tags,
             "revisions": [r.as_json() for r in item.revisions],
             "comments": comments,
@@ -207,6 +209,16 @@ def referenced_app(world: World, app: App) -> JSON:
             "sharefile_vault_url": None,
         },
     }
+
+
+def _image_file_count(app: App, item: Item) -> int:
+    ids = {
+        entry["value"]["file_id"]
+        for field in app.fields
+        if field.type == "image"
+        for entry in item.values.get(field.field_id, ())
+    }
+    return len(ids)
 
 
 def _ratings_raw(app: App) -> str:

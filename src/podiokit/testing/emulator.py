@@ -166,5 +166,5 @@ def _config(app: Any) -> Any:
 
     return uvicorn.Config(
         app, log_level="warning", lifespan="off", access_log=False, timeout_keep_alive=30,
-        backlog=4096,
+        backlog=4096, server_header=False,  # the app sends Podio's "Server: nginx" itself
     )  # fmt: skip
