@@ -54,15 +54,16 @@ def page_params(body: JSON) -> tuple[int, int]:
     return limit, offset
 
 
-def _range(spec: Any, parse: Callable[[Any], float | None], *, day_end: bool) -> Predicate_:
+def _range(spec: Any, parse: Callable[..., float | None], *, day_end: bool) -> Predicate_:
     if not isinstance(spec, dict) or not ({"from", "to"} & spec.keys()):
         raise invalid_value(
             f"Invalid value {dumps_text(spec)}: must be an object with from and/or to"
         )
     low = parse(spec["from"]) if spec.get("from") not in (None, "") else None
-    high = parse(spec["to"]) if spec.get("to") not in (None, "") else None
-    if high is not None and day_end and len(str(spec["to"])) <= 10:
-        high += 86_399  # "to" names a whole day
+    if spec.get("to") in (None, ""):
+        high = None
+    else:  # a date's "to" names the whole day (or the whole rounded unit)
+        high = parse(spec["to"], end=True) if day_end else parse(spec["to"])
     return lambda v: v is not None and (low is None or v >= low) and (high is None or v <= high)
 
 
