@@ -39,6 +39,7 @@ BUILTIN_SORTS: dict[str, Callable[[Item], Any]] = {
 # Every write in the emulator is made "via" Podio itself (auth client 1, see _common.via).
 VIA_ID = 1
 _RELATIVE = re.compile(r"^([+-]?\d+)(d|dr|w|wr|m|mr|y|yr)$")
+_RELATIVE_IN_JSON = re.compile(r'"[+-]?\d+(?:d|dr|w|wr|m|mr|y|yr)"')
 Predicate = Callable[[Item], bool]
 Predicate_ = Callable[[Any], bool]
 
@@ -263,7 +264,10 @@ class FilterCache:
 
     def matches(self, world: World, app: App, body: JSON) -> list[int]:
         query = {k: body.get(k) for k in ("filters", "sort_by", "sort_desc")}
-        cache_key = (app.app_id, app.version, json.dumps(query, sort_keys=True, default=str))
+        text = json.dumps(query, sort_keys=True, default=str)
+        if _RELATIVE_IN_JSON.search(text):  # "-2w" means another range tomorrow
+            text += time.strftime("|%Y-%m-%d", time.gmtime())
+        cache_key = (app.app_id, app.version, text)
         hit = self._hits.get(cache_key)
         if hit is not None:
             return hit
