@@ -45,6 +45,8 @@ class Emulator:
         fault_seed: int = 0,
         redirect_domains: Sequence[str] = DEFAULT_REDIRECT_DOMAINS,
     ) -> None:
+        if isinstance(redirect_domains, str):  # a str is a Sequence[str] of letters
+            raise ValueError("redirect_domains must be a sequence of domain names, not a str")
         options = Options(
             seed=seed,
             items=items,
@@ -56,9 +58,7 @@ class Emulator:
             latency=latency,
             fault_rate=fault_rate,
             fault_seed=fault_seed,
-            redirect_domains=tuple(redirect_domains)
-            if not isinstance(redirect_domains, str)
-            else redirect_domains,  # type: ignore[arg-type]  # validate() names the mistake
+            redirect_domains=tuple(redirect_domains),
         )
         self._core = Core(options)
         self.app = EmulatorApp(self._core)
