@@ -83,7 +83,7 @@ async def test_authorization_code_flow_echoes_state_and_code_is_single_use(
     http: httpx.AsyncClient, emu: Emulator
 ):
     c = emu.credentials
-    redirect = "https://example.com/callback"
+    redirect = "https://app.test/callback"  # a registered domain (default: *.test)
     response = await http.get(
         "/oauth/authorize",
         params={"client_id": c["client_id"], "redirect_uri": redirect, "state": "xyz",

@@ -175,16 +175,26 @@ def _short(field: Any) -> str:
         return ""
     first = values[0]
     value = getattr(first, "value", None)
-    attr = {"category": "text", "app": "title", "contact": "name", "image": "name"}.get(field.type)
+    attr = {"category": "text", "question": "text", "app": "title", "contact": "name",
+            "image": "name"}.get(field.type)  # fmt: skip
     if attr is not None and value is not None:
         text = str(getattr(value, attr, value))
+        if field.type == "image":
+            text += f" ({getattr(value, 'mimetype', '?')})"
     elif field.type == "date":
         text = str(first.start)
     elif field.type == "embed":
-        text = str(getattr(first.embed, "url", ""))
+        embed = first.embed
+        text = f"{getattr(embed, 'title', '')} ({getattr(embed, 'hostname', '')})"
+    elif field.type == "location":
+        city, country = getattr(first, "city", None), getattr(first, "country", None)
+        text = f"{city}, {country}" if city and country else str(value)
+        lat, lng = getattr(first, "lat", None), getattr(first, "lng", None)
+        if lat is not None and lng is not None:
+            text += f" ({lat:.2f}, {lng:.2f})"
     else:
         text = str(value)
-    return text if len(text) <= 40 else text[:37] + "..."
+    return text if len(text) <= 48 else text[:45] + "..."
 
 
 def _value(item: Any, external_id: str) -> str:

@@ -8,10 +8,10 @@ import time
 from typing import Any
 
 import anyio
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.types import Receive, Scope, Send
 
-from . import _control, _oauth, _routes_core, _routes_items, _routes_work
+from . import _control, _oauth, _routes_core, _routes_files, _routes_items, _routes_work
 from ._common import dumps
 from ._core import Core
 from ._errors import ApiError, envelope, not_found
@@ -26,7 +26,9 @@ API_ROUTES = [
     *_routes_items.ROUTES,
     *_routes_core.ROUTES,
     *_routes_work.ROUTES,
+    *_routes_files.ROUTES,
 ]
+_GONE = Reply(499)  # nginx's "client closed request": never sent
 _EXPIRED = 'Bearer realm="podio", error="expired_token"'
 _INVALID = 'Bearer realm="podio", error="invalid_token"'
 
@@ -54,6 +56,8 @@ class EmulatorApp:
             if not drop(receive):
                 raise DroppedConnection()
             return
+        if reply is _GONE:
+            return  # nobody to answer
         await self._send(reply, send)
 
     async def _dispatch(self, request: Request, router: Router, *, faults: bool) -> Reply | None:
@@ -83,6 +87,12 @@ class EmulatorApp:
                 identity = ctx.token.identity if ctx.token else ("anonymous", 0)
                 ctx.rate_headers = core.limiter.take((identity, _client(ctx)), route.pool)
             result = await route.handler(ctx)
+        except ClientDisconnect:
+            # The client timed out or was cancelled (during injected latency, say) before
+            # its body was read: normal for a server, so no traceback and no answer.
+            core.client_disconnects += 1
+            log.debug("client went away: %s %s", method, path)
+            return _GONE
         except ApiError as err:
             body = envelope(err, path=path, query=request.url.query, method=method)
             return Reply(err.status, body, {**ctx.rate_headers, **err.headers})

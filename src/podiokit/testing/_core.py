@@ -16,6 +16,9 @@ from ._state import User, World
 from ._tokens import TokenStore
 from ._values import index_media
 
+# Loopback hosts, localhost and the reserved testing TLD (RFC 2606), safe for any test suite.
+DEFAULT_REDIRECT_DOMAINS = ("localhost", "127.0.0.1", "::1", "*.test")
+
 
 @dataclass
 class Options:
@@ -31,6 +34,8 @@ class Options:
     latency: float = 0.0
     fault_rate: float = 0.0
     fault_seed: int = 0
+    # Where /oauth/authorize may send the browser back to (§1.2: the API key's domain).
+    redirect_domains: tuple[str, ...] = DEFAULT_REDIRECT_DOMAINS
 
     def validate(self) -> None:
         if self.refresh not in ("rotate", "reuse"):
@@ -39,6 +44,11 @@ class Options:
             raise ValueError("fault_rate must be between 0 and 1")
         if self.rate_window <= 0:
             raise ValueError("rate_window must be > 0 seconds")
+        if isinstance(self.redirect_domains, str) or not all(
+            isinstance(d, str) and d.strip() for d in self.redirect_domains
+        ):
+            raise ValueError("redirect_domains must be a sequence of domain names")
+        self.redirect_domains = tuple(self.redirect_domains)
         if self.items < 0 or self.rate_limit < 1 or self.token_lifetime < 1:
             raise ValueError("items must be >= 0; rate_limit and token_lifetime >= 1")
 
@@ -62,6 +72,7 @@ class Core:
         self.routes: Counter[str] = Counter()
         self.faults: Counter[str] = Counter()
         self.requests = 0
+        self.client_disconnects = 0
         self.set_faults(opts.latency, opts.fault_rate, opts.fault_seed)
         self._bylines: dict[int, JSON] = {}
 
@@ -85,6 +96,7 @@ class Core:
     def stats(self) -> dict[str, Any]:
         return {
             "requests": self.requests,
+            "client_disconnects": self.client_disconnects,
             "routes": dict(self.routes),
             "token_grants": dict(self.tokens.grants),
             "faults": dict(self.faults),

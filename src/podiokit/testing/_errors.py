@@ -32,6 +32,11 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
+def dumps_text(value: Any) -> str:
+    """A value as Podio quotes it in an error_description: JSON, never a Python repr."""
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "), default=str)
+
+
 def not_found(suffix: str = "") -> ApiError:
     # Podio answers unknown routes and missing required parameters alike (§2.2).
     text = "No matching operation could be found."

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
+import time
 from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 from operator import itemgetter
 from typing import Any
 
 from ._common import JSON, parse_dt
-from ._errors import invalid_value
+from ._errors import dumps_text, invalid_value
 from ._state import App, Field, Item, World
 
 MAX_LIMIT = 500
@@ -20,7 +23,23 @@ BUILTIN_SORTS: dict[str, Callable[[Item], Any]] = {
     "app_item_id": lambda i: i.app_item_id,
     "item_id": lambda i: i.item_id,
     "title": lambda i: i.title.lower(),
+    # The rest of the documented sort_by values (§4.1, DOC:doc/filters).
+    "created_by": lambda i: str(i.created_by.get("name") or "").lower(),
+    "last_edit_by": lambda i: str(i.revisions[-1].by.get("name") or "").lower(),
+    "activity": lambda i: i.last_event_ts,
+    "priority": lambda i: float(i.item_id),  # the `priority` the item is served with
+    # Nobody rates in the emulator: every item ties (and keeps creation order).
+    "like": lambda i: 0,
+    "approved": lambda i: 0,
+    "rsvp": lambda i: 0,
+    "fivestar": lambda i: 0,
+    "yesno": lambda i: 0,
+    "thumbs": lambda i: 0,
 }
+# Every write in the emulator is made "via" Podio itself (auth client 1, see _common.via).
+VIA_ID = 1
+_RELATIVE = re.compile(r"^([+-]?\d+)(d|dr|w|wr|m|mr|y|yr)$")
+_RELATIVE_IN_JSON = re.compile(r'"[+-]?\d+(?:d|dr|w|wr|m|mr|y|yr)"')
 Predicate = Callable[[Item], bool]
 Predicate_ = Callable[[Any], bool]
 
@@ -28,34 +47,78 @@ Predicate_ = Callable[[Any], bool]
 def page_params(body: JSON) -> tuple[int, int]:
     limit, offset = body.get("limit", 30), body.get("offset", 0)
     if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_LIMIT:
-        raise invalid_value(f"Invalid value {limit!r} for limit: must be between 1 and 500")
+        raise invalid_value(
+            f"Invalid value {dumps_text(limit)} for limit: must be between 1 and 500"
+        )
     if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
-        raise invalid_value(f"Invalid value {offset!r} for offset: must be 0 or more")
+        raise invalid_value(f"Invalid value {dumps_text(offset)} for offset: must be 0 or more")
     return limit, offset
 
 
-def _range(spec: Any, parse: Callable[[Any], float | None], *, day_end: bool) -> Predicate_:
+def _range(spec: Any, parse: Callable[..., float | None], *, day_end: bool) -> Predicate_:
     if not isinstance(spec, dict) or not ({"from", "to"} & spec.keys()):
-        raise invalid_value(f"Invalid value {spec!r}: must be an object with from and/or to")
+        raise invalid_value(
+            f"Invalid value {dumps_text(spec)}: must be an object with from and/or to"
+        )
     low = parse(spec["from"]) if spec.get("from") not in (None, "") else None
-    high = parse(spec["to"]) if spec.get("to") not in (None, "") else None
-    if high is not None and day_end and len(str(spec["to"])) <= 10:
-        high += 86_399  # "to" names a whole day
+    if spec.get("to") in (None, ""):
+        high = None
+    else:  # a date's "to" names the whole day (or the whole rounded unit)
+        high = parse(spec["to"], end=True) if day_end else parse(spec["to"])
     return lambda v: v is not None and (low is None or v >= low) and (high is None or v <= high)
 
 
-def _date(value: Any) -> float | None:
-    parsed = parse_dt(str(value))
+def _date(value: Any, *, end: bool = False) -> float | None:
+    """YYYY-MM-DD[ HH:MM:SS], or a relative date such as "-2w" or "1yr" (§4.1): an offset
+    from today in days, weeks, months or years; "r" rounds to the whole unit (the start of
+    it for `from`, the end for `to`)."""
+    text = str(value).strip()
+    found = _RELATIVE.match(text)
+    if found is not None:
+        return _relative(int(found.group(1)), found.group(2), end=end)
+    parsed = parse_dt(text)
     if parsed is None:
-        raise invalid_value(f"Invalid date {value!r}: use YYYY-MM-DD")
+        raise invalid_value(
+            f"Invalid date {dumps_text(value)}: use YYYY-MM-DD or a relative date like -2w"
+        )
+    if end and len(text) <= 10:
+        parsed += 86_399  # "to" names a whole day
     return parsed
+
+
+def _relative(offset: int, unit: str, *, end: bool) -> float:
+    today = datetime.fromtimestamp(time.time(), timezone.utc).date()
+    kind, rounded = unit[0], unit.endswith("r")
+    if kind == "d":
+        day = today + timedelta(days=offset)
+        first, last = day, day
+    elif kind == "w":
+        day = today + timedelta(weeks=offset)
+        first = day - timedelta(days=day.weekday()) if rounded else day
+        last = first + timedelta(days=6) if rounded else day
+    else:
+        months = offset * (12 if kind == "y" else 1)
+        index = today.year * 12 + today.month - 1 + months
+        year, month = divmod(index, 12)
+        day = today.replace(year=year, month=month + 1, day=min(today.day, 28))
+        if not rounded:
+            first = last = day
+        elif kind == "m":
+            first = day.replace(day=1)
+            nxt = (first + timedelta(days=32)).replace(day=1)
+            last = nxt - timedelta(days=1)
+        else:
+            first, last = day.replace(month=1, day=1), day.replace(month=12, day=31)
+    chosen = last if end else first
+    start = datetime(chosen.year, chosen.month, chosen.day, tzinfo=timezone.utc).timestamp()
+    return start + 86_399 if end else start
 
 
 def _num(value: Any) -> float:
     try:
         return float(value)
     except (TypeError, ValueError):
-        raise invalid_value(f"Invalid value {value!r}: must be a number") from None
+        raise invalid_value(f"Invalid value {dumps_text(value)}: must be a number") from None
 
 
 def _ids(spec: Any) -> set[Any]:
@@ -131,9 +194,14 @@ def _builtin_predicate(key: str, spec: Any) -> Predicate | None:
     if key == "title":
         needle = str(spec).lower()
         return lambda item: needle in item.title.lower()
-    if key == "created_by":
+    if key in ("created_by", "last_edit_by"):
         wanted = _ids(spec)
-        return lambda item: item.created_by.get("id") in wanted
+        if key == "created_by":
+            return lambda item: item.created_by.get("id") in wanted
+        return lambda item: item.revisions[-1].by.get("id") in wanted
+    if key in ("created_via", "last_edit_via"):
+        wanted = _ids(spec)
+        return lambda item: VIA_ID in wanted
     if key == "tags":
         wanted = set(spec) if isinstance(spec, list) else {spec}
         return lambda item: bool(wanted.intersection(item.tags))
@@ -149,14 +217,14 @@ def _filters(app: App, raw: Any) -> list[Predicate]:
     elif isinstance(raw, dict):
         pairs = list(raw.items())
     else:
-        raise invalid_value(f"Invalid value {raw!r}: filters must be object")
+        raise invalid_value(f"Invalid value {dumps_text(raw)}: filters must be object")
     out = []
     for key, spec in pairs:
         pred = _builtin_predicate(str(key), spec)
         if pred is None:
             field = app.field(str(key))
             if field is None:
-                raise invalid_value(f"Invalid filter key {key!r}")
+                raise invalid_value(f"Invalid filter key {dumps_text(key)}")
             pred = _field_predicate(field, spec)
         out.append(pred)
     return out
@@ -167,7 +235,7 @@ def _sort_key(app: App, sort_by: Any) -> Callable[[Item], Any]:
         return BUILTIN_SORTS[sort_by]
     field = app.field(sort_by) if sort_by is not None else None
     if field is None or field.type in ("image", "embed", "email", "phone"):
-        raise invalid_value(f"Invalid value {sort_by!r} for sort_by")
+        raise invalid_value(f"Invalid value {dumps_text(sort_by)} for sort_by")
 
     fid = field.field_id
     if field.type in NUMERIC:
@@ -196,7 +264,10 @@ class FilterCache:
 
     def matches(self, world: World, app: App, body: JSON) -> list[int]:
         query = {k: body.get(k) for k in ("filters", "sort_by", "sort_desc")}
-        cache_key = (app.app_id, app.version, json.dumps(query, sort_keys=True, default=str))
+        text = json.dumps(query, sort_keys=True, default=str)
+        if _RELATIVE_IN_JSON.search(text):  # "-2w" means another range tomorrow
+            text += time.strftime("|%Y-%m-%d", time.gmtime())
+        cache_key = (app.app_id, app.version, text)
         hit = self._hits.get(cache_key)
         if hit is not None:
             return hit
@@ -206,11 +277,22 @@ class FilterCache:
         return hit
 
 
+def _sort_desc(value: Any) -> bool:
+    """true/false, 1/0 or their strings: "false" sorts ascending (not truthy as a string)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in ("true", "1", "false", "0"):
+        return value.strip().lower() in ("true", "1")
+    raise invalid_value(f"Invalid value {dumps_text(value)} for sort_desc: must be a boolean")
+
+
 def _compute(world: World, app: App, body: JSON) -> list[int]:
     preds = _filters(app, body.get("filters"))
     sort_by = body.get("sort_by") or "created_on"
     # Podio lists newest first unless told otherwise.
-    desc = bool(body.get("sort_desc", True))
+    desc = _sort_desc(body.get("sort_desc", True))
     key = _sort_key(app, sort_by)
     items = world.items
     matched = [items[i] for i in app.item_ids]

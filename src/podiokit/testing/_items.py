@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 from ._common import JSON, fmt_number
-from ._errors import ApiError, invalid_value
+from ._errors import ApiError, dumps_text, invalid_value
 from ._state import App, Field, Item, Revision, World
 from ._values import read_values
 
@@ -19,16 +19,16 @@ def parse_fields(world: World, app: App, raw: Any) -> dict[int, list[JSON]]:
     elif isinstance(raw, list):
         for entry in raw:
             if not isinstance(entry, dict):
-                raise invalid_value(f"Invalid value {entry!r}: must be object")
+                raise invalid_value(f"Invalid value {dumps_text(entry)}: must be object")
             key = entry.get("external_id", entry.get("field_id"))
             pairs.append((key, entry.get("values", entry.get("value"))))
     elif raw is not None:
-        raise invalid_value(f"Invalid value {raw!r}: must be object")
+        raise invalid_value(f"Invalid value {dumps_text(raw)}: must be object")
     out: dict[int, list[JSON]] = {}
     for key, value in pairs:
         field = app.field(key)
         if field is None:
-            raise invalid_value(f"Invalid field {key!r} for app {app.app_id}")
+            raise invalid_value(f"Invalid field {dumps_text(key)} for app {app.app_id}")
         out[field.field_id] = read_values(world, field, value)
     return out
 
@@ -100,7 +100,7 @@ def add_item(
         created_ts=now,
         last_event_ts=now,
         created_by=by,
-        revisions=[Revision(revision_id, 0, "creation", now, by)],
+        revisions=[Revision(revision_id, 0, "creation", now, by, values)],
         tags=tags or [],
     )
     app.next_app_item_id += 1
@@ -113,9 +113,20 @@ def add_item(
     return item
 
 
+def _revision_number(value: Any) -> int | None:
+    """`revision` as a number: clients send 1 or "1" (form-minded ones send strings)."""
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    raise invalid_value(f"Invalid value {dumps_text(value)} for revision: must be an integer")
+
+
 def update_item(world: World, item: Item, body: JSON, by: JSON) -> bool:
     """Apply an update; False when nothing changed (no new revision then)."""
-    expected = body.get("revision")
+    expected = _revision_number(body.get("revision"))
     if expected is not None and expected != item.revision:
         raise ApiError(
             409,
@@ -148,7 +159,7 @@ def update_item(world: World, item: Item, body: JSON, by: JSON) -> bool:
     item.title = title_of(app, values)
     item.last_event_ts = now
     item.revisions.append(
-        Revision(world.new_id("revision", 5_000_001), item.revision + 1, "update", now, by)
+        Revision(world.new_id("revision", 5_000_001), item.revision + 1, "update", now, by, values)
     )
     item.invalidate()
     app.version += 1

@@ -4,15 +4,43 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import json
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from ._common import dumps
-from ._errors import ApiError
+from ._errors import ApiError, dumps_text
 from ._router import Ctx, Reply, Route
 from ._state import Token
 from ._tokens import invalid_grant
+
+
+def redirect_allowed(redirect_uri: str, domains: tuple[str, ...]) -> bool:
+    """True when the URI's host is a registered domain or below one. `*.test` names every
+    host under .test; a loopback address allows every loopback address."""
+    parts = urlsplit(redirect_uri)
+    host = (parts.hostname or "").lower().rstrip(".")
+    if parts.scheme not in ("http", "https") or not host:
+        return False
+    try:
+        address: ipaddress.IPv4Address | ipaddress.IPv6Address | None = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    for entry in domains:
+        entry = entry.lower().strip("[]")
+        if address is not None:
+            try:
+                allowed = ipaddress.ip_address(entry)
+            except ValueError:
+                continue
+            if address == allowed or (address.is_loopback and allowed.is_loopback):
+                return True
+            continue
+        domain = entry[2:] if entry.startswith("*.") else entry
+        if host == domain or host.endswith("." + domain):
+            return True
+    return False
 
 
 def _invalid_client() -> ApiError:
@@ -27,7 +55,14 @@ async def _params(ctx: Ctx, *, as_json: bool) -> dict[str, Any]:
     """Parameters from the query string, the body, and HTTP Basic client credentials."""
     params: dict[str, Any] = dict(ctx.request.query_params)
     raw = await ctx.raw_body()
-    if as_json or ctx.request.headers.get("content-type", "").startswith("application/json"):
+    is_json = ctx.request.headers.get("content-type", "").startswith("application/json")
+    if is_json and not as_json:
+        # §1.3: /oauth/token takes a form body; the JSON variant is /oauth/token/v2.
+        raise _invalid_request(
+            "POST /oauth/token takes application/x-www-form-urlencoded parameters; "
+            "send JSON to /oauth/token/v2"
+        )
+    if as_json:
         if raw.strip():
             try:
                 body = json.loads(raw)
@@ -91,11 +126,15 @@ def _grant(ctx: Ctx, params: dict[str, Any]) -> Token:
     if grant == "authorization_code":
         code = str(params.get("code", ""))
         redirect_uri = params.get("redirect_uri")
+        if not redirect_uri:  # §1.3: code and redirect_uri are both required
+            raise _invalid_request(
+                "Missing parameter redirect_uri for grant_type authorization_code"
+            )
         user_id = tokens.redeem_code(client_id, code, redirect_uri)
         return tokens.issue(client_id, "user", user_id, "authorization_code")
     if grant == "refresh_token":
         return tokens.refresh(client_id, str(params.get("refresh_token", "")))
-    raise ApiError(400, "unsupported_grant_type", f"Unsupported grant_type {grant!r}")
+    raise ApiError(400, "unsupported_grant_type", f"Unsupported grant_type {dumps_text(grant)}")
 
 
 def token_body(ctx: Ctx, token: Token) -> dict[str, Any]:
@@ -110,8 +149,13 @@ def token_body(ctx: Ctx, token: Token) -> dict[str, Any]:
 
 
 async def _token(ctx: Ctx, *, as_json: bool) -> Reply:
+    # Every answer carries the rate-limit headers (§3: seen on a 400 from /oauth/token), even
+    # one refused before its parameters are known.
+    ctx.rate_headers = ctx.core.limiter.peek((("client", ""), ""), "limited")
     params = await _params(ctx, as_json=as_json)
-    # The token endpoint is in the low pool (X-Rate-Limit-Limit: 250 was observed, §3).
+    # The token endpoint is in the low pool: X-Rate-Limit-Limit: 250 was observed on it
+    # (podio-objc#6), the figure of the operations marked "rate limited", and limits are
+    # "per user per API key" (§3). So a user's grants and filters spend one 250/hour budget.
     headers = ctx.core.limiter.take(_identity(ctx, params), "limited")
     ctx.rate_headers = headers
     token = _grant(ctx, params)
@@ -132,6 +176,12 @@ async def authorize(ctx: Ctx) -> Reply:
     redirect_uri, state = q.get("redirect_uri"), q.get("state")
     if not redirect_uri or q.get("client_id") != ctx.world.client_id:
         raise _invalid_request("Unknown client_id or missing redirect_uri")
+    if not redirect_allowed(redirect_uri, ctx.core.options.redirect_domains):
+        # §1.2: the redirect must be on the API key's domain. Never redirect elsewhere
+        # (RFC 6749 §4.1.2.1); Podio's exact answer is UNCONFIRMED.
+        raise _invalid_request(
+            f"redirect_uri {redirect_uri} is not on a domain registered for the API key"
+        )
     sep = "&" if "?" in redirect_uri else "?"
     extra = {"state": state} if state is not None else {}
     if q.get("deny"):  # an emulator switch: the user presses "Deny"

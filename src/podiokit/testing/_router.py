@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request
 
 from ._common import JSON
-from ._errors import ApiError, forbidden, not_found
+from ._errors import ApiError, dumps_text, forbidden, not_found
 from ._state import App, Token, World, any_json
 
 if TYPE_CHECKING:
@@ -81,7 +81,9 @@ class Ctx:
         try:
             return int(value)
         except ValueError:
-            raise ApiError(400, "invalid_value", f"Invalid value {value!r} for {name}") from None
+            raise ApiError(
+                400, "invalid_value", f"Invalid value {dumps_text(value)} for {name}"
+            ) from None
 
     def flag(self, name: str, default: bool = False) -> bool:
         # Clients send silent=1, silent=true, hook=0 ... (§5.1).

@@ -24,6 +24,10 @@ SPACE_RIGHTS = [
     "add_contact",
     "view_members",
 ]
+# A space's short form: the keys of the spaces listed in a real GET /org/ body
+# (samples/orgs__get_orgs__2), plus org_id.
+SPACE_MICRO = ("space_id", "name", "url", "url_label", "org_id", "type", "role", "rights",
+               "premium", "rank")  # fmt: skip
 APP_RIGHTS = [
     "view",
     "update",
@@ -62,7 +66,9 @@ def space_json(world: World, space: Space, *, with_org: bool = True) -> JSON:
         "video": None,
         "owner": {"type": "org", "id": org.org_id},
         "created_on": fmt_dt(EPOCH - 86_400),
-        "created_by": world.users[world.demo_user_id].byline(),
+        # A space's creator is served as a short profile (samples/spaces__get_space__1).
+        "created_by": world.users[world.demo_user_id].mini_profile(),
+        "rank": 1,
         "push": {
             "timestamp": EPOCH,
             "expires_in": 21600,
@@ -90,6 +96,8 @@ def org_json(world: World, org: Org, *, with_spaces: bool = True) -> JSON:
         "contract_status": "full",
         "segment": None,
         "segment_size": None,
+        "sales_agent_id": None,
+        "grants_count": 0,
         "rank": 1,
         "domains": [],
         "rights": ORG_RIGHTS,
@@ -145,8 +153,8 @@ def app_json(ctx: Ctx, app: App) -> JSON:
             "silent_creates": False,
             "silent_edits": False,
             "disable_notifications": False,
-            "fivestar": False,
-            "fivestar_label": None,
+            "fivestar": "fivestar" in app.ratings,
+            "fivestar_label": "Rating" if "fivestar" in app.ratings else None,
             "thumbs": False,
             "thumbs_label": None,
             "yesno": False,
@@ -185,6 +193,21 @@ async def get_org(ctx: Ctx) -> Any:
 async def get_org_spaces(ctx: Ctx) -> Any:
     org_id = ctx.int_param("org_id")
     return [space_json(ctx.world, s) for s in ctx.world.spaces.values() if s.org_id == org_id]
+
+
+async def get_org_space_list(ctx: Ctx) -> Any:
+    """GET /space/org/{org_id}/ (podio-dotnet `GetListOfOrganizationWorkspaces`): the org's
+    workspaces in their short form."""
+    org_id = ctx.int_param("org_id")
+    org = ctx.world.orgs.get(org_id)
+    if org is None:
+        raise ApiError(404, "not_found", f"Object not found: org {org_id}")
+    out = []
+    for space in ctx.world.spaces.values():
+        if space.org_id == org_id:
+            full = space_json(ctx.world, space, with_org=False)
+            out.append({k: full[k] for k in SPACE_MICRO})
+    return out
 
 
 async def get_space(ctx: Ctx) -> Any:
@@ -280,6 +303,7 @@ ROUTES = [
     Route("GET", "/org/", get_orgs),
     Route("GET", "/org/{org_id}", get_org),
     Route("GET", "/org/{org_id}/space/", get_org_spaces),
+    Route("GET", "/space/org/{org_id}/", get_org_space_list),
     Route("GET", "/space/{space_id}", get_space),
     Route("GET", "/user/", get_user),
     Route("GET", "/user/status", get_user_status),

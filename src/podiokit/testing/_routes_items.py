@@ -3,14 +3,16 @@ field values, revisions, count and filter."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ._common import dumps
 from ._errors import ApiError
+from ._files import item_files
 from ._filter import page_params
 from ._items import create_item, delete_item, update_item
 from ._router import Ctx, Reply, Route
-from ._state import Item
+from ._state import Item, Revision
 
 
 def _item(ctx: Ctx, item_id: int | None = None) -> Item:
@@ -28,6 +30,12 @@ def _full(ctx: Ctx, item: Item) -> Reply:
 
 async def get_item(ctx: Ctx) -> Reply:
     return _full(ctx, _item(ctx))
+
+
+async def get_item_basic(ctx: Ctx) -> Reply:
+    # The basic view also carries `date_election` (samples/items__get_item_basic__1).
+    full = ctx.core.serializer.full(_item(ctx))
+    return Reply(200, full[:-1] + b',"date_election":null}')
 
 
 async def get_by_app_item_id(ctx: Ctx) -> Reply:
@@ -92,6 +100,35 @@ async def revisions(ctx: Ctx) -> Any:
     return [r.as_json() for r in _item(ctx).revisions]
 
 
+def _revision(ctx: Ctx, item: Item, name: str) -> Revision:
+    number = ctx.int_param(name)
+    for rev in item.revisions:
+        if rev.revision == number:
+            return rev
+    raise ApiError(404, "not_found", f"Object not found: item revision {number}")
+
+
+async def get_revision(ctx: Ctx) -> Any:
+    item = _item(ctx)
+    return _revision(ctx, item, "revision").as_json()
+
+
+async def revision_difference(ctx: Ctx) -> Any:
+    """ItemDiff per changed field: {field_id, type, external_id, label, config, from, to}
+    (podio-php PodioItemDiff, podio-rb ItemDiff, podio-dotnet ItemDiff)."""
+    item = _item(ctx)
+    old = _revision(ctx, item, "revision_from").values or {}
+    new = _revision(ctx, item, "revision_to").values or {}
+    out = []
+    for field in ctx.world.apps[item.app_id].fields:
+        before, after = old.get(field.field_id, []), new.get(field.field_id, [])
+        if before != after:
+            entry = field.as_json()
+            del entry["status"]
+            out.append({**entry, "from": before, "to": after})
+    return out
+
+
 async def count(ctx: Ctx) -> Any:
     return {"count": len(ctx.app(ctx.int_param("app_id")).item_ids)}
 
@@ -102,9 +139,39 @@ async def filter_items(ctx: Ctx) -> Reply:
     limit, offset = page_params(body)
     matched = ctx.core.filters.matches(ctx.world, app, body)
     items, short = ctx.world.items, ctx.core.serializer.short
-    page = b",".join([short(items[i]) for i in matched[offset : offset + limit]])
+    chosen = [items[i] for i in matched[offset : offset + limit]]
+    if _wants_files(ctx):
+        # §4.1: files come only with ?fields=items.fields(files).
+        world = ctx.world
+        rows = [short(i)[:-1] + b',"files":' + dumps(item_files(world, i)) + b"}" for i in chosen]
+    else:
+        rows = [short(i) for i in chosen]
     head = f'{{"total":{len(app.item_ids)},"filtered":{len(matched)},"items":['.encode()
-    return Reply(200, head + page + b"]}")
+    return Reply(200, head + b",".join(rows) + b"]}")
+
+
+def _wants_files(ctx: Ctx) -> bool:
+    bundles = ctx.request.query_params.get("fields", "").replace(" ", "")
+    return "items.fields(files)" in bundles
+
+
+# Query parameters of the legacy GET listing that are not filters.
+_LISTING_PARAMS = {"limit", "offset", "sort_by", "sort_desc", "fields", "oauth_token", "remember"}
+_DAY = r"\d{4}-\d\d-\d\d"
+_DATE_RANGE = re.compile(rf"^({_DAY})?-({_DAY})?$")
+_NUMBER_RANGE = re.compile(r"^(-?[\d.]+)?-(-?[\d.]+)?$")
+
+
+def _query_filter(value: str) -> Any:
+    """The GET form of a filter value (§4.1; podio-java getItems): `from-to` ranges (dates
+    or numbers, either end open), `1;2;3` (or comma) id lists, else the text itself."""
+    found = _DATE_RANGE.match(value) or _NUMBER_RANGE.match(value)
+    if found is not None and (found.group(1) or found.group(2)):
+        return {"from": found.group(1) or None, "to": found.group(2) or None}
+    parts = [p for p in re.split(r"[;,]", value) if p]
+    if parts and all(p.isdigit() for p in parts):
+        return [int(p) for p in parts]
+    return value
 
 
 async def list_items(ctx: Ctx) -> Reply:
@@ -117,7 +184,10 @@ async def list_items(ctx: Ctx) -> Reply:
     if "sort_by" in q:
         body["sort_by"] = q["sort_by"]
     if "sort_desc" in q:
-        body["sort_desc"] = q["sort_desc"].lower() in ("1", "true")
+        body["sort_desc"] = q["sort_desc"]
+    filters = {k: _query_filter(v) for k, v in q.items() if k not in _LISTING_PARAMS}
+    if filters:
+        body["filters"] = filters
     ctx._body = dumps(body)
     return await filter_items(ctx)
 
@@ -130,7 +200,7 @@ ROUTES = [
     Route("POST", "/item/app/{app_id}/", create),
     Route("GET", "/app/{app_id}/item/{app_item_id}", get_by_app_item_id),
     Route("GET", "/item/{item_id}", get_item),
-    Route("GET", "/item/{item_id}/basic", get_item),
+    Route("GET", "/item/{item_id}/basic", get_item_basic),
     Route("PUT", "/item/{item_id}", update),
     Route("DELETE", "/item/{item_id}", delete),
     Route("GET", "/item/{item_id}/value", get_values),
@@ -138,4 +208,6 @@ ROUTES = [
     Route("GET", "/item/{item_id}/value/{field}", get_field_values),
     Route("PUT", "/item/{item_id}/value/{field}", update_field_values),
     Route("GET", "/item/{item_id}/revision", revisions),
+    Route("GET", "/item/{item_id}/revision/{revision}", get_revision),
+    Route("GET", "/item/{item_id}/revision/{revision_from}/{revision_to}", revision_difference),
 ]

@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
-from ._common import JSON, fmt_dt
-from ._errors import ApiError, invalid_value
+from ._common import JSON, fmt_dt, via
+from ._errors import ApiError, dumps_text, invalid_value, missing_object
 from ._router import Ctx, Reply, Route
 from ._state import Hook
 from ._work import drop_comment, make_comment, make_task, ref_object
@@ -70,12 +71,13 @@ async def delete_task(ctx: Ctx) -> Reply:
 
 async def complete(ctx: Ctx) -> Any:
     task = _task(ctx)
-    task.update(status="completed", completed_on=fmt_dt(time.time()), completed_by=ctx.byline())
+    task.update(status="completed", completed_on=fmt_dt(time.time()), completed_by=ctx.byline(),
+                completed_via=via())  # fmt: skip
     return {}
 
 
 async def incomplete(ctx: Ctx) -> Any:
-    _task(ctx).update(status="active", completed_on=None, completed_by=None)
+    _task(ctx).update(status="active", completed_on=None, completed_by=None, completed_via=None)
     return {}
 
 
@@ -122,24 +124,55 @@ def _touch(ctx: Ctx, comment: JSON) -> None:
         ctx.world.items[ref["id"]].invalidate()
 
 
+MAX_HOOKS_PER_TYPE = 10  # per object and type (behaviour.md §7)
+
+
 async def create_hook(ctx: Ctx) -> Any:
     ref_type, ref_id = ctx.params["ref_type"], ctx.int_param("ref_id")
     if ref_type not in ("app", "space", "app_field"):
-        raise invalid_value(f"Invalid ref_type {ref_type!r}")
-    if ref_type != "app_field":
+        raise invalid_value(
+            f"Invalid ref_type {dumps_text(ref_type)}: must be app, app_field or space"
+        )
+    if ref_type == "app_field":
+        if not any(f.field_id == ref_id for a in ctx.world.apps.values() for f in a.fields):
+            raise missing_object("app_field", ref_id)
+    else:
         ref_object(ctx.world, ref_type, ref_id)
     body = await ctx.json()
-    url, kind = body.get("url"), body.get("type")
-    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-        raise invalid_value(f"Invalid value {url!r} for url")
+    url, kind = _check_hook_url(body.get("url")), body.get("type")
     if kind not in HOOK_TYPES:
-        raise invalid_value(f"Invalid value {kind!r} for type")
+        raise invalid_value(f"Invalid value {dumps_text(kind)} for type")
+    if ref_type == "app_field" and not str(kind).startswith("item."):
+        # §7: a field-level hook fires on item events only.
+        raise invalid_value(f"Invalid type {kind} for a hook on an app_field: only item.* types")
+    same = [h for h in ctx.world.hooks.values()
+            if (h.ref_type, h.ref_id, h.type) == (ref_type, ref_id, kind)]  # fmt: skip
+    if len(same) >= MAX_HOOKS_PER_TYPE:
+        raise invalid_value(
+            f"At most {MAX_HOOKS_PER_TYPE} hooks of type {kind} on {ref_type} {ref_id}"
+        )
     hook_id = ctx.world.new_id("hook", 70_001)
     code = hashlib.sha1(f"hook-{hook_id}".encode()).hexdigest()[:12]
     ctx.world.hooks[hook_id] = Hook(
         hook_id, ref_type, ref_id, url, kind, code, time.time(), ctx.byline()
     )
     return {"hook_id": hook_id}
+
+
+def _check_hook_url(url: Any) -> str:
+    """§7: hooks are delivered over http(s) on the default ports only (80 and 443)."""
+    if not isinstance(url, str):
+        raise invalid_value(f"Invalid value {dumps_text(url)} for url: must be a string")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise invalid_value(f"Invalid value {dumps_text(url)} for url: must be an http(s) URL")
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if port not in (None, 80, 443):
+        raise invalid_value(f"Invalid url {url}: hooks can only use port 80 or 443")
+    return url
 
 
 async def list_hooks(ctx: Ctx) -> Any:

@@ -12,6 +12,7 @@ import hashlib
 from typing import Any
 
 from ._common import EPOCH, JSON, fmt_number
+from ._serialize import referenced_app
 from ._state import App, Field, Item, Org, Revision, Shared, Space, User, World
 from ._values import date_part, embed_obj, file_mini, item_mini
 
@@ -26,18 +27,40 @@ NOUNS = ["Atlas", "Beacon", "Comet", "Delta", "Ember", "Falcon", "Garden", "Harb
          "Island", "Juniper", "Kite", "Lantern", "Meadow", "Nimbus", "Orbit", "Pioneer"]  # fmt: skip
 COMPANIES = ["Acme", "Globex", "Initech", "Umbrella", "Stark", "Wayne", "Hooli", "Vandelay",
              "Wonka", "Tyrell", "Cyberdyne", "Soylent", "Gringotts", "Monarch"]  # fmt: skip
+# (address, street, city, state, postal code, country, lat, lng): geocoded as Podio serves them.
 PLACES = [
+    ("Champ de Mars, 5 Avenue Anatole France, 75007 Paris, France", "5 Avenue Anatole France",
+     "Paris", "Île-de-France", "75007", "France", 48.8583701, 2.2944813),
+    ("Aboulevarden 20, 8000 Aarhus, Denmark", "Aboulevarden 20", "Aarhus", "Central Denmark",
+     "8000", "Denmark", 56.1567, 10.2108),
+    ("1 Infinite Loop, Cupertino, CA 95014, USA", "1 Infinite Loop", "Cupertino", "California",
+     "95014", "USA", 37.33182, -122.03118),
+    ("Karl Johans gate 22, 0026 Oslo, Norway", "Karl Johans gate 22", "Oslo", "Oslo", "0026",
+     "Norway", 59.91273, 10.74609),
+    ("Rua Augusta 100, 1100-053 Lisboa, Portugal", "Rua Augusta 100", "Lisboa", "Lisboa",
+     "1100-053", "Portugal", 38.71078, -9.13736),
+]  # fmt: skip
+PHOTOS = ["site-survey.jpg", "kickoff-whiteboard.jpg", "mockup-v2.png", "floor-plan.png",
+          "team-photo.jpg", "moodboard.png"]  # fmt: skip
+PAGES = [
     (
-        "Champ de Mars, 5 Avenue Anatole France, 75007 Paris, France",
-        "Paris",
-        "France",
-        48.8583701,
-        2.2944813,
+        "https://github.com/podiokit/{slug}",
+        "github.com",
+        "GitHub - podiokit/{slug}",
+        "Source code and issue tracker for the {title} project.",
     ),
-    ("Aarhus, Denmark", "Aarhus", "Denmark", 56.162939, 10.203921),
-    ("1 Infinite Loop, Cupertino, CA 95014, USA", "Cupertino", "USA", 37.33182, -122.03118),
-    ("Karl Johans gate 22, 0026 Oslo, Norway", "Oslo", "Norway", 59.91273, 10.74609),
-    ("Rua Augusta 100, 1100-053 Lisboa, Portugal", "Lisboa", "Portugal", 38.71078, -9.13736),
+    (
+        "https://docs.google.com/document/d/{slug}",
+        "docs.google.com",
+        "{title} - project brief",
+        "Goals, scope and milestones, shared with the client.",
+    ),
+    (
+        "https://www.figma.com/file/{slug}",
+        "www.figma.com",
+        "{title} - designs on Figma",
+        "Wireframes and the approved visual design.",
+    ),
 ]
 
 
@@ -84,8 +107,10 @@ def _seed(world: World, name: str, items: int) -> None:
     world.spaces[200] = Space(200, 100, "Demo Space", "demo-space")
     clients, projects = _apps()
     # Projects first: it is "the demo app" (credentials["apps"][0]) and has most field types.
+    projects.ratings = ("fivestar", "like")
     for app in (projects, clients):
         world.apps[app.app_id] = app
+    _link_references(world, projects)
     _seed_clients(world, clients, items, demo)
     _seed_projects(world, projects, clients, items, demo)
 
@@ -118,14 +143,41 @@ def _apps() -> tuple[App, App]:
             f(41005, "budget", "money", "Budget", {"allowed_currencies": ["EUR", "USD", "DKK"]}, 4),
             f(41006, "hours", "number", "Hours", {"decimals": 1}, 5),
             f(41007, "rate", "number", "Hourly rate", {"decimals": 2}, 6),
-            f(41008, "cost", "calculation", "Cost", {"expression": {"type": "times", "left": {"type": "field", "field_id": 41006}, "right": {"type": "field", "field_id": 41007}}, "decimals": 2, "unit": "", "return_type": "number"}, 7),
+            f(41008, "cost", "calculation", "Cost", {"script": "@[Hours](field_41006) * @[Hourly rate](field_41007)", "expression": {"type": "times", "left": {"type": "field", "field_id": 41006}, "right": {"type": "field", "field_id": 41007}}, "decimals": 2, "unit": "", "return_type": "number", "color": None, "time": None, "calendar": None}, 7),
             f(41009, "progress", "progress", "Progress", None, 8),
-            f(41010, "deadline", "date", "Deadline", {"calendar": True, "end": "enabled", "time": "disabled"}, 9),
+            f(41010, "deadline", "date", "Deadline", {"calendar": True, "color": "DCEBD8", "end": "enabled", "time": "disabled"}, 9),
             f(41011, "estimate", "duration", "Estimate", {"fields": ["days", "hours", "minutes"]}, 10),
             f(41012, "notes", "text", "Notes", {"format": "html", "size": "large"}, 11),
+            f(41013, "project-page", "embed", "Project page", None, 12),
+            f(41014, "cover", "image", "Cover image", {"allowed_mimetypes": ["image/png", "image/jpeg"]}, 13),
+            f(41015, "site", "location", "Site", {"structured": True, "has_map": True}, 14),
+            f(41016, "risk", "question", "Risk", {"multiple": False, "options": _options("Low", "Medium", "High"), "display": "inline"}, 15),
         ],
     )  # fmt: skip
     return clients, projects
+
+
+def _link_references(world: World, app: App) -> None:
+    """App fields carry the referenced apps in full, as Podio serves them (samples)."""
+    for field in app.fields:
+        settings = field.settings
+        if field.type != "app" or settings is None:
+            continue
+        targets = [world.apps[r["app_id"]] for r in settings["referenced_apps"]]
+        minis = [referenced_app(world, target) for target in targets]
+        settings["referenced_apps"] = [
+            {"app_id": t.app_id, "view_id": None, "view": None, "app": mini}
+            for t, mini in zip(targets, minis, strict=True)
+        ]
+        settings["apps"] = minis
+        settings["referenceable_types"] = [t.app_id for t in targets]
+
+
+def _place(k: int) -> Shared:
+    address, street, city, state, postal, country, lat, lng = PLACES[k % len(PLACES)]
+    return Shared([{"value": address, "formatted": address, "street_address": street,
+                    "city": city, "state": state, "postal_code": postal, "country": country,
+                    "lat": lat, "lng": lng, "map_in_sync": True}])  # fmt: skip
 
 
 def _seed_items(world: World, app: App, count: int, by: JSON, make: Any, external: str) -> None:
@@ -139,7 +191,7 @@ def _seed_items(world: World, app: App, count: int, by: JSON, make: Any, externa
         n = app.next_app_item_id
         item = Item(
             item_id, app.app_id, n, f"{external}-{n}", title, values, ts, ts + 300, by,
-            [Revision(revision_id, 0, "creation", ts, by)],
+            [Revision(revision_id, 0, "creation", ts, by, values)],
         )  # fmt: skip
         new_id(item_id, item)
         app.item_ids.append(item_id)
@@ -156,22 +208,24 @@ def _seed_items(world: World, app: App, count: int, by: JSON, make: Any, externa
 def _seed_clients(world: World, app: App, count: int, by: User) -> None:
     fields = {f.external_id: f for f in app.fields}
     users = [u.profile() for u in world.users.values()]
-    places = [
-        Shared([{"value": a, "formatted": a, "street_address": None, "city": c, "state": None,
-          "postal_code": None, "country": k, "lat": la, "lng": ln, "map_in_sync": True}])
-        for a, c, k, la, ln in PLACES
-    ]  # fmt: skip
-    logos = [Shared([{"value": file_mini(700_000 + i)}]) for i in range(16)]
+    places = [_place(k) for k in range(len(PLACES))]
+    logos = []
+    for k in range(16):
+        logo = {**file_mini(700_000 + k), "name": f"logo-{k + 1}.png"}
+        world.files[logo["file_id"]] = logo
+        logos.append(Shared([{"value": logo}]))
     tiers = [Shared([{"value": o}]) for o in (fields["tier"].settings or {})["options"]]
     industry = (fields["industry"].settings or {})["options"]
     industries = [Shared([{"value": industry[i]}]) for i in range(4)]
     industries.append(Shared([{"value": industry[0]}, {"value": industry[2]}]))
     managers = [Shared([{"value": p}]) for p in users]
     ids = {k: f.field_id for k, f in fields.items()}
-    websites = [
-        Shared([{"embed": embed_obj(800_000 + k, f"https://{c.lower()}.example"), "file": None}])
-        for k, c in enumerate(COMPANIES)
-    ]
+    websites = []
+    for k, company in enumerate(COMPANIES):
+        site = {**embed_obj(800_000 + k, f"https://{company.lower()}.example"),
+                "title": f"{company} - official site"}  # fmt: skip
+        world.embeds[site["embed_id"]] = site
+        websites.append(Shared([{"embed": site, "file": None}]))
 
     def make(i: int) -> tuple[dict[int, list[JSON]], str]:
         company = COMPANIES[i % len(COMPANIES)]
@@ -223,6 +277,23 @@ def _seed_projects(world: World, app: App, clients: App, count: int, by: User) -
     notes = [
         Shared([{"value": f"<p>Kick-off notes, part {k}. Scope agreed.</p>"}]) for k in range(10)
     ]
+    covers = []
+    for k, name in enumerate(PHOTOS):
+        cover = {**file_mini(750_000 + k), "name": name,
+                 "mimetype": "image/png" if name.endswith(".png") else "image/jpeg"}  # fmt: skip
+        world.files[cover["file_id"]] = cover
+        covers.append(Shared([{"value": cover}]))
+    sites = [_place(k) for k in range(len(PLACES))]
+    risks = [Shared([{"value": o}]) for o in (fields["risk"].settings or {})["options"]]
+    pages = []
+    for k in range(24):
+        url, host, title, about = PAGES[k % len(PAGES)]
+        slug, name = f"{NOUNS[k % 16].lower()}-{k + 1}", f"{NOUNS[k % 16]} {k + 1}"
+        embed = {**embed_obj(850_000 + k, url.format(slug=slug)), "hostname": host,
+                 "title": title.format(slug=slug, title=name),
+                 "description": about.format(title=name)}  # fmt: skip
+        world.embeds[embed["embed_id"]] = embed
+        pages.append(Shared([{"embed": embed, "file": None}]))
 
     def make(i: int) -> tuple[dict[int, list[JSON]], str]:
         title = f"{ADJECTIVES[i % 16]} {NOUNS[(i // 16) % 16]} {i + 1}"
@@ -243,6 +314,13 @@ def _seed_projects(world: World, app: App, clients: App, count: int, by: User) -
             values[ids["client"]] = client_refs[i % len(client_refs)]
         if i % 4 == 0:
             values[ids["notes"]] = notes[i % 10]
+        # Most projects have a page, a site and a risk; every third has a cover image.
+        if i % 5 != 4:
+            values[ids["project-page"]] = pages[i % len(pages)]
+        if i % 3 == 0:
+            values[ids["cover"]] = covers[(i // 3) % len(covers)]
+        values[ids["site"]] = sites[(i * 3) % len(sites)]
+        values[ids["risk"]] = risks[(i * 7) % len(risks) if i % 6 else 2]
         return values, title
 
     _seed_items(world, app, count, by.byline(), make, "project")

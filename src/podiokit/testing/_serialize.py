@@ -6,17 +6,31 @@ join of cached bytes, which keeps a 500-item page far under the 50 ms budget.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from json.encoder import encode_basestring
 
 from ._common import JSON, dumps, fmt_dt, via
+from ._files import item_files
 from ._items import field_entries
-from ._state import App, Field, Item, Revision, Shared, World
+from ._routes_core import APP_RIGHTS
+from ._state import App, Field, Item, Revision, Shared, World, app_short
 
 ITEM_RIGHTS = [
     "grant_view", "comment", "add_task", "view", "subscribe", "grant",
     "add_conversation", "rate", "update", "add_file", "delete",
 ]  # fmt: skip
-RATINGS = {"like": {"average": None, "counts": {"1": {"total": 0, "users": []}}}}
+
+
+def _no_votes(top: int) -> JSON:
+    return {
+        "average": None,
+        "counts": {str(n): {"total": 0, "users": []} for n in range(1, top + 1)},
+    }
+
+
+# Unrated counts per rating type, as real items carry them (samples items__get_item__5).
+RATING_SHAPES = {"like": _no_votes(1), "fivestar": _no_votes(5), "thumbs": _no_votes(1),
+                 "yesno": _no_votes(1), "rsvp": _no_votes(3), "approved": _no_votes(1)}  # fmt: skip
 
 
 class Serializer:
@@ -99,13 +113,14 @@ class Serializer:
         tail = (
             f',"created_on":"{fmt_dt(item.created_ts)}","created_via":{_VIA_RAW},'
             f'"last_event_on":"{fmt_dt(item.last_event_ts)}","priority":{float(item.item_id)},'
-            f'"ratings":{_RATINGS_RAW},"sharefile_vault_url":null,'
+            f'"ratings":{_ratings_raw(app)},"sharefile_vault_url":null,'
             f'"sharefile_vault_folder_id":null,'
         ).encode()
         if full:
             extras = dumps(self._full_extras(item))[1:-1]
         else:
-            extras = f'"comment_count":{item.comment_count},"file_count":0'.encode()
+            files = _image_file_count(app, item)
+            extras = f'"comment_count":{item.comment_count},"file_count":{files}'.encode()
         out = [head, b'"fields":']
         self._fields(app, item, full, out)
         out += (
@@ -129,14 +144,15 @@ class Serializer:
         return dumps(self.app_short(app))
 
     def _full_extras(self, item: Item) -> JSON:
+        app = self.world.apps[item.app_id]
         comments = [c for c in self.world.comments.values() if c["ref"] == item_ref(item)]
         return {
-            "files": [],
+            "files": item_files(self.world, item),
             "tags": item.tags,
             "revisions": [r.as_json() for r in item.revisions],
             "comments": comments,
             "rights": ITEM_RIGHTS,
-            "user_ratings": {"like": None},
+            "user_ratings": {kind: None for kind in app.ratings},
             "like_count": 0,
             "is_liked": False,
             "subscribed": True,
@@ -168,37 +184,50 @@ class Serializer:
         """The short app view embedded in an item."""
         cached = self._app_short.get(app.app_id)
         if cached is None:
-            link = self.world.app_link(app)
-            cached = {
-                "app_id": app.app_id,
-                "status": "active",
-                "name": app.name,
-                "item_name": app.item_name,
-                "icon": f"{app.icon_id}.png",
-                "icon_id": app.icon_id,
-                "space_id": app.space_id,
-                "default_view_id": None,
-                "current_revision": 1,
-                "url": link,
-                "link": link,
-                "url_add": f"{link}/items/new",
-                "link_add": f"{link}/items/new",
-                "url_label": app.url_label,
-                "sharefile_vault_url": None,
-                "config": {
-                    "item_name": app.item_name,
-                    "icon_id": app.icon_id,
-                    "type": "standard",
-                    "name": app.name,
-                    "icon": f"{app.icon_id}.png",
-                },
-            }
-            self._app_short[app.app_id] = cached
+            cached = self._app_short[app.app_id] = app_short(self.world, app)
         return cached
 
     def field_values(self, item: Item) -> list[JSON]:
         app = self.world.apps[item.app_id]
         return [{**f.as_json(), "values": v} for f, v in field_entries(app, item)]
+
+
+def referenced_app(world: World, app: App) -> JSON:
+    """An app as an app field's settings name it: the short view plus rights and space."""
+    space = world.spaces[app.space_id]
+    short = {k: v for k, v in app_short(world, app).items() if k != "item_accounting_info"}
+    return {
+        **short,
+        "rights": APP_RIGHTS,
+        "space": {
+            "space_id": space.space_id,
+            "name": space.name,
+            "url": f"https://podio.com/{world.orgs[space.org_id].url_label}/{space.url_label}",
+            "url_label": space.url_label,
+            "org_id": space.org_id,
+            "type": "regular",
+            "sharefile_vault_url": None,
+        },
+    }
+
+
+def _image_file_count(app: App, item: Item) -> int:
+    ids = {
+        entry["value"]["file_id"]
+        for field in app.fields
+        if field.type == "image"
+        for entry in item.values.get(field.field_id, ())
+    }
+    return len(ids)
+
+
+def _ratings_raw(app: App) -> str:
+    return _ratings_for(app.ratings)
+
+
+@lru_cache
+def _ratings_for(kinds: tuple[str, ...]) -> str:
+    return dumps({kind: RATING_SHAPES[kind] for kind in sorted(kinds)}).decode()
 
 
 def item_ref(item: Item) -> JSON:
@@ -211,7 +240,6 @@ _Raw = "\x00raw\x00"
 _RAW_MARK = dumps(_Raw)
 _VIA = via()
 _VIA_RAW = dumps(_VIA).decode()
-_RATINGS_RAW = dumps(RATINGS).decode()
 _RIGHTS = b'"rights":' + dumps(ITEM_RIGHTS)
 _str = encode_basestring  # the C string escaper json itself uses
 

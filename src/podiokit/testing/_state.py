@@ -139,6 +139,8 @@ class App:
     fields: list[Field]
     item_ids: list[int] = field(default_factory=list)
     next_app_item_id: int = 1
+    # The rating types the app turns on (config fivestar, thumbs ...); "like" is always on.
+    ratings: tuple[str, ...] = ("like",)
     # Bumped on every item write: keys the filter result cache.
     version: int = 0
     by_key: dict[str, Field] = field(default_factory=dict)
@@ -159,6 +161,9 @@ class Revision:
     type: str
     created_ts: float
     by: JSON
+    # The item's field values as of this revision (value lists are never mutated in place,
+    # so this shares them): what get_revision_difference compares.
+    values: dict[int, list[JSON]] | None = None
 
     raw: bytes | None = None  # serialised once: a revision never changes
 
@@ -298,11 +303,48 @@ class World:
         return f"{self.app_link(self.apps[item.app_id])}/items/{item.app_item_id}"
 
 
+def app_short(world: World, app: App) -> JSON:
+    """The short app view embedded in an item (samples items__get_item__4, apps__app_in_item)."""
+    link = world.app_link(app)
+    return {
+        "app_id": app.app_id,
+        "status": "active",
+        "name": app.name,
+        "item_name": app.item_name,
+        "icon": f"{app.icon_id}.png",
+        "icon_id": app.icon_id,
+        "space_id": app.space_id,
+        "default_view_id": None,
+        "current_revision": 1,
+        "is_default": False,
+        "url": link,
+        "link": link,
+        "url_add": f"{link}/items/new",
+        "link_add": f"{link}/items/new",
+        "url_label": app.url_label,
+        "sharefile_vault_url": None,
+        # Podio fills this for orgs on an item-limited plan; the emulated org is premium.
+        "item_accounting_info": None,
+        "config": {
+            "item_name": app.item_name,
+            "icon_id": app.icon_id,
+            "type": "standard",
+            "name": app.name,
+            "icon": f"{app.icon_id}.png",
+        },
+    }
+
+
+# How Podio names a JSON value's type in "Invalid value ... (array)" (podio-php#96).
+_PHP_TYPES = {list: "array", str: "string", int: "integer", float: "float", bool: "boolean",
+              type(None): "null"}  # fmt: skip
+
+
 def any_json(value: Any) -> JSON:
     """Narrow a decoded JSON body to an object (Podio answers 400 otherwise)."""
-    from ._errors import invalid_value
+    from ._errors import dumps_text, invalid_value
 
     if not isinstance(value, dict):
-        kind = "array" if isinstance(value, list) else type(value).__name__
-        raise invalid_value(f"Invalid value {value!r} ({kind}): must be object")
+        kind = _PHP_TYPES.get(type(value), type(value).__name__)
+        raise invalid_value(f"Invalid value {dumps_text(value)} ({kind}): must be object")
     return value

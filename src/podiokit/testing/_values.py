@@ -19,7 +19,7 @@ from typing import Any
 
 from ._common import JSON, fmt_date, fmt_dt, fmt_number, parse_dt, via
 from ._errors import invalid_value
-from ._state import Field, Item, World
+from ._state import Field, Item, World, app_short
 
 PHONE_TYPES = ("mobile", "work", "home", "main", "work_fax", "private_fax", "other")
 EMAIL_TYPES = ("work", "home", "other")
@@ -384,6 +384,8 @@ def embed_obj(embed_id: int, url: str) -> JSON:
 
 
 def item_mini(world: World, item: Item) -> JSON:
+    # Keys as in samples/items__app_reference_value__1 (the short app view, the full
+    # creation revision).
     app = world.apps[item.app_id]
     space = world.spaces[app.space_id]
     return {
@@ -391,15 +393,7 @@ def item_mini(world: World, item: Item) -> JSON:
         "app_item_id": item.app_item_id,
         "title": item.title,
         "link": world.item_link(item),
-        "app": {
-            "app_id": app.app_id,
-            "name": app.name,
-            "item_name": app.item_name,
-            "icon": f"{app.icon_id}.png",
-            "icon_id": app.icon_id,
-            "status": "active",
-            "space_id": app.space_id,
-        },
+        "app": {k: v for k, v in app_short(world, app).items() if k != "item_accounting_info"},
         "space": {
             "space_id": space.space_id,
             "name": space.name,
@@ -407,12 +401,13 @@ def item_mini(world: World, item: Item) -> JSON:
             "url_label": space.url_label,
             "org_id": space.org_id,
             "type": "regular",
+            "sharefile_vault_url": None,
         },
         "created_by": item.created_by,
         "created_on": fmt_dt(item.created_ts),
         "created_via": via(),
         "files": [],
-        "initial_revision": {"revision": 0, "created_on": fmt_dt(item.created_ts)},
+        "initial_revision": item.revisions[0].as_json(),
         "revision": item.revision,
         "sharefile_vault_url": None,
         "sharefile_vault_folder_id": None,

@@ -16,13 +16,22 @@ def ref_object(world: World, ref_type: str, ref_id: int) -> JSON:
     """The reference a task or comment hangs on; 404 when it does not exist."""
     if ref_type == "item" and ref_id in world.items:
         item = world.items[ref_id]
-        return {"type": "item", "id": ref_id, "title": item.title, "link": world.item_link(item)}
+        link = world.item_link(item)
+        data: JSON = {"item_id": ref_id, "app_item_id": item.app_item_id, "title": item.title,
+                      "link": link, "app_id": item.app_id}  # fmt: skip
+        return {"type": "item", "id": ref_id, "title": item.title, "link": link, "data": data}
     if ref_type == "space" and ref_id in world.spaces:
         space = world.spaces[ref_id]
-        return {"type": "space", "id": ref_id, "title": space.name, "link": None}
+        link = f"https://podio.com/{world.orgs[space.org_id].url_label}/{space.url_label}"
+        data = {"space_id": ref_id, "name": space.name, "url": link,
+                "url_label": space.url_label, "type": "regular"}  # fmt: skip
+        return {"type": "space", "id": ref_id, "title": space.name, "link": link, "data": data}
     if ref_type == "app" and ref_id in world.apps:
         app = world.apps[ref_id]
-        return {"type": "app", "id": ref_id, "title": app.name, "link": world.app_link(app)}
+        link = world.app_link(app)
+        data = {"app_id": ref_id, "name": app.name, "item_name": app.item_name, "link": link,
+                "space_id": app.space_id}  # fmt: skip
+        return {"type": "app", "id": ref_id, "title": app.name, "link": link, "data": data}
     raise missing_object(ref_type, ref_id)
 
 
@@ -69,9 +78,20 @@ def make_task(
         "created_by": by,
         "completed_by": None,
         "created_via": via(),
+        "completed_via": None,
+        "deleted_on": None,
+        "deleted_by": None,
+        "deleted_via": None,
+        "started": False,
         "ref": ref_json,
         "ref_type": ref[0] if ref else None,
         "ref_id": ref[1] if ref else None,
+        "ref_title": ref_json["title"] if ref_json else None,
+        "ref_link": ref_json["link"] if ref_json else None,
+        "like_count": 0,
+        "is_liked": False,
+        "subscribed": True,
+        "subscribed_count": 1,
         "labels": [],
         "files": [],
         "comments": [],
@@ -81,6 +101,8 @@ def make_task(
         "rights": TASK_RIGHTS,
         "push": {"timestamp": int(now), "expires_in": 21600, "channel": f"/task/{task_id}",
                  "signature": f"{task_id:040x}"},
+        "presence": {"ref_type": "task", "ref_id": task_id, "user_id": world.demo_user_id,
+                     "signature": f"{task_id + 1:040x}"},
     }  # fmt: skip
     world.tasks[task_id] = task
     return task

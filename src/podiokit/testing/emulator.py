@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -12,7 +12,7 @@ import anyio
 import anyio.to_thread
 
 from ._app import EmulatorApp
-from ._core import Core, Options
+from ._core import DEFAULT_REDIRECT_DOMAINS, Core, Options
 
 IN_PROCESS_URL = "http://podio.emulator"
 
@@ -25,7 +25,9 @@ class Emulator:
     url``. Options: seed ("demo" | "empty"), items (per app), token_lifetime (s), refresh
     ("rotate" | "reuse"), rate_limit (per hour; Podio's rate-limited operations get a
     quarter unless rate_limit_limited is given), rate_window (seconds the hourly budget lasts;
-    shorten it in tests so a tripped limit clears), latency (ms), fault_rate (0..1), fault_seed.
+    shorten it in tests so a tripped limit clears), latency (ms), fault_rate (0..1), fault_seed,
+    redirect_domains (the API key's registered domains: /oauth/authorize redirects only to
+    these hosts or their subdomains; default loopback hosts, localhost and *.test).
     """
 
     def __init__(
@@ -41,7 +43,10 @@ class Emulator:
         latency: float = 0.0,
         fault_rate: float = 0.0,
         fault_seed: int = 0,
+        redirect_domains: Sequence[str] = DEFAULT_REDIRECT_DOMAINS,
     ) -> None:
+        if isinstance(redirect_domains, str):  # a str is a Sequence[str] of letters
+            raise ValueError("redirect_domains must be a sequence of domain names, not a str")
         options = Options(
             seed=seed,
             items=items,
@@ -53,6 +58,7 @@ class Emulator:
             latency=latency,
             fault_rate=fault_rate,
             fault_seed=fault_seed,
+            redirect_domains=tuple(redirect_domains),
         )
         self._core = Core(options)
         self.app = EmulatorApp(self._core)
@@ -160,5 +166,5 @@ def _config(app: Any) -> Any:
 
     return uvicorn.Config(
         app, log_level="warning", lifespan="off", access_log=False, timeout_keep_alive=30,
-        backlog=4096,
+        backlog=4096, server_header=False,  # the app sends Podio's "Server: nginx" itself
     )  # fmt: skip
