@@ -11,7 +11,15 @@ import anyio
 from starlette.requests import ClientDisconnect, Request
 from starlette.types import Receive, Scope, Send
 
-from . import _control, _oauth, _routes_core, _routes_files, _routes_items, _routes_work
+from . import (
+    _control,
+    _hooks_delivery,
+    _oauth,
+    _routes_core,
+    _routes_files,
+    _routes_items,
+    _routes_work,
+)
 from ._common import dumps
 from ._core import Core
 from ._errors import ApiError, envelope, not_found
@@ -37,7 +45,7 @@ class EmulatorApp:
     def __init__(self, core: Core) -> None:
         self.core = core
         self.api = Router(API_ROUTES)
-        self.control = Router(_control.ROUTES)
+        self.control = Router([*_control.ROUTES, *_hooks_delivery.CONTROL_ROUTES])
         self._request_ids = itertools.count(1)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -56,9 +64,10 @@ class EmulatorApp:
             if not drop(receive):
                 raise DroppedConnection()
             return
-        if reply is _GONE:
-            return  # nobody to answer
-        await self._send(reply, send)
+        if reply is not _GONE:  # else nobody to answer
+            await self._send(reply, send)
+        # After the response, as Podio calls hooks once the write is done (_hooks_delivery).
+        await self.core.hook_delivery.flush()
 
     async def _dispatch(self, request: Request, router: Router, *, faults: bool) -> Reply | None:
         core = self.core

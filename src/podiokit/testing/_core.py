@@ -9,6 +9,7 @@ from typing import Any
 
 from ._common import JSON
 from ._filter import FilterCache
+from ._hooks_delivery import HookDelivery
 from ._ratelimit import RateLimiter
 from ._seed import seed
 from ._serialize import Serializer
@@ -57,6 +58,8 @@ class Core:
     def __init__(self, options: Options) -> None:
         options.validate()
         self.options = options
+        # Outside reset: a reset keeps where hooks are delivered.
+        self.hook_delivery = HookDelivery()
         self.reset()
 
     def reset(self) -> None:

@@ -184,21 +184,34 @@ async def authorize(ctx: Ctx) -> Reply:
         )
     sep = "&" if "?" in redirect_uri else "?"
     extra = {"state": state} if state is not None else {}
+    user_id = _signing_in(ctx, q.get("user"))
     if q.get("deny"):  # an emulator switch: the user presses "Deny"
         params = {"error_reason": "user_denied", "error": "access_denied",
                   "error_description": "The user denied your request.", **extra}  # fmt: skip
         location = f"{redirect_uri}{sep}{urlencode(params)}"
     elif q.get("response_type", "code") == "token":
-        issued = ctx.core.tokens.issue(ctx.world.client_id, "user", ctx.world.demo_user_id,
-                                       "implicit")  # fmt: skip
+        issued = ctx.core.tokens.issue(ctx.world.client_id, "user", user_id, "implicit")
         body = token_body(ctx, issued)
         params = {k: body[k] for k in ("access_token", "token_type", "expires_in",
                                        "refresh_token", "scope")}  # fmt: skip
         location = f"{redirect_uri}#{urlencode({**params, **extra})}"
     else:
-        code = ctx.core.tokens.new_code(ctx.world.client_id, redirect_uri, ctx.world.demo_user_id)
+        code = ctx.core.tokens.new_code(ctx.world.client_id, redirect_uri, user_id)
         location = f"{redirect_uri}{sep}{urlencode({'code': code, **extra})}"
     return Reply(302, b"", {"Location": location}, media_type=None)
+
+
+def _signing_in(ctx: Ctx, who: str | None) -> int:
+    """An emulator switch: `user=<user_id or e-mail>` signs in as that seeded user (the
+    demo user by default), as if they had typed their password on Podio's page."""
+    if not who:
+        return ctx.world.demo_user_id
+    user = ctx.world.user_by_mail(who)
+    if user is None and who.isdigit() and int(who) in ctx.world.users:
+        user = ctx.world.users[int(who)]
+    if user is None:
+        raise _invalid_request(f"No such user {who!r}")
+    return user.user_id
 
 
 async def scope(ctx: Ctx) -> Any:

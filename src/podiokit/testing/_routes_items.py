@@ -10,6 +10,7 @@ from ._common import dumps
 from ._errors import ApiError
 from ._files import item_files
 from ._filter import page_params
+from ._hooks_delivery import changed_fields, item_event
 from ._items import create_item, delete_item, update_item
 from ._router import Ctx, Reply, Route
 from ._state import Item, Revision
@@ -57,18 +58,27 @@ async def get_by_external_id(ctx: Ctx) -> Reply:
 async def create(ctx: Ctx) -> Any:
     app = ctx.app(ctx.int_param("app_id"))
     item = create_item(ctx.world, app, await ctx.json(), ctx.byline())
+    item_event(ctx, "item.create", item, item.values)
     return {"item_id": item.item_id, "title": item.title, "app_item_id": item.app_item_id}
 
 
 async def update(ctx: Ctx) -> Any:
     item = _item(ctx)
-    update_item(ctx.world, item, await ctx.json(), ctx.byline())
+    _updated(ctx, item, await ctx.json())
     return {"revision": item.revision, "title": item.title}
 
 
 async def delete(ctx: Ctx) -> Reply:
-    delete_item(ctx.world, _item(ctx))
+    item = _item(ctx)
+    delete_item(ctx.world, item)
+    item_event(ctx, "item.delete", item, item.values)
     return Reply(204, b"", media_type=None)
+
+
+def _updated(ctx: Ctx, item: Item, body: Any) -> None:
+    before = item.values
+    if update_item(ctx.world, item, body, ctx.byline()):  # no new revision: no hook
+        item_event(ctx, "item.update", item, changed_fields(before, item.values))
 
 
 async def get_values(ctx: Ctx) -> Any:
@@ -86,13 +96,13 @@ async def get_field_values(ctx: Ctx) -> Any:
 async def update_field_values(ctx: Ctx) -> Any:
     item = _item(ctx)
     values = await ctx.json_any()
-    update_item(ctx.world, item, {"fields": {ctx.params["field"]: values}}, ctx.byline())
+    _updated(ctx, item, {"fields": {ctx.params["field"]: values}})
     return {"revision": item.revision}
 
 
 async def update_values(ctx: Ctx) -> Any:
     item = _item(ctx)
-    update_item(ctx.world, item, {"fields": await ctx.json_any()}, ctx.byline())
+    _updated(ctx, item, {"fields": await ctx.json_any()})
     return {"revision": item.revision}
 
 

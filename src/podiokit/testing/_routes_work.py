@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from ._common import JSON, fmt_dt, via
 from ._errors import ApiError, dumps_text, invalid_value, missing_object
+from ._hooks_delivery import comment_event, send_verify
 from ._router import Ctx, Reply, Route
 from ._state import Hook
 from ._work import drop_comment, make_comment, make_task, ref_object
@@ -90,7 +91,9 @@ def _comment(ctx: Ctx) -> JSON:
 
 async def add_comment(ctx: Ctx) -> Any:
     ref = (ctx.params["ref_type"], ctx.int_param("ref_id"))
-    return make_comment(ctx.world, ref, await ctx.json(), ctx.byline())
+    comment = make_comment(ctx.world, ref, await ctx.json(), ctx.byline())
+    comment_event(ctx, "comment.create", comment)
+    return comment
 
 
 async def get_comments(ctx: Ctx) -> Any:
@@ -114,7 +117,9 @@ async def update_comment(ctx: Ctx) -> Any:
 
 
 async def delete_comment(ctx: Ctx) -> Reply:
-    drop_comment(ctx.world, _comment(ctx)["comment_id"])
+    comment = _comment(ctx)
+    drop_comment(ctx.world, comment["comment_id"])
+    comment_event(ctx, "comment.delete", comment)
     return Reply(204, b"", media_type=None)
 
 
@@ -153,9 +158,10 @@ async def create_hook(ctx: Ctx) -> Any:
         )
     hook_id = ctx.world.new_id("hook", 70_001)
     code = hashlib.sha1(f"hook-{hook_id}".encode()).hexdigest()[:12]
-    ctx.world.hooks[hook_id] = Hook(
+    hook = ctx.world.hooks[hook_id] = Hook(
         hook_id, ref_type, ref_id, url, kind, code, time.time(), ctx.byline()
     )
+    send_verify(ctx, hook)  # "Immediately after the webhook is created" (§7)
     return {"hook_id": hook_id}
 
 
@@ -194,7 +200,7 @@ async def delete_hook(ctx: Ctx) -> Reply:
 
 
 async def request_verify(ctx: Ctx) -> Reply:
-    _hook(ctx)  # delivery of hook.verify is not emulated; the code is on the control API
+    send_verify(ctx, _hook(ctx))
     return Reply(204, b"", media_type=None)
 
 

@@ -103,6 +103,29 @@ class Emulator:
         """The code Podio would send in the hook.verify event; KeyError if unknown."""
         return self._core.world.hooks[hook_id].code
 
+    def deliver_hooks_to(
+        self,
+        target: Any,
+        *,
+        attempts: int | None = None,
+        backoff: float | None = None,
+        timeout: float | None = None,
+    ) -> None:
+        """Where hook deliveries go: an ASGI app (in process, e.g. your FastAPI app), a base
+        URL such as ``"http://127.0.0.1:8001"`` (the hook URL's path is kept), or None for
+        each hook's own URL when it is a loopback one (others are "skipped"). `attempts` tries per delivery (3), `backoff` seconds before the
+        second, doubled after (1.0), `timeout` seconds per attempt (15). Podio's own retry
+        policy is UNCONFIRMED; see ``_hooks_delivery``."""
+        self._core.hook_delivery.configure(
+            target, attempts=attempts, backoff=backoff, timeout=timeout
+        )
+
+    def hook_deliveries(self) -> list[dict[str, Any]]:
+        """The latest hook deliveries, oldest first: `hook_id`, `url`, `type`, `params`
+        (without a verify code), `status` ("delivered" | "failed") and `attempts` (each
+        attempt's HTTP status or transport error)."""
+        return [d.as_json() for d in self._core.hook_delivery.history]
+
     @asynccontextmanager
     async def serve(self, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
         """Serve on a real socket (uvicorn in a thread, so any event loop may call this)."""
