@@ -31,9 +31,7 @@ def emu() -> Emulator:
 @pytest.fixture
 async def podio(emu: Emulator) -> AsyncIterator[Podio]:
     creds = emu.credentials
-    http = httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=emu.app), base_url=creds["api_url"]
-    )
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=emu.app), base_url=creds["api_url"])
     async with Podio(
         creds["client_id"], creds["client_secret"], api_url=creds["api_url"],
         auth_url=creds["auth_url"], http_client=http,

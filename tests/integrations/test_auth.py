@@ -23,7 +23,9 @@ pytestmark = pytest.mark.anyio
 DEMO, ALEX = 1001, 1002
 
 
-async def test_login_round_trip_signs_the_user_in(web: FastAPI, emu: Emulator, podio: Podio) -> None:
+async def test_login_round_trip_signs_the_user_in(
+    web: FastAPI, emu: Emulator, podio: Podio
+) -> None:
     async with browser(web) as b:
         login = await b.get("/auth/login")
         assert login.status_code == 302
@@ -98,8 +100,9 @@ async def test_foreign_and_forged_state_is_refused(web: FastAPI, emu: Emulator) 
         forged_cookie = victim.cookies["podiokit_state"][:-2] + "xx"
         set_cookie(victim, "podiokit_state", forged_cookie)
         query = parse_qs(urlsplit(back).query)
-        forged = await victim.get("/auth/callback", params={"code": query["code"][0],
-                                                            "state": query["state"][0]})
+        forged = await victim.get(
+            "/auth/callback", params={"code": query["code"][0], "state": query["state"][0]}
+        )
         assert forged.status_code == 400
         assert (await victim.get("/me")).status_code == 401
 
@@ -147,9 +150,10 @@ async def test_logout_forgets_the_session(web: FastAPI, emu: Emulator, podio: Po
         assert (await b.get("/me")).status_code == 200
         out = await b.post("/auth/logout")
         assert out.status_code == 303
-        assert "podiokit=" in out.headers["set-cookie"] and "max-age=0" in out.headers[
-            "set-cookie"
-        ].lower()
+        assert (
+            "podiokit=" in out.headers["set-cookie"]
+            and "max-age=0" in out.headers["set-cookie"].lower()
+        )
         assert (await b.get("/me")).status_code == 401
         assert await podio.session_store.get(f"user:{DEMO}") is None
         set_cookie(b, "podiokit", cookie)  # a copy of the old cookie opens nothing
