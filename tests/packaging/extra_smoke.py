@@ -68,9 +68,56 @@ def _redis() -> None:
 
 
 def _fastapi() -> None:
-    import fastapi  # the extra's one job today: bring FastAPI beside the core
+    """Sign in through PodioAuth and receive a hook with PodioWebhooks, Podio mocked: the
+    extra must bring FastAPI, itsdangerous (cookies) and python-multipart (hook forms)."""
+    from urllib.parse import parse_qs, urlsplit
 
-    assert fastapi.__version__
+    from fastapi import Depends, FastAPI
+
+    from podiokit.integrations.fastapi import HookEvent, PodioAuth, PodioWebhooks
+
+    def podio_api(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/oauth/token":
+            return httpx.Response(200, json={
+                "access_token": "a", "refresh_token": "r", "expires_in": 28800,
+                "token_type": "bearer", "ref": {"type": "user", "id": 7},
+            })  # fmt: skip
+        if request.url.path == "/user/":
+            assert request.headers["authorization"] == "OAuth2 a"
+            return httpx.Response(200, json={"user_id": 7})
+        return httpx.Response(404, json={"error": "not_found"})
+
+    async def run() -> None:
+        http = httpx.AsyncClient(transport=httpx.MockTransport(podio_api))
+        podio = Podio("id", "secret", http_client=http)
+        auth = PodioAuth(podio, redirect_uri="http://app.test/auth/callback", secret_key="s" * 32)
+        events: list[HookEvent] = []
+
+        async def on_event(event: HookEvent) -> None:
+            events.append(event)
+
+        app = FastAPI()
+        app.include_router(auth.router, prefix="/auth")
+        app.include_router(PodioWebhooks(podio, on_event).router)
+
+        @app.get("/me")
+        async def me(user: Podio = Depends(auth.client)) -> object:
+            return await user.request("GET", "/user/")
+
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://app.test") as b:
+            login = await b.get("/auth/login")
+            assert login.status_code == 302, login.text
+            state = parse_qs(urlsplit(login.headers["location"]).query)["state"][0]
+            done = await b.get("/auth/callback", params={"code": "c", "state": state})
+            assert done.status_code == 303, done.text
+            assert (await b.get("/me")).json() == {"user_id": 7}
+            hook = await b.post("/podio/hooks", data={"type": "item.create", "item_id": "5"})
+            assert hook.status_code == 200, hook.text
+        assert events[0].item_id == 5, events
+        await http.aclose()
+
+    anyio.run(run)
 
 
 def _emulator() -> None:
