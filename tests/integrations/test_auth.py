@@ -143,6 +143,22 @@ async def test_two_users_at_once(web: FastAPI, emu: Emulator) -> None:
     assert seen == {"dana": [DEMO] * 5, "alex": [ALEX] * 5}
 
 
+async def test_concurrent_sign_ins_each_get_their_own_token(web: FastAPI, emu: Emulator) -> None:
+    users = {DEMO: "", ALEX: "1002", 1003: "blake@podiokit.test", 1004: "1004"}
+    seen: dict[int, int] = {}
+
+    async def one(user_id: int, who: str) -> None:
+        async with browser(web) as b:
+            switches = {"user": who} if who else {}
+            assert (await sign_in(b, emu, **switches)).status_code == 303
+            seen[user_id] = (await b.get("/me")).json()["user_id"]
+
+    async with anyio.create_task_group() as tg:
+        for user_id, who in users.items():
+            tg.start_soon(one, user_id, who)
+    assert seen == {user_id: user_id for user_id in users}
+
+
 async def test_logout_forgets_the_session(web: FastAPI, emu: Emulator, podio: Podio) -> None:
     async with browser(web) as b:
         await sign_in(b, emu)

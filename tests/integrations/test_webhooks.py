@@ -154,6 +154,8 @@ async def test_unknown_event_types_are_delivered(web: FastAPI, received: Receive
     ("body", "content_type", "complaint"),
     [
         (b"item_id=1&hook_id=2", "application/x-www-form-urlencoded", "'type'"),
+        (b"type=%00", "application/x-www-form-urlencoded", "'type'"),
+        (b"--x\r\n\r\n", "multipart/form-data", "could not be parsed"),
         (b"type=item.create&item_id=abc", "application/x-www-form-urlencoded", "'item_id'"),
         (b"type=item.create&item_id=1_0", "application/x-www-form-urlencoded", "'item_id'"),
         (b"type=file.change&file_ids=1,x", "application/x-www-form-urlencoded", "'file_ids'"),

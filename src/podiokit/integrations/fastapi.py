@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartException
 
 from .._client import Podio
@@ -293,7 +294,7 @@ async def _form(request: Request) -> dict[str, str]:
         raise MalformedHookEvent(f"the body is not a form (content-type {kind or 'missing'!r})")
     try:
         form = await request.form()
-    except (HTTPException, MultiPartException, ValueError) as exc:
+    except (StarletteHTTPException, MultiPartException, ValueError) as exc:
         # Starlette turns a broken multipart body into a 400 HTTPException inside an app.
         raise MalformedHookEvent(f"the form could not be parsed ({type(exc).__name__})") from None
     params: dict[str, str] = {}

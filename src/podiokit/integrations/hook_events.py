@@ -7,6 +7,7 @@ turns them into integers and refuses what cannot be one, naming the parameter.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +19,9 @@ _INT_PARAMS = (
     "hook_id", "item_id", "item_revision_id", "comment_id", "app_id", "space_id", "task_id",
     "form_id", "status_id", "user_id", "profile_id", "org_id",
 )  # fmt: skip
+
+
+_TYPE = re.compile(r"[A-Za-z0-9_.-]{1,100}")
 
 
 class MalformedHookEvent(ValueError):
@@ -59,6 +63,8 @@ class HookEvent:
         kind = params.get("type", "").strip()
         if not kind:
             raise MalformedHookEvent("the delivery has no 'type' parameter")
+        if not _TYPE.fullmatch(kind):  # Podio's are "noun.verb"; unknown ones pass
+            raise MalformedHookEvent(f"parameter 'type' is not an event name: {kind[:40]!r}")
         ids: dict[str, Any] = {name: _int(params, name) for name in _INT_PARAMS}
         code = params.get("code") or None
         if kind == "hook.verify" and (ids["hook_id"] is None or code is None):
