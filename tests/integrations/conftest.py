@@ -34,7 +34,7 @@ async def podio(emu: Emulator) -> AsyncIterator[Podio]:
     http = httpx.AsyncClient(transport=httpx.ASGITransport(app=emu.app), base_url=creds["api_url"])
     async with Podio(
         creds["client_id"], creds["client_secret"], api_url=creds["api_url"],
-        auth_url=creds["auth_url"], http_client=http,
+        auth_url=creds["auth_url"], http_client=http, backoff_base=0.01,
     ) as podio:  # fmt: skip
         yield podio
     await http.aclose()

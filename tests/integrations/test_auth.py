@@ -3,6 +3,7 @@ denied consent, the per-user dependency, logout."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qs, urlsplit
 
@@ -252,3 +253,20 @@ def test_bad_configuration_is_refused() -> None:
         PodioAuth(podio, redirect_uri="/auth/callback", secret_key=SECRET)
     auth = PodioAuth(podio, redirect_uri=REDIRECT_URI, secret_key=SECRET)
     assert SECRET not in repr(auth)
+
+
+async def test_podio_unreachable_during_the_check_is_503_not_401(
+    web: FastAPI, emu: Emulator, podio: Podio
+) -> None:
+    async with browser(web) as b:
+        await sign_in(b, emu)
+        # The token has expired: the dependency must refresh it, and Podio fails every call.
+        token = await podio.session_store.get(f"user:{DEMO}")
+        assert token is not None
+        expired = datetime.now(timezone.utc) - timedelta(minutes=1)
+        await podio.session(f"user:{DEMO}").set_token(replace(token, expires_at=expired))
+        emu.set_faults(fault_rate=1.0, fault_seed=1)
+        response = await b.get("/me")
+        assert response.status_code == 503, response.text
+        emu.set_faults(fault_rate=0.0)
+        assert (await b.get("/me")).status_code == 200  # still signed in

@@ -36,8 +36,11 @@ from starlette.formparsers import MultiPartException
 from .._client import Podio
 from ..errors import (
     PodioBadRequestError,
+    PodioConnectionError,
     PodioError,
     PodioInvalidGrantError,
+    PodioServerError,
+    PodioUnavailableError,
 )
 from .hook_events import HookEvent, MalformedHookEvent
 
@@ -63,7 +66,8 @@ class PodioAuth:
     registered for your API key.
 
     `client` is a dependency yielding `podio.session("user:<id>")` for the signed-in user,
-    answering 401 when there is none or Podio refuses the user's refresh token.
+    answering 401 when there is none or Podio refuses the user's refresh token (503 when
+    Podio cannot be reached to refresh it).
 
     Cookies are signed with `secret_key` (itsdangerous), HttpOnly, SameSite=Lax, and Secure
     when `redirect_uri` is https. The session cookie holds the user id only; tokens stay in
@@ -193,6 +197,9 @@ class PodioAuth:
             usable = await session.is_authenticated()
         except PodioInvalidGrantError:
             usable = False
+        except (PodioConnectionError, PodioServerError, PodioUnavailableError):
+            # Podio did not answer the refresh: the user may well still be signed in.
+            raise HTTPException(503, "Podio could not be reached: try again") from None
         if not usable:
             raise HTTPException(401, "The Podio session has ended: sign in again")
         try:
