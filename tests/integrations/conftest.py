@@ -15,7 +15,7 @@ from podiokit import Podio
 from podiokit.integrations.fastapi import HookEvent, PodioAuth, PodioWebhooks
 from podiokit.testing import Emulator
 
-APP_URL = "http://testserver"
+APP_URL = "http://app.test"  # the emulator redirects only to registered domains (*.test)
 REDIRECT_URI = f"{APP_URL}/auth/callback"
 SECRET = "test-secret-key-0123456789abcdef"
 HOOK_URL = "http://hooks.example.com/podio/hooks"
@@ -122,4 +122,4 @@ async def sign_in(app_browser: httpx.AsyncClient, emu: Emulator, **switches: str
 def set_cookie(client: httpx.AsyncClient, name: str, value: str) -> None:
     """Replace a cookie in a browser's jar (as an attacker editing their own would)."""
     client.cookies.delete(name)
-    client.cookies.set(name, value, domain="testserver.local")
+    client.cookies.set(name, value, domain="app.test")

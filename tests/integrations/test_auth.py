@@ -54,11 +54,11 @@ async def test_cookies_are_httponly_lax_and_secure_for_https(podio: Podio, emu: 
     def cookies_of(response: httpx.Response) -> list[str]:
         return [v.lower() for k, v in response.headers.multi_items() if k == "set-cookie"]
 
-    for uri, secure in (("https://app.example.com/auth/callback", True), (REDIRECT_URI, False)):
+    for uri, secure in (("https://app.test/auth/callback", True), (REDIRECT_URI, False)):
         auth = PodioAuth(podio, redirect_uri=uri, secret_key=SECRET)
         app = FastAPI()
         app.include_router(auth.router, prefix="/auth")
-        base = "https://testserver" if secure else "http://testserver"
+        base = "https://app.test" if secure else "http://app.test"
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base) as b:
             login = await b.get("/auth/login")
             back = await authorize(emu, login.headers["location"])
