@@ -136,6 +136,7 @@ async def namespace(emu: Emulator, podio_class: type[podiokit.Podio]) -> dict[st
         "item_id": page.items[0].item_id,
         "client_item_id": client.values[0].value.item_id,  # a Clients item a project links to
         "csrf_state": "csrf",
+        "secret_key": "a-long-random-secret-key-for-cookies",
         "code": code,
         "get_new_redirect_from_the_browser": get_new_redirect_from_the_browser,
     }

@@ -23,6 +23,7 @@ def test_the_readme_has_runnable_blocks() -> None:
 
 async def _run(block: mdrun.Block, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("HOME", str(tmp_path))  # FileSessionStore("~/...") stays in tmp_path
+    monkeypatch.chdir(tmp_path)  # and so does a relative path
     emu = mdrun.emulator()
     opened: list[httpx.AsyncClient] = []
     podio_class = mdrun.emulator_podio_class(emu, opened)
@@ -54,6 +55,7 @@ def test_script_runs(block: mdrun.Block, monkeypatch: pytest.MonkeyPatch, tmp_pa
     if block.skip:
         pytest.skip(block.skip)
     monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
     emu = mdrun.emulator()
     opened: list[httpx.AsyncClient] = []
     podio_class = mdrun.emulator_podio_class(emu, opened)
