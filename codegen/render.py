@@ -102,9 +102,14 @@ class OpView:
     @property
     def path_expr(self) -> str:
         path = self.op.path
-        for name in self.op.placeholders:
-            path = path.replace("{" + name + "}", "{path_param(" + name + ")}")
+        for a in self.path_args:
+            call = f'{path_helper(a.type)}({a.name}, "{a.name}")'
+            path = path.replace("{" + a.name + "}", "{" + call + "}")
         return f'f"{path}"' if self.op.placeholders else repr(path)
+
+    @property
+    def path_helpers(self) -> set[str]:
+        return {path_helper(a.type) for a in self.path_args}
 
     @property
     def encoding(self) -> str:
@@ -141,6 +146,22 @@ class OpView:
     @property
     def paginate(self) -> Any:
         return self.op.paginate
+
+
+# The `_helpers` function that checks and encodes a path argument, by declared type.
+_PATH_HELPERS = {"int": "path_id", "list[int] | int": "path_ids", "int | str": "path_id_or_text",
+                 "str": "path_text"}  # fmt: skip
+
+
+def path_helper(tp: str) -> str:
+    if tp.startswith("Literal["):
+        return "path_text"
+    try:
+        return _PATH_HELPERS[tp]
+    except KeyError:
+        raise ValueError(
+            f"no path helper for type {tp!r}: use one of {sorted(_PATH_HELPERS)}"
+        ) from None
 
 
 def _args(op: Operation) -> tuple[list[Arg], list[Arg]]:
@@ -250,7 +271,7 @@ def render_area(area: AreaSpec, models: Mapping[str, str]) -> str:
         "io": "IO[" in all_types,
         "encode_fields": any(a.encode for v in views for a in v.kw_args),
         "page": any(v.op.paginate for v in views),
-        "path_param": any(v.op.placeholders for v in views),
+        "path_helpers": sorted({h for v in views for h in v.path_helpers}),
         "build_body": any(v.op.has_body and v.encoding != "multipart" and v.whole_body_arg is None
                           for v in views),
         "multipart": any(v.encoding == "multipart" for v in views),

@@ -317,6 +317,9 @@ def _check_names(where: str, names: Iterable[str]) -> None:
             raise SpecError(f"{where}: {name!r} is not a usable Python name (use `wire:`)")
 
 
+# Path parameter types the generated helpers check before a request is sent.
+PATH_TYPES = frozenset({"int", "str", "list[int] | int", "int | str"})
+
 RESERVED_ARGS = frozenset({"self", "timeout", "extra_query", "extra_body", "extra_headers"})
 
 
@@ -359,6 +362,13 @@ def validate_area(path: Path, data: Any, models: Mapping[str, str]) -> AreaSpec:
             raise SpecError(f"{where}: a paginated operation must return a page")
         if op.returns == "bytes" and op.paginate is not None:
             raise SpecError(f"{where}: binary operations cannot be paginated")
+        for n in op.placeholders:
+            tp = op.path_param(n).type
+            if tp not in PATH_TYPES and not tp.startswith("Literal["):
+                raise SpecError(
+                    f"{where}: path parameter {n!r} has type {tp!r}; path types are"
+                    f" {sorted(PATH_TYPES)} or a Literal of strings"
+                )
         all_types = [p.type for p in op.query.values()] + [
             p.type for p in op.body_spec.fields.values()
         ]

@@ -12,7 +12,7 @@ from . import _options
 from . import auth as _auth
 from ._http import Config, Pipeline
 from ._ratelimit import RateLimit
-from ._resource import decode_json
+from ._resource import NOT_GIVEN, TimeoutArg, decode_json
 from .auth import OAuthToken, OnTokenWillRefresh
 from .errors import (
     PodioConnectionError,
@@ -315,7 +315,7 @@ class Podio(ResourceNamespaces):
         data: Mapping[str, Any] | None = None,
         files: Any = None,
         headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         idempotent: bool | None = None,
         rate_limited: bool = False,
         max_retries: int | None = None,
@@ -346,13 +346,14 @@ class Podio(ResourceNamespaces):
         data: Mapping[str, Any] | None = None,
         files: Any = None,
         headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         idempotent: bool | None = None,
         max_retries: int | None = None,
     ) -> Any:
         """Any Podio call (`path` relative to the API, e.g. "/item/42", or an absolute URL on
         a Podio host such as a file's `link`); returns the decoded JSON, or None for an empty
-        body. Retries apply to GET/PUT/DELETE unless `idempotent=` says otherwise."""
+        body. Retries apply to GET/PUT/DELETE unless `idempotent=` says otherwise.
+        `timeout=` is this call's timeout: omitted, the client's; None, no timeout at all."""
         if not path.startswith(("/", "http://", "https://")):
             path = "/" + path
         response = await self._send(

@@ -21,6 +21,7 @@ from . import _options
 from . import auth as _auth
 from ._loop_local import LoopLocal
 from ._ratelimit import RateLimitState
+from ._resource import NOT_GIVEN, NotGiven, TimeoutArg
 from ._retry import IDEMPOTENT_METHODS, RETRY_STATUSES, backoff, never_sent
 from .errors import (
     PodioAuthorizationError,
@@ -122,7 +123,7 @@ class Pipeline:
         data: Mapping[str, Any] | None = None,
         files: Any = None,
         headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         idempotent: bool | None = None,
         rate_limited: bool = False,
         max_retries: int | None = None,
@@ -240,7 +241,7 @@ class Pipeline:
         data: Mapping[str, Any] | None,
         files: Any,
         headers: dict[str, str],
-        timeout: float | httpx.Timeout | None,
+        timeout: TimeoutArg,
         idempotent: bool,
         max_retries: int,
         authorize: Callable[[dict[str, str]], Awaitable[None]] | None = None,
@@ -278,7 +279,8 @@ class Pipeline:
                 data=data,
                 files=files,
                 headers=request_headers,
-                timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
+                # None is "no timeout", as in httpx; NOT_GIVEN the client's default.
+                timeout=httpx.USE_CLIENT_DEFAULT if isinstance(timeout, NotGiven) else timeout,
             )
             try:
                 response = await self._transmit(request, path)
@@ -386,7 +388,7 @@ class Pipeline:
             data=form,
             files=None,
             headers={},
-            timeout=None,
+            timeout=NOT_GIVEN,
             idempotent=True,
             max_retries=config.max_retries,
             rate_limited=True,  # the token endpoint is in Podio's 250/hour pool

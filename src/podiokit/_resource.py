@@ -11,7 +11,7 @@ from __future__ import annotations
 import json as _json
 from collections.abc import Mapping
 from functools import cache
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Final, Protocol, TypeAlias, TypeVar, final, overload
 
 import httpx
 
@@ -20,9 +20,43 @@ from .errors import PodioResponseError
 if TYPE_CHECKING:
     from pydantic import TypeAdapter, ValidationError
 
-__all__ = ["APIResource", "Requester", "decode_json", "parse_as", "read_bytes"]
+__all__ = [
+    "NOT_GIVEN",
+    "APIResource",
+    "NotGiven",
+    "Requester",
+    "TimeoutArg",
+    "decode_json",
+    "parse_as",
+    "read_bytes",
+]
 
 T = TypeVar("T")
+
+
+@final
+class NotGiven:
+    """The default of a per-call `timeout=`: "use the client's timeout". A sentinel, because
+    `timeout=None` means no timeout at all, as in httpx."""
+
+    __slots__ = ()
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return "NOT_GIVEN"
+
+    def __reduce__(self) -> str:
+        # A copy or a pickle is the module's one instance, so `is NOT_GIVEN` still holds.
+        return "NOT_GIVEN"
+
+
+NOT_GIVEN: Final = NotGiven()
+
+#: A per-call timeout: seconds, an `httpx.Timeout`, None (no timeout) or NOT_GIVEN (the
+#: client's default).
+TimeoutArg: TypeAlias = float | httpx.Timeout | NotGiven | None
 
 
 class Requester(Protocol):
@@ -42,7 +76,7 @@ class Requester(Protocol):
         data: Mapping[str, Any] | None = None,
         files: Any = None,
         headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         idempotent: bool | None = None,
         rate_limited: bool = False,
         max_retries: int | None = None,

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from podiokit._resource import decode_json
+from podiokit._resource import NOT_GIVEN, TimeoutArg, decode_json
 from podiokit.errors import error_for_status
 
 # Building an SSL context costs more than a mocked request: build one for the whole session.
@@ -35,7 +35,7 @@ class RecordingRequester:
         data: Mapping[str, Any] | None = None,
         files: Any = None,
         headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         idempotent: bool | None = None,
         rate_limited: bool = False,
         max_retries: int | None = None,
@@ -49,7 +49,7 @@ class RecordingRequester:
             data=data,
             files=files,
             headers=headers,
-            timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
+            timeout=httpx.USE_CLIENT_DEFAULT if timeout is NOT_GIVEN else timeout,
         )
         if response.status_code >= 400:
             raise error_for_status(

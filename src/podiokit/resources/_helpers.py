@@ -13,17 +13,54 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
-__all__ = ["build_body", "build_query", "path_param"]
+__all__ = ["build_body", "build_query", "path_id", "path_id_or_text", "path_ids", "path_text"]
 
 
-def path_param(value: object) -> str:
-    """A path segment: ints as they are, text URL-quoted (an external_id may hold '/'), id
-    lists comma-separated (`/contact/1,2,3`)."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
+# Each path helper checks its argument before anything is sent: `items.get(None)` would
+# otherwise become `GET /item/None`. The common case (an int id) costs one `type() is` test.
+
+
+def _bad(name: str, value: object, expected: str) -> TypeError:
+    return TypeError(f"{name} must be {expected}, got {value!r} ({type(value).__name__})")
+
+
+def path_id(value: object, name: str) -> str:
+    """An id segment: a non-negative int (never a bool, float or numeric text)."""
+    if type(value) is not int:
+        # int subclasses (IntEnum) are ints; bool is one too, but never an id.
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise _bad(name, value, "an int")
+        value = int(value)
+    if value < 0:
+        raise ValueError(f"{name} must not be negative, got {value!r}")
+    return str(value)
+
+
+def path_ids(value: object, name: str) -> str:
+    """One id, or a non-empty list of ids sent comma-separated (`/contact/1,2,3`)."""
     if isinstance(value, list | tuple):
-        return ",".join(path_param(v) for v in value)
-    return quote(str(value), safe="")
+        if not value:
+            raise ValueError(f"{name} must name at least one id, got {value!r}")
+        return ",".join([path_id(v, name) for v in value])
+    return path_id(value, name)
+
+
+def path_text(value: object, name: str) -> str:
+    """A text segment (a label, a type, an external_id), URL-quoted: '/' becomes %2F."""
+    if not isinstance(value, str):
+        raise _bad(name, value, "a str")
+    if not value:
+        raise ValueError(f"{name} must not be empty")
+    return quote(value, safe="")
+
+
+def path_id_or_text(value: object, name: str) -> str:
+    """An id or a text key (a view's id or name, a field's id or external_id)."""
+    if isinstance(value, str):
+        return path_text(value, name)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return path_id(value, name)
+    raise _bad(name, value, "an int id or a str")
 
 
 def _query_value(value: Any) -> Any:

@@ -11,11 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
-
-from .._resource import APIResource, parse_as
+from .._resource import NOT_GIVEN, APIResource, TimeoutArg, parse_as
 from ..models.actions import Action
-from ._helpers import build_query, path_param
+from ._helpers import build_query, path_id
 
 __all__ = ["ActionsResource"]
 
@@ -34,7 +32,7 @@ class ActionsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Action:
         """Get action.
@@ -44,7 +42,7 @@ class ActionsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/action/{path_param(action_id)}",
+            f"/action/{path_id(action_id, 'action_id')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,

@@ -11,9 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-import httpx
-
-from .._resource import APIResource, parse_as
+from .._resource import NOT_GIVEN, APIResource, TimeoutArg, parse_as
 from ..models.app_market import (
     AppMarketCategory,
     AppMarketShare,
@@ -22,7 +20,7 @@ from ..models.app_market import (
 )
 from ..models.orgs import Organization
 from ..pagination import AsyncPage
-from ._helpers import build_body, build_query, path_param
+from ._helpers import build_body, build_query, path_id, path_text
 
 __all__ = ["AppMarketResource"]
 
@@ -41,7 +39,7 @@ class AppMarketResource(APIResource):
         only_used: bool | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Get categories.
@@ -68,7 +66,7 @@ class AppMarketResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[Organization]:
         """Get orgs with private shares.
@@ -96,7 +94,7 @@ class AppMarketResource(APIResource):
         type: str | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> AsyncPage[AppMarketShares, AppMarketShare]:
         """Get own shares.
@@ -116,7 +114,7 @@ class AppMarketResource(APIResource):
         async def fetch(offset: int | None, limit: int | None) -> AppMarketShares:
             response = await self._podio._send(
                 "GET",
-                f"/app_store/{path_param(share_type)}/own/",
+                f"/app_store/{path_text(share_type, 'share_type')}/own/",
                 params=build_query({"limit": limit, "offset": offset, "type": type}, extra_query),
                 headers=extra_headers,
                 timeout=timeout,
@@ -142,7 +140,7 @@ class AppMarketResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> AppMarketShares:
         """Get recommended shares.
@@ -156,7 +154,7 @@ class AppMarketResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/app_store/{path_param(share_type)}/recommended/{path_param(area)}/",
+            f"/app_store/{path_text(share_type, 'share_type')}/recommended/{path_text(area, 'area')}/",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -171,7 +169,7 @@ class AppMarketResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> AppMarketShare:
         """Get share.
@@ -181,7 +179,7 @@ class AppMarketResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/app_store/{path_param(share_id)}/v2",
+            f"/app_store/{path_id(share_id, 'share_id')}/v2",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -197,7 +195,7 @@ class AppMarketResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[AppMarketShare]:
         """Get share by reference.
@@ -210,7 +208,7 @@ class AppMarketResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/app_store/{path_param(ref_type)}/{path_param(ref_id)}/",
+            f"/app_store/{path_text(ref_type, 'ref_type')}/{path_id(ref_id, 'ref_id')}/",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -230,7 +228,7 @@ class AppMarketResource(APIResource):
         type: str | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> AsyncPage[AppMarketShares, AppMarketShare]:
         """Get shares by author.
@@ -251,7 +249,7 @@ class AppMarketResource(APIResource):
         async def fetch(offset: int | None, limit: int | None) -> AppMarketShares:
             response = await self._podio._send(
                 "GET",
-                f"/app_store/{path_param(share_type)}/author/{path_param(user_id)}/",
+                f"/app_store/{path_text(share_type, 'share_type')}/author/{path_id(user_id, 'user_id')}/",
                 params=build_query(
                     {"limit": limit, "offset": offset, "sort": sort, "type": type}, extra_query
                 ),
@@ -283,7 +281,7 @@ class AppMarketResource(APIResource):
         type: str | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> AsyncPage[AppMarketShares, AppMarketShare]:
         """Get shares by category.
@@ -304,7 +302,7 @@ class AppMarketResource(APIResource):
         async def fetch(offset: int | None, limit: int | None) -> AppMarketShares:
             response = await self._podio._send(
                 "GET",
-                f"/app_store/{path_param(share_type)}/category/{path_param(category_id)}/",
+                f"/app_store/{path_text(share_type, 'share_type')}/category/{path_id(category_id, 'category_id')}/",
                 params=build_query(
                     {"limit": limit, "offset": offset, "sort": sort, "type": type}, extra_query
                 ),
@@ -334,7 +332,7 @@ class AppMarketResource(APIResource):
         type: str | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> AsyncPage[AppMarketShares, AppMarketShare]:
         """Get top shares.
@@ -354,7 +352,7 @@ class AppMarketResource(APIResource):
         async def fetch(offset: int | None, limit: int | None) -> AppMarketShares:
             response = await self._podio._send(
                 "GET",
-                f"/app_store/{path_param(share_type)}/top/",
+                f"/app_store/{path_text(share_type, 'share_type')}/top/",
                 params=build_query({"limit": limit, "offset": offset, "type": type}, extra_query),
                 headers=extra_headers,
                 timeout=timeout,
@@ -382,7 +380,7 @@ class AppMarketResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> AppMarketShareInstall:
         """Install share.
@@ -396,7 +394,7 @@ class AppMarketResource(APIResource):
         """
         response = await self._podio._send(
             "POST",
-            f"/app_store/{path_param(share_id)}/install",
+            f"/app_store/{path_id(share_id, 'share_id')}/install",
             params=build_query({}, extra_query),
             json=build_body(
                 {"dependencies": dependencies}, extra_body, required={"space_id": space_id}
@@ -426,7 +424,7 @@ class AppMarketResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Share app.
@@ -478,7 +476,7 @@ class AppMarketResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Unshare app.
@@ -488,7 +486,7 @@ class AppMarketResource(APIResource):
         """
         await self._podio._send(
             "DELETE",
-            f"/app_store/{path_param(share_id)}",
+            f"/app_store/{path_id(share_id, 'share_id')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -510,7 +508,7 @@ class AppMarketResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Update share.
@@ -525,7 +523,7 @@ class AppMarketResource(APIResource):
         """
         await self._podio._send(
             "PUT",
-            f"/app_store/{path_param(share_id)}",
+            f"/app_store/{path_id(share_id, 'share_id')}",
             params=build_query({}, extra_query),
             json=build_body(
                 {
@@ -551,7 +549,7 @@ class AppMarketResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> AppMarketCategory:
         """Get category v2.
@@ -562,7 +560,7 @@ class AppMarketResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/app_store/category/{path_param(category_id)}/v2",
+            f"/app_store/category/{path_id(category_id, 'category_id')}/v2",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -577,7 +575,7 @@ class AppMarketResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> AppMarketShares:
         """Search.
@@ -587,7 +585,7 @@ class AppMarketResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/app_store/{path_param(share_type)}/search/",
+            f"/app_store/{path_text(share_type, 'share_type')}/search/",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -603,7 +601,7 @@ class AppMarketResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> AppMarketShares:
         """Get private for org.
@@ -613,7 +611,7 @@ class AppMarketResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/app_store/{path_param(share_type)}/org/{path_param(org_id)}/",
+            f"/app_store/{path_text(share_type, 'share_type')}/org/{path_id(org_id, 'org_id')}/",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -628,7 +626,7 @@ class AppMarketResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> AppMarketShares:
         """Get recommended for area v1.
@@ -639,7 +637,7 @@ class AppMarketResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/app_store/recommended/{path_param(area)}/",
+            f"/app_store/recommended/{path_text(area, 'area')}/",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -655,7 +653,7 @@ class AppMarketResource(APIResource):
         share_ids: list[int],
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Set recommended for area.
@@ -668,7 +666,7 @@ class AppMarketResource(APIResource):
         """
         await self._podio._send(
             "PUT",
-            f"/app_store/recommended/{path_param(area)}/",
+            f"/app_store/recommended/{path_text(area, 'area')}/",
             params=build_query({}, extra_query),
             json=share_ids,
             headers=extra_headers,
@@ -685,7 +683,7 @@ class AppMarketResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Create category.
@@ -710,7 +708,7 @@ class AppMarketResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Delete category.
@@ -720,7 +718,7 @@ class AppMarketResource(APIResource):
         """
         await self._podio._send(
             "DELETE",
-            f"/app_store/category/{path_param(category_id)}",
+            f"/app_store/category/{path_id(category_id, 'category_id')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -737,7 +735,7 @@ class AppMarketResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Update category.
@@ -747,7 +745,7 @@ class AppMarketResource(APIResource):
         """
         await self._podio._send(
             "PUT",
-            f"/app_store/category/{path_param(category_id)}",
+            f"/app_store/category/{path_id(category_id, 'category_id')}",
             params=build_query({}, extra_query),
             json=build_body({"name": name, "type": type}, extra_body),
             headers=extra_headers,
@@ -762,7 +760,7 @@ class AppMarketResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Get org profile by url.
@@ -772,7 +770,7 @@ class AppMarketResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/app_store/org/{path_param(url_label)}/profile",
+            f"/app_store/org/{path_text(url_label, 'url_label')}/profile",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,

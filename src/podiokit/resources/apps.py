@@ -11,11 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
-
-from .._resource import APIResource, decode_json, parse_as
+from .._resource import NOT_GIVEN, APIResource, TimeoutArg, decode_json, parse_as
 from ..models.apps import App, AppField
-from ._helpers import build_body, build_query, path_param
+from ._helpers import build_body, build_query, path_id, path_text
 
 __all__ = ["AppsResource"]
 
@@ -35,7 +33,7 @@ class AppsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Activate app.
@@ -45,7 +43,7 @@ class AppsResource(APIResource):
         """
         await self._podio._send(
             "POST",
-            f"/app/{path_param(app_id)}/activate",
+            f"/app/{path_id(app_id, 'app_id')}/activate",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body),
             headers=extra_headers,
@@ -65,7 +63,7 @@ class AppsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Add new app.
@@ -99,7 +97,7 @@ class AppsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Add new app field.
@@ -113,7 +111,7 @@ class AppsResource(APIResource):
         """
         response = await self._podio._send(
             "POST",
-            f"/app/{path_param(app_id)}/field/",
+            f"/app/{path_id(app_id, 'app_id')}/field/",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body, required={"type": type, "config": config}),
             headers=extra_headers,
@@ -130,7 +128,7 @@ class AppsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Deactivate app.
@@ -140,7 +138,7 @@ class AppsResource(APIResource):
         """
         await self._podio._send(
             "POST",
-            f"/app/{path_param(app_id)}/deactivate",
+            f"/app/{path_id(app_id, 'app_id')}/deactivate",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body),
             headers=extra_headers,
@@ -157,7 +155,7 @@ class AppsResource(APIResource):
         hook: bool | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Delete app.
@@ -167,7 +165,7 @@ class AppsResource(APIResource):
         """
         await self._podio._send(
             "DELETE",
-            f"/app/{path_param(app_id)}",
+            f"/app/{path_id(app_id, 'app_id')}",
             params=build_query({"silent": silent, "hook": hook}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -183,7 +181,7 @@ class AppsResource(APIResource):
         delete_values: bool | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Delete app field.
@@ -193,7 +191,7 @@ class AppsResource(APIResource):
         """
         response = await self._podio._send(
             "DELETE",
-            f"/app/{path_param(app_id)}/field/{path_param(field_id)}",
+            f"/app/{path_id(app_id, 'app_id')}/field/{path_id(field_id, 'field_id')}",
             params=build_query({"delete_values": delete_values}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -214,7 +212,7 @@ class AppsResource(APIResource):
         text: str | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[App]:
         """Get all user apps.
@@ -251,7 +249,7 @@ class AppsResource(APIResource):
         view: str | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> App:
         """Get app.
@@ -264,7 +262,7 @@ class AppsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/app/{path_param(app_id)}",
+            f"/app/{path_id(app_id, 'app_id')}",
             params=build_query({"view": view}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -281,7 +279,7 @@ class AppsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> App:
         """Get app by org label space label and app label.
@@ -291,7 +289,7 @@ class AppsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/app/org/{path_param(org_label)}/space/{path_param(space_label)}/{path_param(app_label)}",
+            f"/app/org/{path_text(org_label, 'org_label')}/space/{path_text(space_label, 'space_label')}/{path_text(app_label, 'app_label')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -306,7 +304,7 @@ class AppsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[Any]:
         """Get app dependencies.
@@ -316,7 +314,7 @@ class AppsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/app/{path_param(app_id)}/dependencies/",
+            f"/app/{path_id(app_id, 'app_id')}/dependencies/",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -332,7 +330,7 @@ class AppsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> AppField:
         """Get app field.
@@ -342,7 +340,7 @@ class AppsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/app/{path_param(app_id)}/field/{path_param(field_id)}",
+            f"/app/{path_id(app_id, 'app_id')}/field/{path_id(field_id, 'field_id')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -359,7 +357,7 @@ class AppsResource(APIResource):
         type: str | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> App:
         """Get app on space by url label.
@@ -369,7 +367,7 @@ class AppsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/app/space/{path_param(space_id)}/{path_param(url_label)}",
+            f"/app/space/{path_id(space_id, 'space_id')}/{path_text(url_label, 'url_label')}",
             params=build_query({"type": type}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -386,7 +384,7 @@ class AppsResource(APIResource):
         view: str | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[App]:
         """Get apps by space.
@@ -396,7 +394,7 @@ class AppsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/app/space/{path_param(space_id)}/",
+            f"/app/space/{path_id(space_id, 'space_id')}/",
             params=build_query({"include_inactive": include_inactive, "view": view}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -411,7 +409,7 @@ class AppsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[Any]:
         """Get calculations for app.
@@ -421,7 +419,7 @@ class AppsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/app/{path_param(app_id)}/calculation/",
+            f"/app/{path_id(app_id, 'app_id')}/calculation/",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -437,7 +435,7 @@ class AppsResource(APIResource):
         include_space: bool | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[Any]:
         """Get features.
@@ -462,7 +460,7 @@ class AppsResource(APIResource):
         query: str | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Get icon suggestions.
@@ -487,7 +485,7 @@ class AppsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[Any]:
         """Get space app dependencies.
@@ -497,7 +495,7 @@ class AppsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/space/{path_param(space_id)}/dependencies/",
+            f"/space/{path_id(space_id, 'space_id')}/dependencies/",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -513,7 +511,7 @@ class AppsResource(APIResource):
         limit: int | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[App]:
         """Get top apps.
@@ -538,7 +536,7 @@ class AppsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[App]:
         """Get top apps for organization.
@@ -548,7 +546,7 @@ class AppsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/app/org/{path_param(org_id)}/top/",
+            f"/app/org/{path_id(org_id, 'org_id')}/top/",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -564,7 +562,7 @@ class AppsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Install app.
@@ -574,7 +572,7 @@ class AppsResource(APIResource):
         """
         response = await self._podio._send(
             "POST",
-            f"/app/{path_param(app_id)}/install",
+            f"/app/{path_id(app_id, 'app_id')}/install",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body),
             headers=extra_headers,
@@ -594,7 +592,7 @@ class AppsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Update an app field.
@@ -604,7 +602,7 @@ class AppsResource(APIResource):
         """
         await self._podio._send(
             "PUT",
-            f"/app/{path_param(app_id)}/field/{path_param(field_id)}",
+            f"/app/{path_id(app_id, 'app_id')}/field/{path_id(field_id, 'field_id')}",
             params=build_query({}, extra_query),
             json=build_body({"label": label, "config": config}, extra_body),
             headers=extra_headers,
@@ -624,7 +622,7 @@ class AppsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Update app.
@@ -634,7 +632,7 @@ class AppsResource(APIResource):
         """
         await self._podio._send(
             "PUT",
-            f"/app/{path_param(app_id)}",
+            f"/app/{path_id(app_id, 'app_id')}",
             params=build_query({"silent": silent, "hook": hook}, extra_query),
             json=build_body({"config": config, "fields": fields}, extra_body),
             headers=extra_headers,
@@ -651,7 +649,7 @@ class AppsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Update app description.
@@ -661,7 +659,7 @@ class AppsResource(APIResource):
         """
         await self._podio._send(
             "PUT",
-            f"/app/{path_param(app_id)}/description",
+            f"/app/{path_id(app_id, 'app_id')}/description",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body, required={"description": description}),
             headers=extra_headers,
@@ -677,7 +675,7 @@ class AppsResource(APIResource):
         app_ids: list[int],
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Update app order.
@@ -690,7 +688,7 @@ class AppsResource(APIResource):
         """
         await self._podio._send(
             "PUT",
-            f"/app/space/{path_param(space_id)}/order",
+            f"/app/space/{path_id(space_id, 'space_id')}/order",
             params=build_query({}, extra_query),
             json=app_ids,
             headers=extra_headers,
@@ -707,7 +705,7 @@ class AppsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Update app usage instructions.
@@ -717,7 +715,7 @@ class AppsResource(APIResource):
         """
         await self._podio._send(
             "PUT",
-            f"/app/{path_param(app_id)}/usage",
+            f"/app/{path_id(app_id, 'app_id')}/usage",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body, required={"usage": usage}),
             headers=extra_headers,
@@ -734,7 +732,7 @@ class AppsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """App activate for space.
@@ -744,7 +742,7 @@ class AppsResource(APIResource):
         """
         await self._podio._send(
             "PUT",
-            f"/app/{path_param(app_id)}/activate/{path_param(space_id)}",
+            f"/app/{path_id(app_id, 'app_id')}/activate/{path_id(space_id, 'space_id')}",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body),
             headers=extra_headers,
@@ -758,7 +756,7 @@ class AppsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[App]:
         """Application find all.
@@ -784,7 +782,7 @@ class AppsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Application regenerate apptoken.
@@ -794,7 +792,7 @@ class AppsResource(APIResource):
         """
         response = await self._podio._send(
             "POST",
-            f"/app/{path_param(app_id)}/token/regenerate",
+            f"/app/{path_id(app_id, 'app_id')}/token/regenerate",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body),
             headers=extra_headers,

@@ -11,11 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
-
-from .._resource import APIResource, parse_as
+from .._resource import NOT_GIVEN, APIResource, TimeoutArg, parse_as
 from ..models.batches import Batch
-from ._helpers import build_query, path_param
+from ._helpers import build_query, path_id, path_text
 
 __all__ = ["BatchesResource"]
 
@@ -34,7 +32,7 @@ class BatchesResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Batch:
         """Get batch.
@@ -44,7 +42,7 @@ class BatchesResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/batch/{path_param(batch_id)}",
+            f"/batch/{path_id(batch_id, 'batch_id')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -58,7 +56,7 @@ class BatchesResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[Batch]:
         """Get batches.
@@ -85,7 +83,7 @@ class BatchesResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[Batch]:
         """Get running batches.
@@ -99,7 +97,7 @@ class BatchesResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/batch/{path_param(ref_type)}/{path_param(ref_id)}/{path_param(plugin)}/running/",
+            f"/batch/{path_text(ref_type, 'ref_type')}/{path_id(ref_id, 'ref_id')}/{path_text(plugin, 'plugin')}/running/",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,

@@ -11,11 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
-
-from .._resource import APIResource, decode_json, parse_as, read_bytes
+from .._resource import NOT_GIVEN, APIResource, TimeoutArg, decode_json, parse_as, read_bytes
 from ..models.calendar import CalendarEvent, CalendarMute, CalendarSummary
-from ._helpers import build_body, build_query, path_param
+from ._helpers import build_body, build_query, path_id, path_text
 
 __all__ = ["CalendarResource"]
 
@@ -37,7 +35,7 @@ class CalendarResource(APIResource):
         priority: int | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[CalendarEvent]:
         """Get app calendar.
@@ -52,7 +50,7 @@ class CalendarResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/calendar/app/{path_param(app_id)}/",
+            f"/calendar/app/{path_id(app_id, 'app_id')}/",
             params=build_query(
                 {"date_from": date_from, "date_to": date_to, "priority": priority}, extra_query
             ),
@@ -71,7 +69,7 @@ class CalendarResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> bytes:
         """Get app calendar as ical.
@@ -84,7 +82,7 @@ class CalendarResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/calendar/app/{path_param(app_id)}/ics/{path_param(user_id)}/{path_param(token)}/",
+            f"/calendar/app/{path_id(app_id, 'app_id')}/ics/{path_id(user_id, 'user_id')}/{path_text(token, 'token')}/",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -100,7 +98,7 @@ class CalendarResource(APIResource):
         priority: int | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> CalendarSummary:
         """Get calendar summary.
@@ -130,7 +128,7 @@ class CalendarResource(APIResource):
         priority: int | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> CalendarSummary:
         """Get calendar summary for personal.
@@ -161,7 +159,7 @@ class CalendarResource(APIResource):
         priority: int | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> CalendarSummary:
         """Get calendar summary for space.
@@ -175,7 +173,7 @@ class CalendarResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/calendar/space/{path_param(space_id)}/summary",
+            f"/calendar/space/{path_id(space_id, 'space_id')}/summary",
             params=build_query({"limit": limit, "priority": priority}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -191,7 +189,7 @@ class CalendarResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[Any]:
         """Get exports by reference.
@@ -201,7 +199,7 @@ class CalendarResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/calendar/export/{path_param(ref_type)}/{path_param(ref_id)}/",
+            f"/calendar/export/{path_text(ref_type, 'ref_type')}/{path_id(ref_id, 'ref_id')}/",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -220,7 +218,7 @@ class CalendarResource(APIResource):
         priority: int | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[CalendarEvent]:
         """Get global calendar.
@@ -262,7 +260,7 @@ class CalendarResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> bytes:
         """Get global calendar as ical.
@@ -275,7 +273,7 @@ class CalendarResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/calendar/ics/{path_param(user_id)}/{path_param(token)}/",
+            f"/calendar/ics/{path_id(user_id, 'user_id')}/{path_text(token, 'token')}/",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -291,7 +289,7 @@ class CalendarResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Get global export.
@@ -301,7 +299,7 @@ class CalendarResource(APIResource):
         """
         await self._podio._send(
             "PUT",
-            f"/calendar/export/linked_account/{path_param(linked_account_id)}",
+            f"/calendar/export/linked_account/{path_id(linked_account_id, 'linked_account_id')}",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body),
             headers=extra_headers,
@@ -315,7 +313,7 @@ class CalendarResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[Any]:
         """Get global exports.
@@ -341,7 +339,7 @@ class CalendarResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> bytes:
         """Get item field calendar as ical.
@@ -351,7 +349,7 @@ class CalendarResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/calendar/item/{path_param(item_id)}/field/{path_param(field_id)}/ics/",
+            f"/calendar/item/{path_id(item_id, 'item_id')}/field/{path_id(field_id, 'field_id')}/ics/",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -365,7 +363,7 @@ class CalendarResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[CalendarMute]:
         """Get mutes in global calendar.
@@ -393,7 +391,7 @@ class CalendarResource(APIResource):
         priority: int | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[CalendarEvent]:
         """Get space calendar.
@@ -408,7 +406,7 @@ class CalendarResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/calendar/space/{path_param(space_id)}/",
+            f"/calendar/space/{path_id(space_id, 'space_id')}/",
             params=build_query(
                 {"date_from": date_from, "date_to": date_to, "priority": priority}, extra_query
             ),
@@ -427,7 +425,7 @@ class CalendarResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> bytes:
         """Get space calendar as ical.
@@ -440,7 +438,7 @@ class CalendarResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/calendar/space/{path_param(space_id)}/ics/{path_param(user_id)}/{path_param(token)}/",
+            f"/calendar/space/{path_id(space_id, 'space_id')}/ics/{path_id(user_id, 'user_id')}/{path_text(token, 'token')}/",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -455,7 +453,7 @@ class CalendarResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> bytes:
         """Get task calendar as ical.
@@ -465,7 +463,7 @@ class CalendarResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/calendar/task/{path_param(task_id)}/ics/",
+            f"/calendar/task/{path_id(task_id, 'task_id')}/ics/",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -482,7 +480,7 @@ class CalendarResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Mute objects from global calendar.
@@ -495,7 +493,7 @@ class CalendarResource(APIResource):
         """
         await self._podio._send(
             "POST",
-            f"/calendar/mute/{path_param(scope_type)}/{path_param(scope_id)}/",
+            f"/calendar/mute/{path_text(scope_type, 'scope_type')}/{path_id(scope_id, 'scope_id')}/",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body),
             headers=extra_headers,
@@ -513,7 +511,7 @@ class CalendarResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Set reference export.
@@ -523,7 +521,7 @@ class CalendarResource(APIResource):
         """
         await self._podio._send(
             "PUT",
-            f"/calendar/export/linked_account/{path_param(linked_account_id)}/{path_param(ref_type)}/{path_param(ref_id)}",
+            f"/calendar/export/linked_account/{path_id(linked_account_id, 'linked_account_id')}/{path_text(ref_type, 'ref_type')}/{path_id(ref_id, 'ref_id')}",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body),
             headers=extra_headers,
@@ -540,7 +538,7 @@ class CalendarResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Stop reference export.
@@ -550,7 +548,7 @@ class CalendarResource(APIResource):
         """
         await self._podio._send(
             "DELETE",
-            f"/calendar/export/linked_account/{path_param(linked_account_id)}/{path_param(ref_type)}/{path_param(ref_id)}",
+            f"/calendar/export/linked_account/{path_id(linked_account_id, 'linked_account_id')}/{path_text(ref_type, 'ref_type')}/{path_id(ref_id, 'ref_id')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -565,7 +563,7 @@ class CalendarResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Unmute objects from the global calendar.
@@ -578,7 +576,7 @@ class CalendarResource(APIResource):
         """
         await self._podio._send(
             "DELETE",
-            f"/calendar/mute/{path_param(scope_type)}/{path_param(scope_id)}/",
+            f"/calendar/mute/{path_text(scope_type, 'scope_type')}/{path_id(scope_id, 'scope_id')}/",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -597,7 +595,7 @@ class CalendarResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Update calendar event.
@@ -613,7 +611,7 @@ class CalendarResource(APIResource):
         """
         response = await self._podio._send(
             "PUT",
-            f"/calendar/event/{path_param(event_id)}",
+            f"/calendar/event/{path_id(event_id, 'event_id')}",
             params=build_query({}, extra_query),
             json=build_body(
                 {"start_time": start_time, "end_date": end_date, "end_time": end_time},
@@ -633,7 +631,7 @@ class CalendarResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[CalendarEvent]:
         """Get events for linked account.
@@ -643,7 +641,7 @@ class CalendarResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/calendar/linked_account/{path_param(linked_account_id)}/",
+            f"/calendar/linked_account/{path_id(linked_account_id, 'linked_account_id')}/",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -658,7 +656,7 @@ class CalendarResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> CalendarSummary:
         """Get summary for org.
@@ -668,7 +666,7 @@ class CalendarResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/calendar/org/{path_param(org_id)}/summary",
+            f"/calendar/org/{path_id(org_id, 'org_id')}/summary",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -683,7 +681,7 @@ class CalendarResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[Any]:
         """Get calendars for linked account.
@@ -693,7 +691,7 @@ class CalendarResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/calendar/export/linked_account/{path_param(acc_id)}/available",
+            f"/calendar/export/linked_account/{path_id(acc_id, 'acc_id')}/available",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -709,7 +707,7 @@ class CalendarResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Move event.
@@ -719,7 +717,7 @@ class CalendarResource(APIResource):
         """
         response = await self._podio._send(
             "POST",
-            f"/calendar/event/{path_param(uid)}/move",
+            f"/calendar/event/{path_text(uid, 'uid')}/move",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body),
             headers=extra_headers,
@@ -737,7 +735,7 @@ class CalendarResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Move external event.
@@ -747,7 +745,7 @@ class CalendarResource(APIResource):
         """
         response = await self._podio._send(
             "POST",
-            f"/calendar/linked_account/{path_param(linked_account_id)}/event/{path_param(uid)}/move",
+            f"/calendar/linked_account/{path_id(linked_account_id, 'linked_account_id')}/event/{path_text(uid, 'uid')}/move",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body),
             headers=extra_headers,
@@ -763,7 +761,7 @@ class CalendarResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Stop global export.
@@ -773,7 +771,7 @@ class CalendarResource(APIResource):
         """
         await self._podio._send(
             "DELETE",
-            f"/calendar/export/linked_account/{path_param(linked_account_id)}",
+            f"/calendar/export/linked_account/{path_id(linked_account_id, 'linked_account_id')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -788,7 +786,7 @@ class CalendarResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Update event duration.
@@ -798,7 +796,7 @@ class CalendarResource(APIResource):
         """
         response = await self._podio._send(
             "PUT",
-            f"/calendar/event/{path_param(uid)}/duration",
+            f"/calendar/event/{path_text(uid, 'uid')}/duration",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body),
             headers=extra_headers,
@@ -816,7 +814,7 @@ class CalendarResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Update external event duration.
@@ -826,7 +824,7 @@ class CalendarResource(APIResource):
         """
         response = await self._podio._send(
             "PUT",
-            f"/calendar/linked_account/{path_param(linked_account_id)}/event/{path_param(uid)}/duration",
+            f"/calendar/linked_account/{path_id(linked_account_id, 'linked_account_id')}/event/{path_text(uid, 'uid')}/duration",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body),
             headers=extra_headers,

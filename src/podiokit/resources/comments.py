@@ -11,12 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
-
-from .._resource import APIResource, decode_json, parse_as
+from .._resource import NOT_GIVEN, APIResource, TimeoutArg, decode_json, parse_as
 from ..models.comments import Comment
 from ..pagination import AsyncPage
-from ._helpers import build_body, build_query, path_param
+from ._helpers import build_body, build_query, path_id, path_text
 
 __all__ = ["CommentsResource"]
 
@@ -45,7 +43,7 @@ class CommentsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Comment:
         """Add comment to object.
@@ -60,7 +58,7 @@ class CommentsResource(APIResource):
         """
         response = await self._podio._send(
             "POST",
-            f"/comment/{path_param(ref_type)}/{path_param(ref_id)}",
+            f"/comment/{path_text(ref_type, 'ref_type')}/{path_id(ref_id, 'ref_id')}",
             params=build_query(
                 {"silent": silent, "hook": hook, "alert_invite": alert_invite}, extra_query
             ),
@@ -87,7 +85,7 @@ class CommentsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Comment:
         """Get a comment.
@@ -97,7 +95,7 @@ class CommentsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/comment/{path_param(comment_id)}",
+            f"/comment/{path_id(comment_id, 'comment_id')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -115,7 +113,7 @@ class CommentsResource(APIResource):
         offset: int | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> AsyncPage[list[Comment], Comment]:
         """Get comments on object.
@@ -130,7 +128,7 @@ class CommentsResource(APIResource):
         async def fetch(offset: int | None, limit: int | None) -> list[Comment]:
             response = await self._podio._send(
                 "GET",
-                f"/comment/{path_param(ref_type)}/{path_param(ref_id)}/",
+                f"/comment/{path_text(ref_type, 'ref_type')}/{path_id(ref_id, 'ref_id')}/",
                 params=build_query({"limit": limit, "offset": offset}, extra_query),
                 headers=extra_headers,
                 timeout=timeout,
@@ -159,7 +157,7 @@ class CommentsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Update a comment.
@@ -169,7 +167,7 @@ class CommentsResource(APIResource):
         """
         await self._podio._send(
             "PUT",
-            f"/comment/{path_param(comment_id)}",
+            f"/comment/{path_id(comment_id, 'comment_id')}",
             params=build_query({}, extra_query),
             json=build_body(
                 {"file_ids": file_ids, "embed_id": embed_id, "embed_url": embed_url},
@@ -188,7 +186,7 @@ class CommentsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Delete a comment.
@@ -198,7 +196,7 @@ class CommentsResource(APIResource):
         """
         await self._podio._send(
             "DELETE",
-            f"/comment/{path_param(comment_id)}",
+            f"/comment/{path_id(comment_id, 'comment_id')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -212,7 +210,7 @@ class CommentsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Get comment revisions.
@@ -222,7 +220,7 @@ class CommentsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/comment/{path_param(comment_id)}/revision",
+            f"/comment/{path_id(comment_id, 'comment_id')}/revision",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -236,7 +234,7 @@ class CommentsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[Comment]:
         """Find recent comments for share.
@@ -261,7 +259,7 @@ class CommentsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Get who liked a comment.
@@ -272,7 +270,7 @@ class CommentsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/comment/{path_param(comment_id)}/liked_by/",
+            f"/comment/{path_id(comment_id, 'comment_id')}/liked_by/",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,

@@ -11,13 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-import httpx
-
-from .._resource import APIResource, decode_json, parse_as, read_bytes
+from .._resource import NOT_GIVEN, APIResource, TimeoutArg, decode_json, parse_as, read_bytes
 from ..models.contact_totals import ContactTotal
 from ..models.contacts import Contact
 from ..pagination import AsyncPage
-from ._helpers import build_body, build_query, path_param
+from ._helpers import build_body, build_query, path_id, path_ids, path_text
 
 __all__ = ["ContactsResource"]
 
@@ -61,7 +59,7 @@ class ContactsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Create space contact.
@@ -85,7 +83,7 @@ class ContactsResource(APIResource):
         """
         response = await self._podio._send(
             "POST",
-            f"/contact/space/{path_param(space_id)}/",
+            f"/contact/space/{path_id(space_id, 'space_id')}/",
             params=build_query({"silent": silent}, extra_query),
             json=build_body(
                 {
@@ -129,7 +127,7 @@ class ContactsResource(APIResource):
         silent: bool | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Delete contact(s).
@@ -139,7 +137,7 @@ class ContactsResource(APIResource):
         """
         await self._podio._send(
             "DELETE",
-            f"/contact/{path_param(profile_ids)}",
+            f"/contact/{path_ids(profile_ids, 'profile_ids')}",
             params=build_query({"silent": silent}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -154,7 +152,7 @@ class ContactsResource(APIResource):
         space_id: int | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Get contact(s).
@@ -167,7 +165,7 @@ class ContactsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/contact/{path_param(profile_ids)}/v2",
+            f"/contact/{path_ids(profile_ids, 'profile_ids')}/v2",
             params=build_query({"space_id": space_id}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -181,7 +179,7 @@ class ContactsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Get contact totals.
@@ -205,7 +203,7 @@ class ContactsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> ContactTotal:
         """Get contact totals v3.
@@ -237,7 +235,7 @@ class ContactsResource(APIResource):
         type: Literal["mini", "full"] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> AsyncPage[list[Contact], Contact]:
         """Get contacts.
@@ -296,7 +294,7 @@ class ContactsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[Any]:
         """Get linked account contacts.
@@ -306,7 +304,7 @@ class ContactsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/contact/linked_account/{path_param(linked_account_id)}",
+            f"/contact/linked_account/{path_id(linked_account_id, 'linked_account_id')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -329,7 +327,7 @@ class ContactsResource(APIResource):
         type: Literal["mini", "full"] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> AsyncPage[list[Contact], Contact]:
         """Get organization contacts.
@@ -352,7 +350,7 @@ class ContactsResource(APIResource):
         async def fetch(offset: int | None, limit: int | None) -> list[Contact]:
             response = await self._podio._send(
                 "GET",
-                f"/contact/org/{path_param(org_id)}",
+                f"/contact/org/{path_id(org_id, 'org_id')}",
                 params=build_query(
                     {
                         "contact_type": contact_type,
@@ -389,7 +387,7 @@ class ContactsResource(APIResource):
         limit: int | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[Any]:
         """Get skills.
@@ -418,7 +416,7 @@ class ContactsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Get space contact totals.
@@ -428,7 +426,7 @@ class ContactsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/contact/space/{path_param(space_id)}/totals/space",
+            f"/contact/space/{path_id(space_id, 'space_id')}/totals/space",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -451,7 +449,7 @@ class ContactsResource(APIResource):
         type: Literal["mini", "full"] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> AsyncPage[list[Contact], Contact]:
         """Get space contacts.
@@ -474,7 +472,7 @@ class ContactsResource(APIResource):
         async def fetch(offset: int | None, limit: int | None) -> list[Contact]:
             response = await self._podio._send(
                 "GET",
-                f"/contact/space/{path_param(space_id)}/",
+                f"/contact/space/{path_id(space_id, 'space_id')}/",
                 params=build_query(
                     {
                         "contact_type": contact_type,
@@ -513,7 +511,7 @@ class ContactsResource(APIResource):
         order: str | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> AsyncPage[list[Contact], Contact]:
         """Get space contacts on app.
@@ -531,7 +529,7 @@ class ContactsResource(APIResource):
         async def fetch(offset: int | None, limit: int | None) -> list[Contact]:
             response = await self._podio._send(
                 "GET",
-                f"/contact/app/{path_param(app_id)}/",
+                f"/contact/app/{path_id(app_id, 'app_id')}/",
                 params=build_query({"limit": limit, "offset": offset, "order": order}, extra_query),
                 headers=extra_headers,
                 timeout=timeout,
@@ -555,7 +553,7 @@ class ContactsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Contact:
         """Get user contact.
@@ -565,7 +563,7 @@ class ContactsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/contact/user/{path_param(user_id)}",
+            f"/contact/user/{path_id(user_id, 'user_id')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -581,7 +579,7 @@ class ContactsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[Any]:
         """Get user contact field.
@@ -594,7 +592,7 @@ class ContactsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/contact/user/{path_param(user_id)}/{path_param(key)}",
+            f"/contact/user/{path_id(user_id, 'user_id')}/{path_text(key, 'key')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -609,7 +607,7 @@ class ContactsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> bytes:
         """Get vcard.
@@ -619,7 +617,7 @@ class ContactsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/contact/{path_param(profile_id)}/vcard",
+            f"/contact/{path_id(profile_id, 'profile_id')}/vcard",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -660,7 +658,7 @@ class ContactsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Update contact.
@@ -684,7 +682,7 @@ class ContactsResource(APIResource):
         """
         await self._podio._send(
             "PUT",
-            f"/contact/{path_param(profile_id)}",
+            f"/contact/{path_id(profile_id, 'profile_id')}",
             params=build_query({"silent": silent, "hook": hook}, extra_query),
             json=build_body(
                 {
@@ -729,7 +727,7 @@ class ContactsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Update contact field.
@@ -743,7 +741,7 @@ class ContactsResource(APIResource):
         """
         await self._podio._send(
             "PUT",
-            f"/contact/{path_param(profile_id)}/{path_param(key)}",
+            f"/contact/{path_id(profile_id, 'profile_id')}/{path_text(key, 'key')}",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body, required={"value": value}),
             headers=extra_headers,
@@ -760,7 +758,7 @@ class ContactsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Contact:
         """Find external.
@@ -773,7 +771,7 @@ class ContactsResource(APIResource):
         """
         response = await self._podio._send(
             "POST",
-            f"/contact/linked_account/{path_param(linked_acc_id)}",
+            f"/contact/linked_account/{path_id(linked_acc_id, 'linked_acc_id')}",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body, required={"external_contact_id": external_contact_id}),
             headers=extra_headers,
@@ -788,7 +786,7 @@ class ContactsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Get totals v2.

@@ -11,13 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-import httpx
-
-from .._resource import APIResource, decode_json, parse_as
+from .._resource import NOT_GIVEN, APIResource, TimeoutArg, decode_json, parse_as
 from ..models.conversation_events import ConversationEvent, ConversationMessage
 from ..models.conversations import Conversation
 from ..pagination import AsyncPage
-from ._helpers import build_body, build_query, path_param
+from ._helpers import build_body, build_query, path_id, path_text
 
 __all__ = ["ConversationsResource"]
 
@@ -38,7 +36,7 @@ class ConversationsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Add participants.
@@ -51,7 +49,7 @@ class ConversationsResource(APIResource):
         """
         response = await self._podio._send(
             "POST",
-            f"/conversation/{path_param(conversation_id)}/participant/",
+            f"/conversation/{path_id(conversation_id, 'conversation_id')}/participant/",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body, required={"participants": participants}),
             headers=extra_headers,
@@ -69,7 +67,7 @@ class ConversationsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[ConversationEvent]:
         """Add participants v2.
@@ -82,7 +80,7 @@ class ConversationsResource(APIResource):
         """
         response = await self._podio._send(
             "POST",
-            f"/conversation/{path_param(conversation_id)}/participant/v2/",
+            f"/conversation/{path_id(conversation_id, 'conversation_id')}/participant/v2/",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body, required={"participants": participants}),
             headers=extra_headers,
@@ -105,7 +103,7 @@ class ConversationsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Create conversation.
@@ -157,7 +155,7 @@ class ConversationsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Conversation:
         """Create conversation on object.
@@ -175,7 +173,7 @@ class ConversationsResource(APIResource):
         """
         response = await self._podio._send(
             "POST",
-            f"/conversation/{path_param(ref_type)}/{path_param(ref_id)}/",
+            f"/conversation/{path_text(ref_type, 'ref_type')}/{path_id(ref_id, 'ref_id')}/",
             params=build_query({}, extra_query),
             json=build_body(
                 {
@@ -208,7 +206,7 @@ class ConversationsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Conversation:
         """Create conversation v2.
@@ -251,7 +249,7 @@ class ConversationsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Conversation:
         """Get conversation.
@@ -261,7 +259,7 @@ class ConversationsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/conversation/{path_param(conversation_id)}",
+            f"/conversation/{path_id(conversation_id, 'conversation_id')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -276,7 +274,7 @@ class ConversationsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> ConversationEvent:
         """Get conversation event.
@@ -286,7 +284,7 @@ class ConversationsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/conversation/event/{path_param(event_id)}",
+            f"/conversation/event/{path_id(event_id, 'event_id')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -303,7 +301,7 @@ class ConversationsResource(APIResource):
         offset: int | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> AsyncPage[list[ConversationEvent], ConversationEvent]:
         """Get conversation events.
@@ -321,7 +319,7 @@ class ConversationsResource(APIResource):
         async def fetch(offset: int | None, limit: int | None) -> list[ConversationEvent]:
             response = await self._podio._send(
                 "GET",
-                f"/conversation/{path_param(conversation_id)}/event/",
+                f"/conversation/{path_id(conversation_id, 'conversation_id')}/event/",
                 params=build_query({"limit": limit, "offset": offset}, extra_query),
                 headers=extra_headers,
                 timeout=timeout,
@@ -346,7 +344,7 @@ class ConversationsResource(APIResource):
         offset: int | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> AsyncPage[list[Conversation], Conversation]:
         """Get conversations.
@@ -389,7 +387,7 @@ class ConversationsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[Conversation]:
         """Get conversations on object.
@@ -399,7 +397,7 @@ class ConversationsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/conversation/{path_param(ref_type)}/{path_param(ref_id)}/",
+            f"/conversation/{path_text(ref_type, 'ref_type')}/{path_id(ref_id, 'ref_id')}/",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -414,7 +412,7 @@ class ConversationsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Conversation:
         """Get existing direct conversation.
@@ -424,7 +422,7 @@ class ConversationsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/conversation/direct/{path_param(user_id)}",
+            f"/conversation/direct/{path_id(user_id, 'user_id')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -439,7 +437,7 @@ class ConversationsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Get flagged conversation counts.
@@ -449,7 +447,7 @@ class ConversationsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/conversation/{path_param(flag)}/count",
+            f"/conversation/{path_text(flag, 'flag')}/count",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -466,7 +464,7 @@ class ConversationsResource(APIResource):
         offset: int | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> AsyncPage[list[Conversation], Conversation]:
         """Get flagged conversations.
@@ -484,7 +482,7 @@ class ConversationsResource(APIResource):
         async def fetch(offset: int | None, limit: int | None) -> list[Conversation]:
             response = await self._podio._send(
                 "GET",
-                f"/conversation/{path_param(flag)}/",
+                f"/conversation/{path_text(flag, 'flag')}/",
                 params=build_query({"limit": limit, "offset": offset}, extra_query),
                 headers=extra_headers,
                 timeout=timeout,
@@ -509,7 +507,7 @@ class ConversationsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Leave conversation.
@@ -519,7 +517,7 @@ class ConversationsResource(APIResource):
         """
         response = await self._podio._send(
             "POST",
-            f"/conversation/{path_param(conversation_id)}/leave",
+            f"/conversation/{path_id(conversation_id, 'conversation_id')}/leave",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body),
             headers=extra_headers,
@@ -535,7 +533,7 @@ class ConversationsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Mark all conversations as read.
@@ -561,7 +559,7 @@ class ConversationsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Mark conversation as read.
@@ -571,7 +569,7 @@ class ConversationsResource(APIResource):
         """
         await self._podio._send(
             "POST",
-            f"/conversation/{path_param(conversation_id)}/read",
+            f"/conversation/{path_id(conversation_id, 'conversation_id')}/read",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body),
             headers=extra_headers,
@@ -586,7 +584,7 @@ class ConversationsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Mark conversation as unread.
@@ -596,7 +594,7 @@ class ConversationsResource(APIResource):
         """
         await self._podio._send(
             "DELETE",
-            f"/conversation/{path_param(conversation_id)}/read",
+            f"/conversation/{path_id(conversation_id, 'conversation_id')}/read",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -616,7 +614,7 @@ class ConversationsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> ConversationMessage:
         """Reply to conversation.
@@ -633,7 +631,7 @@ class ConversationsResource(APIResource):
         """
         response = await self._podio._send(
             "POST",
-            f"/conversation/{path_param(conversation_id)}/reply",
+            f"/conversation/{path_id(conversation_id, 'conversation_id')}/reply",
             params=build_query({}, extra_query),
             json=build_body(
                 {
@@ -664,7 +662,7 @@ class ConversationsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> ConversationEvent:
         """Reply to conversation v2.
@@ -681,7 +679,7 @@ class ConversationsResource(APIResource):
         """
         response = await self._podio._send(
             "POST",
-            f"/conversation/{path_param(conversation_id)}/reply/v2",
+            f"/conversation/{path_id(conversation_id, 'conversation_id')}/reply/v2",
             params=build_query({}, extra_query),
             json=build_body(
                 {
@@ -709,7 +707,7 @@ class ConversationsResource(APIResource):
         offset: int | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> AsyncPage[list[Conversation], Conversation]:
         """Search conversations.
@@ -757,7 +755,7 @@ class ConversationsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Star conversation.
@@ -767,7 +765,7 @@ class ConversationsResource(APIResource):
         """
         await self._podio._send(
             "POST",
-            f"/conversation/{path_param(conversation_id)}/star",
+            f"/conversation/{path_id(conversation_id, 'conversation_id')}/star",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body),
             headers=extra_headers,
@@ -782,7 +780,7 @@ class ConversationsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Unstar conversation.
@@ -792,7 +790,7 @@ class ConversationsResource(APIResource):
         """
         await self._podio._send(
             "DELETE",
-            f"/conversation/{path_param(conversation_id)}/star",
+            f"/conversation/{path_id(conversation_id, 'conversation_id')}/star",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -808,7 +806,7 @@ class ConversationsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> ConversationEvent:
         """Change subject.
@@ -818,7 +816,7 @@ class ConversationsResource(APIResource):
         """
         response = await self._podio._send(
             "PUT",
-            f"/conversation/{path_param(conversation_id)}/subject",
+            f"/conversation/{path_id(conversation_id, 'conversation_id')}/subject",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body, required={"subject": subject}),
             headers=extra_headers,

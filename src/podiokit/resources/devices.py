@@ -11,11 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
-
-from .._resource import APIResource, decode_json, parse_as
+from .._resource import NOT_GIVEN, APIResource, TimeoutArg, decode_json, parse_as
 from ..models.devices import Device
-from ._helpers import build_body, build_query, path_param
+from ._helpers import build_body, build_query, path_id
 
 __all__ = ["DevicesResource"]
 
@@ -35,7 +33,7 @@ class DevicesResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Install app on mobile device.
@@ -45,7 +43,7 @@ class DevicesResource(APIResource):
         """
         response = await self._podio._send(
             "POST",
-            f"/mobile/install_app/{path_param(app_id)}",
+            f"/mobile/install_app/{path_id(app_id, 'app_id')}",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body),
             headers=extra_headers,
@@ -61,7 +59,7 @@ class DevicesResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[Device]:
         """Get all for user.
@@ -71,7 +69,7 @@ class DevicesResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/mobile/user/{path_param(user_id)}",
+            f"/mobile/user/{path_id(user_id, 'user_id')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -87,7 +85,7 @@ class DevicesResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Send test.
@@ -97,7 +95,7 @@ class DevicesResource(APIResource):
         """
         response = await self._podio._send(
             "POST",
-            f"/mobile/user/{path_param(user_id)}/test",
+            f"/mobile/user/{path_id(user_id, 'user_id')}/test",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body),
             headers=extra_headers,

@@ -11,11 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
-
-from .._resource import APIResource, decode_json, parse_as, read_bytes
+from .._resource import NOT_GIVEN, APIResource, TimeoutArg, decode_json, parse_as, read_bytes
 from ..models.email import AppEmailConfiguration, EmailContact, EmailGroups
-from ._helpers import build_body, build_query, path_param
+from ._helpers import build_body, build_query, path_id, path_text
 
 __all__ = ["EmailResource"]
 
@@ -38,7 +36,7 @@ class EmailResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Export email contact for reference to linked account.
@@ -52,7 +50,7 @@ class EmailResource(APIResource):
         """
         response = await self._podio._send(
             "POST",
-            f"/email/contact/{path_param(name)}/{path_param(ref_type)}/{path_param(ref_id)}/export",
+            f"/email/contact/{path_text(name, 'name')}/{path_text(ref_type, 'ref_type')}/{path_id(ref_id, 'ref_id')}/export",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body, required={"linked_account_id": linked_account_id}),
             headers=extra_headers,
@@ -70,7 +68,7 @@ class EmailResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Export global email contact to linked account.
@@ -84,7 +82,7 @@ class EmailResource(APIResource):
         """
         response = await self._podio._send(
             "POST",
-            f"/email/contact/{path_param(name)}/export",
+            f"/email/contact/{path_text(name, 'name')}/export",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body, required={"linked_account_id": linked_account_id}),
             headers=extra_headers,
@@ -100,7 +98,7 @@ class EmailResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> AppEmailConfiguration:
         """Get app email configuration.
@@ -110,7 +108,7 @@ class EmailResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/email/app/{path_param(app_id)}",
+            f"/email/app/{path_id(app_id, 'app_id')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -127,7 +125,7 @@ class EmailResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> EmailContact:
         """Get email contact for reference.
@@ -140,7 +138,7 @@ class EmailResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/email/contact/{path_param(name)}/{path_param(ref_type)}/{path_param(ref_id)}",
+            f"/email/contact/{path_text(name, 'name')}/{path_text(ref_type, 'ref_type')}/{path_id(ref_id, 'ref_id')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -157,7 +155,7 @@ class EmailResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> bytes:
         """Get email contact for reference as vcard.
@@ -170,7 +168,7 @@ class EmailResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/email/contact/{path_param(name)}/{path_param(ref_type)}/{path_param(ref_id)}/vcard",
+            f"/email/contact/{path_text(name, 'name')}/{path_text(ref_type, 'ref_type')}/{path_id(ref_id, 'ref_id')}/vcard",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -185,7 +183,7 @@ class EmailResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> EmailContact:
         """Get global contact.
@@ -198,7 +196,7 @@ class EmailResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/email/contact/{path_param(name)}",
+            f"/email/contact/{path_text(name, 'name')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -213,7 +211,7 @@ class EmailResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> bytes:
         """Get global email contact as vcard.
@@ -226,7 +224,7 @@ class EmailResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/email/contact/{path_param(name)}/vcard",
+            f"/email/contact/{path_text(name, 'name')}/vcard",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -240,7 +238,7 @@ class EmailResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> EmailGroups:
         """Get groups.
@@ -266,7 +264,7 @@ class EmailResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Unsubscribe from all.
@@ -276,7 +274,7 @@ class EmailResource(APIResource):
         """
         await self._podio._send(
             "POST",
-            f"/email/unsubscribe/{path_param(username)}",
+            f"/email/unsubscribe/{path_text(username, 'username')}",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body),
             headers=extra_headers,
@@ -294,7 +292,7 @@ class EmailResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Update app email configuration.
@@ -308,7 +306,7 @@ class EmailResource(APIResource):
         """
         response = await self._podio._send(
             "PUT",
-            f"/email/app/{path_param(app_id)}",
+            f"/email/app/{path_id(app_id, 'app_id')}",
             params=build_query({}, extra_query),
             json=build_body({"attachments": attachments, "mappings": mappings}, extra_body),
             headers=extra_headers,
@@ -334,7 +332,7 @@ class EmailResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Update groups.

@@ -11,11 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
-
-from .._resource import APIResource, parse_as
+from .._resource import NOT_GIVEN, APIResource, TimeoutArg, parse_as
 from ..models.embeds import Embed
-from ._helpers import build_body, build_query, path_param
+from ._helpers import build_body, build_query, path_id
 
 __all__ = ["EmbedsResource"]
 
@@ -36,7 +34,7 @@ class EmbedsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Embed:
         """Add an embed.
@@ -65,7 +63,7 @@ class EmbedsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Embed:
         """Get.
@@ -75,7 +73,7 @@ class EmbedsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/embed/{path_param(embed_id)}",
+            f"/embed/{path_id(embed_id, 'embed_id')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,

@@ -11,12 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import IO, Any
 
-import httpx
-
-from .._resource import APIResource, decode_json, parse_as, read_bytes
+from .._resource import NOT_GIVEN, APIResource, TimeoutArg, decode_json, parse_as, read_bytes
 from ..models.files import File
 from ..pagination import AsyncPage
-from ._helpers import build_body, build_query, path_param
+from ._helpers import build_body, build_query, path_id
 
 __all__ = ["FilesResource"]
 
@@ -35,7 +33,7 @@ class FilesResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> File:
         """Get file.
@@ -45,7 +43,7 @@ class FilesResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/file/{path_param(file_id)}",
+            f"/file/{path_id(file_id, 'file_id')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -60,7 +58,7 @@ class FilesResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> bytes:
         """Download file.
@@ -70,7 +68,7 @@ class FilesResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/file/{path_param(file_id)}/raw",
+            f"/file/{path_id(file_id, 'file_id')}/raw",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -86,7 +84,7 @@ class FilesResource(APIResource):
         filename: str,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> File:
         """Upload file.
@@ -118,7 +116,7 @@ class FilesResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> File:
         """Upload file from url.
@@ -149,7 +147,7 @@ class FilesResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Attach file.
@@ -159,7 +157,7 @@ class FilesResource(APIResource):
         """
         await self._podio._send(
             "POST",
-            f"/file/{path_param(file_id)}/attach",
+            f"/file/{path_id(file_id, 'file_id')}/attach",
             params=build_query({"silent": silent, "hook": hook}, extra_query),
             json=build_body({}, extra_body, required={"ref_type": ref_type, "ref_id": ref_id}),
             headers=extra_headers,
@@ -175,7 +173,7 @@ class FilesResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Copy file.
@@ -185,7 +183,7 @@ class FilesResource(APIResource):
         """
         response = await self._podio._send(
             "POST",
-            f"/file/{path_param(file_id)}/copy",
+            f"/file/{path_id(file_id, 'file_id')}/copy",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body),
             headers=extra_headers,
@@ -203,7 +201,7 @@ class FilesResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Replace file.
@@ -213,7 +211,7 @@ class FilesResource(APIResource):
         """
         await self._podio._send(
             "POST",
-            f"/file/{path_param(file_id)}/replace",
+            f"/file/{path_id(file_id, 'file_id')}/replace",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body, required={"old_file_id": old_file_id}),
             headers=extra_headers,
@@ -230,7 +228,7 @@ class FilesResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Update file.
@@ -240,7 +238,7 @@ class FilesResource(APIResource):
         """
         await self._podio._send(
             "PUT",
-            f"/file/{path_param(file_id)}",
+            f"/file/{path_id(file_id, 'file_id')}",
             params=build_query({}, extra_query),
             json=build_body({"description": description}, extra_body),
             headers=extra_headers,
@@ -255,7 +253,7 @@ class FilesResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Delete file.
@@ -265,7 +263,7 @@ class FilesResource(APIResource):
         """
         await self._podio._send(
             "DELETE",
-            f"/file/{path_param(file_id)}",
+            f"/file/{path_id(file_id, 'file_id')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -286,7 +284,7 @@ class FilesResource(APIResource):
         sort_desc: bool | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[File]:
         """Get files.
@@ -332,7 +330,7 @@ class FilesResource(APIResource):
         offset: int | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> AsyncPage[list[File], File]:
         """Get files on app.
@@ -347,7 +345,7 @@ class FilesResource(APIResource):
         async def fetch(offset: int | None, limit: int | None) -> list[File]:
             response = await self._podio._send(
                 "GET",
-                f"/file/app/{path_param(app_id)}/",
+                f"/file/app/{path_id(app_id, 'app_id')}/",
                 params=build_query(
                     {
                         "attached_to": attached_to,
@@ -393,7 +391,7 @@ class FilesResource(APIResource):
         offset: int | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> AsyncPage[list[File], File]:
         """Get files on space.
@@ -408,7 +406,7 @@ class FilesResource(APIResource):
         async def fetch(offset: int | None, limit: int | None) -> list[File]:
             response = await self._podio._send(
                 "GET",
-                f"/file/space/{path_param(space_id)}/",
+                f"/file/space/{path_id(space_id, 'space_id')}/",
                 params=build_query(
                     {
                         "attached_to": attached_to,
@@ -445,7 +443,7 @@ class FilesResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[File]:
         """Get latest files on app.
@@ -455,7 +453,7 @@ class FilesResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/file/app/{path_param(app_id)}/latest/",
+            f"/file/app/{path_id(app_id, 'app_id')}/latest/",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -470,7 +468,7 @@ class FilesResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[File]:
         """Get latest files on space.
@@ -480,7 +478,7 @@ class FilesResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/file/space/{path_param(space_id)}/latest/",
+            f"/file/space/{path_id(space_id, 'space_id')}/latest/",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -498,7 +496,7 @@ class FilesResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> File:
         """Create file from external file id.
@@ -508,7 +506,7 @@ class FilesResource(APIResource):
         """
         response = await self._podio._send(
             "POST",
-            f"/file/linked_account/{path_param(linked_account_id)}/",
+            f"/file/linked_account/{path_id(linked_account_id, 'linked_account_id')}/",
             params=build_query({}, extra_query),
             json=build_body(
                 {"preserve_permissions": preserve_permissions},
@@ -528,7 +526,7 @@ class FilesResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[Any]:
         """Find all external files for linked account.
@@ -538,7 +536,7 @@ class FilesResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/file/linked_account/{path_param(linked_account_id)}/",
+            f"/file/linked_account/{path_id(linked_account_id, 'linked_account_id')}/",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -553,7 +551,7 @@ class FilesResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[Any]:
         """Find files for google.
@@ -563,7 +561,7 @@ class FilesResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/file/google/{path_param(linked_account_id)}/",
+            f"/file/google/{path_id(linked_account_id, 'linked_account_id')}/",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -579,7 +577,7 @@ class FilesResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Set file available.
@@ -589,7 +587,7 @@ class FilesResource(APIResource):
         """
         response = await self._podio._send(
             "POST",
-            f"/file/{path_param(file_id)}/available",
+            f"/file/{path_id(file_id, 'file_id')}/available",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body),
             headers=extra_headers,

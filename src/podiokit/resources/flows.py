@@ -11,11 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-import httpx
-
-from .._resource import APIResource, decode_json, parse_as
+from .._resource import NOT_GIVEN, APIResource, TimeoutArg, decode_json, parse_as
 from ..models.flows import Flow, FlowCreateResult
-from ._helpers import build_body, build_query, path_param
+from ._helpers import build_body, build_query, path_id, path_text
 
 __all__ = ["FlowsResource"]
 
@@ -40,7 +38,7 @@ class FlowsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> FlowCreateResult:
         """Add new flow.
@@ -56,7 +54,7 @@ class FlowsResource(APIResource):
         """
         response = await self._podio._send(
             "POST",
-            f"/flow/{path_param(ref_type)}/{path_param(ref_id)}/",
+            f"/flow/{path_text(ref_type, 'ref_type')}/{path_id(ref_id, 'ref_id')}/",
             params=build_query({}, extra_query),
             json=build_body(
                 {"config": config},
@@ -76,7 +74,7 @@ class FlowsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Delete flow.
@@ -86,7 +84,7 @@ class FlowsResource(APIResource):
         """
         await self._podio._send(
             "DELETE",
-            f"/flow/{path_param(flow_id)}",
+            f"/flow/{path_id(flow_id, 'flow_id')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -102,7 +100,7 @@ class FlowsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Get effect attributes.
@@ -112,7 +110,7 @@ class FlowsResource(APIResource):
         """
         response = await self._podio._send(
             "POST",
-            f"/flow/{path_param(ref_type)}/{path_param(ref_id)}/effect/attributes",
+            f"/flow/{path_text(ref_type, 'ref_type')}/{path_id(ref_id, 'ref_id')}/effect/attributes",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body),
             headers=extra_headers,
@@ -128,7 +126,7 @@ class FlowsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Flow:
         """Get flow by id.
@@ -138,7 +136,7 @@ class FlowsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/flow/{path_param(flow_id)}",
+            f"/flow/{path_id(flow_id, 'flow_id')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -153,7 +151,7 @@ class FlowsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Get flow context.
@@ -163,7 +161,7 @@ class FlowsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/flow/{path_param(flow_id)}/context/",
+            f"/flow/{path_id(flow_id, 'flow_id')}/context/",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -179,7 +177,7 @@ class FlowsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[Flow]:
         """Get flows.
@@ -189,7 +187,7 @@ class FlowsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/flow/{path_param(ref_type)}/{path_param(ref_id)}/",
+            f"/flow/{path_text(ref_type, 'ref_type')}/{path_id(ref_id, 'ref_id')}/",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -208,7 +206,7 @@ class FlowsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[Any]:
         """Get possible attributes.
@@ -222,7 +220,7 @@ class FlowsResource(APIResource):
         """
         response = await self._podio._send(
             "POST",
-            f"/flow/{path_param(ref_type)}/{path_param(ref_id)}/attributes/",
+            f"/flow/{path_text(ref_type, 'ref_type')}/{path_id(ref_id, 'ref_id')}/attributes/",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body, required={"cause": cause, "effect": effect}),
             headers=extra_headers,
@@ -242,7 +240,7 @@ class FlowsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Update flow.
@@ -256,7 +254,7 @@ class FlowsResource(APIResource):
         """
         await self._podio._send(
             "PUT",
-            f"/flow/{path_param(flow_id)}",
+            f"/flow/{path_id(flow_id, 'flow_id')}",
             params=build_query({}, extra_query),
             json=build_body(
                 {"config": config, "effects": effects}, extra_body, required={"name": name}

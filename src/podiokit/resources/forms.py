@@ -11,11 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
-
-from .._resource import APIResource, parse_as
+from .._resource import NOT_GIVEN, APIResource, TimeoutArg, parse_as
 from ..models.forms import Form
-from ._helpers import build_body, build_query, path_param
+from ._helpers import build_body, build_query, path_id
 
 __all__ = ["FormsResource"]
 
@@ -35,7 +33,7 @@ class FormsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Activate form.
@@ -45,7 +43,7 @@ class FormsResource(APIResource):
         """
         await self._podio._send(
             "POST",
-            f"/form/{path_param(form_id)}/activate",
+            f"/form/{path_id(form_id, 'form_id')}/activate",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body),
             headers=extra_headers,
@@ -65,7 +63,7 @@ class FormsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Form:
         """Create form.
@@ -81,7 +79,7 @@ class FormsResource(APIResource):
         """
         response = await self._podio._send(
             "POST",
-            f"/form/app/{path_param(app_id)}/",
+            f"/form/app/{path_id(app_id, 'app_id')}/",
             params=build_query({}, extra_query),
             json=build_body(
                 {},
@@ -107,7 +105,7 @@ class FormsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Deactivate form.
@@ -117,7 +115,7 @@ class FormsResource(APIResource):
         """
         await self._podio._send(
             "POST",
-            f"/form/{path_param(form_id)}/deactivate",
+            f"/form/{path_id(form_id, 'form_id')}/deactivate",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body),
             headers=extra_headers,
@@ -132,7 +130,7 @@ class FormsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Delete form.
@@ -142,7 +140,7 @@ class FormsResource(APIResource):
         """
         await self._podio._send(
             "DELETE",
-            f"/form/{path_param(form_id)}",
+            f"/form/{path_id(form_id, 'form_id')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -156,7 +154,7 @@ class FormsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Form:
         """Get form.
@@ -166,7 +164,7 @@ class FormsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/form/{path_param(form_id)}",
+            f"/form/{path_id(form_id, 'form_id')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -181,7 +179,7 @@ class FormsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[Form]:
         """Get forms.
@@ -191,7 +189,7 @@ class FormsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/form/app/{path_param(app_id)}/",
+            f"/form/app/{path_id(app_id, 'app_id')}/",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -211,7 +209,7 @@ class FormsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Update form.
@@ -227,7 +225,7 @@ class FormsResource(APIResource):
         """
         await self._podio._send(
             "PUT",
-            f"/form/{path_param(form_id)}",
+            f"/form/{path_id(form_id, 'form_id')}",
             params=build_query({}, extra_query),
             json=build_body(
                 {

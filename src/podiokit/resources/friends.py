@@ -11,10 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
-
-from .._resource import APIResource
-from ._helpers import build_query, path_param
+from .._resource import NOT_GIVEN, APIResource, TimeoutArg
+from ._helpers import build_query, path_ids
 
 __all__ = ["FriendsResource"]
 
@@ -33,7 +31,7 @@ class FriendsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Delete.
@@ -43,7 +41,7 @@ class FriendsResource(APIResource):
         """
         await self._podio._send(
             "DELETE",
-            f"/friend/{path_param(user_ids)}",
+            f"/friend/{path_ids(user_ids, 'user_ids')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,

@@ -11,11 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-import httpx
-
-from .._resource import APIResource, parse_as
+from .._resource import NOT_GIVEN, APIResource, TimeoutArg, parse_as
 from ..models.grants import Grant, GrantCreateResult
-from ._helpers import build_body, build_query, path_param
+from ._helpers import build_body, build_query, path_id, path_text
 
 __all__ = ["GrantsResource"]
 
@@ -35,7 +33,7 @@ class GrantsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Count grants on object.
@@ -45,7 +43,7 @@ class GrantsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/grant/{path_param(ref_type)}/{path_param(ref_id)}/count",
+            f"/grant/{path_text(ref_type, 'ref_type')}/{path_id(ref_id, 'ref_id')}/count",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -65,7 +63,7 @@ class GrantsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> GrantCreateResult:
         """Create grant.
@@ -80,7 +78,7 @@ class GrantsResource(APIResource):
         """
         response = await self._podio._send(
             "POST",
-            f"/grant/{path_param(ref_type)}/{path_param(ref_id)}",
+            f"/grant/{path_text(ref_type, 'ref_type')}/{path_id(ref_id, 'ref_id')}",
             params=build_query({}, extra_query),
             json=build_body(
                 {"action": action, "message": message}, extra_body, required={"people": people}
@@ -99,7 +97,7 @@ class GrantsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[Grant]:
         """Get grants on object.
@@ -109,7 +107,7 @@ class GrantsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/grant/{path_param(ref_type)}/{path_param(ref_id)}/",
+            f"/grant/{path_text(ref_type, 'ref_type')}/{path_id(ref_id, 'ref_id')}/",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -125,7 +123,7 @@ class GrantsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[Grant]:
         """Get grants to user on space.
@@ -135,7 +133,7 @@ class GrantsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/grant/space/{path_param(space_id)}/user/{path_param(user_id)}/",
+            f"/grant/space/{path_id(space_id, 'space_id')}/user/{path_id(user_id, 'user_id')}/",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -151,7 +149,7 @@ class GrantsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Grant | None:
         """Get own grant information.
@@ -161,7 +159,7 @@ class GrantsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/grant/{path_param(ref_type)}/{path_param(ref_id)}/own",
+            f"/grant/{path_text(ref_type, 'ref_type')}/{path_id(ref_id, 'ref_id')}/own",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -176,7 +174,7 @@ class GrantsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[Grant]:
         """Get own grants on org.
@@ -186,7 +184,7 @@ class GrantsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/grant/org/{path_param(org_id)}/own/",
+            f"/grant/org/{path_id(org_id, 'org_id')}/own/",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -203,7 +201,7 @@ class GrantsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Remove grant.
@@ -213,7 +211,7 @@ class GrantsResource(APIResource):
         """
         await self._podio._send(
             "DELETE",
-            f"/grant/{path_param(ref_type)}/{path_param(ref_id)}/{path_param(user_id)}",
+            f"/grant/{path_text(ref_type, 'ref_type')}/{path_id(ref_id, 'ref_id')}/{path_id(user_id, 'user_id')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -229,7 +227,7 @@ class GrantsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[Any]:
         """Get for user on space by type.
@@ -239,7 +237,7 @@ class GrantsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/grant/space/{path_param(space_id)}/{path_param(ref_type)}/user/{path_param(user_id)}/",
+            f"/grant/space/{path_id(space_id, 'space_id')}/{path_text(ref_type, 'ref_type')}/user/{path_id(user_id, 'user_id')}/",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -255,7 +253,7 @@ class GrantsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[Any]:
         """Get own on org by type.
@@ -265,7 +263,7 @@ class GrantsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/grant/org/{path_param(org_id)}/{path_param(ref_type)}/own/",
+            f"/grant/org/{path_id(org_id, 'org_id')}/{path_text(ref_type, 'ref_type')}/own/",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -281,7 +279,7 @@ class GrantsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[Any]:
         """Get users on space by type.
@@ -291,7 +289,7 @@ class GrantsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/grant/space/{path_param(space_id)}/{path_param(ref_type)}/",
+            f"/grant/space/{path_id(space_id, 'space_id')}/{path_text(ref_type, 'ref_type')}/",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,

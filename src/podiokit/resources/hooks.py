@@ -11,11 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
-
-from .._resource import APIResource, parse_as
+from .._resource import NOT_GIVEN, APIResource, TimeoutArg, parse_as
 from ..models.hooks import Hook, HookCreateResult
-from ._helpers import build_body, build_query, path_param
+from ._helpers import build_body, build_query, path_id, path_text
 
 __all__ = ["HooksResource"]
 
@@ -38,7 +36,7 @@ class HooksResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> HookCreateResult:
         """Create hook.
@@ -53,7 +51,7 @@ class HooksResource(APIResource):
         """
         response = await self._podio._send(
             "POST",
-            f"/hook/{path_param(ref_type)}/{path_param(ref_id)}/",
+            f"/hook/{path_text(ref_type, 'ref_type')}/{path_id(ref_id, 'ref_id')}/",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body, required={"url": url, "type": type}),
             headers=extra_headers,
@@ -70,7 +68,7 @@ class HooksResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[Hook]:
         """Get hooks.
@@ -80,7 +78,7 @@ class HooksResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/hook/{path_param(ref_type)}/{path_param(ref_id)}/",
+            f"/hook/{path_text(ref_type, 'ref_type')}/{path_id(ref_id, 'ref_id')}/",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -95,7 +93,7 @@ class HooksResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Delete hook.
@@ -105,7 +103,7 @@ class HooksResource(APIResource):
         """
         await self._podio._send(
             "DELETE",
-            f"/hook/{path_param(hook_id)}",
+            f"/hook/{path_id(hook_id, 'hook_id')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -120,7 +118,7 @@ class HooksResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Request hook verification.
@@ -130,7 +128,7 @@ class HooksResource(APIResource):
         """
         await self._podio._send(
             "POST",
-            f"/hook/{path_param(hook_id)}/verify/request",
+            f"/hook/{path_id(hook_id, 'hook_id')}/verify/request",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body),
             headers=extra_headers,
@@ -147,7 +145,7 @@ class HooksResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Validate hook verification.
@@ -160,7 +158,7 @@ class HooksResource(APIResource):
         """
         await self._podio._send(
             "POST",
-            f"/hook/{path_param(hook_id)}/verify/validate",
+            f"/hook/{path_id(hook_id, 'hook_id')}/verify/validate",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body, required={"code": code}),
             headers=extra_headers,

@@ -11,11 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
-
-from .._resource import APIResource, decode_json, parse_as
+from .._resource import NOT_GIVEN, APIResource, TimeoutArg, decode_json, parse_as
 from ..models.importer import ImporterInfo, ImportResult, RowPreview
-from ._helpers import build_body, build_query, path_param
+from ._helpers import build_body, build_query, path_id
 
 __all__ = ["ImporterResource"]
 
@@ -34,7 +32,7 @@ class ImporterResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> ImporterInfo:
         """Get info.
@@ -44,7 +42,7 @@ class ImporterResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/importer/{path_param(file_id)}/info",
+            f"/importer/{path_id(file_id, 'file_id')}/info",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -62,7 +60,7 @@ class ImporterResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> RowPreview:
         """Get preview.
@@ -76,7 +74,7 @@ class ImporterResource(APIResource):
         """
         response = await self._podio._send(
             "POST",
-            f"/importer/{path_param(file_id)}/preview/{path_param(row)}",
+            f"/importer/{path_id(file_id, 'file_id')}/preview/{path_id(row, 'row')}",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body, required={"mappings": mappings}),
             headers=extra_headers,
@@ -97,7 +95,7 @@ class ImporterResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> ImportResult:
         """Import app items.
@@ -112,7 +110,7 @@ class ImporterResource(APIResource):
         """
         response = await self._podio._send(
             "POST",
-            f"/importer/{path_param(file_id)}/item/app/{path_param(app_id)}",
+            f"/importer/{path_id(file_id, 'file_id')}/item/app/{path_id(app_id, 'app_id')}",
             params=build_query({}, extra_query),
             json=build_body(
                 {"tags_column_id": tags_column_id, "app_item_id_column_id": app_item_id_column_id},
@@ -135,7 +133,7 @@ class ImporterResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> ImportResult:
         """Import space contacts.
@@ -148,7 +146,7 @@ class ImporterResource(APIResource):
         """
         response = await self._podio._send(
             "POST",
-            f"/importer/{path_param(file_id)}/contact/space/{path_param(space_id)}",
+            f"/importer/{path_id(file_id, 'file_id')}/contact/space/{path_id(space_id, 'space_id')}",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body, required={"mappings": mappings}),
             headers=extra_headers,
@@ -164,7 +162,7 @@ class ImporterResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[Any]:
         """Get columns.
@@ -174,7 +172,7 @@ class ImporterResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/importer/{path_param(file_id)}/column/",
+            f"/importer/{path_id(file_id, 'file_id')}/column/",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -190,7 +188,7 @@ class ImporterResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Process file.
@@ -200,7 +198,7 @@ class ImporterResource(APIResource):
         """
         response = await self._podio._send(
             "POST",
-            f"/importer/{path_param(file_id)}/process",
+            f"/importer/{path_id(file_id, 'file_id')}/process",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body),
             headers=extra_headers,

@@ -11,11 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
-
-from .._resource import APIResource, decode_json, parse_as
+from .._resource import NOT_GIVEN, APIResource, TimeoutArg, decode_json, parse_as
 from ..models.integrations import Integration, IntegrationCreateResult
-from ._helpers import build_body, build_query, path_param
+from ._helpers import build_body, build_query, path_id
 
 __all__ = ["IntegrationsResource"]
 
@@ -38,7 +36,7 @@ class IntegrationsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> IntegrationCreateResult:
         """Create integration.
@@ -53,7 +51,7 @@ class IntegrationsResource(APIResource):
         """
         response = await self._podio._send(
             "POST",
-            f"/integration/{path_param(app_id)}",
+            f"/integration/{path_id(app_id, 'app_id')}",
             params=build_query({}, extra_query),
             json=build_body(
                 {"silent": silent}, extra_body, required={"type": type, "config": config}
@@ -71,7 +69,7 @@ class IntegrationsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Delete integration.
@@ -81,7 +79,7 @@ class IntegrationsResource(APIResource):
         """
         await self._podio._send(
             "DELETE",
-            f"/integration/{path_param(app_id)}",
+            f"/integration/{path_id(app_id, 'app_id')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -95,7 +93,7 @@ class IntegrationsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[Any]:
         """Get available fields.
@@ -105,7 +103,7 @@ class IntegrationsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/integration/{path_param(app_id)}/field/",
+            f"/integration/{path_id(app_id, 'app_id')}/field/",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -120,7 +118,7 @@ class IntegrationsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Integration:
         """Get integration.
@@ -130,7 +128,7 @@ class IntegrationsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/integration/{path_param(app_id)}",
+            f"/integration/{path_id(app_id, 'app_id')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -146,7 +144,7 @@ class IntegrationsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Refresh integration.
@@ -156,7 +154,7 @@ class IntegrationsResource(APIResource):
         """
         await self._podio._send(
             "POST",
-            f"/integration/{path_param(app_id)}/refresh",
+            f"/integration/{path_id(app_id, 'app_id')}/refresh",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body),
             headers=extra_headers,
@@ -174,7 +172,7 @@ class IntegrationsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Update integration.
@@ -188,7 +186,7 @@ class IntegrationsResource(APIResource):
         """
         await self._podio._send(
             "PUT",
-            f"/integration/{path_param(app_id)}",
+            f"/integration/{path_id(app_id, 'app_id')}",
             params=build_query({}, extra_query),
             json=build_body({"silent": silent, "config": config}, extra_body),
             headers=extra_headers,
@@ -204,7 +202,7 @@ class IntegrationsResource(APIResource):
         mapping: Mapping[int | str, Any],
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Update integration mapping.
@@ -217,7 +215,7 @@ class IntegrationsResource(APIResource):
         """
         response = await self._podio._send(
             "PUT",
-            f"/integration/{path_param(app_id)}/mapping",
+            f"/integration/{path_id(app_id, 'app_id')}/mapping",
             params=build_query({}, extra_query),
             json=mapping,
             headers=extra_headers,

@@ -11,9 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-import httpx
-
-from .._resource import APIResource, decode_json, parse_as, read_bytes
+from .._resource import NOT_GIVEN, APIResource, TimeoutArg, decode_json, parse_as, read_bytes
 from ..fields import encode_fields
 from ..models.items import (
     Item,
@@ -26,7 +24,7 @@ from ..models.items import (
     RevisionResult,
 )
 from ..pagination import AsyncPage
-from ._helpers import build_body, build_query, path_param
+from ._helpers import build_body, build_query, path_id, path_id_or_text, path_text
 
 __all__ = ["ItemsResource"]
 
@@ -47,7 +45,7 @@ class ItemsResource(APIResource):
         fields: str | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Item:
         """Get item.
@@ -61,7 +59,7 @@ class ItemsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/item/{path_param(item_id)}",
+            f"/item/{path_id(item_id, 'item_id')}",
             params=build_query({"mark_as_viewed": mark_as_viewed, "fields": fields}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -77,7 +75,7 @@ class ItemsResource(APIResource):
         mark_as_viewed: bool | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Item:
         """Get item basic.
@@ -87,7 +85,7 @@ class ItemsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/item/{path_param(item_id)}/basic",
+            f"/item/{path_id(item_id, 'item_id')}/basic",
             params=build_query({"mark_as_viewed": mark_as_viewed}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -103,7 +101,7 @@ class ItemsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Item:
         """Get item by app item id.
@@ -113,7 +111,7 @@ class ItemsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/app/{path_param(app_id)}/item/{path_param(app_item_id)}",
+            f"/app/{path_id(app_id, 'app_id')}/item/{path_id(app_item_id, 'app_item_id')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -129,7 +127,7 @@ class ItemsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Item:
         """Get item by external id.
@@ -139,7 +137,7 @@ class ItemsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/item/app/{path_param(app_id)}/external_id/{path_param(external_id)}",
+            f"/item/app/{path_id(app_id, 'app_id')}/external_id/{path_text(external_id, 'external_id')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -162,7 +160,7 @@ class ItemsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> AsyncPage[ItemFilterResult, Item]:
         """Filter items.
@@ -184,7 +182,7 @@ class ItemsResource(APIResource):
         async def fetch(offset: int | None, limit: int | None) -> ItemFilterResult:
             response = await self._podio._send(
                 "POST",
-                f"/item/app/{path_param(app_id)}/filter/",
+                f"/item/app/{path_id(app_id, 'app_id')}/filter/",
                 params=build_query({"fields": fields}, extra_query),
                 json=build_body(
                     {
@@ -229,7 +227,7 @@ class ItemsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> AsyncPage[ItemFilterResult, Item]:
         """Filter items by view.
@@ -244,7 +242,7 @@ class ItemsResource(APIResource):
         async def fetch(offset: int | None, limit: int | None) -> ItemFilterResult:
             response = await self._podio._send(
                 "POST",
-                f"/item/app/{path_param(app_id)}/filter/{path_param(view_id)}/",
+                f"/item/app/{path_id(app_id, 'app_id')}/filter/{path_id(view_id, 'view_id')}/",
                 params=build_query({}, extra_query),
                 json=build_body(
                     {
@@ -285,7 +283,7 @@ class ItemsResource(APIResource):
         offset: int | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> AsyncPage[ItemFilterResult, Item]:
         """Get items.
@@ -302,7 +300,7 @@ class ItemsResource(APIResource):
         async def fetch(offset: int | None, limit: int | None) -> ItemFilterResult:
             response = await self._podio._send(
                 "GET",
-                f"/item/app/{path_param(app_id)}/",
+                f"/item/app/{path_id(app_id, 'app_id')}/",
                 params=build_query(
                     {"sort_by": sort_by, "sort_desc": sort_desc, "limit": limit, "offset": offset},
                     extra_query,
@@ -331,7 +329,7 @@ class ItemsResource(APIResource):
         view_id: int | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Get item count.
@@ -344,7 +342,7 @@ class ItemsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/item/app/{path_param(app_id)}/count",
+            f"/item/app/{path_id(app_id, 'app_id')}/count",
             params=build_query({"view_id": view_id}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -370,7 +368,7 @@ class ItemsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> ItemCreateResult:
         """Add new item.
@@ -387,7 +385,7 @@ class ItemsResource(APIResource):
         """
         response = await self._podio._send(
             "POST",
-            f"/item/app/{path_param(app_id)}/",
+            f"/item/app/{path_id(app_id, 'app_id')}/",
             params=build_query({"silent": silent, "hook": hook}, extra_query),
             json=build_body(
                 {
@@ -427,7 +425,7 @@ class ItemsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> RevisionResult | None:
         """Update item.
@@ -441,7 +439,7 @@ class ItemsResource(APIResource):
         """
         response = await self._podio._send(
             "PUT",
-            f"/item/{path_param(item_id)}",
+            f"/item/{path_id(item_id, 'item_id')}",
             params=build_query({"silent": silent, "hook": hook}, extra_query),
             json=build_body(
                 {
@@ -472,7 +470,7 @@ class ItemsResource(APIResource):
         hook: bool | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Delete item.
@@ -482,7 +480,7 @@ class ItemsResource(APIResource):
         """
         await self._podio._send(
             "DELETE",
-            f"/item/{path_param(item_id)}",
+            f"/item/{path_id(item_id, 'item_id')}",
             params=build_query({"silent": silent, "hook": hook}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -501,7 +499,7 @@ class ItemsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Bulk delete items.
@@ -511,7 +509,7 @@ class ItemsResource(APIResource):
         """
         response = await self._podio._send(
             "POST",
-            f"/item/app/{path_param(app_id)}/delete",
+            f"/item/app/{path_id(app_id, 'app_id')}/delete",
             params=build_query({"silent": silent, "hook": hook}, extra_query),
             json=build_body({"item_ids": item_ids, "filters": filters}, extra_body),
             headers=extra_headers,
@@ -530,7 +528,7 @@ class ItemsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> ItemCreateResult:
         """Clone item.
@@ -540,7 +538,7 @@ class ItemsResource(APIResource):
         """
         response = await self._podio._send(
             "POST",
-            f"/item/{path_param(item_id)}/clone",
+            f"/item/{path_id(item_id, 'item_id')}/clone",
             params=build_query({"silent": silent, "hook": hook}, extra_query),
             json=build_body({}, extra_body),
             headers=extra_headers,
@@ -556,7 +554,7 @@ class ItemsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Get item clone.
@@ -566,7 +564,7 @@ class ItemsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/item/{path_param(item_id)}/clone",
+            f"/item/{path_id(item_id, 'item_id')}/clone",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -581,7 +579,7 @@ class ItemsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[ItemField]:
         """Get item values.
@@ -591,7 +589,7 @@ class ItemsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/item/{path_param(item_id)}/value",
+            f"/item/{path_id(item_id, 'item_id')}/value",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -606,7 +604,7 @@ class ItemsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Get item values v2.
@@ -616,7 +614,7 @@ class ItemsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/item/{path_param(item_id)}/value/v2",
+            f"/item/{path_id(item_id, 'item_id')}/value/v2",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -632,7 +630,7 @@ class ItemsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[Any]:
         """Get item field values.
@@ -642,7 +640,7 @@ class ItemsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/item/{path_param(item_id)}/value/{path_param(field_or_external_id)}",
+            f"/item/{path_id(item_id, 'item_id')}/value/{path_id_or_text(field_or_external_id, 'field_or_external_id')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -658,7 +656,7 @@ class ItemsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Get item field values v2.
@@ -668,7 +666,7 @@ class ItemsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/item/{path_param(item_id)}/value/{path_param(field_or_external_id)}/v2",
+            f"/item/{path_id(item_id, 'item_id')}/value/{path_id_or_text(field_or_external_id, 'field_or_external_id')}/v2",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -686,7 +684,7 @@ class ItemsResource(APIResource):
         hook: bool | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> RevisionResult | None:
         """Update item values.
@@ -699,7 +697,7 @@ class ItemsResource(APIResource):
         """
         response = await self._podio._send(
             "PUT",
-            f"/item/{path_param(item_id)}/value",
+            f"/item/{path_id(item_id, 'item_id')}/value",
             params=build_query({"silent": silent, "hook": hook}, extra_query),
             json=encode_fields(fields),
             headers=extra_headers,
@@ -719,7 +717,7 @@ class ItemsResource(APIResource):
         hook: bool | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> RevisionResult | None:
         """Update item field values.
@@ -732,7 +730,7 @@ class ItemsResource(APIResource):
         """
         response = await self._podio._send(
             "PUT",
-            f"/item/{path_param(item_id)}/value/{path_param(field_or_external_id)}",
+            f"/item/{path_id(item_id, 'item_id')}/value/{path_id_or_text(field_or_external_id, 'field_or_external_id')}",
             params=build_query({"silent": silent, "hook": hook}, extra_query),
             json=values,
             headers=extra_headers,
@@ -748,7 +746,7 @@ class ItemsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Get app values.
@@ -758,7 +756,7 @@ class ItemsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/item/app/{path_param(app_id)}/values",
+            f"/item/app/{path_id(app_id, 'app_id')}/values",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -773,7 +771,7 @@ class ItemsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Get field ranges.
@@ -783,7 +781,7 @@ class ItemsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/item/field/{path_param(field_id)}/range",
+            f"/item/field/{path_id(field_id, 'field_id')}/range",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -800,7 +798,7 @@ class ItemsResource(APIResource):
         not_item_id: list[int] | int | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[ItemMini]:
         """Get top values for field.
@@ -810,7 +808,7 @@ class ItemsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/item/field/{path_param(field_id)}/top/",
+            f"/item/field/{path_id(field_id, 'field_id')}/top/",
             params=build_query({"limit": limit, "not_item_id": not_item_id}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -829,7 +827,7 @@ class ItemsResource(APIResource):
         sort: str | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[ItemMini]:
         """Find referenceable items.
@@ -839,7 +837,7 @@ class ItemsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/item/field/{path_param(field_id)}/find",
+            f"/item/field/{path_id(field_id, 'field_id')}/find",
             params=build_query(
                 {"text": text, "limit": limit, "not_item_id": not_item_id, "sort": sort},
                 extra_query,
@@ -857,7 +855,7 @@ class ItemsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[ReferenceGroup]:
         """Get item references.
@@ -867,7 +865,7 @@ class ItemsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/item/{path_param(item_id)}/reference/",
+            f"/item/{path_id(item_id, 'item_id')}/reference/",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -885,7 +883,7 @@ class ItemsResource(APIResource):
         offset: int | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> AsyncPage[list[ItemMini], ItemMini]:
         """Get references to item by field.
@@ -900,7 +898,7 @@ class ItemsResource(APIResource):
         async def fetch(offset: int | None, limit: int | None) -> list[ItemMini]:
             response = await self._podio._send(
                 "GET",
-                f"/item/{path_param(item_id)}/reference/field/{path_param(field_id)}",
+                f"/item/{path_id(item_id, 'item_id')}/reference/field/{path_id(field_id, 'field_id')}",
                 params=build_query({"limit": limit, "offset": offset}, extra_query),
                 headers=extra_headers,
                 timeout=timeout,
@@ -925,7 +923,7 @@ class ItemsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> ItemMini:
         """Get item preview for field reference.
@@ -935,7 +933,7 @@ class ItemsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/item/{path_param(item_id)}/reference/{path_param(field_id)}/preview",
+            f"/item/{path_id(item_id, 'item_id')}/reference/{path_id(field_id, 'field_id')}/preview",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -953,7 +951,7 @@ class ItemsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Update item reference.
@@ -963,7 +961,7 @@ class ItemsResource(APIResource):
         """
         response = await self._podio._send(
             "PUT",
-            f"/item/{path_param(item_id)}/ref",
+            f"/item/{path_id(item_id, 'item_id')}/ref",
             params=build_query({}, extra_query),
             json=build_body({"type": type, "id": id}, extra_body),
             headers=extra_headers,
@@ -979,7 +977,7 @@ class ItemsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Delete item reference.
@@ -989,7 +987,7 @@ class ItemsResource(APIResource):
         """
         await self._podio._send(
             "DELETE",
-            f"/item/{path_param(item_id)}/ref",
+            f"/item/{path_id(item_id, 'item_id')}/ref",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -1003,7 +1001,7 @@ class ItemsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[ItemRevision]:
         """Get item revisions.
@@ -1013,7 +1011,7 @@ class ItemsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/item/{path_param(item_id)}/revision/",
+            f"/item/{path_id(item_id, 'item_id')}/revision/",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -1029,7 +1027,7 @@ class ItemsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> ItemRevision:
         """Get item revision.
@@ -1039,7 +1037,7 @@ class ItemsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/item/{path_param(item_id)}/revision/{path_param(revision)}",
+            f"/item/{path_id(item_id, 'item_id')}/revision/{path_id(revision, 'revision')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -1056,7 +1054,7 @@ class ItemsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[Any]:
         """Get item revision difference.
@@ -1066,7 +1064,7 @@ class ItemsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/item/{path_param(item_id)}/revision/{path_param(revision_from)}/{path_param(revision_to)}",
+            f"/item/{path_id(item_id, 'item_id')}/revision/{path_id(revision_from, 'revision_from')}/{path_id(revision_to, 'revision_to')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -1082,7 +1080,7 @@ class ItemsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> RevisionResult | None:
         """Revert item revision.
@@ -1092,7 +1090,7 @@ class ItemsResource(APIResource):
         """
         response = await self._podio._send(
             "DELETE",
-            f"/item/{path_param(item_id)}/revision/{path_param(revision)}",
+            f"/item/{path_id(item_id, 'item_id')}/revision/{path_id(revision, 'revision')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -1109,7 +1107,7 @@ class ItemsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> RevisionResult | None:
         """Revert to revision.
@@ -1119,7 +1117,7 @@ class ItemsResource(APIResource):
         """
         response = await self._podio._send(
             "POST",
-            f"/item/{path_param(item_id)}/revision/{path_param(revision)}/revert_to",
+            f"/item/{path_id(item_id, 'item_id')}/revision/{path_id(revision, 'revision')}/revert_to",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body),
             headers=extra_headers,
@@ -1141,7 +1139,7 @@ class ItemsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Calculate.
@@ -1154,7 +1152,7 @@ class ItemsResource(APIResource):
         """
         response = await self._podio._send(
             "POST",
-            f"/item/app/{path_param(app_id)}/calculate",
+            f"/item/app/{path_id(app_id, 'app_id')}/calculate",
             params=build_query({}, extra_query),
             json=build_body(
                 {
@@ -1188,7 +1186,7 @@ class ItemsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Export items.
@@ -1198,7 +1196,7 @@ class ItemsResource(APIResource):
         """
         response = await self._podio._send(
             "POST",
-            f"/item/app/{path_param(app_id)}/export/{path_param(exporter)}",
+            f"/item/app/{path_id(app_id, 'app_id')}/export/{path_text(exporter, 'exporter')}",
             params=build_query({}, extra_query),
             json=build_body(
                 {
@@ -1232,7 +1230,7 @@ class ItemsResource(APIResource):
         remember: bool | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> bytes:
         """Get items as xlsx.
@@ -1242,7 +1240,7 @@ class ItemsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/item/app/{path_param(app_id)}/xlsx/",
+            f"/item/app/{path_id(app_id, 'app_id')}/xlsx/",
             params=build_query(
                 {
                     "limit": limit,
@@ -1269,7 +1267,7 @@ class ItemsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Get meeting url.
@@ -1279,7 +1277,7 @@ class ItemsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/item/{path_param(item_id)}/meeting/url",
+            f"/item/{path_id(item_id, 'item_id')}/meeting/url",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -1297,7 +1295,7 @@ class ItemsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Rearrange item.
@@ -1311,7 +1309,7 @@ class ItemsResource(APIResource):
         """
         response = await self._podio._send(
             "POST",
-            f"/item/{path_param(item_id)}/rearrange",
+            f"/item/{path_id(item_id, 'item_id')}/rearrange",
             params=build_query({}, extra_query),
             json=build_body({"before": before, "after": after}, extra_body),
             headers=extra_headers,
@@ -1329,7 +1327,7 @@ class ItemsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Set participation.
@@ -1342,7 +1340,7 @@ class ItemsResource(APIResource):
         """
         response = await self._podio._send(
             "PUT",
-            f"/item/{path_param(item_id)}/participation",
+            f"/item/{path_id(item_id, 'item_id')}/participation",
             params=build_query({}, extra_query),
             json=build_body({"status": status}, extra_body),
             headers=extra_headers,
@@ -1359,7 +1357,7 @@ class ItemsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Cleanup field values.
@@ -1369,7 +1367,7 @@ class ItemsResource(APIResource):
         """
         response = await self._podio._send(
             "POST",
-            f"/item/app/{path_param(app_id)}/cleanup_field_values",
+            f"/item/app/{path_id(app_id, 'app_id')}/cleanup_field_values",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body),
             headers=extra_headers,
@@ -1390,7 +1388,7 @@ class ItemsResource(APIResource):
         offset: int | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> AsyncPage[ItemFilterResult, Item]:
         """Find all by external id.
@@ -1405,7 +1403,7 @@ class ItemsResource(APIResource):
         async def fetch(offset: int | None, limit: int | None) -> ItemFilterResult:
             response = await self._podio._send(
                 "GET",
-                f"/item/app/{path_param(app_id)}/v2/",
+                f"/item/app/{path_id(app_id, 'app_id')}/v2/",
                 params=build_query(
                     {
                         "external_id": external_id,
@@ -1440,7 +1438,7 @@ class ItemsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> ItemMini:
         """Find next or previous.
@@ -1450,7 +1448,7 @@ class ItemsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/item/{path_param(current_item_id)}/{path_param(operation)}",
+            f"/item/{path_id(current_item_id, 'current_item_id')}/{path_text(operation, 'operation')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,

@@ -11,11 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-import httpx
-
-from .._resource import APIResource, parse_as
+from .._resource import NOT_GIVEN, APIResource, TimeoutArg, parse_as
 from ..models.layouts import Layout
-from ._helpers import build_body, build_query, path_param
+from ._helpers import build_body, build_query, path_id, path_text
 
 __all__ = ["LayoutsResource"]
 
@@ -35,7 +33,7 @@ class LayoutsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Layout:
         """Delete custom layout.
@@ -45,7 +43,7 @@ class LayoutsResource(APIResource):
         """
         response = await self._podio._send(
             "DELETE",
-            f"/layout/{path_param(app_id)}/{path_param(layout_type)}",
+            f"/layout/{path_id(app_id, 'app_id')}/{path_text(layout_type, 'layout_type')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -61,7 +59,7 @@ class LayoutsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Layout:
         """Get default layout.
@@ -71,7 +69,7 @@ class LayoutsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/layout/{path_param(app_id)}/{path_param(layout_type)}/default",
+            f"/layout/{path_id(app_id, 'app_id')}/{path_text(layout_type, 'layout_type')}/default",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -87,7 +85,7 @@ class LayoutsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Layout:
         """Get layout.
@@ -97,7 +95,7 @@ class LayoutsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/layout/{path_param(app_id)}/{path_param(badge_type)}",
+            f"/layout/{path_id(app_id, 'app_id')}/{path_text(badge_type, 'badge_type')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -115,7 +113,7 @@ class LayoutsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Layout:
         """Update layout.
@@ -128,7 +126,7 @@ class LayoutsResource(APIResource):
         """
         response = await self._podio._send(
             "POST",
-            f"/layout/{path_param(app_id)}/{path_param(layout_type)}",
+            f"/layout/{path_id(app_id, 'app_id')}/{path_text(layout_type, 'layout_type')}",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body, required={"fields": fields}),
             headers=extra_headers,

@@ -11,11 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
-
-from .._resource import APIResource, decode_json, parse_as
+from .._resource import NOT_GIVEN, APIResource, TimeoutArg, decode_json, parse_as
 from ..models.linked_accounts import AccountProvider, LinkedAccount
-from ._helpers import build_body, build_query, path_param
+from ._helpers import build_body, build_query, path_id
 
 __all__ = ["LinkedAccountsResource"]
 
@@ -35,7 +33,7 @@ class LinkedAccountsResource(APIResource):
         provider: str | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[LinkedAccount]:
         """Get linked accounts.
@@ -64,7 +62,7 @@ class LinkedAccountsResource(APIResource):
         capability: str | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[AccountProvider]:
         """Get providers.
@@ -92,7 +90,7 @@ class LinkedAccountsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> LinkedAccount:
         """Create.
@@ -118,7 +116,7 @@ class LinkedAccountsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Delete.
@@ -128,7 +126,7 @@ class LinkedAccountsResource(APIResource):
         """
         await self._podio._send(
             "DELETE",
-            f"/linked_account/{path_param(linked_account_id)}",
+            f"/linked_account/{path_id(linked_account_id, 'linked_account_id')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -143,7 +141,7 @@ class LinkedAccountsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Update options.
@@ -153,7 +151,7 @@ class LinkedAccountsResource(APIResource):
         """
         response = await self._podio._send(
             "PUT",
-            f"/linked_account/{path_param(linked_account_id)}/options",
+            f"/linked_account/{path_id(linked_account_id, 'linked_account_id')}/options",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body),
             headers=extra_headers,

@@ -11,12 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
-
-from .._resource import APIResource, parse_as
+from .._resource import NOT_GIVEN, APIResource, TimeoutArg, parse_as
 from ..models.notification_groups import NotificationGroup
 from ..pagination import AsyncPage
-from ._helpers import build_body, build_query, path_param
+from ._helpers import build_body, build_query, path_id, path_text
 
 __all__ = ["NotificationsResource"]
 
@@ -34,7 +32,7 @@ class NotificationsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Get inbox new count.
@@ -59,7 +57,7 @@ class NotificationsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> NotificationGroup:
         """Get notification v2.
@@ -69,7 +67,7 @@ class NotificationsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/notification/{path_param(notification_id)}/v2",
+            f"/notification/{path_id(notification_id, 'notification_id')}/v2",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -94,7 +92,7 @@ class NotificationsResource(APIResource):
         viewed_from: str | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> AsyncPage[list[NotificationGroup], NotificationGroup]:
         """Get notifications.
@@ -160,7 +158,7 @@ class NotificationsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Mark all notifications as viewed.
@@ -186,7 +184,7 @@ class NotificationsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Mark notification as viewed.
@@ -196,7 +194,7 @@ class NotificationsResource(APIResource):
         """
         await self._podio._send(
             "POST",
-            f"/notification/{path_param(notification_id)}/viewed",
+            f"/notification/{path_id(notification_id, 'notification_id')}/viewed",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body),
             headers=extra_headers,
@@ -213,7 +211,7 @@ class NotificationsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Mark notifications as viewed by ref.
@@ -223,7 +221,7 @@ class NotificationsResource(APIResource):
         """
         await self._podio._send(
             "POST",
-            f"/notification/{path_param(ref_type)}/{path_param(ref_id)}/viewed",
+            f"/notification/{path_text(ref_type, 'ref_type')}/{path_id(ref_id, 'ref_id')}/viewed",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body),
             headers=extra_headers,
@@ -239,7 +237,7 @@ class NotificationsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Star notification.
@@ -249,7 +247,7 @@ class NotificationsResource(APIResource):
         """
         await self._podio._send(
             "POST",
-            f"/notification/{path_param(notification_id)}/star",
+            f"/notification/{path_id(notification_id, 'notification_id')}/star",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body),
             headers=extra_headers,
@@ -264,7 +262,7 @@ class NotificationsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Un star notification.
@@ -274,7 +272,7 @@ class NotificationsResource(APIResource):
         """
         await self._podio._send(
             "DELETE",
-            f"/notification/{path_param(notification_id)}/star",
+            f"/notification/{path_id(notification_id, 'notification_id')}/star",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,

@@ -11,11 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-import httpx
-
-from .._resource import APIResource, decode_json, parse_as
+from .._resource import NOT_GIVEN, APIResource, TimeoutArg, decode_json, parse_as
 from ..models.oauth import OAuthTokenResponse
-from ._helpers import build_body, build_query, path_param
+from ._helpers import build_body, build_query, path_id
 
 __all__ = ["OAuthResource"]
 
@@ -43,7 +41,7 @@ class OAuthResource(APIResource):
         app_token: str | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> OAuthTokenResponse:
         """Get access token.
@@ -96,7 +94,7 @@ class OAuthResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Get scope.
@@ -121,7 +119,7 @@ class OAuthResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Invalidate grant.
@@ -146,7 +144,7 @@ class OAuthResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Invalidate tokens.
@@ -172,7 +170,7 @@ class OAuthResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Authorize.
@@ -201,7 +199,7 @@ class OAuthResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Create client.
@@ -236,7 +234,7 @@ class OAuthResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Create client for user.
@@ -251,7 +249,7 @@ class OAuthResource(APIResource):
         """
         await self._podio._send(
             "POST",
-            f"/oauth/client/user/{path_param(user_id)}/",
+            f"/oauth/client/user/{path_id(user_id, 'user_id')}/",
             params=build_query({}, extra_query),
             json=build_body({"name": name, "url": url, "domain": domain}, extra_body),
             headers=extra_headers,
@@ -266,7 +264,7 @@ class OAuthResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Delete client.
@@ -276,7 +274,7 @@ class OAuthResource(APIResource):
         """
         await self._podio._send(
             "DELETE",
-            f"/oauth/client/{path_param(client_id)}",
+            f"/oauth/client/{path_id(client_id, 'client_id')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -290,7 +288,7 @@ class OAuthResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Delete client grant.
@@ -300,7 +298,7 @@ class OAuthResource(APIResource):
         """
         await self._podio._send(
             "DELETE",
-            f"/oauth/grant/client/{path_param(client_id)}",
+            f"/oauth/grant/client/{path_id(client_id, 'client_id')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -315,7 +313,7 @@ class OAuthResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Reset client.
@@ -325,7 +323,7 @@ class OAuthResource(APIResource):
         """
         await self._podio._send(
             "POST",
-            f"/oauth/client/{path_param(client_id)}/reset",
+            f"/oauth/client/{path_id(client_id, 'client_id')}/reset",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body),
             headers=extra_headers,
@@ -344,7 +342,7 @@ class OAuthResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Update client.
@@ -359,7 +357,7 @@ class OAuthResource(APIResource):
         """
         await self._podio._send(
             "PUT",
-            f"/oauth/client/{path_param(client_id)}",
+            f"/oauth/client/{path_id(client_id, 'client_id')}",
             params=build_query({}, extra_query),
             json=build_body({"name": name, "url": url, "domain": domain}, extra_body),
             headers=extra_headers,
@@ -378,7 +376,7 @@ class OAuthResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Update client admin.
@@ -393,7 +391,7 @@ class OAuthResource(APIResource):
         """
         await self._podio._send(
             "PUT",
-            f"/oauth/client/{path_param(client_id)}/admin",
+            f"/oauth/client/{path_id(client_id, 'client_id')}/admin",
             params=build_query({}, extra_query),
             json=build_body({"name": name, "url": url, "domain": domain}, extra_body),
             headers=extra_headers,
@@ -408,7 +406,7 @@ class OAuthResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Get info.

@@ -11,13 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
-
-from .._resource import APIResource, decode_json, parse_as, read_bytes
+from .._resource import NOT_GIVEN, APIResource, TimeoutArg, decode_json, parse_as, read_bytes
 from ..models.orgs import Organization
 from ..models.spaces import Space
 from ..pagination import AsyncPage
-from ._helpers import build_body, build_query, path_param
+from ._helpers import build_body, build_query, path_id, path_text
 
 __all__ = ["OrgsResource"]
 
@@ -38,7 +36,7 @@ class OrgsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Add new organization.
@@ -69,7 +67,7 @@ class OrgsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Add organization admin.
@@ -79,7 +77,7 @@ class OrgsResource(APIResource):
         """
         await self._podio._send(
             "POST",
-            f"/org/{path_param(org_id)}/admin/",
+            f"/org/{path_id(org_id, 'org_id')}/admin/",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body, required={"user_id": user_id}),
             headers=extra_headers,
@@ -95,7 +93,7 @@ class OrgsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Create organization app store profile.
@@ -105,7 +103,7 @@ class OrgsResource(APIResource):
         """
         response = await self._podio._send(
             "POST",
-            f"/org/{path_param(org_id)}/appstore",
+            f"/org/{path_id(org_id, 'org_id')}/appstore",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body),
             headers=extra_headers,
@@ -121,7 +119,7 @@ class OrgsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Delete organization app store profile.
@@ -131,7 +129,7 @@ class OrgsResource(APIResource):
         """
         await self._podio._send(
             "DELETE",
-            f"/org/{path_param(org_id)}/appstore",
+            f"/org/{path_id(org_id, 'org_id')}/appstore",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -146,7 +144,7 @@ class OrgsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Delete organization member role.
@@ -156,7 +154,7 @@ class OrgsResource(APIResource):
         """
         response = await self._podio._send(
             "DELETE",
-            f"/org/{path_param(org_id)}/member/{path_param(user_id)}/role",
+            f"/org/{path_id(org_id, 'org_id')}/member/{path_id(user_id, 'user_id')}/role",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -172,7 +170,7 @@ class OrgsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """End organization membership.
@@ -182,7 +180,7 @@ class OrgsResource(APIResource):
         """
         await self._podio._send(
             "DELETE",
-            f"/org/{path_param(org_id)}/member/{path_param(user_id)}",
+            f"/org/{path_id(org_id, 'org_id')}/member/{path_id(user_id, 'user_id')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -196,7 +194,7 @@ class OrgsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Get admin orgs by email.
@@ -206,7 +204,7 @@ class OrgsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/org/admin-orgs/{path_param(email)}",
+            f"/org/admin-orgs/{path_text(email, 'email')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -221,7 +219,7 @@ class OrgsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[Space]:
         """Get all spaces on organization.
@@ -231,7 +229,7 @@ class OrgsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/org/{path_param(org_id)}/all_spaces/",
+            f"/org/{path_id(org_id, 'org_id')}/all_spaces/",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -246,7 +244,7 @@ class OrgsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Organization:
         """Get organization.
@@ -256,7 +254,7 @@ class OrgsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/org/{path_param(org_id)}",
+            f"/org/{path_id(org_id, 'org_id')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -271,7 +269,7 @@ class OrgsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[Any]:
         """Get organization admins.
@@ -281,7 +279,7 @@ class OrgsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/org/{path_param(org_id)}/admin/",
+            f"/org/{path_id(org_id, 'org_id')}/admin/",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -296,7 +294,7 @@ class OrgsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Get organization app store profile.
@@ -306,7 +304,7 @@ class OrgsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/org/{path_param(org_id)}/appstore",
+            f"/org/{path_id(org_id, 'org_id')}/appstore",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -321,7 +319,7 @@ class OrgsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Get organization billing profile.
@@ -331,7 +329,7 @@ class OrgsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/org/{path_param(org_id)}/billing",
+            f"/org/{path_id(org_id, 'org_id')}/billing",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -347,7 +345,7 @@ class OrgsResource(APIResource):
         org_slug: str | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Organization:
         """Get organization by url.
@@ -374,7 +372,7 @@ class OrgsResource(APIResource):
         offset: int | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> AsyncPage[list[Any], Any]:
         """Get organization login report.
@@ -389,7 +387,7 @@ class OrgsResource(APIResource):
         async def fetch(offset: int | None, limit: int | None) -> list[Any]:
             response = await self._podio._send(
                 "GET",
-                f"/org/{path_param(org_id)}/report/login/",
+                f"/org/{path_id(org_id, 'org_id')}/report/login/",
                 params=build_query({"limit": limit, "offset": offset}, extra_query),
                 headers=extra_headers,
                 timeout=timeout,
@@ -413,7 +411,7 @@ class OrgsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Get organization member.
@@ -423,7 +421,7 @@ class OrgsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/org/{path_param(org_id)}/member/{path_param(user_id)}",
+            f"/org/{path_id(org_id, 'org_id')}/member/{path_id(user_id, 'user_id')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -444,7 +442,7 @@ class OrgsResource(APIResource):
         sort_desc: bool | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> AsyncPage[list[Any], Any]:
         """Get organization members.
@@ -459,7 +457,7 @@ class OrgsResource(APIResource):
         async def fetch(offset: int | None, limit: int | None) -> list[Any]:
             response = await self._podio._send(
                 "GET",
-                f"/org/{path_param(org_id)}/member/",
+                f"/org/{path_id(org_id, 'org_id')}/member/",
                 params=build_query(
                     {
                         "limit": limit,
@@ -492,7 +490,7 @@ class OrgsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Get organization statistics.
@@ -502,7 +500,7 @@ class OrgsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/org/{path_param(org_id)}/statistics",
+            f"/org/{path_id(org_id, 'org_id')}/statistics",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -516,7 +514,7 @@ class OrgsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[Organization]:
         """Get organizations.
@@ -541,7 +539,7 @@ class OrgsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[Organization]:
         """Get shared organizations.
@@ -551,7 +549,7 @@ class OrgsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/org/shared/{path_param(user_id)}",
+            f"/org/shared/{path_id(user_id, 'user_id')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -567,7 +565,7 @@ class OrgsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[Any]:
         """Get space memberships for org member.
@@ -577,7 +575,7 @@ class OrgsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/org/{path_param(org_id)}/member/{path_param(user_id)}/space_member/",
+            f"/org/{path_id(org_id, 'org_id')}/member/{path_id(user_id, 'user_id')}/space_member/",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -592,7 +590,7 @@ class OrgsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[Space]:
         """Get spaces on organization.
@@ -602,7 +600,7 @@ class OrgsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/org/{path_param(org_id)}/space/",
+            f"/org/{path_id(org_id, 'org_id')}/space/",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -618,7 +616,7 @@ class OrgsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Leave organization.
@@ -628,7 +626,7 @@ class OrgsResource(APIResource):
         """
         await self._podio._send(
             "POST",
-            f"/org/{path_param(org_id)}/leave",
+            f"/org/{path_id(org_id, 'org_id')}/leave",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body),
             headers=extra_headers,
@@ -644,7 +642,7 @@ class OrgsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Remove organization admin.
@@ -654,7 +652,7 @@ class OrgsResource(APIResource):
         """
         await self._podio._send(
             "DELETE",
-            f"/org/{path_param(org_id)}/admin/{path_param(user_id)}",
+            f"/org/{path_id(org_id, 'org_id')}/admin/{path_id(user_id, 'user_id')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -672,7 +670,7 @@ class OrgsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Update organization.
@@ -682,7 +680,7 @@ class OrgsResource(APIResource):
         """
         await self._podio._send(
             "PUT",
-            f"/org/{path_param(org_id)}",
+            f"/org/{path_id(org_id, 'org_id')}",
             params=build_query({}, extra_query),
             json=build_body({"name": name, "logo": logo, "url_label": url_label}, extra_body),
             headers=extra_headers,
@@ -698,7 +696,7 @@ class OrgsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Update organization app store profile.
@@ -708,7 +706,7 @@ class OrgsResource(APIResource):
         """
         await self._podio._send(
             "PUT",
-            f"/org/{path_param(org_id)}/appstore",
+            f"/org/{path_id(org_id, 'org_id')}/appstore",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body),
             headers=extra_headers,
@@ -723,7 +721,7 @@ class OrgsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Organization delete.
@@ -733,7 +731,7 @@ class OrgsResource(APIResource):
         """
         await self._podio._send(
             "DELETE",
-            f"/org/{path_param(org_id)}",
+            f"/org/{path_id(org_id, 'org_id')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -747,7 +745,7 @@ class OrgsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[Organization]:
         """Organization find for user.
@@ -757,7 +755,7 @@ class OrgsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/org/user/{path_param(user_id)}/",
+            f"/org/user/{path_id(user_id, 'user_id')}/",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -772,7 +770,7 @@ class OrgsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Organization get reporting data.
@@ -782,7 +780,7 @@ class OrgsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/org/{path_param(org_id)}/report/metrics/",
+            f"/org/{path_id(org_id, 'org_id')}/report/metrics/",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -797,7 +795,7 @@ class OrgsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Organization get statistics.
@@ -807,7 +805,7 @@ class OrgsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/org/{path_param(org_id)}/statistics/v2",
+            f"/org/{path_id(org_id, 'org_id')}/statistics/v2",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -822,7 +820,7 @@ class OrgsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Organization get stats.
@@ -832,7 +830,7 @@ class OrgsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/org/{path_param(org_id)}/stats",
+            f"/org/{path_id(org_id, 'org_id')}/stats",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -848,7 +846,7 @@ class OrgsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Organization member change membership.
@@ -858,7 +856,7 @@ class OrgsResource(APIResource):
         """
         await self._podio._send(
             "PUT",
-            f"/org/{path_param(org_id)}/membership-type",
+            f"/org/{path_id(org_id, 'org_id')}/membership-type",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body),
             headers=extra_headers,
@@ -874,7 +872,7 @@ class OrgsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Organization member delete info.
@@ -884,7 +882,7 @@ class OrgsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/org/{path_param(org_id)}/member/{path_param(user_id)}/end_member_info",
+            f"/org/{path_id(org_id, 'org_id')}/member/{path_id(user_id, 'user_id')}/end_member_info",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -899,7 +897,7 @@ class OrgsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> bytes:
         """Organization member export.
@@ -909,7 +907,7 @@ class OrgsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/org/{path_param(org_id)}/member/export",
+            f"/org/{path_id(org_id, 'org_id')}/member/export",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -924,7 +922,7 @@ class OrgsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[Any]:
         """Organization member search.
@@ -934,7 +932,7 @@ class OrgsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/org/{path_param(org_id)}/member/search/",
+            f"/org/{path_id(org_id, 'org_id')}/member/search/",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -949,7 +947,7 @@ class OrgsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[Any]:
         """Organization membership find all for user.
@@ -959,7 +957,7 @@ class OrgsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/org/user/{path_param(user_id)}/membership/",
+            f"/org/user/{path_id(user_id, 'user_id')}/membership/",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -975,7 +973,7 @@ class OrgsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Organization validate url label.

@@ -11,11 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
-
-from .._resource import APIResource, parse_as
+from .._resource import NOT_GIVEN, APIResource, TimeoutArg, parse_as
 from ..models.questions import Question, QuestionAnswer
-from ._helpers import build_body, build_query, path_param
+from ._helpers import build_body, build_query, path_id, path_text
 
 __all__ = ["QuestionsResource"]
 
@@ -36,7 +34,7 @@ class QuestionsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Answer question.
@@ -49,7 +47,7 @@ class QuestionsResource(APIResource):
         """
         await self._podio._send(
             "POST",
-            f"/question/{path_param(question_id)}/",
+            f"/question/{path_id(question_id, 'question_id')}/",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body, required={"question_option_id": question_option_id}),
             headers=extra_headers,
@@ -68,7 +66,7 @@ class QuestionsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Question:
         """Create question.
@@ -82,7 +80,7 @@ class QuestionsResource(APIResource):
         """
         response = await self._podio._send(
             "POST",
-            f"/question/{path_param(ref_type)}/{path_param(ref_id)}/",
+            f"/question/{path_text(ref_type, 'ref_type')}/{path_id(ref_id, 'ref_id')}/",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body, required={"text": text, "options": options}),
             headers=extra_headers,
@@ -98,7 +96,7 @@ class QuestionsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[QuestionAnswer]:
         """Get answers.
@@ -108,7 +106,7 @@ class QuestionsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/question/{path_param(question_id)}/",
+            f"/question/{path_id(question_id, 'question_id')}/",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -127,7 +125,7 @@ class QuestionsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Answer on object.
@@ -140,7 +138,7 @@ class QuestionsResource(APIResource):
         """
         await self._podio._send(
             "POST",
-            f"/question/{path_param(question_id)}/{path_param(ref_type)}/{path_param(ref_id)}/",
+            f"/question/{path_id(question_id, 'question_id')}/{path_text(ref_type, 'ref_type')}/{path_id(ref_id, 'ref_id')}/",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body, required={"question_option_id": question_option_id}),
             headers=extra_headers,

@@ -11,12 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
-
-from .._resource import APIResource, parse_as
+from .._resource import NOT_GIVEN, APIResource, TimeoutArg, parse_as
 from ..models.contacts import Profile
 from ..models.ratings import Rating
-from ._helpers import build_body, build_query, path_param
+from ._helpers import build_body, build_query, path_id, path_text
 
 __all__ = ["RatingsResource"]
 
@@ -39,7 +37,7 @@ class RatingsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Add rating.
@@ -52,7 +50,7 @@ class RatingsResource(APIResource):
         """
         response = await self._podio._send(
             "POST",
-            f"/rating/{path_param(ref_type)}/{path_param(ref_id)}/{path_param(rating_type)}",
+            f"/rating/{path_text(ref_type, 'ref_type')}/{path_id(ref_id, 'ref_id')}/{path_text(rating_type, 'rating_type')}",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body, required={"value": value}),
             headers=extra_headers,
@@ -69,7 +67,7 @@ class RatingsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Get all ratings.
@@ -79,7 +77,7 @@ class RatingsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/rating/{path_param(ref_type)}/{path_param(ref_id)}",
+            f"/rating/{path_text(ref_type, 'ref_type')}/{path_id(ref_id, 'ref_id')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -95,7 +93,7 @@ class RatingsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Get like count.
@@ -105,7 +103,7 @@ class RatingsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/rating/{path_param(ref_type)}/{path_param(ref_id)}/like_count",
+            f"/rating/{path_text(ref_type, 'ref_type')}/{path_id(ref_id, 'ref_id')}/like_count",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -123,7 +121,7 @@ class RatingsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Rating:
         """Get rating.
@@ -133,7 +131,7 @@ class RatingsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/rating/{path_param(ref_type)}/{path_param(ref_id)}/{path_param(rating_type)}/{path_param(user_id)}",
+            f"/rating/{path_text(ref_type, 'ref_type')}/{path_id(ref_id, 'ref_id')}/{path_text(rating_type, 'rating_type')}/{path_id(user_id, 'user_id')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -150,7 +148,7 @@ class RatingsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Rating:
         """Get rating own.
@@ -160,7 +158,7 @@ class RatingsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/rating/{path_param(ref_type)}/{path_param(ref_id)}/{path_param(rating_type)}/self",
+            f"/rating/{path_text(ref_type, 'ref_type')}/{path_id(ref_id, 'ref_id')}/{path_text(rating_type, 'rating_type')}/self",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -177,7 +175,7 @@ class RatingsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Get ratings.
@@ -187,7 +185,7 @@ class RatingsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/rating/{path_param(ref_type)}/{path_param(ref_id)}/{path_param(rating_type)}",
+            f"/rating/{path_text(ref_type, 'ref_type')}/{path_id(ref_id, 'ref_id')}/{path_text(rating_type, 'rating_type')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -204,7 +202,7 @@ class RatingsResource(APIResource):
         limit: int | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[Profile]:
         """Get who liked an object.
@@ -217,7 +215,7 @@ class RatingsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/rating/{path_param(ref_type)}/{path_param(ref_id)}/liked_by/",
+            f"/rating/{path_text(ref_type, 'ref_type')}/{path_id(ref_id, 'ref_id')}/liked_by/",
             params=build_query({"limit": limit}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -234,7 +232,7 @@ class RatingsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Remove rating.
@@ -244,7 +242,7 @@ class RatingsResource(APIResource):
         """
         await self._podio._send(
             "DELETE",
-            f"/rating/{path_param(ref_type)}/{path_param(ref_id)}/{path_param(rating_type)}",
+            f"/rating/{path_text(ref_type, 'ref_type')}/{path_id(ref_id, 'ref_id')}/{path_text(rating_type, 'rating_type')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,

@@ -11,11 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
-
-from .._resource import APIResource, parse_as
+from .._resource import NOT_GIVEN, APIResource, TimeoutArg, parse_as
 from ..models.recurrence import Recurrence
-from ._helpers import build_body, build_query, path_param
+from ._helpers import build_body, build_query, path_id, path_text
 
 __all__ = ["RecurrenceResource"]
 
@@ -40,7 +38,7 @@ class RecurrenceResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Create or update recurrence.
@@ -56,7 +54,7 @@ class RecurrenceResource(APIResource):
         """
         await self._podio._send(
             "PUT",
-            f"/recurrence/{path_param(ref_type)}/{path_param(ref_id)}",
+            f"/recurrence/{path_text(ref_type, 'ref_type')}/{path_id(ref_id, 'ref_id')}",
             params=build_query({}, extra_query),
             json=build_body(
                 {"config": config, "step": step, "until": until},
@@ -76,7 +74,7 @@ class RecurrenceResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Delete recurrence.
@@ -86,7 +84,7 @@ class RecurrenceResource(APIResource):
         """
         await self._podio._send(
             "DELETE",
-            f"/recurrence/{path_param(ref_type)}/{path_param(ref_id)}",
+            f"/recurrence/{path_text(ref_type, 'ref_type')}/{path_id(ref_id, 'ref_id')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -101,7 +99,7 @@ class RecurrenceResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Recurrence:
         """Get recurrence.
@@ -111,7 +109,7 @@ class RecurrenceResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/recurrence/{path_param(ref_type)}/{path_param(ref_id)}",
+            f"/recurrence/{path_text(ref_type, 'ref_type')}/{path_id(ref_id, 'ref_id')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,

@@ -11,14 +11,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
-
-from .._resource import APIResource, parse_as
+from .._resource import NOT_GIVEN, APIResource, TimeoutArg, parse_as
 from ..models.common import Reference
 from ..models.contacts import Profile
 from ..models.reference import ReferenceSearchGroup
 from ..pagination import AsyncPage
-from ._helpers import build_body, build_query, path_param
+from ._helpers import build_body, build_query, path_id, path_text
 
 __all__ = ["ReferenceResource"]
 
@@ -38,7 +36,7 @@ class ReferenceResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Count user profiles with access to object.
@@ -48,7 +46,7 @@ class ReferenceResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/reference/{path_param(ref_type)}/{path_param(ref_id)}/accessible_by/count",
+            f"/reference/{path_text(ref_type, 'ref_type')}/{path_id(ref_id, 'ref_id')}/accessible_by/count",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -67,7 +65,7 @@ class ReferenceResource(APIResource):
         context_type: str | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Reference:
         """Get reference.
@@ -82,7 +80,7 @@ class ReferenceResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/reference/{path_param(ref_type)}/{path_param(ref_id)}",
+            f"/reference/{path_text(ref_type, 'ref_type')}/{path_id(ref_id, 'ref_id')}",
             params=build_query(
                 {
                     "accessor_count": accessor_count,
@@ -107,7 +105,7 @@ class ReferenceResource(APIResource):
         offset: int | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> AsyncPage[list[Profile], Profile]:
         """Get user profiles with access to object.
@@ -126,7 +124,7 @@ class ReferenceResource(APIResource):
         async def fetch(offset: int | None, limit: int | None) -> list[Profile]:
             response = await self._podio._send(
                 "GET",
-                f"/reference/{path_param(ref_type)}/{path_param(ref_id)}/accessible_by/",
+                f"/reference/{path_text(ref_type, 'ref_type')}/{path_id(ref_id, 'ref_id')}/accessible_by/",
                 params=build_query({"limit": limit, "offset": offset}, extra_query),
                 headers=extra_headers,
                 timeout=timeout,
@@ -150,7 +148,7 @@ class ReferenceResource(APIResource):
         url: str,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Reference:
         """Resolve url.
@@ -182,7 +180,7 @@ class ReferenceResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[ReferenceSearchGroup]:
         """Search references.

@@ -11,11 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
-
-from .._resource import APIResource, parse_as
+from .._resource import NOT_GIVEN, APIResource, TimeoutArg, parse_as
 from ..models.reminders import Reminder
-from ._helpers import build_body, build_query, path_param
+from ._helpers import build_body, build_query, path_id, path_text
 
 __all__ = ["RemindersResource"]
 
@@ -37,7 +35,7 @@ class RemindersResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Create or update reminder.
@@ -50,7 +48,7 @@ class RemindersResource(APIResource):
         """
         await self._podio._send(
             "PUT",
-            f"/reminder/{path_param(ref_type)}/{path_param(ref_id)}",
+            f"/reminder/{path_text(ref_type, 'ref_type')}/{path_id(ref_id, 'ref_id')}",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body, required={"remind_delta": remind_delta}),
             headers=extra_headers,
@@ -67,7 +65,7 @@ class RemindersResource(APIResource):
         reminder_id: int | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Delete reminder.
@@ -80,7 +78,7 @@ class RemindersResource(APIResource):
         """
         await self._podio._send(
             "DELETE",
-            f"/reminder/{path_param(ref_type)}/{path_param(ref_id)}",
+            f"/reminder/{path_text(ref_type, 'ref_type')}/{path_id(ref_id, 'ref_id')}",
             params=build_query({"reminder_id": reminder_id}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -95,7 +93,7 @@ class RemindersResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Reminder:
         """Get reminder.
@@ -105,7 +103,7 @@ class RemindersResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/reminder/{path_param(ref_type)}/{path_param(ref_id)}",
+            f"/reminder/{path_text(ref_type, 'ref_type')}/{path_id(ref_id, 'ref_id')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -123,7 +121,7 @@ class RemindersResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Snooze reminder.
@@ -136,7 +134,7 @@ class RemindersResource(APIResource):
         """
         await self._podio._send(
             "POST",
-            f"/reminder/{path_param(ref_type)}/{path_param(ref_id)}/snooze",
+            f"/reminder/{path_text(ref_type, 'ref_type')}/{path_id(ref_id, 'ref_id')}/snooze",
             params=build_query({"reminder_id": reminder_id}, extra_query),
             json=build_body({}, extra_body),
             headers=extra_headers,

@@ -11,12 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
-
-from .._resource import APIResource, parse_as
+from .._resource import NOT_GIVEN, APIResource, TimeoutArg, parse_as
 from ..models.search import SearchResult, SearchResultV2
 from ..pagination import AsyncPage
-from ._helpers import build_body, build_query, path_param
+from ._helpers import build_body, build_query, path_id
 
 __all__ = ["SearchResource"]
 
@@ -40,7 +38,7 @@ class SearchResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> AsyncPage[list[SearchResult], SearchResult]:
         """Search globally.
@@ -97,7 +95,7 @@ class SearchResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> AsyncPage[list[SearchResult], SearchResult]:
         """Search in app.
@@ -119,7 +117,7 @@ class SearchResource(APIResource):
         async def fetch(offset: int | None, limit: int | None) -> list[SearchResult]:
             response = await self._podio._send(
                 "POST",
-                f"/search/app/{path_param(app_id)}/",
+                f"/search/app/{path_id(app_id, 'app_id')}/",
                 params=build_query({"search_fields": search_fields}, extra_query),
                 json=build_body(
                     {"ref_type": ref_type, "limit": limit, "offset": offset},
@@ -155,7 +153,7 @@ class SearchResource(APIResource):
         search_fields: list[str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> AsyncPage[SearchResultV2, SearchResult]:
         """Search in application v2.
@@ -179,7 +177,7 @@ class SearchResource(APIResource):
         async def fetch(offset: int | None, limit: int | None) -> SearchResultV2:
             response = await self._podio._send(
                 "GET",
-                f"/search/app/{path_param(app_id)}/v2",
+                f"/search/app/{path_id(app_id, 'app_id')}/v2",
                 params=build_query(
                     {
                         "query": query,
@@ -220,7 +218,7 @@ class SearchResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> AsyncPage[list[SearchResult], SearchResult]:
         """Search in organization.
@@ -242,7 +240,7 @@ class SearchResource(APIResource):
         async def fetch(offset: int | None, limit: int | None) -> list[SearchResult]:
             response = await self._podio._send(
                 "POST",
-                f"/search/org/{path_param(org_id)}/",
+                f"/search/org/{path_id(org_id, 'org_id')}/",
                 params=build_query({"search_fields": search_fields}, extra_query),
                 json=build_body(
                     {"ref_type": ref_type, "limit": limit, "offset": offset},
@@ -277,7 +275,7 @@ class SearchResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> AsyncPage[list[SearchResult], SearchResult]:
         """Search in space.
@@ -299,7 +297,7 @@ class SearchResource(APIResource):
         async def fetch(offset: int | None, limit: int | None) -> list[SearchResult]:
             response = await self._podio._send(
                 "POST",
-                f"/search/space/{path_param(space_id)}/",
+                f"/search/space/{path_id(space_id, 'space_id')}/",
                 params=build_query({"search_fields": search_fields}, extra_query),
                 json=build_body(
                     {"ref_type": ref_type, "limit": limit, "offset": offset},
@@ -330,7 +328,7 @@ class SearchResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Rank clicked.
@@ -343,7 +341,7 @@ class SearchResource(APIResource):
         """
         await self._podio._send(
             "POST",
-            f"/search/{path_param(search_id)}/{path_param(rank)}/clicked",
+            f"/search/{path_id(search_id, 'search_id')}/{path_id(rank, 'rank')}/clicked",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body),
             headers=extra_headers,
@@ -364,7 +362,7 @@ class SearchResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[SearchResult]:
         """Search in app and space.
@@ -377,7 +375,7 @@ class SearchResource(APIResource):
         """
         response = await self._podio._send(
             "POST",
-            f"/search/app/{path_param(app_id)}/space/{path_param(space_id)}",
+            f"/search/app/{path_id(app_id, 'app_id')}/space/{path_id(space_id, 'space_id')}",
             params=build_query({}, extra_query),
             json=build_body(
                 {"ref_type": ref_type, "limit": limit, "offset": offset},

@@ -11,12 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
-
-from .._resource import APIResource, decode_json, parse_as
+from .._resource import NOT_GIVEN, APIResource, TimeoutArg, decode_json, parse_as
 from ..models.space_members import SpaceInvitation, SpaceMember
 from ..pagination import AsyncPage
-from ._helpers import build_body, build_query, path_param
+from ._helpers import build_body, build_query, path_id, path_ids, path_text
 
 __all__ = ["SpaceMembersResource"]
 
@@ -37,7 +35,7 @@ class SpaceMembersResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Accept space membership request.
@@ -47,7 +45,7 @@ class SpaceMembersResource(APIResource):
         """
         await self._podio._send(
             "POST",
-            f"/space/{path_param(space_id)}/member_request/{path_param(space_member_request_id)}/accept",
+            f"/space/{path_id(space_id, 'space_id')}/member_request/{path_id(space_member_request_id, 'space_member_request_id')}/accept",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body),
             headers=extra_headers,
@@ -72,7 +70,7 @@ class SpaceMembersResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Add member to space.
@@ -93,7 +91,7 @@ class SpaceMembersResource(APIResource):
         """
         await self._podio._send(
             "POST",
-            f"/space/{path_param(space_id)}/member/",
+            f"/space/{path_id(space_id, 'space_id')}/member/",
             params=build_query({}, extra_query),
             json=build_body(
                 {
@@ -122,7 +120,7 @@ class SpaceMembersResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """End space memberships.
@@ -132,7 +130,7 @@ class SpaceMembersResource(APIResource):
         """
         await self._podio._send(
             "DELETE",
-            f"/space/{path_param(space_id)}/member/{path_param(user_ids)}",
+            f"/space/{path_id(space_id, 'space_id')}/member/{path_ids(user_ids, 'user_ids')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -146,7 +144,7 @@ class SpaceMembersResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[SpaceMember]:
         """Get active members of space.
@@ -156,7 +154,7 @@ class SpaceMembersResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/space/{path_param(space_id)}/member/",
+            f"/space/{path_id(space_id, 'space_id')}/member/",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -172,7 +170,7 @@ class SpaceMembersResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> SpaceMember:
         """Get space member.
@@ -182,7 +180,7 @@ class SpaceMembersResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/space/{path_param(space_id)}/member/{path_param(user_id)}/v2",
+            f"/space/{path_id(space_id, 'space_id')}/member/{path_id(user_id, 'user_id')}/v2",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -198,7 +196,7 @@ class SpaceMembersResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[SpaceMember]:
         """Get space members by role.
@@ -211,7 +209,7 @@ class SpaceMembersResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/space/{path_param(space_id)}/member/{path_param(role)}/",
+            f"/space/{path_id(space_id, 'space_id')}/member/{path_text(role, 'role')}/",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -230,7 +228,7 @@ class SpaceMembersResource(APIResource):
         offset: int | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> AsyncPage[list[SpaceMember], SpaceMember]:
         """Get space members v2.
@@ -251,7 +249,7 @@ class SpaceMembersResource(APIResource):
         async def fetch(offset: int | None, limit: int | None) -> list[SpaceMember]:
             response = await self._podio._send(
                 "GET",
-                f"/space/{path_param(space_id)}/member/v2/",
+                f"/space/{path_id(space_id, 'space_id')}/member/v2/",
                 params=build_query(
                     {"member_type": member_type, "query": query, "limit": limit, "offset": offset},
                     extra_query,
@@ -278,7 +276,7 @@ class SpaceMembersResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> SpaceMember:
         """Get space membership.
@@ -288,7 +286,7 @@ class SpaceMembersResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/space/{path_param(space_id)}/member/{path_param(user_id)}",
+            f"/space/{path_id(space_id, 'space_id')}/member/{path_id(user_id, 'user_id')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -303,7 +301,7 @@ class SpaceMembersResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Get top users on space.
@@ -313,7 +311,7 @@ class SpaceMembersResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/space/{path_param(space_id)}/member/top/",
+            f"/space/{path_id(space_id, 'space_id')}/member/top/",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -329,7 +327,7 @@ class SpaceMembersResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Join space.
@@ -339,7 +337,7 @@ class SpaceMembersResource(APIResource):
         """
         await self._podio._send(
             "POST",
-            f"/space/{path_param(space_id)}/join",
+            f"/space/{path_id(space_id, 'space_id')}/join",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body),
             headers=extra_headers,
@@ -355,7 +353,7 @@ class SpaceMembersResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Leave space.
@@ -365,7 +363,7 @@ class SpaceMembersResource(APIResource):
         """
         await self._podio._send(
             "POST",
-            f"/space/{path_param(space_id)}/leave",
+            f"/space/{path_id(space_id, 'space_id')}/leave",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body),
             headers=extra_headers,
@@ -381,7 +379,7 @@ class SpaceMembersResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Request space membership.
@@ -391,7 +389,7 @@ class SpaceMembersResource(APIResource):
         """
         await self._podio._send(
             "POST",
-            f"/space/{path_param(space_id)}/member_request/",
+            f"/space/{path_id(space_id, 'space_id')}/member_request/",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body),
             headers=extra_headers,
@@ -409,7 +407,7 @@ class SpaceMembersResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Update space memberships.
@@ -422,7 +420,7 @@ class SpaceMembersResource(APIResource):
         """
         await self._podio._send(
             "PUT",
-            f"/space/{path_param(space_id)}/member/{path_param(user_ids)}",
+            f"/space/{path_id(space_id, 'space_id')}/member/{path_ids(user_ids, 'user_ids')}",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body, required={"role": role}),
             headers=extra_headers,
@@ -438,7 +436,7 @@ class SpaceMembersResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Accept invite.
@@ -468,7 +466,7 @@ class SpaceMembersResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Claim membership.
@@ -507,7 +505,7 @@ class SpaceMembersResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Invite.
@@ -528,7 +526,7 @@ class SpaceMembersResource(APIResource):
         """
         response = await self._podio._send(
             "POST",
-            f"/space/{path_param(space_id)}/invite",
+            f"/space/{path_id(space_id, 'space_id')}/invite",
             params=build_query({}, extra_query),
             json=build_body(
                 {
@@ -558,7 +556,7 @@ class SpaceMembersResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Decline invite.
@@ -587,7 +585,7 @@ class SpaceMembersResource(APIResource):
         invite_code: str,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Decline membership.
@@ -614,7 +612,7 @@ class SpaceMembersResource(APIResource):
         invite_code: str,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> SpaceInvitation:
         """Get invited membership.
@@ -642,7 +640,7 @@ class SpaceMembersResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[SpaceMember]:
         """Get ended.
@@ -652,7 +650,7 @@ class SpaceMembersResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/space/{path_param(space_id)}/member/ended/",
+            f"/space/{path_id(space_id, 'space_id')}/member/ended/",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -667,7 +665,7 @@ class SpaceMembersResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Get top active.
@@ -677,7 +675,7 @@ class SpaceMembersResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/space/{path_param(space_id)}/member/top_active/",
+            f"/space/{path_id(space_id, 'space_id')}/member/top_active/",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -692,7 +690,7 @@ class SpaceMembersResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Get count.
@@ -702,7 +700,7 @@ class SpaceMembersResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/space/{path_param(space_id)}/member/total",
+            f"/space/{path_id(space_id, 'space_id')}/member/total",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,

@@ -11,11 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
-
-from .._resource import APIResource, decode_json, parse_as
+from .._resource import NOT_GIVEN, APIResource, TimeoutArg, decode_json, parse_as
 from ..models.spaces import Space, SpaceMicro
-from ._helpers import build_body, build_query, path_param
+from ._helpers import build_body, build_query, path_id, path_text
 
 __all__ = ["SpacesResource"]
 
@@ -40,7 +38,7 @@ class SpacesResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Create space.
@@ -78,7 +76,7 @@ class SpacesResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Delete space.
@@ -88,7 +86,7 @@ class SpacesResource(APIResource):
         """
         await self._podio._send(
             "DELETE",
-            f"/space/{path_param(space_id)}",
+            f"/space/{path_id(space_id, 'space_id')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -102,7 +100,7 @@ class SpacesResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[SpaceMicro]:
         """Get available spaces.
@@ -112,7 +110,7 @@ class SpacesResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/space/org/{path_param(org_id)}/available/",
+            f"/space/org/{path_id(org_id, 'org_id')}/available/",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -127,7 +125,7 @@ class SpacesResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[SpaceMicro]:
         """Get list of organization workspaces.
@@ -137,7 +135,7 @@ class SpacesResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/space/org/{path_param(org_id)}/",
+            f"/space/org/{path_id(org_id, 'org_id')}/",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -152,7 +150,7 @@ class SpacesResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Space:
         """Get space.
@@ -162,7 +160,7 @@ class SpacesResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/space/{path_param(space_id)}",
+            f"/space/{path_id(space_id, 'space_id')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -178,7 +176,7 @@ class SpacesResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Space:
         """Get space by org and url label.
@@ -188,7 +186,7 @@ class SpacesResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/space/org/{path_param(org_id)}/{path_param(url_label)}",
+            f"/space/org/{path_id(org_id, 'org_id')}/{path_text(url_label, 'url_label')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -205,7 +203,7 @@ class SpacesResource(APIResource):
         space_slug: str | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Space:
         """Get space by url.
@@ -235,7 +233,7 @@ class SpacesResource(APIResource):
         limit: int | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[Space]:
         """Get top spaces.
@@ -267,7 +265,7 @@ class SpacesResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Update space.
@@ -280,7 +278,7 @@ class SpacesResource(APIResource):
         """
         await self._podio._send(
             "PUT",
-            f"/space/{path_param(space_id)}",
+            f"/space/{path_id(space_id, 'space_id')}",
             params=build_query({}, extra_query),
             json=build_body(
                 {
@@ -305,7 +303,7 @@ class SpacesResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Space get available seats.
@@ -316,7 +314,7 @@ class SpacesResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/space/{path_param(space_id)}/available",
+            f"/space/{path_id(space_id, 'space_id')}/available",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -331,7 +329,7 @@ class SpacesResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Space get count.
@@ -341,7 +339,7 @@ class SpacesResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/space/org/{path_param(org_id)}/count",
+            f"/space/org/{path_id(org_id, 'org_id')}/count",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -356,7 +354,7 @@ class SpacesResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Space get overdue info.
@@ -366,7 +364,7 @@ class SpacesResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/space/{path_param(space_id)}/overdue",
+            f"/space/{path_id(space_id, 'space_id')}/overdue",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -383,7 +381,7 @@ class SpacesResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Space validate url label.
@@ -393,7 +391,7 @@ class SpacesResource(APIResource):
         """
         response = await self._podio._send(
             "POST",
-            f"/space/org/{path_param(org_id)}/url/validate",
+            f"/space/org/{path_id(org_id, 'org_id')}/url/validate",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body, required={"url_label": url_label}),
             headers=extra_headers,

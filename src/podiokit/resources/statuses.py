@@ -11,11 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
-
-from .._resource import APIResource, decode_json, parse_as
+from .._resource import NOT_GIVEN, APIResource, TimeoutArg, decode_json, parse_as
 from ..models.status import Status
-from ._helpers import build_body, build_query, path_param
+from ._helpers import build_body, build_query, path_id
 
 __all__ = ["StatusesResource"]
 
@@ -40,7 +38,7 @@ class StatusesResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Status:
         """Add new status message.
@@ -57,7 +55,7 @@ class StatusesResource(APIResource):
         """
         response = await self._podio._send(
             "POST",
-            f"/status/space/{path_param(space_id)}/",
+            f"/status/space/{path_id(space_id, 'space_id')}/",
             params=build_query({}, extra_query),
             json=build_body(
                 {
@@ -82,7 +80,7 @@ class StatusesResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Delete a status message.
@@ -92,7 +90,7 @@ class StatusesResource(APIResource):
         """
         await self._podio._send(
             "DELETE",
-            f"/status/{path_param(status_id)}",
+            f"/status/{path_id(status_id, 'status_id')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -106,7 +104,7 @@ class StatusesResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Status:
         """Get status message.
@@ -116,7 +114,7 @@ class StatusesResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/status/{path_param(status_id)}",
+            f"/status/{path_id(status_id, 'status_id')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -137,7 +135,7 @@ class StatusesResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Update a status message.
@@ -154,7 +152,7 @@ class StatusesResource(APIResource):
         """
         response = await self._podio._send(
             "PUT",
-            f"/status/{path_param(status_id)}",
+            f"/status/{path_id(status_id, 'status_id')}",
             params=build_query({}, extra_query),
             json=build_body(
                 {

@@ -11,12 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
-
-from .._resource import APIResource, parse_as
+from .._resource import NOT_GIVEN, APIResource, TimeoutArg, parse_as
 from ..models.stream import StreamActivityGroup, StreamMute, StreamObject, StreamObjectV3
 from ..pagination import AsyncPage
-from ._helpers import build_body, build_query, path_param
+from ._helpers import build_body, build_query, path_id, path_text
 
 __all__ = ["StreamResource"]
 
@@ -37,7 +35,7 @@ class StreamResource(APIResource):
         offset: int | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> AsyncPage[list[StreamObject], StreamObject]:
         """Get app stream.
@@ -56,7 +54,7 @@ class StreamResource(APIResource):
         async def fetch(offset: int | None, limit: int | None) -> list[StreamObject]:
             response = await self._podio._send(
                 "GET",
-                f"/stream/app/{path_param(app_id)}/",
+                f"/stream/app/{path_id(app_id, 'app_id')}/",
                 params=build_query({"limit": limit, "offset": offset}, extra_query),
                 headers=extra_headers,
                 timeout=timeout,
@@ -83,7 +81,7 @@ class StreamResource(APIResource):
         offset: int | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> AsyncPage[list[StreamObjectV3], StreamObjectV3]:
         """Get application stream v3.
@@ -104,7 +102,7 @@ class StreamResource(APIResource):
         async def fetch(offset: int | None, limit: int | None) -> list[StreamObjectV3]:
             response = await self._podio._send(
                 "GET",
-                f"/stream/app/{path_param(app_id)}/v3",
+                f"/stream/app/{path_id(app_id, 'app_id')}/v3",
                 params=build_query(
                     {
                         "groups_event_types": groups_event_types,
@@ -138,7 +136,7 @@ class StreamResource(APIResource):
         date_to: str | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> AsyncPage[list[StreamObject], StreamObject]:
         """Get global stream.
@@ -188,7 +186,7 @@ class StreamResource(APIResource):
         offset: int | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> AsyncPage[list[StreamObjectV3], StreamObjectV3]:
         """Get global stream v3.
@@ -239,7 +237,7 @@ class StreamResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[StreamMute]:
         """Get mutes in global stream.
@@ -268,7 +266,7 @@ class StreamResource(APIResource):
         offset: int | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> AsyncPage[list[StreamObjectV3], StreamObjectV3]:
         """Get org stream v3.
@@ -289,7 +287,7 @@ class StreamResource(APIResource):
         async def fetch(offset: int | None, limit: int | None) -> list[StreamObjectV3]:
             response = await self._podio._send(
                 "GET",
-                f"/stream/org/{path_param(org_id)}/v3/",
+                f"/stream/org/{path_id(org_id, 'org_id')}/v3/",
                 params=build_query(
                     {
                         "groups_event_types": groups_event_types,
@@ -322,7 +320,7 @@ class StreamResource(APIResource):
         offset: int | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> AsyncPage[list[StreamObject], StreamObject]:
         """Get organization stream.
@@ -341,7 +339,7 @@ class StreamResource(APIResource):
         async def fetch(offset: int | None, limit: int | None) -> list[StreamObject]:
             response = await self._podio._send(
                 "GET",
-                f"/stream/org/{path_param(org_id)}/",
+                f"/stream/org/{path_id(org_id, 'org_id')}/",
                 params=build_query({"limit": limit, "offset": offset}, extra_query),
                 headers=extra_headers,
                 timeout=timeout,
@@ -365,7 +363,7 @@ class StreamResource(APIResource):
         offset: int | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> AsyncPage[list[StreamObject], StreamObject]:
         """Get personal stream.
@@ -409,7 +407,7 @@ class StreamResource(APIResource):
         offset: int | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> AsyncPage[list[StreamObject], StreamObject]:
         """Get space stream.
@@ -428,7 +426,7 @@ class StreamResource(APIResource):
         async def fetch(offset: int | None, limit: int | None) -> list[StreamObject]:
             response = await self._podio._send(
                 "GET",
-                f"/stream/space/{path_param(space_id)}/",
+                f"/stream/space/{path_id(space_id, 'space_id')}/",
                 params=build_query({"limit": limit, "offset": offset}, extra_query),
                 headers=extra_headers,
                 timeout=timeout,
@@ -453,7 +451,7 @@ class StreamResource(APIResource):
         groups_limit: int | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[StreamObjectV3]:
         """Get space stream v3.
@@ -467,7 +465,7 @@ class StreamResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/stream/space/{path_param(space_id)}/v3/",
+            f"/stream/space/{path_id(space_id, 'space_id')}/v3/",
             params=build_query(
                 {"groups_event_types": groups_event_types, "groups_limit": groups_limit},
                 extra_query,
@@ -486,7 +484,7 @@ class StreamResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> StreamObject:
         """Get stream object.
@@ -496,7 +494,7 @@ class StreamResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/stream/{path_param(ref_type)}/{path_param(ref_id)}",
+            f"/stream/{path_text(ref_type, 'ref_type')}/{path_id(ref_id, 'ref_id')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -514,7 +512,7 @@ class StreamResource(APIResource):
         groups_limit: int | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[Any]:
         """Get stream object v3.
@@ -528,7 +526,7 @@ class StreamResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/stream/{path_param(ref_type)}/{path_param(ref_id)}/v3",
+            f"/stream/{path_text(ref_type, 'ref_type')}/{path_id(ref_id, 'ref_id')}/v3",
             params=build_query(
                 {"groups_event_types": groups_event_types, "groups_limit": groups_limit},
                 extra_query,
@@ -548,7 +546,7 @@ class StreamResource(APIResource):
         offset: int | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> AsyncPage[list[StreamObject], StreamObject]:
         """Get user stream.
@@ -567,7 +565,7 @@ class StreamResource(APIResource):
         async def fetch(offset: int | None, limit: int | None) -> list[StreamObject]:
             response = await self._podio._send(
                 "GET",
-                f"/stream/user/{path_param(user_id)}/",
+                f"/stream/user/{path_id(user_id, 'user_id')}/",
                 params=build_query({"limit": limit, "offset": offset}, extra_query),
                 headers=extra_headers,
                 timeout=timeout,
@@ -594,7 +592,7 @@ class StreamResource(APIResource):
         offset: int | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> AsyncPage[list[StreamObjectV3], StreamObjectV3]:
         """Get user stream v3.
@@ -615,7 +613,7 @@ class StreamResource(APIResource):
         async def fetch(offset: int | None, limit: int | None) -> list[StreamObjectV3]:
             response = await self._podio._send(
                 "GET",
-                f"/stream/user/{path_param(user_id)}/v3",
+                f"/stream/user/{path_id(user_id, 'user_id')}/v3",
                 params=build_query(
                     {
                         "groups_event_types": groups_event_types,
@@ -648,7 +646,7 @@ class StreamResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Mute object from global stream.
@@ -658,7 +656,7 @@ class StreamResource(APIResource):
         """
         await self._podio._send(
             "POST",
-            f"/stream/mute/{path_param(scope_type)}/{path_param(scope_id)}",
+            f"/stream/mute/{path_text(scope_type, 'scope_type')}/{path_id(scope_id, 'scope_id')}",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body),
             headers=extra_headers,
@@ -674,7 +672,7 @@ class StreamResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Unmute objects from the global stream.
@@ -684,7 +682,7 @@ class StreamResource(APIResource):
         """
         await self._podio._send(
             "DELETE",
-            f"/stream/mute/{path_param(scope_type)}/{path_param(scope_id)}",
+            f"/stream/mute/{path_text(scope_type, 'scope_type')}/{path_id(scope_id, 'scope_id')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -700,7 +698,7 @@ class StreamResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> StreamActivityGroup:
         """Get activity group by event.
@@ -710,7 +708,7 @@ class StreamResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/stream/{path_param(ref_type)}/{path_param(ref_id)}/group/{path_param(event_id)}",
+            f"/stream/{path_text(ref_type, 'ref_type')}/{path_id(ref_id, 'ref_id')}/group/{path_id(event_id, 'event_id')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -726,7 +724,7 @@ class StreamResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[StreamActivityGroup]:
         """Get activity groups.
@@ -736,7 +734,7 @@ class StreamResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/stream/{path_param(ref_type)}/{path_param(ref_id)}/activity_group",
+            f"/stream/{path_text(ref_type, 'ref_type')}/{path_id(ref_id, 'ref_id')}/activity_group",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -754,7 +752,7 @@ class StreamResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> StreamActivityGroup:
         """Get activity group for data ref.
@@ -764,7 +762,7 @@ class StreamResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/stream/{path_param(ref_type)}/{path_param(ref_id)}/activity_group/{path_param(data_ref_type)}/{path_param(data_ref_id)}",
+            f"/stream/{path_text(ref_type, 'ref_type')}/{path_id(ref_id, 'ref_id')}/activity_group/{path_text(data_ref_type, 'data_ref_type')}/{path_id(data_ref_id, 'data_ref_id')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,

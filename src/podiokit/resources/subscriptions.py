@@ -11,12 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
-
-from .._resource import APIResource, parse_as
+from .._resource import NOT_GIVEN, APIResource, TimeoutArg, parse_as
 from ..models.subscriptions import Subscription
 from ..models.users import User
-from ._helpers import build_body, build_query, path_param
+from ._helpers import build_body, build_query, path_id, path_text
 
 __all__ = ["SubscriptionsResource"]
 
@@ -35,7 +33,7 @@ class SubscriptionsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Subscription:
         """Get subscription by id.
@@ -45,7 +43,7 @@ class SubscriptionsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/subscription/{path_param(subscription_id)}",
+            f"/subscription/{path_id(subscription_id, 'subscription_id')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -61,7 +59,7 @@ class SubscriptionsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Subscription:
         """Get subscription by reference.
@@ -71,7 +69,7 @@ class SubscriptionsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/subscription/{path_param(ref_type)}/{path_param(ref_id)}",
+            f"/subscription/{path_text(ref_type, 'ref_type')}/{path_id(ref_id, 'ref_id')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -88,7 +86,7 @@ class SubscriptionsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Subscribe.
@@ -98,7 +96,7 @@ class SubscriptionsResource(APIResource):
         """
         response = await self._podio._send(
             "POST",
-            f"/subscription/{path_param(ref_type)}/{path_param(ref_id)}",
+            f"/subscription/{path_text(ref_type, 'ref_type')}/{path_id(ref_id, 'ref_id')}",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body),
             headers=extra_headers,
@@ -114,7 +112,7 @@ class SubscriptionsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Unsubscribe by id.
@@ -124,7 +122,7 @@ class SubscriptionsResource(APIResource):
         """
         await self._podio._send(
             "DELETE",
-            f"/subscription/{path_param(subscription_id)}",
+            f"/subscription/{path_id(subscription_id, 'subscription_id')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -139,7 +137,7 @@ class SubscriptionsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Unsubscribe by reference.
@@ -149,7 +147,7 @@ class SubscriptionsResource(APIResource):
         """
         await self._podio._send(
             "DELETE",
-            f"/subscription/{path_param(ref_type)}/{path_param(ref_id)}",
+            f"/subscription/{path_text(ref_type, 'ref_type')}/{path_id(ref_id, 'ref_id')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -164,7 +162,7 @@ class SubscriptionsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[User]:
         """Get subscribers.
@@ -174,7 +172,7 @@ class SubscriptionsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/subscription/{path_param(ref_type)}/{path_param(ref_id)}/user",
+            f"/subscription/{path_text(ref_type, 'ref_type')}/{path_id(ref_id, 'ref_id')}/user",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,

@@ -11,11 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
-
-from .._resource import APIResource, parse_as
+from .._resource import NOT_GIVEN, APIResource, TimeoutArg, parse_as
 from ..models.tags import Tag, TaggedObject
-from ._helpers import build_query, path_param
+from ._helpers import build_query, path_id, path_text
 
 __all__ = ["TagsResource"]
 
@@ -36,7 +34,7 @@ class TagsResource(APIResource):
         tags: list[str],
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Create tags.
@@ -49,7 +47,7 @@ class TagsResource(APIResource):
         """
         await self._podio._send(
             "POST",
-            f"/tag/{path_param(ref_type)}/{path_param(ref_id)}/",
+            f"/tag/{path_text(ref_type, 'ref_type')}/{path_id(ref_id, 'ref_id')}/",
             params=build_query({}, extra_query),
             json=tags,
             headers=extra_headers,
@@ -65,7 +63,7 @@ class TagsResource(APIResource):
         text: str,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[TaggedObject]:
         """Get objects on app with tag.
@@ -78,7 +76,7 @@ class TagsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/tag/app/{path_param(app_id)}/search/",
+            f"/tag/app/{path_id(app_id, 'app_id')}/search/",
             params=build_query({"text": text}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -94,7 +92,7 @@ class TagsResource(APIResource):
         text: str,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[TaggedObject]:
         """Get objects on organization with tag.
@@ -107,7 +105,7 @@ class TagsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/tag/org/{path_param(org_id)}/search/",
+            f"/tag/org/{path_id(org_id, 'org_id')}/search/",
             params=build_query({"text": text}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -123,7 +121,7 @@ class TagsResource(APIResource):
         text: str,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[TaggedObject]:
         """Get objects on space with tag.
@@ -136,7 +134,7 @@ class TagsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/tag/space/{path_param(space_id)}/search/",
+            f"/tag/space/{path_id(space_id, 'space_id')}/search/",
             params=build_query({"text": text}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -153,7 +151,7 @@ class TagsResource(APIResource):
         text: str | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[Tag]:
         """Get tags on app.
@@ -167,7 +165,7 @@ class TagsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/tag/app/{path_param(app_id)}/",
+            f"/tag/app/{path_id(app_id, 'app_id')}/",
             params=build_query({"limit": limit, "text": text}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -184,7 +182,7 @@ class TagsResource(APIResource):
         text: str | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[Any]:
         """Get tags on app top.
@@ -198,7 +196,7 @@ class TagsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/tag/app/{path_param(app_id)}/top/",
+            f"/tag/app/{path_id(app_id, 'app_id')}/top/",
             params=build_query({"limit": limit, "text": text}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -215,7 +213,7 @@ class TagsResource(APIResource):
         text: str | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[Tag]:
         """Get tags on organization.
@@ -229,7 +227,7 @@ class TagsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/tag/org/{path_param(org_id)}/",
+            f"/tag/org/{path_id(org_id, 'org_id')}/",
             params=build_query({"limit": limit, "text": text}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -246,7 +244,7 @@ class TagsResource(APIResource):
         text: str | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[Tag]:
         """Get tags on space.
@@ -260,7 +258,7 @@ class TagsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/tag/space/{path_param(space_id)}/",
+            f"/tag/space/{path_id(space_id, 'space_id')}/",
             params=build_query({"limit": limit, "text": text}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -277,7 +275,7 @@ class TagsResource(APIResource):
         text: str,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Remove tag.
@@ -290,7 +288,7 @@ class TagsResource(APIResource):
         """
         await self._podio._send(
             "DELETE",
-            f"/tag/{path_param(ref_type)}/{path_param(ref_id)}/",
+            f"/tag/{path_text(ref_type, 'ref_type')}/{path_id(ref_id, 'ref_id')}/",
             params=build_query({"text": text}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -306,7 +304,7 @@ class TagsResource(APIResource):
         tags: list[str],
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Update tags.
@@ -319,7 +317,7 @@ class TagsResource(APIResource):
         """
         await self._podio._send(
             "PUT",
-            f"/tag/{path_param(ref_type)}/{path_param(ref_id)}/",
+            f"/tag/{path_text(ref_type, 'ref_type')}/{path_id(ref_id, 'ref_id')}/",
             params=build_query({}, extra_query),
             json=tags,
             headers=extra_headers,

@@ -11,12 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
-
-from .._resource import APIResource, decode_json, parse_as
+from .._resource import NOT_GIVEN, APIResource, TimeoutArg, decode_json, parse_as
 from ..models.tasks import Task, TaskLabel
 from ..pagination import AsyncPage
-from ._helpers import build_body, build_query, path_param
+from ._helpers import build_body, build_query, path_id, path_text
 
 __all__ = ["TasksResource"]
 
@@ -39,7 +37,7 @@ class TasksResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Assign task.
@@ -52,7 +50,7 @@ class TasksResource(APIResource):
         """
         await self._podio._send(
             "POST",
-            f"/task/{path_param(task_id)}/assign",
+            f"/task/{path_id(task_id, 'task_id')}/assign",
             params=build_query({"silent": silent, "hook": hook}, extra_query),
             json=build_body({}, extra_body, required={"responsible": responsible}),
             headers=extra_headers,
@@ -70,7 +68,7 @@ class TasksResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Complete task.
@@ -80,7 +78,7 @@ class TasksResource(APIResource):
         """
         response = await self._podio._send(
             "POST",
-            f"/task/{path_param(task_id)}/complete",
+            f"/task/{path_id(task_id, 'task_id')}/complete",
             params=build_query({"silent": silent, "hook": hook}, extra_query),
             json=build_body({}, extra_body),
             headers=extra_headers,
@@ -98,7 +96,7 @@ class TasksResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Create label.
@@ -144,7 +142,7 @@ class TasksResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Create task.
@@ -212,7 +210,7 @@ class TasksResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Create task with reference.
@@ -228,7 +226,7 @@ class TasksResource(APIResource):
         """
         response = await self._podio._send(
             "POST",
-            f"/task/{path_param(ref_type)}/{path_param(ref_id)}/",
+            f"/task/{path_text(ref_type, 'ref_type')}/{path_id(ref_id, 'ref_id')}/",
             params=build_query({"silent": silent, "hook": hook}, extra_query),
             json=build_body(
                 {
@@ -261,7 +259,7 @@ class TasksResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Delete label.
@@ -271,7 +269,7 @@ class TasksResource(APIResource):
         """
         await self._podio._send(
             "DELETE",
-            f"/task/label/{path_param(label_id)}",
+            f"/task/label/{path_id(label_id, 'label_id')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -287,7 +285,7 @@ class TasksResource(APIResource):
         hook: bool | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Delete task.
@@ -297,7 +295,7 @@ class TasksResource(APIResource):
         """
         await self._podio._send(
             "DELETE",
-            f"/task/{path_param(task_id)}",
+            f"/task/{path_id(task_id, 'task_id')}",
             params=build_query({"silent": silent, "hook": hook}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -310,7 +308,7 @@ class TasksResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[TaskLabel]:
         """Get labels.
@@ -335,7 +333,7 @@ class TasksResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Task:
         """Get task.
@@ -345,7 +343,7 @@ class TasksResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/task/{path_param(task_id)}",
+            f"/task/{path_id(task_id, 'task_id')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -361,7 +359,7 @@ class TasksResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Get task count.
@@ -371,7 +369,7 @@ class TasksResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/task/{path_param(ref_type)}/{path_param(ref_id)}/count",
+            f"/task/{path_text(ref_type, 'ref_type')}/{path_id(ref_id, 'ref_id')}/count",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -386,7 +384,7 @@ class TasksResource(APIResource):
         limit: int | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Get task summary.
@@ -412,7 +410,7 @@ class TasksResource(APIResource):
         limit: int | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Get task summary for organization.
@@ -422,7 +420,7 @@ class TasksResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/task/org/{path_param(org_id)}/summary",
+            f"/task/org/{path_id(org_id, 'org_id')}/summary",
             params=build_query({"limit": limit}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -437,7 +435,7 @@ class TasksResource(APIResource):
         limit: int | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Get task summary for personal.
@@ -464,7 +462,7 @@ class TasksResource(APIResource):
         limit: int | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Get task summary for reference.
@@ -474,7 +472,7 @@ class TasksResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/task/{path_param(ref_type)}/{path_param(ref_id)}/summary",
+            f"/task/{path_text(ref_type, 'ref_type')}/{path_id(ref_id, 'ref_id')}/summary",
             params=build_query({"limit": limit}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -490,7 +488,7 @@ class TasksResource(APIResource):
         limit: int | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Get task summary for space.
@@ -500,7 +498,7 @@ class TasksResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/task/space/{path_param(space_id)}/summary",
+            f"/task/space/{path_id(space_id, 'space_id')}/summary",
             params=build_query({"limit": limit}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -516,7 +514,7 @@ class TasksResource(APIResource):
         space_id: int | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Get task totals by time.
@@ -526,7 +524,7 @@ class TasksResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/task/total/{path_param(time)}",
+            f"/task/total/{path_text(time, 'time')}",
             params=build_query({"space_id": space_id}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -540,7 +538,7 @@ class TasksResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Get task totals v2.
@@ -586,7 +584,7 @@ class TasksResource(APIResource):
         reassigned: str | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> AsyncPage[list[Task], Task]:
         """Get tasks.
@@ -652,7 +650,7 @@ class TasksResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[Task]:
         """Get tasks with reference.
@@ -662,7 +660,7 @@ class TasksResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/task/{path_param(ref_type)}/{path_param(ref_id)}/",
+            f"/task/{path_text(ref_type, 'ref_type')}/{path_id(ref_id, 'ref_id')}/",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -680,7 +678,7 @@ class TasksResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Incomplete task.
@@ -690,7 +688,7 @@ class TasksResource(APIResource):
         """
         await self._podio._send(
             "POST",
-            f"/task/{path_param(task_id)}/incomplete",
+            f"/task/{path_id(task_id, 'task_id')}/incomplete",
             params=build_query({"silent": silent, "hook": hook}, extra_query),
             json=build_body({}, extra_body),
             headers=extra_headers,
@@ -708,7 +706,7 @@ class TasksResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Rank task.
@@ -722,7 +720,7 @@ class TasksResource(APIResource):
         """
         await self._podio._send(
             "POST",
-            f"/task/{path_param(task_id)}/rank",
+            f"/task/{path_id(task_id, 'task_id')}/rank",
             params=build_query({}, extra_query),
             json=build_body({"before": before, "after": after}, extra_body),
             headers=extra_headers,
@@ -737,7 +735,7 @@ class TasksResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Remove task reference.
@@ -747,7 +745,7 @@ class TasksResource(APIResource):
         """
         await self._podio._send(
             "DELETE",
-            f"/task/{path_param(task_id)}/ref",
+            f"/task/{path_id(task_id, 'task_id')}/ref",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -764,7 +762,7 @@ class TasksResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Update label.
@@ -774,7 +772,7 @@ class TasksResource(APIResource):
         """
         await self._podio._send(
             "PUT",
-            f"/task/label/{path_param(label_id)}",
+            f"/task/label/{path_id(label_id, 'label_id')}",
             params=build_query({}, extra_query),
             json=build_body({"text": text, "color": color}, extra_body),
             headers=extra_headers,
@@ -808,7 +806,7 @@ class TasksResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Update task.
@@ -823,7 +821,7 @@ class TasksResource(APIResource):
         """
         response = await self._podio._send(
             "PUT",
-            f"/task/{path_param(task_id)}",
+            f"/task/{path_id(task_id, 'task_id')}",
             params=build_query({"silent": silent, "hook": hook}, extra_query),
             json=build_body(
                 {
@@ -863,7 +861,7 @@ class TasksResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Update task description.
@@ -873,7 +871,7 @@ class TasksResource(APIResource):
         """
         await self._podio._send(
             "PUT",
-            f"/task/{path_param(task_id)}/description",
+            f"/task/{path_id(task_id, 'task_id')}/description",
             params=build_query({"silent": silent, "hook": hook}, extra_query),
             json=build_body({}, extra_body, required={"description": description}),
             headers=extra_headers,
@@ -894,7 +892,7 @@ class TasksResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Update task due on.
@@ -907,7 +905,7 @@ class TasksResource(APIResource):
         """
         response = await self._podio._send(
             "PUT",
-            f"/task/{path_param(task_id)}/due",
+            f"/task/{path_id(task_id, 'task_id')}/due",
             params=build_query({"silent": silent, "hook": hook}, extra_query),
             json=build_body(
                 {"due_on": due_on, "due_date": due_date, "due_time": due_time}, extra_body
@@ -926,7 +924,7 @@ class TasksResource(APIResource):
         label_ids: list[int],
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Update task labels.
@@ -939,7 +937,7 @@ class TasksResource(APIResource):
         """
         await self._podio._send(
             "PUT",
-            f"/task/{path_param(task_id)}/label/",
+            f"/task/{path_id(task_id, 'task_id')}/label/",
             params=build_query({}, extra_query),
             json=label_ids,
             headers=extra_headers,
@@ -958,7 +956,7 @@ class TasksResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Update task private.
@@ -968,7 +966,7 @@ class TasksResource(APIResource):
         """
         await self._podio._send(
             "PUT",
-            f"/task/{path_param(task_id)}/private",
+            f"/task/{path_id(task_id, 'task_id')}/private",
             params=build_query({"silent": silent, "hook": hook}, extra_query),
             json=build_body({}, extra_body, required={"private": private}),
             headers=extra_headers,
@@ -988,7 +986,7 @@ class TasksResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Update task reference.
@@ -998,7 +996,7 @@ class TasksResource(APIResource):
         """
         await self._podio._send(
             "PUT",
-            f"/task/{path_param(task_id)}/ref",
+            f"/task/{path_id(task_id, 'task_id')}/ref",
             params=build_query({"silent": silent, "hook": hook}, extra_query),
             json=build_body({}, extra_body, required={"ref_type": ref_type, "ref_id": ref_id}),
             headers=extra_headers,
@@ -1017,7 +1015,7 @@ class TasksResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Update task text.
@@ -1027,7 +1025,7 @@ class TasksResource(APIResource):
         """
         await self._podio._send(
             "PUT",
-            f"/task/{path_param(task_id)}/text",
+            f"/task/{path_id(task_id, 'task_id')}/text",
             params=build_query({"silent": silent, "hook": hook}, extra_query),
             json=build_body({}, extra_body, required={"text": text}),
             headers=extra_headers,
@@ -1044,7 +1042,7 @@ class TasksResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Task update due date.
@@ -1054,7 +1052,7 @@ class TasksResource(APIResource):
         """
         await self._podio._send(
             "PUT",
-            f"/task/{path_param(task_id)}/due_date",
+            f"/task/{path_id(task_id, 'task_id')}/due_date",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body, required={"due_date": due_date}),
             headers=extra_headers,

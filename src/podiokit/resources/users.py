@@ -11,12 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
-
-from .._resource import APIResource, decode_json, parse_as
+from .._resource import NOT_GIVEN, APIResource, TimeoutArg, decode_json, parse_as
 from ..models.contacts import Profile
 from ..models.users import User, UserStatus
-from ._helpers import build_body, build_query, path_param
+from ._helpers import build_body, build_query, path_id, path_text
 
 __all__ = ["UsersResource"]
 
@@ -35,7 +33,7 @@ class UsersResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Delete user property.
@@ -45,7 +43,7 @@ class UsersResource(APIResource):
         """
         await self._podio._send(
             "DELETE",
-            f"/user/property/{path_param(name)}",
+            f"/user/property/{path_text(name, 'name')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -60,7 +58,7 @@ class UsersResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Get notification setting.
@@ -70,7 +68,7 @@ class UsersResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/user/setting/{path_param(client_type)}/{path_param(key)}",
+            f"/user/setting/{path_text(client_type, 'client_type')}/{path_text(key, 'key')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -85,7 +83,7 @@ class UsersResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[Any]:
         """Get profile field.
@@ -95,7 +93,7 @@ class UsersResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/user/profile/{path_param(field)}",
+            f"/user/profile/{path_text(field, 'field')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -109,7 +107,7 @@ class UsersResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> User:
         """Get user.
@@ -134,7 +132,7 @@ class UsersResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Get user property.
@@ -144,7 +142,7 @@ class UsersResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/user/property/{path_param(name)}",
+            f"/user/property/{path_text(name, 'name')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -158,7 +156,7 @@ class UsersResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> UserStatus:
         """Get user status.
@@ -183,7 +181,7 @@ class UsersResource(APIResource):
         properties: Mapping[str, Any],
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Set user properties.
@@ -213,7 +211,7 @@ class UsersResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Set user property.
@@ -223,7 +221,7 @@ class UsersResource(APIResource):
         """
         await self._podio._send(
             "PUT",
-            f"/user/property/{path_param(name)}",
+            f"/user/property/{path_text(name, 'name')}",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body, required={"value": value}),
             headers=extra_headers,
@@ -241,7 +239,7 @@ class UsersResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Update notification setting.
@@ -251,7 +249,7 @@ class UsersResource(APIResource):
         """
         response = await self._podio._send(
             "PUT",
-            f"/user/setting/{path_param(client_type)}/{path_param(key)}",
+            f"/user/setting/{path_text(client_type, 'client_type')}/{path_text(key, 'key')}",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body, required={"value": value}),
             headers=extra_headers,
@@ -268,7 +266,7 @@ class UsersResource(APIResource):
         settings: Mapping[str, bool],
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Update notification settings.
@@ -281,7 +279,7 @@ class UsersResource(APIResource):
         """
         response = await self._podio._send(
             "PUT",
-            f"/user/setting/{path_param(client_type)}/",
+            f"/user/setting/{path_text(client_type, 'client_type')}/",
             params=build_query({}, extra_query),
             json=settings,
             headers=extra_headers,
@@ -297,7 +295,7 @@ class UsersResource(APIResource):
         profile: Mapping[str, Any],
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Update profile.
@@ -327,7 +325,7 @@ class UsersResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Update profile field.
@@ -337,7 +335,7 @@ class UsersResource(APIResource):
         """
         await self._podio._send(
             "PUT",
-            f"/user/profile/{path_param(key)}",
+            f"/user/profile/{path_text(key, 'key')}",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body, required={"value": value}),
             headers=extra_headers,
@@ -353,7 +351,7 @@ class UsersResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Email subscription setting find for user.
@@ -363,7 +361,7 @@ class UsersResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/user/{path_param(user_id)}/setting/{path_param(client_type)}/",
+            f"/user/{path_id(user_id, 'user_id')}/setting/{path_text(client_type, 'client_type')}/",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -377,7 +375,7 @@ class UsersResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Profile:
         """Get user profile.
@@ -402,7 +400,7 @@ class UsersResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Get notification settings.
@@ -413,7 +411,7 @@ class UsersResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/user/setting/{path_param(client_type)}/",
+            f"/user/setting/{path_text(client_type, 'client_type')}/",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -433,7 +431,7 @@ class UsersResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Update user.

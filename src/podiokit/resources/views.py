@@ -11,11 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import httpx
-
-from .._resource import APIResource, decode_json, parse_as
+from .._resource import NOT_GIVEN, APIResource, TimeoutArg, decode_json, parse_as
 from ..models.views import View, ViewCreateResult
-from ._helpers import build_body, build_query, path_param
+from ._helpers import build_body, build_query, path_id, path_id_or_text
 
 __all__ = ["ViewsResource"]
 
@@ -43,7 +41,7 @@ class ViewsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> ViewCreateResult:
         """Create view.
@@ -53,7 +51,7 @@ class ViewsResource(APIResource):
         """
         response = await self._podio._send(
             "POST",
-            f"/view/app/{path_param(app_id)}/",
+            f"/view/app/{path_id(app_id, 'app_id')}/",
             params=build_query({}, extra_query),
             json=build_body(
                 {
@@ -81,7 +79,7 @@ class ViewsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Delete view.
@@ -91,7 +89,7 @@ class ViewsResource(APIResource):
         """
         await self._podio._send(
             "DELETE",
-            f"/view/{path_param(view_id)}",
+            f"/view/{path_id(view_id, 'view_id')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -105,7 +103,7 @@ class ViewsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> View:
         """Get last view.
@@ -115,7 +113,7 @@ class ViewsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/view/app/{path_param(app_id)}/last",
+            f"/view/app/{path_id(app_id, 'app_id')}/last",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -131,7 +129,7 @@ class ViewsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> View:
         """Get view.
@@ -144,7 +142,7 @@ class ViewsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/view/app/{path_param(app_id)}/{path_param(view_id_or_name)}",
+            f"/view/app/{path_id(app_id, 'app_id')}/{path_id_or_text(view_id_or_name, 'view_id_or_name')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -160,7 +158,7 @@ class ViewsResource(APIResource):
         include_standard_views: bool | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[View]:
         """Get views.
@@ -170,7 +168,7 @@ class ViewsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/view/app/{path_param(app_id)}/",
+            f"/view/app/{path_id(app_id, 'app_id')}/",
             params=build_query({"include_standard_views": include_standard_views}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -186,7 +184,7 @@ class ViewsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Make default.
@@ -196,7 +194,7 @@ class ViewsResource(APIResource):
         """
         await self._podio._send(
             "POST",
-            f"/view/{path_param(view_id)}/default",
+            f"/view/{path_id(view_id, 'view_id')}/default",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body),
             headers=extra_headers,
@@ -218,7 +216,7 @@ class ViewsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Update last view.
@@ -228,7 +226,7 @@ class ViewsResource(APIResource):
         """
         await self._podio._send(
             "PUT",
-            f"/view/app/{path_param(app_id)}/last",
+            f"/view/app/{path_id(app_id, 'app_id')}/last",
             params=build_query({}, extra_query),
             json=build_body(
                 {
@@ -262,7 +260,7 @@ class ViewsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Update view.
@@ -272,7 +270,7 @@ class ViewsResource(APIResource):
         """
         await self._podio._send(
             "PUT",
-            f"/view/{path_param(view_id)}",
+            f"/view/{path_id(view_id, 'view_id')}",
             params=build_query({}, extra_query),
             json=build_body(
                 {
@@ -299,7 +297,7 @@ class ViewsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> View:
         """View get.
@@ -310,7 +308,7 @@ class ViewsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/view/{path_param(view_id)}",
+            f"/view/{path_id(view_id, 'view_id')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -326,7 +324,7 @@ class ViewsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Filter create.
@@ -336,7 +334,7 @@ class ViewsResource(APIResource):
         """
         response = await self._podio._send(
             "POST",
-            f"/filter/app/{path_param(app_id)}/",
+            f"/filter/app/{path_id(app_id, 'app_id')}/",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body),
             headers=extra_headers,
@@ -352,7 +350,7 @@ class ViewsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Filter delete.
@@ -362,7 +360,7 @@ class ViewsResource(APIResource):
         """
         await self._podio._send(
             "DELETE",
-            f"/filter/{path_param(filter_id)}",
+            f"/filter/{path_id(filter_id, 'filter_id')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -376,7 +374,7 @@ class ViewsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Filter find.
@@ -386,7 +384,7 @@ class ViewsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/filter/{path_param(filter_id)}",
+            f"/filter/{path_id(filter_id, 'filter_id')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -401,7 +399,7 @@ class ViewsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[Any]:
         """Filter find all.
@@ -411,7 +409,7 @@ class ViewsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/filter/app/{path_param(app_id)}/",
+            f"/filter/app/{path_id(app_id, 'app_id')}/",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -426,7 +424,7 @@ class ViewsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Filter find last.
@@ -436,7 +434,7 @@ class ViewsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/filter/app/{path_param(app_id)}/last",
+            f"/filter/app/{path_id(app_id, 'app_id')}/last",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,

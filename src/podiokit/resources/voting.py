@@ -11,10 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
-
-from .._resource import APIResource, decode_json
-from ._helpers import build_query, path_param
+from .._resource import NOT_GIVEN, APIResource, TimeoutArg, decode_json
+from ._helpers import build_query, path_id
 
 __all__ = ["VotingResource"]
 
@@ -33,7 +31,7 @@ class VotingResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Get app votings.
@@ -43,7 +41,7 @@ class VotingResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/voting/app/{path_param(app_id)}/voting",
+            f"/voting/app/{path_id(app_id, 'app_id')}/voting",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -59,7 +57,7 @@ class VotingResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Get list of users with votes.
@@ -69,7 +67,7 @@ class VotingResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/voting/item/{path_param(item_id)}/voting/{path_param(voting_id)}/user",
+            f"/voting/item/{path_id(item_id, 'item_id')}/voting/{path_id(voting_id, 'voting_id')}/user",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -85,7 +83,7 @@ class VotingResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Get result of voting on an item.
@@ -95,7 +93,7 @@ class VotingResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/voting/item/{path_param(item_id)}/voting/{path_param(voting_id)}/result",
+            f"/voting/item/{path_id(item_id, 'item_id')}/voting/{path_id(voting_id, 'voting_id')}/result",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,

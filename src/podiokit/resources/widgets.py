@@ -11,11 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
-
-from .._resource import APIResource, decode_json, parse_as
+from .._resource import NOT_GIVEN, APIResource, TimeoutArg, decode_json, parse_as
 from ..models.widgets import Widget
-from ._helpers import build_body, build_query, path_param
+from ._helpers import build_body, build_query, path_id, path_text
 
 __all__ = ["WidgetsResource"]
 
@@ -37,7 +35,7 @@ class WidgetsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Clone widget.
@@ -51,7 +49,7 @@ class WidgetsResource(APIResource):
         """
         response = await self._podio._send(
             "POST",
-            f"/widget/{path_param(widget_id)}/clone",
+            f"/widget/{path_id(widget_id, 'widget_id')}/clone",
             params=build_query({}, extra_query),
             json=build_body({}, extra_body, required={"type": type, "id": id}),
             headers=extra_headers,
@@ -72,7 +70,7 @@ class WidgetsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Widget:
         """Create widget.
@@ -87,7 +85,7 @@ class WidgetsResource(APIResource):
         """
         response = await self._podio._send(
             "POST",
-            f"/widget/{path_param(ref_type)}/{path_param(ref_id)}/",
+            f"/widget/{path_text(ref_type, 'ref_type')}/{path_id(ref_id, 'ref_id')}/",
             params=build_query({}, extra_query),
             json=build_body(
                 {}, extra_body, required={"type": type, "title": title, "config": config}
@@ -105,7 +103,7 @@ class WidgetsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Delete widget.
@@ -115,7 +113,7 @@ class WidgetsResource(APIResource):
         """
         await self._podio._send(
             "DELETE",
-            f"/widget/{path_param(widget_id)}",
+            f"/widget/{path_id(widget_id, 'widget_id')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -129,7 +127,7 @@ class WidgetsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Widget:
         """Get widget.
@@ -139,7 +137,7 @@ class WidgetsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/widget/{path_param(widget_id)}",
+            f"/widget/{path_id(widget_id, 'widget_id')}",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -155,7 +153,7 @@ class WidgetsResource(APIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[Widget]:
         """Get widgets.
@@ -165,7 +163,7 @@ class WidgetsResource(APIResource):
         """
         response = await self._podio._send(
             "GET",
-            f"/widget/{path_param(ref_type)}/{path_param(ref_id)}/",
+            f"/widget/{path_text(ref_type, 'ref_type')}/{path_id(ref_id, 'ref_id')}/",
             params=build_query({}, extra_query),
             headers=extra_headers,
             timeout=timeout,
@@ -183,7 +181,7 @@ class WidgetsResource(APIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Update widget.
@@ -197,7 +195,7 @@ class WidgetsResource(APIResource):
         """
         response = await self._podio._send(
             "PUT",
-            f"/widget/{path_param(widget_id)}",
+            f"/widget/{path_id(widget_id, 'widget_id')}",
             params=build_query({}, extra_query),
             json=build_body({"title": title, "config": config}, extra_body),
             headers=extra_headers,
@@ -215,7 +213,7 @@ class WidgetsResource(APIResource):
         widget_ids: list[int],
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Update widget order.
@@ -228,7 +226,7 @@ class WidgetsResource(APIResource):
         """
         await self._podio._send(
             "PUT",
-            f"/widget/{path_param(ref_type)}/{path_param(ref_id)}/order",
+            f"/widget/{path_text(ref_type, 'ref_type')}/{path_id(ref_id, 'ref_id')}/order",
             params=build_query({}, extra_query),
             json=widget_ids,
             headers=extra_headers,
