@@ -11,7 +11,7 @@ import httpx
 import pytest
 import respx
 
-from podiokit.models.apps import App, AppField
+from podiokit.models.apps import App, AppDependencies, AppField, AppRevision
 from podiokit.resources.apps import AppsResource
 
 from .conftest import RecordingRequester
@@ -94,7 +94,7 @@ async def test_delete_field(requester: RecordingRequester, respx_mock: respx.Moc
     assert dict(request.url.params) == {"delete_values": "true"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, AppRevision)
 
 
 async def test_get_all_for_user(
@@ -156,7 +156,18 @@ async def test_get_by_labels(requester: RecordingRequester, respx_mock: respx.Mo
 async def test_get_dependencies(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
+    route = respx_mock.route().mock(
+        return_value=httpx.Response(
+            200,
+            json={
+                "apps": [
+                    {"app_id": 1, "config": {"name": "Projects"}},
+                    {"app_id": 3, "config": {"name": "Clients"}},
+                ],
+                "dependencies": {"1": [3], "3": []},
+            },
+        )
+    )
     result = await AppsResource(requester).get_dependencies(101)
     request = route.calls.last.request
     assert request.method == "GET"
@@ -164,7 +175,7 @@ async def test_get_dependencies(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, AppDependencies)
 
 
 async def test_get_field(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -248,7 +259,18 @@ async def test_get_icon_suggestions(
 async def test_get_space_dependencies(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
+    route = respx_mock.route().mock(
+        return_value=httpx.Response(
+            200,
+            json={
+                "apps": [
+                    {"app_id": 1, "config": {"name": "Projects"}},
+                    {"app_id": 3, "config": {"name": "Clients"}},
+                ],
+                "dependencies": {"1": [3], "3": []},
+            },
+        )
+    )
     result = await AppsResource(requester).get_space_dependencies(101)
     request = route.calls.last.request
     assert request.method == "GET"
@@ -256,7 +278,7 @@ async def test_get_space_dependencies(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == []
+    assert isinstance(result, AppDependencies)
 
 
 async def test_get_top(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -296,15 +318,33 @@ async def test_install(requester: RecordingRequester, respx_mock: respx.MockRout
 
 
 async def test_update_field(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(204))
-    result = await AppsResource(requester).update_field(101, 102, label="s10", config={"k": "v11"})
+    route = respx_mock.route().mock(return_value=httpx.Response(200, json={"revision": 7}))
+    result = await AppsResource(requester).update_field(
+        101,
+        102,
+        label="s10",
+        description="s11",
+        delta=112,
+        settings={"k": "v13"},
+        mapping="s14",
+        required=True,
+        hidden=True,
+    )
     request = route.calls.last.request
     assert request.method == "PUT"
     assert request.url.raw_path.partition(b"?")[0] == b"/app/101/field/102"
     assert dict(request.url.params) == {}
-    assert json.loads(request.content) == {"label": "s10", "config": {"k": "v11"}}
+    assert json.loads(request.content) == {
+        "label": "s10",
+        "description": "s11",
+        "delta": 112,
+        "settings": {"k": "v13"},
+        "mapping": "s14",
+        "required": True,
+        "hidden": True,
+    }
     assert requester.flags[-1] == (True, False)
-    assert result is None
+    assert isinstance(result, AppRevision)
 
 
 async def test_update(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:

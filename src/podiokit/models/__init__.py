@@ -58,6 +58,9 @@ if TYPE_CHECKING:
         AppConfig as AppConfig,
     )
     from podiokit.models.apps import (
+        AppDependencies as AppDependencies,
+    )
+    from podiokit.models.apps import (
         AppField as AppField,
     )
     from podiokit.models.apps import (
@@ -68,6 +71,9 @@ if TYPE_CHECKING:
     )
     from podiokit.models.apps import (
         AppMini as AppMini,
+    )
+    from podiokit.models.apps import (
+        AppRevision as AppRevision,
     )
     from podiokit.models.apps import (
         CategoryOption as CategoryOption,
@@ -474,6 +480,7 @@ _MODULES: dict[str, str] = {
     "Action": "actions",
     "App": "apps",
     "AppConfig": "apps",
+    "AppDependencies": "apps",
     "AppEmailConfiguration": "email",
     "AppField": "apps",
     "AppItemField": "items",
@@ -482,6 +489,7 @@ _MODULES: dict[str, str] = {
     "AppMarketShareInstall": "app_market",
     "AppMarketShares": "app_market",
     "AppMini": "apps",
+    "AppRevision": "apps",
     "AppValue": "items",
     "Application": "apps",
     "ApplicationField": "apps",
@@ -618,6 +626,7 @@ __all__ = [
     "Action",
     "App",
     "AppConfig",
+    "AppDependencies",
     "AppEmailConfiguration",
     "AppField",
     "AppItemField",
@@ -626,6 +635,7 @@ __all__ = [
     "AppMarketShareInstall",
     "AppMarketShares",
     "AppMini",
+    "AppRevision",
     "AppValue",
     "Application",
     "ApplicationField",

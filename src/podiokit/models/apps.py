@@ -14,8 +14,10 @@ from .spaces import SpaceMini
 __all__ = [
     "App",
     "AppConfig",
+    "AppDependencies",
     "AppField",
     "AppMini",
+    "AppRevision",
     "Application",
     "ApplicationField",
     "CategoryOption",
@@ -300,6 +302,29 @@ class App(AppMini):
     layouts: dict[str, Any] | None = None
 
     fields: list[AppField] | None = None
+
+
+class AppDependencies(PodioModel):
+    """The apps an app, or a space's apps, depend on (GET /app/{app_id}/dependencies/, GET
+    /space/{space_id}/dependencies/).
+
+    Podio: ApplicationDependency.
+    """
+
+    apps: list[App] | None = None
+    """The apps involved."""
+
+    dependencies: dict[int, list[int]] | None = None
+    """An app's id to the ids of the apps it depends on."""
+
+
+class AppRevision(PodioModel):
+    """The app's new revision after a field is changed or deleted.
+
+    Podio: ApplicationRevision.
+    """
+
+    revision: int | None = None
 
 
 Application = App

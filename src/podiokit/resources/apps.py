@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .._resource import NOT_GIVEN, APIResource, TimeoutArg, decode_json, parse_as
-from ..models.apps import App, AppField
+from ..models.apps import App, AppDependencies, AppField, AppRevision
 from ._helpers import build_body, build_query, path_id, path_text
 
 __all__ = ["AppsResource"]
@@ -183,7 +183,7 @@ class AppsResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> AppRevision:
         """Delete app field.
 
         Podio operation "Delete app field": `DELETE /app/{app_id}/field/{field_id}`.
@@ -198,7 +198,7 @@ class AppsResource(APIResource):
             max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, AppRevision)
 
     async def get_all_for_user(
         self,
@@ -306,7 +306,7 @@ class AppsResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> list[Any]:
+    ) -> AppDependencies:
         """Get app dependencies.
 
         Podio operation "Get app dependencies": `GET /app/{app_id}/dependencies/`.
@@ -321,7 +321,7 @@ class AppsResource(APIResource):
             max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, list[Any])
+        return parse_as(response, AppDependencies)
 
     async def get_field(
         self,
@@ -487,7 +487,7 @@ class AppsResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> list[Any]:
+    ) -> AppDependencies:
         """Get space app dependencies.
 
         Podio operation "Get space app dependencies": `GET /space/{space_id}/dependencies/`.
@@ -502,7 +502,7 @@ class AppsResource(APIResource):
             max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, list[Any])
+        return parse_as(response, AppDependencies)
 
     async def get_top(
         self,
@@ -588,28 +588,50 @@ class AppsResource(APIResource):
         field_id: int,
         *,
         label: str | None = None,
-        config: dict[str, Any] | None = None,
+        description: str | None = None,
+        delta: int | None = None,
+        settings: Mapping[str, Any] | None = None,
+        mapping: str | None = None,
+        required: bool | None = None,
+        hidden: bool | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> None:
+    ) -> AppRevision:
         """Update an app field.
 
         Podio operation "Update an app field": `PUT /app/{app_id}/field/{field_id}`.
         See https://developers.podio.com/doc/applications/update-an-app-field-22356
+
+        Args:
+            delta: The field's position among the app's fields.
+            settings: Type-specific settings (size, options, referenced_apps, ...).
+            mapping: A meeting app's mapping of this field, e.g. "meeting_time".
         """
-        await self._podio._send(
+        response = await self._podio._send(
             "PUT",
             f"/app/{path_id(app_id, 'app_id')}/field/{path_id(field_id, 'field_id')}",
             params=build_query({}, extra_query),
-            json=build_body({"label": label, "config": config}, extra_body),
+            json=build_body(
+                {
+                    "label": label,
+                    "description": description,
+                    "delta": delta,
+                    "settings": settings,
+                    "mapping": mapping,
+                    "required": required,
+                    "hidden": hidden,
+                },
+                extra_body,
+            ),
             headers=extra_headers,
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
         )
+        return parse_as(response, AppRevision)
 
     async def update(
         self,
