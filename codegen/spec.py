@@ -302,10 +302,15 @@ def returns_model(returns: str) -> str | None:
         return None
     # `Model | None`: Podio may answer with an empty body (a no-op item update gives 204).
     returns = returns.removesuffix(" | None")
+    # `Model | list[Model]`: one object, or a list of them (a task given several responsible).
+    either = re.fullmatch(r"([A-Z][A-Za-z0-9_]*) \| list\[\1\]", returns)
+    if either is not None:
+        return either.group(1)
     match = re.fullmatch(r"(?:list\[)?([A-Z][A-Za-z0-9_]*)\]?", returns)
     if match is None or (returns.startswith("list[") != returns.endswith("]")):
         raise ValueError(
-            f"returns must be one of {sorted(GENERIC_RETURNS)}, a model name or list[Model]:"
+            f"returns must be one of {sorted(GENERIC_RETURNS)}, a model name, list[Model] or"
+            " Model | list[Model]:"
             f" {returns!r}"
         )
     return match.group(1)

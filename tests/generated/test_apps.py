@@ -11,7 +11,14 @@ import httpx
 import pytest
 import respx
 
-from podiokit.models.apps import App, AppDependencies, AppField, AppRevision
+from podiokit.models.apps import (
+    App,
+    AppCreateResult,
+    AppDependencies,
+    AppField,
+    AppFieldCreateResult,
+    AppRevision,
+)
 from podiokit.resources.apps import AppsResource
 
 from .conftest import RecordingRequester
@@ -46,7 +53,7 @@ async def test_create(requester: RecordingRequester, respx_mock: respx.MockRoute
         "fields": ["v14"],
     }
     assert requester.flags[-1] == (False, False)
-    assert result == {}
+    assert isinstance(result, AppCreateResult)
 
 
 async def test_create_field(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -58,7 +65,7 @@ async def test_create_field(requester: RecordingRequester, respx_mock: respx.Moc
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {"type": "s10", "config": {"k": "v11"}}
     assert requester.flags[-1] == (False, False)
-    assert result == {}
+    assert isinstance(result, AppFieldCreateResult)
 
 
 async def test_deactivate(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -314,7 +321,7 @@ async def test_install(requester: RecordingRequester, respx_mock: respx.MockRout
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {}
     assert requester.flags[-1] == (False, False)
-    assert result == {}
+    assert isinstance(result, AppCreateResult)
 
 
 async def test_update_field(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:

@@ -12,7 +12,7 @@ import pytest
 import respx
 
 from podiokit.models.contact_totals import ContactTotal
-from podiokit.models.contacts import Contact
+from podiokit.models.contacts import Contact, ContactCreateResult
 from podiokit.resources.contacts import ContactsResource
 
 from .conftest import RecordingRequester
@@ -81,7 +81,7 @@ async def test_create_space_contact(
         "external_id": "s33",
     }
     assert requester.flags[-1] == (False, False)
-    assert result == {}
+    assert isinstance(result, ContactCreateResult)
 
 
 async def test_delete(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -97,7 +97,7 @@ async def test_delete(requester: RecordingRequester, respx_mock: respx.MockRoute
 
 
 async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
+    route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
     result = await ContactsResource(requester).get([1, 2], space_id=110)
     request = route.calls.last.request
     assert request.method == "GET"
@@ -105,7 +105,7 @@ async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) 
     assert dict(request.url.params) == {"space_id": "110"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {"ok": True}
+    assert isinstance(result, Contact)
 
 
 async def test_get_totals(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:

@@ -84,7 +84,7 @@ async def test_attach(requester: RecordingRequester, respx_mock: respx.MockRoute
 
 
 async def test_copy(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
+    route = respx_mock.route().mock(return_value=httpx.Response(200, json={"file_id": 77}))
     result = await FilesResource(requester).copy(101)
     request = route.calls.last.request
     assert request.method == "POST"
@@ -92,7 +92,7 @@ async def test_copy(requester: RecordingRequester, respx_mock: respx.MockRouter)
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {}
     assert requester.flags[-1] == (False, False)
-    assert result == {}
+    assert isinstance(result, File)
 
 
 async def test_replace(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:

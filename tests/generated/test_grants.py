@@ -11,6 +11,7 @@ import httpx
 import pytest
 import respx
 
+from podiokit.models.common import Count
 from podiokit.models.grants import Grant, GrantCreateResult
 from podiokit.resources.grants import GrantsResource
 
@@ -28,7 +29,7 @@ async def test_count_on_object(requester: RecordingRequester, respx_mock: respx.
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, Count)
 
 
 async def test_create(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:

@@ -12,9 +12,11 @@ import pytest
 import respx
 
 from podiokit.fields import encode_fields
+from podiokit.models.common import Count
 from podiokit.models.items import (
     Item,
     ItemCreateResult,
+    ItemExportResult,
     ItemFilterResult,
     ItemMini,
     ItemRevision,
@@ -169,7 +171,7 @@ async def test_get_count(requester: RecordingRequester, respx_mock: respx.MockRo
     assert dict(request.url.params) == {"view_id": "110"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, Count)
 
 
 async def test_create(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -612,7 +614,7 @@ async def test_export(requester: RecordingRequester, respx_mock: respx.MockRoute
         "view_id": 115,
     }
     assert requester.flags[-1] == (False, True)
-    assert result == {}
+    assert isinstance(result, ItemExportResult)
 
 
 async def test_get_as_xlsx(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -665,7 +667,7 @@ async def test_rearrange(requester: RecordingRequester, respx_mock: respx.MockRo
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {"before": 110, "after": 111}
     assert requester.flags[-1] == (False, False)
-    assert result == {}
+    assert isinstance(result, Item)
 
 
 async def test_set_participation(

@@ -12,6 +12,7 @@ import pytest
 import respx
 
 from podiokit.models.notification_groups import NotificationGroup
+from podiokit.models.notifications import InboxNewCount
 from podiokit.resources.notifications import NotificationsResource
 
 from .conftest import RecordingRequester
@@ -30,7 +31,7 @@ async def test_get_inbox_new_count(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, InboxNewCount)
 
 
 async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:

@@ -11,6 +11,7 @@ import httpx
 import pytest
 import respx
 
+from podiokit.models.contacts import Contact
 from podiokit.models.orgs import Organization
 from podiokit.resources.orgs import OrgsResource
 
@@ -28,7 +29,7 @@ async def test_create(requester: RecordingRequester, respx_mock: respx.MockRoute
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {"name": "s10", "logo": 111}
     assert requester.flags[-1] == (False, False)
-    assert result == {}
+    assert isinstance(result, Organization)
 
 
 async def test_add_admin(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -158,7 +159,7 @@ async def test_get_app_store_profile(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, Contact)
 
 
 async def test_get_billing_profile(
@@ -172,7 +173,7 @@ async def test_get_billing_profile(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, Contact)
 
 
 async def test_get_by_url(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:

@@ -11,7 +11,7 @@ import httpx
 import pytest
 import respx
 
-from podiokit.models.ratings import Rating
+from podiokit.models.ratings import LikeCount, Rating
 from podiokit.resources.ratings import RatingsResource
 
 from .conftest import RecordingRequester
@@ -52,7 +52,7 @@ async def test_get_like_count(requester: RecordingRequester, respx_mock: respx.M
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, LikeCount)
 
 
 async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:

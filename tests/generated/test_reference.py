@@ -11,7 +11,7 @@ import httpx
 import pytest
 import respx
 
-from podiokit.models.common import Reference
+from podiokit.models.common import Count, Reference
 from podiokit.resources.reference import ReferenceResource
 
 from .conftest import RecordingRequester
@@ -32,7 +32,7 @@ async def test_count_profiles_with_access(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, Count)
 
 
 async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:

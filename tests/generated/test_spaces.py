@@ -11,7 +11,7 @@ import httpx
 import pytest
 import respx
 
-from podiokit.models.spaces import Space
+from podiokit.models.spaces import Space, SpaceCreateResult
 from podiokit.resources.spaces import SpacesResource
 
 from .conftest import RecordingRequester
@@ -42,7 +42,7 @@ async def test_create(requester: RecordingRequester, respx_mock: respx.MockRoute
         "post_on_new_member": True,
     }
     assert requester.flags[-1] == (False, False)
-    assert result == {}
+    assert isinstance(result, SpaceCreateResult)
 
 
 async def test_delete(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:

@@ -11,7 +11,7 @@ import httpx
 import pytest
 import respx
 
-from podiokit.models.subscriptions import Subscription
+from podiokit.models.subscriptions import Subscription, SubscriptionCreateResult
 from podiokit.resources.subscriptions import SubscriptionsResource
 
 from .conftest import RecordingRequester
@@ -54,7 +54,7 @@ async def test_subscribe(requester: RecordingRequester, respx_mock: respx.MockRo
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {}
     assert requester.flags[-1] == (False, False)
-    assert result == {}
+    assert isinstance(result, SubscriptionCreateResult)
 
 
 async def test_unsubscribe_by_id(

@@ -11,7 +11,8 @@ import httpx
 import pytest
 import respx
 
-from podiokit.models.tasks import Task
+from podiokit.models.common import Count
+from podiokit.models.tasks import Task, TaskLabelCreateResult, TaskSummary
 from podiokit.resources.tasks import TasksResource
 
 from .conftest import RecordingRequester
@@ -52,11 +53,11 @@ async def test_create_label(requester: RecordingRequester, respx_mock: respx.Moc
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {"text": "s10", "color": "s11"}
     assert requester.flags[-1] == (False, False)
-    assert result == {}
+    assert isinstance(result, TaskLabelCreateResult)
 
 
 async def test_create(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
+    route = respx_mock.route().mock(return_value=httpx.Response(200, json={"task_id": 1}))
     result = await TasksResource(requester).create(
         text="s10",
         silent=True,
@@ -98,13 +99,13 @@ async def test_create(requester: RecordingRequester, respx_mock: respx.MockRoute
         "ref_id": 126,
     }
     assert requester.flags[-1] == (False, False)
-    assert result == {"ok": True}
+    assert isinstance(result, Task)
 
 
 async def test_create_with_reference(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(200, json={"ok": True}))
+    route = respx_mock.route().mock(return_value=httpx.Response(200, json={"task_id": 1}))
     result = await TasksResource(requester).create_with_reference(
         "a b/1",
         102,
@@ -144,7 +145,7 @@ async def test_create_with_reference(
         "external_id": "s24",
     }
     assert requester.flags[-1] == (False, False)
-    assert result == {"ok": True}
+    assert isinstance(result, Task)
 
 
 async def test_delete_label(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -204,7 +205,7 @@ async def test_get_count(requester: RecordingRequester, respx_mock: respx.MockRo
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, Count)
 
 
 async def test_get_summary(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -216,7 +217,7 @@ async def test_get_summary(requester: RecordingRequester, respx_mock: respx.Mock
     assert dict(request.url.params) == {"limit": "110"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, TaskSummary)
 
 
 async def test_get_summary_for_organization(
@@ -230,7 +231,7 @@ async def test_get_summary_for_organization(
     assert dict(request.url.params) == {"limit": "110"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, TaskSummary)
 
 
 async def test_get_summary_for_personal(
@@ -244,7 +245,7 @@ async def test_get_summary_for_personal(
     assert dict(request.url.params) == {"limit": "110"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, TaskSummary)
 
 
 async def test_get_summary_for_reference(
@@ -258,7 +259,7 @@ async def test_get_summary_for_reference(
     assert dict(request.url.params) == {"limit": "110"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, TaskSummary)
 
 
 async def test_get_summary_for_space(
@@ -272,7 +273,7 @@ async def test_get_summary_for_space(
     assert dict(request.url.params) == {"limit": "110"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, TaskSummary)
 
 
 async def test_get_totals_by_time(
@@ -286,7 +287,7 @@ async def test_get_totals_by_time(
     assert dict(request.url.params) == {"space_id": "110"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, Count)
 
 
 async def test_get_totals_v2(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -424,7 +425,7 @@ async def test_update_label(requester: RecordingRequester, respx_mock: respx.Moc
 
 
 async def test_update(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
+    route = respx_mock.route().mock(return_value=httpx.Response(200, json={"task_id": 1}))
     result = await TasksResource(requester).update(
         101,
         silent=True,
@@ -469,7 +470,7 @@ async def test_update(requester: RecordingRequester, respx_mock: respx.MockRoute
         "ref_id": 127,
     }
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, Task)
 
 
 async def test_update_description(

@@ -58,10 +58,16 @@ if TYPE_CHECKING:
         AppConfig as AppConfig,
     )
     from podiokit.models.apps import (
+        AppCreateResult as AppCreateResult,
+    )
+    from podiokit.models.apps import (
         AppDependencies as AppDependencies,
     )
     from podiokit.models.apps import (
         AppField as AppField,
+    )
+    from podiokit.models.apps import (
+        AppFieldCreateResult as AppFieldCreateResult,
     )
     from podiokit.models.apps import (
         Application as Application,
@@ -109,6 +115,9 @@ if TYPE_CHECKING:
         Byline as Byline,
     )
     from podiokit.models.common import (
+        Count as Count,
+    )
+    from podiokit.models.common import (
         FileMini as FileMini,
     )
     from podiokit.models.common import (
@@ -128,6 +137,9 @@ if TYPE_CHECKING:
     )
     from podiokit.models.contacts import (
         Contact as Contact,
+    )
+    from podiokit.models.contacts import (
+        ContactCreateResult as ContactCreateResult,
     )
     from podiokit.models.contacts import (
         Profile as Profile,
@@ -271,6 +283,9 @@ if TYPE_CHECKING:
         ItemCreateResult as ItemCreateResult,
     )
     from podiokit.models.items import (
+        ItemExportResult as ItemExportResult,
+    )
+    from podiokit.models.items import (
         ItemField as ItemField,
     )
     from podiokit.models.items import (
@@ -364,6 +379,9 @@ if TYPE_CHECKING:
         NotificationGroup as NotificationGroup,
     )
     from podiokit.models.notifications import (
+        InboxNewCount as InboxNewCount,
+    )
+    from podiokit.models.notifications import (
         Notification as Notification,
     )
     from podiokit.models.oauth import (
@@ -380,6 +398,9 @@ if TYPE_CHECKING:
     )
     from podiokit.models.questions import (
         QuestionOption as QuestionOption,
+    )
+    from podiokit.models.ratings import (
+        LikeCount as LikeCount,
     )
     from podiokit.models.ratings import (
         Rating as Rating,
@@ -415,6 +436,9 @@ if TYPE_CHECKING:
         Space as Space,
     )
     from podiokit.models.spaces import (
+        SpaceCreateResult as SpaceCreateResult,
+    )
+    from podiokit.models.spaces import (
         SpaceMicro as SpaceMicro,
     )
     from podiokit.models.spaces import (
@@ -438,6 +462,9 @@ if TYPE_CHECKING:
     from podiokit.models.subscriptions import (
         Subscription as Subscription,
     )
+    from podiokit.models.subscriptions import (
+        SubscriptionCreateResult as SubscriptionCreateResult,
+    )
     from podiokit.models.tags import (
         Tag as Tag,
     )
@@ -448,7 +475,16 @@ if TYPE_CHECKING:
         Task as Task,
     )
     from podiokit.models.tasks import (
+        TaskCollection as TaskCollection,
+    )
+    from podiokit.models.tasks import (
         TaskLabel as TaskLabel,
+    )
+    from podiokit.models.tasks import (
+        TaskLabelCreateResult as TaskLabelCreateResult,
+    )
+    from podiokit.models.tasks import (
+        TaskSummary as TaskSummary,
     )
     from podiokit.models.users import (
         User as User,
@@ -480,9 +516,11 @@ _MODULES: dict[str, str] = {
     "Action": "actions",
     "App": "apps",
     "AppConfig": "apps",
+    "AppCreateResult": "apps",
     "AppDependencies": "apps",
     "AppEmailConfiguration": "email",
     "AppField": "apps",
+    "AppFieldCreateResult": "apps",
     "AppItemField": "items",
     "AppMarketCategory": "app_market",
     "AppMarketShare": "app_market",
@@ -506,12 +544,14 @@ _MODULES: dict[str, str] = {
     "CategoryValue": "items",
     "Comment": "comments",
     "Contact": "contacts",
+    "ContactCreateResult": "contacts",
     "ContactItemField": "items",
     "ContactTotal": "contact_totals",
     "ContactValue": "items",
     "Conversation": "conversations",
     "ConversationEvent": "conversation_events",
     "ConversationMessage": "conversation_events",
+    "Count": "common",
     "DateItemField": "items",
     "DateValue": "items",
     "Device": "devices",
@@ -544,10 +584,12 @@ _MODULES: dict[str, str] = {
     "ImportResult": "importer",
     "ImporterColumn": "importer",
     "ImporterInfo": "importer",
+    "InboxNewCount": "notifications",
     "Integration": "integrations",
     "IntegrationCreateResult": "integrations",
     "Item": "items",
     "ItemCreateResult": "items",
+    "ItemExportResult": "items",
     "ItemField": "items",
     "ItemFieldBase": "items",
     "ItemFilterResult": "items",
@@ -557,6 +599,7 @@ _MODULES: dict[str, str] = {
     "Layout": "layouts",
     "LayoutField": "layouts",
     "LayoutFields": "layouts",
+    "LikeCount": "ratings",
     "LinkedAccount": "linked_accounts",
     "LocationItemField": "items",
     "LocationValue": "items",
@@ -595,6 +638,7 @@ _MODULES: dict[str, str] = {
     "SearchResult": "search",
     "SearchResultV2": "search",
     "Space": "spaces",
+    "SpaceCreateResult": "spaces",
     "SpaceInvitation": "space_members",
     "SpaceMember": "space_members",
     "SpaceMicro": "spaces",
@@ -605,10 +649,14 @@ _MODULES: dict[str, str] = {
     "StreamObject": "stream",
     "StreamObjectV3": "stream",
     "Subscription": "subscriptions",
+    "SubscriptionCreateResult": "subscriptions",
     "Tag": "tags",
     "TaggedObject": "tags",
     "Task": "tasks",
+    "TaskCollection": "tasks",
     "TaskLabel": "tasks",
+    "TaskLabelCreateResult": "tasks",
+    "TaskSummary": "tasks",
     "TelItemField": "items",
     "TelValue": "items",
     "TextItemField": "items",
@@ -626,9 +674,11 @@ __all__ = [
     "Action",
     "App",
     "AppConfig",
+    "AppCreateResult",
     "AppDependencies",
     "AppEmailConfiguration",
     "AppField",
+    "AppFieldCreateResult",
     "AppItemField",
     "AppMarketCategory",
     "AppMarketShare",
@@ -652,12 +702,14 @@ __all__ = [
     "CategoryValue",
     "Comment",
     "Contact",
+    "ContactCreateResult",
     "ContactItemField",
     "ContactTotal",
     "ContactValue",
     "Conversation",
     "ConversationEvent",
     "ConversationMessage",
+    "Count",
     "DateItemField",
     "DateValue",
     "Device",
@@ -690,10 +742,12 @@ __all__ = [
     "ImportResult",
     "ImporterColumn",
     "ImporterInfo",
+    "InboxNewCount",
     "Integration",
     "IntegrationCreateResult",
     "Item",
     "ItemCreateResult",
+    "ItemExportResult",
     "ItemField",
     "ItemFieldBase",
     "ItemFilterResult",
@@ -703,6 +757,7 @@ __all__ = [
     "Layout",
     "LayoutField",
     "LayoutFields",
+    "LikeCount",
     "LinkedAccount",
     "LocationItemField",
     "LocationValue",
@@ -749,6 +804,7 @@ __all__ = [
     "SearchResult",
     "SearchResultV2",
     "Space",
+    "SpaceCreateResult",
     "SpaceInvitation",
     "SpaceMember",
     "SpaceMicro",
@@ -759,10 +815,14 @@ __all__ = [
     "StreamObject",
     "StreamObjectV3",
     "Subscription",
+    "SubscriptionCreateResult",
     "Tag",
     "TaggedObject",
     "Task",
+    "TaskCollection",
     "TaskLabel",
+    "TaskLabelCreateResult",
+    "TaskSummary",
     "TelItemField",
     "TelValue",
     "TextItemField",

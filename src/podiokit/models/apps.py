@@ -14,8 +14,10 @@ from .spaces import SpaceMini
 __all__ = [
     "App",
     "AppConfig",
+    "AppCreateResult",
     "AppDependencies",
     "AppField",
+    "AppFieldCreateResult",
     "AppMini",
     "AppRevision",
     "Application",
@@ -325,6 +327,18 @@ class AppRevision(PodioModel):
     """
 
     revision: int | None = None
+
+
+class AppCreateResult(PodioModel):
+    """The answer to POST /app/ and POST /app/{app_id}/install (the new app's id)."""
+
+    app_id: int | None = None
+
+
+class AppFieldCreateResult(PodioModel):
+    """The answer to POST /app/{app_id}/field/."""
+
+    field_id: int | None = None
 
 
 Application = App

@@ -9,6 +9,7 @@ from ._base import PodioDateTime, PodioModel
 
 __all__ = [
     "Byline",
+    "Count",
     "FileMini",
     "Presence",
     "Push",
@@ -142,3 +143,11 @@ class Presence(PodioModel):
     user_id: int | None = None
 
     signature: str | None = None
+
+
+class Count(PodioModel):
+    """A count (GET /item/app/{app_id}/count, /task/{ref_type}/{ref_id}/count,
+    /grant/{ref_type}/{ref_id}/count, /reference/.../accessible_by/count, /task/total/{time}).
+    """
+
+    count: int | None = None

@@ -8,6 +8,7 @@ from .common import FileMini
 
 __all__ = [
     "Contact",
+    "ContactCreateResult",
     "Profile",
 ]
 
@@ -74,6 +75,12 @@ class Profile(PodioModel):
     last_seen_on: PodioDateTime | None = None
 
     rights: list[str] | None = None
+
+
+class ContactCreateResult(PodioModel):
+    """The answer to POST /contact/space/{space_id}/."""
+
+    profile_id: int | None = None
 
 
 Contact = Profile

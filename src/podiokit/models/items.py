@@ -49,6 +49,7 @@ __all__ = [
     "ImageValue",
     "Item",
     "ItemCreateResult",
+    "ItemExportResult",
     "ItemField",
     "ItemFieldBase",
     "ItemFilterResult",
@@ -581,6 +582,12 @@ class RevisionResult(PodioModel):
     revision: int | None = None
 
     title: str | None = None
+
+
+class ItemExportResult(PodioModel):
+    """The answer to POST /item/app/{app_id}/export/{exporter}; the export runs as a batch."""
+
+    batch_id: int | None = None
 
 
 _ITEMFIELD_TAGS = frozenset(

@@ -9,6 +9,7 @@ from ._base import PodioDateTime, PodioModel
 from .common import Byline, Via
 
 __all__ = [
+    "InboxNewCount",
     "Notification",
 ]
 
@@ -42,3 +43,10 @@ class Notification(PodioModel):
     created_via: Via | None = None
 
     user: Byline | None = None
+
+
+class InboxNewCount(PodioModel):
+    """The answer to GET /notification/inbox/new/count."""
+
+    new: int | None = None
+    """Unread notifications in the inbox."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 from ._base import PodioModel
 
 __all__ = [
+    "LikeCount",
     "Rating",
 ]
 
@@ -20,3 +21,9 @@ class Rating(PodioModel):
 
     value: int | str | None = None
     """The value, e.g. 1 for like, 0-5 for fivestar."""
+
+
+class LikeCount(PodioModel):
+    """The answer to GET /rating/{ref_type}/{ref_id}/like_count."""
+
+    like_count: int | None = None

@@ -11,6 +11,7 @@ from .common import Byline, FileMini, Push, Reference
 __all__ = [
     "OrganizationMini",
     "Space",
+    "SpaceCreateResult",
     "SpaceMicro",
     "SpaceMini",
 ]
@@ -125,6 +126,14 @@ class Space(SpaceMini):
     last_activity_on: PodioDateTime | None = None
 
     push: Push | None = None
+
+
+class SpaceCreateResult(PodioModel):
+    """The answer to POST /space/."""
+
+    space_id: int | None = None
+
+    url: str | None = None
 
 
 SpaceMicro = SpaceMini

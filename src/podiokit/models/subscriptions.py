@@ -8,6 +8,7 @@ from .common import Reference
 
 __all__ = [
     "Subscription",
+    "SubscriptionCreateResult",
 ]
 
 
@@ -20,3 +21,9 @@ class Subscription(PodioModel):
     """The number of notifications sent for the subscription."""
 
     ref: Reference | None = None
+
+
+class SubscriptionCreateResult(PodioModel):
+    """The answer to POST /subscription/{ref_type}/{ref_id}."""
+
+    subscription_id: int | None = None

@@ -12,7 +12,10 @@ from .files import File
 
 __all__ = [
     "Task",
+    "TaskCollection",
     "TaskLabel",
+    "TaskLabelCreateResult",
+    "TaskSummary",
 ]
 
 
@@ -101,3 +104,28 @@ class Task(PodioModel):
     push: Push | None = None
 
     presence: Presence | None = None
+
+
+class TaskCollection(PodioModel):
+    """One group of a task summary (`overdue`, `today`, `other`)."""
+
+    total: int | None = None
+    """Tasks in the group; `tasks` holds at most `limit` of them."""
+
+    tasks: list[Task] | None = None
+
+
+class TaskSummary(PodioModel):
+    """The answer to GET /task/summary and the other summary operations."""
+
+    overdue: TaskCollection | None = None
+
+    today: TaskCollection | None = None
+
+    other: TaskCollection | None = None
+
+
+class TaskLabelCreateResult(PodioModel):
+    """The answer to POST /task/label/."""
+
+    label_id: int | None = None

@@ -12,7 +12,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from .._resource import NOT_GIVEN, APIResource, TimeoutArg, decode_json, parse_as
-from ..models.apps import App, AppDependencies, AppField, AppRevision
+from ..models.apps import (
+    App,
+    AppCreateResult,
+    AppDependencies,
+    AppField,
+    AppFieldCreateResult,
+    AppRevision,
+)
 from ._helpers import build_body, build_query, path_id, path_text
 
 __all__ = ["AppsResource"]
@@ -65,7 +72,7 @@ class AppsResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> AppCreateResult:
         """Add new app.
 
         Podio operation "Add new app": `POST /app/`.
@@ -86,7 +93,7 @@ class AppsResource(APIResource):
             max_retries=max_retries,
             idempotent=False,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, AppCreateResult)
 
     async def create_field(
         self,
@@ -99,7 +106,7 @@ class AppsResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> AppFieldCreateResult:
         """Add new app field.
 
         Podio operation "Add new app field": `POST /app/{app_id}/field/`.
@@ -119,7 +126,7 @@ class AppsResource(APIResource):
             max_retries=max_retries,
             idempotent=False,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, AppFieldCreateResult)
 
     async def deactivate(
         self,
@@ -564,7 +571,7 @@ class AppsResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> AppCreateResult:
         """Install app.
 
         Podio operation "Install app": `POST /app/{app_id}/install`.
@@ -580,7 +587,7 @@ class AppsResource(APIResource):
             max_retries=max_retries,
             idempotent=False,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, AppCreateResult)
 
     async def update_field(
         self,

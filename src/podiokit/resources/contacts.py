@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from .._resource import NOT_GIVEN, APIResource, TimeoutArg, decode_json, parse_as, read_bytes
 from ..models.contact_totals import ContactTotal
-from ..models.contacts import Contact
+from ..models.contacts import Contact, ContactCreateResult
 from ..pagination import AsyncPage
 from ._helpers import build_body, build_query, path_id, path_ids, path_text
 
@@ -61,7 +61,7 @@ class ContactsResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> ContactCreateResult:
         """Create space contact.
 
         Podio operation "Create space contact": `POST /contact/space/{space_id}/`.
@@ -118,7 +118,7 @@ class ContactsResource(APIResource):
             max_retries=max_retries,
             idempotent=False,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, ContactCreateResult)
 
     async def delete(
         self,
@@ -154,7 +154,7 @@ class ContactsResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> Any:
+    ) -> Contact | list[Contact]:
         """Get contact(s).
 
         Podio operation "Get contact(s)": `GET /contact/{profile_ids}/v2`.
@@ -172,7 +172,7 @@ class ContactsResource(APIResource):
             max_retries=max_retries,
             idempotent=True,
         )
-        return decode_json(response)
+        return parse_as(response, Contact | list[Contact])
 
     async def get_totals(
         self,

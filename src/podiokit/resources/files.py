@@ -175,7 +175,7 @@ class FilesResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> File:
         """Copy file.
 
         Podio operation "Copy file": `POST /file/{file_id}/copy`.
@@ -191,7 +191,7 @@ class FilesResource(APIResource):
             max_retries=max_retries,
             idempotent=False,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, File)
 
     async def replace(
         self,

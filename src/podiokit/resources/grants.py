@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from .._resource import NOT_GIVEN, APIResource, TimeoutArg, parse_as
+from ..models.common import Count
 from ..models.grants import Grant, GrantCreateResult
 from ._helpers import build_body, build_query, path_id, path_text
 
@@ -35,7 +36,7 @@ class GrantsResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> Count:
         """Count grants on object.
 
         Podio operation "Count grants on object": `GET /grant/{ref_type}/{ref_id}/count`.
@@ -50,7 +51,7 @@ class GrantsResource(APIResource):
             max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, Count)
 
     async def create(
         self,

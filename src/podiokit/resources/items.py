@@ -13,9 +13,11 @@ from typing import Any, Literal
 
 from .._resource import NOT_GIVEN, APIResource, TimeoutArg, decode_json, parse_as, read_bytes
 from ..fields import encode_fields
+from ..models.common import Count
 from ..models.items import (
     Item,
     ItemCreateResult,
+    ItemExportResult,
     ItemField,
     ItemFilterResult,
     ItemMini,
@@ -331,7 +333,7 @@ class ItemsResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> Count:
         """Get item count.
 
         Podio operation "Get item count": `GET /item/app/{app_id}/count`.
@@ -349,7 +351,7 @@ class ItemsResource(APIResource):
             max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, Count)
 
     async def create(
         self,
@@ -1188,7 +1190,7 @@ class ItemsResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> ItemExportResult:
         """Export items.
 
         Podio operation "Export items": `POST /item/app/{app_id}/export/{exporter}`.
@@ -1215,7 +1217,7 @@ class ItemsResource(APIResource):
             idempotent=False,
             rate_limited=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, ItemExportResult)
 
     async def get_as_xlsx(
         self,
@@ -1297,7 +1299,7 @@ class ItemsResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> Item:
         """Rearrange item.
 
         Podio operation "Rearrange item": `POST /item/{item_id}/rearrange`.
@@ -1317,7 +1319,7 @@ class ItemsResource(APIResource):
             max_retries=max_retries,
             idempotent=False,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, Item)
 
     async def set_participation(
         self,

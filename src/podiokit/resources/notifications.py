@@ -13,6 +13,7 @@ from typing import Any
 
 from .._resource import NOT_GIVEN, APIResource, TimeoutArg, parse_as
 from ..models.notification_groups import NotificationGroup
+from ..models.notifications import InboxNewCount
 from ..pagination import AsyncPage
 from ._helpers import build_body, build_query, path_id, path_text
 
@@ -34,7 +35,7 @@ class NotificationsResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> InboxNewCount:
         """Get inbox new count.
 
         Podio operation "Get inbox new count": `GET /notification/inbox/new/count`.
@@ -49,7 +50,7 @@ class NotificationsResource(APIResource):
             max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, InboxNewCount)
 
     async def get(
         self,

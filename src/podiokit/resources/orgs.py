@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .._resource import NOT_GIVEN, APIResource, TimeoutArg, decode_json, parse_as, read_bytes
+from ..models.contacts import Contact
 from ..models.orgs import Organization
 from ..models.spaces import Space
 from ..pagination import AsyncPage
@@ -38,7 +39,7 @@ class OrgsResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> Organization:
         """Add new organization.
 
         Podio operation "Add new organization": `POST /org/`.
@@ -57,7 +58,7 @@ class OrgsResource(APIResource):
             max_retries=max_retries,
             idempotent=False,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, Organization)
 
     async def add_admin(
         self,
@@ -296,7 +297,7 @@ class OrgsResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> Contact:
         """Get organization app store profile.
 
         Podio operation "Get organization app store profile": `GET /org/{org_id}/appstore`.
@@ -311,7 +312,7 @@ class OrgsResource(APIResource):
             max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, Contact)
 
     async def get_billing_profile(
         self,
@@ -321,7 +322,7 @@ class OrgsResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> Contact:
         """Get organization billing profile.
 
         Podio operation "Get organization billing profile": `GET /org/{org_id}/billing`.
@@ -336,7 +337,7 @@ class OrgsResource(APIResource):
             max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, Contact)
 
     async def get_by_url(
         self,

@@ -13,7 +13,7 @@ from typing import Any
 
 from .._resource import NOT_GIVEN, APIResource, TimeoutArg, parse_as
 from ..models.contacts import Profile
-from ..models.ratings import Rating
+from ..models.ratings import LikeCount, Rating
 from ._helpers import build_body, build_query, path_id, path_text
 
 __all__ = ["RatingsResource"]
@@ -95,7 +95,7 @@ class RatingsResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> LikeCount:
         """Get like count.
 
         Podio operation "Get like count": `GET /rating/{ref_type}/{ref_id}/like_count`.
@@ -110,7 +110,7 @@ class RatingsResource(APIResource):
             max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, LikeCount)
 
     async def get(
         self,

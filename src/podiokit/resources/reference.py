@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .._resource import NOT_GIVEN, APIResource, TimeoutArg, parse_as
-from ..models.common import Reference
+from ..models.common import Count, Reference
 from ..models.contacts import Profile
 from ..models.reference import ReferenceSearchGroup
 from ..pagination import AsyncPage
@@ -38,7 +38,7 @@ class ReferenceResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> Count:
         """Count user profiles with access to object.
 
         Podio operation "Count user profiles with access to object": `GET /reference/{ref_type}/{ref_id}/accessible_by/count`.
@@ -53,7 +53,7 @@ class ReferenceResource(APIResource):
             max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, Count)
 
     async def get(
         self,

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .._resource import NOT_GIVEN, APIResource, TimeoutArg, decode_json, parse_as
-from ..models.spaces import Space, SpaceMicro
+from ..models.spaces import Space, SpaceCreateResult, SpaceMicro
 from ._helpers import build_body, build_query, path_id, path_text
 
 __all__ = ["SpacesResource"]
@@ -40,7 +40,7 @@ class SpacesResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> SpaceCreateResult:
         """Create space.
 
         Podio operation "Create space": `POST /space/`.
@@ -68,7 +68,7 @@ class SpacesResource(APIResource):
             max_retries=max_retries,
             idempotent=False,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, SpaceCreateResult)
 
     async def delete(
         self,

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .._resource import NOT_GIVEN, APIResource, TimeoutArg, parse_as
-from ..models.subscriptions import Subscription
+from ..models.subscriptions import Subscription, SubscriptionCreateResult
 from ..models.users import User
 from ._helpers import build_body, build_query, path_id, path_text
 
@@ -88,7 +88,7 @@ class SubscriptionsResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> SubscriptionCreateResult:
         """Subscribe.
 
         Podio operation "Subscribe": `POST /subscription/{ref_type}/{ref_id}`.
@@ -104,7 +104,7 @@ class SubscriptionsResource(APIResource):
             max_retries=max_retries,
             idempotent=False,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, SubscriptionCreateResult)
 
     async def unsubscribe_by_id(
         self,

@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from .._resource import NOT_GIVEN, APIResource, TimeoutArg, decode_json, parse_as
-from ..models.tasks import Task, TaskLabel
+from ..models.common import Count
+from ..models.tasks import Task, TaskLabel, TaskLabelCreateResult, TaskSummary
 from ..pagination import AsyncPage
 from ._helpers import build_body, build_query, path_id, path_text
 
@@ -98,7 +99,7 @@ class TasksResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> TaskLabelCreateResult:
         """Create label.
 
         Podio operation "Create label": `POST /task/label/`.
@@ -117,7 +118,7 @@ class TasksResource(APIResource):
             max_retries=max_retries,
             idempotent=False,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, TaskLabelCreateResult)
 
     async def create(
         self,
@@ -144,7 +145,7 @@ class TasksResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> Any:
+    ) -> Task | list[Task]:
         """Create task.
 
         Podio operation "Create task": `POST /task/`.
@@ -185,7 +186,7 @@ class TasksResource(APIResource):
             max_retries=max_retries,
             idempotent=False,
         )
-        return decode_json(response)
+        return parse_as(response, Task | list[Task])
 
     async def create_with_reference(
         self,
@@ -212,7 +213,7 @@ class TasksResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> Any:
+    ) -> Task | list[Task]:
         """Create task with reference.
 
         Podio operation "Create task with reference": `POST /task/{ref_type}/{ref_id}/`.
@@ -251,7 +252,7 @@ class TasksResource(APIResource):
             max_retries=max_retries,
             idempotent=False,
         )
-        return decode_json(response)
+        return parse_as(response, Task | list[Task])
 
     async def delete_label(
         self,
@@ -361,7 +362,7 @@ class TasksResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> Count:
         """Get task count.
 
         Podio operation "Get task count": `GET /task/{ref_type}/{ref_id}/count`.
@@ -376,7 +377,7 @@ class TasksResource(APIResource):
             max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, Count)
 
     async def get_summary(
         self,
@@ -386,7 +387,7 @@ class TasksResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> TaskSummary:
         """Get task summary.
 
         Podio operation "Get task summary": `GET /task/summary`.
@@ -401,7 +402,7 @@ class TasksResource(APIResource):
             max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, TaskSummary)
 
     async def get_summary_for_organization(
         self,
@@ -412,7 +413,7 @@ class TasksResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> TaskSummary:
         """Get task summary for organization.
 
         Podio operation "Get task summary for organization": `GET /task/org/{org_id}/summary`.
@@ -427,7 +428,7 @@ class TasksResource(APIResource):
             max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, TaskSummary)
 
     async def get_summary_for_personal(
         self,
@@ -437,7 +438,7 @@ class TasksResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> TaskSummary:
         """Get task summary for personal.
 
         Podio operation "Get task summary for personal": `GET /task/personal/summary`.
@@ -452,7 +453,7 @@ class TasksResource(APIResource):
             max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, TaskSummary)
 
     async def get_summary_for_reference(
         self,
@@ -464,7 +465,7 @@ class TasksResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> TaskSummary:
         """Get task summary for reference.
 
         Podio operation "Get task summary for reference": `GET /task/{ref_type}/{ref_id}/summary`.
@@ -479,7 +480,7 @@ class TasksResource(APIResource):
             max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, TaskSummary)
 
     async def get_summary_for_space(
         self,
@@ -490,7 +491,7 @@ class TasksResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> TaskSummary:
         """Get task summary for space.
 
         Podio operation "Get task summary for space": `GET /task/space/{space_id}/summary`.
@@ -505,7 +506,7 @@ class TasksResource(APIResource):
             max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, TaskSummary)
 
     async def get_totals_by_time(
         self,
@@ -516,7 +517,7 @@ class TasksResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> Count:
         """Get task totals by time.
 
         Podio operation "Get task totals by time": `GET /task/total/{time}`.
@@ -531,7 +532,7 @@ class TasksResource(APIResource):
             max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, Count)
 
     async def get_totals_v2(
         self,
@@ -808,7 +809,7 @@ class TasksResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> Task:
         """Update task.
 
         Podio operation "Update task": `PUT /task/{task_id}`.
@@ -849,7 +850,7 @@ class TasksResource(APIResource):
             max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, Task)
 
     async def update_description(
         self,
