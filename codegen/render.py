@@ -350,6 +350,13 @@ class TestView:
     response: str
     check: str
     empty_page: str = ""
+    # Multi-page iteration test: where limit/offset travel, the element and page shapes.
+    page_by: str = ""
+    limit_wire: str = "limit"
+    offset_wire: str = "offset"
+    element_key: str = ""
+    page_items: str | None = None
+    page_counts: list[str] = field(default_factory=list)
 
 
 def _default_response(op: Operation) -> Any:
@@ -433,8 +440,18 @@ def test_view(view: OpView) -> TestView:
         empty: Any = [] if p.items is None else {p.items: [], p.total or "total": 0,
                                                   p.filtered or "filtered": 0}  # fmt: skip
         empty_page = f"httpx.Response(200, json={empty!r})"
-    return TestView(view.name, view, call, raw_path, query, body_kind, body_value, encode_arg,
+    test = TestView(view.name, view, call, raw_path, query, body_kind, body_value, encode_arg,
                     response, check, empty_page)  # fmt: skip
+    if op.paginate is not None:
+        p = op.paginate
+        wires = {a.name: a.wire for a in view.kw_args}
+        test.page_by = p.by
+        test.limit_wire = wires["limit"]
+        test.offset_wire = wires["offset"]
+        test.element_key = p.key or "id"
+        test.page_items = p.items
+        test.page_counts = [k for k in (p.filtered, p.total) if k]
+    return test
 
 
 def render_tests(area: AreaSpec, models: Mapping[str, str]) -> str:

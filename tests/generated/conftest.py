@@ -62,3 +62,10 @@ class RecordingRequester:
 async def requester() -> AsyncIterator[RecordingRequester]:
     async with httpx.AsyncClient(base_url="https://api.podio.com", verify=_SSL) as client:
         yield RecordingRequester(client)
+
+
+def as_json(element: Any) -> Any:
+    """An element of a page as the JSON it came from (models dumped losslessly)."""
+    if hasattr(element, "model_dump"):
+        return element.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    return element

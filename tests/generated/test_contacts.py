@@ -15,7 +15,7 @@ from podiokit.models.contact_totals import ContactTotal
 from podiokit.models.contacts import Contact, ContactCreateResult
 from podiokit.resources.contacts import ContactsResource
 
-from .conftest import RecordingRequester
+from .conftest import RecordingRequester, as_json
 
 pytestmark = pytest.mark.anyio
 
@@ -445,6 +445,40 @@ async def test_get_all_iterates(
     assert route.call_count == 1
 
 
+async def test_get_all_iterates_every_page(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
+    # A listing of 24 rows served by offset and limit: from offset 14 in pages of 7, the walk
+    # needs a full page and a short one, and must stop there.
+    rows = [{"profile_id": 1000 + i} for i in range(24)]
+    offsets: list[int] = []
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        args = dict(request.url.params)
+        offset, limit = int(args["offset"]), int(args["limit"])
+        offsets.append(offset)
+        assert len(offsets) <= 3, f"the walk does not end: offsets {offsets}"
+        chunk = rows[offset : offset + limit]
+        return httpx.Response(200, json=chunk)
+
+    respx_mock.route().mock(side_effect=serve)
+    elements = [
+        as_json(e)
+        async for e in ContactsResource(requester).get_all(
+            contact_type=["v10"],
+            exclude_self=True,
+            external_id="s12",
+            limit=7,
+            offset=14,
+            order="s15",
+            required=["v16"],
+            type="mini",
+        )
+    ]
+    assert elements == rows[14:]
+    assert offsets == [14, 21]
+
+
 async def test_get_org_contacts_iterates(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
@@ -466,6 +500,41 @@ async def test_get_org_contacts_iterates(
     ]
     assert elements == []
     assert route.call_count == 1
+
+
+async def test_get_org_contacts_iterates_every_page(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
+    # A listing of 24 rows served by offset and limit: from offset 14 in pages of 7, the walk
+    # needs a full page and a short one, and must stop there.
+    rows = [{"profile_id": 1000 + i} for i in range(24)]
+    offsets: list[int] = []
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        args = dict(request.url.params)
+        offset, limit = int(args["offset"]), int(args["limit"])
+        offsets.append(offset)
+        assert len(offsets) <= 3, f"the walk does not end: offsets {offsets}"
+        chunk = rows[offset : offset + limit]
+        return httpx.Response(200, json=chunk)
+
+    respx_mock.route().mock(side_effect=serve)
+    elements = [
+        as_json(e)
+        async for e in ContactsResource(requester).get_org_contacts(
+            101,
+            contact_type=["v10"],
+            exclude_self=True,
+            external_id="s12",
+            limit=7,
+            offset=14,
+            order="s15",
+            required=["v16"],
+            type="mini",
+        )
+    ]
+    assert elements == rows[14:]
+    assert offsets == [14, 21]
 
 
 async def test_get_space_contacts_iterates(
@@ -491,6 +560,41 @@ async def test_get_space_contacts_iterates(
     assert route.call_count == 1
 
 
+async def test_get_space_contacts_iterates_every_page(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
+    # A listing of 24 rows served by offset and limit: from offset 14 in pages of 7, the walk
+    # needs a full page and a short one, and must stop there.
+    rows = [{"profile_id": 1000 + i} for i in range(24)]
+    offsets: list[int] = []
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        args = dict(request.url.params)
+        offset, limit = int(args["offset"]), int(args["limit"])
+        offsets.append(offset)
+        assert len(offsets) <= 3, f"the walk does not end: offsets {offsets}"
+        chunk = rows[offset : offset + limit]
+        return httpx.Response(200, json=chunk)
+
+    respx_mock.route().mock(side_effect=serve)
+    elements = [
+        as_json(e)
+        async for e in ContactsResource(requester).get_space_contacts(
+            101,
+            contact_type=["v10"],
+            exclude_self=True,
+            external_id="s12",
+            limit=7,
+            offset=14,
+            order="s15",
+            required=["v16"],
+            type="mini",
+        )
+    ]
+    assert elements == rows[14:]
+    assert offsets == [14, 21]
+
+
 async def test_get_space_contacts_on_app_iterates(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
@@ -504,3 +608,30 @@ async def test_get_space_contacts_on_app_iterates(
     ]
     assert elements == []
     assert route.call_count == 1
+
+
+async def test_get_space_contacts_on_app_iterates_every_page(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
+    # A listing of 24 rows served by offset and limit: from offset 14 in pages of 7, the walk
+    # needs a full page and a short one, and must stop there.
+    rows = [{"profile_id": 1000 + i} for i in range(24)]
+    offsets: list[int] = []
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        args = dict(request.url.params)
+        offset, limit = int(args["offset"]), int(args["limit"])
+        offsets.append(offset)
+        assert len(offsets) <= 3, f"the walk does not end: offsets {offsets}"
+        chunk = rows[offset : offset + limit]
+        return httpx.Response(200, json=chunk)
+
+    respx_mock.route().mock(side_effect=serve)
+    elements = [
+        as_json(e)
+        async for e in ContactsResource(requester).get_space_contacts_on_app(
+            101, limit=7, offset=14, order="s12"
+        )
+    ]
+    assert elements == rows[14:]
+    assert offsets == [14, 21]

@@ -12,10 +12,10 @@ import pytest
 import respx
 
 from podiokit.models.conversation_events import ConversationEvent, ConversationMessage
-from podiokit.models.conversations import Conversation
+from podiokit.models.conversations import Conversation, ConversationCount
 from podiokit.resources.conversations import ConversationsResource
 
-from .conftest import RecordingRequester
+from .conftest import RecordingRequester, as_json
 
 pytestmark = pytest.mark.anyio
 
@@ -221,7 +221,7 @@ async def test_get_flagged_counts(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, ConversationCount)
 
 
 async def test_get_flagged(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -394,6 +394,31 @@ async def test_get_events_iterates(
     assert route.call_count == 1
 
 
+async def test_get_events_iterates_every_page(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
+    # A listing of 24 rows served by offset and limit: from offset 14 in pages of 7, the walk
+    # needs a full page and a short one, and must stop there.
+    rows = [{"event_id": 1000 + i} for i in range(24)]
+    offsets: list[int] = []
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        args = dict(request.url.params)
+        offset, limit = int(args["offset"]), int(args["limit"])
+        offsets.append(offset)
+        assert len(offsets) <= 3, f"the walk does not end: offsets {offsets}"
+        chunk = rows[offset : offset + limit]
+        return httpx.Response(200, json=chunk)
+
+    respx_mock.route().mock(side_effect=serve)
+    elements = [
+        as_json(e)
+        async for e in ConversationsResource(requester).get_events(101, limit=7, offset=14)
+    ]
+    assert elements == rows[14:]
+    assert offsets == [14, 21]
+
+
 async def test_get_all_iterates(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
@@ -404,6 +429,30 @@ async def test_get_all_iterates(
     ]
     assert elements == []
     assert route.call_count == 1
+
+
+async def test_get_all_iterates_every_page(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
+    # A listing of 24 rows served by offset and limit: from offset 14 in pages of 7, the walk
+    # needs a full page and a short one, and must stop there.
+    rows = [{"conversation_id": 1000 + i} for i in range(24)]
+    offsets: list[int] = []
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        args = dict(request.url.params)
+        offset, limit = int(args["offset"]), int(args["limit"])
+        offsets.append(offset)
+        assert len(offsets) <= 3, f"the walk does not end: offsets {offsets}"
+        chunk = rows[offset : offset + limit]
+        return httpx.Response(200, json=chunk)
+
+    respx_mock.route().mock(side_effect=serve)
+    elements = [
+        as_json(e) async for e in ConversationsResource(requester).get_all(limit=7, offset=14)
+    ]
+    assert elements == rows[14:]
+    assert offsets == [14, 21]
 
 
 async def test_get_flagged_iterates(
@@ -421,6 +470,31 @@ async def test_get_flagged_iterates(
     assert route.call_count == 1
 
 
+async def test_get_flagged_iterates_every_page(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
+    # A listing of 24 rows served by offset and limit: from offset 14 in pages of 7, the walk
+    # needs a full page and a short one, and must stop there.
+    rows = [{"conversation_id": 1000 + i} for i in range(24)]
+    offsets: list[int] = []
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        args = dict(request.url.params)
+        offset, limit = int(args["offset"]), int(args["limit"])
+        offsets.append(offset)
+        assert len(offsets) <= 3, f"the walk does not end: offsets {offsets}"
+        chunk = rows[offset : offset + limit]
+        return httpx.Response(200, json=chunk)
+
+    respx_mock.route().mock(side_effect=serve)
+    elements = [
+        as_json(e)
+        async for e in ConversationsResource(requester).get_flagged("unread", limit=7, offset=14)
+    ]
+    assert elements == rows[14:]
+    assert offsets == [14, 21]
+
+
 async def test_search_iterates(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     # An empty page ends the walk after one request.
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
@@ -432,3 +506,30 @@ async def test_search_iterates(requester: RecordingRequester, respx_mock: respx.
     ]
     assert elements == []
     assert route.call_count == 1
+
+
+async def test_search_iterates_every_page(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
+    # A listing of 24 rows served by offset and limit: from offset 14 in pages of 7, the walk
+    # needs a full page and a short one, and must stop there.
+    rows = [{"conversation_id": 1000 + i} for i in range(24)]
+    offsets: list[int] = []
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        args = dict(request.url.params)
+        offset, limit = int(args["offset"]), int(args["limit"])
+        offsets.append(offset)
+        assert len(offsets) <= 3, f"the walk does not end: offsets {offsets}"
+        chunk = rows[offset : offset + limit]
+        return httpx.Response(200, json=chunk)
+
+    respx_mock.route().mock(side_effect=serve)
+    elements = [
+        as_json(e)
+        async for e in ConversationsResource(requester).search(
+            text="s10", participants=True, limit=7, offset=14
+        )
+    ]
+    assert elements == rows[14:]
+    assert offsets == [14, 21]

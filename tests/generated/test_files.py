@@ -14,7 +14,7 @@ import respx
 from podiokit.models.files import File
 from podiokit.resources.files import FilesResource
 
-from .conftest import RecordingRequester
+from .conftest import RecordingRequester, as_json
 
 pytestmark = pytest.mark.anyio
 
@@ -333,6 +333,42 @@ async def test_get_on_app_iterates(
     assert route.call_count == 1
 
 
+async def test_get_on_app_iterates_every_page(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
+    # A listing of 24 rows served by offset and limit: from offset 14 in pages of 7, the walk
+    # needs a full page and a short one, and must stop there.
+    rows = [{"file_id": 1000 + i} for i in range(24)]
+    offsets: list[int] = []
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        args = dict(request.url.params)
+        offset, limit = int(args["offset"]), int(args["limit"])
+        offsets.append(offset)
+        assert len(offsets) <= 3, f"the walk does not end: offsets {offsets}"
+        chunk = rows[offset : offset + limit]
+        return httpx.Response(200, json=chunk)
+
+    respx_mock.route().mock(side_effect=serve)
+    elements = [
+        as_json(e)
+        async for e in FilesResource(requester).get_on_app(
+            101,
+            attached_to="s10",
+            created_by="s11",
+            created_on="s12",
+            filetype="s13",
+            hosted_by="s14",
+            sort_by="s15",
+            sort_desc=True,
+            limit=7,
+            offset=14,
+        )
+    ]
+    assert elements == rows[14:]
+    assert offsets == [14, 21]
+
+
 async def test_get_on_space_iterates(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
@@ -355,3 +391,39 @@ async def test_get_on_space_iterates(
     ]
     assert elements == []
     assert route.call_count == 1
+
+
+async def test_get_on_space_iterates_every_page(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
+    # A listing of 24 rows served by offset and limit: from offset 14 in pages of 7, the walk
+    # needs a full page and a short one, and must stop there.
+    rows = [{"file_id": 1000 + i} for i in range(24)]
+    offsets: list[int] = []
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        args = dict(request.url.params)
+        offset, limit = int(args["offset"]), int(args["limit"])
+        offsets.append(offset)
+        assert len(offsets) <= 3, f"the walk does not end: offsets {offsets}"
+        chunk = rows[offset : offset + limit]
+        return httpx.Response(200, json=chunk)
+
+    respx_mock.route().mock(side_effect=serve)
+    elements = [
+        as_json(e)
+        async for e in FilesResource(requester).get_on_space(
+            101,
+            attached_to="s10",
+            created_by="s11",
+            created_on="s12",
+            filetype="s13",
+            hosted_by="s14",
+            sort_by="s15",
+            sort_desc=True,
+            limit=7,
+            offset=14,
+        )
+    ]
+    assert elements == rows[14:]
+    assert offsets == [14, 21]

@@ -24,7 +24,7 @@ from podiokit.models.items import (
 )
 from podiokit.resources.items import ItemsResource
 
-from .conftest import RecordingRequester
+from .conftest import RecordingRequester, as_json
 
 pytestmark = pytest.mark.anyio
 
@@ -758,6 +758,40 @@ async def test_filter_iterates(requester: RecordingRequester, respx_mock: respx.
     assert route.call_count == 1
 
 
+async def test_filter_iterates_every_page(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
+    # A listing of 24 rows served by offset and limit: from offset 14 in pages of 7, the walk
+    # needs a full page and a short one, and must stop there.
+    rows = [{"item_id": 1000 + i} for i in range(24)]
+    offsets: list[int] = []
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        args = json.loads(request.content)
+        offset, limit = int(args["offset"]), int(args["limit"])
+        offsets.append(offset)
+        assert len(offsets) <= 3, f"the walk does not end: offsets {offsets}"
+        chunk = rows[offset : offset + limit]
+        return httpx.Response(200, json={"items": chunk, "filtered": len(rows), "total": len(rows)})
+
+    respx_mock.route().mock(side_effect=serve)
+    elements = [
+        as_json(e)
+        async for e in ItemsResource(requester).filter(
+            101,
+            fields="s10",
+            sort_by="s11",
+            sort_desc=True,
+            filters={"k": "v13"},
+            limit=7,
+            offset=14,
+            remember=True,
+        )
+    ]
+    assert elements == rows[14:]
+    assert offsets == [14, 21]
+
+
 async def test_filter_by_view_iterates(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
@@ -782,6 +816,40 @@ async def test_filter_by_view_iterates(
     assert route.call_count == 1
 
 
+async def test_filter_by_view_iterates_every_page(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
+    # A listing of 24 rows served by offset and limit: from offset 14 in pages of 7, the walk
+    # needs a full page and a short one, and must stop there.
+    rows = [{"item_id": 1000 + i} for i in range(24)]
+    offsets: list[int] = []
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        args = json.loads(request.content)
+        offset, limit = int(args["offset"]), int(args["limit"])
+        offsets.append(offset)
+        assert len(offsets) <= 3, f"the walk does not end: offsets {offsets}"
+        chunk = rows[offset : offset + limit]
+        return httpx.Response(200, json={"items": chunk, "filtered": len(rows), "total": len(rows)})
+
+    respx_mock.route().mock(side_effect=serve)
+    elements = [
+        as_json(e)
+        async for e in ItemsResource(requester).filter_by_view(
+            101,
+            102,
+            sort_by="s10",
+            sort_desc=True,
+            filters={"k": "v12"},
+            limit=7,
+            offset=14,
+            remember=True,
+        )
+    ]
+    assert elements == rows[14:]
+    assert offsets == [14, 21]
+
+
 async def test_get_all_iterates(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
@@ -799,6 +867,33 @@ async def test_get_all_iterates(
     assert route.call_count == 1
 
 
+async def test_get_all_iterates_every_page(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
+    # A listing of 24 rows served by offset and limit: from offset 14 in pages of 7, the walk
+    # needs a full page and a short one, and must stop there.
+    rows = [{"item_id": 1000 + i} for i in range(24)]
+    offsets: list[int] = []
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        args = dict(request.url.params)
+        offset, limit = int(args["offset"]), int(args["limit"])
+        offsets.append(offset)
+        assert len(offsets) <= 3, f"the walk does not end: offsets {offsets}"
+        chunk = rows[offset : offset + limit]
+        return httpx.Response(200, json={"items": chunk, "filtered": len(rows), "total": len(rows)})
+
+    respx_mock.route().mock(side_effect=serve)
+    elements = [
+        as_json(e)
+        async for e in ItemsResource(requester).get_all(
+            101, sort_by="s10", sort_desc=True, limit=7, offset=14
+        )
+    ]
+    assert elements == rows[14:]
+    assert offsets == [14, 21]
+
+
 async def test_get_references_by_field_iterates(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
@@ -812,6 +907,33 @@ async def test_get_references_by_field_iterates(
     ]
     assert elements == []
     assert route.call_count == 1
+
+
+async def test_get_references_by_field_iterates_every_page(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
+    # A listing of 24 rows served by offset and limit: from offset 14 in pages of 7, the walk
+    # needs a full page and a short one, and must stop there.
+    rows = [{"item_id": 1000 + i} for i in range(24)]
+    offsets: list[int] = []
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        args = dict(request.url.params)
+        offset, limit = int(args["offset"]), int(args["limit"])
+        offsets.append(offset)
+        assert len(offsets) <= 3, f"the walk does not end: offsets {offsets}"
+        chunk = rows[offset : offset + limit]
+        return httpx.Response(200, json=chunk)
+
+    respx_mock.route().mock(side_effect=serve)
+    elements = [
+        as_json(e)
+        async for e in ItemsResource(requester).get_references_by_field(
+            101, 102, limit=7, offset=14
+        )
+    ]
+    assert elements == rows[14:]
+    assert offsets == [14, 21]
 
 
 async def test_find_all_by_external_id_iterates(
@@ -829,3 +951,30 @@ async def test_find_all_by_external_id_iterates(
     ]
     assert elements == []
     assert route.call_count == 1
+
+
+async def test_find_all_by_external_id_iterates_every_page(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
+    # A listing of 24 rows served by offset and limit: from offset 14 in pages of 7, the walk
+    # needs a full page and a short one, and must stop there.
+    rows = [{"item_id": 1000 + i} for i in range(24)]
+    offsets: list[int] = []
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        args = dict(request.url.params)
+        offset, limit = int(args["offset"]), int(args["limit"])
+        offsets.append(offset)
+        assert len(offsets) <= 3, f"the walk does not end: offsets {offsets}"
+        chunk = rows[offset : offset + limit]
+        return httpx.Response(200, json={"items": chunk, "filtered": len(rows), "total": len(rows)})
+
+    respx_mock.route().mock(side_effect=serve)
+    elements = [
+        as_json(e)
+        async for e in ItemsResource(requester).find_all_by_external_id(
+            101, external_id="s10", sort_by="s11", sort_desc=True, limit=7, offset=14
+        )
+    ]
+    assert elements == rows[14:]
+    assert offsets == [14, 21]

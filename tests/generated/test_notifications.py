@@ -15,7 +15,7 @@ from podiokit.models.notification_groups import NotificationGroup
 from podiokit.models.notifications import InboxNewCount
 from podiokit.resources.notifications import NotificationsResource
 
-from .conftest import RecordingRequester
+from .conftest import RecordingRequester, as_json
 
 pytestmark = pytest.mark.anyio
 
@@ -169,3 +169,40 @@ async def test_get_all_iterates(
     ]
     assert elements == []
     assert route.call_count == 1
+
+
+async def test_get_all_iterates_every_page(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
+    # A listing of 24 rows served by offset and limit: from offset 14 in pages of 7, the walk
+    # needs a full page and a short one, and must stop there.
+    rows = [{"id": 1000 + i} for i in range(24)]
+    offsets: list[int] = []
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        args = dict(request.url.params)
+        offset, limit = int(args["offset"]), int(args["limit"])
+        offsets.append(offset)
+        assert len(offsets) <= 3, f"the walk does not end: offsets {offsets}"
+        chunk = rows[offset : offset + limit]
+        return httpx.Response(200, json=chunk)
+
+    respx_mock.route().mock(side_effect=serve)
+    elements = [
+        as_json(e)
+        async for e in NotificationsResource(requester).get_all(
+            context_type="s10",
+            created_from="s11",
+            created_to="s12",
+            direction="s13",
+            limit=7,
+            offset=14,
+            starred=True,
+            type="s17",
+            user_id=118,
+            viewed=True,
+            viewed_from="s20",
+        )
+    ]
+    assert elements == rows[14:]
+    assert offsets == [14, 21]

@@ -14,7 +14,7 @@ import respx
 from podiokit.models.search import SearchResultV2
 from podiokit.resources.search import SearchResource
 
-from .conftest import RecordingRequester
+from .conftest import RecordingRequester, as_json
 
 pytestmark = pytest.mark.anyio
 
@@ -174,6 +174,33 @@ async def test_globally_iterates(
     assert route.call_count == 1
 
 
+async def test_globally_iterates_every_page(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
+    # A listing of 24 rows served by offset and limit: from offset 14 in pages of 7, the walk
+    # needs a full page and a short one, and must stop there.
+    rows = [{"id": 1000 + i} for i in range(24)]
+    offsets: list[int] = []
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        args = json.loads(request.content)
+        offset, limit = int(args["offset"]), int(args["limit"])
+        offsets.append(offset)
+        assert len(offsets) <= 3, f"the walk does not end: offsets {offsets}"
+        chunk = rows[offset : offset + limit]
+        return httpx.Response(200, json=chunk)
+
+    respx_mock.route().mock(side_effect=serve)
+    elements = [
+        as_json(e)
+        async for e in SearchResource(requester).globally(
+            query="s10", search_fields=["v11"], ref_type="s12", limit=7, offset=14
+        )
+    ]
+    assert elements == rows[14:]
+    assert offsets == [14, 21]
+
+
 async def test_in_app_iterates(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     # An empty page ends the walk after one request.
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
@@ -185,6 +212,33 @@ async def test_in_app_iterates(requester: RecordingRequester, respx_mock: respx.
     ]
     assert elements == []
     assert route.call_count == 1
+
+
+async def test_in_app_iterates_every_page(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
+    # A listing of 24 rows served by offset and limit: from offset 14 in pages of 7, the walk
+    # needs a full page and a short one, and must stop there.
+    rows = [{"id": 1000 + i} for i in range(24)]
+    offsets: list[int] = []
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        args = json.loads(request.content)
+        offset, limit = int(args["offset"]), int(args["limit"])
+        offsets.append(offset)
+        assert len(offsets) <= 3, f"the walk does not end: offsets {offsets}"
+        chunk = rows[offset : offset + limit]
+        return httpx.Response(200, json=chunk)
+
+    respx_mock.route().mock(side_effect=serve)
+    elements = [
+        as_json(e)
+        async for e in SearchResource(requester).in_app(
+            101, query="s10", search_fields=["v11"], ref_type="s12", limit=7, offset=14
+        )
+    ]
+    assert elements == rows[14:]
+    assert offsets == [14, 21]
 
 
 async def test_in_app_v2_iterates(
@@ -211,6 +265,40 @@ async def test_in_app_v2_iterates(
     assert route.call_count == 1
 
 
+async def test_in_app_v2_iterates_every_page(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
+    # A listing of 24 rows served by offset and limit: from offset 14 in pages of 7, the walk
+    # needs a full page and a short one, and must stop there.
+    rows = [{"id": 1000 + i} for i in range(24)]
+    offsets: list[int] = []
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        args = dict(request.url.params)
+        offset, limit = int(args["offset"]), int(args["limit"])
+        offsets.append(offset)
+        assert len(offsets) <= 3, f"the walk does not end: offsets {offsets}"
+        chunk = rows[offset : offset + limit]
+        return httpx.Response(200, json={"results": chunk})
+
+    respx_mock.route().mock(side_effect=serve)
+    elements = [
+        as_json(e)
+        async for e in SearchResource(requester).in_app_v2(
+            101,
+            query="s10",
+            ref_type="s11",
+            counts=True,
+            highlights=True,
+            limit=7,
+            offset=14,
+            search_fields=["v16"],
+        )
+    ]
+    assert elements == rows[14:]
+    assert offsets == [14, 21]
+
+
 async def test_in_org_iterates(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     # An empty page ends the walk after one request.
     route = respx_mock.route().mock(return_value=httpx.Response(200, json=[]))
@@ -222,6 +310,33 @@ async def test_in_org_iterates(requester: RecordingRequester, respx_mock: respx.
     ]
     assert elements == []
     assert route.call_count == 1
+
+
+async def test_in_org_iterates_every_page(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
+    # A listing of 24 rows served by offset and limit: from offset 14 in pages of 7, the walk
+    # needs a full page and a short one, and must stop there.
+    rows = [{"id": 1000 + i} for i in range(24)]
+    offsets: list[int] = []
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        args = json.loads(request.content)
+        offset, limit = int(args["offset"]), int(args["limit"])
+        offsets.append(offset)
+        assert len(offsets) <= 3, f"the walk does not end: offsets {offsets}"
+        chunk = rows[offset : offset + limit]
+        return httpx.Response(200, json=chunk)
+
+    respx_mock.route().mock(side_effect=serve)
+    elements = [
+        as_json(e)
+        async for e in SearchResource(requester).in_org(
+            101, query="s10", search_fields=["v11"], ref_type="s12", limit=7, offset=14
+        )
+    ]
+    assert elements == rows[14:]
+    assert offsets == [14, 21]
 
 
 async def test_in_space_iterates(
@@ -237,3 +352,30 @@ async def test_in_space_iterates(
     ]
     assert elements == []
     assert route.call_count == 1
+
+
+async def test_in_space_iterates_every_page(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
+    # A listing of 24 rows served by offset and limit: from offset 14 in pages of 7, the walk
+    # needs a full page and a short one, and must stop there.
+    rows = [{"id": 1000 + i} for i in range(24)]
+    offsets: list[int] = []
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        args = json.loads(request.content)
+        offset, limit = int(args["offset"]), int(args["limit"])
+        offsets.append(offset)
+        assert len(offsets) <= 3, f"the walk does not end: offsets {offsets}"
+        chunk = rows[offset : offset + limit]
+        return httpx.Response(200, json=chunk)
+
+    respx_mock.route().mock(side_effect=serve)
+    elements = [
+        as_json(e)
+        async for e in SearchResource(requester).in_space(
+            101, query="s10", search_fields=["v11"], ref_type="s12", limit=7, offset=14
+        )
+    ]
+    assert elements == rows[14:]
+    assert offsets == [14, 21]

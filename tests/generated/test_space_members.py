@@ -14,7 +14,7 @@ import respx
 from podiokit.models.space_members import SpaceInvitation, SpaceMember
 from podiokit.resources.space_members import SpaceMembersResource
 
-from .conftest import RecordingRequester
+from .conftest import RecordingRequester, as_json
 
 pytestmark = pytest.mark.anyio
 
@@ -351,3 +351,30 @@ async def test_get_all_v2_iterates(
     ]
     assert elements == []
     assert route.call_count == 1
+
+
+async def test_get_all_v2_iterates_every_page(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
+    # A listing of 24 rows served by offset and limit: from offset 14 in pages of 7, the walk
+    # needs a full page and a short one, and must stop there.
+    rows = [{"id": 1000 + i} for i in range(24)]
+    offsets: list[int] = []
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        args = dict(request.url.params)
+        offset, limit = int(args["offset"]), int(args["limit"])
+        offsets.append(offset)
+        assert len(offsets) <= 3, f"the walk does not end: offsets {offsets}"
+        chunk = rows[offset : offset + limit]
+        return httpx.Response(200, json=chunk)
+
+    respx_mock.route().mock(side_effect=serve)
+    elements = [
+        as_json(e)
+        async for e in SpaceMembersResource(requester).get_all_v2(
+            101, member_type="s10", query="s11", limit=7, offset=14
+        )
+    ]
+    assert elements == rows[14:]
+    assert offsets == [14, 21]

@@ -14,7 +14,7 @@ import respx
 from podiokit.models.stream import StreamActivityGroup, StreamObject
 from podiokit.resources.stream import StreamResource
 
-from .conftest import RecordingRequester
+from .conftest import RecordingRequester, as_json
 
 pytestmark = pytest.mark.anyio
 
@@ -309,6 +309,30 @@ async def test_get_app_iterates(
     assert route.call_count == 1
 
 
+async def test_get_app_iterates_every_page(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
+    # A listing of 24 rows served by offset and limit: from offset 14 in pages of 7, the walk
+    # needs a full page and a short one, and must stop there.
+    rows = [{"id": 1000 + i} for i in range(24)]
+    offsets: list[int] = []
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        args = dict(request.url.params)
+        offset, limit = int(args["offset"]), int(args["limit"])
+        offsets.append(offset)
+        assert len(offsets) <= 3, f"the walk does not end: offsets {offsets}"
+        chunk = rows[offset : offset + limit]
+        return httpx.Response(200, json=chunk)
+
+    respx_mock.route().mock(side_effect=serve)
+    elements = [
+        as_json(e) async for e in StreamResource(requester).get_app(101, limit=7, offset=14)
+    ]
+    assert elements == rows[14:]
+    assert offsets == [14, 21]
+
+
 async def test_get_app_v3_iterates(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
@@ -322,6 +346,33 @@ async def test_get_app_v3_iterates(
     ]
     assert elements == []
     assert route.call_count == 1
+
+
+async def test_get_app_v3_iterates_every_page(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
+    # A listing of 24 rows served by offset and limit: from offset 14 in pages of 7, the walk
+    # needs a full page and a short one, and must stop there.
+    rows = [{"id": 1000 + i} for i in range(24)]
+    offsets: list[int] = []
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        args = dict(request.url.params)
+        offset, limit = int(args["offset"]), int(args["limit"])
+        offsets.append(offset)
+        assert len(offsets) <= 3, f"the walk does not end: offsets {offsets}"
+        chunk = rows[offset : offset + limit]
+        return httpx.Response(200, json=chunk)
+
+    respx_mock.route().mock(side_effect=serve)
+    elements = [
+        as_json(e)
+        async for e in StreamResource(requester).get_app_v3(
+            101, groups_event_types=["v10"], groups_limit=111, limit=7, offset=14
+        )
+    ]
+    assert elements == rows[14:]
+    assert offsets == [14, 21]
 
 
 async def test_get_global_iterates(
@@ -339,6 +390,33 @@ async def test_get_global_iterates(
     assert route.call_count == 1
 
 
+async def test_get_global_iterates_every_page(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
+    # A listing of 24 rows served by offset and limit: from offset 14 in pages of 7, the walk
+    # needs a full page and a short one, and must stop there.
+    rows = [{"id": 1000 + i} for i in range(24)]
+    offsets: list[int] = []
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        args = dict(request.url.params)
+        offset, limit = int(args["offset"]), int(args["limit"])
+        offsets.append(offset)
+        assert len(offsets) <= 3, f"the walk does not end: offsets {offsets}"
+        chunk = rows[offset : offset + limit]
+        return httpx.Response(200, json=chunk)
+
+    respx_mock.route().mock(side_effect=serve)
+    elements = [
+        as_json(e)
+        async for e in StreamResource(requester).get_global(
+            limit=7, offset=14, date_from="s12", date_to="s13"
+        )
+    ]
+    assert elements == rows[14:]
+    assert offsets == [14, 21]
+
+
 async def test_get_global_v3_iterates(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
@@ -352,6 +430,33 @@ async def test_get_global_v3_iterates(
     ]
     assert elements == []
     assert route.call_count == 1
+
+
+async def test_get_global_v3_iterates_every_page(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
+    # A listing of 24 rows served by offset and limit: from offset 14 in pages of 7, the walk
+    # needs a full page and a short one, and must stop there.
+    rows = [{"id": 1000 + i} for i in range(24)]
+    offsets: list[int] = []
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        args = dict(request.url.params)
+        offset, limit = int(args["offset"]), int(args["limit"])
+        offsets.append(offset)
+        assert len(offsets) <= 3, f"the walk does not end: offsets {offsets}"
+        chunk = rows[offset : offset + limit]
+        return httpx.Response(200, json=chunk)
+
+    respx_mock.route().mock(side_effect=serve)
+    elements = [
+        as_json(e)
+        async for e in StreamResource(requester).get_global_v3(
+            groups_event_types=["v10"], groups_limit=111, limit=7, offset=14
+        )
+    ]
+    assert elements == rows[14:]
+    assert offsets == [14, 21]
 
 
 async def test_get_org_v3_iterates(
@@ -369,6 +474,33 @@ async def test_get_org_v3_iterates(
     assert route.call_count == 1
 
 
+async def test_get_org_v3_iterates_every_page(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
+    # A listing of 24 rows served by offset and limit: from offset 14 in pages of 7, the walk
+    # needs a full page and a short one, and must stop there.
+    rows = [{"id": 1000 + i} for i in range(24)]
+    offsets: list[int] = []
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        args = dict(request.url.params)
+        offset, limit = int(args["offset"]), int(args["limit"])
+        offsets.append(offset)
+        assert len(offsets) <= 3, f"the walk does not end: offsets {offsets}"
+        chunk = rows[offset : offset + limit]
+        return httpx.Response(200, json=chunk)
+
+    respx_mock.route().mock(side_effect=serve)
+    elements = [
+        as_json(e)
+        async for e in StreamResource(requester).get_org_v3(
+            101, groups_event_types=["v10"], groups_limit=111, limit=7, offset=14
+        )
+    ]
+    assert elements == rows[14:]
+    assert offsets == [14, 21]
+
+
 async def test_get_org_iterates(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
@@ -379,6 +511,30 @@ async def test_get_org_iterates(
     ]
     assert elements == []
     assert route.call_count == 1
+
+
+async def test_get_org_iterates_every_page(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
+    # A listing of 24 rows served by offset and limit: from offset 14 in pages of 7, the walk
+    # needs a full page and a short one, and must stop there.
+    rows = [{"id": 1000 + i} for i in range(24)]
+    offsets: list[int] = []
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        args = dict(request.url.params)
+        offset, limit = int(args["offset"]), int(args["limit"])
+        offsets.append(offset)
+        assert len(offsets) <= 3, f"the walk does not end: offsets {offsets}"
+        chunk = rows[offset : offset + limit]
+        return httpx.Response(200, json=chunk)
+
+    respx_mock.route().mock(side_effect=serve)
+    elements = [
+        as_json(e) async for e in StreamResource(requester).get_org(101, limit=7, offset=14)
+    ]
+    assert elements == rows[14:]
+    assert offsets == [14, 21]
 
 
 async def test_get_personal_iterates(
@@ -393,6 +549,30 @@ async def test_get_personal_iterates(
     assert route.call_count == 1
 
 
+async def test_get_personal_iterates_every_page(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
+    # A listing of 24 rows served by offset and limit: from offset 14 in pages of 7, the walk
+    # needs a full page and a short one, and must stop there.
+    rows = [{"id": 1000 + i} for i in range(24)]
+    offsets: list[int] = []
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        args = dict(request.url.params)
+        offset, limit = int(args["offset"]), int(args["limit"])
+        offsets.append(offset)
+        assert len(offsets) <= 3, f"the walk does not end: offsets {offsets}"
+        chunk = rows[offset : offset + limit]
+        return httpx.Response(200, json=chunk)
+
+    respx_mock.route().mock(side_effect=serve)
+    elements = [
+        as_json(e) async for e in StreamResource(requester).get_personal(limit=7, offset=14)
+    ]
+    assert elements == rows[14:]
+    assert offsets == [14, 21]
+
+
 async def test_get_space_iterates(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
@@ -405,6 +585,30 @@ async def test_get_space_iterates(
     assert route.call_count == 1
 
 
+async def test_get_space_iterates_every_page(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
+    # A listing of 24 rows served by offset and limit: from offset 14 in pages of 7, the walk
+    # needs a full page and a short one, and must stop there.
+    rows = [{"id": 1000 + i} for i in range(24)]
+    offsets: list[int] = []
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        args = dict(request.url.params)
+        offset, limit = int(args["offset"]), int(args["limit"])
+        offsets.append(offset)
+        assert len(offsets) <= 3, f"the walk does not end: offsets {offsets}"
+        chunk = rows[offset : offset + limit]
+        return httpx.Response(200, json=chunk)
+
+    respx_mock.route().mock(side_effect=serve)
+    elements = [
+        as_json(e) async for e in StreamResource(requester).get_space(101, limit=7, offset=14)
+    ]
+    assert elements == rows[14:]
+    assert offsets == [14, 21]
+
+
 async def test_get_user_iterates(
     requester: RecordingRequester, respx_mock: respx.MockRouter
 ) -> None:
@@ -415,6 +619,30 @@ async def test_get_user_iterates(
     ]
     assert elements == []
     assert route.call_count == 1
+
+
+async def test_get_user_iterates_every_page(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
+    # A listing of 24 rows served by offset and limit: from offset 14 in pages of 7, the walk
+    # needs a full page and a short one, and must stop there.
+    rows = [{"id": 1000 + i} for i in range(24)]
+    offsets: list[int] = []
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        args = dict(request.url.params)
+        offset, limit = int(args["offset"]), int(args["limit"])
+        offsets.append(offset)
+        assert len(offsets) <= 3, f"the walk does not end: offsets {offsets}"
+        chunk = rows[offset : offset + limit]
+        return httpx.Response(200, json=chunk)
+
+    respx_mock.route().mock(side_effect=serve)
+    elements = [
+        as_json(e) async for e in StreamResource(requester).get_user(101, limit=7, offset=14)
+    ]
+    assert elements == rows[14:]
+    assert offsets == [14, 21]
 
 
 async def test_get_user_v3_iterates(
@@ -430,3 +658,30 @@ async def test_get_user_v3_iterates(
     ]
     assert elements == []
     assert route.call_count == 1
+
+
+async def test_get_user_v3_iterates_every_page(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
+    # A listing of 24 rows served by offset and limit: from offset 14 in pages of 7, the walk
+    # needs a full page and a short one, and must stop there.
+    rows = [{"id": 1000 + i} for i in range(24)]
+    offsets: list[int] = []
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        args = dict(request.url.params)
+        offset, limit = int(args["offset"]), int(args["limit"])
+        offsets.append(offset)
+        assert len(offsets) <= 3, f"the walk does not end: offsets {offsets}"
+        chunk = rows[offset : offset + limit]
+        return httpx.Response(200, json=chunk)
+
+    respx_mock.route().mock(side_effect=serve)
+    elements = [
+        as_json(e)
+        async for e in StreamResource(requester).get_user_v3(
+            101, groups_event_types=["v10"], groups_limit=111, limit=7, offset=14
+        )
+    ]
+    assert elements == rows[14:]
+    assert offsets == [14, 21]

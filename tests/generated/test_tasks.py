@@ -15,7 +15,7 @@ from podiokit.models.common import Count
 from podiokit.models.tasks import Task, TaskLabelCreateResult, TaskSummary
 from podiokit.resources.tasks import TasksResource
 
-from .conftest import RecordingRequester
+from .conftest import RecordingRequester, as_json
 
 pytestmark = pytest.mark.anyio
 
@@ -603,3 +603,51 @@ async def test_get_all_iterates(
     ]
     assert elements == []
     assert route.call_count == 1
+
+
+async def test_get_all_iterates_every_page(
+    requester: RecordingRequester, respx_mock: respx.MockRouter
+) -> None:
+    # A listing of 24 rows served by offset and limit: from offset 14 in pages of 7, the walk
+    # needs a full page and a short one, and must stop there.
+    rows = [{"task_id": 1000 + i} for i in range(24)]
+    offsets: list[int] = []
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        args = dict(request.url.params)
+        offset, limit = int(args["offset"]), int(args["limit"])
+        offsets.append(offset)
+        assert len(offsets) <= 3, f"the walk does not end: offsets {offsets}"
+        chunk = rows[offset : offset + limit]
+        return httpx.Response(200, json=chunk)
+
+    respx_mock.route().mock(side_effect=serve)
+    elements = [
+        as_json(e)
+        async for e in TasksResource(requester).get_all(
+            app="s10",
+            completed=True,
+            completed_by="s12",
+            completed_on="s13",
+            created_by="s14",
+            created_on="s15",
+            created_via="s16",
+            due_date="s17",
+            external_id="s18",
+            grouping="s19",
+            label="s20",
+            limit=7,
+            offset=14,
+            org="s23",
+            reference="s24",
+            responsible="s25",
+            sort_by="s26",
+            sort_desc=True,
+            space="s28",
+            view="s29",
+            files="s30",
+            reassigned="s31",
+        )
+    ]
+    assert elements == rows[14:]
+    assert offsets == [14, 21]

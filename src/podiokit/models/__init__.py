@@ -153,6 +153,9 @@ if TYPE_CHECKING:
     from podiokit.models.conversations import (
         Conversation as Conversation,
     )
+    from podiokit.models.conversations import (
+        ConversationCount as ConversationCount,
+    )
     from podiokit.models.devices import (
         Device as Device,
     )
@@ -549,6 +552,7 @@ _MODULES: dict[str, str] = {
     "ContactTotal": "contact_totals",
     "ContactValue": "items",
     "Conversation": "conversations",
+    "ConversationCount": "conversations",
     "ConversationEvent": "conversation_events",
     "ConversationMessage": "conversation_events",
     "Count": "common",
@@ -707,6 +711,7 @@ __all__ = [
     "ContactTotal",
     "ContactValue",
     "Conversation",
+    "ConversationCount",
     "ConversationEvent",
     "ConversationMessage",
     "Count",

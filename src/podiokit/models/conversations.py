@@ -8,6 +8,7 @@ from .common import Byline, Presence, Push, Reference, Via
 
 __all__ = [
     "Conversation",
+    "ConversationCount",
 ]
 
 
@@ -43,3 +44,9 @@ class Conversation(PodioModel):
     push: Push | None = None
 
     presence: Presence | None = None
+
+
+class ConversationCount(PodioModel):
+    """The answer to GET /conversation/{flag}/count (unread or starred conversations)."""
+
+    value: int | None = None

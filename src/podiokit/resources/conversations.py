@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from .._resource import NOT_GIVEN, APIResource, TimeoutArg, decode_json, parse_as
 from ..models.conversation_events import ConversationEvent, ConversationMessage
-from ..models.conversations import Conversation
+from ..models.conversations import Conversation, ConversationCount
 from ..pagination import AsyncPage
 from ._helpers import build_body, build_query, path_id, path_text
 
@@ -439,7 +439,7 @@ class ConversationsResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> ConversationCount:
         """Get flagged conversation counts.
 
         Podio operation "Get flagged conversation counts": `GET /conversation/{flag}/count`.
@@ -454,7 +454,7 @@ class ConversationsResource(APIResource):
             max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, ConversationCount)
 
     def get_flagged(
         self,
