@@ -23,6 +23,8 @@ import jinja2
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from .spec import _Loader as _SpecLoader
+
 __all__ = ["ModelSpecError", "index", "load", "render"]
 
 OUTPUT_DIR = "src/podiokit/models"
@@ -126,7 +128,9 @@ def load(spec_dir: Path) -> list[_File]:
     for path in sorted(spec_dir.glob("*.yaml")):
         shown = f"spec/models/{path.name}"
         try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+            # The spec's loader: a model defined twice in one file is an error, not the last
+            # definition silently replacing the first.
+            raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_SpecLoader)
         except yaml.YAMLError as exc:
             raise ModelSpecError(f"{shown}: not valid YAML: {exc}") from None
         try:

@@ -83,6 +83,8 @@ def _break(tmp_path: Path, file: str, old: str, new: str) -> Path:
         ("common.yaml", "module: common", "module: other", "must match the file name"),
         ("common.yaml", "      id: int\n", "      id: int\n      image2: File\n", "import cycle"),
         ("tasks.yaml", "  TaskLabel:", "  Item:", "already defined"),
+        # A second definition of a name in one file must not silently replace the first.
+        ("tasks.yaml", "  TaskLabel:", "  Task:", "duplicate key 'Task'"),
         ("items.yaml", "    helpers: item_fields", "    helpers: nope", "unknown helpers"),
     ],
 )

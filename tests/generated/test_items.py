@@ -14,7 +14,10 @@ import respx
 from podiokit.fields import encode_fields
 from podiokit.models.common import Count
 from podiokit.models.items import (
+    FieldRange,
     Item,
+    ItemCalculation,
+    ItemClone,
     ItemCreateResult,
     ItemExportResult,
     ItemFilterResult,
@@ -289,7 +292,7 @@ async def test_get_clone(requester: RecordingRequester, respx_mock: respx.MockRo
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, ItemClone)
 
 
 async def test_get_values(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -397,7 +400,7 @@ async def test_get_field_ranges(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, FieldRange)
 
 
 async def test_get_top_values_for_field(
@@ -586,7 +589,7 @@ async def test_calculate(requester: RecordingRequester, respx_mock: respx.MockRo
         "limit": 114,
     }
     assert requester.flags[-1] == (True, True)
-    assert result == {}
+    assert isinstance(result, ItemCalculation)
 
 
 async def test_export(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:

@@ -12,7 +12,7 @@ import pytest
 import respx
 
 from podiokit.models.contacts import Contact
-from podiokit.models.orgs import Organization
+from podiokit.models.orgs import Organization, OrganizationMember
 from podiokit.resources.orgs import OrgsResource
 
 from .conftest import RecordingRequester, as_json
@@ -211,7 +211,7 @@ async def test_get_member(requester: RecordingRequester, respx_mock: respx.MockR
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, OrganizationMember)
 
 
 async def test_get_members(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:

@@ -11,7 +11,7 @@ import httpx
 import pytest
 import respx
 
-from podiokit.models.ratings import LikeCount, Rating
+from podiokit.models.ratings import LikeCount, Rating, RatingSummary, RatingTypeSummary
 from podiokit.resources.ratings import RatingsResource
 
 from .conftest import RecordingRequester
@@ -40,7 +40,7 @@ async def test_get_all(requester: RecordingRequester, respx_mock: respx.MockRout
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, RatingSummary)
 
 
 async def test_get_like_count(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
@@ -88,7 +88,7 @@ async def test_get_ratings(requester: RecordingRequester, respx_mock: respx.Mock
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, RatingTypeSummary)
 
 
 async def test_get_who_liked_an_object(

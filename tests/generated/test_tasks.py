@@ -12,7 +12,7 @@ import pytest
 import respx
 
 from podiokit.models.common import Count
-from podiokit.models.tasks import Task, TaskLabelCreateResult, TaskSummary
+from podiokit.models.tasks import Task, TaskLabelCreateResult, TaskReport, TaskSummary
 from podiokit.resources.tasks import TasksResource
 
 from .conftest import RecordingRequester, as_json
@@ -299,7 +299,7 @@ async def test_get_totals_v2(requester: RecordingRequester, respx_mock: respx.Mo
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
-    assert result == {}
+    assert isinstance(result, TaskReport)
 
 
 async def test_get_all(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:

@@ -229,6 +229,12 @@ if TYPE_CHECKING:
         AppValue as AppValue,
     )
     from podiokit.models.items import (
+        CalculationGroup as CalculationGroup,
+    )
+    from podiokit.models.items import (
+        CalculationGroupValue as CalculationGroupValue,
+    )
+    from podiokit.models.items import (
         CalculationItemField as CalculationItemField,
     )
     from podiokit.models.items import (
@@ -271,6 +277,9 @@ if TYPE_CHECKING:
         EmbedValue as EmbedValue,
     )
     from podiokit.models.items import (
+        FieldRange as FieldRange,
+    )
+    from podiokit.models.items import (
         GenericItemField as GenericItemField,
     )
     from podiokit.models.items import (
@@ -281,6 +290,12 @@ if TYPE_CHECKING:
     )
     from podiokit.models.items import (
         Item as Item,
+    )
+    from podiokit.models.items import (
+        ItemCalculation as ItemCalculation,
+    )
+    from podiokit.models.items import (
+        ItemClone as ItemClone,
     )
     from podiokit.models.items import (
         ItemCreateResult as ItemCreateResult,
@@ -393,6 +408,9 @@ if TYPE_CHECKING:
     from podiokit.models.orgs import (
         Organization as Organization,
     )
+    from podiokit.models.orgs import (
+        OrganizationMember as OrganizationMember,
+    )
     from podiokit.models.questions import (
         Question as Question,
     )
@@ -407,6 +425,12 @@ if TYPE_CHECKING:
     )
     from podiokit.models.ratings import (
         Rating as Rating,
+    )
+    from podiokit.models.ratings import (
+        RatingSummary as RatingSummary,
+    )
+    from podiokit.models.ratings import (
+        RatingTypeSummary as RatingTypeSummary,
     )
     from podiokit.models.recurrence import (
         Recurrence as Recurrence,
@@ -487,7 +511,13 @@ if TYPE_CHECKING:
         TaskLabelCreateResult as TaskLabelCreateResult,
     )
     from podiokit.models.tasks import (
+        TaskReport as TaskReport,
+    )
+    from podiokit.models.tasks import (
         TaskSummary as TaskSummary,
+    )
+    from podiokit.models.tasks import (
+        TaskTotals as TaskTotals,
     )
     from podiokit.models.users import (
         User as User,
@@ -536,6 +566,8 @@ _MODULES: dict[str, str] = {
     "ApplicationField": "apps",
     "Batch": "batches",
     "Byline": "common",
+    "CalculationGroup": "items",
+    "CalculationGroupValue": "items",
     "CalculationItemField": "items",
     "CalculationValue": "items",
     "CalendarEvent": "calendar",
@@ -571,6 +603,7 @@ _MODULES: dict[str, str] = {
     "ErrorEnvelope": "errors",
     "ErrorRequest": "errors",
     "FieldConfig": "apps",
+    "FieldRange": "items",
     "FieldSettings": "apps",
     "File": "files",
     "FileAttachment": "files",
@@ -592,6 +625,8 @@ _MODULES: dict[str, str] = {
     "Integration": "integrations",
     "IntegrationCreateResult": "integrations",
     "Item": "items",
+    "ItemCalculation": "items",
+    "ItemClone": "items",
     "ItemCreateResult": "items",
     "ItemExportResult": "items",
     "ItemField": "items",
@@ -616,6 +651,7 @@ _MODULES: dict[str, str] = {
     "NumberValue": "items",
     "OAuthTokenResponse": "oauth",
     "Organization": "orgs",
+    "OrganizationMember": "orgs",
     "OrganizationMini": "spaces",
     "PhoneItemField": "items",
     "PhoneValue": "items",
@@ -630,6 +666,8 @@ _MODULES: dict[str, str] = {
     "QuestionOption": "questions",
     "QuestionValue": "items",
     "Rating": "ratings",
+    "RatingSummary": "ratings",
+    "RatingTypeSummary": "ratings",
     "Recurrence": "recurrence",
     "RecurrenceConfig": "recurrence",
     "Reference": "common",
@@ -660,7 +698,9 @@ _MODULES: dict[str, str] = {
     "TaskCollection": "tasks",
     "TaskLabel": "tasks",
     "TaskLabelCreateResult": "tasks",
+    "TaskReport": "tasks",
     "TaskSummary": "tasks",
+    "TaskTotals": "tasks",
     "TelItemField": "items",
     "TelValue": "items",
     "TextItemField": "items",
@@ -695,6 +735,8 @@ __all__ = [
     "ApplicationField",
     "Batch",
     "Byline",
+    "CalculationGroup",
+    "CalculationGroupValue",
     "CalculationItemField",
     "CalculationValue",
     "CalendarEvent",
@@ -730,6 +772,7 @@ __all__ = [
     "ErrorEnvelope",
     "ErrorRequest",
     "FieldConfig",
+    "FieldRange",
     "FieldSettings",
     "File",
     "FileAttachment",
@@ -751,6 +794,8 @@ __all__ = [
     "Integration",
     "IntegrationCreateResult",
     "Item",
+    "ItemCalculation",
+    "ItemClone",
     "ItemCreateResult",
     "ItemExportResult",
     "ItemField",
@@ -775,6 +820,7 @@ __all__ = [
     "NumberValue",
     "OAuthTokenResponse",
     "Organization",
+    "OrganizationMember",
     "OrganizationMini",
     "PhoneItemField",
     "PhoneValue",
@@ -797,6 +843,8 @@ __all__ = [
     "QuestionOption",
     "QuestionValue",
     "Rating",
+    "RatingSummary",
+    "RatingTypeSummary",
     "Recurrence",
     "RecurrenceConfig",
     "Reference",
@@ -827,7 +875,9 @@ __all__ = [
     "TaskCollection",
     "TaskLabel",
     "TaskLabelCreateResult",
+    "TaskReport",
     "TaskSummary",
+    "TaskTotals",
     "TelItemField",
     "TelValue",
     "TextItemField",

@@ -30,6 +30,8 @@ from .spaces import SpaceMini
 __all__ = [
     "AppItemField",
     "AppValue",
+    "CalculationGroup",
+    "CalculationGroupValue",
     "CalculationItemField",
     "CalculationValue",
     "CategoryItemField",
@@ -44,10 +46,13 @@ __all__ = [
     "EmailValue",
     "EmbedItemField",
     "EmbedValue",
+    "FieldRange",
     "GenericItemField",
     "ImageItemField",
     "ImageValue",
     "Item",
+    "ItemCalculation",
+    "ItemClone",
     "ItemCreateResult",
     "ItemExportResult",
     "ItemField",
@@ -588,6 +593,58 @@ class ItemExportResult(PodioModel):
     """The answer to POST /item/app/{app_id}/export/{exporter}; the export runs as a batch."""
 
     batch_id: int | None = None
+
+
+class FieldRange(PodioModel):
+    """The smallest and largest value of a number-like field (GET /item/field/{field_id}/range).
+
+    Podio: Range.
+    """
+
+    min: PodioNumber | None = None
+
+    max: PodioNumber | None = None
+
+
+class ItemClone(PodioModel):
+    """What a clone of an item would hold (GET /item/{item_id}/clone).
+
+    Podio: Clone.
+    """
+
+    files: list[File] | None = None
+
+    values: dict[str, Any] | None = None
+    """Field values by external_id, in the write form."""
+
+    tags: list[str] | None = None
+
+
+class CalculationGroupValue(PodioModel):
+    """One value of a calculation group."""
+
+    value: Any | None = None
+
+    label: str | None = None
+
+
+class CalculationGroup(PodioModel):
+    """One group of a calculation (POST /item/app/{app_id}/calculate with `groupings`)."""
+
+    groups: list[CalculationGroupValue] | None = None
+
+    count: PodioNumber | None = None
+
+
+class ItemCalculation(PodioModel):
+    """The answer to POST /item/app/{app_id}/calculate.
+
+    Podio: ItemCalculate.
+    """
+
+    total: PodioNumber | None = None
+
+    groups: list[CalculationGroup] | None = None
 
 
 _ITEMFIELD_TAGS = frozenset(

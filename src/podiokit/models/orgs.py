@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
-from ._base import PodioDateTime
+from ._base import PodioDateTime, PodioModel
 from .common import Byline
+from .contacts import Contact
 from .spaces import OrganizationMini, Space
+from .users import User
 
 __all__ = [
     "Organization",
+    "OrganizationMember",
 ]
 
 
@@ -26,3 +29,20 @@ class Organization(OrganizationMini):
     member_count: int | None = None
 
     contact_count: int | None = None
+
+
+class OrganizationMember(PodioModel):
+    """A member of an organization (GET /org/{org_id}/member/{user_id})."""
+
+    profile: Contact | None = None
+
+    user: User | None = None
+
+    admin: bool | None = None
+
+    employee: bool | None = None
+
+    space_memberships: int | None = None
+    """Spaces of the organization the user is a member of."""
+
+    spaces: list[Space] | None = None

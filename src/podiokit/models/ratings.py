@@ -3,11 +3,15 @@
 
 from __future__ import annotations
 
-from ._base import PodioModel
+from typing import Any
+
+from ._base import PodioModel, PodioNumber
 
 __all__ = [
     "LikeCount",
     "Rating",
+    "RatingSummary",
+    "RatingTypeSummary",
 ]
 
 
@@ -27,3 +31,34 @@ class LikeCount(PodioModel):
     """The answer to GET /rating/{ref_type}/{ref_id}/like_count."""
 
     like_count: int | None = None
+
+
+class RatingTypeSummary(PodioModel):
+    """The ratings of one type on an object (GET /rating/{ref_type}/{ref_id}/{rating_type}).
+
+    Podio: RatingType.
+    """
+
+    average: PodioNumber | None = None
+
+    counts: dict[str, Any] | None = None
+    """Each value to its count and the users who gave it."""
+
+
+class RatingSummary(PodioModel):
+    """Every type of rating on an object (GET /rating/{ref_type}/{ref_id}).
+
+    Podio: Rating (podio-dotnet).
+    """
+
+    approved: RatingTypeSummary | None = None
+
+    rsvp: RatingTypeSummary | None = None
+
+    fivestar: RatingTypeSummary | None = None
+
+    yesno: RatingTypeSummary | None = None
+
+    thumbs: RatingTypeSummary | None = None
+
+    like: RatingTypeSummary | None = None

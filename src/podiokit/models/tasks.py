@@ -15,7 +15,9 @@ __all__ = [
     "TaskCollection",
     "TaskLabel",
     "TaskLabelCreateResult",
+    "TaskReport",
     "TaskSummary",
+    "TaskTotals",
 ]
 
 
@@ -129,3 +131,27 @@ class TaskLabelCreateResult(PodioModel):
     """The answer to POST /task/label/."""
 
     label_id: int | None = None
+
+
+class TaskTotals(PodioModel):
+    """Task counts by due time, one side of a task report."""
+
+    overdue: int | None = None
+
+    today: int | None = None
+
+    tomorrow: int | None = None
+
+    upcoming: int | None = None
+
+    later: int | None = None
+
+    completed_yesterday: int | None = None
+
+
+class TaskReport(PodioModel):
+    """The answer to GET /task/total/ (totals of own and reassigned tasks)."""
+
+    own: TaskTotals | None = None
+
+    reassigned: TaskTotals | None = None

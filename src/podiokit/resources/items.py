@@ -15,7 +15,10 @@ from .._resource import NOT_GIVEN, APIResource, TimeoutArg, decode_json, parse_a
 from ..fields import encode_fields
 from ..models.common import Count
 from ..models.items import (
+    FieldRange,
     Item,
+    ItemCalculation,
+    ItemClone,
     ItemCreateResult,
     ItemExportResult,
     ItemField,
@@ -558,7 +561,7 @@ class ItemsResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> ItemClone:
         """Get item clone.
 
         Podio operation "Get item clone": `GET /item/{item_id}/clone`.
@@ -573,7 +576,7 @@ class ItemsResource(APIResource):
             max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, ItemClone)
 
     async def get_values(
         self,
@@ -775,7 +778,7 @@ class ItemsResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> FieldRange:
         """Get field ranges.
 
         Podio operation "Get field ranges": `GET /item/field/{field_id}/range`.
@@ -790,7 +793,7 @@ class ItemsResource(APIResource):
             max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, FieldRange)
 
     async def get_top_values_for_field(
         self,
@@ -1143,7 +1146,7 @@ class ItemsResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> ItemCalculation:
         """Calculate.
 
         Podio operation "Calculate": `POST /item/app/{app_id}/calculate`.
@@ -1172,7 +1175,7 @@ class ItemsResource(APIResource):
             idempotent=True,
             rate_limited=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, ItemCalculation)
 
     async def export(
         self,

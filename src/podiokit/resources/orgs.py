@@ -13,7 +13,7 @@ from typing import Any
 
 from .._resource import NOT_GIVEN, APIResource, TimeoutArg, decode_json, parse_as, read_bytes
 from ..models.contacts import Contact
-from ..models.orgs import Organization
+from ..models.orgs import Organization, OrganizationMember
 from ..models.spaces import Space
 from ..pagination import AsyncPage
 from ._helpers import build_body, build_query, path_id, path_text
@@ -414,7 +414,7 @@ class OrgsResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> OrganizationMember:
         """Get organization member.
 
         Podio operation "Get organization member": `GET /org/{org_id}/member/{user_id}`.
@@ -429,7 +429,7 @@ class OrgsResource(APIResource):
             max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, OrganizationMember)
 
     def get_members(
         self,

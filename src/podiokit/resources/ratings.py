@@ -13,7 +13,7 @@ from typing import Any
 
 from .._resource import NOT_GIVEN, APIResource, TimeoutArg, parse_as
 from ..models.contacts import Profile
-from ..models.ratings import LikeCount, Rating
+from ..models.ratings import LikeCount, Rating, RatingSummary, RatingTypeSummary
 from ._helpers import build_body, build_query, path_id, path_text
 
 __all__ = ["RatingsResource"]
@@ -69,7 +69,7 @@ class RatingsResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> RatingSummary:
         """Get all ratings.
 
         Podio operation "Get all ratings": `GET /rating/{ref_type}/{ref_id}`.
@@ -84,7 +84,7 @@ class RatingsResource(APIResource):
             max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, RatingSummary)
 
     async def get_like_count(
         self,
@@ -177,7 +177,7 @@ class RatingsResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> RatingTypeSummary:
         """Get ratings.
 
         Podio operation "Get ratings": `GET /rating/{ref_type}/{ref_id}/{rating_type}`.
@@ -192,7 +192,7 @@ class RatingsResource(APIResource):
             max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, RatingTypeSummary)
 
     async def get_who_liked_an_object(
         self,

@@ -13,7 +13,7 @@ from typing import Any
 
 from .._resource import NOT_GIVEN, APIResource, TimeoutArg, decode_json, parse_as
 from ..models.common import Count
-from ..models.tasks import Task, TaskLabel, TaskLabelCreateResult, TaskSummary
+from ..models.tasks import Task, TaskLabel, TaskLabelCreateResult, TaskReport, TaskSummary
 from ..pagination import AsyncPage
 from ._helpers import build_body, build_query, path_id, path_text
 
@@ -541,7 +541,7 @@ class TasksResource(APIResource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> TaskReport:
         """Get task totals v2.
 
         Podio operation "Get task totals v2": `GET /task/total/`.
@@ -556,7 +556,7 @@ class TasksResource(APIResource):
             max_retries=max_retries,
             idempotent=True,
         )
-        return parse_as(response, dict[str, Any])
+        return parse_as(response, TaskReport)
 
     def get_all(
         self,
