@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ._client import Podio
 from ._ratelimit import RateLimit
+from ._resource import NOT_GIVEN, NotGiven
 from .auth import OAuthToken, TokenRef
 from .errors import (
     PodioAuthorizationError,
@@ -28,9 +29,11 @@ from .sessions import FileSessionStore, MemorySessionStore, SessionStore
 __version__ = "0.1.0"
 
 __all__ = [
+    "NOT_GIVEN",
     "FieldValueError",
     "FileSessionStore",
     "MemorySessionStore",
+    "NotGiven",
     "OAuthToken",
     "Podio",
     "PodioAuthorizationError",
