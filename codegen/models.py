@@ -428,9 +428,7 @@ def _render_module(f: _File, owners: dict[str, _File], env: jinja2.Environment) 
     base_imports = sorted(n for n in BASE_NAMES if re.search(rf"\b{n}\b", body_text))
     if spec.models:
         base_imports = sorted({*base_imports, "PodioModel"})
-    typing_imports = (
-        {"Any"} if ("Any" in body_text or any(c.helpers for c in classes)) else set()
-    )
+    typing_imports = {"Any"} if ("Any" in body_text or any(c.helpers for c in classes)) else set()
     if "Literal[" in body_text:
         typing_imports.add("Literal")
     if unions:
