@@ -98,6 +98,7 @@ def bench(session: nox.Session) -> None:
         "bench_concurrency.py",
         "bench_emulator.py",
         "bench_import.py",
+        "bench_typed.py",
     ]:
         session.run("python", f"benchmarks/{script}")
 

@@ -421,7 +421,7 @@ def _render_module(f: _File, owners: dict[str, _File], env: jinja2.Environment) 
             {
                 "name": name,
                 "doc": _docstring(union.doc, 0),
-                "func": "_" + re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower() + "_tag",
+                "func": "_" + re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower() + "_fallback",
                 "key": union.discriminator,
                 "variants": list(union.variants.items()),
                 "fallback": union.fallback,
@@ -432,9 +432,7 @@ def _render_module(f: _File, owners: dict[str, _File], env: jinja2.Environment) 
     base_imports = sorted(n for n in BASE_NAMES if re.search(rf"\b{n}\b", body_text))
     if spec.models:
         base_imports = sorted({*base_imports, "PodioModel"})
-    typing_imports = (
-        {"Any"} if (unions or "Any" in body_text or any(c.helpers for c in classes)) else set()
-    )
+    typing_imports = {"Any"} if ("Any" in body_text or any(c.helpers for c in classes)) else set()
     if "Literal[" in body_text:
         typing_imports.add("Literal")
     if unions:
@@ -443,7 +441,7 @@ def _render_module(f: _File, owners: dict[str, _File], env: jinja2.Environment) 
     if any(c.default.startswith(" = Field(") for cl in classes for c in cl.fields):
         pydantic_imports.add("Field")
     if unions:
-        pydantic_imports |= {"Discriminator", "Tag"}
+        pydantic_imports |= {"AfterValidator", "Field", "Tag"}
     exported = sorted(f.names)
     text = env.get_template("models.py.j2").render(
         header=_header(f.path),

@@ -8,8 +8,9 @@ decode a response into JSON, a model, or bytes. Auth, retries and rate limits st
 
 from __future__ import annotations
 
+import gc
 import json as _json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cache
 from typing import TYPE_CHECKING, Any, Final, Protocol, TypeAlias, TypeVar, final, overload
 
@@ -18,7 +19,7 @@ import httpx
 from .errors import PodioResponseError
 
 if TYPE_CHECKING:
-    from pydantic import TypeAdapter, ValidationError
+    from pydantic import ValidationError
 
 __all__ = [
     "NOT_GIVEN",
@@ -30,6 +31,8 @@ __all__ = [
     "parse_as",
     "read_bytes",
 ]
+
+_gc_isenabled, _gc_disable, _gc_enable = gc.isenabled, gc.disable, gc.enable
 
 T = TypeVar("T")
 
@@ -124,12 +127,28 @@ def decode_json(response: httpx.Response) -> Any:
 
 
 @cache
-def _adapter(tp: Any) -> TypeAdapter[Any]:
+def _validate_json(tp: Any) -> Callable[[bytes], Any]:
     # One TypeAdapter per type, built once: building one costs far more than a validation.
     # pydantic is imported here, not at module level, so `import podiokit` stays light.
+    # The core validator's own method is kept: TypeAdapter.validate_json only forwards to it.
     from pydantic import TypeAdapter
 
-    return TypeAdapter(tp)
+    validate: Callable[[bytes], Any] = TypeAdapter(tp).validator.validate_json
+    return validate
+
+
+def _validate_gc_paused(validate: Callable[[bytes], Any], content: bytes) -> Any:
+    """`validate(content)` with the cyclic GC paused. A big body builds thousands of objects in
+    one go; the collector would walk them again and again as they are made, although none can
+    be garbage yet (about 4% of the validation of a 24 KB item). Validation never awaits, so no
+    other task runs meanwhile; the GC is left alone when the application has disabled it."""
+    if not _gc_isenabled():
+        return validate(content)
+    _gc_disable()
+    try:
+        return validate(content)
+    finally:
+        _gc_enable()
 
 
 @overload
@@ -141,12 +160,10 @@ def parse_as(response: httpx.Response, tp: Any) -> Any:
     content = response.content
     if not content.strip():
         return None
-    adapter = _adapter(tp)
-    from pydantic import ValidationError
-
+    validate = _validate_json(tp)
     try:
-        return adapter.validate_json(content)
-    except ValidationError as exc:
+        return _validate_gc_paused(validate, content)
+    except _validation_error() as exc:
         method, path = _request_parts(response)
         kind = "not JSON" if _is_json_error(exc) else f"not a valid {_type_name(tp)}"
         raise PodioResponseError(
@@ -155,6 +172,13 @@ def parse_as(response: httpx.Response, tp: Any) -> Any:
             method=method,
             path=path,
         ) from None
+
+
+@cache
+def _validation_error() -> type[ValidationError]:
+    from pydantic import ValidationError
+
+    return ValidationError
 
 
 def read_bytes(response: httpx.Response) -> bytes:

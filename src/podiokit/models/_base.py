@@ -40,36 +40,31 @@ class PodioModel(BaseModel):
     )
 
 
-def _is_datetime_text(value: str) -> bool:
-    # Exactly "YYYY-MM-DD HH:MM:SS": only that form can be written back unchanged.
-    return (
-        len(value) == 19
-        and value[4] == "-"
-        and value[7] == "-"
-        and value[10] == " "
-        and value[13] == ":"
-        and value[16] == ":"
-    )
+# These run once per value of a model (30 times for a big item): kept to one slice test and one
+# C-level parse. The slice picks the separators of "YYYY-MM-DD HH:MM:SS" (positions 4, 7, 10,
+# 13, 16): only that exact form can be written back unchanged, anything else is kept as sent.
+_DATETIME_SEPARATORS = "-- ::"
+_datetime_from_text = datetime.fromisoformat
 
 
 def _parse_utc_datetime(value: Any) -> Any:
     # Podio's datetimes are UTC without a zone suffix; anything else is kept verbatim.
-    if type(value) is str and _is_datetime_text(value):
+    if type(value) is str and len(value) == 19 and value[4::3] == _DATETIME_SEPARATORS:
         try:
             # Appending the offset is 5x faster than .replace(tzinfo=...).
-            return datetime.fromisoformat(value + "+00:00")
+            return _datetime_from_text(value + "+00:00")
         except ValueError:
-            return value
+            pass
     return value
 
 
 def _parse_local_datetime(value: Any) -> Any:
     # The user's own timezone (a date field's `start`/`end`): stays naive.
-    if type(value) is str and _is_datetime_text(value):
+    if type(value) is str and len(value) == 19 and value[4::3] == _DATETIME_SEPARATORS:
         try:
-            return datetime.fromisoformat(value)
+            return _datetime_from_text(value)
         except ValueError:
-            return value
+            pass
     return value
 
 
@@ -84,11 +79,11 @@ def _dump_datetime(value: Any) -> Any:
 
 
 def _parse_date(value: Any) -> Any:
-    if type(value) is str and len(value) == 10 and value[4] == "-" and value[7] == "-":
+    if type(value) is str and len(value) == 10 and value[4::3] == "--":
         try:
             return date.fromisoformat(value)
         except ValueError:
-            return value
+            pass
     return value
 
 
@@ -104,11 +99,11 @@ def _dump_date(value: Any) -> Any:
 
 
 def _parse_time(value: Any) -> Any:
-    if type(value) is str and len(value) == 8 and value[2] == ":" and value[5] == ":":
+    if type(value) is str and len(value) == 8 and value[2::3] == "::":
         try:
             return time.fromisoformat(value)
         except ValueError:
-            return value
+            pass
     return value
 
 
