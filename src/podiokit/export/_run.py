@@ -1,0 +1,282 @@
+"""The export: plan (or resume), fetch ranges concurrently, write pages in one task, commit.
+
+Fetchers read ranges by keyset and hand each page to the writer through a bounded stream,
+then ask for their next page at once: pages are requested while earlier ones are written,
+and memory holds at most `concurrency` pages being fetched plus `concurrency` queued.
+The writer alone touches the file and the checkpoint, so the checkpoint always describes
+exactly the bytes before its offset.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+import anyio
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+from . import _fetch
+from ._checkpoint import Checkpoint
+from ._plan import Range, plan_ranges
+from ._sinks import Sink, make_sink
+
+if TYPE_CHECKING:
+    import msgspec
+
+    from .._client import Podio
+
+__all__ = ["ExportProgress", "ExportResult", "export", "output_paths"]
+
+MAX_PAGE_SIZE = 500
+
+
+@dataclass(frozen=True)
+class ExportProgress:
+    """A snapshot after each page (and while waiting for the rate limit)."""
+
+    items: int
+    #: Items the apps held when the export started (items created since come on top).
+    total: int
+    calls: int
+    elapsed: float
+    #: The lowest `X-Rate-Limit-Remaining` among the sessions (None before any response).
+    calls_left: int | None
+    #: Seconds the exporter is waiting for the rate limit, 0 when it is not.
+    waiting: float = 0.0
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    path: Path
+    format: str
+    items: int
+    per_app: dict[int, int]
+    calls: int
+    elapsed: float
+    resumed: bool
+
+
+@dataclass
+class _Written:
+    """One fetched page on its way to the writer."""
+
+    range: Range
+    items: list[msgspec.Raw]
+    cursor: int
+    done: bool
+
+
+@dataclass
+class _State:
+    checkpoint: Checkpoint
+    sessions: dict[int, Podio]
+    started: float
+    per_app: dict[int, int] = field(default_factory=dict)
+    waiting: float = 0.0
+
+
+def output_paths(out: str | os.PathLike[str]) -> tuple[Path, Path, Path]:
+    """(output, temporary file, checkpoint): the last two beside the output."""
+    path = Path(out)
+    return path, path.with_name(path.name + ".part"), path.with_name(path.name + ".checkpoint")
+
+
+async def export(
+    podio: Podio,
+    app_ids: int | Sequence[int],
+    out: str | os.PathLike[str],
+    *,
+    format: str = "jsonl",
+    app_tokens: Mapping[int, str] | None = None,
+    concurrency: int = 4,
+    resume: bool = False,
+    page_size: int = MAX_PAGE_SIZE,
+    on_progress: Callable[[ExportProgress], None] | None = None,
+) -> ExportResult:
+    """Export every item of `app_ids` to `out` (JSONL: one item per line, the JSON Podio
+    sent; or CSV).
+
+    Each app is read as its own session (`podio.session(f"app:{app_id}")`, signed in with
+    its token) when `app_tokens` names it, otherwise as `podio` itself (a user who can
+    see every app). The output is written to `<out>.part` and renamed to `out` once
+    complete; `<out>.checkpoint` records progress, and `resume=True` continues an
+    interrupted export from it without duplicates or gaps.
+    """
+    ids = [app_ids] if isinstance(app_ids, int) else [int(a) for a in app_ids]
+    if not ids:
+        raise ValueError("app_ids is empty: name at least one app to export")
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"app_ids has duplicates: {ids}")
+    if concurrency < 1:
+        raise ValueError(f"concurrency must be >= 1, not {concurrency!r}")
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}, not {page_size!r}")
+    sink = make_sink(format)
+    path, part, checkpoint_path = output_paths(out)
+    sessions = await _sessions(podio, ids, app_tokens or {})
+    started = time.monotonic()
+
+    resumed = resume and checkpoint_path.exists() and part.exists()
+    if resumed:
+        checkpoint = Checkpoint.load(checkpoint_path)
+        checkpoint.check_matches(checkpoint_path, format, ids)
+        sink.restore(checkpoint.sink_state)
+        file: BinaryIO = open(part, "r+b")  # noqa: SIM115 - closed in the finally below
+        file.truncate(checkpoint.offset)  # cut a page written after the last checkpoint
+        file.seek(checkpoint.offset)
+    else:
+        checkpoint, header = await _plan(sessions, ids, sink, format, page_size)
+        file = open(part, "wb")  # noqa: SIM115 - closed in the finally below
+        file.write(header)
+        file.flush()
+        checkpoint.offset = file.tell()
+        checkpoint.save(checkpoint_path)
+
+    state = _State(checkpoint, sessions, started)
+    try:
+        await _run(state, sink, file, checkpoint_path, concurrency, page_size, on_progress)
+        file.flush()
+        os.fsync(file.fileno())
+    finally:
+        file.close()
+    os.replace(part, path)
+    checkpoint_path.unlink(missing_ok=True)
+    return ExportResult(
+        path=path,
+        format=format,
+        items=checkpoint.items,
+        per_app={a: state.per_app.get(a, 0) for a in ids},
+        calls=checkpoint.calls,
+        elapsed=time.monotonic() - started,
+        resumed=resumed,
+    )
+
+
+async def _sessions(podio: Podio, ids: list[int], tokens: Mapping[int, str]) -> dict[int, Podio]:
+    sessions: dict[int, Podio] = {}
+    for app_id in ids:
+        token = tokens.get(app_id)
+        if token is None:
+            sessions[app_id] = podio
+            continue
+        session = podio.session(f"app:{app_id}")
+        if not await session.is_authenticated():
+            await session.authenticate_with_app(app_id, token)
+        sessions[app_id] = session
+    return sessions
+
+
+async def _plan(
+    sessions: dict[int, Podio], ids: list[int], sink: Sink, format: str, page_size: int
+) -> tuple[Checkpoint, bytes]:
+    probes: dict[int, tuple[int, int]] = {}
+    apps: dict[int, Any] = {}
+
+    async def one(app_id: int) -> None:
+        session = sessions[app_id]
+        probes[app_id] = await _fetch.probe(session, app_id)
+        if sink.needs_apps:
+            apps[app_id] = await session.request("GET", f"/app/{app_id}")
+
+    async with anyio.create_task_group() as tg:
+        for app_id in ids:
+            tg.start_soon(one, app_id)
+    ranges: list[Range] = []
+    sweeps: list[Range] = []
+    for app_id in ids:
+        count, highest = probes[app_id]
+        *fixed, sweep = plan_ranges(app_id, count, highest, page_size)
+        ranges.extend(fixed)
+        sweeps.append(sweep)
+    header = sink.prepare([apps[a] for a in ids]) if sink.needs_apps else sink.prepare([])
+    checkpoint = Checkpoint(
+        format=format,
+        app_ids=ids,
+        # Sweeps last: the later they run, the more items created meanwhile they pick up.
+        ranges=ranges + sweeps,
+        calls=len(ids) * (2 if sink.needs_apps else 1),
+        totals={a: probes[a][0] for a in ids},
+        sink_state=sink.state(),
+    )
+    return checkpoint, header
+
+
+async def _run(
+    state: _State,
+    sink: Sink,
+    file: BinaryIO,
+    checkpoint_path: Path,
+    concurrency: int,
+    page_size: int,
+    on_progress: Callable[[ExportProgress], None] | None,
+) -> None:
+    checkpoint = state.checkpoint
+    todo = [r for r in checkpoint.ranges if not r.done]
+    send, receive = anyio.create_memory_object_stream[_Written](concurrency)
+
+    def progress() -> None:
+        if on_progress is not None:
+            on_progress(_progress(state))
+
+    def on_wait(seconds: float) -> None:
+        state.waiting = seconds
+        progress()
+
+    async def fetcher(send: MemoryObjectSendStream[_Written]) -> None:
+        async with send:
+            while todo:
+                rng = todo.pop(0)
+                session = state.sessions[rng.app_id]
+                cursor = rng.cursor
+                done = False
+                while not done:
+                    page = await _fetch.fetch_page(
+                        session, rng.app_id, cursor, rng.hi, page_size, on_wait=on_wait
+                    )
+                    state.waiting = 0.0
+                    done = len(page.items) < page_size or page.last >= rng.hi
+                    cursor = page.last + 1
+                    await send.send(_Written(rng, page.items, cursor, done))
+
+    async def writer(receive: MemoryObjectReceiveStream[_Written]) -> None:
+        async with receive:
+            async for written in receive:
+                data = sink.encode(written.range.app_id, written.items)
+                file.write(data)
+                file.flush()  # in the OS before the checkpoint says so
+                rng = written.range
+                rng.cursor = written.cursor
+                rng.done = written.done
+                checkpoint.offset = file.tell()
+                checkpoint.items += len(written.items)
+                checkpoint.calls += 1
+                state.per_app[rng.app_id] = state.per_app.get(rng.app_id, 0) + len(
+                    written.items
+                )
+                checkpoint.save(checkpoint_path)
+                progress()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(writer, receive)
+        for _ in range(max(1, min(concurrency, len(todo)))):
+            tg.start_soon(fetcher, send.clone())
+        send.close()
+    progress()
+
+
+def _progress(state: _State) -> ExportProgress:
+    checkpoint = state.checkpoint
+    left = [s.rate_limit.remaining for s in set(state.sessions.values())]
+    known = [n for n in left if n is not None]
+    return ExportProgress(
+        items=checkpoint.items,
+        total=sum(checkpoint.totals.values()),
+        calls=checkpoint.calls,
+        elapsed=time.monotonic() - state.started,
+        calls_left=min(known) if known else None,
+        waiting=state.waiting,
+    )

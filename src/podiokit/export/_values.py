@@ -1,0 +1,106 @@
+"""Readable text for one item field's values (behaviour.md §5.4), for the CSV sink."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+__all__ = ["readable"]
+
+#: Several values of one field (a multi-select category, several references) in one cell.
+JOIN = "; "
+
+
+def _number(value: Any) -> str:
+    # Podio sends numbers as strings with four decimals ("6513.5100"): drop the padding.
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        return str(value)
+    text = format(number.normalize(), "f")
+    return text
+
+
+def _plain(entry: Mapping[str, Any]) -> str:
+    value = entry.get("value")
+    return "" if value is None else str(value)
+
+
+def _num(entry: Mapping[str, Any]) -> str:
+    value = entry.get("value")
+    return "" if value is None else _number(value)
+
+
+def _money(entry: Mapping[str, Any]) -> str:
+    amount = entry.get("value")
+    currency = entry.get("currency") or ""
+    return f"{_number(amount)} {currency}".strip() if amount is not None else ""
+
+
+def _category(entry: Mapping[str, Any]) -> str:
+    value = entry.get("value")
+    return str(value.get("text", "")) if isinstance(value, Mapping) else _plain(entry)
+
+
+def _date(entry: Mapping[str, Any]) -> str:
+    start = entry.get("start") or ""
+    end = entry.get("end")
+    return f"{start} - {end}" if end and end != start else str(start)
+
+
+def _app(entry: Mapping[str, Any]) -> str:
+    value = entry.get("value")
+    if not isinstance(value, Mapping):
+        return _plain(entry)
+    return f"{value.get('title', '')} ({value.get('item_id', '')})"
+
+
+def _contact(entry: Mapping[str, Any]) -> str:
+    value = entry.get("value")
+    if not isinstance(value, Mapping):
+        return _plain(entry)
+    return f"{value.get('name', '')} ({value.get('profile_id', '')})"
+
+
+def _typed(entry: Mapping[str, Any]) -> str:
+    kind = entry.get("type")
+    value = _plain(entry)
+    return f"{value} ({kind})" if kind else value
+
+
+def _location(entry: Mapping[str, Any]) -> str:
+    return str(entry.get("formatted") or entry.get("value") or "")
+
+
+def _embed(entry: Mapping[str, Any]) -> str:
+    embed = entry.get("embed")
+    return str(embed.get("url", "")) if isinstance(embed, Mapping) else ""
+
+
+def _file(entry: Mapping[str, Any]) -> str:
+    value = entry.get("value")
+    if not isinstance(value, Mapping):
+        return _plain(entry)
+    return f"{value.get('name', '')} ({value.get('link', '')})"
+
+
+READERS: dict[str, Callable[[Mapping[str, Any]], str]] = {
+    "number": _num,
+    "calculation": _num,
+    "money": _money,
+    "category": _category,
+    "date": _date,
+    "app": _app,
+    "contact": _contact,
+    "phone": _typed,
+    "email": _typed,
+    "location": _location,
+    "embed": _embed,
+    "image": _file,
+}
+
+
+def readable(field_type: Any, values: Iterable[Any]) -> str:
+    read = READERS.get(str(field_type), _plain)
+    return JOIN.join(read(v) for v in values if isinstance(v, Mapping))

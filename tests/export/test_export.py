@@ -1,0 +1,189 @@
+"""The exporter: exact item sets, byte-exact lines, sessions per app, mutation, faults,
+rate limits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from podiokit import Podio
+from podiokit.export import ExportProgress, export, output_paths
+from podiokit.export import _fetch
+from podiokit.testing import Emulator
+from podiokit.testing._items import create_item, delete_item, update_item
+
+from .conftest import CLIENTS, PROJECTS, app_tokens, exported_ids, make_podio, world_ids
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_every_item_once_as_the_bytes_podio_sent(
+    emu: Emulator, podio: Podio, tmp_path: Path
+) -> None:
+    out = tmp_path / "items.jsonl"
+    result = await export(podio, [PROJECTS], out, page_size=100, concurrency=3)
+    lines = out.read_bytes().splitlines()
+    world = emu._core.world
+    assert len(lines) == len(world_ids(emu, PROJECTS)) == result.items == 1_200
+    # Each line is byte for byte what the emulator serialised for that item.
+    sent = {emu._core.serializer.short(world.items[i]) for i in world_ids(emu, PROJECTS)}
+    assert set(lines) == sent
+    assert result.per_app == {PROJECTS: 1_200}
+    # Nothing left beside the output.
+    _, part, checkpoint = output_paths(out)
+    assert not part.exists() and not checkpoint.exists()
+    # About one call per page: 12 pages, the probe, and one empty sweep.
+    assert emu.stats()["routes"]["POST /item/app/{app_id}/filter/"] == 12 + 2
+
+
+async def test_each_app_with_its_own_app_token(emu: Emulator, tmp_path: Path) -> None:
+    podio, http = make_podio(emu)
+    out = tmp_path / "both.jsonl"
+    try:
+        result = await export(
+            podio, [PROJECTS, CLIENTS], out, app_tokens=app_tokens(emu), page_size=250
+        )
+        # One app grant per app, each app read under its own session key.
+        assert emu.stats()["token_grants"] == {"app": 2}
+        assert podio.session(f"app:{PROJECTS}").rate_limit.remaining is not None
+        assert podio.session(f"app:{CLIENTS}").rate_limit.remaining is not None
+    finally:
+        await podio.aclose()
+        await http.aclose()
+    ids = exported_ids(out)
+    assert set(ids) == world_ids(emu, PROJECTS) | world_ids(emu, CLIENTS)
+    assert max(ids.values()) == 1
+    assert result.per_app == {PROJECTS: 1_200, CLIENTS: 1_200}
+
+
+async def test_empty_app_and_items_beyond_a_deleted_tail(
+    emu: Emulator, podio: Podio, tmp_path: Path
+) -> None:
+    world = emu._core.world
+    app = world.apps[CLIENTS]
+    for item_id in list(app.item_ids):
+        delete_item(world, world.items[item_id])
+    out = tmp_path / "empty.jsonl"
+    result = await export(podio, [CLIENTS], out)
+    assert result.items == 0 and out.read_bytes() == b""
+
+
+async def test_no_item_lost_or_duplicated_while_the_app_changes(
+    emu: Emulator, podio: Podio, tmp_path: Path
+) -> None:
+    world = emu._core.world
+    app = world.apps[PROJECTS]
+    by = world.users[world.demo_user_id].byline()
+    start = world_ids(emu, PROJECTS)
+    ordered = sorted(start, key=lambda i: world.items[i].app_item_id)
+    deleted: set[int] = set()
+    created: set[int] = set()
+    pages = [0]
+
+    def mutate(progress: ExportProgress) -> None:
+        # After every page: delete an early item and a late one (offsets would shift),
+        # edit one, and create two (they sort after every existing item).
+        pages[0] += 1
+        for item_id in (ordered[pages[0] * 7], ordered[-pages[0] * 5]):
+            if item_id in world.items:
+                delete_item(world, world.items[item_id])
+                deleted.add(item_id)
+        edited = world.items[ordered[pages[0] * 11 + 1]]
+        update_item(world, edited, {"fields": {"title": f"edited {pages[0]}"}}, by)
+        for _ in range(2):
+            created.add(create_item(world, app, {"fields": {"title": "new"}}, by).item_id)
+
+    out = tmp_path / "changing.jsonl"
+    await export(podio, [PROJECTS], out, page_size=100, concurrency=4, on_progress=mutate)
+    ids = exported_ids(out)
+    assert pages[0] > 10 and deleted and created
+    assert max(ids.values()) == 1, "an item was written twice"
+    # Every item that lived through the export is there; deleted ones at most once; new
+    # ones created before the sweep finished are there too (all of them here, since the
+    # sweep reads until it finds no more).
+    assert start - deleted <= set(ids)
+    assert set(ids) <= start | created
+    assert set(ids) - deleted == world_ids(emu, PROJECTS) - (created - set(ids))
+
+
+async def test_offset_paging_would_fail_the_mutation_test(
+    emu: Emulator, podio: Podio
+) -> None:
+    """The mutation above is one that breaks offset paging: the test can fail."""
+    world = emu._core.world
+    seen: list[int] = []
+    offset = 0
+    while True:
+        page = await podio.request(
+            "POST",
+            f"/item/app/{PROJECTS}/filter/",
+            json={"sort_by": "app_item_id", "sort_desc": False, "limit": 100, "offset": offset},
+        )
+        seen.extend(i["item_id"] for i in page["items"])
+        if len(page["items"]) < 100:
+            break
+        first = min(world.apps[PROJECTS].item_ids, key=lambda i: world.items[i].app_item_id)
+        delete_item(world, world.items[first])  # an early item goes: later ones move up
+        offset += 100
+    assert len(set(seen)) == len(seen)
+    assert set(world_ids(emu, PROJECTS)) - set(seen), "offset paging skipped no item"
+
+
+async def test_faults_are_retried_without_loss_or_duplicates(tmp_path: Path) -> None:
+    emu = Emulator(items=1_000, fault_rate=0.25, fault_seed=7)
+    podio, http = make_podio(emu, max_retries=10, backoff_base=0.0)
+    out = tmp_path / "faulty.jsonl"
+    try:
+        creds = emu.credentials
+        await podio.authenticate_with_credentials(creds["username"], creds["password"])
+        await export(podio, [PROJECTS, CLIENTS], out, page_size=100, concurrency=4)
+    finally:
+        await podio.aclose()
+        await http.aclose()
+    assert sum(emu.stats()["faults"].values()) > 5
+    ids = exported_ids(out)
+    assert max(ids.values()) == 1
+    assert set(ids) == world_ids(emu, PROJECTS) | world_ids(emu, CLIENTS)
+
+
+async def test_waits_for_the_rate_limit_instead_of_failing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Four filter calls an hour: the export needs about eleven.
+    emu = Emulator(items=1_000, rate_limit_limited=4)
+    waits: list[float] = []
+
+    async def an_hour_passes(seconds: float) -> None:
+        waits.append(seconds)
+        emu._core.limiter._used.clear()  # the window rolls over
+
+    monkeypatch.setattr(_fetch, "sleep", an_hour_passes)
+    seen: list[ExportProgress] = []
+    podio, http = make_podio(emu)
+    out = tmp_path / "limited.jsonl"
+    try:
+        await podio.authenticate_with_app(PROJECTS, app_tokens(emu)[PROJECTS])
+        await export(podio, [PROJECTS], out, page_size=100, concurrency=2, on_progress=seen.append)
+    finally:
+        await podio.aclose()
+        await http.aclose()
+    assert waits and all(3000 < w <= 3600 for w in waits)
+    assert any(p.waiting > 3000 for p in seen)  # progress says it is waiting
+    assert any(p.calls_left == 0 for p in seen)
+    ids = exported_ids(out)
+    assert max(ids.values()) == 1 and set(ids) == world_ids(emu, PROJECTS)
+
+
+async def test_bad_arguments_are_named(podio: Podio, tmp_path: Path) -> None:
+    out = tmp_path / "x.jsonl"
+    with pytest.raises(ValueError, match="format 'xml'"):
+        await export(podio, [PROJECTS], out, format="xml")
+    with pytest.raises(ValueError, match="page_size"):
+        await export(podio, [PROJECTS], out, page_size=501)
+    with pytest.raises(ValueError, match="concurrency"):
+        await export(podio, [PROJECTS], out, concurrency=0)
+    with pytest.raises(ValueError, match="duplicates"):
+        await export(podio, [PROJECTS, PROJECTS], out)
+    assert not out.exists()
+
