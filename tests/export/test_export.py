@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from podiokit import Podio
-from podiokit.export import ExportProgress, export, output_paths
-from podiokit.export import _fetch
+from podiokit.export import ExportProgress, _fetch, export, output_paths
 from podiokit.testing import Emulator
 from podiokit.testing._items import create_item, delete_item, update_item
 
@@ -107,9 +106,7 @@ async def test_no_item_lost_or_duplicated_while_the_app_changes(
     assert set(ids) - deleted == world_ids(emu, PROJECTS) - (created - set(ids))
 
 
-async def test_offset_paging_would_fail_the_mutation_test(
-    emu: Emulator, podio: Podio
-) -> None:
+async def test_offset_paging_would_fail_the_mutation_test(emu: Emulator, podio: Podio) -> None:
     """The mutation above is one that breaks offset paging: the test can fail."""
     world = emu._core.world
     seen: list[int] = []
@@ -186,4 +183,3 @@ async def test_bad_arguments_are_named(podio: Podio, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="duplicates"):
         await export(podio, [PROJECTS, PROJECTS], out)
     assert not out.exists()
-

@@ -14,13 +14,15 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any
 
 import anyio
+from anyio import to_thread
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from . import _fetch
 from ._checkpoint import Checkpoint
+from ._output import Output
 from ._plan import Range, plan_ranges
 from ._sinks import Sink, make_sink
 
@@ -120,31 +122,23 @@ async def export(
     sessions = await _sessions(podio, ids, app_tokens or {})
     started = time.monotonic()
 
+    output = Output(path, part, checkpoint_path)
     resumed = resume and checkpoint_path.exists() and part.exists()
     if resumed:
         checkpoint = Checkpoint.load(checkpoint_path)
         checkpoint.check_matches(checkpoint_path, format, ids)
         sink.restore(checkpoint.sink_state)
-        file: BinaryIO = open(part, "r+b")  # noqa: SIM115 - closed in the finally below
-        file.truncate(checkpoint.offset)  # cut a page written after the last checkpoint
-        file.seek(checkpoint.offset)
+        await to_thread.run_sync(output.reopen, checkpoint)
     else:
         checkpoint, header = await _plan(sessions, ids, sink, format, page_size)
-        file = open(part, "wb")  # noqa: SIM115 - closed in the finally below
-        file.write(header)
-        file.flush()
-        checkpoint.offset = file.tell()
-        checkpoint.save(checkpoint_path)
+        await to_thread.run_sync(output.create, checkpoint, header)
 
     state = _State(checkpoint, sessions, started)
     try:
-        await _run(state, sink, file, checkpoint_path, concurrency, page_size, on_progress)
-        file.flush()
-        os.fsync(file.fileno())
+        await _run(state, sink, output, concurrency, page_size, on_progress)
+        await to_thread.run_sync(output.commit)
     finally:
-        file.close()
-    os.replace(part, path)
-    checkpoint_path.unlink(missing_ok=True)
+        output.close()
     return ExportResult(
         path=path,
         format=format,
@@ -208,8 +202,7 @@ async def _plan(
 async def _run(
     state: _State,
     sink: Sink,
-    file: BinaryIO,
-    checkpoint_path: Path,
+    output: Output,
     concurrency: int,
     page_size: int,
     on_progress: Callable[[ExportProgress], None] | None,
@@ -242,22 +235,22 @@ async def _run(
                     cursor = page.last + 1
                     await send.send(_Written(rng, page.items, cursor, done))
 
+    def write(written: _Written) -> None:
+        rng = written.range
+        data = sink.encode(rng.app_id, written.items)
+        rng.cursor = written.cursor
+        rng.done = written.done
+        checkpoint.items += len(written.items)
+        checkpoint.calls += 1
+        state.per_app[rng.app_id] = state.per_app.get(rng.app_id, 0) + len(written.items)
+        output.append(checkpoint, data)
+
     async def writer(receive: MemoryObjectReceiveStream[_Written]) -> None:
         async with receive:
             async for written in receive:
-                data = sink.encode(written.range.app_id, written.items)
-                file.write(data)
-                file.flush()  # in the OS before the checkpoint says so
-                rng = written.range
-                rng.cursor = written.cursor
-                rng.done = written.done
-                checkpoint.offset = file.tell()
-                checkpoint.items += len(written.items)
-                checkpoint.calls += 1
-                state.per_app[rng.app_id] = state.per_app.get(rng.app_id, 0) + len(
-                    written.items
-                )
-                checkpoint.save(checkpoint_path)
+                # In a worker thread: the event loop keeps fetching meanwhile. Only this
+                # task changes the checkpoint, so the thread never races another writer.
+                await to_thread.run_sync(write, written)
                 progress()
 
     async with anyio.create_task_group() as tg:
