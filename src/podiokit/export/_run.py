@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -176,9 +177,7 @@ async def _plan(
         if sink.needs_apps:
             apps[app_id] = await session.request("GET", f"/app/{app_id}")
 
-    async with anyio.create_task_group() as tg:
-        for app_id in ids:
-            tg.start_soon(one, app_id)
+    await _all([partial(one, app_id) for app_id in ids])
     ranges: list[Range] = []
     sweeps: list[Range] = []
     for app_id in ids:
@@ -253,12 +252,30 @@ async def _run(
                 await to_thread.run_sync(write, written)
                 progress()
 
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(writer, receive)
-        for _ in range(max(1, min(concurrency, len(todo)))):
-            tg.start_soon(fetcher, send.clone())
-        send.close()
+    fetchers = [partial(fetcher, send.clone()) for _ in range(max(1, min(concurrency, len(todo))))]
+    send.close()
+    await _all([partial(writer, receive), *fetchers])
     progress()
+
+
+async def _all(tasks: Sequence[Callable[[], Awaitable[None]]]) -> None:
+    """Run `tasks` concurrently; on the first failure cancel the others and raise that
+    error itself (not an exception group: callers catch `PodioError` and the like)."""
+    errors: list[Exception] = []
+
+    async with anyio.create_task_group() as tg:
+
+        async def guarded(task: Callable[[], Awaitable[None]]) -> None:
+            try:
+                await task()
+            except Exception as exc:  # noqa: BLE001 - the first one is raised below
+                errors.append(exc)
+                tg.cancel_scope.cancel()
+
+        for task in tasks:
+            tg.start_soon(guarded, task)
+    if errors:
+        raise errors[0]
 
 
 def _progress(state: _State) -> ExportProgress:
