@@ -63,6 +63,7 @@ def _build_app() -> Any:
 
         run_demo(items=items, concurrency=concurrency, emulator=emulator)
 
+    __import__("podiokit.export._cli").export._cli.register(app)  # `podiokit export`
     return app
 
 

@@ -1,20 +1,25 @@
-"""Bulk export of Podio apps: concurrent, exact under change, resumable, copying each item's
-JSON as Podio sent it.
+"""Bulk export of Podio apps: concurrent, exact while the app changes, resumable, and
+copying each item's JSON as Podio sent it.
 
 ```python
 from podiokit.export import export
 
-result = await export(podio, [app_id], "items.jsonl", app_tokens={app_id: token})
+result = await export(podio, [app_id], "items.jsonl", app_tokens={app_id: app_token})
 ```
 
-Needs the `export` extra (`pip install 'podiokit[export]'`, for msgspec).
+Needs the `export` extra (`pip install 'podiokit[export]'`, for msgspec). The names are
+loaded on first use, so the CLI can register `podiokit export` without it.
 """
 
 from __future__ import annotations
 
-from ._checkpoint import CheckpointError
-from ._run import ExportProgress, ExportResult, export, output_paths
-from ._sinks import FORMATS
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._checkpoint import CheckpointError
+    from ._run import ExportProgress, ExportResult, export, output_paths
+    from ._sinks import FORMATS
 
 __all__ = [
     "FORMATS",
@@ -24,3 +29,23 @@ __all__ = [
     "export",
     "output_paths",
 ]
+
+_HOMES = {
+    "FORMATS": "._sinks",
+    "CheckpointError": "._checkpoint",
+    "ExportProgress": "._run",
+    "ExportResult": "._run",
+    "export": "._run",
+    "output_paths": "._run",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'podiokit.export' has no attribute {name!r}")
+    try:
+        import msgspec  # noqa: F401
+    except ImportError as exc:
+        raise ImportError("podiokit.export needs msgspec: pip install 'podiokit[export]'") from exc
+    return getattr(import_module(home, __name__), name)

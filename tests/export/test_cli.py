@@ -1,0 +1,195 @@
+"""`podiokit export`: credentials from the environment, summary, one-line errors, exit codes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import anyio.from_thread
+import pytest
+
+from podiokit.cli import main
+from podiokit.errors import (
+    PodioConnectionError,
+    PodioForbiddenError,
+    PodioNotFoundError,
+    PodioUnavailableError,
+)
+from podiokit.export import _cli
+from podiokit.testing import Emulator
+
+from .conftest import CLIENTS, PROJECTS, app_tokens, exported_ids, world_ids
+
+
+@pytest.fixture
+def served(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
+    """An emulator on a loopback port, with PODIO_* pointing at it."""
+    emu = Emulator(items=600)
+    with (
+        anyio.from_thread.start_blocking_portal() as portal,
+        portal.wrap_async_context_manager(emu.serve()) as url,
+    ):
+        creds = emu.credentials
+        for name in ("PODIO_APP_TOKEN", "PODIO_USERNAME", "PODIO_PASSWORD"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("PODIO_CLIENT_ID", creds["client_id"])
+        monkeypatch.setenv("PODIO_CLIENT_SECRET", creds["client_secret"])
+        monkeypatch.setenv("PODIO_API_URL", url)
+        yield emu
+
+
+def test_exports_two_apps_with_tokens_from_the_environment(
+    served: Emulator,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    tokens = app_tokens(served)
+    monkeypatch.setenv("PODIO_APP_TOKEN", f"{tokens[PROJECTS]},{tokens[CLIENTS]}")
+    out = tmp_path / "out.jsonl"
+    code = main(["export", str(PROJECTS), str(CLIENTS), "--out", str(out), "--concurrency", "3"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert captured.out.startswith(f"exported 1200 items from 2 app(s) to {out}")
+    assert f"app {PROJECTS}: 600 items" in captured.out
+    # Not a terminal: plain progress lines, no bar.
+    assert captured.err.startswith("exported ") and "calls left this hour" in captured.err
+    ids = exported_ids(out)
+    assert max(ids.values()) == 1
+    assert set(ids) == world_ids(served, PROJECTS) | world_ids(served, CLIENTS)
+    assert served.stats()["token_grants"] == {"app": 2}
+    for token in tokens.values():
+        assert token not in captured.out + captured.err
+
+
+def test_named_app_token_and_csv(
+    served: Emulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out.csv"
+    token = app_tokens(served)[CLIENTS]
+    code = main(
+        ["export", str(CLIENTS), "-o", str(out), "-f", "csv", f"--app-token={CLIENTS}={token}"]
+    )
+    assert code == 0, capsys.readouterr().err
+    rows = out.read_text().splitlines()
+    assert rows[0].startswith("app_id,item_id,app_item_id,title,")
+    assert len(rows) == 1 + 600
+
+
+def test_user_credentials_when_no_app_token(
+    served: Emulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    creds = served.credentials
+    monkeypatch.setenv("PODIO_USERNAME", creds["username"])
+    monkeypatch.setenv("PODIO_PASSWORD", creds["password"])
+    out = tmp_path / "out.jsonl"
+    assert main(["export", str(PROJECTS), "--out", str(out)]) == 0
+    assert set(exported_ids(out)) == world_ids(served, PROJECTS)
+    assert served.stats()["token_grants"] == {"password": 1}
+
+
+def _one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("podiokit export: ")
+    return lines[0]
+
+
+def test_bad_app_token_exits_3(
+    served: Emulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out.jsonl"
+    code = main(["export", str(PROJECTS), "--out", str(out), "--app-token", "not-the-token"])
+    line = _one_line_error(capsys)
+    assert code == 3 and "bad credentials" in line and "invalid_grant" in line
+    assert "not-the-token" not in line
+    assert not out.exists()
+
+
+def test_bad_client_secret_exits_3(
+    served: Emulator,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("PODIO_CLIENT_SECRET", "wrong-secret")
+    token = app_tokens(served)[PROJECTS]
+    code = main(["export", str(PROJECTS), "--out", str(tmp_path / "o"), "--app-token", token])
+    line = _one_line_error(capsys)
+    assert code == 3 and "wrong-secret" not in line and token not in line
+
+
+def test_unknown_app_exits_4(
+    served: Emulator,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    creds = served.credentials
+    monkeypatch.setenv("PODIO_USERNAME", creds["username"])
+    monkeypatch.setenv("PODIO_PASSWORD", creds["password"])
+    code = main(["export", "999", "--out", str(tmp_path / "o.jsonl")])
+    line = _one_line_error(capsys)
+    assert code == 4 and "unknown app" in line and "999" in line
+
+
+def test_usage_errors_exit_2(
+    served: Emulator,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    out = str(tmp_path / "o.jsonl")
+    assert main(["export", str(PROJECTS), "--out", out]) == 2
+    assert "no app token for app(s) 3002" in _one_line_error(capsys)
+    assert main(["export", str(PROJECTS), str(CLIENTS), "--out", out, "--app-token", "x"]) == 2
+    assert "1 app token(s) for 2 app(s)" in _one_line_error(capsys)
+    assert main(["export", str(PROJECTS), "--out", out, "--format", "xml", "--app-token", "x"]) == 2
+    assert "--format must be jsonl or csv, not 'xml'" in _one_line_error(capsys)
+    monkeypatch.delenv("PODIO_CLIENT_ID")
+    assert main(["export", str(PROJECTS), "--out", out, "--app-token", "x"]) == 2
+    assert "PODIO_CLIENT_ID" in _one_line_error(capsys)
+
+
+def test_resume_of_another_export_exits_7(
+    served: Emulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "o.jsonl"
+    (tmp_path / "o.jsonl.part").write_bytes(b"")
+    checkpoint = {"version": 1, "format": "csv", "app_ids": [PROJECTS], "offset": 0, "items": 0,
+                  "calls": 0, "totals": {}, "sink_state": {}, "ranges": []}  # fmt: skip
+    (tmp_path / "o.jsonl.checkpoint").write_text(json.dumps(checkpoint))
+    token = app_tokens(served)[PROJECTS]
+    code = main(["export", str(PROJECTS), "--out", str(out), "--app-token", token, "--resume"])
+    assert code == 7 and "format 'csv', not 'jsonl'" in _one_line_error(capsys)
+
+
+def test_interrupt_exits_130_and_says_how_to_resume(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async def interrupted(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_cli, "_export", interrupted)
+    env = {"PODIO_CLIENT_ID": "id", "PODIO_CLIENT_SECRET": "s", "PODIO_APP_TOKEN": "t"}
+    code = _cli.run([PROJECTS], "o.jsonl", format="jsonl", concurrency=1, resume=False,
+                    app_tokens=[], env=env)  # fmt: skip
+    assert code == 130 and "--resume" in _one_line_error(capsys)
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        (PodioNotFoundError(status=404, method="POST", path="/item/app/1/filter/"), 4),
+        (PodioForbiddenError(status=403, method="POST", path="/item/app/1/filter/"), 5),
+        (PodioUnavailableError(status=503, method="POST", path="/item/app/1/filter/"), 6),
+        (PodioConnectionError("connection failed: ConnectError"), 6),
+        (OSError(28, "No space left on device"), 1),
+    ],
+)
+def test_exit_codes_per_failure(error: Exception, code: int) -> None:
+    message, kind = _cli._describe(error)
+    assert _cli.EXIT_CODES[kind] == code
+    assert "\n" not in message
