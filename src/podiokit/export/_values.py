@@ -43,10 +43,16 @@ def _category(entry: Mapping[str, Any]) -> str:
     return str(value.get("text", "")) if isinstance(value, Mapping) else _plain(entry)
 
 
+def _when(entry: Mapping[str, Any], part: str) -> str:
+    # A date without a time has null *_time keys: show the day alone, not "00:00:00".
+    if entry.get(f"{part}_date") and not entry.get(f"{part}_time"):
+        return str(entry[f"{part}_date"])
+    return str(entry.get(part) or "")
+
+
 def _date(entry: Mapping[str, Any]) -> str:
-    start = entry.get("start") or ""
-    end = entry.get("end")
-    return f"{start} - {end}" if end and end != start else str(start)
+    start, end = _when(entry, "start"), _when(entry, "end")
+    return f"{start} - {end}" if end and end != start else start
 
 
 def _app(entry: Mapping[str, Any]) -> str:
@@ -90,6 +96,7 @@ READERS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "calculation": _num,
     "money": _money,
     "category": _category,
+    "question": _category,
     "date": _date,
     "app": _app,
     "contact": _contact,

@@ -1,0 +1,83 @@
+"""Sinks and the plan: CSV columns and readable values, JSONL lines, range sizes."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from podiokit import Podio
+from podiokit.export import export
+from podiokit.export._plan import SWEEP_HI, plan_ranges
+from podiokit.export._sinks import JsonlSink
+from podiokit.export._values import readable
+from podiokit.testing import Emulator
+
+from .conftest import CLIENTS, PROJECTS, world_ids
+
+
+@pytest.mark.anyio
+async def test_csv_one_column_per_field_with_readable_values(
+    emu: Emulator, podio: Podio, tmp_path: Path
+) -> None:
+    out = tmp_path / "items.csv"
+    result = await export(podio, [PROJECTS, CLIENTS], out, format="csv", page_size=250)
+    rows = list(csv.DictReader(io.StringIO(out.read_bytes().decode(), newline="")))
+    assert len(rows) == result.items == 2_400
+    assert {int(r["item_id"]) for r in rows} == world_ids(emu, PROJECTS) | world_ids(emu, CLIENTS)
+    header = out.read_text().splitlines()[0].split(",")
+    # The fixed columns, then every field of both apps by external_id, each once.
+    assert header[:4] == ["app_id", "item_id", "app_item_id", "title"]
+    assert header[4:8] == ["status", "client", "owner", "budget"]
+    assert "industry" in header and len(header) == len(set(header))
+    project = next(r for r in rows if r["app_id"] == str(PROJECTS) and r["app_item_id"] == "1")
+    assert project["title"] == "Amber Atlas 1"
+    assert project["status"] == "Done"
+    assert project["client"] == "Acme Atlas 1 (1000001)"
+    assert project["owner"] == "Dana Demo (2001)"
+    assert project["budget"] == "1000 EUR"
+    assert project["hours"] == "5" and project["cost"] == "300"
+    assert project["deadline"] == "2023-12-14 - 2023-12-15"
+    assert project["industry"] == ""  # a Clients field
+    client = next(r for r in rows if r["app_id"] == str(CLIENTS) and r["app_item_id"] == "1")
+    assert client["email"] == "contact@acme1.example (work)"
+    assert client["tier"] == "Gold" and client["industry"] == "Retail"
+    assert client["website"] == "https://acme.example"
+    assert client["logo"] == "image-700000.png (https://files.podio.com/700000)"
+    assert client["status"] == ""
+
+
+def test_readable_values_of_each_kind() -> None:
+    assert readable("category", [{"value": {"text": "A"}}, {"value": {"text": "B"}}]) == "A; B"
+    assert readable("money", [{"currency": "USD", "value": "12.5000"}]) == "12.5 USD"
+    assert readable("number", [{"value": "6513.5100"}]) == "6513.51"
+    assert readable("date", [{"start": "2016-06-24 15:00:00", "start_date": "2016-06-24",
+                              "start_time": "15:00:00"}]) == "2016-06-24 15:00:00"  # fmt: skip
+    assert readable("location", [{"value": "x", "formatted": "Paris"}]) == "Paris"
+    assert readable("text", [{"value": "plain"}]) == "plain"
+    assert readable("unknown-kind", [{"value": 3}]) == "3"
+
+
+def test_jsonl_keeps_the_bytes_and_one_item_per_line() -> None:
+    sink = JsonlSink()
+    page = msgspec.json.decode(b'[{"a": 1},{"b":\n 2}]', type=list[msgspec.Raw])
+    data = sink.encode(1, page)
+    assert data.splitlines() == [b'{"a": 1}', b'{"b":  2}']
+    assert [msgspec.json.decode(line) for line in data.splitlines()] == [{"a": 1}, {"b": 2}]
+    compact = msgspec.json.decode(b'[{"a":1},{"b":2}]', type=list[msgspec.Raw])
+    assert sink.encode(1, compact) == b'{"a":1}\n{"b":2}\n'
+
+
+def test_plan_covers_every_id_once_and_ends_with_the_sweep() -> None:
+    ranges = plan_ranges(7, count=1_000, highest=1_000, page_size=500)
+    assert [(r.lo, r.hi) for r in ranges] == [(1, 500), (501, 1_000), (1_001, SWEEP_HI)]
+    # Half the ids deleted: ranges twice as wide, still about one page each.
+    sparse = plan_ranges(7, count=500, highest=1_000, page_size=100)
+    assert [r.hi - r.lo + 1 for r in sparse[:-1]] == [200] * 5
+    assert plan_ranges(7, count=0, highest=0, page_size=500)[0].lo == 1
+    for plan in (ranges, sparse):
+        covered = [i for r in plan[:-1] for i in range(r.lo, r.hi + 1)]
+        assert covered == list(range(1, plan[-1].lo))
