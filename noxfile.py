@@ -97,6 +97,7 @@ def bench(session: nox.Session) -> None:
     for script in session.posargs or [
         "bench_concurrency.py",
         "bench_emulator.py",
+        "bench_export.py",
         "bench_import.py",
         "bench_typed.py",
     ]:
