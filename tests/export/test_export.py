@@ -183,3 +183,30 @@ async def test_bad_arguments_are_named(podio: Podio, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="duplicates"):
         await export(podio, [PROJECTS, PROJECTS], out)
     assert not out.exists()
+
+
+async def test_faults_and_expiring_tokens_with_app_sessions(tmp_path: Path) -> None:
+    """The issue's soak case, scaled down: 3% faults, tokens expiring during the export."""
+    emu = Emulator(items=3_000, fault_rate=0.03, fault_seed=3, token_lifetime=20)
+    podio, http = make_podio(emu, max_retries=6, backoff_base=0.0)
+    pages = [0]
+
+    def expire_now_and_then(progress: ExportProgress) -> None:
+        pages[0] += 1
+        if pages[0] % 5 == 0:
+            emu.expire_tokens()
+
+    out = tmp_path / "soak.jsonl"
+    try:
+        await export(
+            podio, [PROJECTS, CLIENTS], out, app_tokens=app_tokens(emu), page_size=200,
+            on_progress=expire_now_and_then,
+        )  # fmt: skip
+    finally:
+        await podio.aclose()
+        await http.aclose()
+    stats = emu.stats()
+    assert stats["token_grants"].get("refresh_token", 0) >= 2 and stats["faults"]
+    ids = exported_ids(out)
+    assert max(ids.values()) == 1
+    assert set(ids) == world_ids(emu, PROJECTS) | world_ids(emu, CLIENTS)

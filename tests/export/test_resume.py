@@ -74,7 +74,7 @@ async def test_resume_after_a_crash_writes_every_item_once(
     expected = world_ids(emu, PROJECTS) | world_ids(emu, CLIENTS) | {exported_before[0]}
     assert set(ids) == expected
     assert new <= set(ids)
-    assert result.items == sum(ids.values())
+    assert result.items == sum(ids.values()) == sum(result.per_app.values())
     assert not part.exists() and not checkpoint.exists()
 
 

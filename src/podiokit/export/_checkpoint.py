@@ -35,6 +35,7 @@ class Checkpoint:
     items: int = 0
     calls: int = 0
     totals: dict[int, int] = field(default_factory=dict)
+    per_app: dict[int, int] = field(default_factory=dict)
     #: What the sink needs to continue the same file (the CSV columns).
     sink_state: dict[str, Any] = field(default_factory=dict)
 
@@ -47,6 +48,7 @@ class Checkpoint:
             "items": self.items,
             "calls": self.calls,
             "totals": {str(k): v for k, v in self.totals.items()},
+            "per_app": {str(k): v for k, v in self.per_app.items()},
             "sink_state": self.sink_state,
             "ranges": [r.as_json() for r in self.ranges],
         }
@@ -75,6 +77,7 @@ class Checkpoint:
                 items=int(body["items"]),
                 calls=int(body["calls"]),
                 totals={int(k): int(v) for k, v in body["totals"].items()},
+                per_app={int(k): int(v) for k, v in (body.get("per_app") or {}).items()},
                 sink_state=dict(body.get("sink_state") or {}),
             )
         except CheckpointError:

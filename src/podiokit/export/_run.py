@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -78,7 +78,6 @@ class _State:
     checkpoint: Checkpoint
     sessions: dict[int, Podio]
     started: float
-    per_app: dict[int, int] = field(default_factory=dict)
     waiting: float = 0.0
 
 
@@ -144,7 +143,7 @@ async def export(
         path=path,
         format=format,
         items=checkpoint.items,
-        per_app={a: state.per_app.get(a, 0) for a in ids},
+        per_app={a: checkpoint.per_app.get(a, 0) for a in ids},
         calls=checkpoint.calls,
         elapsed=time.monotonic() - started,
         resumed=resumed,
@@ -241,7 +240,8 @@ async def _run(
         rng.done = written.done
         checkpoint.items += len(written.items)
         checkpoint.calls += 1
-        state.per_app[rng.app_id] = state.per_app.get(rng.app_id, 0) + len(written.items)
+        per_app = checkpoint.per_app
+        per_app[rng.app_id] = per_app.get(rng.app_id, 0) + len(written.items)
         output.append(checkpoint, data)
 
     async def writer(receive: MemoryObjectReceiveStream[_Written]) -> None:
