@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -193,3 +194,13 @@ def test_exit_codes_per_failure(error: Exception, code: int) -> None:
     message, kind = _cli._describe(error)
     assert _cli.EXIT_CODES[kind] == code
     assert "\n" not in message
+
+
+def test_missing_export_extra_says_how_to_install(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "msgspec", None)  # as if msgspec were not installed
+    env = {"PODIO_CLIENT_ID": "id", "PODIO_CLIENT_SECRET": "s", "PODIO_APP_TOKEN": "t"}
+    code = _cli.run([PROJECTS], "o.jsonl", format="jsonl", concurrency=1, resume=False,
+                    app_tokens=[], env=env)  # fmt: skip
+    assert code == 2 and "pip install 'podiokit[export]'" in _one_line_error(capsys)

@@ -170,7 +170,7 @@ async def _export(
     resume: bool,
 ) -> ExportResult:
     from .._client import Podio
-    from ._run import export
+    from . import export  # the lazy name: a missing msgspec says how to install it
 
     async with Podio(
         settings["client_id"],
