@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 from collections.abc import Iterator
@@ -204,3 +205,23 @@ def test_missing_export_extra_says_how_to_install(
     code = _cli.run([PROJECTS], "o.jsonl", format="jsonl", concurrency=1, resume=False,
                     app_tokens=[], env=env)  # fmt: skip
     assert code == 2 and "pip install 'podiokit[export]'" in _one_line_error(capsys)
+
+
+def test_a_terminal_gets_a_progress_bar(monkeypatch: pytest.MonkeyPatch) -> None:
+    from podiokit.export import ExportProgress
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    display = _cli._ProgressDisplay()
+    with display as on_progress:
+        assert display._bar is not None  # rich, not plain lines
+        on_progress(ExportProgress(items=500, total=1_000, calls=2, elapsed=0.5, calls_left=248))
+        task = display._bar.tasks[0]
+        assert (task.completed, task.total) == (500, 1_000)
+        assert task.fields["left"] == "248 calls left this hour"
+        on_progress(ExportProgress(500, 1_000, 2, 0.6, calls_left=0, waiting=3_400))
+        assert display._bar.tasks[0].fields["left"] == "rate limit reached: waiting 3400 s"

@@ -203,6 +203,7 @@ class _ProgressDisplay:
 
     def __enter__(self) -> Callable[[ExportProgress], None]:
         if sys.stderr.isatty():
+            from rich.console import Console
             from rich.progress import (
                 BarColumn,
                 MofNCompleteColumn,
@@ -218,6 +219,7 @@ class _ProgressDisplay:
                 TextColumn("{task.fields[rate]} items/s"),
                 TimeRemainingColumn(),
                 TextColumn("{task.fields[left]}"),
+                console=Console(stderr=True),  # stdout keeps only the summary
                 transient=True,
             )
             self._bar.start()
