@@ -60,6 +60,7 @@ WHEEL_CHECKS = {
     "redis": ["python", "tests/packaging/extra_smoke.py", "redis"],
     "fastapi": ["python", "tests/packaging/extra_smoke.py", "fastapi"],
     "emulator": ["python", "tests/packaging/extra_smoke.py", "emulator"],
+    "export": ["python", "tests/packaging/extra_smoke.py", "export"],
     "all": ["podiokit", "demo", "--items", "500"],
 }
 

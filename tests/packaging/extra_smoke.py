@@ -2,7 +2,7 @@
 
 Run by `nox -s wheel` (and so by `.ci/run`) in a fresh venv holding the wheel with one extra:
 
-    python tests/packaging/extra_smoke.py cli|redis|fastapi|emulator
+    python tests/packaging/extra_smoke.py cli|redis|fastapi|emulator|export
 """
 
 from __future__ import annotations
@@ -141,11 +141,23 @@ def _emulator() -> None:
     anyio.run(tour)
 
 
+def _export() -> None:
+    import msgspec
+
+    from podiokit.export import FORMATS, export
+    from podiokit.export._sinks import JsonlSink
+
+    assert callable(export) and FORMATS == ("jsonl", "csv")
+    items = msgspec.json.decode(b'[{"item_id":1},{"item_id":2}]', type=list[msgspec.Raw])
+    assert JsonlSink().encode(1, items) == b'{"item_id":1}\n{"item_id":2}\n'
+
+
 CHECKS: dict[str, Callable[[], None]] = {
     "cli": _cli,
     "redis": _redis,
     "fastapi": _fastapi,
     "emulator": _emulator,
+    "export": _export,
 }
 
 if __name__ == "__main__":
