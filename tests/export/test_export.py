@@ -3,8 +3,12 @@ rate limits."""
 
 from __future__ import annotations
 
+import gc
+import weakref
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
 from podiokit import Podio
@@ -210,3 +214,27 @@ async def test_faults_and_expiring_tokens_with_app_sessions(tmp_path: Path) -> N
     ids = exported_ids(out)
     assert max(ids.values()) == 1
     assert set(ids) == world_ids(emu, PROJECTS) | world_ids(emu, CLIENTS)
+
+
+async def test_a_fetched_page_is_freed_without_the_cyclic_gc(
+    podio: Podio, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Memory stays bounded by the pages in flight: a page's response must not wait for a
+    garbage collection (msgspec allocates too little to trigger one)."""
+    responses: list[weakref.ref[httpx.Response]] = []
+    send = podio._send
+
+    async def spy(*args: Any, **kwargs: Any) -> httpx.Response:
+        response = await send(*args, **kwargs)
+        responses.append(weakref.ref(response))
+        return response
+
+    monkeypatch.setattr(podio, "_send", spy)
+    gc.collect()
+    gc.disable()
+    try:
+        page = await _fetch.fetch_page(podio, PROJECTS, 1, 500, 500)
+        assert len(page.items) == 500
+        assert responses and responses[0]() is None, "the response is kept by a reference cycle"
+    finally:
+        gc.enable()

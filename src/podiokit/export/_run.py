@@ -207,7 +207,9 @@ async def _run(
 ) -> None:
     checkpoint = state.checkpoint
     todo = [r for r in checkpoint.ranges if not r.done]
-    send, receive = anyio.create_memory_object_stream[_Written](concurrency)
+    # One page waiting for the writer is enough: writing a page takes a fraction of the
+    # time fetching one does, and every page buffered is ~4 MB more held.
+    send, receive = anyio.create_memory_object_stream[_Written](1)
 
     def progress() -> None:
         if on_progress is not None:

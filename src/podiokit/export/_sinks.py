@@ -56,7 +56,7 @@ class JsonlSink:
     def encode(self, app_id: int, items: list[msgspec.Raw]) -> bytes:
         if not items:
             return b""
-        data = b"\n".join(items) + b"\n"
+        data = b"\n".join([*items, b""])  # one copy of the page, ending in a newline
         if data.count(b"\n") == len(items) and b"\r" not in data:
             return data
         # A pretty-printed body: a raw line break in JSON can only be whitespace between
