@@ -43,6 +43,16 @@ def _until(check: Callable[[], Any], what: str, deadline: float = 20.0) -> Any:
 
 @pytest.fixture(scope="module")
 def emulator() -> Iterator[dict[str, Any]]:
+    yield from _serve_emulator()
+
+
+@pytest.fixture
+def fresh_emulator() -> Iterator[dict[str, Any]]:
+    """An emulator of its own, for a test that counts what the app holds."""
+    yield from _serve_emulator()
+
+
+def _serve_emulator() -> Iterator[dict[str, Any]]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "podiokit.cli", "emulator", "--port", "0", "--items", "20"],
         stdout=subprocess.PIPE, text=True,
@@ -154,3 +164,20 @@ def test_fastapi_backend_signs_in_shows_user_pages_and_receives_hooks(
         proc.terminate()
         _out, err = proc.communicate(timeout=20)
     assert "Traceback" not in err, err
+
+
+def test_bulk_export_writes_every_item_once(fresh_emulator: dict[str, Any], tmp_path: Path) -> None:
+    emulator = fresh_emulator
+    out = tmp_path / "items.jsonl"
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLES / "bulk_export.py"), str(out)],
+        env=_env(emulator), capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    lines = out.read_bytes().splitlines()
+    ids = [json.loads(line)["item_id"] for line in lines]
+    apps = emulator["apps"]
+    # 20 items per demo app (the fixture's --items), each exactly once, nothing left behind.
+    assert len(ids) == len(set(ids)) == 20 * len(apps)
+    assert f"exported {len(ids)} items" in done.stdout
+    assert not (tmp_path / "items.jsonl.part").exists()
