@@ -14,10 +14,19 @@ empty page.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Hashable, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Generator,
+    Hashable,
+    Iterator,
+    Sequence,
+)
 from typing import Any, Generic, TypeVar
 
-__all__ = ["AsyncPage"]
+__all__ = ["AsyncPage", "SyncPage"]
 
 PageT = TypeVar("PageT")
 ItemT = TypeVar("ItemT")
@@ -68,33 +77,146 @@ class AsyncPage(Generic[PageT, ItemT]):
         return self._iterate()
 
     async def _iterate(self) -> AsyncIterator[ItemT]:
-        offset = self._offset or 0
-        size = self._limit if self._limit is not None else self._max_limit
-        seen: set[Hashable] | None = set() if self._key is not None else None
-        while True:
-            page = await self._fetch(offset, size)
-            elements = self._items(page)
-            total = self._filtered(page) if self._filtered is not None else None
-            count = len(elements)
+        walk = _Walk(self)
+        while walk.request is not None:
+            page = await self._fetch(*walk.request)
+            elements = walk.take(page)
+            del page  # one page in memory: only its elements are kept while yielding
             for element in elements:
-                if seen is not None and self._key is not None:
-                    ident = self._key(element)
-                    if ident is not None:  # no identity (a partial response): never skip
-                        if ident in seen:
-                            continue
-                        seen.add(ident)
                 yield element
-            del page, elements  # one page in memory: drop it before fetching the next
-            offset += count
-            if count == 0:
-                break
-            if total is not None:
-                # A count is authoritative: a page shorter than asked (a server-side cap
-                # below `size`) must not end the walk early and drop elements.
-                if offset >= total:
-                    break
-            elif count < size:
-                break
+            del elements
 
     def __repr__(self) -> str:
         return f"<AsyncPage offset={self._offset} limit={self._limit} max_limit={self._max_limit}>"
+
+
+class _Walk(Generic[PageT, ItemT]):
+    """Where an iteration over every element stands: the next (offset, limit) to ask for,
+    the identities seen, and when to stop. Shared by `AsyncPage` and `SyncPage`, so both
+    faces page alike."""
+
+    __slots__ = ("_page", "_seen", "_size", "request")
+
+    def __init__(self, page: AsyncPage[PageT, ItemT]) -> None:
+        self._page = page
+        self._size = page._limit if page._limit is not None else page._max_limit
+        self._seen: set[Hashable] | None = set() if page._key is not None else None
+        #: The next page to fetch as (offset, limit); None once the walk is over.
+        self.request: tuple[int, int] | None = (page._offset or 0, self._size)
+
+    def take(self, page: PageT) -> list[ItemT]:
+        """The elements of `page` to yield (none seen before), and the next request."""
+        assert self.request is not None
+        source = self._page
+        elements = source._items(page)
+        total = source._filtered(page) if source._filtered is not None else None
+        count = len(elements)
+        fresh: list[ItemT] = []
+        seen, key = self._seen, source._key
+        for element in elements:
+            if seen is not None and key is not None:
+                ident = key(element)
+                if ident is not None:  # no identity (a partial response): never skip
+                    if ident in seen:
+                        continue
+                    seen.add(ident)
+            fresh.append(element)
+        offset = self.request[0] + count
+        if count == 0:
+            self.request = None
+        elif total is not None:
+            # A count is authoritative: a page shorter than asked (a server-side cap below
+            # the size asked) must not end the walk early and drop elements.
+            self.request = None if offset >= total else (offset, self._size)
+        else:
+            self.request = None if count < self._size else (offset, self._size)
+        return fresh
+
+
+class SyncPage(Generic[PageT, ItemT]):
+    """A paginated listing on the sync face (`SyncPodio`): the first page, already fetched,
+    and iterable over every element.
+
+    ```python
+    page = podio.items.filter(app_id, limit=100)   # one request
+    page.items, page.total, page.filtered          # the first page
+    for item in podio.items.filter(app_id):        # every item, page by page
+        ...
+    ```
+
+    The first page asks for `limit` elements, or the most Podio allows (`max_limit`) when
+    `limit` is not given, so iterating goes on from it without asking again. Iteration keeps
+    one page in memory at a time: once it moves past the first page, that page is dropped
+    (reading `.page` or `.items` again fetches it again).
+    """
+
+    __slots__ = ("_first", "_run", "_source", "_total")
+
+    def __init__(
+        self,
+        run: Callable[[Coroutine[Any, Any, PageT]], PageT],
+        source: AsyncPage[PageT, ItemT],
+        *,
+        total: Callable[[PageT], int | None] | None = None,
+    ) -> None:
+        self._run = run
+        self._source = source
+        self._total = total
+        self._first: PageT | None = None
+        self._first = self.page  # the first request happens now, as the call's result
+
+    def _fetch_first(self) -> PageT:
+        request = _Walk(self._source).request
+        assert request is not None
+        return self._run(_as_coroutine(self._source._fetch(*request)))
+
+    @property
+    def page(self) -> PageT:
+        """The first page as Podio sent it (the operation's return model)."""
+        first = self._first
+        if first is None:
+            first = self._first = self._fetch_first()
+        return first
+
+    @property
+    def items(self) -> list[ItemT]:
+        """The elements of the first page."""
+        return list(self._source._items(self.page))
+
+    @property
+    def filtered(self) -> int | None:
+        """How many elements match in all (Podio's `filtered`), when the listing says."""
+        filtered = self._source._filtered
+        return filtered(self.page) if filtered is not None else None
+
+    @property
+    def total(self) -> int | None:
+        """How many elements exist in all (Podio's `total`), when the listing says."""
+        return self._total(self.page) if self._total is not None else None
+
+    def __iter__(self) -> Iterator[ItemT]:
+        walk = _Walk(self._source)
+        first = True
+        while walk.request is not None:
+            if first and self._first is not None:
+                page = self._first
+            else:
+                page = self._run(_as_coroutine(self._source._fetch(*walk.request)))
+            first = False
+            elements = walk.take(page)
+            del page
+            yield from elements
+            del elements
+            if walk.request is not None:
+                self._first = None  # moving past the first page: one page in memory
+
+    def __repr__(self) -> str:
+        source = self._source
+        return (
+            f"<SyncPage offset={source._offset} limit={source._limit} "
+            f"max_limit={source._max_limit}>"
+        )
+
+
+async def _as_coroutine(awaitable: Awaitable[PageT]) -> PageT:
+    return await awaitable
