@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from ._client import Podio
 from ._ratelimit import RateLimit
 from ._resource import NOT_GIVEN, NotGiven
@@ -25,6 +27,9 @@ from .errors import (
 )
 from .fields import FieldValueError
 from .sessions import FileSessionStore, MemorySessionStore, SessionStore
+
+if TYPE_CHECKING:
+    from .sync import SyncPodio
 
 __version__ = "0.1.0"
 
@@ -53,6 +58,16 @@ __all__ = [
     "RateLimit",
     "SessionStore",
     "SessionStoreError",
+    "SyncPodio",
     "TokenRef",
     "__version__",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The sync face (its loop thread machinery) loads only for those who use it.
+    if name == "SyncPodio":
+        from .sync import SyncPodio
+
+        return SyncPodio
+    raise AttributeError(f"module 'podiokit' has no attribute {name!r}")

@@ -22,6 +22,8 @@ __all__ = ["LoopThread"]
 
 T = TypeVar("T")
 
+_closing: set[asyncio.Task[object]] = set()
+
 #: How long closing (at `close()`, garbage collection or interpreter exit) may take before
 #: the loop is abandoned: a hung close must never keep a script from exiting.
 CLOSE_TIMEOUT = 5.0
@@ -71,6 +73,10 @@ class LoopThread:
             future.cancel()
             raise
 
+    def _stop_after(self, task: asyncio.Task[object]) -> None:
+        _closing.discard(task)
+        self._loop.stop()
+
     def close(self, final: Coroutine[Any, Any, object] | None = None) -> None:
         """Run `final` (closing the pool), then stop the loop. Idempotent; never waits more
         than CLOSE_TIMEOUT, and never raises from a loop that is already gone."""
@@ -82,9 +88,12 @@ class LoopThread:
             self._closed = True
         if threading.current_thread() is self._thread:
             # Closed from a callback on the loop: let the loop finish the close itself.
-            if final is not None:
-                self._loop.create_task(final)  # noqa: RUF006 - the loop ends right after
-            self._loop.stop()
+            if final is None:
+                self._loop.stop()
+                return
+            task = self._loop.create_task(final)
+            _closing.add(task)  # the loop keeps only a weak reference to its tasks
+            task.add_done_callback(self._stop_after)
             return
         try:
             if final is not None and self._loop.is_running():

@@ -3,6 +3,9 @@
     async def test_my_export(podio_client):          # a Podio signed in with the demo app
         page = await podio_client.items.filter(app_id)
 
+    def test_script(podio_sync_client):              # the same, blocking (SyncPodio)
+        page = podio_sync_client.items.filter(app_id)
+
     def test_raw(podio_emulator):                    # the Emulator itself
         app_id = podio_emulator.credentials["apps"][0]["app_id"]
 
@@ -13,13 +16,13 @@ and the SDK only inside the fixtures.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 if TYPE_CHECKING:
-    from podiokit import Podio
+    from podiokit import Podio, SyncPodio
 
     from .emulator import Emulator
 
@@ -61,3 +64,27 @@ async def podio_client(podio_emulator: Emulator) -> AsyncIterator[Podio]:
     finally:
         await podio.aclose()
         await http.aclose()
+
+
+@pytest.fixture
+def podio_sync_client(podio_emulator: Emulator) -> Iterator[SyncPodio]:
+    """A ``SyncPodio`` authenticated with the first demo app's token, talking to the
+    emulator in process (no socket). For plain (non-async) tests."""
+    import httpx
+
+    from podiokit import SyncPodio
+
+    creds = podio_emulator.credentials
+    transport = httpx.ASGITransport(app=podio_emulator.app)
+    # Used on the client's loop thread, like any http_client given to SyncPodio.
+    http = httpx.AsyncClient(transport=transport, base_url=creds["api_url"])
+    podio = SyncPodio(
+        creds["client_id"], creds["client_secret"], api_url=creds["api_url"], http_client=http
+    )
+    try:
+        app = creds["apps"][0]
+        podio.authenticate_with_app(app["app_id"], app["app_token"])
+        yield podio
+    finally:
+        podio._run(http.aclose())
+        podio.close()
