@@ -100,6 +100,7 @@ def bench(session: nox.Session) -> None:
         "bench_emulator.py",
         "bench_export.py",
         "bench_import.py",
+        "bench_sync.py",
         "bench_typed.py",
     ]:
         session.run("python", f"benchmarks/{script}")
