@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -196,3 +197,19 @@ def test_repr_shows_no_secret(podio_sync_client: SyncPodio) -> None:
     assert text.startswith("SyncPodio(") and "secret" not in text
     token = podio_sync_client.token
     assert token is not None and token.access_token not in text
+
+
+def test_a_session_view_keeps_its_client_alive(podio_emulator: Emulator) -> None:
+    creds = podio_emulator.credentials
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=podio_emulator.app))
+    view = SyncPodio(
+        creds["client_id"], creds["client_secret"], api_url=creds["api_url"], http_client=http
+    ).session("app")  # the client itself is dropped at once
+    gc.collect()
+    app = creds["apps"][0]
+    view.authenticate_with_app(app["app_id"], app["app_token"])
+    assert view.apps.get(app["app_id"]).app_id == app["app_id"]
+    runner = view._runner
+    del view
+    gc.collect()  # now nothing holds the client: it is closed, its thread stopped
+    assert runner.closed and not runner._thread.is_alive()

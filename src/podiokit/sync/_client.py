@@ -52,6 +52,9 @@ class SyncPodio(SyncResourceNamespaces):
     _async: Podio
     _runner: LoopThread
     _root: bool
+    #: A view keeps the client that made it alive: the loop thread and the pool are closed
+    #: when that client is collected.
+    _owner: SyncPodio | None
 
     def __init__(
         self,
@@ -105,16 +108,18 @@ class SyncPodio(SyncResourceNamespaces):
         self._async = podio
         self._runner = runner
         self._root = True
+        self._owner = None
         # Closes the pool and stops the loop when the client is closed, collected, or still
         # open at interpreter exit (finalize runs at exit), bounded by CLOSE_TIMEOUT.
         self._finalizer = weakref.finalize(self, _shutdown, runner, podio)
 
     @classmethod
-    def _wrap(cls, podio: Podio, runner: LoopThread) -> SyncPodio:
+    def _wrap(cls, podio: Podio, runner: LoopThread, owner: SyncPodio | None) -> SyncPodio:
         view = cls.__new__(cls)
         view._async = podio
         view._runner = runner
         view._root = False
+        view._owner = owner
         return view
 
     # -- the interface generated resources use (`_sync_resource.SyncRequester`) ----------
@@ -159,7 +164,7 @@ class SyncPodio(SyncResourceNamespaces):
     def session(self, key: str) -> SyncPodio:
         """Another `SyncPodio` acting as identity `key`, sharing this client's pool, loop,
         store and concurrency limit (see `Podio.session`)."""
-        return SyncPodio._wrap(self._async.session(key), self._runner)
+        return SyncPodio._wrap(self._async.session(key), self._runner, self._owner or self)
 
     @property
     def session_key(self) -> str:
@@ -263,8 +268,9 @@ def _refresh_hook(
         import anyio.to_thread
 
         # In a worker thread: the callback re-authenticates through the client, whose calls
-        # need this loop free.
-        await anyio.to_thread.run_sync(callback, SyncPodio._wrap(podio, runner))
+        # need this loop free. No owner: the hook must not keep the client alive (the
+        # client is busy calling, so it is alive anyway).
+        await anyio.to_thread.run_sync(callback, SyncPodio._wrap(podio, runner, None))
 
     return hook
 
