@@ -18,6 +18,7 @@ import httpx
 
 from .._client import DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, Podio
 from .._ratelimit import RateLimit
+from .._resource import NOT_GIVEN, TimeoutArg
 from ..auth import OAuthToken
 from ..resources._sync import SyncResourceNamespaces
 from ..sessions import SessionStore
@@ -239,12 +240,12 @@ class SyncPodio(SyncResourceNamespaces):
         data: Mapping[str, Any] | None = None,
         files: Any = None,
         headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         idempotent: bool | None = None,
         max_retries: int | None = None,
     ) -> Any:
         """Any Podio call; returns the decoded JSON, or None for an empty body (see
-        `Podio.request`)."""
+        `Podio.request`). `timeout=`: omitted, the client's; None, no timeout at all."""
         return self._run(
             self._async.request(
                 method,

@@ -14,8 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
-
+from ..._resource import NOT_GIVEN, TimeoutArg
 from ..._sync_resource import SyncAPIResource, SyncRequester
 from ...models.actions import Action
 from ..actions import ActionsResource
@@ -41,7 +40,7 @@ class SyncActionsResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Action:
         """Get action.

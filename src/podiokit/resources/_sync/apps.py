@@ -14,10 +14,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
-
+from ..._resource import NOT_GIVEN, TimeoutArg
 from ..._sync_resource import SyncAPIResource, SyncRequester
-from ...models.apps import App, AppField
+from ...models.apps import (
+    App,
+    AppCreateResult,
+    AppDependencies,
+    AppField,
+    AppFieldCreateResult,
+    AppRevision,
+)
 from ..apps import AppsResource
 
 __all__ = ["SyncAppsResource"]
@@ -42,7 +48,7 @@ class SyncAppsResource(SyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Activate app.
@@ -72,9 +78,9 @@ class SyncAppsResource(SyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> AppCreateResult:
         """Add new app.
 
         Podio operation "Add new app": `POST /app/`.
@@ -107,9 +113,9 @@ class SyncAppsResource(SyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> AppFieldCreateResult:
         """Add new app field.
 
         Podio operation "Add new app field": `POST /app/{app_id}/field/`.
@@ -139,7 +145,7 @@ class SyncAppsResource(SyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Deactivate app.
@@ -166,7 +172,7 @@ class SyncAppsResource(SyncAPIResource):
         hook: bool | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Delete app.
@@ -194,9 +200,9 @@ class SyncAppsResource(SyncAPIResource):
         delete_values: bool | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> AppRevision:
         """Delete app field.
 
         Podio operation "Delete app field": `DELETE /app/{app_id}/field/{field_id}`.
@@ -226,7 +232,7 @@ class SyncAppsResource(SyncAPIResource):
         text: str | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[App]:
         """Get all user apps.
@@ -257,7 +263,7 @@ class SyncAppsResource(SyncAPIResource):
         view: str | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> App:
         """Get app.
@@ -287,7 +293,7 @@ class SyncAppsResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> App:
         """Get app by org label space label and app label.
@@ -313,9 +319,9 @@ class SyncAppsResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> list[Any]:
+    ) -> AppDependencies:
         """Get app dependencies.
 
         Podio operation "Get app dependencies": `GET /app/{app_id}/dependencies/`.
@@ -338,7 +344,7 @@ class SyncAppsResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> AppField:
         """Get app field.
@@ -365,7 +371,7 @@ class SyncAppsResource(SyncAPIResource):
         type: str | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> App:
         """Get app on space by url label.
@@ -393,7 +399,7 @@ class SyncAppsResource(SyncAPIResource):
         view: str | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[App]:
         """Get apps by space.
@@ -419,7 +425,7 @@ class SyncAppsResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[Any]:
         """Get calculations for app.
@@ -444,7 +450,7 @@ class SyncAppsResource(SyncAPIResource):
         include_space: bool | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[Any]:
         """Get features.
@@ -469,7 +475,7 @@ class SyncAppsResource(SyncAPIResource):
         query: str | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Get icon suggestions.
@@ -493,9 +499,9 @@ class SyncAppsResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> list[Any]:
+    ) -> AppDependencies:
         """Get space app dependencies.
 
         Podio operation "Get space app dependencies": `GET /space/{space_id}/dependencies/`.
@@ -518,7 +524,7 @@ class SyncAppsResource(SyncAPIResource):
         limit: int | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[App]:
         """Get top apps.
@@ -543,7 +549,7 @@ class SyncAppsResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[App]:
         """Get top apps for organization.
@@ -568,9 +574,9 @@ class SyncAppsResource(SyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> AppCreateResult:
         """Install app.
 
         Podio operation "Install app": `POST /app/{app_id}/install`.
@@ -593,24 +599,39 @@ class SyncAppsResource(SyncAPIResource):
         field_id: int,
         *,
         label: str | None = None,
-        config: dict[str, Any] | None = None,
+        description: str | None = None,
+        delta: int | None = None,
+        settings: Mapping[str, Any] | None = None,
+        mapping: str | None = None,
+        required: bool | None = None,
+        hidden: bool | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> None:
+    ) -> AppRevision:
         """Update an app field.
 
         Podio operation "Update an app field": `PUT /app/{app_id}/field/{field_id}`.
         See https://developers.podio.com/doc/applications/update-an-app-field-22356
+
+        Args:
+            delta: The field's position among the app's fields.
+            settings: Type-specific settings (size, options, referenced_apps, ...).
+            mapping: A meeting app's mapping of this field, e.g. "meeting_time".
         """
         return self._client._run(
             self._async.update_field(
                 app_id,
                 field_id,
                 label=label,
-                config=config,
+                description=description,
+                delta=delta,
+                settings=settings,
+                mapping=mapping,
+                required=required,
+                hidden=hidden,
                 extra_body=extra_body,
                 extra_query=extra_query,
                 extra_headers=extra_headers,
@@ -630,7 +651,7 @@ class SyncAppsResource(SyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Update app.
@@ -661,7 +682,7 @@ class SyncAppsResource(SyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Update app description.
@@ -688,7 +709,7 @@ class SyncAppsResource(SyncAPIResource):
         app_ids: list[int],
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Update app order.
@@ -718,7 +739,7 @@ class SyncAppsResource(SyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Update app usage instructions.
@@ -746,7 +767,7 @@ class SyncAppsResource(SyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """App activate for space.
@@ -771,7 +792,7 @@ class SyncAppsResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[App]:
         """Application find all.
@@ -795,7 +816,7 @@ class SyncAppsResource(SyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Application regenerate apptoken.

@@ -14,8 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
-
+from ..._resource import NOT_GIVEN, TimeoutArg
 from ..._sync_resource import SyncAPIResource, SyncRequester
 from ...models.calendar import CalendarEvent, CalendarMute, CalendarSummary
 from ..calendar import CalendarResource
@@ -44,7 +43,7 @@ class SyncCalendarResource(SyncAPIResource):
         priority: int | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[CalendarEvent]:
         """Get app calendar.
@@ -78,7 +77,7 @@ class SyncCalendarResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> bytes:
         """Get app calendar as ical.
@@ -108,7 +107,7 @@ class SyncCalendarResource(SyncAPIResource):
         priority: int | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> CalendarSummary:
         """Get calendar summary.
@@ -138,7 +137,7 @@ class SyncCalendarResource(SyncAPIResource):
         priority: int | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> CalendarSummary:
         """Get calendar summary for personal.
@@ -169,7 +168,7 @@ class SyncCalendarResource(SyncAPIResource):
         priority: int | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> CalendarSummary:
         """Get calendar summary for space.
@@ -200,7 +199,7 @@ class SyncCalendarResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[Any]:
         """Get exports by reference.
@@ -229,7 +228,7 @@ class SyncCalendarResource(SyncAPIResource):
         priority: int | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[CalendarEvent]:
         """Get global calendar.
@@ -265,7 +264,7 @@ class SyncCalendarResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> bytes:
         """Get global calendar as ical.
@@ -294,7 +293,7 @@ class SyncCalendarResource(SyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Get global export.
@@ -318,7 +317,7 @@ class SyncCalendarResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[Any]:
         """Get global exports.
@@ -342,7 +341,7 @@ class SyncCalendarResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> bytes:
         """Get item field calendar as ical.
@@ -366,7 +365,7 @@ class SyncCalendarResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[CalendarMute]:
         """Get mutes in global calendar.
@@ -392,7 +391,7 @@ class SyncCalendarResource(SyncAPIResource):
         priority: int | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[CalendarEvent]:
         """Get space calendar.
@@ -426,7 +425,7 @@ class SyncCalendarResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> bytes:
         """Get space calendar as ical.
@@ -455,7 +454,7 @@ class SyncCalendarResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> bytes:
         """Get task calendar as ical.
@@ -481,7 +480,7 @@ class SyncCalendarResource(SyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Mute objects from global calendar.
@@ -513,7 +512,7 @@ class SyncCalendarResource(SyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Set reference export.
@@ -542,7 +541,7 @@ class SyncCalendarResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Stop reference export.
@@ -569,7 +568,7 @@ class SyncCalendarResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Unmute objects from the global calendar.
@@ -602,7 +601,7 @@ class SyncCalendarResource(SyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Update calendar event.
@@ -637,7 +636,7 @@ class SyncCalendarResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[CalendarEvent]:
         """Get events for linked account.
@@ -661,7 +660,7 @@ class SyncCalendarResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> CalendarSummary:
         """Get summary for org.
@@ -685,7 +684,7 @@ class SyncCalendarResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[Any]:
         """Get calendars for linked account.
@@ -710,7 +709,7 @@ class SyncCalendarResource(SyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Move event.
@@ -737,7 +736,7 @@ class SyncCalendarResource(SyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Move external event.
@@ -763,7 +762,7 @@ class SyncCalendarResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Stop global export.
@@ -788,7 +787,7 @@ class SyncCalendarResource(SyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Update event duration.
@@ -815,7 +814,7 @@ class SyncCalendarResource(SyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Update external event duration.

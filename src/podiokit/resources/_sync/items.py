@@ -14,12 +14,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-import httpx
-
+from ..._resource import NOT_GIVEN, TimeoutArg
 from ..._sync_resource import SyncAPIResource, SyncRequester
+from ...models.common import Count
 from ...models.items import (
+    FieldRange,
     Item,
+    ItemCalculation,
+    ItemClone,
     ItemCreateResult,
+    ItemExportResult,
     ItemField,
     ItemFilterResult,
     ItemMini,
@@ -53,7 +57,7 @@ class SyncItemsResource(SyncAPIResource):
         fields: str | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Item:
         """Get item.
@@ -84,7 +88,7 @@ class SyncItemsResource(SyncAPIResource):
         mark_as_viewed: bool | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Item:
         """Get item basic.
@@ -110,7 +114,7 @@ class SyncItemsResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Item:
         """Get item by app item id.
@@ -136,7 +140,7 @@ class SyncItemsResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Item:
         """Get item by external id.
@@ -169,7 +173,7 @@ class SyncItemsResource(SyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> SyncPage[ItemFilterResult, Item]:
         """Filter items.
@@ -221,7 +225,7 @@ class SyncItemsResource(SyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> SyncPage[ItemFilterResult, Item]:
         """Filter items by view.
@@ -262,7 +266,7 @@ class SyncItemsResource(SyncAPIResource):
         offset: int | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> SyncPage[ItemFilterResult, Item]:
         """Get items.
@@ -298,9 +302,9 @@ class SyncItemsResource(SyncAPIResource):
         view_id: int | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> Count:
         """Get item count.
 
         Podio operation "Get item count": `GET /item/app/{app_id}/count`.
@@ -337,7 +341,7 @@ class SyncItemsResource(SyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> ItemCreateResult:
         """Add new item.
@@ -391,7 +395,7 @@ class SyncItemsResource(SyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> RevisionResult | None:
         """Update item.
@@ -433,7 +437,7 @@ class SyncItemsResource(SyncAPIResource):
         hook: bool | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Delete item.
@@ -464,7 +468,7 @@ class SyncItemsResource(SyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Bulk delete items.
@@ -496,7 +500,7 @@ class SyncItemsResource(SyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> ItemCreateResult:
         """Clone item.
@@ -523,9 +527,9 @@ class SyncItemsResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> ItemClone:
         """Get item clone.
 
         Podio operation "Get item clone": `GET /item/{item_id}/clone`.
@@ -547,7 +551,7 @@ class SyncItemsResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[ItemField]:
         """Get item values.
@@ -571,7 +575,7 @@ class SyncItemsResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Get item values v2.
@@ -596,7 +600,7 @@ class SyncItemsResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[Any]:
         """Get item field values.
@@ -622,7 +626,7 @@ class SyncItemsResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Get item field values v2.
@@ -650,7 +654,7 @@ class SyncItemsResource(SyncAPIResource):
         hook: bool | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> RevisionResult | None:
         """Update item values.
@@ -684,7 +688,7 @@ class SyncItemsResource(SyncAPIResource):
         hook: bool | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> RevisionResult | None:
         """Update item field values.
@@ -715,7 +719,7 @@ class SyncItemsResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Get app values.
@@ -739,9 +743,9 @@ class SyncItemsResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> FieldRange:
         """Get field ranges.
 
         Podio operation "Get field ranges": `GET /item/field/{field_id}/range`.
@@ -765,7 +769,7 @@ class SyncItemsResource(SyncAPIResource):
         not_item_id: list[int] | int | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[ItemMini]:
         """Get top values for field.
@@ -795,7 +799,7 @@ class SyncItemsResource(SyncAPIResource):
         sort: str | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[ItemMini]:
         """Find referenceable items.
@@ -823,7 +827,7 @@ class SyncItemsResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[ReferenceGroup]:
         """Get item references.
@@ -850,7 +854,7 @@ class SyncItemsResource(SyncAPIResource):
         offset: int | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> SyncPage[list[ItemMini], ItemMini]:
         """Get references to item by field.
@@ -882,7 +886,7 @@ class SyncItemsResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> ItemMini:
         """Get item preview for field reference.
@@ -910,7 +914,7 @@ class SyncItemsResource(SyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Update item reference.
@@ -937,7 +941,7 @@ class SyncItemsResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Delete item reference.
@@ -961,7 +965,7 @@ class SyncItemsResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[ItemRevision]:
         """Get item revisions.
@@ -986,7 +990,7 @@ class SyncItemsResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> ItemRevision:
         """Get item revision.
@@ -1013,7 +1017,7 @@ class SyncItemsResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[Any]:
         """Get item revision difference.
@@ -1040,7 +1044,7 @@ class SyncItemsResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> RevisionResult | None:
         """Revert item revision.
@@ -1067,7 +1071,7 @@ class SyncItemsResource(SyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> RevisionResult | None:
         """Revert to revision.
@@ -1099,9 +1103,9 @@ class SyncItemsResource(SyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> ItemCalculation:
         """Calculate.
 
         Podio operation "Calculate": `POST /item/app/{app_id}/calculate`.
@@ -1140,9 +1144,9 @@ class SyncItemsResource(SyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> ItemExportResult:
         """Export items.
 
         Podio operation "Export items": `POST /item/app/{app_id}/export/{exporter}`.
@@ -1179,7 +1183,7 @@ class SyncItemsResource(SyncAPIResource):
         remember: bool | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> bytes:
         """Get items as xlsx.
@@ -1210,7 +1214,7 @@ class SyncItemsResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Get meeting url.
@@ -1237,9 +1241,9 @@ class SyncItemsResource(SyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> Item:
         """Rearrange item.
 
         Podio operation "Rearrange item": `POST /item/{item_id}/rearrange`.
@@ -1270,7 +1274,7 @@ class SyncItemsResource(SyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Set participation.
@@ -1300,7 +1304,7 @@ class SyncItemsResource(SyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Cleanup field values.
@@ -1330,7 +1334,7 @@ class SyncItemsResource(SyncAPIResource):
         offset: int | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> SyncPage[ItemFilterResult, Item]:
         """Find all by external id.
@@ -1365,7 +1369,7 @@ class SyncItemsResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> ItemMini:
         """Find next or previous.

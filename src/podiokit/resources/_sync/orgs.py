@@ -14,10 +14,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
-
+from ..._resource import NOT_GIVEN, TimeoutArg
 from ..._sync_resource import SyncAPIResource, SyncRequester
-from ...models.orgs import Organization
+from ...models.contacts import Contact
+from ...models.orgs import Organization, OrganizationMember
 from ...models.spaces import Space
 from ...pagination import SyncPage
 from ..orgs import OrgsResource
@@ -45,9 +45,9 @@ class SyncOrgsResource(SyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> Organization:
         """Add new organization.
 
         Podio operation "Add new organization": `POST /org/`.
@@ -76,7 +76,7 @@ class SyncOrgsResource(SyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Add organization admin.
@@ -103,7 +103,7 @@ class SyncOrgsResource(SyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Create organization app store profile.
@@ -128,7 +128,7 @@ class SyncOrgsResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Delete organization app store profile.
@@ -153,7 +153,7 @@ class SyncOrgsResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Delete organization member role.
@@ -179,7 +179,7 @@ class SyncOrgsResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """End organization membership.
@@ -204,7 +204,7 @@ class SyncOrgsResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Get admin orgs by email.
@@ -228,7 +228,7 @@ class SyncOrgsResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[Space]:
         """Get all spaces on organization.
@@ -252,7 +252,7 @@ class SyncOrgsResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Organization:
         """Get organization.
@@ -276,7 +276,7 @@ class SyncOrgsResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[Any]:
         """Get organization admins.
@@ -300,9 +300,9 @@ class SyncOrgsResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> Contact:
         """Get organization app store profile.
 
         Podio operation "Get organization app store profile": `GET /org/{org_id}/appstore`.
@@ -324,9 +324,9 @@ class SyncOrgsResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> Contact:
         """Get organization billing profile.
 
         Podio operation "Get organization billing profile": `GET /org/{org_id}/billing`.
@@ -349,7 +349,7 @@ class SyncOrgsResource(SyncAPIResource):
         org_slug: str | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Organization:
         """Get organization by url.
@@ -376,7 +376,7 @@ class SyncOrgsResource(SyncAPIResource):
         offset: int | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> SyncPage[list[Any], Any]:
         """Get organization login report.
@@ -407,9 +407,9 @@ class SyncOrgsResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> OrganizationMember:
         """Get organization member.
 
         Podio operation "Get organization member": `GET /org/{org_id}/member/{user_id}`.
@@ -438,7 +438,7 @@ class SyncOrgsResource(SyncAPIResource):
         sort_desc: bool | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> SyncPage[list[Any], Any]:
         """Get organization members.
@@ -472,7 +472,7 @@ class SyncOrgsResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Get organization statistics.
@@ -495,7 +495,7 @@ class SyncOrgsResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[Organization]:
         """Get organizations.
@@ -518,7 +518,7 @@ class SyncOrgsResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[Organization]:
         """Get shared organizations.
@@ -543,7 +543,7 @@ class SyncOrgsResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[Any]:
         """Get space memberships for org member.
@@ -568,7 +568,7 @@ class SyncOrgsResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[Space]:
         """Get spaces on organization.
@@ -593,7 +593,7 @@ class SyncOrgsResource(SyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Leave organization.
@@ -619,7 +619,7 @@ class SyncOrgsResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Remove organization admin.
@@ -648,7 +648,7 @@ class SyncOrgsResource(SyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Update organization.
@@ -677,7 +677,7 @@ class SyncOrgsResource(SyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Update organization app store profile.
@@ -702,7 +702,7 @@ class SyncOrgsResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Organization delete.
@@ -726,7 +726,7 @@ class SyncOrgsResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[Organization]:
         """Organization find for user.
@@ -750,7 +750,7 @@ class SyncOrgsResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Organization get reporting data.
@@ -774,7 +774,7 @@ class SyncOrgsResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Organization get statistics.
@@ -798,7 +798,7 @@ class SyncOrgsResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Organization get stats.
@@ -823,7 +823,7 @@ class SyncOrgsResource(SyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Organization member change membership.
@@ -849,7 +849,7 @@ class SyncOrgsResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Organization member delete info.
@@ -874,7 +874,7 @@ class SyncOrgsResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> bytes:
         """Organization member export.
@@ -898,7 +898,7 @@ class SyncOrgsResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[Any]:
         """Organization member search.
@@ -922,7 +922,7 @@ class SyncOrgsResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[Any]:
         """Organization membership find all for user.
@@ -947,7 +947,7 @@ class SyncOrgsResource(SyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Any:
         """Organization validate url label.

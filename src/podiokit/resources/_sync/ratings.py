@@ -14,11 +14,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
-
+from ..._resource import NOT_GIVEN, TimeoutArg
 from ..._sync_resource import SyncAPIResource, SyncRequester
 from ...models.contacts import Profile
-from ...models.ratings import Rating
+from ...models.ratings import LikeCount, Rating, RatingSummary, RatingTypeSummary
 from ..ratings import RatingsResource
 
 __all__ = ["SyncRatingsResource"]
@@ -46,7 +45,7 @@ class SyncRatingsResource(SyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> dict[str, Any]:
         """Add rating.
@@ -78,9 +77,9 @@ class SyncRatingsResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> RatingSummary:
         """Get all ratings.
 
         Podio operation "Get all ratings": `GET /rating/{ref_type}/{ref_id}`.
@@ -104,9 +103,9 @@ class SyncRatingsResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> LikeCount:
         """Get like count.
 
         Podio operation "Get like count": `GET /rating/{ref_type}/{ref_id}/like_count`.
@@ -132,7 +131,7 @@ class SyncRatingsResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Rating:
         """Get rating.
@@ -161,7 +160,7 @@ class SyncRatingsResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Rating:
         """Get rating own.
@@ -189,9 +188,9 @@ class SyncRatingsResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> RatingTypeSummary:
         """Get ratings.
 
         Podio operation "Get ratings": `GET /rating/{ref_type}/{ref_id}/{rating_type}`.
@@ -217,7 +216,7 @@ class SyncRatingsResource(SyncAPIResource):
         limit: int | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[Profile]:
         """Get who liked an object.
@@ -248,7 +247,7 @@ class SyncRatingsResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Remove rating.

@@ -14,8 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
-
+from ..._resource import NOT_GIVEN, TimeoutArg
 from ..._sync_resource import SyncAPIResource, SyncRequester
 from ...models.recurrence import Recurrence
 from ..recurrence import RecurrenceResource
@@ -47,7 +46,7 @@ class SyncRecurrenceResource(SyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Create or update recurrence.
@@ -84,7 +83,7 @@ class SyncRecurrenceResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Delete recurrence.
@@ -110,7 +109,7 @@ class SyncRecurrenceResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Recurrence:
         """Get recurrence.

@@ -14,10 +14,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
-
+from ..._resource import NOT_GIVEN, TimeoutArg
 from ..._sync_resource import SyncAPIResource, SyncRequester
-from ...models.common import Reference
+from ...models.common import Count, Reference
 from ...models.contacts import Profile
 from ...models.reference import ReferenceSearchGroup
 from ...pagination import SyncPage
@@ -45,9 +44,9 @@ class SyncReferenceResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> Count:
         """Count user profiles with access to object.
 
         Podio operation "Count user profiles with access to object": `GET /reference/{ref_type}/{ref_id}/accessible_by/count`.
@@ -74,7 +73,7 @@ class SyncReferenceResource(SyncAPIResource):
         context_type: str | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Reference:
         """Get reference.
@@ -110,7 +109,7 @@ class SyncReferenceResource(SyncAPIResource):
         offset: int | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> SyncPage[list[Profile], Profile]:
         """Get user profiles with access to object.
@@ -145,7 +144,7 @@ class SyncReferenceResource(SyncAPIResource):
         url: str,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Reference:
         """Resolve url.
@@ -176,7 +175,7 @@ class SyncReferenceResource(SyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[ReferenceSearchGroup]:
         """Search references.

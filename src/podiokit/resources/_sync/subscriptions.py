@@ -14,10 +14,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
-
+from ..._resource import NOT_GIVEN, TimeoutArg
 from ..._sync_resource import SyncAPIResource, SyncRequester
-from ...models.subscriptions import Subscription
+from ...models.subscriptions import Subscription, SubscriptionCreateResult
 from ...models.users import User
 from ..subscriptions import SubscriptionsResource
 
@@ -42,7 +41,7 @@ class SyncSubscriptionsResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Subscription:
         """Get subscription by id.
@@ -67,7 +66,7 @@ class SyncSubscriptionsResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> Subscription:
         """Get subscription by reference.
@@ -94,9 +93,9 @@ class SyncSubscriptionsResource(SyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> SubscriptionCreateResult:
         """Subscribe.
 
         Podio operation "Subscribe": `POST /subscription/{ref_type}/{ref_id}`.
@@ -120,7 +119,7 @@ class SyncSubscriptionsResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Unsubscribe by id.
@@ -145,7 +144,7 @@ class SyncSubscriptionsResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Unsubscribe by reference.
@@ -171,7 +170,7 @@ class SyncSubscriptionsResource(SyncAPIResource):
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[User]:
         """Get subscribers.

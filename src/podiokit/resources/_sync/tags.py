@@ -14,8 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
-
+from ..._resource import NOT_GIVEN, TimeoutArg
 from ..._sync_resource import SyncAPIResource, SyncRequester
 from ...models.tags import Tag, TaggedObject
 from ..tags import TagsResource
@@ -43,7 +42,7 @@ class SyncTagsResource(SyncAPIResource):
         tags: list[str],
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Create tags.
@@ -73,7 +72,7 @@ class SyncTagsResource(SyncAPIResource):
         text: str,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[TaggedObject]:
         """Get objects on app with tag.
@@ -102,7 +101,7 @@ class SyncTagsResource(SyncAPIResource):
         text: str,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[TaggedObject]:
         """Get objects on organization with tag.
@@ -131,7 +130,7 @@ class SyncTagsResource(SyncAPIResource):
         text: str,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[TaggedObject]:
         """Get objects on space with tag.
@@ -161,7 +160,7 @@ class SyncTagsResource(SyncAPIResource):
         text: str | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[Tag]:
         """Get tags on app.
@@ -193,7 +192,7 @@ class SyncTagsResource(SyncAPIResource):
         text: str | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[Any]:
         """Get tags on app top.
@@ -225,7 +224,7 @@ class SyncTagsResource(SyncAPIResource):
         text: str | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[Tag]:
         """Get tags on organization.
@@ -257,7 +256,7 @@ class SyncTagsResource(SyncAPIResource):
         text: str | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> list[Tag]:
         """Get tags on space.
@@ -289,7 +288,7 @@ class SyncTagsResource(SyncAPIResource):
         text: str,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Remove tag.
@@ -320,7 +319,7 @@ class SyncTagsResource(SyncAPIResource):
         tags: list[str],
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         """Update tags.
