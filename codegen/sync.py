@@ -8,12 +8,17 @@ call to `SyncPodio._run`, so requests, auth and parsing exist once.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
+from . import spec as _spec
 from .render import DOC_URL, HEADER, OpView, _env, _model_imports, op_view
 from .spec import AreaSpec, SpecError
 
 SYNC_DIR = "src/podiokit/resources/_sync"
+#: Non-model names a signature may use, by the podiokit module defining them (e.g.
+#: `FileSource` from `_files`); read from the spec module when it declares any.
+HELPER_TYPES: dict[str, str] = getattr(_spec, "HELPER_TYPES", {})
 
 
 def _sync_docstring(view: OpView) -> list[str]:
@@ -38,11 +43,19 @@ def _sync_docstring(view: OpView) -> list[str]:
 
 def _sync_view(area: AreaSpec, name: str) -> OpView:
     view = op_view(area, name, area.operations[name])
-    view.sync_return_type = (  # type: ignore[attr-defined]
-        f"SyncPage[{view.page_type}, {view.item_type}]"
-        if view.op.paginate is not None
-        else view.return_type
-    )
+    if view.op.paginate is not None:
+        sync_return = f"SyncPage[{view.page_type}, {view.item_type}]"
+        kind = "page"
+    elif view.return_type.startswith("AsyncIterator["):
+        # A stream (files.stream): a plain iterator on the sync face, a hop per chunk.
+        sync_return = view.return_type.removeprefix("Async")
+        kind = "iterator"
+    else:
+        sync_return, kind = view.return_type, "call"
+    view.sync_return_type = sync_return  # type: ignore[attr-defined]
+    view.sync_kind = kind  # type: ignore[attr-defined]
+    # Operations implemented by a hand-written helper (`impl:`) take no `extra_body`.
+    view.sync_extra_body = view.has_extra_body and not getattr(view.op, "impl", None)  # type: ignore[attr-defined]
     view.sync_docstring = _sync_docstring(view)  # type: ignore[attr-defined]
     return view
 
@@ -57,8 +70,14 @@ def render_sync_area(area: AreaSpec, models: Mapping[str, str]) -> str:
         "sequence": "Sequence[" in all_types,
         "io": "IO[" in all_types,
         "page": any(v.op.paginate for v in views),
+        "iterator": any(v.sync_kind == "iterator" for v in views),  # type: ignore[attr-defined]
     }
+    helper_types: dict[str, set[str]] = {}
+    for type_name, module in HELPER_TYPES.items():
+        if re.search(rf"\b{type_name}\b", all_types):
+            helper_types.setdefault(module, set()).add(type_name)
     return _env.get_template("sync_resource.py.j2").render(
+        helper_types=sorted(helper_types.items()),
         header=HEADER.format(source=f"spec/areas/{area.area}.yaml"),
         area=area,
         views=views,

@@ -8,7 +8,7 @@ retries is known here.
 
 from __future__ import annotations
 
-from collections.abc import Coroutine
+from collections.abc import AsyncIterator, Coroutine, Iterator
 from typing import Any, Protocol, TypeVar
 
 from ._resource import Requester
@@ -26,6 +26,8 @@ class SyncRequester(Protocol):
     def _async_client(self) -> Requester: ...
 
     def _run(self, coro: Coroutine[Any, Any, T]) -> T: ...
+
+    def _iterate(self, source: AsyncIterator[T]) -> Iterator[T]: ...
 
 
 class SyncAPIResource:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import threading
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -213,3 +214,25 @@ def test_a_session_view_keeps_its_client_alive(podio_emulator: Emulator) -> None
     del view
     gc.collect()  # now nothing holds the client: it is closed, its thread stopped
     assert runner.closed and not runner._thread.is_alive()
+
+
+def test_iterate_drives_an_async_iterator_and_closes_it_when_stopped_early(
+    podio_sync_client: SyncPodio,
+) -> None:
+    # What files.stream becomes on the sync face: a plain iterator, closed on the loop.
+    closed: list[bool] = []
+
+    async def chunks() -> AsyncIterator[bytes]:
+        try:
+            for i in range(5):
+                await asyncio.sleep(0)  # runs on the client's loop, not the caller's thread
+                yield bytes([i])
+        finally:
+            closed.append(True)
+
+    assert list(podio_sync_client._iterate(chunks())) == [bytes([i]) for i in range(5)]
+    assert closed == [True]
+    walk = podio_sync_client._iterate(chunks())
+    assert next(walk) == b"\x00"
+    walk.close()  # stopping early
+    assert closed == [True, True]

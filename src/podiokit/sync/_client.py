@@ -10,9 +10,9 @@ async face's own, never a second copy. Only the forwarding below is hand-written
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Mapping
 from types import TracebackType
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, cast
 
 import httpx
 
@@ -131,6 +131,20 @@ class SyncPodio(SyncResourceNamespaces):
 
     def _run(self, coro: Coroutine[Any, Any, T]) -> T:
         return self._runner.run(coro)
+
+    def _iterate(self, source: AsyncIterator[T]) -> Iterator[T]:
+        """A plain iterator over an async one (a file's chunks), one element per hop. Stopping
+        early (or the iterator being collected) closes the async iterator on the loop."""
+        try:
+            while True:
+                done, element = self._run(_next(source))
+                if done:
+                    return
+                yield cast(T, element)  # an element whenever done is False
+        finally:
+            aclose = getattr(source, "aclose", None)
+            if aclose is not None and not self._runner.closed:
+                self._run(aclose())
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -274,6 +288,14 @@ def _refresh_hook(
         await anyio.to_thread.run_sync(callback, SyncPodio._wrap(podio, runner, None))
 
     return hook
+
+
+async def _next(source: AsyncIterator[T]) -> tuple[bool, T | None]:
+    # (done, element): StopAsyncIteration stays on the loop rather than crossing threads.
+    try:
+        return False, await source.__anext__()
+    except StopAsyncIteration:
+        return True, None
 
 
 def _shutdown(runner: LoopThread, podio: Podio) -> None:
