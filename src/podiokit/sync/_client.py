@@ -78,10 +78,11 @@ class SyncPodio(SyncResourceNamespaces):
         http_client: httpx.AsyncClient | None = None,
     ) -> None:
         """Takes `Podio`'s arguments (see `Podio.__init__`), with two differences:
-        `on_token_will_refresh` is a plain function, called with this client's session
-        in a worker thread; `session_store` is any `SessionStore` (the async protocol:
-        the stores run on the client's loop), and `http_client`, when given, is an
-        `httpx.AsyncClient`, used on that loop and never closed by podiokit."""
+        `on_token_will_refresh` is a plain function, called with this client's session in
+        a worker thread (it may call the client); `http_client`, when given, is an
+        `httpx.AsyncClient`, used on the client's loop thread and never closed by
+        podiokit. `session_store` is any `SessionStore`, as for `Podio`: stores run on
+        that loop too."""
         runner = LoopThread()
         try:
             hook = _refresh_hook(on_token_will_refresh, runner) if on_token_will_refresh else None
