@@ -92,6 +92,27 @@ def emulator_podio_class(emu: Emulator, opened: list[httpx.AsyncClient]) -> type
     return EmulatorPodio
 
 
+def emulator_sync_class(emu: Emulator) -> type[podiokit.SyncPodio]:
+    """`SyncPodio`, bound to `emu` like `emulator_podio_class`. Its HTTP client lives on the
+    sync client's own loop thread, where `close()` leaves it to the garbage collector."""
+    creds = emu.credentials
+
+    class EmulatorSyncPodio(podiokit.SyncPodio):
+        def __init__(self, client_id: str, client_secret: str | None = None, **kw: Any) -> None:
+            if "http_client" not in kw:
+                transport = httpx.ASGITransport(app=emu.app)
+                kw["http_client"] = httpx.AsyncClient(
+                    transport=transport, base_url=creds["api_url"]
+                )
+            kw["api_url"] = creds["api_url"]
+            kw["auth_url"] = creds["auth_url"]
+            secret = creds["client_secret"] if client_secret is not None else None
+            super().__init__(creds["client_id"], secret, **kw)
+
+    EmulatorSyncPodio.__name__ = EmulatorSyncPodio.__qualname__ = "SyncPodio"
+    return EmulatorSyncPodio
+
+
 async def _follow(emu: Emulator, url: str) -> str:
     """What a browser does with an authorize URL: the redirect Location it lands on."""
     transport = httpx.ASGITransport(app=emu.app)

@@ -28,13 +28,15 @@ async def _run(block: mdrun.Block, monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     opened: list[httpx.AsyncClient] = []
     podio_class = mdrun.emulator_podio_class(emu, opened)
     monkeypatch.setattr(podiokit, "Podio", podio_class)
+    monkeypatch.setattr(podiokit, "SyncPodio", mdrun.emulator_sync_class(emu))
     ns: dict[str, Any] = await mdrun.namespace(emu, podio_class)
+    podio = ns["podio"]  # a block may rebind the name
     try:
         result = eval(block.compile(), ns)
         if asyncio.iscoroutine(result):
             await result
     finally:
-        await ns["podio"].aclose()
+        await podio.aclose()
         for http in opened:
             await http.aclose()
 
@@ -60,6 +62,7 @@ def test_script_runs(block: mdrun.Block, monkeypatch: pytest.MonkeyPatch, tmp_pa
     opened: list[httpx.AsyncClient] = []
     podio_class = mdrun.emulator_podio_class(emu, opened)
     monkeypatch.setattr(podiokit, "Podio", podio_class)
+    monkeypatch.setattr(podiokit, "SyncPodio", mdrun.emulator_sync_class(emu))
 
     async def setup() -> dict[str, Any]:
         ns = await mdrun.namespace(emu, podio_class)

@@ -153,6 +153,23 @@ def test_works_inside_a_running_trio_loop(
     assert trio.run(callback) == 300
 
 
+@pytest.mark.anyio
+async def test_made_and_used_inside_async_code(podio_emulator: Emulator) -> None:
+    """Built and called from async code under asyncio and trio (a sync helper called from
+    async code): the engine's tasks must not inherit the caller's context, which tells anyio
+    which library is running, onto the client's own asyncio loop."""
+    creds = podio_emulator.credentials
+    app = creds["apps"][0]
+    http = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=podio_emulator.app), base_url=creds["api_url"]
+    )
+    with SyncPodio(
+        creds["client_id"], creds["client_secret"], api_url=creds["api_url"], http_client=http
+    ) as podio:
+        podio.authenticate_with_app(app["app_id"], app["app_token"])
+        assert podio.apps.get(app["app_id"]).app_id == app["app_id"]
+
+
 def test_closed_client_refuses_calls(podio_emulator: Emulator) -> None:
     creds = podio_emulator.credentials
     http = httpx.AsyncClient(transport=httpx.ASGITransport(app=podio_emulator.app))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextvars
 import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
@@ -27,6 +28,15 @@ _closing: set[asyncio.Task[object]] = set()
 #: How long closing (at `close()`, garbage collection or interpreter exit) may take before
 #: the loop is abandoned: a hung close must never keep a script from exiting.
 CLOSE_TIMEOUT = 5.0
+
+
+def _submit(
+    coro: Coroutine[Any, Any, T], loop: asyncio.AbstractEventLoop
+) -> concurrent.futures.Future[T]:
+    """`run_coroutine_threadsafe` in an empty context. The task would otherwise inherit the
+    caller's context variables, and a caller inside `trio.run` carries the variable that
+    tells anyio (and sniffio) "this is trio", which is false on this asyncio loop."""
+    return contextvars.Context().run(asyncio.run_coroutine_threadsafe, coro, loop)
 
 
 class LoopThread:
@@ -65,7 +75,7 @@ class LoopThread:
                 "a SyncPodio call was made from its own event loop (inside a callback the "
                 "client is running); use the async Podio there"
             )
-        future = asyncio.run_coroutine_threadsafe(coro, self._loop)
+        future = _submit(coro, self._loop)
         try:
             return future.result()
         except BaseException:
@@ -97,7 +107,7 @@ class LoopThread:
             return
         try:
             if final is not None and self._loop.is_running():
-                future = asyncio.run_coroutine_threadsafe(final, self._loop)
+                future = _submit(final, self._loop)
                 try:
                     future.result(CLOSE_TIMEOUT)
                 except concurrent.futures.TimeoutError:
