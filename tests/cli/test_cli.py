@@ -19,14 +19,11 @@ from podiokit.cli import DEMO_HELP, EMULATOR_HELP
 
 # Variables that would make rich colour or size the output whatever the pipe says.
 _STYLE_VARS = ("FORCE_COLOR", "PY_COLORS", "GITHUB_ACTIONS", "TERMINAL_WIDTH", "NO_COLOR")
-_PODIO_VARS = ("PODIO_CLIENT_ID", "PODIO_CLIENT_SECRET", "PODIO_APP_ID", "PODIO_APP_TOKEN")
 
 
 def _env(columns: int = 100, **extra: str) -> dict[str, str]:
     env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in _STYLE_VARS and not k.startswith("PODIO_")
+        k: v for k, v in os.environ.items() if k not in _STYLE_VARS and not k.startswith("PODIO_")
     }
     env.update(COLUMNS=str(columns), _TYPER_FORCE_DISABLE_TERMINAL="1", **extra)
     return env
