@@ -62,6 +62,10 @@ def _leaves(exc: BaseException) -> list[BaseException]:
     return [leaf for child in inner for leaf in _leaves(child)]
 
 
+# Optional dependencies whose absence is the user's to fix, not a bug.
+_EXTRAS = {"rich", "typer", "starlette", "uvicorn"}
+
+
 def _describe(exc: BaseException, server: str) -> tuple[str, int] | None:
     """One line for an error the user should see as such; None for a bug. `server` names
     where the requests went."""
@@ -76,6 +80,8 @@ def _describe(exc: BaseException, server: str) -> tuple[str, int] | None:
     if isinstance(exc, PodioError):
         # Podio's own words; PodioError never carries a token (errors.py).
         return f"Podio answered {type(exc).__name__}: {exc}", EXIT_FAILURE
+    if isinstance(exc, ModuleNotFoundError) and (exc.name or "").split(".")[0] in _EXTRAS:
+        return f"{exc}. Install with: pip install 'podiokit[cli,emulator]'", EXIT_FAILURE
     if isinstance(exc, OSError):
         name = f": {exc.filename}" if exc.filename else ""
         return f"{exc.strerror or exc}{name}", EXIT_FAILURE
@@ -182,7 +188,8 @@ def _build_app() -> Any:
         fault_rate: float = typer.Option(0.0, help="Share of requests answered by a fault.", rich_help_panel=faults),
         fault_seed: int = typer.Option(0, help="Seed of the fault sequence.", rich_help_panel=faults),
     ) -> None:  # fmt: skip
-        from podiokit.testing.emulator import Emulator
+        with _errors_as_one_line(f"{host}:{port}"):
+            from podiokit.testing.emulator import Emulator
 
         try:
             emu = Emulator(
@@ -218,11 +225,12 @@ def _build_app() -> Any:
         concurrency: int = typer.Option(200, callback=_positive, help="Concurrent reads across the token expiry."),
         emulator: bool = typer.Option(False, "--emulator", help="Use the emulator even when PODIO_* is set."),
     ) -> None:  # fmt: skip
-        from podiokit.demo import run_demo
         from podiokit.demo._live import configured, configured_api_url
 
         live = configured() and not emulator
         with _errors_as_one_line(configured_api_url() if live else "the emulator"):
+            from podiokit.demo import run_demo
+
             run_demo(items=items, concurrency=concurrency, emulator=emulator)
 
     return app

@@ -184,3 +184,16 @@ def test_bad_option_values_are_usage_errors() -> None:
     assert "70000 is not a port number" in result.stderr
     result = run("emulator", "--refresh", "sometimes")
     assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+def test_a_missing_extra_is_one_line() -> None:
+    # starlette and uvicorn come with the emulator extra; None in sys.modules blocks them.
+    code = (
+        "import sys; sys.modules['starlette'] = sys.modules['uvicorn'] = None; "
+        "from podiokit.cli import main; sys.exit(main(['emulator', '--port', '0']))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=_env(), capture_output=True, text=True, timeout=120
+    )
+    line = _one_line_error(result, 1)
+    assert "pip install 'podiokit[cli,emulator]'" in line
