@@ -253,12 +253,18 @@ async def test_pacing_slows_down_before_the_limit(
 async def test_max_concurrency_bounds_requests_in_flight() -> None:
     in_flight = 0
     peak = 0
+    # No timer: the first answers wait until four requests are in flight together, which
+    # gives a client that let more through every chance to show it.
+    four_in_flight = anyio.Event()
 
     async def handler(request: httpx.Request) -> httpx.Response:
         nonlocal in_flight, peak
         in_flight += 1
         peak = max(peak, in_flight)
-        await anyio.sleep(0.005)
+        if in_flight == 4:
+            four_in_flight.set()
+        await four_in_flight.wait()
+        await anyio.lowlevel.checkpoint()
         in_flight -= 1
         return httpx.Response(200, json={})
 
@@ -271,9 +277,10 @@ async def test_max_concurrency_bounds_requests_in_flight() -> None:
     await podio.set_token(
         OAuthToken(access_token="a", expires_at=datetime.now(timezone.utc) + timedelta(hours=1))
     )
-    async with anyio.create_task_group() as tg:
-        for _ in range(40):
-            tg.start_soon(podio.request, "GET", "/item/1")
+    with anyio.fail_after(30):  # a limit below 4 would hang here: fail instead
+        async with anyio.create_task_group() as tg:
+            for _ in range(40):
+                tg.start_soon(podio.request, "GET", "/item/1")
     assert peak == 4
 
 
