@@ -64,6 +64,7 @@ async def test_debug_log_of_a_session_has_no_secret(
         assert podio.token is not None and podio.token.access_token == "acc-token-222"
         assert app.token is not None and app.token.access_token == "acc-token-111"
         shown = [repr(podio), repr(app), repr(podio.token), str(podio.token), repr(app.token)]
+        shown.append(repr(podio._pipeline.config))  # tracebacks that print locals show it
     assert shown[0].startswith("Podio(") and shown[2].startswith("OAuthToken(")
     for secret in SECRETS:
         assert not any(secret in text for text in shown), secret
