@@ -8,9 +8,16 @@ pool would take. This benchmark measures, in one run against one loopback server
 * podiokit at concurrency 1 (the per-call overhead of the pipeline),
 * podiokit with 64 callers and `max_concurrency` None / 4 / 8 / 16 / 32.
 
-Usage: `python benchmarks/bench_concurrency.py [--requests 3000] [--rounds 3]`.
-Reports CPU ms per request (time.process_time of this process) and req/s; the ratios to raw
-httpx at the same caller concurrency are the figures to compare.
+Like with like: raw httpx gets the same pool limits as the podiokit client it is compared
+with (podiokit sizes its pool max(max_concurrency, 20) for both connections and keep-alive;
+httpx's default, 100 connections and 20 kept alive, changes raw httpx's own cost at 64
+callers by a quarter). A first round warms the server, the pools and the caches, and is
+discarded.
+
+Usage: `python benchmarks/bench_concurrency.py [--requests 3000] [--rounds 3] [--warmup 1]`.
+Reports CPU ms per request (time.process_time of this process) and req/s, medians of the
+rounds; the ratio to raw httpx at the same caller concurrency and pool is the figure to
+compare.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import anyio
 import httpx
@@ -32,6 +40,7 @@ import httpx
 from podiokit import OAuthToken, Podio
 
 HERE = Path(__file__).parent
+LIMITS = (None, 4, 8, 16, 32)  # max_concurrency values measured with 64 callers
 
 
 def _free_port() -> int:
@@ -80,8 +89,14 @@ async def _drive(
     return cpu / n * 1000, n / wall
 
 
-async def _raw_httpx(url: str, n: int, concurrency: int) -> tuple[float, float]:
-    async with httpx.AsyncClient(base_url=url) as client:
+def pool_for(max_concurrency: int | None) -> int:
+    """The pool podiokit gives its own client (`Podio.__init__`)."""
+    return max(max_concurrency or 0, 20)
+
+
+async def _raw_httpx(url: str, n: int, concurrency: int, pool: int) -> tuple[float, float]:
+    limits = httpx.Limits(max_connections=pool, max_keepalive_connections=pool)
+    async with httpx.AsyncClient(base_url=url, limits=limits) as client:
         headers = {"Authorization": "OAuth2 bench"}
 
         async def call(i: int) -> object:
@@ -115,39 +130,54 @@ def main() -> None:
     )
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--warmup", type=int, default=1, help="rounds run and discarded first")
     args = parser.parse_args()
     if _has("taskset") and (os.cpu_count() or 1) > 1:
         os.sched_setaffinity(0, {0})  # client on CPU 0, server on CPU 1
     port = _free_port()
     server = _start_server(port)
     url = f"http://127.0.0.1:{port}"
-    configs: list[tuple[str, int, Callable[[], Awaitable[tuple[float, float]]]]] = [
-        ("raw httpx", 1, lambda: _raw_httpx(url, args.requests, 1)),
-        ("podiokit", 1, lambda: _podiokit(url, args.requests, 1, None)),
-        ("raw httpx", 64, lambda: _raw_httpx(url, args.requests, 64)),
-    ]
-    for limit in (None, 4, 8, 16, 32):
-        configs.append(
-            (
-                f"podiokit max_concurrency={limit}",
-                64,
-                lambda limit=limit: _podiokit(url, args.requests, 64, limit),
-            )
-        )  # type: ignore[misc]
-    results: dict[tuple[str, int], list[tuple[float, float]]] = {}
+    # (name, callers, pool, run)
+    configs: list[tuple[str, int, int, Callable[[], Awaitable[tuple[float, float]]]]] = []
+
+    def add(name: str, callers: int, pool: int, run: Callable[[], Awaitable[Any]]) -> None:
+        configs.append((name, callers, pool, run))
+
+    add("raw httpx", 1, 20, lambda: _raw_httpx(url, args.requests, 1, 20))
+    add("podiokit", 1, pool_for(None), lambda: _podiokit(url, args.requests, 1, None))
+    for pool in sorted({pool_for(limit) for limit in LIMITS}):
+        add("raw httpx", 64, pool, lambda pool=pool: _raw_httpx(url, args.requests, 64, pool))
+    for limit in LIMITS:
+        add(
+            f"podiokit max_concurrency={limit}",
+            64,
+            pool_for(limit),
+            lambda limit=limit: _podiokit(url, args.requests, 64, limit),
+        )
+    results: dict[tuple[str, int, int], list[tuple[float, float]]] = {}
     try:
-        for _ in range(args.rounds):
-            for name, conc, run in configs:
-                results.setdefault((name, conc), []).append(anyio.run(run))
+        for round_ in range(args.warmup + args.rounds):
+            for name, callers, pool, run in configs:
+                measured = anyio.run(run)
+                if round_ >= args.warmup:
+                    results.setdefault((name, callers, pool), []).append(measured)
     finally:
         server.terminate()
         server.wait()
-    print(f"{'client':34} {'callers':>7} {'CPU ms/req':>11} {'req/s':>8} {'CPU vs raw httpx':>17}")
-    base = {conc: statistics.median(c for c, _ in results[("raw httpx", conc)]) for conc in (1, 64)}
-    for (name, conc), runs in results.items():
+    print(
+        f"{'client':34} {'callers':>7} {'pool':>5} {'CPU ms/req':>11} {'req/s':>8} "
+        f"{'CPU vs raw httpx':>17}"
+    )
+    base = {
+        (callers, pool): statistics.median(c for c, _ in runs)
+        for (name, callers, pool), runs in results.items()
+        if name == "raw httpx"
+    }
+    for (name, callers, pool), runs in results.items():
         cpu = statistics.median(c for c, _ in runs)
         rps = statistics.median(r for _, r in runs)
-        print(f"{name:34} {conc:>7} {cpu:>11.3f} {rps:>8.0f} {cpu / base[conc]:>16.2f}x")
+        ratio = cpu / base[(callers, pool)]
+        print(f"{name:34} {callers:>7} {pool:>5} {cpu:>11.3f} {rps:>8.0f} {ratio:>16.2f}x")
 
 
 if __name__ == "__main__":

@@ -60,7 +60,14 @@ async def test_debug_log_of_a_session_has_no_secret(
         app = podio.session("app")
         api.post("/oauth/token").respond(json=token_body("acc-token-111", "ref-token-111"))
         await app.authenticate_with_app(3, "app-token-xyz")
-        repr(podio), repr(app), repr(podio.token)
+        # The live tokens are among SECRETS, so a repr that showed one would be caught.
+        assert podio.token is not None and podio.token.access_token == "acc-token-222"
+        assert app.token is not None and app.token.access_token == "acc-token-111"
+        shown = [repr(podio), repr(app), repr(podio.token), str(podio.token), repr(app.token)]
+        shown.append(repr(podio._pipeline.config))  # tracebacks that print locals show it
+    assert shown[0].startswith("Podio(") and shown[2].startswith("OAuthToken(")
+    for secret in SECRETS:
+        assert not any(secret in text for text in shown), secret
     text = caplog.text + "".join(repr(r.args) for r in caplog.records)
     assert "GET /item/1 -> 200" in caplog.text
     assert "GET /item/2 -> 404" in caplog.text

@@ -253,12 +253,18 @@ async def test_pacing_slows_down_before_the_limit(
 async def test_max_concurrency_bounds_requests_in_flight() -> None:
     in_flight = 0
     peak = 0
+    # No timer: the first answers wait until four requests are in flight together, which
+    # gives a client that let more through every chance to show it.
+    four_in_flight = anyio.Event()
 
     async def handler(request: httpx.Request) -> httpx.Response:
         nonlocal in_flight, peak
         in_flight += 1
         peak = max(peak, in_flight)
-        await anyio.sleep(0.005)
+        if in_flight == 4:
+            four_in_flight.set()
+        await four_in_flight.wait()
+        await anyio.lowlevel.checkpoint()
         in_flight -= 1
         return httpx.Response(200, json={})
 
@@ -271,9 +277,10 @@ async def test_max_concurrency_bounds_requests_in_flight() -> None:
     await podio.set_token(
         OAuthToken(access_token="a", expires_at=datetime.now(timezone.utc) + timedelta(hours=1))
     )
-    async with anyio.create_task_group() as tg:
-        for _ in range(40):
-            tg.start_soon(podio.request, "GET", "/item/1")
+    with anyio.fail_after(30):  # a limit below 4 would hang here: fail instead
+        async with anyio.create_task_group() as tg:
+            for _ in range(40):
+                tg.start_soon(podio.request, "GET", "/item/1")
     assert peak == 4
 
 
@@ -339,11 +346,14 @@ async def test_cancelled_caller_mid_refresh_loses_no_token() -> None:
     """The refresh and the store write finish even when the caller is cancelled: with a
     rotating refresh token, abandoning the answer would log the user out."""
     refreshes: list[str] = []
+    # Events, not timers: the caller is cancelled exactly while Podio is answering the refresh.
+    refresh_sent, answer = anyio.Event(), anyio.Event()
 
     async def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path == "/oauth/token":
             refreshes.append(request.content.decode())
-            await anyio.sleep(0.2)
+            refresh_sent.set()
+            await answer.wait()
             return httpx.Response(200, json=token_body("rotated-acc", "rotated-ref"))
         return httpx.Response(200, json={"ok": True})
 
@@ -362,8 +372,17 @@ async def test_cancelled_caller_mid_refresh_loses_no_token() -> None:
         session_store=store,
         http_client=httpx.AsyncClient(transport=httpx.MockTransport(handler)),
     )
-    with anyio.move_on_after(0.05) as scope:
-        await podio.request("GET", "/item/1")
+    scope = anyio.CancelScope()
+
+    async def caller() -> None:
+        with scope:
+            await podio.request("GET", "/item/1")
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(caller)
+        await refresh_sent.wait()
+        scope.cancel()
+        answer.set()
     assert scope.cancelled_caught
     saved = await store.get("default")
     assert saved is not None and saved.refresh_token == "rotated-ref"
@@ -372,16 +391,29 @@ async def test_cancelled_caller_mid_refresh_loses_no_token() -> None:
 
 
 async def test_cancellation_is_not_swallowed_by_retries(api: respx.MockRouter) -> None:
-    async def slow(request: httpx.Request) -> httpx.Response:
-        await anyio.sleep(10)
-        return httpx.Response(200)
+    sent = anyio.Event()
 
-    podio = Podio("cid", SECRET, http_client=httpx.AsyncClient(transport=httpx.MockTransport(slow)))
+    async def never_answers(request: httpx.Request) -> httpx.Response:
+        sent.set()
+        await anyio.sleep_forever()
+        raise AssertionError("unreachable")
+
+    podio = Podio(
+        "cid", SECRET, http_client=httpx.AsyncClient(transport=httpx.MockTransport(never_answers))
+    )
     await podio.set_token(
         OAuthToken(access_token="a", expires_at=datetime.now(timezone.utc) + timedelta(hours=1))
     )
-    with anyio.move_on_after(0.05) as scope:
-        await podio.request("GET", "/item/1")
+    scope = anyio.CancelScope()
+
+    async def caller() -> None:
+        with scope:
+            await podio.request("GET", "/item/1")
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(caller)
+        await sent.wait()
+        scope.cancel()
     assert scope.cancelled_caught
 
 

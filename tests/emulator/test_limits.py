@@ -5,12 +5,12 @@ from __future__ import annotations
 import contextlib
 import re
 import time
+import types
 
-import anyio
 import httpx
 import pytest
 
-from podiokit.testing import Emulator
+from podiokit.testing import Emulator, _app, _tokens
 
 from .conftest import PROJECTS, app_token, auth, client_fields, password_token
 
@@ -80,6 +80,22 @@ async def test_rate_limit_counts_down_then_420_with_a_wait_hint():
         # Another identity (an app) has its own budget.
         other = await app_token(http, emu)
         assert (await http.get(f"/app/{PROJECTS}", headers=auth(other))).status_code == 200
+
+
+async def test_reset_rate_limits_starts_every_window_afresh():
+    """POST /_emulator/reset-rate-limits stands in for the hour passing, so tests need not
+    wait for a window to end."""
+    emu = Emulator(items=5, rate_limit=2)
+    async with in_process(emu) as http:
+        token = await password_token(http, emu)
+        for _ in range(2):
+            await http.get("/user/status", headers=auth(token))
+        assert (await http.get("/user/status", headers=auth(token))).status_code == 420
+        reset = await http.post("/_emulator/reset-rate-limits")
+        assert reset.status_code == 200 and reset.json()["windows"] >= 1
+        response = await http.get("/user/status", headers=auth(token))
+        assert response.status_code == 200
+        assert response.headers["X-Rate-Limit-Remaining"] == "1"
 
 
 async def test_filter_spends_the_low_pool():
@@ -162,12 +178,20 @@ async def test_latency_is_added(emu: Emulator):
         assert time.perf_counter() - started >= 0.06
 
 
-async def test_tokens_expire_after_token_lifetime():
-    emu = Emulator(items=1, token_lifetime=1)
+async def test_tokens_expire_after_token_lifetime(monkeypatch: pytest.MonkeyPatch):
+    # The emulator's clock is injected (its modules' `time`), so no test waits for a second
+    # to pass, and the boundary itself is checked.
+    start = 1_700_000_000.0
+    now = [start]
+    clock = types.SimpleNamespace(time=lambda: now[0])
+    for module in (_app, _tokens):
+        monkeypatch.setattr(module, "time", clock)
+    emu = Emulator(items=1, token_lifetime=60)
     async with in_process(emu) as http:
         token = await password_token(http, emu)
-        assert token["expires_in"] == 1
+        assert token["expires_in"] == 60
+        now[0] = start + 59.5
         assert (await http.get("/user/status", headers=auth(token))).status_code == 200
-        await anyio.sleep(1.05)
+        now[0] = start + 60
         expired = await http.get("/user/status", headers=auth(token))
         assert (expired.status_code, expired.json()["error_description"]) == (401, "expired_token")

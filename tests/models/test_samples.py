@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -88,9 +88,9 @@ def _load(name: str, model: Any) -> Any:
 def test_item_typed_values() -> None:
     item = _load("items__get_item__2.json", m.Item)
     assert isinstance(item, m.Item)
-    assert item.created_on == datetime(2016, 6, 24, 14, 2, 58, tzinfo=timezone.utc) or (
-        isinstance(item.created_on, datetime) and item.created_on.tzinfo is timezone.utc
-    )
+    # The sample's "created_on": "2015-11-26 12:38:29" is UTC (Podio's *_on fields are).
+    assert item.created_on == datetime(2015, 11, 26, 12, 38, 29, tzinfo=timezone.utc)
+    assert item.created_on.utcoffset() == timedelta(0)
     assert item.fields is not None
     kinds = {type(f).__name__ for f in item.fields}
     assert {"AppItemField", "CalculationItemField", "MoneyItemField", "DateItemField"} <= kinds

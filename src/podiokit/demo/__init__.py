@@ -3,6 +3,7 @@ lives in its own package, like `cli`."""
 
 from __future__ import annotations
 
+from ._live import DemoConfigError
 from ._tour import run_demo
 
-__all__ = ["run_demo"]
+__all__ = ["DemoConfigError", "run_demo"]

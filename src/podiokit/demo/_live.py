@@ -14,10 +14,30 @@ from collections.abc import Mapping
 from pathlib import Path
 
 ENV_KEYS = ("PODIO_CLIENT_ID", "PODIO_CLIENT_SECRET", "PODIO_APP_ID", "PODIO_APP_TOKEN")
+DEFAULT_API_URL = "https://api.podio.com"
+
+
+class DemoConfigError(ValueError):
+    """A PODIO_* variable the demo cannot use; the message names it and its value."""
 
 
 def configured(environ: Mapping[str, str] = os.environ) -> bool:
     return all(environ.get(key) for key in ENV_KEYS)
+
+
+def configured_api_url(environ: Mapping[str, str] = os.environ) -> str:
+    return environ.get("PODIO_API_URL") or DEFAULT_API_URL
+
+
+def parse_app_id(environ: Mapping[str, str] = os.environ) -> int:
+    raw = environ["PODIO_APP_ID"]
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise DemoConfigError(f"PODIO_APP_ID must be a positive app id, got {raw!r}")
+    return value
 
 
 def token_file() -> Path:
@@ -33,8 +53,8 @@ async def live_tour(environ: Mapping[str, str] = os.environ) -> None:
     from podiokit.sessions import FileSessionStore
 
     console = Console(highlight=False)
-    app_id = int(environ["PODIO_APP_ID"])
-    api_url = environ.get("PODIO_API_URL", "https://api.podio.com")
+    app_id = parse_app_id(environ)
+    api_url = configured_api_url(environ)
     started = time.perf_counter()
     console.rule(f"[bold]podiokit demo[/] - read-only tour of app {app_id} at {api_url}")
     store = FileSessionStore(token_file())

@@ -1,4 +1,5 @@
-"""The control API under /_emulator/: expire tokens, stats, faults, reset, hook codes."""
+"""The control API under /_emulator/: expire tokens, reset rate-limit windows, stats, faults,
+reset, hook codes."""
 
 from __future__ import annotations
 
@@ -11,6 +12,11 @@ from ._router import Ctx, Route
 async def expire_tokens(ctx: Ctx) -> Any:
     ctx.core.tokens.expire_all()
     return {"expired": len(ctx.core.tokens.by_access)}
+
+
+async def reset_rate_limits(ctx: Ctx) -> Any:
+    # Tests drive the rate-limit window with this instead of waiting for it to pass.
+    return {"windows": ctx.core.limiter.start_new_windows()}
 
 
 async def stats(ctx: Ctx) -> Any:
@@ -45,6 +51,7 @@ async def hook_code(ctx: Ctx) -> Any:
 
 ROUTES = [
     Route("POST", "/_emulator/expire-tokens", expire_tokens, auth=False, pool="none"),
+    Route("POST", "/_emulator/reset-rate-limits", reset_rate_limits, auth=False, pool="none"),
     Route("GET", "/_emulator/stats", stats, auth=False, pool="none"),
     Route("POST", "/_emulator/faults", faults, auth=False, pool="none"),
     Route("POST", "/_emulator/reset", reset, auth=False, pool="none"),

@@ -25,6 +25,12 @@ class RateLimiter:
         used = 0 if slot is None or time.time() - slot[0] >= self.window else int(slot[1])
         return {"X-Rate-Limit-Limit": str(limit), "X-Rate-Limit-Remaining": str(limit - used)}
 
+    def start_new_windows(self) -> int:
+        """Every identity's window ends now, as if its hour had passed; how many there were."""
+        count = len(self._used)
+        self._used.clear()
+        return count
+
     def take(self, identity: Any, pool: str) -> dict[str, str]:
         """Count one call; the headers to send. Raises the 420 when the budget is spent."""
         limit = self.limits[pool]
