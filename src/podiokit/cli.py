@@ -150,7 +150,7 @@ def _build_app() -> Any:
     app = typer.Typer(
         name="podiokit",
         cls=Group,
-        help="The podiokit command line: a local Podio emulator and a tour of the SDK.",
+        help="The podiokit command line: a local Podio emulator, a tour of the SDK, bulk export.",
         no_args_is_help=True,
         add_completion=False,
         rich_markup_mode="rich",
@@ -233,7 +233,7 @@ def _build_app() -> Any:
 
             run_demo(items=items, concurrency=concurrency, emulator=emulator)
 
-    __import__("podiokit.export._cli").export._cli.register(app)  # `podiokit export`
+    __import__("podiokit.export._cli").export._cli.register(app, Command)  # `podiokit export`
     return app
 
 

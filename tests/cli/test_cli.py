@@ -95,7 +95,7 @@ def test_no_help_sentence_is_broken_mid_line(command: str) -> None:
     wide = help_text(command, 300)
     lines = [line.strip(" │") for line in wide.splitlines()]
     paragraphs = {
-        "": ["The podiokit command line: a local Podio emulator and a tour of the SDK."],
+        "": ["The podiokit command line: a local Podio emulator, a tour of the SDK, bulk export."],
         "emulator": EMULATOR_HELP.split("\n\n"),
         "demo": DEMO_HELP.split("\n\n"),
     }[command]
@@ -105,8 +105,8 @@ def test_no_help_sentence_is_broken_mid_line(command: str) -> None:
 
 def test_command_list_shows_one_line_each() -> None:
     lines = help_text("").splitlines()
-    commands = [line for line in lines if re.match(r"│ (emulator|demo) ", line)]
-    assert [line.split()[1] for line in commands] == ["emulator", "demo"]
+    commands = [line for line in lines if re.match(r"│ (emulator|demo|export) ", line)]
+    assert [line.split()[1] for line in commands] == ["emulator", "demo", "export"]
     panel = lines[lines.index(commands[0]) : lines.index(commands[-1]) + 2]
     assert panel[-1].startswith("╰"), "a command's help wrapped onto a second line"
     assert "Serve a fake Podio API on a local port." in commands[0]

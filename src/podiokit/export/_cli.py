@@ -41,28 +41,46 @@ class CliError(Exception):
         self.code = EXIT_CODES[code]
 
 
-def register(app: typer.Typer) -> None:
-    """Add the `export` command to the `podiokit` typer app."""
+# One line per paragraph: the terminal wraps it, never a hard break mid-sentence.
+EXPORT_HELP = (
+    "Export every item of one or more apps to JSONL or CSV.\n\n"
+    "Credentials come from PODIO_CLIENT_ID, PODIO_CLIENT_SECRET, PODIO_API_URL and "
+    "PODIO_APP_TOKEN (or --app-token); without app tokens, PODIO_USERNAME and PODIO_PASSWORD "
+    "sign in as a user who sees every app."
+)
+
+
+def _concurrency(value: int) -> int:
+    # A callback rather than typer's min=/max=, whose range note crowds the help.
+    if not 1 <= value <= 64:
+        import typer
+
+        raise typer.BadParameter(f"{value} is not between 1 and 64")
+    return value
+
+
+def register(app: typer.Typer, command_cls: type[Any] | None = None) -> None:
+    """Add the `export` command to the `podiokit` typer app (`command_cls`: the CLI's own
+    command class, so the help reads like the other commands')."""
     import typer
 
-    @app.command("export")
+    @app.command(
+        "export",
+        cls=command_cls,
+        help=EXPORT_HELP,
+        short_help="Export every item of apps to JSONL or CSV.",
+    )
     def export_command(
-        app_ids: list[int] = typer.Argument(..., metavar="APP_ID...", help="Apps to export."),
-        out: str = typer.Option(..., "--out", "-o", help="Output file (written as OUT.part, renamed when complete)."),
-        format: str = typer.Option("jsonl", "--format", "-f", help="jsonl (the JSON Podio sent, one item per line) | csv"),
-        concurrency: int = typer.Option(4, "--concurrency", "-c", min=1, max=64, help="Pages fetched at once."),
+        app_ids: list[int] = typer.Argument(..., metavar="APP_ID...", show_default=False, help="Apps to export."),
+        out: str = typer.Option(..., "--out", "-o", metavar="PATH", help="Output file, written as PATH.part and renamed when complete."),
+        format: str = typer.Option("jsonl", "--format", "-f", metavar="jsonl|csv", help="jsonl: the JSON Podio sent, one item per line; csv: a column per field."),
+        concurrency: int = typer.Option(4, "--concurrency", "-c", metavar="N", callback=_concurrency, help="Pages fetched at once (1 to 64)."),
         resume: bool = typer.Option(False, "--resume", help="Continue an interrupted export from OUT.checkpoint."),
         app_token: list[str] = typer.Option(
             [], "--app-token", metavar="[APP_ID=]TOKEN",
             help="App token, once per app (in APP_ID order, or APP_ID=TOKEN). Default: PODIO_APP_TOKEN (comma-separated).",
         ),
     ) -> None:  # fmt: skip
-        """Export every item of one or more apps to JSONL or CSV.
-
-        Credentials come from PODIO_CLIENT_ID, PODIO_CLIENT_SECRET, PODIO_API_URL and
-        PODIO_APP_TOKEN (or --app-token); without app tokens, PODIO_USERNAME and
-        PODIO_PASSWORD sign in as a user who sees every app.
-        """
         code = run(
             app_ids, out, format=format, concurrency=concurrency, resume=resume,
             app_tokens=app_token, env=os.environ,
