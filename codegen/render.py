@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -22,7 +23,15 @@ from urllib.parse import quote
 
 import jinja2
 
-from .spec import GENERIC_RETURNS, AreaSpec, Operation, Param, returns_model, type_names
+from .spec import (
+    GENERIC_RETURNS,
+    HELPER_TYPES,
+    AreaSpec,
+    Operation,
+    Param,
+    returns_model,
+    type_names,
+)
 
 TEMPLATES = Path(__file__).parent / "templates"
 DOC_URL = "https://developers.podio.com/doc/"
@@ -109,6 +118,8 @@ class OpView:
 
     @property
     def path_helpers(self) -> set[str]:
+        if self.op.impl:  # the helper checks its own arguments
+            return set()
         return {path_helper(a.type) for a in self.path_args}
 
     @property
@@ -184,6 +195,12 @@ def _args(op: Operation) -> tuple[list[Arg], list[Arg]]:
                 body.arg_encode)
         )  # fmt: skip
     add(body.fields, "body")
+    add(op.args, "impl")
+    # `positional: true` (impl operations): after the path's arguments, in spec order.
+    positional = {n for n, p in [*op.query.items(), *body.fields.items(), *op.args.items()]
+                  if p.positional}  # fmt: skip
+    path_args += [a for a in kw if a.name in positional]
+    kw = [a for a in kw if a.name not in positional]
     # Required keyword arguments first, so a reader sees what must be given.
     kw.sort(key=lambda a: not a.required)
     return path_args, kw
@@ -195,6 +212,8 @@ def _return(op: Operation) -> tuple[str, str]:
         return "None", ""
     if op.returns == "bytes":
         return "bytes", "read_bytes(response)"
+    if op.returns == "stream":
+        return "AsyncIterator[bytes]", ""
     if op.returns == "json":
         return "Any", "decode_json(response)"
     if op.returns in GENERIC_RETURNS:
@@ -273,18 +292,26 @@ def render_area(area: AreaSpec, models: Mapping[str, str]) -> str:
         "page": any(v.op.paginate for v in views),
         "path_helpers": sorted({h for v in views for h in v.path_helpers}),
         "build_body": any(v.op.has_body and v.encoding != "multipart" and v.whole_body_arg is None
-                          for v in views),
-        "multipart": any(v.encoding == "multipart" for v in views),
+                          and not v.op.impl for v in views),
+        "multipart": any(v.encoding == "multipart" and not v.op.impl for v in views),
         "parse_as": any("parse_as" in v.parse for v in views),
         "decode_json": any("decode_json" in v.parse for v in views),
         "read_bytes": any("read_bytes" in v.parse for v in views),
+        "async_iterator": any(v.op.returns == "stream" for v in views),
     }  # fmt: skip
+    impl_modules = sorted({v.op.impl.partition(".")[0] for v in views if v.op.impl})
+    helper_types: dict[str, set[str]] = {}
+    for name, module in HELPER_TYPES.items():
+        if re.search(rf"\b{name}\b", all_types):
+            helper_types.setdefault(module, set()).add(name)
     return _env.get_template("resource.py.j2").render(
         header=HEADER.format(source=f"spec/areas/{area.area}.yaml"),
         area=area,
         views=views,
         needs=needs,
         model_imports=sorted(_model_imports(views, models).items()),
+        impl_modules=impl_modules,
+        helper_types=sorted(helper_types.items()),
         doc_url=DOC_URL,
     )
 
@@ -455,7 +482,8 @@ def test_view(view: OpView) -> TestView:
 
 
 def render_tests(area: AreaSpec, models: Mapping[str, str]) -> str:
-    views = [op_view(area, name, op) for name, op in area.operations.items()]
+    # `impl` operations are the helper's to test (tests/files/ for podio.files).
+    views = [op_view(area, name, op) for name, op in area.operations.items() if not op.impl]
     tests = [test_view(v) for v in views]
     model_names: dict[str, set[str]] = {}
     for v in views:

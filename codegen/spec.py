@@ -36,12 +36,16 @@ GENERIC_RETURNS: dict[str, str] = {
     "list": "list[Any]",  # a JSON array
     "empty": "None",  # the body is empty or carries nothing useful
     "bytes": "bytes",  # a file, export or other non-JSON body
+    "stream": "AsyncIterator[bytes]",  # chunks of a body (only with `impl`)
 }
+
+# Types a hand-written helper module (`impl:`) defines, by the module that exports them.
+HELPER_TYPES: dict[str, str] = {"FileSource": "_files"}
 
 # Names a parameter's type expression may use (besides model names from the models index).
 TYPE_NAMES = frozenset(
     {"int", "str", "bool", "float", "bytes", "Any", "None", "list", "dict", "Mapping",
-     "Sequence", "Literal", "IO", "date", "datetime"}
+     "Sequence", "Literal", "IO", "date", "datetime", *HELPER_TYPES}
 )  # fmt: skip
 
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
@@ -90,6 +94,8 @@ class Param(_Strict):
     encode: Literal["fields"] | None = None
     # Multipart only: this member is the file part.
     file: bool = False
+    # With `impl` only: a positional argument (after the path's), e.g. files.upload's source.
+    positional: bool = False
 
     @model_validator(mode="before")
     @classmethod
@@ -173,6 +179,13 @@ class Operation(_Strict):
     summary: str | None = None
     # Body of the mocked response in the generated test (defaults by `returns`).
     test_response: Any = None
+    # A hand-written helper that does the call: `<module>.<function>` of a private podiokit
+    # module (`_files.upload`). The generated method keeps the signature and docstring and
+    # delegates; the helper returns the response, decoded as `returns` says (for `returns:
+    # stream`, the async iterator itself). For binary and streaming work a template cannot say.
+    impl: str | None = Field(default=None, pattern=r"^_[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
+    # With `impl` only: keyword arguments the helper takes that are not sent as named.
+    args: dict[str, Param] = Field(default_factory=dict)
 
     @field_validator("path")
     @classmethod
@@ -200,6 +213,16 @@ class Operation(_Strict):
         unknown = set(self.path_params) - set(placeholders)
         if unknown:
             raise ValueError(f"path_params not in path {self.path}: {sorted(unknown)}")
+        if self.impl is None:
+            if self.args:
+                raise ValueError("`args` needs `impl`")
+            if self.returns == "stream":
+                raise ValueError("`returns: stream` needs `impl`")
+            params = [*self.query.values(), *self._body_fields().values()]
+            if any(p.positional for p in params):
+                raise ValueError("`positional: true` needs `impl`")
+        elif self.paginate is not None:
+            raise ValueError("an `impl` operation cannot be paginated")
         if self.method in ("GET", "DELETE") and self.body is not None:
             raise ValueError(f"{self.method} operations take no body")
         if self.paginate is not None:
@@ -345,7 +368,7 @@ def validate_area(path: Path, data: Any, models: Mapping[str, str]) -> AreaSpec:
         _check_names(where, [name])
         if name.startswith("_"):
             raise SpecError(f"{where}: operation names cannot start with '_'")
-        names = list(op.placeholders) + list(op.query) + list(op.body_spec.fields)
+        names = list(op.placeholders) + list(op.query) + list(op.body_spec.fields) + list(op.args)
         if op.body_spec.arg:
             names.append(op.body_spec.arg)
         _check_names(where, names)
@@ -375,7 +398,7 @@ def validate_area(path: Path, data: Any, models: Mapping[str, str]) -> AreaSpec:
                     f" {sorted(PATH_TYPES)} or a Literal of strings"
                 )
         all_types = [p.type for p in op.query.values()] + [
-            p.type for p in op.body_spec.fields.values()
+            p.type for p in [*op.body_spec.fields.values(), *op.args.values()]
         ]
         all_types += [op.path_param(n).type for n in op.placeholders]
         if op.body_spec.arg_type:
@@ -384,7 +407,7 @@ def validate_area(path: Path, data: Any, models: Mapping[str, str]) -> AreaSpec:
             all_types.append(op.paginate.item_type)
         for tp in all_types:
             for tname in type_names(tp):
-                if tname not in models:
+                if tname not in models and tname not in HELPER_TYPES:
                     raise SpecError(f"{where}: type {tp!r} names unknown model {tname!r}")
     return area
 

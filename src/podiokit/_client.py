@@ -319,6 +319,7 @@ class Podio(ResourceNamespaces):
         idempotent: bool | None = None,
         rate_limited: bool = False,
         max_retries: int | None = None,
+        stream: bool = False,
     ) -> httpx.Response:
         return await self._pipeline.send(
             self,
@@ -334,6 +335,7 @@ class Podio(ResourceNamespaces):
             idempotent=idempotent,
             rate_limited=rate_limited,
             max_retries=max_retries,
+            stream=stream,
         )
 
     async def request(

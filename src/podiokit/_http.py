@@ -127,7 +127,10 @@ class Pipeline:
         idempotent: bool | None = None,
         rate_limited: bool = False,
         max_retries: int | None = None,
+        stream: bool = False,
     ) -> httpx.Response:
+        """One call. With `stream=True` a successful response comes back unread (the caller
+        iterates and closes it: file downloads); error responses are always read."""
         method = method.upper()
         if max_retries is not None:
             _options.count("max_retries", max_retries)
@@ -178,6 +181,7 @@ class Pipeline:
                 max_retries=self.config.max_retries if max_retries is None else max_retries,
                 authorize=authorize,
                 rate_limited=rate_limited,
+                stream=stream,
             )
             status = response.status_code
             if status < 300:
@@ -246,6 +250,7 @@ class Pipeline:
         max_retries: int,
         authorize: Callable[[dict[str, str]], Awaitable[None]] | None = None,
         rate_limited: bool = False,
+        stream: bool = False,
     ) -> httpx.Response:
         config = self.config
         rate = self.rate_limit(key)
@@ -283,7 +288,7 @@ class Pipeline:
                 timeout=httpx.USE_CLIENT_DEFAULT if isinstance(timeout, NotGiven) else timeout,
             )
             try:
-                response = await self._transmit(request, path)
+                response = await self._transmit(request, path, stream=stream)
             except PodioConnectionError as exc:
                 cause = exc.__cause__
                 retryable = idempotent or (isinstance(cause, Exception) and never_sent(cause))
@@ -327,16 +332,21 @@ class Pipeline:
                     continue
             return response
 
-    async def _transmit(self, request: httpx.Request, path: str) -> httpx.Response:
+    async def _transmit(
+        self, request: httpx.Request, path: str, *, stream: bool = False
+    ) -> httpx.Response:
         """One HTTP exchange, under the concurrency limit; transport failures become
-        `PodioConnectionError`/`PodioTimeoutError` (the httpx exception is the cause)."""
+        `PodioConnectionError`/`PodioTimeoutError` (the httpx exception is the cause).
+        With `stream`, only an error response's body is read here (retries and errors need it)."""
         started = time.perf_counter()
         try:
             if self._limiter is None:
-                response = await self.http.send(request)
+                response = await self.http.send(request, stream=stream)
             else:
                 async with self._limiter.get():
-                    response = await self.http.send(request)
+                    response = await self.http.send(request, stream=stream)
+            if stream and response.status_code >= 300:
+                await response.aread()
         except httpx.TimeoutException as exc:
             raise PodioTimeoutError(
                 f"timed out: {type(exc).__name__}", method=request.method, path=path

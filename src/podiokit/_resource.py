@@ -66,7 +66,8 @@ class Requester(Protocol):
     """What a resource needs from the client: one call through the request pipeline.
 
     `_send` raises the `podiokit.errors` class for any non-2xx status, after refresh,
-    retries and rate-limit waits; it returns only successful responses.
+    retries and rate-limit waits; it returns only successful responses. With `stream=True`
+    the response comes back unread: the caller iterates it and must close it.
     """
 
     async def _send(
@@ -83,6 +84,7 @@ class Requester(Protocol):
         idempotent: bool | None = None,
         rate_limited: bool = False,
         max_retries: int | None = None,
+        stream: bool = False,
     ) -> httpx.Response: ...
 
 

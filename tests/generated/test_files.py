@@ -31,32 +31,6 @@ async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) 
     assert isinstance(result, File)
 
 
-async def test_download(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(200, content=b"\x00binary"))
-    result = await FilesResource(requester).download(101)
-    request = route.calls.last.request
-    assert request.method == "GET"
-    assert request.url.raw_path.partition(b"?")[0] == b"/file/101/raw"
-    assert dict(request.url.params) == {}
-    assert request.content == b""
-    assert requester.flags[-1] == (True, False)
-    assert result == b"\x00binary"
-
-
-async def test_upload(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(200, json={"file_id": 1}))
-    result = await FilesResource(requester).upload(source=b"file-content", filename="s11")
-    request = route.calls.last.request
-    assert request.method == "POST"
-    assert request.url.raw_path.partition(b"?")[0] == b"/file/"
-    assert dict(request.url.params) == {}
-    assert request.headers["content-type"].startswith("multipart/form-data")
-    assert b'name="filename"' in request.content
-    assert b'name="source"' in request.content
-    assert requester.flags[-1] == (False, False)
-    assert isinstance(result, File)
-
-
 async def test_upload_from_url(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={"file_id": 1}))
     result = await FilesResource(requester).upload_from_url(url="s10")

@@ -146,7 +146,7 @@ class ResourceNamespaces:
 
     @cached_property
     def files(self) -> FilesResource:
-        """Podio's Files area (18 operations): https://developers.podio.com/doc/files"""
+        """Podio's Files area (19 operations): https://developers.podio.com/doc/files"""
         from podiokit.resources.files import FilesResource
 
         return FilesResource(cast("Requester", self))

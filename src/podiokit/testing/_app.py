@@ -19,6 +19,7 @@ from . import (
     _routes_files,
     _routes_items,
     _routes_work,
+    _uploads,
 )
 from ._common import dumps
 from ._core import Core
@@ -35,6 +36,8 @@ API_ROUTES = [
     *_routes_core.ROUTES,
     *_routes_work.ROUTES,
     *_routes_files.ROUTES,
+    # Last: files.podio.com's `GET /{file_id}` would shadow nothing, but stays out of the way.
+    *_uploads.ROUTES,
 ]
 _GONE = Reply(499)  # nginx's "client closed request": never sent
 _EXPIRED = 'Bearer realm="podio", error="expired_token"'
@@ -143,12 +146,16 @@ class EmulatorApp:
         headers = [
             (b"server", b"nginx"),
             (b"x-podio-request-id", f"{next(self._request_ids):08x}".encode()),
-            (b"content-length", str(len(reply.body)).encode()),
         ]
+        if reply.stream is None:
+            headers.append((b"content-length", str(len(reply.body)).encode()))
         if reply.media_type:
             headers.append((b"content-type", reply.media_type.encode()))
         headers.extend((k.lower().encode(), v.encode()) for k, v in reply.headers.items())
         await send({"type": "http.response.start", "status": reply.status, "headers": headers})
+        if reply.stream is not None:
+            async for chunk in reply.stream:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await send({"type": "http.response.body", "body": reply.body})
 
 

@@ -88,4 +88,11 @@ def item_files(world: World, item: Item) -> list[JSON]:
                 full = file_full(world, mini, item)
                 del full["context"]
                 out.append(full)
+    # Files attached with POST /file/{id}/attach (or file_ids on create), after the images.
+    for file_id in world.attachments.get(("item", item.item_id), ()):
+        if file_id not in seen and file_id in world.files:
+            seen.add(file_id)
+            full = file_full(world, world.files[file_id], item)
+            del full["context"]
+            out.append(full)
     return out

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +26,8 @@ class Reply:
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     media_type: str | None = "application/json; charset=utf-8"
+    # A body sent in chunks instead of `body` (file downloads); `headers` gives its length.
+    stream: AsyncIterator[bytes] | None = None
 
 
 @dataclass

@@ -262,6 +262,10 @@ class World:
     # Uploaded or seeded files and resolved embeds: file_id / embed_id -> their mini form.
     files: dict[int, JSON] = field(default_factory=dict)
     embeds: dict[int, JSON] = field(default_factory=dict)
+    # Uploaded files' bytes (temporary files on disk) and files attached to objects:
+    # (ref_type, ref_id) -> file ids, oldest first (_uploads).
+    file_bodies: dict[int, Any] = field(default_factory=dict)
+    attachments: dict[tuple[str, int], list[int]] = field(default_factory=dict)
     # Index for external_id look-ups: (app_id, external_id) -> item_id.
     external_ids: dict[tuple[int, str], int] = field(default_factory=dict)
     app_item_ids: dict[tuple[int, int], int] = field(default_factory=dict)
