@@ -185,3 +185,24 @@ async def test_async_iterator_of_non_bytes_is_refused(emu: Emulator) -> None:
         await login_password(podio, emu)
         with pytest.raises(TypeError, match="must yield bytes"):
             await podio.files.upload(words(), "x.txt")
+
+
+async def test_file_ids_on_item_comment_and_task_creation(emu: Emulator) -> None:
+    async with connect(emu) as podio:
+        await login_password(podio, emu)
+        app_id = emu.credentials["apps"][0]["app_id"]
+        first = await podio.files.upload(b"one", "one.txt")
+        second = await podio.files.upload(b"two", "two.txt")
+        created = await podio.items.create(app_id, fields={"title": "with files"},
+                                           file_ids=[first.file_id])  # fmt: skip
+        item = await podio.items.get(created.item_id)
+        assert [f.file_id for f in item.files or []][-1:] == [first.file_id]
+        comment = await podio.comments.create("item", created.item_id, value="see attached",
+                                              file_ids=[second.file_id])  # fmt: skip
+        assert [f.file_id for f in comment.files or []] == [second.file_id]
+        task = await podio.tasks.create(text="review", file_ids=[first.file_id, second.file_id])
+        got = await podio.tasks.get(task["task_id"] if isinstance(task, dict) else task.task_id)
+        assert [f.file_id for f in got.files or []] == [first.file_id, second.file_id]
+        # An unknown file id is refused before anything is created.
+        with pytest.raises(PodioNotFoundError):
+            await podio.items.create(app_id, fields={"title": "x"}, file_ids=[999_999_999])

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from . import _uploads
 from ._common import dumps
 from ._errors import ApiError
 from ._files import item_files
@@ -57,7 +58,10 @@ async def get_by_external_id(ctx: Ctx) -> Reply:
 
 async def create(ctx: Ctx) -> Any:
     app = ctx.app(ctx.int_param("app_id"))
-    item = create_item(ctx.world, app, await ctx.json(), ctx.byline())
+    body = await ctx.json()
+    files = _uploads.file_ids(ctx.world, body)
+    item = create_item(ctx.world, app, body, ctx.byline())
+    _uploads.attach_all(ctx.world, "item", item.item_id, files)
     item_event(ctx, "item.create", item, item.values)
     return {"item_id": item.item_id, "title": item.title, "app_item_id": item.app_item_id}
 

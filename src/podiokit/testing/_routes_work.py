@@ -7,6 +7,7 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
+from . import _uploads
 from ._common import JSON, fmt_dt, via
 from ._errors import ApiError, dumps_text, invalid_value, missing_object
 from ._hooks_delivery import comment_event, send_verify
@@ -30,12 +31,20 @@ def _task(ctx: Ctx) -> JSON:
 
 
 async def create_task(ctx: Ctx) -> Any:
-    return make_task(ctx.world, await ctx.json(), ctx.byline())
+    body = await ctx.json()
+    files = _uploads.file_ids(ctx.world, body)
+    task = make_task(ctx.world, body, ctx.byline())
+    _uploads.attach_all(ctx.world, "task", task["task_id"], files)
+    return task
 
 
 async def create_task_on(ctx: Ctx) -> Any:
     ref = (ctx.params["ref_type"], ctx.int_param("ref_id"))
-    return make_task(ctx.world, await ctx.json(), ctx.byline(), ref=ref)
+    body = await ctx.json()
+    files = _uploads.file_ids(ctx.world, body)
+    task = make_task(ctx.world, body, ctx.byline(), ref=ref)
+    _uploads.attach_all(ctx.world, "task", task["task_id"], files)
+    return task
 
 
 async def get_task(ctx: Ctx) -> Any:
@@ -91,7 +100,10 @@ def _comment(ctx: Ctx) -> JSON:
 
 async def add_comment(ctx: Ctx) -> Any:
     ref = (ctx.params["ref_type"], ctx.int_param("ref_id"))
-    comment = make_comment(ctx.world, ref, await ctx.json(), ctx.byline())
+    body = await ctx.json()
+    files = _uploads.file_ids(ctx.world, body)
+    comment = make_comment(ctx.world, ref, body, ctx.byline())
+    _uploads.attach_all(ctx.world, "comment", comment["comment_id"], files)
     comment_event(ctx, "comment.create", comment)
     return comment
 

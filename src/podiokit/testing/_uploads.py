@@ -25,6 +25,7 @@ from ._common import JSON
 from ._errors import ApiError, missing_object, not_found
 from ._files import file_full
 from ._router import Ctx, Reply, Route
+from ._state import World
 
 _CHUNK = 64 * 1024
 _FILE_START = 700_000_000
@@ -129,6 +130,37 @@ async def download(ctx: Ctx) -> Any:
     return Reply(200, b"", headers, media_type, stream=_chunks(body, size))
 
 
+def file_ids(world: World, body: JSON) -> list[int]:
+    """The `file_ids` of a create body (item, task, comment), checked before anything is made."""
+    ids = body.get("file_ids")
+    if ids is None:
+        return []
+    if not isinstance(ids, list) or not all(
+        isinstance(i, int) and not isinstance(i, bool) for i in ids
+    ):
+        raise ApiError(400, "invalid_value", "file_ids must be a list of integers")
+    for file_id in ids:
+        if file_id not in world.files:
+            raise missing_object("file", file_id)
+    return ids
+
+
+def attach_all(world: World, ref_type: str, ref_id: int, ids: list[int]) -> None:
+    attached = world.attachments.setdefault((ref_type, ref_id), [])
+    for file_id in ids:
+        if file_id in attached:
+            continue
+        attached.append(file_id)
+        # Tasks and comments are kept as their JSON; items list attachments when serialised.
+        held = world.tasks.get(ref_id) if ref_type == "task" else world.comments.get(ref_id)
+        if ref_type in ("task", "comment") and held is not None:
+            full = file_full(world, world.files[file_id], None)
+            del full["context"]
+            held.setdefault("files", []).append(full)
+    if ref_type == "item" and ref_id in world.items:
+        world.items[ref_id].invalidate()  # its `files` change
+
+
 async def attach(ctx: Ctx) -> Any:
     mini = _file(ctx, ctx.params["file_id"])
     body = await ctx.json()
@@ -143,7 +175,6 @@ async def attach(ctx: Ctx) -> Any:
         if item is None:
             raise missing_object("item", ref_id)
         ctx.check_app(world.apps[item.app_id])
-        item.invalidate()  # its `files` change
     elif ref_type == "task":
         if ref_id not in world.tasks:
             raise missing_object("task", ref_id)
@@ -152,9 +183,7 @@ async def attach(ctx: Ctx) -> Any:
             raise missing_object("comment", ref_id)
     else:
         raise ApiError(400, "invalid_value", f"Invalid value {ref_type!r} for ref_type")
-    attached = world.attachments.setdefault((ref_type, ref_id), [])
-    if mini["file_id"] not in attached:
-        attached.append(mini["file_id"])
+    attach_all(world, ref_type, ref_id, [mini["file_id"]])
     return None
 
 
