@@ -180,6 +180,9 @@ def _bind(host: str, port: int) -> tuple[socket.socket, str]:
     # writes) meet Nagle + delayed ACK: 40 ms per keep-alive request.
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind((host, port))
+    # Listening now, not when uvicorn starts: the credentials are printed (and `serve` may
+    # return) first, and a client connecting in between must queue, not be refused.
+    sock.listen(4096)
     shown = f"[{host}]" if ":" in host else host
     return sock, f"http://{shown}:{sock.getsockname()[1]}"
 
