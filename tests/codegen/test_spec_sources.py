@@ -60,6 +60,11 @@ DECIDED: dict[str, tuple[str, str]] = {
         "POST /oauth/token/v2",
         "every client and behaviour.md §1.3 use POST /oauth/token (form); /v2 takes JSON",
     ),
+    "files.download": (
+        "GET /file/{file_id}/raw",
+        "podio-php, -java, -objc and -js GET the File's link on files.podio.com (behaviour.md"
+        " §6); only podio-rb and -py call /raw. The helper GETs /file/{id}, then the link",
+    ),
 }
 
 
