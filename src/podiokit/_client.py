@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import TracebackType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 
@@ -23,6 +23,9 @@ from .errors import (
 )
 from .resources import ResourceNamespaces
 from .sessions import MemorySessionStore, SessionStore
+
+if TYPE_CHECKING:
+    from .push import PushClient
 
 __all__ = ["DEFAULT_TIMEOUT", "Podio"]
 
@@ -302,6 +305,13 @@ class Podio(ResourceNamespaces):
         (`#access_token=...&expires_in=...`). A redirect with `error=` raises
         `PodioAuthorizationError` with Podio's reason. No call is made."""
         return await self._save(_auth.token_from_redirect(url_or_fragment))
+
+    @property
+    def push(self) -> PushClient:
+        """Realtime push (`podiokit.push`), imported on first use: the core needs none of it."""
+        from .push import PushClient
+
+        return PushClient(self)
 
     # -- calls ---------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from . import (
     _control,
     _hooks_delivery,
     _oauth,
+    _push,
     _routes_core,
     _routes_files,
     _routes_items,
@@ -38,6 +39,7 @@ API_ROUTES = [
     *_routes_files.ROUTES,
     # Last: files.podio.com's `GET /{file_id}` would shadow nothing, but stays out of the way.
     *_uploads.ROUTES,
+    *_push.ROUTES,
 ]
 _GONE = Reply(499)  # nginx's "client closed request": never sent
 _EXPIRED = 'Bearer realm="podio", error="expired_token"'

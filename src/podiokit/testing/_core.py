@@ -10,6 +10,7 @@ from typing import Any
 from ._common import JSON
 from ._filter import FilterCache
 from ._hooks_delivery import HookDelivery
+from ._push import hub as push_hub
 from ._ratelimit import RateLimiter
 from ._seed import seed
 from ._serialize import Serializer
@@ -105,4 +106,5 @@ class Core:
             "faults": dict(self.faults),
             "items": len(self.world.items),
             "tokens_active": len(self.tokens.by_access),
+            "push": push_hub(self).stats(),
         }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ._common import EPOCH, JSON, fmt_dt, via
+from ._push import push_object
 from ._state import Item, World
 from ._values import item_mini
 
@@ -65,8 +66,7 @@ def file_full(world: World, mini: JSON, holder: Item | None) -> JSON:
         "created_via": via(),
         "replaces": [],
         "rights": FILE_RIGHTS,
-        "push": {"timestamp": int(created), "expires_in": 21600, "channel": f"/file/{file_id}",
-                 "signature": f"{file_id:040x}"},
+        "push": push_object(f"/file/{file_id}"),
         "presence": None,
     }  # fmt: skip
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from ._common import EPOCH, JSON, fmt_dt
 from ._errors import ApiError
+from ._push import push_object
 from ._router import Ctx, Route
 from ._state import App, Org, Space, World
 
@@ -69,12 +70,7 @@ def space_json(world: World, space: Space, *, with_org: bool = True) -> JSON:
         # A space's creator is served as a short profile (samples/spaces__get_space__1).
         "created_by": world.users[world.demo_user_id].mini_profile(),
         "rank": 1,
-        "push": {
-            "timestamp": EPOCH,
-            "expires_in": 21600,
-            "channel": f"/space/{space.space_id}",
-            "signature": f"{space.space_id:040x}",
-        },
+        "push": push_object(f"/space/{space.space_id}"),
     }
     if with_org:
         out["org"] = org_json(world, org, with_spaces=False)
@@ -247,12 +243,7 @@ async def get_user_status(ctx: Ctx) -> Any:
         "message_unread_count": 0,
         "flags": [],
         "betas": [],
-        "push": {
-            "timestamp": EPOCH,
-            "expires_in": 21600,
-            "channel": f"/user/{user_id}",
-            "signature": f"{user_id:040x}",
-        },
+        "push": push_object(f"/user/{user_id}"),
         "presence": {
             "ref_type": "user",
             "ref_id": user_id,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from . import _uploads
+from . import _push, _uploads
 from ._common import dumps
 from ._errors import ApiError
 from ._files import item_files
@@ -76,6 +76,7 @@ async def delete(ctx: Ctx) -> Reply:
     item = _item(ctx)
     delete_item(ctx.world, item)
     item_event(ctx, "item.delete", item, item.values)
+    _push.publish(ctx.core, "item", item.item_id, "delete", ctx.byline(), {})
     return Reply(204, b"", media_type=None)
 
 
@@ -83,6 +84,8 @@ def _updated(ctx: Ctx, item: Item, body: Any) -> None:
     before = item.values
     if update_item(ctx.world, item, body, ctx.byline()):  # no new revision: no hook
         item_event(ctx, "item.update", item, changed_fields(before, item.values))
+        _push.publish(ctx.core, "item", item.item_id, "update", ctx.byline(),
+                      {"revision": item.revision, "title": item.title})  # fmt: skip
 
 
 async def get_values(ctx: Ctx) -> Any:

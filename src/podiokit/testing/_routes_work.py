@@ -7,7 +7,7 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import _uploads
+from . import _push, _uploads
 from ._common import JSON, fmt_dt, via
 from ._errors import ApiError, dumps_text, invalid_value, missing_object
 from ._hooks_delivery import comment_event, send_verify
@@ -71,6 +71,7 @@ async def update_task(ctx: Ctx) -> Any:
     for key in ("text", "description", "private", "due_date", "due_time", "external_id"):
         if key in body:
             task[key] = body[key]
+    _push.publish(ctx.core, "task", task["task_id"], "update", ctx.byline(), {})
     return task
 
 
@@ -83,11 +84,14 @@ async def complete(ctx: Ctx) -> Any:
     task = _task(ctx)
     task.update(status="completed", completed_on=fmt_dt(time.time()), completed_by=ctx.byline(),
                 completed_via=via())  # fmt: skip
+    _push.publish(ctx.core, "task", task["task_id"], "complete", ctx.byline(), {})
     return {}
 
 
 async def incomplete(ctx: Ctx) -> Any:
-    _task(ctx).update(status="active", completed_on=None, completed_by=None, completed_via=None)
+    task = _task(ctx)
+    task.update(status="active", completed_on=None, completed_by=None, completed_via=None)
+    _push.publish(ctx.core, "task", task["task_id"], "incomplete", ctx.byline(), {})
     return {}
 
 
@@ -105,6 +109,9 @@ async def add_comment(ctx: Ctx) -> Any:
     comment = make_comment(ctx.world, ref, body, ctx.byline())
     _uploads.attach_all(ctx.world, "comment", comment["comment_id"], files)
     comment_event(ctx, "comment.create", comment)
+    ref_type, ref_id = ref
+    if ref_type in ("item", "task"):
+        _push.publish(ctx.core, ref_type, ref_id, "comment_create", ctx.byline(), comment)
     return comment
 
 

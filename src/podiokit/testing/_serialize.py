@@ -12,6 +12,7 @@ from json.encoder import encode_basestring
 from ._common import JSON, dumps, fmt_dt, via
 from ._files import item_files
 from ._items import field_entries
+from ._push import push_object
 from ._routes_core import APP_RIGHTS
 from ._state import App, Field, Item, Revision, Shared, World, app_short
 
@@ -166,12 +167,7 @@ class Serializer:
             "linked_account_data": None,
             "invite": None,
             "pinned": False,
-            "push": {
-                "timestamp": int(item.last_event_ts),
-                "expires_in": 21600,
-                "channel": f"/item/{item.item_id}",
-                "signature": f"{item.item_id:040x}",
-            },
+            "push": push_object(f"/item/{item.item_id}"),
             "presence": {
                 "ref_type": "item",
                 "ref_id": item.item_id,

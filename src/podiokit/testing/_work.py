@@ -6,6 +6,7 @@ import time
 
 from ._common import JSON, fmt_dt, via
 from ._errors import invalid_value, missing_object
+from ._push import push_object
 from ._state import World
 
 TASK_RIGHTS = ["view", "comment", "update", "delete", "add_file"]
@@ -99,8 +100,7 @@ def make_task(
         "recurrence": None,
         "external_id": body.get("external_id"),
         "rights": TASK_RIGHTS,
-        "push": {"timestamp": int(now), "expires_in": 21600, "channel": f"/task/{task_id}",
-                 "signature": f"{task_id:040x}"},
+        "push": push_object(f"/task/{task_id}"),
         "presence": {"ref_type": "task", "ref_id": task_id, "user_id": world.demo_user_id,
                      "signature": f"{task_id + 1:040x}"},
     }  # fmt: skip

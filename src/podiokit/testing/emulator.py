@@ -99,6 +99,16 @@ class Emulator:
         """Back to the seeded state: items, tokens, counters."""
         self._core.reset()
 
+    def drop_push_polls(self) -> None:
+        """End every held push long-poll (`/faye` `/meta/connect`) with a 502, as a proxy
+        dropping the connection would; clients must reconnect."""
+        self._core_push().drop_polls()
+
+    def _core_push(self) -> Any:
+        from ._push import hub
+
+        return hub(self._core)
+
     def hook_verification_code(self, hook_id: int) -> str:
         """The code Podio would send in the hook.verify event; KeyError if unknown."""
         return self._core.world.hooks[hook_id].code

@@ -1,0 +1,258 @@
+"""Realtime push: Podio's Bayeux service over HTTP long-polling (behaviour.md §8).
+
+    async with podio.push.subscribe(item.push, task.push) as events:
+        async for event in events:
+            print(event.event, event.ref.type, event.ref.id)
+
+One Bayeux client (one handshake, one long-poll at a time) carries every channel; each channel
+is subscribed with its own carrier's `ext.private_pub_signature`/`private_pub_timestamp`
+(podio-js signs every channel with the first one's). A dropped poll is retried with
+exponential backoff; a server that forgot the client gets a new handshake and every channel
+again. Leaving the block (or cancelling) ends the poll and sends `/meta/disconnect`.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import anyio.abc
+import httpx
+from pydantic import BaseModel, ConfigDict
+
+from .errors import PodioError
+
+if TYPE_CHECKING:
+    from ._client import Podio
+
+__all__ = ["PushClient", "PushError", "PushEvent", "PushRef", "PushSubscription"]
+
+DEFAULT_PUSH_URL = "https://push.podio.com/faye"
+_POLL_TIMEOUT = httpx.Timeout(10.0, read=90.0)
+
+#: Every wait (reconnect backoff) goes through here; tests replace it.
+sleep: Callable[[float], Awaitable[None]] = anyio.sleep
+
+
+class PushError(PodioError):
+    """The push service refused a handshake or a subscription (a bad or expired signature)."""
+
+
+class PushRef(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    type: str
+    id: int
+
+
+class PushEvent(BaseModel):
+    """One delivered event: Podio's `data` of a Bayeux message on `channel`."""
+
+    model_config = ConfigDict(extra="allow")
+    channel: str
+    event: str
+    ref: PushRef
+    created_by: dict[str, Any] | None = None
+    created_via: Any = None
+    data: Any = None
+
+
+class PushSubscription(BaseModel):
+    """A carrier's `push` object: what one channel's subscription needs."""
+
+    model_config = ConfigDict(extra="allow")
+    channel: str
+    signature: str
+    timestamp: int
+    expires_in: int | None = None
+
+
+def _subscription(carrier: Any) -> PushSubscription:
+    """`item.push`, `item` itself, or the raw `push` dict."""
+    value = getattr(carrier, "push", None) if not isinstance(carrier, Mapping) else None
+    if value is None:
+        value = carrier
+    if isinstance(value, BaseModel):
+        value = value.model_dump()
+    if isinstance(value, Mapping) and "push" in value and "channel" not in value:
+        value = value["push"]
+    if not isinstance(value, Mapping):
+        raise TypeError(
+            f"subscribe() takes an object's `push` (channel, signature, timestamp), got "
+            f"{type(carrier).__name__}"
+        )
+    missing = [k for k in ("channel", "signature", "timestamp") if value.get(k) in (None, "")]
+    if missing:
+        raise ValueError(f"push object lacks {', '.join(missing)}: {dict(value)!r}")
+    return PushSubscription.model_validate(dict(value))
+
+
+class PushClient:
+    """`podio.push`: subscriptions to Podio's push service."""
+
+    def __init__(
+        self,
+        podio: Podio | None = None,
+        *,
+        url: str | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        backoff_base: float = 0.5,
+        backoff_cap: float = 30.0,
+        max_buffer: int = 1000,
+    ) -> None:
+        if url is None:
+            api = podio._pipeline.config.api_url if podio is not None else ""
+            # Podio's own API talks to push.podio.com; an emulator serves /faye itself.
+            url = DEFAULT_PUSH_URL if api in ("", "https://api.podio.com") else f"{api}/faye"
+        self.url = url
+        self._http = http_client
+        self._podio = podio
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.max_buffer = max_buffer
+
+    @asynccontextmanager
+    async def subscribe(self, *carriers: Any) -> AsyncIterator[AsyncIterator[PushEvent]]:
+        if not carriers:
+            raise ValueError("subscribe() needs at least one object's `push`")
+        subs = {s.channel: s for s in map(_subscription, carriers)}
+        http = self._http
+        if http is None and self._podio is not None:
+            http = self._podio._pipeline.http  # the client's pool (and its transport)
+        own = http is None
+        if http is None:
+            http = httpx.AsyncClient()
+        send, receive = anyio.create_memory_object_stream[PushEvent](self.max_buffer)
+        session = _Session(self, http, subs, send)
+        try:
+            await session.start()
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(session.run)
+
+                async def events() -> AsyncIterator[PushEvent]:
+                    async with receive:
+                        async for event in receive:
+                            yield event
+
+                try:
+                    yield events()
+                finally:
+                    tg.cancel_scope.cancel()
+        finally:
+            with anyio.CancelScope(shield=True):
+                await session.disconnect()
+                if own:
+                    await http.aclose()
+
+
+class _Session:
+    def __init__(
+        self,
+        owner: PushClient,
+        http: httpx.AsyncClient,
+        subs: dict[str, PushSubscription],
+        send: anyio.abc.ObjectSendStream[PushEvent],
+    ) -> None:
+        self.owner = owner
+        self.http = http
+        self.subs = subs
+        self.send = send
+        self.client_id: str | None = None
+        self._ids = 0
+
+    def _message(self, channel: str, **members: Any) -> dict[str, Any]:
+        self._ids += 1
+        message = {"channel": channel, "id": str(self._ids), **members}
+        if self.client_id is not None:
+            message["clientId"] = self.client_id
+        return message
+
+    async def _post(self, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        # A long poll is held up to the server's advice (Faye: 45 s): read with a margin.
+        response = await self.http.post(self.owner.url, json=messages, timeout=_POLL_TIMEOUT)
+        if response.status_code >= 300:
+            raise _Retry(f"push service answered {response.status_code}")
+        try:
+            body = response.json()
+        except ValueError:
+            raise _Retry("push service answered with no JSON") from None
+        return [m for m in body if isinstance(m, dict)] if isinstance(body, list) else []
+
+    async def start(self) -> None:
+        """Handshake, then every channel with its own signature. A refusal raises."""
+        self.client_id = None
+        handshake = self._message(
+            "/meta/handshake",
+            version="1.0",
+            minimumVersion="1.0",
+            supportedConnectionTypes=["long-polling"],
+        )
+        answers = [
+            m for m in await self._post([handshake]) if m.get("channel") == "/meta/handshake"
+        ]
+        reply = answers[0] if answers else {}
+        if not reply.get("successful") or not reply.get("clientId"):
+            raise PushError(f"push handshake refused: {reply.get('error') or 'no answer'}")
+        self.client_id = str(reply["clientId"])
+        messages = [
+            self._message(
+                "/meta/subscribe",
+                subscription=s.channel,
+                ext={"private_pub_signature": s.signature, "private_pub_timestamp": s.timestamp},
+            )
+            for s in self.subs.values()
+        ]
+        replies = {
+            m.get("subscription"): m
+            for m in await self._post(messages)
+            if m.get("channel") == "/meta/subscribe"
+        }
+        for channel in self.subs:
+            answer = replies.get(channel, {})
+            if not answer.get("successful"):
+                raise PushError(
+                    f"push subscription to {channel} refused: {answer.get('error') or 'no answer'}"
+                )
+
+    async def run(self) -> None:
+        failures = 0
+        while True:
+            try:
+                replies = await self._post(
+                    [self._message("/meta/connect", connectionType="long-polling")]
+                )
+                for message in replies:
+                    channel = message.get("channel", "")
+                    if channel == "/meta/connect":
+                        if not message.get("successful"):
+                            advice = message.get("advice") or {}
+                            if advice.get("reconnect") == "handshake":
+                                await self.start()
+                            else:
+                                raise _Retry(str(message.get("error")))
+                        continue
+                    if channel in self.subs and isinstance(message.get("data"), dict):
+                        event = PushEvent.model_validate({"channel": channel, **message["data"]})
+                        await self.send.send(event)
+                failures = 0
+            except (_Retry, httpx.TransportError):
+                delay = min(self.owner.backoff_cap, self.owner.backoff_base * 2**failures)
+                failures += 1
+                await sleep(delay * (0.5 + random.random() / 2))
+
+    async def disconnect(self) -> None:
+        await self.send.aclose()
+        if self.client_id is None:
+            return
+        try:
+            with anyio.move_on_after(5):
+                await self._post([self._message("/meta/disconnect")])
+        except (_Retry, httpx.HTTPError):
+            pass  # the server forgets idle clients anyway
+        self.client_id = None
+
+
+class _Retry(Exception):
+    """A poll that should be retried after a backoff."""
