@@ -14,6 +14,7 @@ again. Leaving the block (or cancelling) ends the poll and sends `/meta/disconne
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
@@ -33,8 +34,13 @@ __all__ = ["PushClient", "PushError", "PushEvent", "PushRef", "PushSubscription"
 DEFAULT_PUSH_URL = "https://push.podio.com/faye"
 _POLL_TIMEOUT = httpx.Timeout(10.0, read=90.0)
 
-#: Every wait (reconnect backoff) goes through here; tests replace it.
+#: Every wait (reconnect backoff, renewal) goes through here, and `now` is the clock
+#: renewal reads; tests replace both.
 sleep: Callable[[float], Awaitable[None]] = anyio.sleep
+now: Callable[[], float] = time.time
+
+#: Renew this long before a signature expires (or a tenth of its life, if shorter).
+RENEW_MARGIN = 600.0
 
 
 class PushError(PodioError):
@@ -114,7 +120,12 @@ class PushClient:
         self.max_buffer = max_buffer
 
     @asynccontextmanager
-    async def subscribe(self, *carriers: Any) -> AsyncIterator[AsyncIterator[PushEvent]]:
+    async def subscribe(
+        self, *carriers: Any, refetch: Callable[[str], Awaitable[Any]] | None = None
+    ) -> AsyncIterator[AsyncIterator[PushEvent]]:
+        """Events for every carrier's channel. A signature lasts `expires_in` (6 h); with
+        `refetch`, an async callable given the channel that returns the object again (say
+        `lambda _: podio.items.get(item_id)`), each channel is re-signed before it expires."""
         if not carriers:
             raise ValueError("subscribe() needs at least one object's `push`")
         subs = {s.channel: s for s in map(_subscription, carriers)}
@@ -130,6 +141,8 @@ class PushClient:
             await session.start()
             async with anyio.create_task_group() as tg:
                 tg.start_soon(session.run)
+                if refetch is not None:
+                    tg.start_soon(session.renew, refetch)
 
                 async def events() -> AsyncIterator[PushEvent]:
                     async with receive:
@@ -196,20 +209,23 @@ class _Session:
         if not reply.get("successful") or not reply.get("clientId"):
             raise PushError(f"push handshake refused: {reply.get('error') or 'no answer'}")
         self.client_id = str(reply["clientId"])
+        await self._subscribe(list(self.subs.values()))
+
+    async def _subscribe(self, subs: list[PushSubscription]) -> None:
         messages = [
             self._message(
                 "/meta/subscribe",
                 subscription=s.channel,
                 ext={"private_pub_signature": s.signature, "private_pub_timestamp": s.timestamp},
             )
-            for s in self.subs.values()
+            for s in subs
         ]
         replies = {
             m.get("subscription"): m
             for m in await self._post(messages)
             if m.get("channel") == "/meta/subscribe"
         }
-        for channel in self.subs:
+        for channel in (s.channel for s in subs):
             answer = replies.get(channel, {})
             if not answer.get("successful"):
                 raise PushError(
@@ -242,6 +258,22 @@ class _Session:
                 failures += 1
                 await sleep(delay * (0.5 + random.random() / 2))
 
+    async def renew(self, refetch: Callable[[str], Awaitable[Any]]) -> None:
+        """Re-subscribe each channel with a fresh signature before the old one expires."""
+        while True:
+            channel, due = min(
+                ((c, _renew_at(s)) for c, s in self.subs.items()), key=lambda pair: pair[1]
+            )
+            wait = due - now()
+            if wait > 0:
+                await sleep(wait)
+                continue  # re-read the clock: a replaced sleep may return early
+            fresh = _subscription(await refetch(channel))
+            if fresh.channel != channel:
+                raise PushError(f"refetch for {channel} returned {fresh.channel}'s push object")
+            await self._subscribe([fresh])
+            self.subs[channel] = fresh
+
     async def disconnect(self) -> None:
         await self.send.aclose()
         if self.client_id is None:
@@ -252,6 +284,11 @@ class _Session:
         except (_Retry, httpx.HTTPError):
             pass  # the server forgets idle clients anyway
         self.client_id = None
+
+
+def _renew_at(sub: PushSubscription) -> float:
+    life = sub.expires_in if sub.expires_in is not None else 21_600
+    return sub.timestamp + life - min(RENEW_MARGIN, life / 10)
 
 
 class _Retry(Exception):

@@ -3,8 +3,10 @@ changes, per-channel signatures, two channels on one connection, reconnect, clea
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from types import SimpleNamespace
 from typing import Any
 
 import anyio
@@ -15,6 +17,7 @@ from podiokit import Podio
 from podiokit import push as push_module
 from podiokit.push import PushClient, PushError, PushEvent
 from podiokit.testing import Emulator
+from podiokit.testing import _push as emulator_push
 
 pytestmark = pytest.mark.anyio
 
@@ -140,3 +143,43 @@ async def test_bad_carriers_are_refused_with_the_reason() -> None:
 
 def test_default_push_url_is_podios() -> None:
     assert PushClient().url == "https://push.podio.com/faye"
+
+
+async def test_subscription_is_renewed_before_it_expires(
+    emu: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One clock for the SDK and the emulator's signer, moved by the SDK's (replaced) sleep.
+    clock = [time.time()]
+    slept: list[float] = []
+
+    parked = anyio.Event()
+
+    async def fake_sleep(seconds: float) -> None:
+        slept.append(seconds)
+        if len(slept) > 1:
+            parked.set()
+            await anyio.sleep_forever()  # after one renewal: park, as a 6 h wait would
+        clock[0] += seconds
+
+    monkeypatch.setattr(push_module, "now", lambda: clock[0])
+    monkeypatch.setattr(push_module, "sleep", fake_sleep)
+    monkeypatch.setattr(emulator_push, "time", SimpleNamespace(time=lambda: clock[0]))
+    refetched: list[str] = []
+    async with connect(emu) as (podio, push):
+        created = await podio.tasks.create(text="long-lived")
+        first = created[0] if isinstance(created, list) else created
+        task_id = first["task_id"] if isinstance(first, dict) else first.task_id
+        task = await podio.tasks.get(task_id)
+
+        async def refetch(channel: str) -> Any:
+            refetched.append(channel)
+            return await podio.tasks.get(task_id)
+
+        async with push.subscribe(task, refetch=refetch) as events:
+            with anyio.fail_after(10):
+                await parked.wait()
+            assert refetched == [f"/task/{task_id}"]
+            assert 21_600 - 600 - 5 < slept[0] <= 21_600 - 600  # 10 min before expiry
+            assert emu.stats()["push"]["subscribes"] == 2
+            await podio.tasks.complete(task_id)  # still delivered on the renewed channel
+            assert (await _next(events)).event == "complete"

@@ -59,10 +59,12 @@ class PushHub:
         self._dropping = False
         self.published = 0
         self.created = 0
+        self.subscribes = 0
 
     def stats(self) -> dict[str, int]:
         return {"clients": len(self.clients), "clients_created": self.created,
-                "drops": self.drops, "published": self.published}  # fmt: skip
+                "drops": self.drops, "published": self.published,
+                "subscribes": self.subscribes}  # fmt: skip
 
     def publish(self, channel: str, data: JSON) -> None:
         for client in self.clients.values():
@@ -126,6 +128,7 @@ class PushHub:
         if ts_int + EXPIRES_IN < time.time():
             return {**reply, "successful": False, "error": "403::Signature has expired"}
         client.channels.add(channel)
+        self.subscribes += 1
         return {**reply, "successful": True}
 
     async def _connect(self, client: _Client, base: JSON) -> list[JSON] | None:

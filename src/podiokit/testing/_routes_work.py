@@ -48,7 +48,10 @@ async def create_task_on(ctx: Ctx) -> Any:
 
 
 async def get_task(ctx: Ctx) -> Any:
-    return _task(ctx)
+    task = _task(ctx)
+    # Podio signs a carrier's push when it serves it: a re-fetch renews the subscription.
+    task["push"] = _push.push_object(f"/task/{task['task_id']}")
+    return task
 
 
 async def get_tasks(ctx: Ctx) -> Any:
