@@ -143,7 +143,7 @@ class SyncResourceNamespaces:
 
     @cached_property
     def files(self) -> SyncFilesResource:
-        """Podio's Files area (18 operations), blocking: https://developers.podio.com/doc/files"""
+        """Podio's Files area (19 operations), blocking: https://developers.podio.com/doc/files"""
         from podiokit.resources._sync.files import SyncFilesResource
 
         return SyncFilesResource(cast("SyncRequester", self))

@@ -11,9 +11,10 @@ https://developers.podio.com/doc/files
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import IO, Any
+from collections.abc import Iterator, Mapping
+from typing import Any
 
+from ..._files import FileSource
 from ..._resource import NOT_GIVEN, TimeoutArg
 from ..._sync_resource import SyncAPIResource, SyncRequester
 from ...models.files import File
@@ -70,7 +71,7 @@ class SyncFilesResource(SyncAPIResource):
     ) -> bytes:
         """Download file.
 
-        Podio operation "Download file": `GET /file/{file_id}/raw`.
+        Podio operation "Download file": `GET /file/{file_id}`.
         See https://developers.podio.com/doc/files/download-file-1004147
         """
         return self._client._run(
@@ -83,11 +84,42 @@ class SyncFilesResource(SyncAPIResource):
             )
         )
 
+    def stream(
+        self,
+        file_id: int,
+        *,
+        chunk_size: int | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | None = None,
+    ) -> Iterator[bytes]:
+        """Download file in chunks.
+
+        Podio operation "Download file": `GET /file/{file_id}`.
+        Undocumented: Podio's reference has no page for this operation.
+        Related page: https://developers.podio.com/doc/files/download-file-1004147
+
+        Args:
+            chunk_size: Bytes per chunk (default whatever the network delivers).
+        """
+        return self._client._iterate(
+            self._async.stream(
+                file_id,
+                chunk_size=chunk_size,
+                extra_query=extra_query,
+                extra_headers=extra_headers,
+                timeout=timeout,
+                max_retries=max_retries,
+            )
+        )
+
     def upload(
         self,
-        *,
-        source: bytes | IO[bytes],
+        source: FileSource,
         filename: str,
+        *,
+        mimetype: str | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
@@ -99,13 +131,15 @@ class SyncFilesResource(SyncAPIResource):
         See https://developers.podio.com/doc/files/upload-file-1004361
 
         Args:
-            source: The file content.
+            source: The content: bytes, a path, a binary file object or an async iterator of bytes.
             filename: The file name Podio shows.
+            mimetype: The part's Content-Type (httpx guesses it from the file name when None).
         """
         return self._client._run(
             self._async.upload(
-                source=source,
-                filename=filename,
+                source,
+                filename,
+                mimetype=mimetype,
                 extra_query=extra_query,
                 extra_headers=extra_headers,
                 timeout=timeout,
