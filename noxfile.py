@@ -1,5 +1,5 @@
 """Developer tasks. CI (`.ci/run`) runs `tests` on every Python below, then `lint`,
-`typecheck`, `codegen -- --check` and `wheel`."""
+`typecheck`, `codegen -- --check`, `wheel` and `docs`."""
 
 from __future__ import annotations
 
@@ -89,6 +89,26 @@ def wheel(session: nox.Session) -> None:
         session.run(python, "-m", "pip", "install", "-q", target, external=True)
         session.run(python, "-m", "pip", "list", "--format=freeze", external=True, silent=True)
         session.run(str(venv / "bin" / command[0]), *command[1:], external=True)
+
+
+#: What `nox -s docs` installs besides podiokit itself (the site needs no extra of ours).
+DOCS_REQUIREMENTS = ["mkdocs>=1.6,<2", "mkdocs-material>=9.5,<10"]
+
+
+@nox.session(python=PYTHON)
+def docs(session: nox.Session) -> None:
+    """Build the documentation site with `mkdocs build --strict` (a broken link, a missing
+    page or anchor fails it) after checking that docs/reference/ matches the spec. The site
+    goes to the session's temporary directory; `nox -s docs -- serve` previews it instead."""
+    _install(session)
+    session.install(*DOCS_REQUIREMENTS)
+    session.run("python", "-m", "codegen", "--check")
+    env = {"NO_MKDOCS_2_WARNING": "1"}
+    if session.posargs[:1] == ["serve"]:
+        session.run("mkdocs", "serve", *session.posargs[1:], env=env)
+        return
+    site = pathlib.Path(session.create_tmp()).resolve() / "site"
+    session.run("mkdocs", "build", "--strict", "--site-dir", str(site), *session.posargs, env=env)
 
 
 @nox.session(python=PYTHON)

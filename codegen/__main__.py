@@ -1,7 +1,8 @@
 """`python -m codegen`: regenerate (default), `--check` for drift, `--list` the operations.
 
-Run from the repository root. Writes `src/podiokit/resources/*.py`, `tests/generated/test_*.py`
-and, through `codegen.models`, `src/podiokit/models/*.py`.
+Run from the repository root. Writes `src/podiokit/resources/*.py`, `tests/generated/test_*.py`,
+through `codegen.models` `src/podiokit/models/*.py`, and through `codegen.reference` the API
+reference pages `docs/reference/**/*.md`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import ModuleType
 
+from . import reference
 from .render import format_files, render_area, render_helpers, render_init, render_tests
 from .spec import AreaSpec, SpecError, load_areas
 from .sync import render_sync
@@ -72,6 +74,9 @@ def render_all(root: Path, spec_dir: Path) -> tuple[list[AreaSpec], dict[str, st
             if rel in files:
                 raise SpecError(f"{rel} is produced by both the resources and models generators")
             files[rel] = content
+    # The documentation site's API reference (docs/reference/), from the same spec.
+    for rel, content in reference.render(areas, spec_dir, models).items():
+        files[rel] = content
     return areas, files
 
 
@@ -91,7 +96,7 @@ def stale_files(root: Path, files: Mapping[str, str]) -> list[str]:
             with path.open(encoding="utf-8") as fh:
                 if fh.readline().startswith(GENERATED_MARK):
                     stale.append(rel)
-    return stale
+    return stale + reference.stale_pages(root, files)
 
 
 def list_operations(areas: list[AreaSpec]) -> str:
