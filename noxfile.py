@@ -92,7 +92,7 @@ def wheel(session: nox.Session) -> None:
 
 
 #: What `nox -s docs` installs besides podiokit itself (the site needs no extra of ours).
-DOCS_REQUIREMENTS = ["mkdocs>=1.6,<2", "mkdocs-material>=9.5,<10"]
+DOCS_REQUIREMENTS = ["mkdocs>=1.6,<2", "mkdocs-material>=9.5,<10", "mkdocstrings[python]>=0.26"]
 
 
 @nox.session(python=PYTHON)

@@ -1,4 +1,4 @@
-"""Run the Python code blocks of a Markdown page against the in-process emulator.
+"""Run the Python code blocks of Markdown pages (README.md, the guides) against the emulator.
 
 Each ```python block runs on its own, with a fresh emulator, in a namespace that holds the
 names the prose assumes (`client_id`, `app_id`, `item_id`, `podio`, ...). `podiokit.Podio` is
@@ -56,11 +56,22 @@ class Block:
         )
 
 
-def python_blocks(path: Path) -> Iterator[Block]:
+def python_blocks(path: Path, root: Path | None = None) -> Iterator[Block]:
+    """The page's ```python blocks, named by the page's path relative to `root` (its file
+    name without one) and the line where the code starts."""
     text = path.read_text(encoding="utf-8")
+    page = path.relative_to(root).as_posix() if root is not None else path.name
     for match in _BLOCK.finditer(text):
         line = text.count("\n", 0, match.start("code"))
-        yield Block(path.name, line, match.group("code"), match.group("skip"))
+        yield Block(page, line, match.group("code"), match.group("skip"))
+
+
+def pages(root: Path) -> list[Path]:
+    """The Markdown whose blocks are run: README.md and every page under docs/ but the
+    generated API reference (signatures, not programs)."""
+    docs = root / "docs"
+    found = sorted(p for p in docs.rglob("*.md") if "reference" not in p.relative_to(docs).parts)
+    return [root / "README.md", *found]
 
 
 def emulator() -> Emulator:

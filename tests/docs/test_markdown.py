@@ -1,4 +1,5 @@
-"""Every Python block of README.md runs against the emulator, so the README cannot rot."""
+"""Every Python block of README.md and of the guides under docs/ runs against the emulator,
+so the documentation cannot rot. A block preceded by `<!-- not run: reason -->` is skipped."""
 
 from __future__ import annotations
 
@@ -13,12 +14,27 @@ import podiokit
 
 from . import mdrun
 
-README = Path(__file__).resolve().parents[2] / "README.md"
-BLOCKS = list(mdrun.python_blocks(README))
+ROOT = Path(__file__).resolve().parents[2]
+PAGES = mdrun.pages(ROOT)
+BLOCKS = [block for page in PAGES for block in mdrun.python_blocks(page, ROOT)]
 
 
 def test_the_readme_has_runnable_blocks() -> None:
-    assert sum(1 for b in BLOCKS if b.skip is None) >= 5
+    assert sum(1 for b in BLOCKS if b.page == "README.md" and b.skip is None) >= 5
+
+
+@pytest.mark.parametrize("page", PAGES[1:], ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_every_guide_runs_its_blocks(page: Path) -> None:
+    """A guide with Python in it has at least one block that runs (a page whose every
+    block is skipped tests nothing)."""
+    blocks = list(mdrun.python_blocks(page, ROOT))
+    if blocks:
+        assert any(b.skip is None for b in blocks), f"{page}: every block is skipped"
+
+
+def test_reference_pages_are_not_run() -> None:
+    assert PAGES[0].name == "README.md"
+    assert not any("reference" in p.relative_to(ROOT / "docs").parts for p in PAGES[1:])
 
 
 async def _run(block: mdrun.Block, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
