@@ -11,7 +11,12 @@ from __future__ import annotations
 
 import ast
 import re
+import shutil
+import socket
+import subprocess
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import CodeType
@@ -82,18 +87,19 @@ def emulator() -> Emulator:
 
 
 def emulator_podio_class(emu: Emulator, opened: list[httpx.AsyncClient]) -> type[podiokit.Podio]:
-    """`Podio`, bound to `emu`: whatever API key and URL a block passes, it talks to `emu`.
+    """`Podio`, bound to `emu`: whatever API key and URL a block passes, it talks to `emu`
+    (unless the block passes its own `http_client`, e.g. to an emulator it made itself).
     The HTTP clients it makes are appended to `opened`, for the test to close."""
     creds = emu.credentials
 
     class EmulatorPodio(podiokit.Podio):
         def __init__(self, client_id: str, client_secret: str | None = None, **kw: Any) -> None:
-            if "http_client" not in kw:
-                transport = httpx.ASGITransport(app=emu.app)
-                kw["http_client"] = httpx.AsyncClient(
-                    transport=transport, base_url=creds["api_url"]
-                )
-                opened.append(kw["http_client"])
+            if "http_client" in kw:  # the block wired its own transport (its own emulator)
+                super().__init__(client_id, client_secret, **kw)
+                return
+            transport = httpx.ASGITransport(app=emu.app)
+            kw["http_client"] = httpx.AsyncClient(transport=transport, base_url=creds["api_url"])
+            opened.append(kw["http_client"])
             kw["api_url"] = creds["api_url"]
             kw["auth_url"] = creds["auth_url"]
             secret = creds["client_secret"] if client_secret is not None else None
@@ -137,7 +143,7 @@ async def _follow(emu: Emulator, url: str) -> str:
 
 
 async def namespace(emu: Emulator, podio_class: type[podiokit.Podio]) -> dict[str, Any]:
-    """The names the README's prose assumes, bound to `emu`'s demo data."""
+    """The names the pages' prose assumes, bound to `emu`'s demo data."""
     creds = emu.credentials
     apps = {a["app_id"]: a for a in creds["apps"]}
     redirect = "https://myapp.example/callback"
@@ -165,10 +171,43 @@ async def namespace(emu: Emulator, podio_class: type[podiokit.Podio]) -> dict[st
         "app_id": PROJECTS_APP,
         "app_token": apps[PROJECTS_APP]["app_token"],
         "clients_app_id": CLIENTS_APP,
+        "clients_app_token": apps[CLIENTS_APP]["app_token"],
         "item_id": page.items[0].item_id,
         "client_item_id": client.values[0].value.item_id,  # a Clients item a project links to
         "csrf_state": "csrf",
         "secret_key": "a-long-random-secret-key-for-cookies",
         "code": code,
         "get_new_redirect_from_the_browser": get_new_redirect_from_the_browser,
+        "emulator": emu,
     }
+
+
+@contextmanager
+def redis_server() -> Iterator[str | None]:
+    """A throwaway redis-server on a free loopback port, its URL; None where none is
+    installed (CI installs one)."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        yield None
+        return
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        proc.wait()
