@@ -51,6 +51,11 @@ class Block:
         return f"{self.page}:{self.line}"
 
     @property
+    def is_pytest_file(self) -> bool:
+        """A test module for the pytest plugin's fixtures: run by pytest itself."""
+        return re.search(r"^(async )?def test_", self.code, re.M) is not None
+
+    @property
     def is_script(self) -> bool:
         """A whole program (it runs its own event loop): run it outside any loop."""
         return "anyio.run(" in self.code or "asyncio.run(" in self.code

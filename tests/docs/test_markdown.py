@@ -4,6 +4,8 @@ so the documentation cannot rot. A block preceded by `<!-- not run: reason -->` 
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +60,9 @@ async def _run(block: mdrun.Block, monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize("block", [b for b in BLOCKS if not b.is_script], ids=lambda b: b.id)
+@pytest.mark.parametrize(
+    "block", [b for b in BLOCKS if not b.is_script and not b.is_pytest_file], ids=lambda b: b.id
+)
 async def test_snippet_runs(
     block: mdrun.Block, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -94,3 +98,22 @@ def test_script_runs(block: mdrun.Block, monkeypatch: pytest.MonkeyPatch, tmp_pa
             pytest.skip("redis-server is not installed (CI installs it)")
         ns["redis_url"] = url
         exec(block.compile(), ns)
+
+
+@pytest.mark.parametrize("block", [b for b in BLOCKS if b.is_pytest_file], ids=lambda b: b.id)
+def test_pytest_file_passes(block: mdrun.Block, tmp_path: Path) -> None:
+    """A block of tests for the pytest plugin's fixtures is a test module: pytest runs it, in
+    a directory of its own (none of this suite's conftest), and every test in it passes."""
+    if block.skip:
+        pytest.skip(block.skip)
+    (tmp_path / "test_from_docs.py").write_text(block.code, encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "-p", "no:cacheprovider",
+         "test_from_docs.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert " passed" in proc.stdout and " skipped" not in proc.stdout, proc.stdout
