@@ -184,6 +184,7 @@ async def namespace(emu: Emulator, podio_class: type[podiokit.Podio]) -> dict[st
         "code": code,
         "get_new_redirect_from_the_browser": get_new_redirect_from_the_browser,
         "emulator": emu,
+        "consent_in_podio": lambda url: _follow(emu, url),
     }
 
 
