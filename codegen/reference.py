@@ -208,9 +208,7 @@ def render(areas: list[AreaSpec], spec_dir: Path, models: Mapping[str, str]) -> 
                     "extra_body": view.has_extra_body,
                 }
             )
-        files[f"{REFERENCE_DIR}/{area.area}.md"] = _env.get_template(
-            "reference_area.md.j2"
-        ).render(
+        files[f"{REFERENCE_DIR}/{area.area}.md"] = _env.get_template("reference_area.md.j2").render(
             header=HEADER_MD.format(source=f"spec/areas/{area.area}.yaml"),
             area=area,
             ops=ops,
