@@ -120,14 +120,18 @@ class _Linker:
         if table:
             return " \\| ".join(self.type(part) for part in expr.split(" | "))
         parts = re.split(r"\b([A-Z][A-Za-z0-9_]*)\b", expr)
-        out = []
+        out: list[str] = []
+        text = ""  # plain text waiting for its code span
         for i, part in enumerate(parts):
-            if not part:
-                continue
             if i % 2 == 1 and part in self.models:
+                if text:
+                    out.append(f"`{text}`")
+                    text = ""
                 out.append(f"[`{part}`]({self.href(part)})")
             else:
-                out.append(f"`{part}`")
+                text += part
+        if text:
+            out.append(f"`{text}`")
         return "".join(out)
 
 
