@@ -117,3 +117,15 @@ def test_pytest_file_passes(block: mdrun.Block, tmp_path: Path) -> None:
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert " passed" in proc.stdout and " skipped" not in proc.stdout, proc.stdout
+
+
+def test_the_readme_links_every_guide_and_keeps_its_two_commands_first() -> None:
+    readme = PAGES[0].read_text(encoding="utf-8")
+    for guide in sorted((ROOT / "docs" / "guides").glob("*.md")):
+        assert f"](docs/guides/{guide.name})" in readme, guide.name
+    assert "](docs/reference/index.md)" in readme
+    first_block = readme.split("```bash\n", 1)[1].split("```", 1)[0].splitlines()
+    assert [line.split()[:3] for line in first_block] == [
+        ["pip", "install", "-e"],
+        ["pip", "install", "nox"],
+    ]
