@@ -194,7 +194,8 @@ def render(areas: list[AreaSpec], spec_dir: Path, models: Mapping[str, str]) -> 
                 {
                     "name": a.name,
                     "type": area_link.type(a.type, table=True),
-                    "where": a.where if a.where != "arg" else "body",
+                    # `arg` is the whole body; `impl` a keyword of the hand-written helper.
+                    "where": {"arg": "body", "impl": "option"}.get(a.where, a.where),
                     "required": a.required,
                     "doc": " ".join(a.doc.split()) if a.doc else None,
                 }
