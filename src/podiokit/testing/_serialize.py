@@ -14,7 +14,7 @@ from ._files import item_files
 from ._items import field_entries
 from ._push import push_object
 from ._routes_core import APP_RIGHTS
-from ._state import App, Field, Item, Revision, Shared, World, app_short
+from ._state import App, Field, Item, Revision, Shared, World, app_short, space_short
 
 ITEM_RIGHTS = [
     "grant_view", "comment", "add_task", "view", "subscribe", "grant",
@@ -190,20 +190,11 @@ class Serializer:
 
 def referenced_app(world: World, app: App) -> JSON:
     """An app as an app field's settings name it: the short view plus rights and space."""
-    space = world.spaces[app.space_id]
     short = {k: v for k, v in app_short(world, app).items() if k != "item_accounting_info"}
     return {
         **short,
         "rights": APP_RIGHTS,
-        "space": {
-            "space_id": space.space_id,
-            "name": space.name,
-            "url": f"https://podio.com/{world.orgs[space.org_id].url_label}/{space.url_label}",
-            "url_label": space.url_label,
-            "org_id": space.org_id,
-            "type": "regular",
-            "sharefile_vault_url": None,
-        },
+        "space": space_short(world, app.space_id),
     }
 
 

@@ -307,6 +307,20 @@ class World:
         return f"{self.app_link(self.apps[item.app_id])}/items/{item.app_item_id}"
 
 
+def space_short(world: World, space_id: int) -> JSON:
+    """The short space view embedded in an item or a referenced app (items__get_item__4)."""
+    space = world.spaces[space_id]
+    return {
+        "space_id": space.space_id,
+        "name": space.name,
+        "url": f"https://podio.com/{world.orgs[space.org_id].url_label}/{space.url_label}",
+        "url_label": space.url_label,
+        "org_id": space.org_id,
+        "type": "regular",
+        "sharefile_vault_url": None,
+    }
+
+
 def app_short(world: World, app: App) -> JSON:
     """The short app view embedded in an item (samples items__get_item__4, apps__app_in_item)."""
     link = world.app_link(app)

@@ -26,6 +26,7 @@ from ._errors import ApiError, missing_object, not_found
 from ._files import file_full
 from ._router import Ctx, Reply, Route
 from ._state import World
+from ._values import file_mini
 
 _CHUNK = 64 * 1024
 _FILE_START = 700_000_000
@@ -69,20 +70,7 @@ async def upload(ctx: Ctx) -> Any:
     world = ctx.world
     file_id = world.new_id("file", max(_FILE_START, max(world.files, default=0) + 1))
     link = f"{_link_base(ctx)}/{file_id}"
-    mini: JSON = {
-        "file_id": file_id,
-        "name": name,
-        "mimetype": mimetype,
-        "size": size,
-        "link": link,
-        "thumbnail_link": link if mimetype.startswith("image/") else None,
-        "perma_link": None,
-        "hosted_by": "podio",
-        "hosted_by_humanized_name": "Podio",
-        "link_target": "_blank",
-        "external_file_id": None,
-        "description": None,
-    }
+    mini = file_mini(file_id, name=name, mimetype=mimetype, size=size, link=link)
     world.files[file_id] = mini
     world.file_bodies[file_id] = body
     full = file_full(world, mini, None)

@@ -19,7 +19,7 @@ from typing import Any
 
 from ._common import JSON, fmt_date, fmt_dt, fmt_number, parse_dt, via
 from ._errors import invalid_value
-from ._state import Field, Item, World, app_short
+from ._state import Field, Item, World, app_short, space_short
 
 PHONE_TYPES = ("mobile", "work", "home", "main", "work_fax", "private_fax", "other")
 EMAIL_TYPES = ("work", "home", "other")
@@ -348,15 +348,24 @@ def index_media(world: World) -> None:
                         world.files.setdefault(entry["file"]["file_id"], entry["file"])
 
 
-def file_mini(file_id: int) -> JSON:
-    link = f"https://files.podio.com/{file_id}"
+def file_mini(
+    file_id: int,
+    *,
+    name: str | None = None,
+    mimetype: str = "image/png",
+    size: int | None = None,
+    link: str | None = None,
+) -> JSON:
+    """A file as items and uploads show it (samples files__get_files, items__get_item__2);
+    the defaults make a seeded image."""
+    link = link or f"https://files.podio.com/{file_id}"
     return {
         "file_id": file_id,
-        "name": f"image-{file_id}.png",
-        "mimetype": "image/png",
-        "size": 10_000 + file_id % 50_000,
+        "name": name or f"image-{file_id}.png",
+        "mimetype": mimetype,
+        "size": 10_000 + file_id % 50_000 if size is None else size,
         "link": link,
-        "thumbnail_link": link,
+        "thumbnail_link": link if mimetype.startswith("image/") else None,
         "perma_link": None,
         "hosted_by": "podio",
         "hosted_by_humanized_name": "Podio",
@@ -387,22 +396,13 @@ def item_mini(world: World, item: Item) -> JSON:
     # Keys as in samples/items__app_reference_value__1 (the short app view, the full
     # creation revision).
     app = world.apps[item.app_id]
-    space = world.spaces[app.space_id]
     return {
         "item_id": item.item_id,
         "app_item_id": item.app_item_id,
         "title": item.title,
         "link": world.item_link(item),
         "app": {k: v for k, v in app_short(world, app).items() if k != "item_accounting_info"},
-        "space": {
-            "space_id": space.space_id,
-            "name": space.name,
-            "url": f"https://podio.com/{world.orgs[space.org_id].url_label}/{space.url_label}",
-            "url_label": space.url_label,
-            "org_id": space.org_id,
-            "type": "regular",
-            "sharefile_vault_url": None,
-        },
+        "space": space_short(world, app.space_id),
         "created_by": item.created_by,
         "created_on": fmt_dt(item.created_ts),
         "created_via": via(),
