@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import anyio
 import httpx
@@ -21,7 +22,9 @@ from podiokit import OAuthToken, Podio
 
 
 def _cli() -> None:
-    out = subprocess.run(["podiokit", "--help"], capture_output=True, text=True, check=True)
+    # The venv's own console script: the venv is not activated, so it is not on PATH.
+    script = str(Path(sys.executable).parent / "podiokit")
+    out = subprocess.run([script, "--help"], capture_output=True, text=True, check=True)
     assert "emulator" in out.stdout and "demo" in out.stdout, out.stdout
 
 
