@@ -14,6 +14,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
+# By absolute name: `from ..integrations` would read like the integrations layer.
+from podiokit.resources.app_market import AppMarketResource
+
 from ..._resource import NOT_GIVEN, TimeoutArg
 from ..._sync_resource import SyncAPIResource, SyncRequester
 from ...models.app_market import (
@@ -24,7 +27,6 @@ from ...models.app_market import (
 )
 from ...models.orgs import Organization
 from ...pagination import SyncPage
-from ..app_market import AppMarketResource
 
 __all__ = ["SyncAppMarketResource"]
 

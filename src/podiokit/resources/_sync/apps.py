@@ -14,6 +14,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+# By absolute name: `from ..integrations` would read like the integrations layer.
+from podiokit.resources.apps import AppsResource
+
 from ..._resource import NOT_GIVEN, TimeoutArg
 from ..._sync_resource import SyncAPIResource, SyncRequester
 from ...models.apps import (
@@ -24,7 +27,6 @@ from ...models.apps import (
     AppFieldCreateResult,
     AppRevision,
 )
-from ..apps import AppsResource
 
 __all__ = ["SyncAppsResource"]
 

@@ -14,11 +14,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+# By absolute name: `from ..integrations` would read like the integrations layer.
+from podiokit.resources.comments import CommentsResource
+
 from ..._resource import NOT_GIVEN, TimeoutArg
 from ..._sync_resource import SyncAPIResource, SyncRequester
 from ...models.comments import Comment
 from ...pagination import SyncPage
-from ..comments import CommentsResource
 
 __all__ = ["SyncCommentsResource"]
 

@@ -14,12 +14,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
+# By absolute name: `from ..integrations` would read like the integrations layer.
+from podiokit.resources.contacts import ContactsResource
+
 from ..._resource import NOT_GIVEN, TimeoutArg
 from ..._sync_resource import SyncAPIResource, SyncRequester
 from ...models.contact_totals import ContactTotal
 from ...models.contacts import Contact, ContactCreateResult
 from ...pagination import SyncPage
-from ..contacts import ContactsResource
 
 __all__ = ["SyncContactsResource"]
 

@@ -14,12 +14,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
+# By absolute name: `from ..integrations` would read like the integrations layer.
+from podiokit.resources.conversations import ConversationsResource
+
 from ..._resource import NOT_GIVEN, TimeoutArg
 from ..._sync_resource import SyncAPIResource, SyncRequester
 from ...models.conversation_events import ConversationEvent, ConversationMessage
 from ...models.conversations import Conversation, ConversationCount
 from ...pagination import SyncPage
-from ..conversations import ConversationsResource
 
 __all__ = ["SyncConversationsResource"]
 

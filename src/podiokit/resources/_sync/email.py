@@ -14,10 +14,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+# By absolute name: `from ..integrations` would read like the integrations layer.
+from podiokit.resources.email import EmailResource
+
 from ..._resource import NOT_GIVEN, TimeoutArg
 from ..._sync_resource import SyncAPIResource, SyncRequester
 from ...models.email import AppEmailConfiguration, EmailContact, EmailGroups
-from ..email import EmailResource
 
 __all__ = ["SyncEmailResource"]
 

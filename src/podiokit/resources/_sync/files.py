@@ -14,12 +14,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+# By absolute name: `from ..integrations` would read like the integrations layer.
+from podiokit.resources.files import FilesResource
+
 from ..._files import FileSource
 from ..._resource import NOT_GIVEN, TimeoutArg
 from ..._sync_resource import SyncAPIResource, SyncRequester
 from ...models.files import File
 from ...pagination import SyncPage
-from ..files import FilesResource
 
 __all__ = ["SyncFilesResource"]
 

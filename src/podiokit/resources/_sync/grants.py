@@ -14,11 +14,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
+# By absolute name: `from ..integrations` would read like the integrations layer.
+from podiokit.resources.grants import GrantsResource
+
 from ..._resource import NOT_GIVEN, TimeoutArg
 from ..._sync_resource import SyncAPIResource, SyncRequester
 from ...models.common import Count
 from ...models.grants import Grant, GrantCreateResult
-from ..grants import GrantsResource
 
 __all__ = ["SyncGrantsResource"]
 

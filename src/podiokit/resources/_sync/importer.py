@@ -14,10 +14,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+# By absolute name: `from ..integrations` would read like the integrations layer.
+from podiokit.resources.importer import ImporterResource
+
 from ..._resource import NOT_GIVEN, TimeoutArg
 from ..._sync_resource import SyncAPIResource, SyncRequester
 from ...models.importer import ImporterInfo, ImportResult, RowPreview
-from ..importer import ImporterResource
 
 __all__ = ["SyncImporterResource"]
 

@@ -14,6 +14,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
+# By absolute name: `from ..integrations` would read like the integrations layer.
+from podiokit.resources.items import ItemsResource
+
 from ..._resource import NOT_GIVEN, TimeoutArg
 from ..._sync_resource import SyncAPIResource, SyncRequester
 from ...models.common import Count
@@ -32,7 +35,6 @@ from ...models.items import (
     RevisionResult,
 )
 from ...pagination import SyncPage
-from ..items import ItemsResource
 
 __all__ = ["SyncItemsResource"]
 

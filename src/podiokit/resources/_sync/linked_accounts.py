@@ -14,10 +14,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+# By absolute name: `from ..integrations` would read like the integrations layer.
+from podiokit.resources.linked_accounts import LinkedAccountsResource
+
 from ..._resource import NOT_GIVEN, TimeoutArg
 from ..._sync_resource import SyncAPIResource, SyncRequester
 from ...models.linked_accounts import AccountProvider, LinkedAccount
-from ..linked_accounts import LinkedAccountsResource
 
 __all__ = ["SyncLinkedAccountsResource"]
 

@@ -14,12 +14,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+# By absolute name: `from ..integrations` would read like the integrations layer.
+from podiokit.resources.notifications import NotificationsResource
+
 from ..._resource import NOT_GIVEN, TimeoutArg
 from ..._sync_resource import SyncAPIResource, SyncRequester
 from ...models.notification_groups import NotificationGroup
 from ...models.notifications import InboxNewCount
 from ...pagination import SyncPage
-from ..notifications import NotificationsResource
 
 __all__ = ["SyncNotificationsResource"]
 

@@ -14,10 +14,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
+# By absolute name: `from ..integrations` would read like the integrations layer.
+from podiokit.resources.oauth import OAuthResource
+
 from ..._resource import NOT_GIVEN, TimeoutArg
 from ..._sync_resource import SyncAPIResource, SyncRequester
 from ...models.oauth import OAuthTokenResponse
-from ..oauth import OAuthResource
 
 __all__ = ["SyncOAuthResource"]
 

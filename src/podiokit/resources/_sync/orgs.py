@@ -14,13 +14,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+# By absolute name: `from ..integrations` would read like the integrations layer.
+from podiokit.resources.orgs import OrgsResource
+
 from ..._resource import NOT_GIVEN, TimeoutArg
 from ..._sync_resource import SyncAPIResource, SyncRequester
 from ...models.contacts import Contact
 from ...models.orgs import Organization, OrganizationMember
 from ...models.spaces import Space
 from ...pagination import SyncPage
-from ..orgs import OrgsResource
 
 __all__ = ["SyncOrgsResource"]
 

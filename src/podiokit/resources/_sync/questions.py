@@ -14,10 +14,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+# By absolute name: `from ..integrations` would read like the integrations layer.
+from podiokit.resources.questions import QuestionsResource
+
 from ..._resource import NOT_GIVEN, TimeoutArg
 from ..._sync_resource import SyncAPIResource, SyncRequester
 from ...models.questions import Question, QuestionAnswer
-from ..questions import QuestionsResource
 
 __all__ = ["SyncQuestionsResource"]
 

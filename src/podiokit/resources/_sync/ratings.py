@@ -14,11 +14,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+# By absolute name: `from ..integrations` would read like the integrations layer.
+from podiokit.resources.ratings import RatingsResource
+
 from ..._resource import NOT_GIVEN, TimeoutArg
 from ..._sync_resource import SyncAPIResource, SyncRequester
 from ...models.contacts import Profile
 from ...models.ratings import LikeCount, Rating, RatingSummary, RatingTypeSummary
-from ..ratings import RatingsResource
 
 __all__ = ["SyncRatingsResource"]
 

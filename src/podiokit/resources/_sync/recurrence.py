@@ -14,10 +14,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+# By absolute name: `from ..integrations` would read like the integrations layer.
+from podiokit.resources.recurrence import RecurrenceResource
+
 from ..._resource import NOT_GIVEN, TimeoutArg
 from ..._sync_resource import SyncAPIResource, SyncRequester
 from ...models.recurrence import Recurrence
-from ..recurrence import RecurrenceResource
 
 __all__ = ["SyncRecurrenceResource"]
 

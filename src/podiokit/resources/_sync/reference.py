@@ -14,13 +14,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+# By absolute name: `from ..integrations` would read like the integrations layer.
+from podiokit.resources.reference import ReferenceResource
+
 from ..._resource import NOT_GIVEN, TimeoutArg
 from ..._sync_resource import SyncAPIResource, SyncRequester
 from ...models.common import Count, Reference
 from ...models.contacts import Profile
 from ...models.reference import ReferenceSearchGroup
 from ...pagination import SyncPage
-from ..reference import ReferenceResource
 
 __all__ = ["SyncReferenceResource"]
 

@@ -14,10 +14,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+# By absolute name: `from ..integrations` would read like the integrations layer.
+from podiokit.resources.reminders import RemindersResource
+
 from ..._resource import NOT_GIVEN, TimeoutArg
 from ..._sync_resource import SyncAPIResource, SyncRequester
 from ...models.reminders import Reminder
-from ..reminders import RemindersResource
 
 __all__ = ["SyncRemindersResource"]
 

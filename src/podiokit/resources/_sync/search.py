@@ -14,11 +14,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+# By absolute name: `from ..integrations` would read like the integrations layer.
+from podiokit.resources.search import SearchResource
+
 from ..._resource import NOT_GIVEN, TimeoutArg
 from ..._sync_resource import SyncAPIResource, SyncRequester
 from ...models.search import SearchResult, SearchResultV2
 from ...pagination import SyncPage
-from ..search import SearchResource
 
 __all__ = ["SyncSearchResource"]
 

@@ -14,11 +14,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+# By absolute name: `from ..integrations` would read like the integrations layer.
+from podiokit.resources.space_members import SpaceMembersResource
+
 from ..._resource import NOT_GIVEN, TimeoutArg
 from ..._sync_resource import SyncAPIResource, SyncRequester
 from ...models.space_members import SpaceInvitation, SpaceMember
 from ...pagination import SyncPage
-from ..space_members import SpaceMembersResource
 
 __all__ = ["SyncSpaceMembersResource"]
 

@@ -14,10 +14,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+# By absolute name: `from ..integrations` would read like the integrations layer.
+from podiokit.resources.spaces import SpacesResource
+
 from ..._resource import NOT_GIVEN, TimeoutArg
 from ..._sync_resource import SyncAPIResource, SyncRequester
 from ...models.spaces import Space, SpaceCreateResult, SpaceMicro
-from ..spaces import SpacesResource
 
 __all__ = ["SyncSpacesResource"]
 

@@ -14,11 +14,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+# By absolute name: `from ..integrations` would read like the integrations layer.
+from podiokit.resources.stream import StreamResource
+
 from ..._resource import NOT_GIVEN, TimeoutArg
 from ..._sync_resource import SyncAPIResource, SyncRequester
 from ...models.stream import StreamActivityGroup, StreamMute, StreamObject, StreamObjectV3
 from ...pagination import SyncPage
-from ..stream import StreamResource
 
 __all__ = ["SyncStreamResource"]
 

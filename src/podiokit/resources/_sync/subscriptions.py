@@ -14,11 +14,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+# By absolute name: `from ..integrations` would read like the integrations layer.
+from podiokit.resources.subscriptions import SubscriptionsResource
+
 from ..._resource import NOT_GIVEN, TimeoutArg
 from ..._sync_resource import SyncAPIResource, SyncRequester
 from ...models.subscriptions import Subscription, SubscriptionCreateResult
 from ...models.users import User
-from ..subscriptions import SubscriptionsResource
 
 __all__ = ["SyncSubscriptionsResource"]
 

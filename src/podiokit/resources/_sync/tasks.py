@@ -14,12 +14,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+# By absolute name: `from ..integrations` would read like the integrations layer.
+from podiokit.resources.tasks import TasksResource
+
 from ..._resource import NOT_GIVEN, TimeoutArg
 from ..._sync_resource import SyncAPIResource, SyncRequester
 from ...models.common import Count
 from ...models.tasks import Task, TaskLabel, TaskLabelCreateResult, TaskReport, TaskSummary
 from ...pagination import SyncPage
-from ..tasks import TasksResource
 
 __all__ = ["SyncTasksResource"]
 
