@@ -91,24 +91,35 @@ def emulator() -> Emulator:
         return Emulator(items=20)
 
 
+def _bound(
+    emu: Emulator,
+    client_secret: str | None,
+    kw: dict[str, Any],
+    opened: list[httpx.AsyncClient] | None = None,
+) -> tuple[str, str | None]:
+    """Point a client's keyword arguments at `emu` (its URLs, and a transport to it unless
+    one was given); returns `emu`'s API key, keeping "no secret" for the client-side flow."""
+    creds = emu.credentials
+    if "http_client" not in kw:
+        transport = httpx.ASGITransport(app=emu.app)
+        kw["http_client"] = httpx.AsyncClient(transport=transport, base_url=creds["api_url"])
+        if opened is not None:
+            opened.append(kw["http_client"])
+    kw["api_url"] = creds["api_url"]
+    kw["auth_url"] = creds["auth_url"]
+    return creds["client_id"], creds["client_secret"] if client_secret is not None else None
+
+
 def emulator_podio_class(emu: Emulator, opened: list[httpx.AsyncClient]) -> type[podiokit.Podio]:
     """`Podio`, bound to `emu`: whatever API key and URL a block passes, it talks to `emu`
     (unless the block passes its own `http_client`, e.g. to an emulator it made itself).
     The HTTP clients it makes are appended to `opened`, for the test to close."""
-    creds = emu.credentials
 
     class EmulatorPodio(podiokit.Podio):
         def __init__(self, client_id: str, client_secret: str | None = None, **kw: Any) -> None:
-            if "http_client" in kw:  # the block wired its own transport (its own emulator)
-                super().__init__(client_id, client_secret, **kw)
-                return
-            transport = httpx.ASGITransport(app=emu.app)
-            kw["http_client"] = httpx.AsyncClient(transport=transport, base_url=creds["api_url"])
-            opened.append(kw["http_client"])
-            kw["api_url"] = creds["api_url"]
-            kw["auth_url"] = creds["auth_url"]
-            secret = creds["client_secret"] if client_secret is not None else None
-            super().__init__(creds["client_id"], secret, **kw)
+            if "http_client" not in kw:  # else the block wired its own transport
+                client_id, client_secret = _bound(emu, client_secret, kw, opened)
+            super().__init__(client_id, client_secret, **kw)
 
     EmulatorPodio.__name__ = EmulatorPodio.__qualname__ = "Podio"
     return EmulatorPodio
@@ -117,19 +128,11 @@ def emulator_podio_class(emu: Emulator, opened: list[httpx.AsyncClient]) -> type
 def emulator_sync_class(emu: Emulator) -> type[podiokit.SyncPodio]:
     """`SyncPodio`, bound to `emu` like `emulator_podio_class`. Its HTTP client lives on the
     sync client's own loop thread, where `close()` leaves it to the garbage collector."""
-    creds = emu.credentials
 
     class EmulatorSyncPodio(podiokit.SyncPodio):
         def __init__(self, client_id: str, client_secret: str | None = None, **kw: Any) -> None:
-            if "http_client" not in kw:
-                transport = httpx.ASGITransport(app=emu.app)
-                kw["http_client"] = httpx.AsyncClient(
-                    transport=transport, base_url=creds["api_url"]
-                )
-            kw["api_url"] = creds["api_url"]
-            kw["auth_url"] = creds["auth_url"]
-            secret = creds["client_secret"] if client_secret is not None else None
-            super().__init__(creds["client_id"], secret, **kw)
+            client_id, client_secret = _bound(emu, client_secret, kw)
+            super().__init__(client_id, client_secret, **kw)
 
     EmulatorSyncPodio.__name__ = EmulatorSyncPodio.__qualname__ = "SyncPodio"
     return EmulatorSyncPodio
