@@ -1,4 +1,5 @@
-"""Readable text for one item field's values (behaviour.md §5.4), for the CSV sink."""
+"""Readable text for one item field's values (behaviour.md §5.4), for the CSV sink and the
+mirror's typed tables (podiokit.mirror._columns), which share it."""
 
 from __future__ import annotations
 
@@ -6,20 +7,28 @@ from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-__all__ = ["readable"]
+__all__ = ["JOIN", "readable", "to_decimal"]
 
 #: Several values of one field (a multi-select category, several references) in one cell.
 JOIN = "; "
 
 
-def _number(value: Any) -> str:
-    # Podio sends numbers as strings with four decimals ("6513.5100"): drop the padding.
+def to_decimal(value: Any) -> Decimal | None:
+    """A numeric value as Podio sends it ("6513.5100", 42) as a Decimal; None when it is
+    not a finite number."""
+    if value is None or isinstance(value, bool):
+        return None
     try:
         number = Decimal(str(value))
     except InvalidOperation:
-        return str(value)
-    text = format(number.normalize(), "f")
-    return text
+        return None
+    return number if number.is_finite() else None
+
+
+def _number(value: Any) -> str:
+    # Podio sends numbers as strings with four decimals ("6513.5100"): drop the padding.
+    number = to_decimal(value)
+    return str(value) if number is None else format(number.normalize(), "f")
 
 
 def _plain(entry: Mapping[str, Any]) -> str:

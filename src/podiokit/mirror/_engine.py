@@ -1,0 +1,93 @@
+"""From a database URL to a SQLAlchemy engine: which schemes are accepted, which driver each
+uses, and the SQLite settings that make its transactions whole."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.pool import StaticPool
+
+from ._errors import MirrorError, mask_url
+
+__all__ = ["open_engine"]
+
+_USAGE = "use sqlite:///path/to/mirror.db or postgresql://user:password@host/database"
+
+#: scheme (as written) -> the SQLAlchemy driver name used for it.
+_DRIVERS = {
+    "sqlite": "sqlite+pysqlite",
+    "sqlite+pysqlite": "sqlite+pysqlite",
+    "postgresql": "postgresql+psycopg",
+    "postgres": "postgresql+psycopg",
+    "postgresql+psycopg": "postgresql+psycopg",
+}
+
+
+def parse_url(url: str) -> URL:
+    if not isinstance(url, str) or not url.strip():
+        raise MirrorError(f"no database URL given: {_USAGE}")
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError) as exc:
+        raise MirrorError(f"not a database URL: {mask_url(url)!r}: {_USAGE}") from exc
+    driver = _DRIVERS.get(parsed.drivername)
+    if driver is None:
+        raise MirrorError(
+            f"unsupported database URL scheme {parsed.drivername!r} in "
+            f"{parsed.render_as_string(hide_password=True)!r}: {_USAGE}"
+        )
+    parsed = parsed.set(drivername=driver)
+    if driver.startswith("sqlite") and parsed.database in (None, "", ":memory:"):
+        parsed = parsed.set(database=":memory:")
+    if driver.startswith("postgresql") and not parsed.database:
+        raise MirrorError(
+            f"no database name in {parsed.render_as_string(hide_password=True)!r}: {_USAGE}"
+        )
+    return parsed
+
+
+def open_engine(url: str) -> tuple[Engine, str]:
+    """The engine for `url` and the URL as it may be shown (password masked)."""
+    parsed = parse_url(url)
+    shown = parsed.render_as_string(hide_password=True)
+    options: dict[str, Any] = {}
+    sqlite = parsed.drivername.startswith("sqlite")
+    if sqlite:
+        # Waits up to 30 s for another process's write instead of failing at once.
+        options["connect_args"] = {"timeout": 30, "check_same_thread": False}
+        if parsed.database == ":memory:":
+            # One connection for every thread: each new one would be a new, empty database.
+            options["poolclass"] = StaticPool
+    try:
+        engine = create_engine(parsed, **options)
+    except ImportError as exc:
+        if sqlite:
+            raise MirrorError(f"the sqlite3 module is missing from this Python ({shown})") from exc
+        raise MirrorError(
+            f"PostgreSQL ({shown}) needs the psycopg driver: pip install 'podiokit[postgres]'"
+        ) from exc
+    if sqlite:
+        _whole_transactions(engine, wal=parsed.database != ":memory:")
+    return engine, shown
+
+
+def _whole_transactions(engine: Engine, *, wal: bool) -> None:
+    """pysqlite opens a transaction only before INSERT/UPDATE/DELETE, so a DROP/CREATE TABLE
+    would commit on its own. SQLAlchemy's recipe: the driver does no transaction handling,
+    and every SQLAlchemy transaction starts with BEGIN (which then covers DDL too).
+    IMMEDIATE takes the write lock up front: a second writer waits (busy timeout) rather
+    than failing when its read snapshot turns stale."""
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        if wal:
+            # Readers (a report, a BI tool) do not block the mirror's writes, nor it theirs.
+            dbapi_connection.execute("PRAGMA journal_mode=WAL")
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -1,0 +1,29 @@
+"""The mirror's error type, and the one place a database URL is made safe to show."""
+
+from __future__ import annotations
+
+import re
+
+from ..errors import PodioError
+
+__all__ = ["MirrorError", "mask_url"]
+
+# scheme://user:password@host -> scheme://user:***@host (also when the URL does not parse).
+_PASSWORD = re.compile(r"(?P<head>://[^/@:]*:)(?P<password>[^@]*)@")
+
+
+def mask_url(url: str) -> str:
+    """`url` with any password replaced by ***, for messages and reprs."""
+    return _PASSWORD.sub(lambda m: f"{m['head']}***@", url)
+
+
+class MirrorError(PodioError):
+    """The mirror's database could not be opened, read or written (a bad URL, a missing
+    driver, a refused connection, an item that is not JSON). The message names the URL with
+    its password masked, the driver or the app."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+
+    def __repr__(self) -> str:
+        return f"MirrorError({self.message!r})"

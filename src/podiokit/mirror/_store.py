@@ -1,0 +1,390 @@
+"""MirrorStore: the mirror's database (SQLite or PostgreSQL through SQLAlchemy Core).
+
+Sync code: the mirror run calls it through `anyio.to_thread.run_sync`. Every write is one
+transaction, so a crash leaves whole pages. Each item's JSON is stored exactly as given
+(`items.raw`); the typed table `app_<app_id>` is derived from it and can always be rebuilt
+from `items.raw` without asking Podio.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import msgspec
+from sqlalchemy import Connection, Insert, Table, case, delete, func, inspect, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+
+from ._columns import FieldColumns, field_specs, fingerprint, plan_columns, to_datetime
+from ._engine import open_engine
+from ._errors import MirrorError
+from ._schema import app_table, app_table_name, items, metadata, mirror_state
+
+__all__ = ["AppState", "MirrorStore"]
+
+_CURSOR = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
+#: Ids per `IN (...)`: below SQLite's oldest limit of 999 bound parameters.
+_CHUNK = 900
+#: Items decoded and written per batch when a typed table is refilled from items.raw.
+_REFILL_BATCH = 1000
+
+
+@dataclass
+class AppState:
+    """One row of `mirror_state`."""
+
+    app_id: int
+    #: The highest `last_event_on` stored ("YYYY-MM-DD HH:MM:SS", UTC); None before a copy.
+    cursor: str | None
+    #: The first full copy completed (False after a crash mid-copy: the next run copies again).
+    full_done: bool
+    #: Fingerprint of the field set the typed table was built from.
+    fields_key: str | None
+    #: When the state was last written (UTC, ISO 8601).
+    updated_at: str | None
+
+
+class _Field(msgspec.Struct):
+    field_id: int
+    values: list[Any] = []
+
+
+class _Item(msgspec.Struct):
+    """The few keys of an item the store reads (msgspec skips the rest without building it)."""
+
+    item_id: int
+    app_item_id: int | None = None
+    title: str | None = None
+    revision: int = 0
+    created_on: str | None = None
+    last_event_on: str | None = None
+    fields: list[_Field] = []
+
+
+@dataclass
+class _Typed:
+    """An app's typed table as built, with its upsert statement (compiled once, cached)."""
+
+    key: str
+    table: Table
+    plans: list[FieldColumns]
+    upsert: Insert
+
+    def row(self, item: _Item) -> dict[str, Any]:
+        row: dict[str, Any] = {
+            "item_id": item.item_id,
+            "app_item_id": item.app_item_id,
+            "revision": item.revision,
+            "created_on": to_datetime(item.created_on),
+            "last_event_on": to_datetime(item.last_event_on),
+        }
+        by_id = {f.field_id: f.values for f in item.fields}
+        for plan in self.plans:
+            values = by_id.get(plan.field_id)
+            converted = plan.convert(values) if values else (None,) * len(plan.columns)
+            for column, value in zip(plan.columns, converted, strict=True):
+                row[column.name] = value
+        return row
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _check_cursor(cursor: str | None) -> None:
+    if cursor is not None and not (isinstance(cursor, str) and _CURSOR.fullmatch(cursor)):
+        raise MirrorError(f"cursor {cursor!r} is not a Podio time 'YYYY-MM-DD HH:MM:SS'")
+
+
+def _chunks(ids: Sequence[int]) -> Iterator[list[int]]:
+    for start in range(0, len(ids), _CHUNK):
+        yield list(ids[start : start + _CHUNK])
+
+
+class MirrorStore:
+    """The mirror's tables in one database.
+
+    `url` is `sqlite:///path.db` (the default dialect, nothing to install) or
+    `postgresql://user:password@host/database` (psycopg 3: `pip install 'podiokit[postgres]'`).
+    The fixed tables are created when missing.
+    """
+
+    def __init__(self, url: str) -> None:
+        self._engine, self.url = open_engine(url)
+        self._postgres = self._engine.dialect.name == "postgresql"
+        # SQLite has one writer at a time: the threads of one process take turns here
+        # rather than meeting as "database is locked".
+        self._lock: threading.Lock | None = None if self._postgres else threading.Lock()
+        self._typed: dict[int, _Typed] = {}
+        self._decoder = msgspec.json.Decoder(_Item)
+        self._items_upsert = self._upsert(items, ["item_id"])
+        with self._transaction("open the database") as conn:
+            metadata.create_all(conn)
+
+    def __repr__(self) -> str:
+        return f"MirrorStore({self.url!r})"
+
+    # --- reading --------------------------------------------------------------------------
+
+    def state(self, app_id: int) -> AppState | None:
+        with self._transaction("read the mirror state", app_id) as conn:
+            row = conn.execute(select(mirror_state).where(mirror_state.c.app_id == app_id)).first()
+        if row is None:
+            return None
+        return AppState(
+            app_id=int(row.app_id),
+            cursor=row.cursor,
+            full_done=bool(row.full_done),
+            fields_key=row.fields_key,
+            updated_at=row.updated_at,
+        )
+
+    def field_ids(self, app_id: int) -> frozenset[int]:
+        """The field ids the typed table has columns for (empty before `prepare_app`)."""
+        with self._transaction("read the mirror state", app_id) as conn:
+            typed = self._load_typed(conn, app_id)
+        return frozenset(p.field_id for p in typed.plans) if typed else frozenset()
+
+    def stored_revisions(self, app_id: int, item_ids: Sequence[int]) -> dict[int, int]:
+        with self._transaction("read revisions", app_id) as conn:
+            return self._revisions(conn, app_id, item_ids)
+
+    def count(self, app_id: int) -> int:
+        with self._transaction("count items", app_id) as conn:
+            query = select(func.count()).select_from(items).where(items.c.app_id == app_id)
+            return int(conn.execute(query).scalar_one())
+
+    def item_ids(self, app_id: int) -> set[int]:
+        with self._transaction("list item ids", app_id) as conn:
+            rows = conn.execute(select(items.c.item_id).where(items.c.app_id == app_id))
+            return {int(r[0]) for r in rows}
+
+    # --- writing --------------------------------------------------------------------------
+
+    def prepare_app(self, app: Mapping[str, Any]) -> bool:
+        """Create or rebuild `app_<app_id>` when the app's field set (GET /app/{app_id})
+        differs from the one it was built from, refilled from items.raw, in one transaction.
+        Returns True when it (re)built the table."""
+        try:
+            app_id = int(app["app_id"])
+            specs = field_specs(app)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise MirrorError(f"not an app (GET /app/{{app_id}}): {exc!r}") from exc
+        key = fingerprint(specs)
+        with self._transaction("build the typed table", app_id) as conn:
+            row = conn.execute(
+                select(mirror_state.c.fields_key).where(mirror_state.c.app_id == app_id)
+            ).first()
+            name = app_table_name(app_id)
+            if row is not None and row.fields_key == key and inspect(conn).has_table(name):
+                self._load_typed(conn, app_id)
+                return False
+            typed = self._build_typed(app_id, key, specs)
+            typed.table.drop(conn, checkfirst=True)
+            typed.table.create(conn)
+            self._refill(conn, app_id, typed)
+            self._write_state(conn, app_id, fields_key=key, fields=json.dumps(specs))
+        self._typed[app_id] = typed
+        return True
+
+    def write_page(
+        self,
+        app_id: int,
+        items_json: Sequence[bytes],
+        *,
+        cursor: str | None = None,
+        full_done: bool | None = None,
+    ) -> int:
+        """Upsert a page of items (each the item's JSON exactly as Podio sent it) into
+        `items` and `app_<app_id>`, skipping those whose stored revision is not older, and
+        advance the state if given; all in ONE transaction. Returns the rows written."""
+        _check_cursor(cursor)
+        page = self._decode_page(app_id, items_json)
+        with self._transaction("write a page", app_id) as conn:
+            stored = self._revisions(conn, app_id, list(page))
+            fresh = [
+                (item, text)
+                for item, text in page.values()
+                if stored.get(item.item_id, -1) < item.revision
+            ]
+            if fresh:
+                conn.execute(self._items_upsert, [self._item_row(app_id, *p) for p in fresh])
+                typed = self._load_typed(conn, app_id)
+                if typed is not None:
+                    conn.execute(typed.upsert, [typed.row(item) for item, _ in fresh])
+            if cursor is not None or full_done is not None:
+                self._write_state(conn, app_id, cursor=cursor, full_done=full_done)
+        return len(fresh)
+
+    def delete_items(self, app_id: int, item_ids: Collection[int]) -> int:
+        """Delete these items of the app (from `items` and its typed table), in one
+        transaction. Returns how many were stored."""
+        ids = sorted({int(i) for i in item_ids})
+        deleted = 0
+        with self._transaction("delete items", app_id) as conn:
+            typed = self._load_typed(conn, app_id)
+            for chunk in _chunks(ids):
+                result = conn.execute(
+                    delete(items).where(items.c.app_id == app_id, items.c.item_id.in_(chunk))
+                )
+                deleted += result.rowcount
+                if typed is not None:
+                    conn.execute(delete(typed.table).where(typed.table.c.item_id.in_(chunk)))
+        return deleted
+
+    def set_state(
+        self, app_id: int, *, cursor: str | None = None, full_done: bool | None = None
+    ) -> None:
+        """Record the cursor (it never moves backwards) and/or `full_done`."""
+        _check_cursor(cursor)
+        with self._transaction("write the mirror state", app_id) as conn:
+            self._write_state(conn, app_id, cursor=cursor, full_done=full_done)
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    # --- internals ------------------------------------------------------------------------
+
+    @contextmanager
+    def _transaction(self, doing: str, app_id: int | None = None) -> Iterator[Connection]:
+        """One transaction; a database error becomes a MirrorError naming what was being
+        done, for which app, on which database (password masked)."""
+        where = f" for app {app_id}" if app_id is not None else ""
+        lock = self._lock
+        if lock is not None:
+            lock.acquire()
+        try:
+            with self._engine.begin() as conn:
+                yield conn
+        except SQLAlchemyError as exc:
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+            detail = reason[0][:300] if reason else type(exc).__name__
+            raise MirrorError(f"could not {doing}{where} in {self.url}: {detail}") from exc
+        finally:
+            if lock is not None:
+                lock.release()
+
+    def _upsert(self, table: Table, keys: list[str]) -> Insert:
+        insert = postgresql.insert(table) if self._postgres else sqlite.insert(table)
+        return insert.on_conflict_do_update(
+            index_elements=keys,
+            set_={c.name: insert.excluded[c.name] for c in table.columns if c.name not in keys},
+        )
+
+    def _decode_page(self, app_id: int, page: Sequence[bytes]) -> dict[int, tuple[_Item, str]]:
+        """item_id -> (the keys read, the JSON as text); of one item sent twice, the higher
+        revision (the later one when equal)."""
+        decoded: dict[int, tuple[_Item, str]] = {}
+        for n, raw in enumerate(page):
+            try:
+                text = str(raw, "utf-8")
+                item = self._decoder.decode(text)
+            except (TypeError, UnicodeDecodeError, msgspec.DecodeError) as exc:
+                raise MirrorError(
+                    f"item {n} of the page for app {app_id} is not an item's JSON: {exc}"
+                ) from exc
+            seen = decoded.get(item.item_id)
+            if seen is None or seen[0].revision <= item.revision:
+                decoded[item.item_id] = (item, text)
+        return decoded
+
+    @staticmethod
+    def _item_row(app_id: int, item: _Item, text: str) -> dict[str, Any]:
+        return {
+            "app_id": app_id,
+            "item_id": item.item_id,
+            "app_item_id": item.app_item_id,
+            "title": item.title,
+            "revision": item.revision,
+            "created_on": to_datetime(item.created_on),
+            "last_event_on": to_datetime(item.last_event_on),
+            "raw": text,
+        }
+
+    def _revisions(self, conn: Connection, app_id: int, item_ids: Sequence[int]) -> dict[int, int]:
+        found: dict[int, int] = {}
+        for chunk in _chunks(list(item_ids)):
+            rows = conn.execute(
+                select(items.c.item_id, items.c.revision).where(
+                    items.c.app_id == app_id, items.c.item_id.in_(chunk)
+                )
+            )
+            found.update((int(i), int(r)) for i, r in rows)
+        return found
+
+    def _build_typed(self, app_id: int, key: str, specs: list[dict[str, Any]]) -> _Typed:
+        plans = plan_columns(specs)
+        table = app_table(app_id, plans)
+        return _Typed(key, table, plans, self._upsert(table, ["item_id"]))
+
+    def _load_typed(self, conn: Connection, app_id: int) -> _Typed | None:
+        """The app's typed table as the database has it now (another process may have
+        rebuilt it since this one cached it); None before `prepare_app`."""
+        row = conn.execute(
+            select(mirror_state.c.fields_key, mirror_state.c.fields).where(
+                mirror_state.c.app_id == app_id
+            )
+        ).first()
+        if row is None or row.fields_key is None or row.fields is None:
+            self._typed.pop(app_id, None)
+            return None
+        cached = self._typed.get(app_id)
+        if cached is not None and cached.key == row.fields_key:
+            return cached
+        typed = self._build_typed(app_id, row.fields_key, json.loads(row.fields))
+        self._typed[app_id] = typed
+        return typed
+
+    def _refill(self, conn: Connection, app_id: int, typed: _Typed) -> None:
+        """Fill a new typed table from items.raw, in batches by item_id."""
+        after = -1
+        while True:
+            rows = conn.execute(
+                select(items.c.item_id, items.c.raw)
+                .where(items.c.app_id == app_id, items.c.item_id > after)
+                .order_by(items.c.item_id)
+                .limit(_REFILL_BATCH)
+            ).all()
+            if not rows:
+                return
+            decode = self._decoder.decode
+            conn.execute(typed.table.insert(), [typed.row(decode(r.raw)) for r in rows])
+            after = int(rows[-1].item_id)
+
+    def _write_state(
+        self,
+        conn: Connection,
+        app_id: int,
+        *,
+        cursor: str | None = None,
+        full_done: bool | None = None,
+        fields_key: str | None = None,
+        fields: str | None = None,
+    ) -> None:
+        values: dict[str, Any] = {"app_id": app_id, "updated_at": _now()}
+        if cursor is not None:
+            values["cursor"] = cursor
+        if full_done is not None:
+            values["full_done"] = full_done
+        if fields_key is not None:
+            values["fields_key"] = fields_key
+            values["fields"] = fields
+        insert = postgresql.insert(mirror_state) if self._postgres else sqlite.insert(mirror_state)
+        stmt = insert.values(**values)
+        update: dict[str, Any] = {k: stmt.excluded[k] for k in values if k != "app_id"}
+        if cursor is not None:
+            # The cursor only moves forward ("YYYY-MM-DD HH:MM:SS" orders as text).
+            current = mirror_state.c.cursor
+            update["cursor"] = case(
+                (current.is_(None), stmt.excluded.cursor),
+                (stmt.excluded.cursor > current, stmt.excluded.cursor),
+                else_=current,
+            )
+        conn.execute(stmt.on_conflict_do_update(index_elements=["app_id"], set_=update))
