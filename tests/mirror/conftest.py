@@ -37,7 +37,7 @@ class _RawPage(msgspec.Struct):
 
 
 @dataclass
-class Podio_data:
+class PodioData:
     """What GET /app/{id} and one filter page return for each app: apps as dicts, items as
     the exact bytes of each item in the page."""
 
@@ -45,7 +45,7 @@ class Podio_data:
     items: dict[int, list[bytes]]
 
 
-async def _fetch(count: int) -> Podio_data:
+async def _fetch(count: int) -> PodioData:
     emu = Emulator(items=count)
     creds = emu.credentials
     http = httpx.AsyncClient(transport=httpx.ASGITransport(app=emu.app), base_url=creds["api_url"])
@@ -72,11 +72,11 @@ async def _fetch(count: int) -> Podio_data:
     finally:
         await podio.aclose()
         await http.aclose()
-    return Podio_data(apps, pages)
+    return PodioData(apps, pages)
 
 
 @pytest.fixture(scope="session")
-def podio_data() -> Podio_data:
+def podio_data() -> PodioData:
     """The emulator's two apps with 60 items each (fetched once: the store tests only read)."""
     return anyio.run(_fetch, 60)
 
@@ -89,8 +89,8 @@ PG_BIN_DIRS = ("/usr/lib/postgresql/*/bin", "/usr/local/pgsql/bin", "/opt/homebr
 def _pg_bin() -> Path | None:
     """The directory holding initdb and postgres (the newest of Debian's versioned ones)."""
     found = shutil.which("initdb")
-    if found:
-        return Path(found).parent
+    if found and (Path(found).resolve().parent / "postgres").exists():
+        return Path(found).resolve().parent
     for pattern in PG_BIN_DIRS:
         for candidate in sorted(glob.glob(pattern), reverse=True):
             if (Path(candidate) / "initdb").exists() and (Path(candidate) / "postgres").exists():
@@ -152,20 +152,9 @@ def postgres_server() -> Iterator[str]:
         stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            ready = subprocess.run(
-                [str(bindir / "pg_isready"), "-h", "127.0.0.1", "-p", str(port), "-q"],
-                check=False,
-            )
-            if ready.returncode == 0:
-                break
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(
-                    "PostgreSQL did not start: " + (base / "server.log").read_text()[-2000:]
-                )
-            time.sleep(0.1)
-        yield f"postgresql://mirror@127.0.0.1:{port}/postgres"
+        url = f"postgresql://mirror@127.0.0.1:{port}/postgres"
+        _wait_until_ready(url, proc, base / "server.log")
+        yield url
     finally:
         proc.terminate()
         try:
@@ -175,6 +164,21 @@ def postgres_server() -> Iterator[str]:
             proc.wait()
         log.close()
         shutil.rmtree(base, ignore_errors=True)
+
+
+def _wait_until_ready(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+    """Until a connection succeeds (the server accepts TCP before it can serve)."""
+    import psycopg
+
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            psycopg.connect(url, connect_timeout=2).close()
+            return
+        except psycopg.OperationalError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("PostgreSQL did not start: " + log.read_text()[-2000:]) from None
+            time.sleep(0.1)
 
 
 def _new_pg_database(server: str) -> str:

@@ -61,9 +61,15 @@ class FieldColumns:
     convert: Callable[[Values], tuple[Any, ...]]
 
 
+#: Letters NFKD does not take apart into an ASCII letter and accents.
+_LETTERS = str.maketrans({"ß": "ss", "æ": "ae", "Æ": "ae", "ø": "o", "Ø": "o", "œ": "oe",
+                          "Œ": "oe", "ł": "l", "Ł": "l", "đ": "d", "Đ": "d", "þ": "th"})  # fmt: skip
+
+
 def identifier(text: str) -> str:
     """A lowercase ASCII name that needs no quoting for its characters: letters, digits, _."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    folded = unicodedata.normalize("NFKD", text.translate(_LETTERS))
+    ascii_text = folded.encode("ascii", "ignore").decode()
     name = re.sub(r"[^0-9a-z]+", "_", ascii_text.lower()).strip("_")
     if not name or name[0].isdigit():
         name = f"f_{name}".rstrip("_")
