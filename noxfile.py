@@ -61,6 +61,8 @@ WHEEL_CHECKS = {
     "fastapi": ["python", "tests/packaging/extra_smoke.py", "fastapi"],
     "emulator": ["python", "tests/packaging/extra_smoke.py", "emulator"],
     "export": ["python", "tests/packaging/extra_smoke.py", "export"],
+    "mirror": ["python", "tests/packaging/extra_smoke.py", "mirror"],
+    "postgres": ["python", "tests/packaging/extra_smoke.py", "postgres"],
     "all": ["podiokit", "demo", "--items", "500"],
 }
 

@@ -2,7 +2,7 @@
 
 Run by `nox -s wheel` (and so by `.ci/run`) in a fresh venv holding the wheel with one extra:
 
-    python tests/packaging/extra_smoke.py cli|redis|fastapi|emulator|export
+    python tests/packaging/extra_smoke.py cli|redis|fastapi|emulator|export|mirror|postgres
 """
 
 from __future__ import annotations
@@ -155,12 +155,92 @@ def _export() -> None:
     assert JsonlSink().encode(1, items) == b'{"item_id":1}\n{"item_id":2}\n'
 
 
+ITEMS = [
+    b'{"item_id": 1, "app_item_id": 1, "title": "Caf\xc3\xa9", "revision": 0, "fields": [{"field_id": 9,'
+    b' "external_id": "budget", "type": "money", "values": [{"value": "12.5000", "currency": "EUR"}]}]}',
+    b'{"item_id":2,"revision":3,"fields":[]}',
+]
+MONEY_APP = {"app_id": 1, "fields": [
+    {"field_id": 9, "external_id": "budget", "type": "money", "status": "active", "config": {}}
+]}  # fmt: skip
+
+
+def _mirror_roundtrip(url: str) -> None:
+    from sqlalchemy import text
+
+    from podiokit.mirror._store import MirrorStore
+
+    store = MirrorStore(url)
+    try:
+        assert store.prepare_app(MONEY_APP)
+        assert store.write_page(1, ITEMS, cursor="2024-01-01 00:00:00") == 2
+        assert store.stored_revisions(1, [1, 2]) == {1: 0, 2: 3}
+        with store._engine.connect() as conn:
+            raws = conn.execute(text("SELECT raw FROM items ORDER BY item_id")).scalars().all()
+            money = conn.execute(text("SELECT budget, budget_currency FROM app_1")).all()
+        assert [r.encode() for r in raws] == ITEMS, raws
+        assert [(float(a), c) for a, c in money if a is not None] == [(12.5, "EUR")], money
+    finally:
+        store.close()
+
+
+def _mirror() -> None:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        _mirror_roundtrip(f"sqlite:///{tmp}/mirror.db")
+
+
+def _postgres() -> None:
+    """The same round trip on a throwaway PostgreSQL cluster (initdb on a free port)."""
+    import glob
+    import os
+    import tempfile
+
+    found = shutil.which("initdb")
+    bindirs = [str(Path(found).resolve().parent)] if found else []
+    bindirs += sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)
+    if not bindirs:
+        raise SystemExit("PostgreSQL is not installed (apt-get install postgresql)")
+    bindir = Path(bindirs[0])
+    # PostgreSQL refuses to run as root: there, run it as the `postgres` user.
+    prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    with tempfile.TemporaryDirectory() as tmp:
+        if prefix:
+            shutil.chown(tmp, "postgres")
+        data = f"{tmp}/data"
+        subprocess.run([*prefix, str(bindir / "initdb"), "-D", data, "-U", "smoke", "-A", "trust",
+                        "--no-sync"], check=True, stdout=subprocess.DEVNULL)  # fmt: skip
+        port = _free_port()
+        proc = subprocess.Popen(
+            [*prefix, str(bindir / "postgres"), "-D", data, "-p", str(port), "-h", "127.0.0.1",
+             "-k", tmp],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            import psycopg
+
+            url = f"postgresql://smoke@127.0.0.1:{port}/postgres"
+            for _ in range(300):
+                try:
+                    psycopg.connect(url, connect_timeout=2).close()
+                    break
+                except psycopg.OperationalError:
+                    time.sleep(0.1)
+            _mirror_roundtrip(url)
+        finally:
+            proc.terminate()
+            proc.wait()
+
+
 CHECKS: dict[str, Callable[[], None]] = {
     "cli": _cli,
     "redis": _redis,
     "fastapi": _fastapi,
     "emulator": _emulator,
     "export": _export,
+    "mirror": _mirror,
+    "postgres": _postgres,
 }
 
 if __name__ == "__main__":

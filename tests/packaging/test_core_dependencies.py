@@ -92,7 +92,10 @@ def test_declared_dependencies_exclude_dev_only_packages() -> None:
     """The guard means something only if the dev venv's extras are outside it."""
     allowed = _allowed_top_level()
     assert {"httpx", "pydantic", "anyio"} <= allowed
-    assert not {"trio", "sniffio", "starlette", "typer", "redis", "pytest"} & allowed
+    assert (
+        not {"trio", "sniffio", "starlette", "typer", "redis", "pytest", "sqlalchemy", "psycopg"}
+        & allowed
+    )
 
 
 def test_core_smoke_needs_only_declared_dependencies() -> None:

@@ -8,8 +8,9 @@ from ..errors import PodioError
 
 __all__ = ["MirrorError", "mask_url"]
 
-# scheme://user:password@host -> scheme://user:***@host (also when the URL does not parse).
-_PASSWORD = re.compile(r"(?P<head>://[^/@:]*:)(?P<password>[^@]*)@")
+# scheme://user:password@host -> scheme://user:***@host, also when the URL does not parse.
+# Up to the last "@": a password may hold an unescaped "@" (hiding too much is the safe side).
+_PASSWORD = re.compile(r"(?P<head>://[^/@:]*:)(?P<password>.*)@")
 
 
 def mask_url(url: str) -> str:

@@ -266,6 +266,9 @@ class MirrorStore:
         except SQLAlchemyError as exc:
             reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
             detail = reason[0][:300] if reason else type(exc).__name__
+            password = self._engine.url.password
+            if password:  # no driver is known to echo it; this makes sure
+                detail = detail.replace(str(password), "***")
             raise MirrorError(f"could not {doing}{where} in {self.url}: {detail}") from exc
         finally:
             if lock is not None:
