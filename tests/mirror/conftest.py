@@ -7,13 +7,7 @@ Without PostgreSQL binaries the postgresql tests skip locally and fail when CI i
 
 from __future__ import annotations
 
-import glob
 import os
-import shutil
-import socket
-import subprocess
-import tempfile
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,6 +21,8 @@ import pytest
 
 from podiokit import Podio
 from podiokit.testing import Emulator
+
+from .pgcluster import find_bindir, throwaway_postgres
 
 PROJECTS = 3002
 CLIENTS = 3001
@@ -83,102 +79,19 @@ def podio_data() -> PodioData:
 
 # --- databases ------------------------------------------------------------------------------
 
-PG_BIN_DIRS = ("/usr/lib/postgresql/*/bin", "/usr/local/pgsql/bin", "/opt/homebrew/bin")
-
-
-def _pg_bin() -> Path | None:
-    """The directory holding initdb and postgres (the newest of Debian's versioned ones)."""
-    found = shutil.which("initdb")
-    if found and (Path(found).resolve().parent / "postgres").exists():
-        return Path(found).resolve().parent
-    for pattern in PG_BIN_DIRS:
-        for candidate in sorted(glob.glob(pattern), reverse=True):
-            if (Path(candidate) / "initdb").exists() and (Path(candidate) / "postgres").exists():
-                return Path(candidate)
-    return None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _as_server_user() -> tuple[list[str], str | None]:
-    """PostgreSQL refuses to run as root: as root, run it as `postgres` (or `nobody`)."""
-    if os.geteuid() != 0:
-        return [], None
-    runuser = shutil.which("runuser")
-    for user in ("postgres", "nobody"):
-        try:
-            import pwd
-
-            pwd.getpwnam(user)
-        except KeyError:
-            continue
-        if runuser:
-            return [runuser, "-u", user, "--"], user
-    raise RuntimeError("running as root with no `postgres` user and no runuser to switch to it")
-
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[str]:
-    """A throwaway PostgreSQL cluster: its URL to the `postgres` database (no password,
-    trust auth on 127.0.0.1 only)."""
-    bindir = _pg_bin()
+    """The URL of a throwaway PostgreSQL cluster's `postgres` database (trust auth on
+    127.0.0.1 only; user `mirror`)."""
+    bindir = find_bindir()
     if bindir is None:
         message = "PostgreSQL is not installed (no initdb; CI installs it with apt-get)"
         if os.environ.get("CI"):
             pytest.fail(message + " and CI is set: the PostgreSQL tests must run in CI")
         pytest.skip(message)
-    prefix, user = _as_server_user()
-    base = Path(tempfile.mkdtemp(prefix="podiokit-pg-"))
-    data, sockets = base / "data", base / "sock"
-    sockets.mkdir()
-    if user is not None:
-        shutil.chown(base, user)
-        shutil.chown(sockets, user)
-    subprocess.run(
-        [*prefix, str(bindir / "initdb"), "-D", str(data), "-U", "mirror", "-A", "trust",
-         "-E", "UTF8", "--no-locale", "--no-sync"],
-        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
-    port = _free_port()
-    log = open(base / "server.log", "wb")  # noqa: SIM115 (closed after the server)
-    proc = subprocess.Popen(
-        [*prefix, str(bindir / "postgres"), "-D", str(data), "-p", str(port),
-         "-h", "127.0.0.1", "-k", str(sockets), "-F",
-         "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"],
-        stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    try:
-        url = f"postgresql://mirror@127.0.0.1:{port}/postgres"
-        _wait_until_ready(url, proc, base / "server.log")
+    with throwaway_postgres(bindir) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
-        shutil.rmtree(base, ignore_errors=True)
-
-
-def _wait_until_ready(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    """Until a connection succeeds (the server accepts TCP before it can serve)."""
-    import psycopg
-
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            psycopg.connect(url, connect_timeout=2).close()
-            return
-        except psycopg.OperationalError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("PostgreSQL did not start: " + log.read_text()[-2000:]) from None
-            time.sleep(0.1)
 
 
 def _new_pg_database(server: str) -> str:
