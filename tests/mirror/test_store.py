@@ -176,6 +176,8 @@ def test_a_page_with_an_item_that_is_not_json_writes_nothing(
         store.write_page(CLIENTS, [page[0], page[1], b'{"item_id": "x"', page[3]])
     with pytest.raises(MirrorError, match="item 0"):
         store.write_page(CLIENTS, [b"\xff\xfe not utf-8"])
+    with pytest.raises(MirrorError, match="item 1 of the page"):
+        store.write_page(CLIENTS, [page[0], b'{"item_id": 5, "revision": 1, "fields": 3}'])
     assert store.count(CLIENTS) == 0
 
 

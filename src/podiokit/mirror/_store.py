@@ -56,6 +56,13 @@ class _Field(msgspec.Struct):
     values: list[Any] = []
 
 
+class _Head(msgspec.Struct):
+    """What decides whether an item is written at all."""
+
+    item_id: int
+    revision: int = 0
+
+
 class _Item(msgspec.Struct):
     """The few keys of an item the store reads (msgspec skips the rest without building it)."""
 
@@ -124,6 +131,7 @@ class MirrorStore:
         self._lock: threading.Lock | None = None if self._postgres else threading.Lock()
         self._typed: dict[int, _Typed] = {}
         self._decoder = msgspec.json.Decoder(_Item)
+        self._head_decoder = msgspec.json.Decoder(_Head)
         self._items_upsert = self._upsert(items, ["item_id"])
         with self._transaction("open the database") as conn:
             metadata.create_all(conn)
@@ -206,13 +214,15 @@ class MirrorStore:
         `items` and `app_<app_id>`, skipping those whose stored revision is not older, and
         advance the state if given; all in ONE transaction. Returns the rows written."""
         _check_cursor(cursor)
-        page = self._decode_page(app_id, items_json)
+        page = self._heads(app_id, items_json)
         with self._transaction("write a page", app_id) as conn:
             stored = self._revisions(conn, app_id, list(page))
+            # Only the items to write are decoded in full (a page re-read on the overlap
+            # day is mostly skipped).
             fresh = [
-                (item, text)
-                for item, text in page.values()
-                if stored.get(item.item_id, -1) < item.revision
+                (self._decode(text, f"item {n} of the page for app {app_id}"), text)
+                for item_id, (revision, n, text) in page.items()
+                if stored.get(item_id, -1) < revision
             ]
             if fresh:
                 conn.execute(self._items_upsert, [self._item_row(app_id, *p) for p in fresh])
@@ -281,22 +291,28 @@ class MirrorStore:
             set_={c.name: insert.excluded[c.name] for c in table.columns if c.name not in keys},
         )
 
-    def _decode_page(self, app_id: int, page: Sequence[bytes]) -> dict[int, tuple[_Item, str]]:
-        """item_id -> (the keys read, the JSON as text); of one item sent twice, the higher
-        revision (the later one when equal)."""
-        decoded: dict[int, tuple[_Item, str]] = {}
+    def _heads(self, app_id: int, page: Sequence[bytes]) -> dict[int, tuple[int, int, str]]:
+        """item_id -> (revision, position in the page, JSON as text); of one item sent
+        twice, the higher revision (the later one when equal)."""
+        heads: dict[int, tuple[int, int, str]] = {}
         for n, raw in enumerate(page):
             try:
-                text = str(raw, "utf-8")
-                item = self._decoder.decode(text)
+                text = str(raw, "utf-8")  # stored as text: what is not UTF-8 is refused here
+                head = self._head_decoder.decode(text)
             except (TypeError, UnicodeDecodeError, msgspec.DecodeError) as exc:
                 raise MirrorError(
                     f"item {n} of the page for app {app_id} is not an item's JSON: {exc}"
                 ) from exc
-            seen = decoded.get(item.item_id)
-            if seen is None or seen[0].revision <= item.revision:
-                decoded[item.item_id] = (item, text)
-        return decoded
+            seen = heads.get(head.item_id)
+            if seen is None or seen[0] <= head.revision:
+                heads[head.item_id] = (head.revision, n, text)
+        return heads
+
+    def _decode(self, text: str, where: str) -> _Item:
+        try:
+            return self._decoder.decode(text)
+        except msgspec.DecodeError as exc:
+            raise MirrorError(f"{where} is not an item's JSON: {exc}") from exc
 
     @staticmethod
     def _item_row(app_id: int, item: _Item, text: str) -> dict[str, Any]:
@@ -357,8 +373,10 @@ class MirrorStore:
             ).all()
             if not rows:
                 return
-            decode = self._decoder.decode
-            conn.execute(typed.table.insert(), [typed.row(decode(r.raw)) for r in rows])
+            decoded = [
+                self._decode(r.raw, f"stored item {r.item_id} of app {app_id}") for r in rows
+            ]
+            conn.execute(typed.table.insert(), [typed.row(item) for item in decoded])
             after = int(rows[-1].item_id)
 
     def _write_state(
