@@ -21,17 +21,16 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 
 import anyio
 import httpx
 import msgspec
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from podiokit import Podio  # noqa: E402
-from podiokit.mirror._store import MirrorStore  # noqa: E402
-from podiokit.testing import Emulator  # noqa: E402
+from podiokit import Podio
+from podiokit.mirror._store import MirrorStore
+from podiokit.testing import Emulator
 
 PROJECTS = 3002
 
@@ -78,6 +77,7 @@ def databases(dialect: str, postgres: str | None) -> Iterator[Callable[[], str]]
         return
     import psycopg
 
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for tests.mirror
     from tests.mirror.pgcluster import find_bindir, throwaway_postgres
 
     def fresh(server: str) -> Callable[[], str]:
@@ -128,7 +128,7 @@ def main() -> None:
                         ("update", newer, len(items)),
                         ("skip", newer, 0),
                     ):
-                        ms, written = timed(lambda p=page: store.write_page(PROJECTS, p))
+                        ms, written = timed(partial(store.write_page, PROJECTS, page))
                         assert written == expected, (case, written)
                         times[case].append(ms)
                 finally:
