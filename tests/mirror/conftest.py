@@ -94,7 +94,7 @@ def postgres_server() -> Iterator[str]:
         yield url
 
 
-def _new_pg_database(server: str) -> str:
+def new_pg_database(server: str) -> str:
     """A fresh database per test on the session's server."""
     import psycopg
 
@@ -109,4 +109,4 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'mirror.db'}"
     server = request.getfixturevalue("postgres_server")
-    return _new_pg_database(server)
+    return new_pg_database(server)

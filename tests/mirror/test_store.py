@@ -243,3 +243,18 @@ def test_sqlite_in_memory_is_one_database_for_every_thread(podio_data: PodioData
         assert store.count(CLIENTS) == len(podio_data.items[CLIENTS])
     finally:
         store.close()
+
+
+def test_postgresql_compresses_raw_with_lz4(postgres_server: str) -> None:
+    from .conftest import new_pg_database
+
+    store = MirrorStore(new_pg_database(postgres_server))
+    try:
+        (row,) = rows(
+            store,
+            "SELECT attcompression AS c FROM pg_attribute"
+            " WHERE attrelid = 'items'::regclass AND attname = 'raw'",
+        )
+        assert row["c"] == "l"
+    finally:
+        store.close()
