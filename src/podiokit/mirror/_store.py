@@ -133,11 +133,15 @@ class MirrorStore:
         self._decoder = msgspec.json.Decoder(_Item)
         self._head_decoder = msgspec.json.Decoder(_Head)
         self._items_upsert = self._upsert(items, ["item_id"])
-        with self._transaction("open the database") as conn:
-            new = not inspect(conn).has_table(items.name)
-            metadata.create_all(conn)
-            if new and self._postgres:
-                self._compress_raw(conn)
+        try:
+            with self._transaction("open the database") as conn:
+                new = not inspect(conn).has_table(items.name)
+                metadata.create_all(conn)
+                if new and self._postgres:
+                    self._compress_raw(conn)
+        except BaseException:
+            self._engine.dispose()
+            raise
 
     def __repr__(self) -> str:
         return f"MirrorStore({self.url!r})"
