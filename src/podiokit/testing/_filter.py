@@ -19,7 +19,7 @@ NUMERIC = {"number", "money", "progress", "duration", "calculation"}
 REFERENCE = {"category": "id", "question": "id", "app": "item_id", "contact": "profile_id"}
 BUILTIN_SORTS: dict[str, Callable[[Item], Any]] = {
     "created_on": lambda i: i.created_ts,
-    "last_edit_on": lambda i: i.last_event_ts,
+    "last_edit_on": lambda i: i.last_edit_ts,
     "app_item_id": lambda i: i.app_item_id,
     "item_id": lambda i: i.item_id,
     "title": lambda i: i.title.lower(),

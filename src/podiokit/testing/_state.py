@@ -201,6 +201,12 @@ class Item:
     def revision(self) -> int:
         return self.revisions[-1].revision
 
+    @property
+    def last_edit_ts(self) -> float:
+        """When the item was last edited (`last_edit_on`): its latest revision's time. Only
+        edits make revisions; comments and other activity move `last_event_ts` alone."""
+        return self.revisions[-1].created_ts
+
     def invalidate(self) -> None:
         self.full_bytes = None
         self.short_bytes = None

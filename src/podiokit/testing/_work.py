@@ -122,6 +122,9 @@ def make_comment(
         item = world.items[ref[1]]
         space_id = world.apps[item.app_id].space_id
         item.comment_count += 1
+        # A comment is activity (`last_event_on`, "the last activity"), not an edit: no
+        # revision, so `last_edit_on` stays.
+        item.last_event_ts = max(item.last_event_ts, now)
         item.invalidate()
     comment: JSON = {
         "comment_id": comment_id,
