@@ -32,7 +32,15 @@ if TYPE_CHECKING:
 
     from .._client import Podio
 
-__all__ = ["ExportProgress", "ExportResult", "export", "output_paths"]
+__all__ = [
+    "ExportProgress",
+    "ExportResult",
+    "FetchedPage",
+    "copy_ranges",
+    "export",
+    "open_sessions",
+    "output_paths",
+]
 
 MAX_PAGE_SIZE = 500
 
@@ -64,8 +72,9 @@ class ExportResult:
 
 
 @dataclass
-class _Written:
-    """One fetched page on its way to the writer."""
+class FetchedPage:
+    """One fetched page on its way to the writer: the items of `range` from its cursor, up
+    to `cursor` (the next `app_item_id` to read); `done` when the range is complete."""
 
     range: Range
     items: list[msgspec.Raw]
@@ -119,7 +128,7 @@ async def export(
         raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}, not {page_size!r}")
     sink = make_sink(format)
     path, part, checkpoint_path = output_paths(out)
-    sessions = await _sessions(podio, ids, app_tokens or {})
+    sessions = await open_sessions(podio, ids, app_tokens or {})
     started = time.monotonic()
 
     output = Output(path, part, checkpoint_path)
@@ -150,7 +159,11 @@ async def export(
     )
 
 
-async def _sessions(podio: Podio, ids: list[int], tokens: Mapping[int, str]) -> dict[int, Podio]:
+async def open_sessions(
+    podio: Podio, ids: Sequence[int], tokens: Mapping[int, str]
+) -> dict[int, Podio]:
+    """The session each app is read with: its own (`app:<id>`, signed in with its app token
+    unless already signed in) when `tokens` names it, otherwise `podio`."""
     sessions: dict[int, Podio] = {}
     for app_id in ids:
         token = tokens.get(app_id)
@@ -206,10 +219,6 @@ async def _run(
     on_progress: Callable[[ExportProgress], None] | None,
 ) -> None:
     checkpoint = state.checkpoint
-    todo = [r for r in checkpoint.ranges if not r.done]
-    # One page waiting for the writer is enough: writing a page takes a fraction of the
-    # time fetching one does, and every page buffered is ~4 MB more held.
-    send, receive = anyio.create_memory_object_stream[_Written](1)
 
     def progress() -> None:
         if on_progress is not None:
@@ -219,45 +228,74 @@ async def _run(
         state.waiting = seconds
         progress()
 
-    async def fetcher(send: MemoryObjectSendStream[_Written]) -> None:
+    def write(page: FetchedPage) -> None:
+        rng = page.range
+        data = sink.encode(rng.app_id, page.items)
+        rng.cursor = page.cursor
+        rng.done = page.done
+        checkpoint.items += len(page.items)
+        checkpoint.calls += 1
+        per_app = checkpoint.per_app
+        per_app[rng.app_id] = per_app.get(rng.app_id, 0) + len(page.items)
+        state.waiting = 0.0
+        output.append(checkpoint, data)
+
+    todo = [r for r in checkpoint.ranges if not r.done]
+    await copy_ranges(
+        state.sessions, todo, write, concurrency=concurrency, page_size=page_size,
+        on_written=progress, on_wait=on_wait,
+    )  # fmt: skip
+    progress()
+
+
+async def copy_ranges(
+    sessions: Mapping[int, Podio],
+    ranges: Sequence[Range],
+    write: Callable[[FetchedPage], None],
+    *,
+    concurrency: int,
+    page_size: int = MAX_PAGE_SIZE,
+    on_written: Callable[[], None] | None = None,
+    on_wait: Callable[[float], None] | None = None,
+) -> None:
+    """Read `ranges` (each app by its session in `sessions`) page by page, `concurrency`
+    pages at once, and hand every page to `write`: called in a worker thread, one page at a
+    time and in each range's order, so it may block (file or database I/O) while the next
+    pages are fetched. `write` must record the page's `cursor`/`done` itself if it wants to
+    resume. The exporter writes to its file here; the mirror (podiokit.mirror) to its
+    database."""
+    todo = list(ranges)
+    # One page waiting for the writer is enough: writing a page takes a fraction of the
+    # time fetching one does, and every page buffered is ~4 MB more held.
+    send, receive = anyio.create_memory_object_stream[FetchedPage](1)
+
+    async def fetcher(send: MemoryObjectSendStream[FetchedPage]) -> None:
         async with send:
             while todo:
                 rng = todo.pop(0)
-                session = state.sessions[rng.app_id]
+                session = sessions[rng.app_id]
                 cursor = rng.cursor
                 done = False
                 while not done:
                     page = await _fetch.fetch_page(
                         session, rng.app_id, cursor, rng.hi, page_size, on_wait=on_wait
                     )
-                    state.waiting = 0.0
                     done = len(page.items) < page_size or page.last >= rng.hi
                     cursor = page.last + 1
-                    await send.send(_Written(rng, page.items, cursor, done))
+                    await send.send(FetchedPage(rng, page.items, cursor, done))
 
-    def write(written: _Written) -> None:
-        rng = written.range
-        data = sink.encode(rng.app_id, written.items)
-        rng.cursor = written.cursor
-        rng.done = written.done
-        checkpoint.items += len(written.items)
-        checkpoint.calls += 1
-        per_app = checkpoint.per_app
-        per_app[rng.app_id] = per_app.get(rng.app_id, 0) + len(written.items)
-        output.append(checkpoint, data)
-
-    async def writer(receive: MemoryObjectReceiveStream[_Written]) -> None:
+    async def writer(receive: MemoryObjectReceiveStream[FetchedPage]) -> None:
         async with receive:
-            async for written in receive:
+            async for page in receive:
                 # In a worker thread: the event loop keeps fetching meanwhile. Only this
-                # task changes the checkpoint, so the thread never races another writer.
-                await to_thread.run_sync(write, written)
-                progress()
+                # task writes, so the thread never races another writer.
+                await to_thread.run_sync(write, page)
+                if on_written is not None:
+                    on_written()
 
     fetchers = [partial(fetcher, send.clone()) for _ in range(max(1, min(concurrency, len(todo))))]
     send.close()
     await _all([partial(writer, receive), *fetchers])
-    progress()
 
 
 async def _all(tasks: Sequence[Callable[[], Awaitable[None]]]) -> None:
