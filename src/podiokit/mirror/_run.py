@@ -1,0 +1,418 @@
+"""The mirror run: what it asks Podio, in which order, and what it writes.
+
+First run of an app: GET /app/{id} (the typed table's fields), one call for the latest edit
+(the cursor), then the full copy through the exporter (`copy_ranges`: its ranges, pages of
+500, concurrency, rate-limit waits), one `write_page` transaction per page, and only then
+`full_done`. A crash mid-copy leaves `full_done` False: the next run copies again, upserting.
+
+Later runs: GET /item/app/{id}/count (1 call), then `items.filter` on `last_edit_on` from the
+cursor's day minus one day (Podio filters dates by day), newest edit first, pages of 500,
+stopping at the first page that reaches edits older than the cursor. Revisions already stored
+are skipped. Only when Podio's count and the mirror's disagree after that are the ids listed
+(the exporter's ranges again: behaviour.md documents no lighter view of a filter page), and
+what Podio no longer has is deleted. A run with no change costs 2 calls per app.
+
+The cursor is the latest edit time Podio had when the run began (the newest item's
+`current_revision.created_on`, read before anything else): every later edit carries a time at
+or after it, so the next run's window starts there and misses nothing, even for an item
+edited while this run was reading it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+from anyio import to_thread
+
+from ..errors import PodioRateLimitError, PodioResponseError
+from ..export import _fetch
+from ..export._plan import plan_ranges
+from ..export._run import (
+    MAX_PAGE_SIZE,
+    ExportProgress,
+    FetchedPage,
+    copy_ranges,
+    open_sessions,
+)
+from ._errors import MirrorError
+from ._store import MirrorStore
+
+if TYPE_CHECKING:
+    from .._client import Podio
+
+__all__ = ["AppResult", "MirrorProgress", "MirrorResult", "mirror"]
+
+#: The mirror reports progress with the exporter's snapshot (items, calls, rate limit).
+MirrorProgress = ExportProgress
+
+
+@dataclass(frozen=True)
+class AppResult:
+    """What one run did to one app."""
+
+    app_id: int
+    #: "full" (the first copy, or a copy interrupted before) or "incremental".
+    mode: str
+    created: int
+    updated: int
+    #: Items Podio sent whose revision the mirror already had (skipped).
+    unchanged: int
+    deleted: int
+    #: API calls made for this app (each request once; the pipeline's retries not counted).
+    calls: int
+    elapsed: float
+    #: GET /app was called and the typed table checked against the app's fields.
+    fields_checked: bool = False
+    #: The ids were listed to find deletions (Podio's count and the mirror's disagreed).
+    listed: bool = False
+
+
+@dataclass(frozen=True)
+class MirrorResult:
+    apps: dict[int, AppResult]
+    #: The database, password masked.
+    db: str
+    elapsed: float
+
+    @property
+    def calls(self) -> int:
+        return sum(a.calls for a in self.apps.values())
+
+
+class _Rev(msgspec.Struct):
+    revision: int = 0
+    created_on: str = ""
+
+
+class _FieldId(msgspec.Struct):
+    field_id: int = 0
+
+
+class _Meta(msgspec.Struct):
+    """The keys of an item the run reads; msgspec skips the rest without building it."""
+
+    item_id: int
+    revision: int | None = None
+    current_revision: _Rev | None = None
+    last_event_on: str = ""
+    fields: list[_FieldId] = []
+
+    @property
+    def rev(self) -> int:
+        if self.revision is not None:
+            return self.revision
+        return self.current_revision.revision if self.current_revision else 0
+
+    @property
+    def edited(self) -> str:
+        """When the item was last edited: its latest revision's time (only edits make
+        revisions; `last_event_on` also moves on comments)."""
+        if self.current_revision is not None and self.current_revision.created_on:
+            return self.current_revision.created_on
+        return self.last_event_on
+
+
+class _EditedPage(msgspec.Struct):
+    items: list[msgspec.Raw]
+    filtered: int = 0
+
+
+_meta = msgspec.json.Decoder(_Meta)
+_edited_page = msgspec.json.Decoder(_EditedPage)
+
+
+@dataclass
+class _App:
+    """One app's run, as it goes."""
+
+    app_id: int
+    session: Podio
+    mode: str = "incremental"
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    calls: int = 0
+    fields_checked: bool = False
+    listed: bool = False
+    known_fields: frozenset[int] = frozenset()
+    unknown_field: bool = False
+    #: Item ids Podio sent in this pass (the full copy, or the id listing).
+    seen: set[int] = field(default_factory=set)
+    #: Item ids counted in created/updated/unchanged this run.
+    counted: set[int] = field(default_factory=set)
+    started: float = field(default_factory=time.monotonic)
+
+    def result(self) -> AppResult:
+        return AppResult(
+            app_id=self.app_id, mode=self.mode, created=self.created, updated=self.updated,
+            unchanged=self.unchanged, deleted=self.deleted, calls=self.calls,
+            elapsed=time.monotonic() - self.started, fields_checked=self.fields_checked,
+            listed=self.listed,
+        )  # fmt: skip
+
+
+@dataclass
+class _Run:
+    store: MirrorStore
+    page_size: int
+    concurrency: int
+    on_progress: Callable[[ExportProgress], None] | None
+    sessions: dict[int, Podio]
+    started: float = field(default_factory=time.monotonic)
+    items: int = 0
+    total: int = 0
+    calls: int = 0
+    waiting: float = 0.0
+
+    async def db(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        return await to_thread.run_sync(partial(func, *args, **kwargs))
+
+    def progress(self) -> None:
+        if self.on_progress is None:
+            return
+        left = [s.rate_limit.remaining for s in set(self.sessions.values())]
+        known = [n for n in left if n is not None]
+        self.on_progress(
+            ExportProgress(
+                items=self.items,
+                total=max(self.total, self.items),
+                calls=self.calls,
+                elapsed=time.monotonic() - self.started,
+                calls_left=min(known) if known else None,
+                waiting=self.waiting,
+            )
+        )
+
+    def on_wait(self, seconds: float) -> None:
+        self.waiting = seconds
+        self.progress()
+
+    def called(self, app: _App) -> None:
+        app.calls += 1
+        self.calls += 1
+
+    # --- writing pages (in a worker thread) -------------------------------------------------
+
+    def write(self, app: _App, raws: Sequence[bytes], *, cursor: str | None = None) -> None:
+        """One page: count what is new, changed or already stored, note unknown fields, and
+        upsert what changed in ONE transaction (`cursor` advanced in the same one)."""
+        metas = [_meta.decode(r) for r in raws]
+        stored = self.store.stored_revisions(app.app_id, [m.item_id for m in metas])
+        fresh: list[bytes] = []
+        for meta, raw in zip(metas, raws, strict=True):
+            app.seen.add(meta.item_id)
+            had = stored.get(meta.item_id)
+            if had is not None and had >= meta.rev:
+                if meta.item_id not in app.counted:  # an item sent twice counts once
+                    app.unchanged += 1
+                    app.counted.add(meta.item_id)
+                continue
+            app.counted.add(meta.item_id)
+            if had is None:
+                app.created += 1
+            else:
+                app.updated += 1
+            fresh.append(bytes(raw))
+            if not app.unknown_field and any(
+                f.field_id not in app.known_fields for f in meta.fields
+            ):
+                app.unknown_field = True
+        if fresh or cursor is not None:
+            self.store.write_page(app.app_id, fresh, cursor=cursor)
+        self.items += len(raws)
+
+    # --- Podio calls ----------------------------------------------------------------------
+
+    async def get_app(self, app: _App) -> None:
+        """GET /app/{id} and (re)build the typed table if the fields changed."""
+        definition = await app.session.request("GET", f"/app/{app.app_id}")
+        self.called(app)
+        app.fields_checked = True
+        await self.db(self.store.prepare_app, definition)
+        app.known_fields = await self.db(self.store.field_ids, app.app_id)
+
+    async def filter(self, app: _App, body: dict[str, Any]) -> _EditedPage:
+        path = f"/item/app/{app.app_id}/filter/"
+        while True:
+            try:
+                response = await app.session._send(
+                    "POST", path, json=body, idempotent=True, rate_limited=True
+                )
+            except PodioRateLimitError as exc:
+                # As the exporter: a long 420 is waited for, not failed on.
+                wait = (
+                    exc.retry_after
+                    if exc.retry_after is not None
+                    else _fetch.DEFAULT_RATE_LIMIT_WAIT
+                )
+                self.on_wait(wait)
+                await _fetch.sleep(wait)
+                continue
+            self.called(app)
+            self.waiting = 0.0
+            try:
+                return _edited_page.decode(response.content)
+            except msgspec.DecodeError as exc:
+                raise PodioResponseError(
+                    f"filter of app {app.app_id} answered a body that is not a page of items: "
+                    f"{exc}",
+                    method="POST",
+                    path=path,
+                ) from None
+
+    async def latest_edit(self, app: _App) -> str | None:
+        """The time of the app's latest edit now (one call): the cursor of a full copy."""
+        body = {"sort_by": "last_edit_on", "sort_desc": True, "limit": 1}
+        page = await self.filter(app, body)
+        return _meta.decode(page.items[0]).edited if page.items else None
+
+    async def copy(self, app: _App) -> None:
+        """Every item, through the exporter's ranges (the full copy, and the id listing)."""
+        count, highest = await _fetch.probe(app.session, app.app_id, on_wait=self.on_wait)
+        self.called(app)
+        self.total += count
+        ranges = plan_ranges(app.app_id, count, highest, self.page_size)
+
+        def write(page: FetchedPage) -> None:
+            self.calls += 1
+            app.calls += 1
+            self.waiting = 0.0
+            self.write(app, page.items)
+
+        await copy_ranges(
+            {app.app_id: app.session}, ranges, write, concurrency=self.concurrency,
+            page_size=self.page_size, on_written=self.progress, on_wait=self.on_wait,
+        )  # fmt: skip
+
+    async def delete_missing(self, app: _App) -> None:
+        """After a pass over every item: delete what the mirror has and Podio did not send."""
+        stored: set[int] = await self.db(self.store.item_ids, app.app_id)
+        gone = stored - app.seen
+        if gone:
+            app.deleted += await self.db(self.store.delete_items, app.app_id, gone)
+
+    # --- one app ----------------------------------------------------------------------------
+
+    async def full(self, app: _App) -> None:
+        app.mode = "full"
+        await self.get_app(app)
+        cursor = await self.latest_edit(app)
+        await self.copy(app)
+        await self.delete_missing(app)
+        if app.unknown_field:  # the app gained a field during the copy
+            await self.get_app(app)
+        await self.db(self.store.set_state, app.app_id, cursor=cursor, full_done=True)
+
+    async def incremental(self, app: _App, cursor: str | None, refresh_fields: bool) -> None:
+        if refresh_fields:
+            await self.get_app(app)
+        else:
+            app.known_fields = await self.db(self.store.field_ids, app.app_id)
+        count_body = await app.session.request("GET", f"/item/app/{app.app_id}/count")
+        self.called(app)
+        podio_count = int(count_body["count"])
+        self.total += podio_count
+        await self.edited_since(app, cursor)
+        if await self.db(self.store.count, app.app_id) != podio_count:
+            app.listed = True
+            app.seen.clear()
+            await self.copy(app)
+            await self.delete_missing(app)
+        if app.unknown_field and not app.fields_checked:
+            # An item carries a field the typed table has no column for: the app changed.
+            await self.get_app(app)
+
+    async def edited_since(self, app: _App, cursor: str | None) -> None:
+        """Items edited at or after `cursor`, newest edit first, page by page; the last
+        page's transaction advances the cursor to the newest edit seen on the first."""
+        body: dict[str, Any] = {"sort_by": "last_edit_on", "sort_desc": True}
+        if cursor is not None:
+            body["filters"] = {"last_edit_on": {"from": _day_before(cursor)}}
+        offset = 0
+        newest: str | None = None
+        filtered: int | None = None
+        while True:
+            page = await self.filter(app, {**body, "limit": self.page_size, "offset": offset})
+            if filtered is not None and page.filtered < filtered:
+                # Items of the window were deleted meanwhile: the rest moved up by at most
+                # that many places; read again from there so none is skipped.
+                back = filtered - page.filtered
+                filtered = page.filtered
+                offset = max(0, offset - back)
+                continue
+            filtered = page.filtered
+            metas = [_meta.decode(r) for r in page.items]
+            if newest is None and metas:
+                newest = metas[0].edited
+            older = cursor is not None and bool(metas) and metas[-1].edited < cursor
+            last = len(page.items) < self.page_size or older
+            raws = [bytes(r) for r in page.items]
+            await self.db(self.write, app, raws, cursor=newest if last else None)
+            self.progress()
+            if last:
+                return
+            offset += len(page.items)
+
+
+def _day_before(cursor: str) -> str:
+    """The day before the cursor's ("YYYY-MM-DD"): Podio filters dates by whole days."""
+    try:
+        day = datetime.strptime(cursor[:10], "%Y-%m-%d").date()
+    except ValueError:
+        raise MirrorError(f"stored cursor {cursor!r} is not a Podio time") from None
+    return (day - timedelta(days=1)).isoformat()
+
+
+async def mirror(
+    podio: Podio,
+    app_ids: int | Sequence[int],
+    db_url: str = "sqlite:///podio-mirror.db",
+    *,
+    app_tokens: Mapping[int, str] | None = None,
+    concurrency: int = 4,
+    on_progress: Callable[[ExportProgress], None] | None = None,
+    refresh_fields: bool = False,
+    page_size: int = MAX_PAGE_SIZE,
+) -> MirrorResult:
+    """Bring the database copy of `app_ids` up to date (`db_url`: `sqlite:///path.db` or
+    `postgresql://user:password@host/db`).
+
+    The first run of an app copies every item (through the exporter: pages of 500,
+    `concurrency` at once); later runs read only the items edited since the last one, and
+    list the ids only when Podio's item count and the mirror's disagree (deletions). Each
+    app is read as its own session when `app_tokens` names it, otherwise as `podio`.
+    Apps are brought up to date one after the other.
+    """
+    ids = [app_ids] if isinstance(app_ids, int) else [int(a) for a in app_ids]
+    if not ids:
+        raise ValueError("app_ids is empty: name at least one app to mirror")
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"app_ids has duplicates: {ids}")
+    if concurrency < 1:
+        raise ValueError(f"concurrency must be >= 1, not {concurrency!r}")
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}, not {page_size!r}")
+    store: MirrorStore = await to_thread.run_sync(MirrorStore, db_url)
+    try:
+        sessions = await open_sessions(podio, ids, app_tokens or {})
+        run = _Run(store, page_size, concurrency, on_progress, sessions)
+        results: dict[int, AppResult] = {}
+        for app_id in ids:
+            app = _App(app_id, sessions[app_id])
+            state = await run.db(store.state, app_id)
+            if state is None or not state.full_done:
+                await run.full(app)
+            else:
+                await run.incremental(app, state.cursor, refresh_fields)
+            results[app_id] = app.result()
+        run.progress()
+        return MirrorResult(apps=results, db=store.url, elapsed=time.monotonic() - run.started)
+    finally:
+        await to_thread.run_sync(store.close)
