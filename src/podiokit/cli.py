@@ -150,7 +150,7 @@ def _build_app() -> Any:
     app = typer.Typer(
         name="podiokit",
         cls=Group,
-        help="The podiokit command line: a local Podio emulator, a tour of the SDK, bulk export.",
+        help="The podiokit command line: a local Podio emulator, a tour of the SDK, bulk export, database mirrors.",
         no_args_is_help=True,
         add_completion=False,
         rich_markup_mode="rich",
@@ -234,6 +234,7 @@ def _build_app() -> Any:
             run_demo(items=items, concurrency=concurrency, emulator=emulator)
 
     __import__("podiokit.export._cli").export._cli.register(app, Command)  # `podiokit export`
+    __import__("podiokit.mirror._cli").mirror._cli.register(app, Command)  # `podiokit mirror`
     return app
 
 

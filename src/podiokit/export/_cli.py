@@ -33,6 +33,7 @@ EXIT_CODES = {
 }
 
 PLAIN_EVERY = 2.0  # seconds between progress lines when stderr is not a terminal
+_ACTIVE = {"exported": "exporting", "mirrored": "mirroring"}  # the progress bar's label
 
 
 class CliError(Exception):
@@ -212,9 +213,11 @@ async def _export(
 
 
 class _ProgressDisplay:
-    """A rich progress bar on a terminal; a plain line every few seconds otherwise."""
+    """A rich progress bar on a terminal; a plain line every few seconds otherwise. `verb`
+    names the work ("exported"; `podiokit mirror` passes "mirrored")."""
 
-    def __init__(self) -> None:
+    def __init__(self, verb: str = "exported") -> None:
+        self._verb = verb
         self._bar: Any = None
         self._task: Any = None
         self._last = 0.0
@@ -231,7 +234,7 @@ class _ProgressDisplay:
             )
 
             self._bar = Progress(
-                TextColumn("exporting"),
+                TextColumn(_ACTIVE.get(self._verb, self._verb)),
                 BarColumn(),
                 MofNCompleteColumn(),
                 TextColumn("{task.fields[rate]} items/s"),
@@ -263,7 +266,7 @@ class _ProgressDisplay:
         self._last = now
         rate = p.items / p.elapsed if p.elapsed > 0 else 0.0
         print(
-            f"exported {p.items}/{p.total} items, {rate:,.0f} items/s, {p.calls} calls"
+            f"{self._verb} {p.items}/{p.total} items, {rate:,.0f} items/s, {p.calls} calls"
             f"{', ' + _calls_left(p) if _calls_left(p) else ''}",
             file=sys.stderr,
             flush=True,
@@ -306,5 +309,5 @@ def _describe(exc: Exception) -> tuple[str, str]:
     return f"unexpected {type(exc).__name__}: {exc}", "error"
 
 
-def _error(message: str) -> None:
-    print(f"podiokit export: {message}", file=sys.stderr)
+def _error(message: str, command: str = "export") -> None:
+    print(f"podiokit {command}: {message}", file=sys.stderr)

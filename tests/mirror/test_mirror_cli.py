@@ -1,0 +1,133 @@
+"""`podiokit mirror`: the exporter's credentials, a summary with calls per app, one-line
+errors and exit codes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import anyio.from_thread
+import pytest
+
+from podiokit.cli import main
+from podiokit.mirror import _cli
+from podiokit.testing import Emulator
+
+from ._helpers import CLIENTS, PROJECTS, app_tokens, stored
+
+
+@pytest.fixture
+def served(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
+    """An emulator on a loopback port, with PODIO_* pointing at it."""
+    emu = Emulator(items=600)
+    with (
+        anyio.from_thread.start_blocking_portal() as portal,
+        portal.wrap_async_context_manager(emu.serve()) as url,
+    ):
+        creds = emu.credentials
+        for name in ("PODIO_APP_TOKEN", "PODIO_USERNAME", "PODIO_PASSWORD"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("PODIO_CLIENT_ID", creds["client_id"])
+        monkeypatch.setenv("PODIO_CLIENT_SECRET", creds["client_secret"])
+        monkeypatch.setenv("PODIO_API_URL", url)
+        yield emu
+
+
+def _one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("podiokit mirror: ")
+    return lines[0]
+
+
+def test_first_run_then_a_run_with_no_change(
+    served: Emulator,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    tokens = app_tokens(served)
+    monkeypatch.setenv("PODIO_APP_TOKEN", f"{tokens[PROJECTS]},{tokens[CLIENTS]}")
+    db = f"sqlite:///{tmp_path / 'm.db'}"
+    argv = ["mirror", str(PROJECTS), str(CLIENTS), "--db", db, "--concurrency", "3"]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
+    assert lines[0].startswith(f"mirrored 2 app(s) into {db} in ")
+    assert lines[1].startswith(f"  app {PROJECTS}: full, 600 created, 0 updated, 0 deleted,")
+    # Not a terminal: plain progress lines on stderr.
+    assert captured.err.startswith("mirrored ") and "calls left this hour" in captured.err
+    assert len(stored(db, PROJECTS)) == len(stored(db, CLIENTS)) == 600
+
+    assert main(argv) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].endswith("(4 calls)")
+    # The day window's items come again (skipped: their revisions are stored).
+    assert out[1].startswith(f"  app {PROJECTS}: incremental, 0 created, 0 updated, 0 deleted, ")
+    assert out[1].endswith(" unchanged, 2 calls")
+    for token in tokens.values():
+        assert token not in captured.out + captured.err
+
+
+def test_refresh_fields_and_user_credentials(
+    served: Emulator,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    creds = served.credentials
+    monkeypatch.setenv("PODIO_USERNAME", creds["username"])
+    monkeypatch.setenv("PODIO_PASSWORD", creds["password"])
+    db = f"sqlite:///{tmp_path / 'm.db'}"
+    assert main(["mirror", str(PROJECTS), "--db", db]) == 0
+    assert main(["mirror", str(PROJECTS), "--db", db, "--refresh-fields"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].endswith(" 3 calls")
+    assert served.stats()["token_grants"] == {"password": 2}
+
+
+def test_a_bad_database_url_exits_8_with_the_password_masked(
+    served: Emulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    token = app_tokens(served)[PROJECTS]
+    code = main(["mirror", str(PROJECTS), "--db", "mysql://me:hunter2@db/x", "--app-token", token])
+    line = _one_line_error(capsys)
+    assert code == 8 and "database:" in line and "mysql" in line
+    assert "hunter2" not in line and token not in line
+
+
+def test_unknown_app_exits_4_and_bad_token_exits_3(
+    served: Emulator,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    db = f"sqlite:///{tmp_path / 'm.db'}"
+    code = main(["mirror", str(PROJECTS), "--db", db, "--app-token", "not-the-token"])
+    line = _one_line_error(capsys)
+    assert code == 3 and "bad credentials" in line and "not-the-token" not in line
+    creds = served.credentials
+    monkeypatch.setenv("PODIO_USERNAME", creds["username"])
+    monkeypatch.setenv("PODIO_PASSWORD", creds["password"])
+    assert main(["mirror", "999", "--db", db]) == 4
+    line = _one_line_error(capsys)
+    assert "unknown app" in line and "999" in line
+
+
+def test_usage_errors_exit_2(served: Emulator, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["mirror", str(PROJECTS), "--db", "sqlite://"]) == 2
+    assert "no app token for app(s) 3002" in _one_line_error(capsys)
+    assert main(["mirror", str(PROJECTS), "--concurrency", "0", "--app-token", "x"]) == 2
+
+
+def test_interrupt_exits_130_and_says_to_run_again(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async def interrupted(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_cli, "_mirror", interrupted)
+    env = {"PODIO_CLIENT_ID": "id", "PODIO_CLIENT_SECRET": "s", "PODIO_APP_TOKEN": "t"}
+    code = _cli.run([PROJECTS], "sqlite://", concurrency=1, refresh_fields=False,
+                    app_tokens=[], env=env)  # fmt: skip
+    assert code == 130 and "run the same command again" in _one_line_error(capsys)
