@@ -150,7 +150,7 @@ def _build_app() -> Any:
     app = typer.Typer(
         name="podiokit",
         cls=Group,
-        help="The podiokit command line: a local Podio emulator, a tour of the SDK, bulk export, database mirrors.",
+        help="The podiokit command line: a local Podio emulator, a tour of the SDK, bulk export.",
         no_args_is_help=True,
         add_completion=False,
         rich_markup_mode="rich",

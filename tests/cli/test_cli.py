@@ -105,8 +105,8 @@ def test_no_help_sentence_is_broken_mid_line(command: str) -> None:
 
 def test_command_list_shows_one_line_each() -> None:
     lines = help_text("").splitlines()
-    commands = [line for line in lines if re.match(r"│ (emulator|demo|export) ", line)]
-    assert [line.split()[1] for line in commands] == ["emulator", "demo", "export"]
+    commands = [line for line in lines if re.match(r"│ (emulator|demo|export|mirror) ", line)]
+    assert [line.split()[1] for line in commands] == ["emulator", "demo", "export", "mirror"]
     panel = lines[lines.index(commands[0]) : lines.index(commands[-1]) + 2]
     assert panel[-1].startswith("╰"), "a command's help wrapped onto a second line"
     assert "Serve a fake Podio API on a local port." in commands[0]
