@@ -122,6 +122,7 @@ def bench(session: nox.Session) -> None:
         "bench_emulator.py",
         "bench_export.py",
         "bench_import.py",
+        "bench_mirror.py",
         "bench_sync.py",
         "bench_typed.py",
     ]:
