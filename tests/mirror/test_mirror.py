@@ -242,3 +242,37 @@ async def test_a_busy_day_still_costs_two_calls_when_nothing_changed(
     result = (await mirror(podio, [PROJECTS], sqlite_url)).apps[PROJECTS]
     assert calls_since(emu, before) == {COUNT: 1, FILTER: 1}
     assert result.calls == 2 and result.unchanged == 500
+
+
+async def test_deletions_while_the_edits_are_paged_skip_no_edit(
+    emu: Emulator, podio: Podio, sqlite_url: str, tmp_path: Path
+) -> None:
+    """Offsets move up when items of the window are deleted between two pages: the run
+    reads again from where they moved (the window's `filtered` tells by how much)."""
+    from podiokit.testing._items import delete_item
+
+    await mirror(podio, [PROJECTS], sqlite_url)
+    await change(podio, PROJECTS, update=300)
+    world = emu._core.world
+    newest_first = sorted(
+        (world.items[i] for i in world.apps[PROJECTS].item_ids),
+        key=lambda item: item.last_edit_ts,
+        reverse=True,
+    )
+    gone = [item.item_id for item in newest_first[:20]]  # all on the first page
+    pages = [0]
+
+    def delete_after_the_first_page(progress: object) -> None:
+        pages[0] += 1
+        if pages[0] == 1:
+            for item_id in gone:
+                delete_item(world, world.items[item_id])
+
+    result = await mirror(
+        podio, [PROJECTS], sqlite_url, page_size=100, on_progress=delete_after_the_first_page
+    )
+    assert result.apps[PROJECTS].updated == 300
+    # The deleted items were read before they went; the next run finds them gone.
+    again = (await mirror(podio, [PROJECTS], sqlite_url)).apps[PROJECTS]
+    assert (again.deleted, again.updated) == (20, 0)
+    await assert_exact(podio, sqlite_url, PROJECTS, tmp_path)
