@@ -281,8 +281,7 @@ class _Run:
         ranges = plan_ranges(app.app_id, count, highest, self.page_size)
 
         def write(page: FetchedPage) -> None:
-            self.calls += 1
-            app.calls += 1
+            self.called(app)  # one page, one call
             self.waiting = 0.0
             self.write(app, page.items)
 
