@@ -131,3 +131,17 @@ def test_interrupt_exits_130_and_says_to_run_again(
     code = _cli.run([PROJECTS], "sqlite://", concurrency=1, refresh_fields=False,
                     app_tokens=[], env=env)  # fmt: skip
     assert code == 130 and "run the same command again" in _one_line_error(capsys)
+
+
+@pytest.mark.parametrize("missing", ["sqlalchemy", "msgspec"])
+def test_missing_mirror_extra_says_how_to_install(
+    missing: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, missing, None)  # as if it were not installed
+    env = {"PODIO_CLIENT_ID": "id", "PODIO_CLIENT_SECRET": "s", "PODIO_APP_TOKEN": "t"}
+    code = _cli.run([PROJECTS], "sqlite://", concurrency=1, refresh_fields=False,
+                    app_tokens=[], env=env)  # fmt: skip
+    line = _one_line_error(capsys)
+    assert code == 2 and "pip install 'podiokit[mirror]'" in line and missing in line
