@@ -145,6 +145,8 @@ class _App:
     unknown_field: bool = False
     #: Item ids Podio sent in this pass (the full copy, or the id listing).
     seen: set[int] = field(default_factory=set)
+    #: The mirror held no item of the app when the run began.
+    empty: bool = False
     #: Item ids counted in created/updated/unchanged this run.
     counted: set[int] = field(default_factory=set)
     started: float = field(default_factory=time.monotonic)
@@ -204,7 +206,10 @@ class _Run:
         """One page: count what is new, changed or already stored, note unknown fields, and
         upsert what changed in ONE transaction (`cursor` advanced in the same one)."""
         metas = [_meta.decode(r) for r in raws]
-        stored = self.store.stored_revisions(app.app_id, [m.item_id for m in metas])
+        # A first copy into an empty mirror has nothing stored to compare with.
+        stored = (
+            {} if app.empty else self.store.stored_revisions(app.app_id, [m.item_id for m in metas])
+        )
         fresh: list[bytes] = []
         for meta, raw in zip(metas, raws, strict=True):
             app.seen.add(meta.item_id)
@@ -301,6 +306,7 @@ class _Run:
 
     async def full(self, app: _App) -> None:
         app.mode = "full"
+        app.empty = await self.db(self.store.count, app.app_id) == 0
         await self.get_app(app)
         cursor = await self.latest_edit(app)
         await self.copy(app)
