@@ -1,8 +1,8 @@
 """Mirror benchmark: the first (full) run and an incremental run after 50 edits.
 
 The emulator runs as `podiokit emulator` in its own process (pinned to CPU 1 when there are
-two; rate limit lifted); the mirror runs here (pinned to CPU 0) into a fresh SQLite file (or
-`--db URL`, e.g. a PostgreSQL database, emptied first by the caller). For each size:
+two; rate limit lifted); the mirror runs here (pinned to CPU 0) into a fresh SQLite file, or into a fresh database
+made on the PostgreSQL server `--db postgresql://...` names. For each size:
 
 1. full run: `mirror(podio, [Projects], db)` on an empty database;
 2. 50 items edited through the API (PUT /item/{id}), then an incremental run;
@@ -14,7 +14,8 @@ Each run reports wall time, the calls the mirror counted and the calls the emula
 answered (they must agree), and the run is checked: the mirror holds every item of the app
 once, at its current revision.
 
-Usage: `python benchmarks/bench_mirror.py [--items 20000 100000] [--edits 50] [--db URL]`
+Usage: `python benchmarks/bench_mirror.py [--items 20000 100000] [--edits 50]
+[--db postgresql://user@host/postgres]`
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -125,13 +129,37 @@ async def _bench(creds: dict[str, Any], db: str, items: int, edits: int) -> list
     return rows
 
 
+@contextmanager
+def _database(server: str | None, tmp: str) -> Iterator[str]:
+    """A fresh SQLite file in `tmp`, or a fresh database on the PostgreSQL `server` (dropped
+    afterwards)."""
+    if server is None:
+        yield f"sqlite:///{Path(tmp) / 'mirror.db'}"
+        return
+    import psycopg
+
+    name = f"bench_mirror_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield server.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE "{name}"')
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--items", type=int, nargs="+", default=[20_000])
     parser.add_argument("--edits", type=int, default=50)
-    parser.add_argument("--db", default=None, help="database URL (default: a fresh SQLite file)")
+    parser.add_argument(
+        "--db",
+        default=None,
+        help="a PostgreSQL server URL (a fresh database is made on it per size); "
+        "default: a fresh SQLite file",
+    )
     args = parser.parse_args()
     if _pin(0):
         os.sched_setaffinity(0, {0})
@@ -140,8 +168,7 @@ def main() -> None:
     for items in args.items:
         proc, creds = _start_emulator(items)
         try:
-            with tempfile.TemporaryDirectory() as tmp:
-                db = args.db or f"sqlite:///{Path(tmp) / 'mirror.db'}"
+            with tempfile.TemporaryDirectory() as tmp, _database(args.db, tmp) as db:
                 rows += anyio.run(_bench, creds, db, items, args.edits)
                 if not args.db:
                     size = Path(tmp, "mirror.db").stat().st_size
@@ -149,6 +176,7 @@ def main() -> None:
         finally:
             proc.terminate()
             proc.wait()
+    print(f"database: {'PostgreSQL' if args.db else 'SQLite (a file in a temporary directory)'}")
     print("| items | run | wall s | API calls | created | updated | deleted |")
     print("|---|---|---|---|---|---|---|")
     for r in rows:
