@@ -1,4 +1,5 @@
-"""The `podiokit` command: `podiokit emulator` (a local fake Podio) and `podiokit demo`.
+"""The `podiokit` command: `podiokit emulator` (a local fake Podio), `podiokit demo`, `export`,
+`login` and `logout`.
 
 What a user can get wrong or cannot help (a busy port, no network, a bad PODIO_* value, an
 answer from Podio) ends in one line on stderr and an exit code: 1 for a failure, 2 for bad
@@ -235,6 +236,7 @@ def _build_app() -> Any:
 
     __import__("podiokit.export._cli").export._cli.register(app, Command)  # `podiokit export`
     __import__("podiokit.mirror._cli").mirror._cli.register(app, Command)  # `podiokit mirror`
+    __import__("podiokit._cli_login")._cli_login.register(app, Command)  # `login`, `logout`
     return app
 
 

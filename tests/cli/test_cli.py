@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from podiokit import __version__
+from podiokit._cli_login import LOGIN_HELP, LOGOUT_HELP
 from podiokit.cli import DEMO_HELP, EMULATOR_HELP
 
 # Variables that would make rich colour or size the output whatever the pipe says.
@@ -47,7 +48,7 @@ def help_text(command: str, columns: int = 100) -> str:
     return result.stdout
 
 
-COMMANDS = ("", "emulator", "demo")
+COMMANDS = ("", "emulator", "demo", "login", "logout")
 OPTIONS = {
     "": ["--version", "--help"],
     "emulator": [
@@ -55,6 +56,8 @@ OPTIONS = {
         "--rate-limit", "--rate-window", "--latency", "--fault-rate", "--fault-seed", "--help",
     ],
     "demo": ["--items", "--concurrency", "--emulator", "--help"],
+    "login": ["--username", "--session-file", "--help"],
+    "logout": ["--all", "--session-file", "--help"],
 }  # fmt: skip
 
 
@@ -98,6 +101,8 @@ def test_no_help_sentence_is_broken_mid_line(command: str) -> None:
         "": ["The podiokit command line: a local Podio emulator, a tour of the SDK, bulk export."],
         "emulator": EMULATOR_HELP.split("\n\n"),
         "demo": DEMO_HELP.split("\n\n"),
+        "login": LOGIN_HELP.split("\n\n"),
+        "logout": LOGOUT_HELP.split("\n\n"),
     }[command]
     for paragraph in paragraphs:
         assert paragraph in lines, paragraph
@@ -105,8 +110,11 @@ def test_no_help_sentence_is_broken_mid_line(command: str) -> None:
 
 def test_command_list_shows_one_line_each() -> None:
     lines = help_text("").splitlines()
-    commands = [line for line in lines if re.match(r"│ (emulator|demo|export|mirror) ", line)]
-    assert [line.split()[1] for line in commands] == ["emulator", "demo", "export", "mirror"]
+    commands = [
+        line for line in lines if re.match(r"│ (emulator|demo|export|mirror|log\w+) ", line)
+    ]
+    names = [line.split()[1] for line in commands]
+    assert names == ["emulator", "demo", "export", "mirror", "login", "logout"]
     panel = lines[lines.index(commands[0]) : lines.index(commands[-1]) + 2]
     assert panel[-1].startswith("╰"), "a command's help wrapped onto a second line"
     assert "Serve a fake Podio API on a local port." in commands[0]

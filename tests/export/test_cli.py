@@ -25,8 +25,8 @@ from .conftest import CLIENTS, PROJECTS, app_tokens, exported_ids, world_ids
 
 
 @pytest.fixture
-def served(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
-    """An emulator on a loopback port, with PODIO_* pointing at it."""
+def served(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Emulator]:
+    """An emulator on a loopback port, with PODIO_* pointing at it (and no saved sign-in)."""
     emu = Emulator(items=600)
     with (
         anyio.from_thread.start_blocking_portal() as portal,
@@ -38,6 +38,7 @@ def served(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
         monkeypatch.setenv("PODIO_CLIENT_ID", creds["client_id"])
         monkeypatch.setenv("PODIO_CLIENT_SECRET", creds["client_secret"])
         monkeypatch.setenv("PODIO_API_URL", url)
+        monkeypatch.setenv("PODIO_SESSION_FILE", str(tmp_path / "no-session.json"))
         yield emu
 
 

@@ -12,34 +12,25 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from .._cli_session import (
+    EXIT_CODES,
+    CliCredentials,
+    CliError,
+    credentials,
+    describe_auth_failure,
+    open_client,
+    sign_in_user,
+)
+
 if TYPE_CHECKING:
     import typer
 
     from ._run import ExportProgress, ExportResult
 
-__all__ = ["EXIT_CODES", "register"]
-
-#: Distinct exit codes, one per kind of failure a user can act on (2 is click's usage error).
-EXIT_CODES = {
-    "ok": 0,
-    "error": 1,
-    "usage": 2,
-    "credentials": 3,
-    "not_found": 4,
-    "forbidden": 5,
-    "unavailable": 6,
-    "checkpoint": 7,
-    "interrupted": 130,
-}
+__all__ = ["EXIT_CODES", "CliError", "register"]
 
 PLAIN_EVERY = 2.0  # seconds between progress lines when stderr is not a terminal
 _ACTIVE = {"exported": "exporting", "mirrored": "mirroring"}  # the progress bar's label
-
-
-class CliError(Exception):
-    def __init__(self, message: str, code: str) -> None:
-        super().__init__(message)
-        self.code = EXIT_CODES[code]
 
 
 # One line per paragraph: the terminal wraps it, never a hard break mid-sentence.
@@ -47,7 +38,8 @@ EXPORT_HELP = (
     "Export every item of one or more apps to JSONL or CSV.\n\n"
     "Credentials come from PODIO_CLIENT_ID, PODIO_CLIENT_SECRET, PODIO_API_URL and "
     "PODIO_APP_TOKEN (or --app-token); without app tokens, PODIO_USERNAME and PODIO_PASSWORD "
-    "sign in as a user who sees every app."
+    "sign in as a user who sees every app, and without those the session `podiokit login` "
+    "saved is used (and kept refreshed)."
 )
 
 
@@ -81,10 +73,14 @@ def register(app: typer.Typer, command_cls: type[Any] | None = None) -> None:
             [], "--app-token", metavar="[APP_ID=]TOKEN",
             help="App token, once per app (in APP_ID order, or APP_ID=TOKEN). Default: PODIO_APP_TOKEN (comma-separated).",
         ),
+        session_file: str = typer.Option(
+            "", "--session-file", metavar="PATH", show_default=False,
+            help="Session saved by `podiokit login --session-file PATH`; this run's tokens are saved there too. Default: PODIO_SESSION_FILE, else the user config directory's, when present.",
+        ),
     ) -> None:  # fmt: skip
         code = run(
             app_ids, out, format=format, concurrency=concurrency, resume=resume,
-            app_tokens=app_token, env=os.environ,
+            app_tokens=app_token, env=os.environ, session_file=session_file or None,
         )  # fmt: skip
         raise typer.Exit(code)
 
@@ -98,13 +94,17 @@ def run(
     resume: bool,
     app_tokens: Sequence[str],
     env: Mapping[str, str],
+    session_file: str | None = None,
 ) -> int:
     """Run one export; print the summary or a one-line error; return the exit code."""
     import anyio
 
+    creds: CliCredentials | None = None
     try:
-        settings = _settings(app_ids, format, app_tokens, env)
-        result = anyio.run(_export, settings, app_ids, out, format, concurrency, resume)
+        if format not in ("jsonl", "csv"):
+            raise CliError(f"--format must be jsonl or csv, not {format!r}", "usage")
+        creds = credentials(env, app_ids=app_ids, app_tokens=app_tokens, session_file=session_file)
+        result = anyio.run(_export, creds, app_ids, out, format, concurrency, resume)
     except KeyboardInterrupt:
         _error("interrupted; run the same command with --resume to continue")
         return EXIT_CODES["interrupted"]
@@ -112,6 +112,10 @@ def run(
         _error(str(exc))
         return exc.code
     except Exception as exc:  # noqa: BLE001 - one line, never a traceback, for any failure
+        expired = describe_auth_failure(exc, creds)
+        if expired is not None:
+            _error(str(expired))
+            return expired.code
         message, code = _describe(exc)
         _error(message)
         return EXIT_CODES[code]
@@ -126,86 +130,25 @@ def run(
     return 0
 
 
-def _settings(
-    app_ids: Sequence[int], format: str, app_tokens: Sequence[str], env: Mapping[str, str]
-) -> dict[str, Any]:
-    if format not in ("jsonl", "csv"):
-        raise CliError(f"--format must be jsonl or csv, not {format!r}", "usage")
-    client_id = env.get("PODIO_CLIENT_ID")
-    client_secret = env.get("PODIO_CLIENT_SECRET")
-    if not client_id or not client_secret:
-        raise CliError("set PODIO_CLIENT_ID and PODIO_CLIENT_SECRET (your API key)", "usage")
-    raw = list(app_tokens) or [t for t in env.get("PODIO_APP_TOKEN", "").split(",") if t.strip()]
-    tokens = _pair_tokens(app_ids, raw)
-    user = (env.get("PODIO_USERNAME"), env.get("PODIO_PASSWORD"))
-    missing = [a for a in app_ids if a not in tokens]
-    if missing and not all(user):
-        raise CliError(
-            f"no app token for app(s) {', '.join(map(str, missing))}: pass --app-token or set "
-            "PODIO_APP_TOKEN (or PODIO_USERNAME and PODIO_PASSWORD to export as a user)",
-            "usage",
-        )
-    return {
-        "client_id": client_id,
-        "client_secret": client_secret,
-        "api_url": env.get("PODIO_API_URL") or "https://api.podio.com",
-        "tokens": tokens,
-        "user": user if missing else None,
-    }
-
-
-def _pair_tokens(app_ids: Sequence[int], raw: Sequence[str]) -> dict[int, str]:
-    named = [t for t in raw if "=" in t]
-    if named and len(named) != len(raw):
-        raise CliError("give app tokens either all as APP_ID=TOKEN or all in APP_ID order", "usage")
-    if named:
-        tokens: dict[int, str] = {}
-        for entry in named:
-            app, _, token = entry.partition("=")
-            try:
-                app_id = int(app.strip())
-            except ValueError:
-                raise CliError(f"app token for {app.strip()!r}: not an app id", "usage") from None
-            if app_id not in app_ids:
-                raise CliError(f"app token given for app {app_id}, which is not exported", "usage")
-            tokens[app_id] = token.strip()
-        return tokens
-    if raw and len(raw) != len(app_ids):
-        raise CliError(
-            f"{len(raw)} app token(s) for {len(app_ids)} app(s): give one per app, in order",
-            "usage",
-        )
-    if not raw:
-        return {}
-    return {a: t.strip() for a, t in zip(app_ids, raw, strict=True)}
-
-
 async def _export(
-    settings: dict[str, Any],
+    creds: CliCredentials,
     app_ids: Sequence[int],
     out: str,
     format: str,
     concurrency: int,
     resume: bool,
 ) -> ExportResult:
-    from .._client import Podio
     from . import export  # the lazy name: a missing msgspec says how to install it
 
-    async with Podio(
-        settings["client_id"],
-        settings["client_secret"],
-        api_url=settings["api_url"],
-        max_concurrency=max(concurrency, 8),
-    ) as podio:
-        if settings["user"] is not None:
-            await podio.authenticate_with_credentials(*settings["user"])
+    async with open_client(creds, max_concurrency=max(concurrency, 8)) as podio:
+        await sign_in_user(podio, creds)
         with _ProgressDisplay() as on_progress:
             return await export(
                 podio,
                 list(app_ids),
                 out,
                 format=format,
-                app_tokens=settings["tokens"],
+                app_tokens=creds.app_tokens,
                 concurrency=concurrency,
                 resume=resume,
                 on_progress=on_progress,

@@ -11,6 +11,13 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from .._cli_session import (
+    CliCredentials,
+    credentials,
+    describe_auth_failure,
+    open_client,
+    sign_in_user,
+)
 from ..export import _cli as export_cli
 
 if TYPE_CHECKING:
@@ -72,9 +79,10 @@ def run(
     """Run the mirror once; print the summary or a one-line error; return the exit code."""
     import anyio
 
+    creds: CliCredentials | None = None
     try:
-        settings = export_cli._settings(app_ids, "jsonl", app_tokens, env)
-        result = anyio.run(_mirror, settings, app_ids, db, concurrency, refresh_fields)
+        creds = credentials(env, app_ids=app_ids, app_tokens=app_tokens)
+        result = anyio.run(_mirror, creds, app_ids, db, concurrency, refresh_fields)
     except KeyboardInterrupt:
         _error("interrupted; run the same command again: the mirror holds whole pages")
         return EXIT_CODES["interrupted"]
@@ -85,6 +93,10 @@ def run(
         if type(exc).__name__ == "MirrorError":
             _error(f"database: {exc}")
             return EXIT_CODES["database"]
+        expired = describe_auth_failure(exc, creds)  # the saved sign-in was refused
+        if expired is not None:
+            _error(str(expired))
+            return expired.code
         message, code = export_cli._describe(exc)
         _error(message)
         return EXIT_CODES[code]
@@ -111,29 +123,22 @@ def summary(result: MirrorResult, db: str) -> str:
 
 
 async def _mirror(
-    settings: dict[str, Any],
+    creds: CliCredentials,
     app_ids: Sequence[int],
     db: str,
     concurrency: int,
     refresh_fields: bool,
 ) -> MirrorResult:
-    from .._client import Podio
     from . import mirror  # the lazy name: a missing extra says how to install it
 
-    async with Podio(
-        settings["client_id"],
-        settings["client_secret"],
-        api_url=settings["api_url"],
-        max_concurrency=max(concurrency, 8),
-    ) as podio:
-        if settings["user"] is not None:
-            await podio.authenticate_with_credentials(*settings["user"])
+    async with open_client(creds, max_concurrency=max(concurrency, 8)) as podio:
+        await sign_in_user(podio, creds)
         with export_cli._ProgressDisplay("mirrored") as on_progress:
             return await mirror(
                 podio,
                 list(app_ids),
                 db,
-                app_tokens=settings["tokens"],
+                app_tokens=creds.app_tokens,
                 concurrency=concurrency,
                 on_progress=on_progress,
                 refresh_fields=refresh_fields,

@@ -1,0 +1,285 @@
+"""Credentials for the command line: the environment, app tokens, and the session file.
+
+Shared by every command that talks to Podio (`podiokit login`, `logout`, `export`, and
+`mirror`): one place decides where a command's identity comes from, and one place says what
+is wrong when it cannot. Never imported by the core.
+
+The session file is a `FileSessionStore` (0600, atomic writes, refresh single-flight across
+processes). `podiokit login` signs in with the password flow and saves the token there;
+later commands refresh it in place, so the rotated refresh token goes back into the file.
+Each entry is namespaced by API URL and client id, so a sign-in against the emulator never
+replaces one against Podio.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._client import Podio
+    from .auth import OAuthToken
+    from .sessions import SessionStore
+
+__all__ = [
+    "EXIT_CODES",
+    "CliCredentials",
+    "CliError",
+    "NamespacedStore",
+    "credentials",
+    "default_session_file",
+    "open_client",
+    "session_expired_message",
+    "sign_in_user",
+]
+
+#: Distinct exit codes, one per kind of failure a user can act on (2 is click's usage error).
+EXIT_CODES = {
+    "ok": 0,
+    "error": 1,
+    "usage": 2,
+    "credentials": 3,
+    "not_found": 4,
+    "forbidden": 5,
+    "unavailable": 6,
+    "checkpoint": 7,
+    "interrupted": 130,
+}
+
+#: The session key, inside its namespace, of the user `podiokit login` signed in.
+USER_KEY = "default"
+
+
+class CliError(Exception):
+    """A one-line message for the user and the exit code that goes with it."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.code = EXIT_CODES[code]
+
+
+def default_session_file(env: Mapping[str, str] | None = None) -> Path:
+    """`$PODIO_SESSION_FILE`, else `session.json` in the platform's user config directory:
+    `$XDG_CONFIG_HOME/podiokit` or `~/.config/podiokit` on Linux and other Unixes,
+    `~/Library/Application Support/podiokit` on macOS, `%APPDATA%\\podiokit` on Windows."""
+    env = os.environ if env is None else env
+    explicit = env.get("PODIO_SESSION_FILE")
+    if explicit:
+        return Path(explicit).expanduser()
+    home = Path(env.get("HOME") or Path.home())
+    if sys.platform == "win32":
+        base = Path(env["APPDATA"]) if env.get("APPDATA") else home / "AppData" / "Roaming"
+    elif sys.platform == "darwin":
+        base = home / "Library" / "Application Support"
+    else:
+        xdg = env.get("XDG_CONFIG_HOME")
+        base = Path(xdg) if xdg and Path(xdg).is_absolute() else home / ".config"
+    return base / "podiokit" / "session.json"
+
+
+def session_expired_message(path: Path) -> str:
+    return (
+        f"the session saved in {path} has expired or was revoked (Podio refused its refresh "
+        "token): run `podiokit login` again"
+    )
+
+
+@dataclass
+class CliCredentials:
+    """Where a command's identity comes from. `app_tokens`: app id -> app token given on the
+    command line or in PODIO_APP_TOKEN; `user`: (username, password) from the environment;
+    `session_file`: the file whose saved sign-in is used (and kept refreshed), or None."""
+
+    client_id: str
+    client_secret: str = field(repr=False)
+    api_url: str
+    app_tokens: dict[int, str] = field(default_factory=dict, repr=False)
+    user: tuple[str, str] | None = field(default=None, repr=False)
+    session_file: Path | None = None
+
+    @property
+    def namespace(self) -> str:
+        return session_namespace(self.api_url, self.client_id)
+
+
+def session_namespace(api_url: str, client_id: str) -> str:
+    # A token is bound to the API key that obtained it and to the server that issued it.
+    return f"podiokit-cli {api_url.rstrip('/')} {client_id}/"
+
+
+def api_key(env: Mapping[str, str]) -> tuple[str, str, str]:
+    """(client_id, client_secret, api_url) from PODIO_CLIENT_ID, PODIO_CLIENT_SECRET and
+    PODIO_API_URL; a usage error naming what is missing."""
+    client_id = env.get("PODIO_CLIENT_ID")
+    client_secret = env.get("PODIO_CLIENT_SECRET")
+    if not client_id or not client_secret:
+        missing = [n for n in ("PODIO_CLIENT_ID", "PODIO_CLIENT_SECRET") if not env.get(n)]
+        raise CliError(f"set {' and '.join(missing)} (your Podio API key)", "usage")
+    api_url = (env.get("PODIO_API_URL") or "https://api.podio.com").rstrip("/")
+    return client_id, client_secret, api_url
+
+
+def credentials(
+    env: Mapping[str, str],
+    *,
+    app_ids: Sequence[int] = (),
+    app_tokens: Sequence[str] = (),
+    session_file: str | os.PathLike[str] | None = None,
+) -> CliCredentials:
+    """Resolve a command's credentials, in this order for each app:
+
+    1. an app token (`--app-token`, else PODIO_APP_TOKEN, comma-separated);
+    2. a user: PODIO_USERNAME and PODIO_PASSWORD;
+    3. the user saved by `podiokit login` in the session file (`--session-file`, else
+       PODIO_SESSION_FILE, else the default file when it exists).
+
+    An explicit `--session-file` is always used as the store, so the tokens of this run
+    (app sessions included) are saved and refreshed there. Raises `CliError` (usage) when
+    an app has no way in."""
+    client_id, client_secret, api_url = api_key(env)
+    raw = list(app_tokens) or [t for t in env.get("PODIO_APP_TOKEN", "").split(",") if t.strip()]
+    tokens = pair_tokens(app_ids, raw)
+    username, password = env.get("PODIO_USERNAME"), env.get("PODIO_PASSWORD")
+    user = (username, password) if username and password else None
+    missing = [a for a in app_ids if a not in tokens]
+    path: Path | None = None
+    if session_file is not None:
+        path = Path(session_file).expanduser()
+        if not path.is_file():
+            raise CliError(
+                f"no session file at {path}: run `podiokit login --session-file {path}` first",
+                "usage",
+            )
+    elif (missing or not app_ids) and user is None:
+        candidate = default_session_file(env)
+        if candidate.is_file():
+            path = candidate
+    if (missing or not app_ids) and user is None and path is None:
+        what = (
+            f"no app token for app(s) {', '.join(map(str, missing))}"
+            if missing
+            else ("no credentials")
+        )
+        raise CliError(
+            f"{what}: pass --app-token or set PODIO_APP_TOKEN, or sign in once with "
+            "`podiokit login` (or set PODIO_USERNAME and PODIO_PASSWORD) to act as a user",
+            "usage",
+        )
+    return CliCredentials(
+        client_id=client_id,
+        client_secret=client_secret,
+        api_url=api_url,
+        app_tokens=tokens,
+        user=user if (missing or not app_ids) else None,
+        session_file=path,
+    )
+
+
+def pair_tokens(app_ids: Sequence[int], raw: Sequence[str]) -> dict[int, str]:
+    """App tokens given all as APP_ID=TOKEN, or all bare in APP_ID order."""
+    named = [t for t in raw if "=" in t]
+    if named and len(named) != len(raw):
+        raise CliError("give app tokens either all as APP_ID=TOKEN or all in APP_ID order", "usage")
+    if named:
+        tokens: dict[int, str] = {}
+        for entry in named:
+            app, _, token = entry.partition("=")
+            try:
+                app_id = int(app.strip())
+            except ValueError:
+                raise CliError(f"app token for {app.strip()!r}: not an app id", "usage") from None
+            if app_id not in app_ids:
+                raise CliError(f"app token given for app {app_id}, which is not exported", "usage")
+            tokens[app_id] = token.strip()
+        return tokens
+    if raw and len(raw) != len(app_ids):
+        raise CliError(
+            f"{len(raw)} app token(s) for {len(app_ids)} app(s): give one per app, in order",
+            "usage",
+        )
+    if not raw:
+        return {}
+    return {a: t.strip() for a, t in zip(app_ids, raw, strict=True)}
+
+
+class NamespacedStore:
+    """A view of another store whose keys all start with `prefix`: one session file can hold
+    the sign-ins of several API keys and servers. Other capabilities of the inner store
+    (its shared rate-limit figures, say) are reached through `inner`."""
+
+    def __init__(self, inner: SessionStore, prefix: str) -> None:
+        self.inner = inner
+        self.prefix = prefix
+
+    async def get(self, key: str) -> OAuthToken | None:
+        return await self.inner.get(self.prefix + key)
+
+    async def set(self, key: str, token: OAuthToken) -> None:
+        await self.inner.set(self.prefix + key, token)
+
+    async def delete(self, key: str) -> None:
+        await self.inner.delete(self.prefix + key)
+
+    def lock(self, key: str) -> AbstractAsyncContextManager[object]:
+        return self.inner.lock(self.prefix + key)
+
+    def __repr__(self) -> str:
+        return f"NamespacedStore({self.inner!r}, prefix={self.prefix!r})"
+
+
+def file_store(path: Path, namespace: str) -> NamespacedStore:
+    from .sessions import FileSessionStore
+
+    return NamespacedStore(FileSessionStore(path), namespace)
+
+
+def open_client(creds: CliCredentials, **options: Any) -> Podio:
+    """A `Podio` for these credentials: its store is the session file (namespaced) when one
+    is in use, else memory. `options` go to `Podio` (max_concurrency, pace, ...)."""
+    from ._client import Podio
+
+    store = file_store(creds.session_file, creds.namespace) if creds.session_file else None
+    return Podio(
+        creds.client_id,
+        creds.client_secret,
+        api_url=creds.api_url,
+        session_store=store,
+        session_key=USER_KEY,
+        **options,
+    )
+
+
+async def sign_in_user(podio: Podio, creds: CliCredentials) -> None:
+    """Make `podio` (the user session) usable: the password flow with PODIO_USERNAME and
+    PODIO_PASSWORD, else the saved sign-in, refreshed now if it expired. A saved sign-in
+    Podio no longer accepts is a `CliError` (credentials) telling the user to log in again."""
+    if creds.user is not None:
+        await podio.authenticate_with_credentials(*creds.user)
+        return
+    if creds.session_file is None:
+        return  # app sessions only
+    if not await podio.is_authenticated():
+        token = podio.token
+        if token is None:
+            raise CliError(
+                f"no saved sign-in for {creds.api_url} (client {creds.client_id}) in "
+                f"{creds.session_file}: run `podiokit login`",
+                "credentials",
+            )
+        raise CliError(session_expired_message(creds.session_file), "credentials")
+
+
+def describe_auth_failure(exc: BaseException, creds: CliCredentials | None) -> CliError | None:
+    """A refused refresh of the saved sign-in in the middle of a run: say to log in again."""
+    from .errors import PodioInvalidGrantError
+
+    if creds is None or creds.session_file is None or creds.user is not None:
+        return None
+    if isinstance(exc, PodioInvalidGrantError) and "refresh" in str(exc):
+        return CliError(session_expired_message(creds.session_file), "credentials")
+    return None
