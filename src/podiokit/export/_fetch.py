@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import anyio
-import httpx
 import msgspec
 
 from ..errors import PodioRateLimitError, PodioResponseError
@@ -82,13 +81,9 @@ async def _post_filter(
                 on_wait(wait)
             await sleep(wait)
             continue
-        content = response.content
-        # httpx 0.28 leaves a read response in a reference cycle (response -> its bound
-        # stream -> response), so its 4 MB body lives until the cyclic GC runs, and slicing
-        # with msgspec allocates too few objects to trigger it: peak memory then grows with
-        # the export. The body is read and the stream closed; dropping it breaks the cycle.
-        response.stream = httpx.ByteStream(b"")
-        return content
+        # The pipeline has already broken httpx's response <-> stream cycle (_http.py), so
+        # the page's bytes go as soon as the caller drops them, without the cyclic GC.
+        return response.content
 
 
 def _decode(content: bytes, app_id: int) -> _RawPage:
