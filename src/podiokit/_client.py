@@ -239,11 +239,13 @@ class Podio(ResourceNamespaces):
         auth = self._pipeline.session_auth(self._key)
         auth.adopt(None)
         auth.app_credentials = None
+        auth.unsaved = None
         await self._pipeline.store.delete(self._key)
 
     async def _save(self, token: OAuthToken) -> OAuthToken:
         auth = self._pipeline.session_auth(self._key)
         await self._pipeline.store.set(self._key, token)
+        auth.unsaved = None  # a new sign-in replaces a refreshed token still waiting
         auth.adopt(token)
         return token
 

@@ -20,18 +20,20 @@ import httpx
 from . import _options
 from . import auth as _auth
 from ._loop_local import LoopLocal
-from ._ratelimit import RateLimitState
+from ._ratelimit import RateLimitState, _Pool
 from ._resource import NOT_GIVEN, NotGiven, TimeoutArg
 from ._retry import IDEMPOTENT_METHODS, RETRY_STATUSES, backoff, never_sent
 from .errors import (
     PodioAuthorizationError,
     PodioConnectionError,
     PodioError,
+    PodioRateLimitError,
     PodioTimeoutError,
     error_for_status,
     wait_hint,
 )
 from .fields import json_default
+from .sessions._base import SharedRateLimits
 
 if TYPE_CHECKING:
     from ._client import Podio
@@ -50,6 +52,13 @@ sleep = anyio.sleep
 
 #: Waits at least this long are logged at INFO: a call that stalls should say why.
 _LOUD_WAIT = 5.0
+
+#: With a store that shares rate-limit figures, it is asked before a call and told after it
+#: only once at most this share of the budget is left (twice the pacing threshold, at least
+#: this much), or when this process's own figures are older than _SHARE_STALE seconds. Far
+#: from the threshold every process reads the shared figure in Podio's own headers already.
+_MIN_SHARE_BAND = 0.2
+_SHARE_STALE = 30.0
 
 
 @dataclass(frozen=True)
@@ -89,6 +98,12 @@ class Pipeline:
         self._limiter: LoopLocal[anyio.Semaphore] | None = (
             LoopLocal(lambda: anyio.Semaphore(limit)) if limit else None
         )
+        # A store that shares the rate-limit figures (Redis): processes acting as the same
+        # identity pace and wait together. Asked only near the threshold (see _share_band).
+        self._shared: SharedRateLimits | None = (
+            store if isinstance(store, SharedRateLimits) else None
+        )
+        self._share_band = min(1.0, max(2 * config.pace_threshold, _MIN_SHARE_BAND))
         self._token_url = config.api_url + _TOKEN_PATH
         api = httpx.URL(config.api_url)
         # The one origin the token may go to over plain http: an http api_url the user
@@ -257,20 +272,44 @@ class Pipeline:
         file_positions = _file_positions(files)
         attempt = 0
         rate_limit_waits = 0
+        pool = rate.pool(rate_limited=rate_limited)
+        pool_name = "limited" if rate_limited else "general"
+        shared = self._shared
         while True:
-            if config.pace:
-                delay = rate.pace_delay(config.pace_threshold, rate_limited=rate_limited)
-                if delay > 0:
-                    pool = rate.pool(rate_limited=rate_limited)
-                    logger.log(
-                        logging.INFO if delay >= _LOUD_WAIT else logging.DEBUG,
-                        "pacing session %r: %s of %s calls left this hour; waiting %.1f s",
-                        key,
-                        pool.remaining,
-                        pool.limit,
-                        delay,
+            share = None
+            if shared is not None and pool.needs_sharing(self._share_band, _SHARE_STALE):
+                share = await shared.rate_limit_get(
+                    key, pool_name, pace_threshold=config.pace_threshold if config.pace else None
+                )
+                if share is not None:
+                    pool.adopt(share.limit, share.remaining, share.reset_in)
+            if share is not None:
+                # The shared wait: the time to the reset when another process (or this one)
+                # spent the budget, else this process's paced slot.
+                delay = share.wait
+                if delay > config.rate_limit_wait and pool.blocked_for() > 0:
+                    raise PodioRateLimitError(
+                        f"the hourly budget of session {key!r} is spent (seen by a process "
+                        f"sharing it); it resets in about {delay:.0f} s",
+                        status=420,
+                        method=method,
+                        path=path,
+                        retry_after=delay,
                     )
-                    await sleep(delay)
+            elif config.pace:
+                delay = rate.pace_delay(config.pace_threshold, rate_limited=rate_limited)
+            else:
+                delay = 0.0
+            if delay > 0:
+                logger.log(
+                    logging.INFO if delay >= _LOUD_WAIT else logging.DEBUG,
+                    "pacing session %r: %s of %s calls left this hour; waiting %.1f s",
+                    key,
+                    pool.remaining,
+                    pool.limit,
+                    delay,
+                )
+                await sleep(delay)
             _rewind(file_positions)
             request_headers = headers
             if authorize is not None:
@@ -303,6 +342,10 @@ class Pipeline:
                 rate_limited=rate_limited,
             )
             status = response.status_code
+            if shared is not None and (
+                status in (420, 429) or pool.needs_sharing(self._share_band, _SHARE_STALE)
+            ):
+                await self._share(shared, key, pool_name, pool, response)
             if status in RETRY_STATUSES and idempotent and attempt < max_retries:
                 logger.debug(
                     "%s %s -> %d; retrying (attempt %d)", method, path, status, attempt + 1
@@ -331,6 +374,24 @@ class Pipeline:
                     rate_limit_waits += 1
                     continue
             return response
+
+    async def _share(
+        self,
+        shared: SharedRateLimits,
+        key: str,
+        pool_name: str,
+        pool: _Pool,
+        response: httpx.Response,
+    ) -> None:
+        """Tell the shared store this response's figures (a 420's wait included) and take the
+        merged ones: the lowest remaining any process saw, and the shared reset estimate."""
+        wait = _rate_limit_wait(response) if response.status_code in (420, 429) else None
+        if response.status_code in (420, 429) and wait is None:
+            return  # a 420 without a wait tells the others nothing they can plan on
+        share = await shared.rate_limit_update(
+            key, pool_name, limit=pool.limit, remaining=pool.remaining, wait=wait
+        )
+        pool.adopt(share.limit, share.remaining, share.reset_in)
 
     async def _transmit(
         self, request: httpx.Request, path: str, *, stream: bool = False

@@ -34,15 +34,17 @@ class _Pool:
       instead that the hour began at this process's first call made one call wait 400 s.
     """
 
-    __slots__ = ("limit", "remaining", "reset_at")
+    __slots__ = ("limit", "remaining", "reset_at", "seen_at")
 
     def __init__(self) -> None:
         self.limit: int | None = None
         self.remaining: int | None = None
         self.reset_at: float | None = None
+        #: When these figures were last learnt (a response, or a shared store).
+        self.seen_at: float | None = None
 
     def update(self, limit: int | None, remaining: int | None) -> None:
-        now = clock()
+        now = self.seen_at = clock()
         went_up = (
             remaining is not None and self.remaining is not None and remaining > self.remaining + 1
         )
@@ -60,6 +62,32 @@ class _Pool:
 
     def note_reset(self, seconds: float) -> None:
         self.reset_at = clock() + max(seconds, 0.0)
+
+    def adopt(self, limit: int | None, remaining: int | None, reset_in: float | None) -> None:
+        """Take the figures of a shared store (the lowest remaining any process saw this
+        window, and the shared reset estimate) as this process's own."""
+        now = self.seen_at = clock()
+        if limit is not None:
+            self.limit = limit
+        if remaining is not None:
+            self.remaining = remaining
+        if reset_in is not None:
+            self.reset_at = now + max(reset_in, 0.0)
+
+    def needs_sharing(self, share: float, stale_after: float) -> bool:
+        """Whether a shared store must be asked before the next call: nothing known yet, or
+        known long ago, or at most `share` of the budget left (pacing or a 420 ahead)."""
+        if self.seen_at is None or not self.limit or self.remaining is None:
+            return True
+        if clock() - self.seen_at > stale_after:
+            return True
+        return self.remaining <= self.limit * share
+
+    def blocked_for(self) -> float:
+        """Seconds until the estimated reset when nothing is left of the budget, else 0."""
+        if self.remaining is None or self.remaining > 0 or self.reset_at is None:
+            return 0.0
+        return max(self.reset_at - clock(), 0.0)
 
     def pace_delay(self, threshold: float) -> float:
         if not self.limit or self.remaining is None or self.reset_at is None:

@@ -21,7 +21,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import anyio
 
-from .errors import PodioAuthorizationError, PodioInvalidGrantError
+from .errors import PodioAuthorizationError, PodioInvalidGrantError, SessionStoreError
 
 if TYPE_CHECKING:
     from ._client import Podio
@@ -280,7 +280,7 @@ class SessionAuth:
     is re-read under the lock whenever a refresh is considered.
     """
 
-    __slots__ = ("app_credentials", "auth_header", "key", "loaded", "token")
+    __slots__ = ("app_credentials", "auth_header", "key", "loaded", "token", "unsaved")
 
     def __init__(self, key: str) -> None:
         self.key = key
@@ -290,6 +290,9 @@ class SessionAuth:
         # Only kept in memory: an app session re-authenticates with these after
         # invalid_grant. Never written to a store, a log or a repr.
         self.app_credentials: tuple[int, str] | None = None
+        #: A refreshed token the store could not take (Redis down, say): used from memory
+        #: and saved on the next call, so a pair Podio already rotated is never lost.
+        self.unsaved: OAuthToken | None = None
 
     def adopt(self, token: OAuthToken | None) -> None:
         self.token = token
@@ -298,9 +301,24 @@ class SessionAuth:
 
 
 async def load(auth: SessionAuth, store: SessionStore) -> OAuthToken | None:
+    if auth.unsaved is not None:
+        await _save_unsaved(auth, store)
     if not auth.loaded:
         auth.adopt(await store.get(auth.key))
     return auth.token
+
+
+async def _save_unsaved(auth: SessionAuth, store: SessionStore) -> None:
+    token = auth.unsaved
+    if token is None:
+        return
+    try:
+        await store.set(auth.key, token)
+    except SessionStoreError:
+        return  # still down: keep using the token from memory (warned when it was kept)
+    if auth.unsaved is token:
+        auth.unsaved = None
+    logger.info("session %r: the refreshed token kept in memory is saved now", auth.key)
 
 
 async def refresh(
@@ -343,9 +361,22 @@ async def refresh(
                 if latest is None:
                     raise
                 token = latest  # someone else stored a fresh token meanwhile: use it
-            if token is not stored:
-                await store.set(auth.key, token)
+            # Adopted first: if the store fails now, this process still has the pair Podio
+            # has just rotated (the old one is dead), and saves it on its next call.
             auth.adopt(token)
+            if token is not stored:
+                try:
+                    await store.set(auth.key, token)
+                except SessionStoreError as exc:
+                    auth.unsaved = token
+                    logger.warning(
+                        "session %r: the refreshed token could not be saved (%s); it is kept "
+                        "in memory and saved when the store answers again",
+                        auth.key,
+                        exc,
+                    )
+                else:
+                    auth.unsaved = None
         return token
 
 

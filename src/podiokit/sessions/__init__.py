@@ -9,14 +9,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ._base import SessionStore
+from ._base import RateLimitShare, SessionStore, SharedRateLimits
 from .file import FileSessionStore
 from .memory import MemorySessionStore
 
 if TYPE_CHECKING:
     from .redis import RedisSessionStore
 
-__all__ = ["FileSessionStore", "MemorySessionStore", "RedisSessionStore", "SessionStore"]
+__all__ = [
+    "FileSessionStore",
+    "MemorySessionStore",
+    "RateLimitShare",
+    "RedisSessionStore",
+    "SessionStore",
+    "SharedRateLimits",
+]
 
 
 def __getattr__(name: str) -> Any:

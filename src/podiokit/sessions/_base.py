@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from ..auth import OAuthToken
 
-__all__ = ["SessionStore"]
+__all__ = ["RateLimitShare", "SessionStore", "SharedRateLimits"]
 
 
 @runtime_checkable
@@ -32,3 +33,50 @@ class SessionStore(Protocol):
     async def delete(self, key: str) -> None: ...
 
     def lock(self, key: str) -> AbstractAsyncContextManager[object]: ...
+
+
+@dataclass(frozen=True)
+class RateLimitShare:
+    """One pool's budget as every process sharing a session key sees it.
+
+    `remaining` is the lowest `X-Rate-Limit-Remaining` any of them saw in the current window,
+    `reset_in` the seconds left until the estimated reset (None: unknown), and `wait` the
+    seconds the asking process should wait before its call (its paced slot, or the time to
+    the reset when nothing is left)."""
+
+    limit: int | None
+    remaining: int | None
+    reset_in: float | None
+    wait: float = 0.0
+
+
+@runtime_checkable
+class SharedRateLimits(Protocol):
+    """An optional capability of a store: Podio's rate-limit figures shared per session key,
+    so processes acting as the same identity pace and wait together (RedisSessionStore has
+    it; the memory and file stores keep the figures in each process).
+
+    `pool` is "general" or "limited" (Podio's 250/hour operations). The client asks only
+    when its own figures are stale or near the pacing threshold, so a store round trip is
+    not added to calls made while the budget is far from spent.
+    """
+
+    async def rate_limit_get(
+        self, key: str, pool: str, *, pace_threshold: float | None
+    ) -> RateLimitShare | None:
+        """The shared figures (None when no process has any), and the caller's wait: with
+        `pace_threshold`, a paced slot is reserved once at most that share is left."""
+        ...
+
+    async def rate_limit_update(
+        self,
+        key: str,
+        pool: str,
+        *,
+        limit: int | None,
+        remaining: int | None,
+        wait: float | None = None,
+    ) -> RateLimitShare:
+        """Merge one response's figures (`wait`: a 420's "Please wait N seconds"); return
+        the merged figures."""
+        ...

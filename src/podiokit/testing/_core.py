@@ -103,6 +103,7 @@ class Core:
             "client_disconnects": self.client_disconnects,
             "routes": dict(self.routes),
             "token_grants": dict(self.tokens.grants),
+            "rate_limited": self.limiter.refused,
             "faults": dict(self.faults),
             "items": len(self.world.items),
             "tokens_active": len(self.tokens.by_access),

@@ -17,6 +17,8 @@ class RateLimiter:
         self.window = window
         # (identity, pool) -> [window start, calls used]
         self._used: dict[tuple[Any, str], list[float]] = {}
+        #: Calls refused with 420 (stats()["rate_limited"]).
+        self.refused = 0
 
     def peek(self, identity: Any, pool: str) -> dict[str, str]:
         """The headers for a call that does not count (auth failures, unknown routes)."""
@@ -41,6 +43,7 @@ class RateLimiter:
         if slot[1] >= limit:
             wait = max(1, math.ceil(slot[0] + self.window - now))
             headers = {"X-Rate-Limit-Limit": str(limit), "X-Rate-Limit-Remaining": "0"}
+            self.refused += 1
             raise ApiError(
                 420,
                 "rate_limit",
