@@ -287,7 +287,7 @@ class Pipeline:
                 # The shared wait: the time to the reset when another process (or this one)
                 # spent the budget, else this process's paced slot.
                 delay = share.wait
-                if delay > config.rate_limit_wait and pool.blocked_for() > 0:
+                if share.blocked and delay > config.rate_limit_wait:
                     raise PodioRateLimitError(
                         f"the hourly budget of session {key!r} is spent (seen by a process "
                         f"sharing it); it resets in about {delay:.0f} s",

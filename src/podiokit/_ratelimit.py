@@ -83,12 +83,6 @@ class _Pool:
             return True
         return self.remaining <= self.limit * share
 
-    def blocked_for(self) -> float:
-        """Seconds until the estimated reset when nothing is left of the budget, else 0."""
-        if self.remaining is None or self.remaining > 0 or self.reset_at is None:
-            return 0.0
-        return max(self.reset_at - clock(), 0.0)
-
     def pace_delay(self, threshold: float) -> float:
         if not self.limit or self.remaining is None or self.reset_at is None:
             return 0.0

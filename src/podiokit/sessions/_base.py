@@ -41,13 +41,14 @@ class RateLimitShare:
 
     `remaining` is the lowest `X-Rate-Limit-Remaining` any of them saw in the current window,
     `reset_in` the seconds left until the estimated reset (None: unknown), and `wait` the
-    seconds the asking process should wait before its call (its paced slot, or the time to
-    the reset when nothing is left)."""
+    seconds the asking process should wait before its call: its paced slot, or, when
+    `blocked`, the time to the reset a 420 announced to one of them."""
 
     limit: int | None
     remaining: int | None
     reset_in: float | None
     wait: float = 0.0
+    blocked: bool = False
 
 
 @runtime_checkable

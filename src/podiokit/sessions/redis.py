@@ -45,6 +45,7 @@ local reset = creset
 if wait ~= nil then
   rem = 0
   reset = now + wait
+  redis.call('HSET', KEYS[1], 'blocked_until', tostring(reset))
 elseif rem ~= nil then
   local open = creset ~= nil and now < creset
   local went_up = crem ~= nil and rem > crem + slack
@@ -71,33 +72,35 @@ redis.call('EXPIRE', KEYS[1], math.ceil(ttl))
 return {tostring(limit or ''), tostring(rem or ''), reset_in}
 """
 
-# Before a call: the figures, and how long this caller waits. Nothing left: until the reset.
-# At most `threshold` left: the next paced slot, reserved here, so processes take turns
-# instead of each spacing its own calls over the whole budget.
+# Before a call: the figures, and how long this caller waits. After a 420 (Podio's exact
+# "Please wait N seconds"): until then. At most `threshold` left: the next paced slot,
+# reserved here, so processes take turns instead of each spacing its calls over the budget.
+# With nothing left but no 420 yet, no wait: that call's 420 tells everyone the exact reset.
 _GET = """
-local cur = redis.call('HMGET', KEYS[1], 'limit', 'remaining', 'reset_at', 'next_at')
-local limit, rem, reset, nxt = tonumber(cur[1]), tonumber(cur[2]), tonumber(cur[3]), tonumber(cur[4])
+local cur = redis.call('HMGET', KEYS[1], 'limit', 'remaining', 'reset_at', 'next_at', 'blocked_until')
+local limit, rem, reset = tonumber(cur[1]), tonumber(cur[2]), tonumber(cur[3])
+local nxt, blocked = tonumber(cur[4]), tonumber(cur[5])
 if rem == nil then return false end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local threshold = tonumber(ARGV[1])
-local wait = 0
+local wait, is_block = 0, '0'
 local reset_in = ''
-if reset ~= nil then
+if blocked ~= nil and blocked > now then
+  wait, is_block = blocked - now, '1'
+  reset_in = tostring(wait)
+elseif reset ~= nil then
   local left = reset - now
   reset_in = tostring(math.max(left, 0))
-  if left > 0 then
-    if rem <= 0 then
-      wait = left
-    elseif threshold ~= nil and limit ~= nil and limit > 0 and rem <= limit * threshold then
-      local slot = math.max(nxt or 0, now)
-      if slot > reset then slot = reset end
-      wait = slot - now
-      redis.call('HSET', KEYS[1], 'next_at', tostring(slot + math.min(left, left / math.max(rem, 1))))
-    end
+  if left > 0 and rem > 0 and threshold ~= nil and limit ~= nil and limit > 0
+      and rem <= limit * threshold then
+    local slot = math.max(nxt or 0, now)
+    if slot > reset then slot = reset end
+    wait = slot - now
+    redis.call('HSET', KEYS[1], 'next_at', tostring(slot + math.min(left, left / math.max(rem, 1))))
   end
 end
-return {tostring(limit or ''), tostring(rem), reset_in, tostring(wait)}
+return {tostring(limit or ''), tostring(rem), reset_in, tostring(wait), is_block}
 """
 
 
@@ -224,7 +227,15 @@ class RedisSessionStore:
                     self._lock_timeout,
                 )
             except (RedisError, OSError) as exc:
-                self._unreachable(exc)
+                # Redis went away: the lock expires by itself after lock_timeout, and what it
+                # guarded (a refreshed token) is kept; failing the call would lose nothing less.
+                logger.warning(
+                    "Redis lock %r at %s could not be released (%s); it expires in %g s",
+                    name,
+                    self._where,
+                    type(exc).__name__,
+                    self._lock_timeout,
+                )
 
     # -- SharedRateLimits ----------------------------------------------------------------
 
@@ -243,7 +254,7 @@ class RedisSessionStore:
         reply = await self._call(lambda: script(keys=keys, args=args))
         if not reply:
             return None
-        return _share(reply, wait=float(reply[3]))
+        return _share(reply, wait=float(reply[3]), blocked=_num(reply[4]) == 1)
 
     async def rate_limit_update(
         self,
@@ -284,13 +295,14 @@ def _num(raw: Any) -> float | None:
     return float(text) if text else None
 
 
-def _share(reply: Any, *, wait: float = 0.0) -> RateLimitShare:
+def _share(reply: Any, *, wait: float = 0.0, blocked: bool = False) -> RateLimitShare:
     limit, remaining, reset_in = (_num(v) for v in reply[:3])
     return RateLimitShare(
         limit=int(limit) if limit is not None else None,
         remaining=int(remaining) if remaining is not None else None,
         reset_in=reset_in,
         wait=max(wait, 0.0),
+        blocked=blocked,
     )
 
 
