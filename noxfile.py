@@ -123,6 +123,7 @@ def bench(session: nox.Session) -> None:
         "bench_export.py",
         "bench_import.py",
         "bench_mirror.py",
+        "bench_shared_budget.py",
         "bench_sync.py",
         "bench_typed.py",
     ]:
