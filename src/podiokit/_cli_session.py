@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping, Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,13 +24,14 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ._client import Podio
     from .auth import OAuthToken
-    from .sessions import SessionStore
+    from .sessions import RateLimitShare, SessionStore, SharedRateLimits
 
 __all__ = [
     "EXIT_CODES",
     "CliCredentials",
     "CliError",
     "NamespacedStore",
+    "SharedBudgetStore",
     "credentials",
     "default_session_file",
     "open_client",
@@ -101,6 +102,9 @@ class CliCredentials:
     app_tokens: dict[int, str] = field(default_factory=dict, repr=False)
     user: tuple[str, str] | None = field(default=None, repr=False)
     session_file: Path | None = None
+    #: PODIO_REDIS_URL: share the hourly budget with other processes acting as the same
+    #: identity (RedisSessionStore's shared figures). Out of the repr: it may hold a password.
+    redis_url: str | None = field(default=None, repr=False)
 
     @property
     def namespace(self) -> str:
@@ -137,6 +141,9 @@ def credentials(
     2. a user: PODIO_USERNAME and PODIO_PASSWORD;
     3. the user saved by `podiokit login` in the session file (`--session-file`, else
        PODIO_SESSION_FILE, else the default file when it exists).
+
+    With PODIO_REDIS_URL, the hourly budget is shared through Redis with every process that
+    acts as the same identity (tokens stay where they are).
 
     An explicit `--session-file` is always used as the store, so the tokens of this run
     (app sessions included) are saved and refreshed there. Raises `CliError` (usage) when
@@ -177,6 +184,7 @@ def credentials(
         app_tokens=tokens,
         user=user if (missing or not app_ids) else None,
         session_file=path,
+        redis_url=env.get("PODIO_REDIS_URL") or None,
     )
 
 
@@ -232,26 +240,79 @@ class NamespacedStore:
         return f"NamespacedStore({self.inner!r}, prefix={self.prefix!r})"
 
 
+class SharedBudgetStore(NamespacedStore):
+    """A `NamespacedStore` whose rate-limit figures are shared through `budget` (a
+    RedisSessionStore), under the same namespace: tokens stay in `inner` (memory, or the
+    session file), while every process acting as this identity paces and waits together."""
+
+    def __init__(self, inner: SessionStore, prefix: str, budget: SharedRateLimits) -> None:
+        super().__init__(inner, prefix)
+        self.budget = budget
+
+    async def rate_limit_get(
+        self, key: str, pool: str, *, pace_threshold: float | None
+    ) -> RateLimitShare | None:
+        return await self.budget.rate_limit_get(
+            self.prefix + key, pool, pace_threshold=pace_threshold
+        )
+
+    async def rate_limit_update(
+        self,
+        key: str,
+        pool: str,
+        *,
+        limit: int | None,
+        remaining: int | None,
+        wait: float | None = None,
+    ) -> RateLimitShare:
+        return await self.budget.rate_limit_update(
+            self.prefix + key, pool, limit=limit, remaining=remaining, wait=wait
+        )
+
+
+#: Where `podiokit` commands keep the shared budget in Redis (then the namespace, the key).
+REDIS_PREFIX = "podiokit:cli:"
+
+
 def file_store(path: Path, namespace: str) -> NamespacedStore:
     from .sessions import FileSessionStore
 
     return NamespacedStore(FileSessionStore(path), namespace)
 
 
-def open_client(creds: CliCredentials, **options: Any) -> Podio:
-    """A `Podio` for these credentials: its store is the session file (namespaced) when one
-    is in use, else memory. `options` go to `Podio` (max_concurrency, pace, ...)."""
+@asynccontextmanager
+async def open_client(creds: CliCredentials, **options: Any) -> AsyncIterator[Podio]:
+    """`async with open_client(creds) as podio`: a `Podio` for these credentials. Its tokens
+    live in the session file (namespaced) when one is in use, else in memory; with
+    `creds.redis_url`, its budget is shared through Redis. `options` go to `Podio`."""
     from ._client import Podio
+    from .sessions import FileSessionStore, MemorySessionStore
 
-    store = file_store(creds.session_file, creds.namespace) if creds.session_file else None
-    return Podio(
-        creds.client_id,
-        creds.client_secret,
-        api_url=creds.api_url,
-        session_store=store,
-        session_key=USER_KEY,
-        **options,
+    path = creds.session_file
+    inner: SessionStore = FileSessionStore(path) if path else MemorySessionStore()
+    redis = None
+    if creds.redis_url:
+        from .sessions import RedisSessionStore
+
+        redis = RedisSessionStore(creds.redis_url, prefix=REDIS_PREFIX)
+    store = (
+        NamespacedStore(inner, creds.namespace)
+        if redis is None
+        else SharedBudgetStore(inner, creds.namespace, redis)
     )
+    try:
+        async with Podio(
+            creds.client_id,
+            creds.client_secret,
+            api_url=creds.api_url,
+            session_store=store,
+            session_key=USER_KEY,
+            **options,
+        ) as podio:
+            yield podio
+    finally:
+        if redis is not None:
+            await redis.aclose()
 
 
 async def sign_in_user(podio: Podio, creds: CliCredentials) -> None:

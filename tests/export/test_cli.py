@@ -226,3 +226,23 @@ def test_a_terminal_gets_a_progress_bar(monkeypatch: pytest.MonkeyPatch) -> None
         assert task.fields["left"] == "248 calls left this hour"
         on_progress(ExportProgress(500, 1_000, 2, 0.6, calls_left=0, waiting=3_400))
         assert display._bar.tasks[0].fields["left"] == "rate limit reached: waiting 3400 s"
+
+
+def test_unreachable_redis_is_one_line_without_its_password(
+    served: Emulator,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens there once closed
+    monkeypatch.setenv("PODIO_REDIS_URL", f"redis://:hunter2@127.0.0.1:{port}/0")
+    token = app_tokens(served)[PROJECTS]
+    code = main(["export", str(PROJECTS), "--out", str(tmp_path / "o.jsonl"), "--app-token", token])
+    line = _one_line_error(capsys)
+    assert code == 1
+    assert f"cannot use Redis at redis://127.0.0.1:{port}/0" in line
+    assert "hunter2" not in line and token not in line

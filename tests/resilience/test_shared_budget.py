@@ -341,3 +341,53 @@ def test_far_from_the_threshold_no_redis_round_trip(
 
     # The budget (20 a window) is 20 % spent after 4 calls: the first read, then none.
     assert asyncio.run(count_scripts(4)) == 1
+
+
+@pytest.mark.parametrize("shared", [True, False], ids=["PODIO_REDIS_URL", "control"])
+def test_podiokit_export_waits_for_a_reset_another_exporter_was_told(
+    served: tuple[Emulator, str], redis_server: RedisServer, tmp_path: Path, shared: bool
+) -> None:
+    """`podiokit export` with PODIO_REDIS_URL: another exporter acting as the same user was
+    just answered 420 (the 250/hour pool of filters and tokens, here 5 per 4 s), so this one
+    waits for that reset instead of collecting a 420 of its own (the control, without Redis,
+    collects one)."""
+    from podiokit._cli_session import REDIS_PREFIX, session_namespace
+    from podiokit.errors import PodioRateLimitError
+
+    emu, url = served
+    creds = emu.credentials
+    namespace = session_namespace(url, creds["client_id"])
+
+    async def spend_the_pool() -> None:
+        store = RedisSessionStore(redis_server.url, prefix=REDIS_PREFIX + namespace)
+        async with _client(emu, url, store, rate_limit_wait=0, max_retries=0) as podio:
+            await podio.authenticate_with_credentials(creds["username"], creds["password"])
+            with pytest.raises(PodioRateLimitError):
+                for _ in range(10):
+                    await podio.items.filter(PROJECTS, limit=1)
+        await store.aclose()
+
+    asyncio.run(spend_the_pool())
+    assert emu.stats()["rate_limited"] == 1
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PODIO_")}
+    env.update(
+        PODIO_CLIENT_ID=creds["client_id"],
+        PODIO_CLIENT_SECRET=creds["client_secret"],
+        PODIO_API_URL=url,
+        PODIO_USERNAME=creds["username"],
+        PODIO_PASSWORD=creds["password"],
+        PODIO_SESSION_FILE=str(tmp_path / "none.json"),
+    )
+    if shared:
+        env["PODIO_REDIS_URL"] = redis_server.url
+    out = tmp_path / "out.jsonl"
+    result = subprocess.run(
+        [sys.executable, "-m", "podiokit.cli", "export", str(PROJECTS), "--out", str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert len(out.read_text().splitlines()) == 20
+    assert emu.stats()["rate_limited"] == (1 if shared else 2)

@@ -39,7 +39,9 @@ EXPORT_HELP = (
     "Credentials come from PODIO_CLIENT_ID, PODIO_CLIENT_SECRET, PODIO_API_URL and "
     "PODIO_APP_TOKEN (or --app-token); without app tokens, PODIO_USERNAME and PODIO_PASSWORD "
     "sign in as a user who sees every app, and without those the session `podiokit login` "
-    "saved is used (and kept refreshed)."
+    "saved is used (and kept refreshed).\n\n"
+    "With PODIO_REDIS_URL set, exporters acting as the same user or app (on any machine) share "
+    "its hourly budget through Redis: they pace together and wait for the same reset."
 )
 
 
