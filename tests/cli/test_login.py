@@ -265,3 +265,23 @@ def test_default_session_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr("sys.platform", "darwin")
     mac = tmp_path / "Library/Application Support/podiokit/session.json"
     assert default_session_file({"HOME": home}) == mac
+
+
+def test_mirror_uses_an_explicit_session_file(
+    served: Emulator,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    pytest.importorskip("sqlalchemy")
+    elsewhere = tmp_path / "other" / "session.json"
+    assert main(["login", "--session-file", str(elsewhere)]) == 0, capsys.readouterr().err
+    monkeypatch.delenv("PODIO_USERNAME")
+    monkeypatch.delenv("PODIO_PASSWORD")
+    capsys.readouterr()
+    db = f"sqlite:///{tmp_path / 'mirror.db'}"
+    code = main(["mirror", str(PROJECTS), "--db", db, "--session-file", str(elsewhere)])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert f"app {PROJECTS}: full, 600 created" in out
+    assert served.stats()["token_grants"] == {"password": 1}

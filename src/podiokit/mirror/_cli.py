@@ -36,7 +36,10 @@ MIRROR_HELP = (
     "calls per app).\n\n"
     "Credentials come from PODIO_CLIENT_ID, PODIO_CLIENT_SECRET, PODIO_API_URL and "
     "PODIO_APP_TOKEN (or --app-token); without app tokens, PODIO_USERNAME and PODIO_PASSWORD "
-    "sign in as a user who sees every app."
+    "sign in as a user who sees every app, and without those the session `podiokit login` "
+    "saved is used (and kept refreshed).\n\n"
+    "With PODIO_REDIS_URL set, processes acting as the same user or app (on any machine) share "
+    "its hourly budget through Redis."
 )
 
 
@@ -59,10 +62,14 @@ def register(app: typer.Typer, command_cls: type[Any] | None = None) -> None:
             [], "--app-token", metavar="[APP_ID=]TOKEN",
             help="App token, once per app (in APP_ID order, or APP_ID=TOKEN). Default: PODIO_APP_TOKEN (comma-separated).",
         ),
+        session_file: str = typer.Option(
+            "", "--session-file", metavar="PATH", show_default=False,
+            help="Session saved by `podiokit login --session-file PATH`; this run's tokens are saved there too. Default: PODIO_SESSION_FILE, else the user config directory's, when present.",
+        ),
     ) -> None:  # fmt: skip
         code = run(
             app_ids, db, concurrency=concurrency, refresh_fields=refresh_fields,
-            app_tokens=app_token, env=os.environ,
+            app_tokens=app_token, env=os.environ, session_file=session_file or None,
         )  # fmt: skip
         raise typer.Exit(code)
 
@@ -75,13 +82,16 @@ def run(
     refresh_fields: bool,
     app_tokens: Sequence[str],
     env: Mapping[str, str],
+    session_file: str | None = None,
 ) -> int:
     """Run the mirror once; print the summary or a one-line error; return the exit code."""
     import anyio
 
     creds: CliCredentials | None = None
     try:
-        creds = credentials(env, app_ids=app_ids, app_tokens=app_tokens)
+        creds = credentials(
+            env, app_ids=app_ids, app_tokens=app_tokens, session_file=session_file
+        )
         result = anyio.run(_mirror, creds, app_ids, db, concurrency, refresh_fields)
     except KeyboardInterrupt:
         _error("interrupted; run the same command again: the mirror holds whole pages")
