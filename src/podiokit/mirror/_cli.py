@@ -89,9 +89,7 @@ def run(
 
     creds: CliCredentials | None = None
     try:
-        creds = credentials(
-            env, app_ids=app_ids, app_tokens=app_tokens, session_file=session_file
-        )
+        creds = credentials(env, app_ids=app_ids, app_tokens=app_tokens, session_file=session_file)
         result = anyio.run(_mirror, creds, app_ids, db, concurrency, refresh_fields)
     except KeyboardInterrupt:
         _error("interrupted; run the same command again: the mirror holds whole pages")
