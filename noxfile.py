@@ -63,6 +63,7 @@ WHEEL_CHECKS = {
     "export": ["python", "tests/packaging/extra_smoke.py", "export"],
     "mirror": ["python", "tests/packaging/extra_smoke.py", "mirror"],
     "postgres": ["python", "tests/packaging/extra_smoke.py", "postgres"],
+    "aiohttp": ["python", "tests/packaging/extra_smoke.py", "aiohttp"],
     "all": ["podiokit", "demo", "--items", "500"],
 }
 
@@ -119,10 +120,12 @@ def bench(session: nox.Session) -> None:
     _install(session)
     for script in session.posargs or [
         "bench_concurrency.py",
+        "bench_cpu64.py",
         "bench_emulator.py",
         "bench_export.py",
         "bench_import.py",
         "bench_mirror.py",
+        "bench_peers.py",
         "bench_shared_budget.py",
         "bench_sync.py",
         "bench_typed.py",

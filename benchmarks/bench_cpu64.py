@@ -11,8 +11,9 @@ Variants, each run by 64 tasks unless named otherwise:
   alive) and `orjson.loads(response.content)`: the reference, per backend;
 * `podiokit request`: `podio.request("GET", ...)` at the default `max_concurrency` (8);
 * `podiokit items.get`: the same through the typed `podio.items.get(...)`;
-* `... [aiohttp]`: the same over httpx-aiohttp's `AiohttpTransport` (asyncio only), and
-  podiokit's `request` over either transport at 1, 16 and 64 tasks.
+* `... [aiohttp]`: the same over httpx-aiohttp's `AiohttpTransport` (asyncio only; podiokit
+  through `transport=podiokit.transports.aiohttp_transport()`), and podiokit's `request` over
+  either transport at 1, 16 and 64 tasks.
 
 Every variant runs once per round, in a shuffled order; the first round warms pools and
 caches and is discarded. Reported: CPU µs per call (median over rounds) and the median of the
@@ -68,21 +69,25 @@ def _aiohttp_transport(pool: int) -> httpx.AsyncBaseTransport:
     return AiohttpTransport(limits=limits)
 
 
-async def _podio(stack: AsyncExitStack, url: str, *, aiohttp: bool) -> Podio:
-    http_client = None
+async def _podio(
+    stack: AsyncExitStack, url: str, *, aiohttp: bool, max_concurrency: int | None
+) -> Podio:
+    transport = None
     if aiohttp:
-        # podiokit's own pool size for its default max_concurrency (8): max(8, 20).
-        http_client = await stack.enter_async_context(
-            httpx.AsyncClient(transport=_aiohttp_transport(20), timeout=60.0)
-        )
-    podio = await stack.enter_async_context(Podio("bench", "bench", api_url=url, http_client=http_client))  # fmt: skip
+        from podiokit.transports import aiohttp_transport
+
+        transport = aiohttp_transport()  # the one-liner the aiohttp extra documents
+    options = {} if max_concurrency is None else {"max_concurrency": max_concurrency}
+    podio = await stack.enter_async_context(Podio("bench", "bench", api_url=url, transport=transport, **options))  # type: ignore[arg-type]  # fmt: skip
     token = OAuthToken(access_token="bench", expires_at=datetime.now(timezone.utc) + TOKEN_TTL)
     await podio.set_token(token)
     return podio
 
 
 @asynccontextmanager
-async def _variants(url: str, backend: str) -> AsyncIterator[dict[Key, Call]]:
+async def _variants(
+    url: str, backend: str, max_concurrency: int | None
+) -> AsyncIterator[dict[Key, Call]]:
     """Every client this backend measures, open for the whole run."""
     calls: dict[Key, Call] = {}
     async with AsyncExitStack() as stack:
@@ -95,7 +100,7 @@ async def _variants(url: str, backend: str) -> AsyncIterator[dict[Key, Call]]:
             return orjson.loads((await raw.get("/item/0", headers=HEADERS)).content)
 
         calls[(backend, "raw httpx", TASKS)] = raw_get
-        podio = await _podio(stack, url, aiohttp=False)
+        podio = await _podio(stack, url, aiohttp=False, max_concurrency=max_concurrency)
 
         async def request() -> object:
             return await podio.request("GET", "/item/0")
@@ -117,7 +122,7 @@ async def _variants(url: str, backend: str) -> AsyncIterator[dict[Key, Call]]:
             async def raw_aio_get() -> object:
                 return orjson.loads((await raw_aio.get("/item/0", headers=HEADERS)).content)
 
-            podio_aio = await _podio(stack, url, aiohttp=True)
+            podio_aio = await _podio(stack, url, aiohttp=True, max_concurrency=max_concurrency)
 
             async def request_aio() -> object:
                 return await podio_aio.request("GET", "/item/0")
@@ -148,7 +153,7 @@ async def _block(call: Call, calls: int, tasks: int) -> float:
 
 
 async def _run(url: str, backend: str, args: argparse.Namespace) -> dict[Key, list[float]]:
-    async with _variants(url, backend) as calls:
+    async with _variants(url, backend, args.max_concurrency) as calls:
         for key, call in calls.items():
             # Every variant must decode the same item before it is timed.
             item = await call()
@@ -166,7 +171,10 @@ async def _run(url: str, backend: str, args: argparse.Namespace) -> dict[Key, li
             stats.sort_stats("tottime").print_stats(30)
             stats.sort_stats("cumulative").print_stats(45)
             return {}
-        order = list(calls)
+        wanted = args.only or [""]
+        order = [k for k in calls if any(w in ":".join(map(str, k)) for w in wanted)]
+        if (backend, "raw httpx", TASKS) not in order:
+            order.append((backend, "raw httpx", TASKS))  # every ratio needs it
         rng = random.Random(64)
         results: dict[Key, list[float]] = {key: [] for key in order}
         for round_ in range(args.rounds + 1):
@@ -192,6 +200,8 @@ def _report(results: dict[Key, list[float]], args: argparse.Namespace) -> bool:
     for key in sorted(results, key=lambda k: (k[0], k[2], k[1])):
         backend, variant, tasks = key
         runs = results[key]
+        if not runs:
+            continue
         raw = results[(backend, "raw httpx", TASKS)]
         ratios = sorted(v / r for v, r in zip(runs, raw, strict=True))
         ratio = statistics.median(ratios)
@@ -220,6 +230,12 @@ def main() -> int:
     parser.add_argument("--target", type=float, default=0.6, help="max podiokit/raw CPU ratio")
     parser.add_argument("--backends", nargs="+", default=["asyncio", "trio"])
     parser.add_argument("--profile", metavar="BACKEND:VARIANT:TASKS", help="cProfile one variant")
+    parser.add_argument(
+        "--max-concurrency", type=int, help="podiokit's max_concurrency (default: its own)"
+    )
+    parser.add_argument(
+        "--only", nargs="+", metavar="TEXT", help="measure only variants whose key has TEXT"
+    )
     args = parser.parse_args()
     if _pin():
         os.sched_setaffinity(0, {0})

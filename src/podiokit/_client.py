@@ -76,6 +76,7 @@ class Podio(ResourceNamespaces):
         backoff_base: float = 0.5,
         backoff_cap: float = 30.0,
         http_client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         """
         Args:
@@ -97,6 +98,8 @@ class Podio(ResourceNamespaces):
             backoff_base, backoff_cap: exponential backoff (full jitter) between retries.
             http_client: your own `httpx.AsyncClient` (you configure TLS, proxies and pool;
                 podiokit never closes it).
+            transport: the httpx transport of the client podiokit makes (e.g.
+                `podiokit.transports.aiohttp_transport()`); podiokit closes it.
         """
         if not client_id:
             raise ValueError("client_id is required")
@@ -122,6 +125,10 @@ class Podio(ResourceNamespaces):
             pace_threshold=pace_threshold,
             max_concurrency=max_concurrency,
         )
+        if transport is not None and http_client is not None:
+            raise ValueError(
+                "pass either http_client or transport, not both: give your own client its transport"
+            )
         owns_http = http_client is None
         if http_client is None:
             pool = max(max_concurrency or 0, 20)
@@ -132,6 +139,7 @@ class Podio(ResourceNamespaces):
                 # TLS verification stays on: only a client you pass yourself can turn it off.
                 verify=True,
                 follow_redirects=False,
+                transport=transport,
             )
         self._pipeline = Pipeline(
             config,

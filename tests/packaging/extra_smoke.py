@@ -2,7 +2,7 @@
 
 Run by `nox -s wheel` (and so by `.ci/run`) in a fresh venv holding the wheel with one extra:
 
-    python tests/packaging/extra_smoke.py cli|redis|fastapi|emulator|export|mirror|postgres
+    python tests/packaging/extra_smoke.py cli|redis|fastapi|emulator|export|mirror|postgres|aiohttp
 """
 
 from __future__ import annotations
@@ -233,6 +233,45 @@ def _postgres() -> None:
             proc.wait()
 
 
+def _aiohttp() -> None:
+    """A call over the aiohttp transport to a loopback server: the extra brings aiohttp."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from podiokit.transports import aiohttp_transport
+
+    class Item(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            assert self.headers["Authorization"] == "OAuth2 a"
+            body = json.dumps({"item_id": 1}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Item)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    token = OAuthToken.from_response({"access_token": "a", "expires_in": 3600})
+
+    async def call() -> object:
+        async with Podio("id", "secret", api_url=url, transport=aiohttp_transport()) as podio:
+            await podio.set_token(token)
+            return await podio.request("GET", "/item/1")
+
+    try:
+        assert anyio.run(call, backend="asyncio") == {"item_id": 1}
+    finally:
+        server.shutdown()
+
+
 CHECKS: dict[str, Callable[[], None]] = {
     "cli": _cli,
     "redis": _redis,
@@ -241,6 +280,7 @@ CHECKS: dict[str, Callable[[], None]] = {
     "export": _export,
     "mirror": _mirror,
     "postgres": _postgres,
+    "aiohttp": _aiohttp,
 }
 
 if __name__ == "__main__":
