@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 import podiokit._http
-from podiokit import OAuthToken, Podio, errors
+from podiokit import OAuthToken, Podio, SyncPodio, errors
 from podiokit.testing import Emulator
 from podiokit.transports import aiohttp_transport
 
@@ -156,8 +156,10 @@ class _CutShort(BaseHTTPRequestHandler):
 
 class _Item(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    seen: list[str]
 
     def do_GET(self) -> None:
+        self.seen.append(self.command)
         body = json.dumps({"item_id": 1}).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -266,6 +268,14 @@ def test_one_client_across_successive_asyncio_runs(item_server: tuple[str, list[
     assert asyncio.run(run()) == {"item_id": 1}
     assert asyncio.run(run()) == {"item_id": 1}  # a new loop, a new aiohttp session
     asyncio.run(podio.aclose())
+
+
+def test_sync_client_over_aiohttp(item_server: tuple[str, list[str]]) -> None:
+    url, seen = item_server
+    with SyncPodio("cid", "secret", api_url=url, transport=aiohttp_transport()) as podio:
+        podio.set_token(_token())
+        assert podio.request("GET", "/item/1") == {"item_id": 1}
+    assert seen == ["GET"]
 
 
 @pytest.mark.parametrize("anyio_backend", ["trio"])

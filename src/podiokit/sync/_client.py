@@ -76,6 +76,7 @@ class SyncPodio(SyncResourceNamespaces):
         backoff_base: float = 0.5,
         backoff_cap: float = 30.0,
         http_client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         """Takes `Podio`'s arguments (see `Podio.__init__`), with two differences:
         `on_token_will_refresh` is a plain function, called with this client's session in
@@ -103,6 +104,7 @@ class SyncPodio(SyncResourceNamespaces):
                 backoff_base=backoff_base,
                 backoff_cap=backoff_cap,
                 http_client=http_client,
+                transport=transport,
             )
         except Exception:
             runner.close()
