@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -96,6 +96,22 @@ def output_paths(out: str | os.PathLike[str]) -> tuple[Path, Path, Path]:
     return path, path.with_name(path.name + ".part"), path.with_name(path.name + ".checkpoint")
 
 
+def checked_args(
+    app_ids: int | Iterable[int], concurrency: int, page_size: int, *, verb: str
+) -> list[int]:
+    """The app ids as a list, once each; a clear ValueError for any bad argument."""
+    ids = [app_ids] if isinstance(app_ids, int) else [int(a) for a in app_ids]
+    if not ids:
+        raise ValueError(f"app_ids is empty: name at least one app to {verb}")
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"app_ids has duplicates: {ids}")
+    if concurrency < 1:
+        raise ValueError(f"concurrency must be >= 1, not {concurrency!r}")
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}, not {page_size!r}")
+    return ids
+
+
 async def export(
     podio: Podio,
     app_ids: int | Sequence[int],
@@ -117,15 +133,7 @@ async def export(
     complete; `<out>.checkpoint` records progress, and `resume=True` continues an
     interrupted export from it without duplicates or gaps.
     """
-    ids = [app_ids] if isinstance(app_ids, int) else [int(a) for a in app_ids]
-    if not ids:
-        raise ValueError("app_ids is empty: name at least one app to export")
-    if len(set(ids)) != len(ids):
-        raise ValueError(f"app_ids has duplicates: {ids}")
-    if concurrency < 1:
-        raise ValueError(f"concurrency must be >= 1, not {concurrency!r}")
-    if not 1 <= page_size <= MAX_PAGE_SIZE:
-        raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}, not {page_size!r}")
+    ids = checked_args(app_ids, concurrency, page_size, verb="export")
     sink = make_sink(format)
     path, part, checkpoint_path = output_paths(out)
     sessions = await open_sessions(podio, ids, app_tokens or {})

@@ -37,6 +37,7 @@ from ..export._run import (
     MAX_PAGE_SIZE,
     ExportProgress,
     FetchedPage,
+    checked_args,
     copy_ranges,
     open_sessions,
 )
@@ -395,15 +396,7 @@ async def mirror(
     app is read as its own session when `app_tokens` names it, otherwise as `podio`.
     Apps are brought up to date one after the other.
     """
-    ids = [app_ids] if isinstance(app_ids, int) else [int(a) for a in app_ids]
-    if not ids:
-        raise ValueError("app_ids is empty: name at least one app to mirror")
-    if len(set(ids)) != len(ids):
-        raise ValueError(f"app_ids has duplicates: {ids}")
-    if concurrency < 1:
-        raise ValueError(f"concurrency must be >= 1, not {concurrency!r}")
-    if not 1 <= page_size <= MAX_PAGE_SIZE:
-        raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}, not {page_size!r}")
+    ids = checked_args(app_ids, concurrency, page_size, verb="mirror")
     store: MirrorStore = await to_thread.run_sync(MirrorStore, db_url)
     try:
         sessions = await open_sessions(podio, ids, app_tokens or {})
