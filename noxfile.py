@@ -128,6 +128,7 @@ def bench(session: nox.Session) -> None:
         "bench_peers.py",
         "bench_shared_budget.py",
         "bench_sync.py",
+        "bench_store.py",
         "bench_typed.py",
     ]:
         session.run("python", f"benchmarks/{script}")
