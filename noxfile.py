@@ -127,8 +127,8 @@ def bench(session: nox.Session) -> None:
         "bench_mirror.py",
         "bench_peers.py",
         "bench_shared_budget.py",
-        "bench_sync.py",
         "bench_store.py",
+        "bench_sync.py",
         "bench_typed.py",
     ]:
         session.run("python", f"benchmarks/{script}")
