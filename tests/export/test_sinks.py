@@ -7,11 +7,12 @@ import io
 import re
 from pathlib import Path
 
+import httpx
 import msgspec
 import pytest
 
 from podiokit import Podio
-from podiokit.export import export
+from podiokit.export import _fetch, export
 from podiokit.export._plan import SWEEP_HI, plan_ranges
 from podiokit.export._sinks import JsonlSink
 from podiokit.export._values import readable
@@ -70,6 +71,38 @@ def test_jsonl_keeps_the_bytes_and_one_item_per_line() -> None:
     assert [msgspec.json.decode(line) for line in data.splitlines()] == [{"a": 1}, {"b": 2}]
     compact = msgspec.json.decode(b'[{"a":1},{"b":2}]', type=list[msgspec.Raw])
     assert sink.encode(1, compact) == b'{"a":1}\n{"b":2}\n'
+
+    # A carriage return alone is a line break for `splitlines` readers too.
+    cr = msgspec.json.decode(b'[{"a":\r1},{"b":2}]', type=list[msgspec.Raw])
+    assert sink.encode(1, cr) == b'{"a": 1}\n{"b":2}\n'
+
+
+def test_jsonl_trusts_a_page_known_to_be_compact() -> None:
+    """`compact=True` (the page had no raw line break) skips the search for line breaks in
+    the items: the lines are the items as they are."""
+    items = msgspec.json.decode(b'[{"a":1},{"b":2}]', type=list[msgspec.Raw])
+    assert JsonlSink().encode(1, items, compact=True) == b'{"a":1}\n{"b":2}\n'
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("body", "compact"),
+    [
+        (b'{"items":[{"app_item_id":1},{"app_item_id":2}],"filtered":2}', True),
+        (b'{"items":[{"app_item_id":1},\n{"app_item_id":2}],"filtered":2}', False),
+        (b'{"items":[{"app_item_id":1,\r"x":0},{"app_item_id":2}],"filtered":2}', False),
+    ],
+)
+async def test_a_page_says_whether_it_is_compact(body: bytes, compact: bool) -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=body, headers={"Content-Type": "application/json"})
+
+    http = httpx.AsyncClient(transport=httpx.MockTransport(answer))
+    async with Podio("id", "secret", http_client=http) as podio, http:
+        await podio.set_token({"access_token": "t", "refresh_token": "r", "expires_in": 3600})
+        page = await _fetch.fetch_page(podio, 7, 1, 10, 2)
+    assert page.last == 2 and len(page.items) == 2
+    assert page.compact is compact
 
 
 def test_plan_covers_every_id_once_and_ends_with_the_sweep() -> None:

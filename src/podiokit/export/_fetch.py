@@ -45,11 +45,13 @@ _key_decoder = msgspec.json.Decoder(_Key)
 
 @dataclass
 class Page:
-    """`items`: each item's JSON exactly as sent; `last`: the highest `app_item_id` in it."""
+    """`items`: each item's JSON exactly as sent; `last`: the highest `app_item_id` in it;
+    `compact`: the body has no raw line break, so each item is already one line."""
 
     items: list[msgspec.Raw]
     last: int
     filtered: int
+    compact: bool = False
 
 
 def _body(lo: int, hi: int, limit: int, *, desc: bool = False) -> dict[str, Any]:
@@ -127,7 +129,9 @@ async def fetch_page(
             method="POST",
             path=f"/item/app/{app_id}/filter/",
         )
-    return Page(page.items, last, page.filtered)
+    # Two memchr scans of the body: far cheaper than looking for line breaks in the items.
+    compact = b"\n" not in content and b"\r" not in content
+    return Page(page.items, last, page.filtered, compact)
 
 
 async def probe(

@@ -74,12 +74,14 @@ class ExportResult:
 @dataclass
 class FetchedPage:
     """One fetched page on its way to the writer: the items of `range` from its cursor, up
-    to `cursor` (the next `app_item_id` to read); `done` when the range is complete."""
+    to `cursor` (the next `app_item_id` to read); `done` when the range is complete;
+    `compact` when no item holds a raw line break (see `Page`)."""
 
     range: Range
     items: list[msgspec.Raw]
     cursor: int
     done: bool
+    compact: bool = False
 
 
 @dataclass
@@ -238,7 +240,7 @@ async def _run(
 
     def write(page: FetchedPage) -> None:
         rng = page.range
-        data = sink.encode(rng.app_id, page.items)
+        data = sink.encode(rng.app_id, page.items, compact=page.compact)
         rng.cursor = page.cursor
         rng.done = page.done
         checkpoint.items += len(page.items)
@@ -290,7 +292,7 @@ async def copy_ranges(
                     )
                     done = len(page.items) < page_size or page.last >= rng.hi
                     cursor = page.last + 1
-                    await send.send(FetchedPage(rng, page.items, cursor, done))
+                    await send.send(FetchedPage(rng, page.items, cursor, done, page.compact))
 
     async def writer(receive: MemoryObjectReceiveStream[FetchedPage]) -> None:
         async with receive:
