@@ -16,6 +16,9 @@ to JSONL, and every run is checked: one line per item, each item exactly once.
   the list is written as JSONL. Measured only when turbopod is installed (it is no
   dependency of podiokit); otherwise "turbopod not installed, skipped".
 * `podiokit`: `podiokit.export.export(...)` to JSONL at its default concurrency.
+* `podiokit [aiohttp]` (with `--aiohttp`): the same with `Podio(...,
+  transport=podiokit.transports.aiohttp_transport())`; shown beside the others, the verdict
+  stays on the default transport.
 
 Rounds run the sides in a shuffled order; the speed-up of a round is the faster peer's wall
 time over podiokit's in that round, and the figure is the median over the rounds (ratios,
@@ -23,7 +26,7 @@ not absolute timings: the machine is shared). The script exits 1 when that media
 `--target` (8x).
 
 Usage: `python benchmarks/bench_peers.py [--items 10000] [--rounds 5] [--latency 50]
-       [--target 8]`
+       [--target 8] [--aiohttp]`
 """
 
 from __future__ import annotations
@@ -108,7 +111,7 @@ def turbopod(creds: dict[str, Any], out: Path) -> None:
             f.write(json.dumps(item) + "\n")
 
 
-def podiokit(creds: dict[str, Any], out: Path) -> None:
+def podiokit(creds: dict[str, Any], out: Path, *, aiohttp: bool = False) -> None:
     import anyio
 
     from podiokit import Podio
@@ -117,16 +120,28 @@ def podiokit(creds: dict[str, Any], out: Path) -> None:
     app = creds["apps"][0]
 
     async def run() -> None:
-        async with Podio(creds["client_id"], creds["client_secret"], api_url=creds["api_url"]) as p:
+        options: dict[str, Any] = {}
+        if aiohttp:
+            from podiokit.transports import aiohttp_transport
+
+            options["transport"] = aiohttp_transport()
+        async with Podio(
+            creds["client_id"], creds["client_secret"], api_url=creds["api_url"], **options
+        ) as p:
             await export(p, [app["app_id"]], out, app_tokens={app["app_id"]: app["app_token"]})
 
     anyio.run(run)
+
+
+def podiokit_aiohttp(creds: dict[str, Any], out: Path) -> None:
+    podiokit(creds, out, aiohttp=True)
 
 
 SIDES: dict[str, Callable[[dict[str, Any], Path], None]] = {
     "requests loop": requests_loop,
     "turbopod": turbopod,
     "podiokit": podiokit,
+    "podiokit [aiohttp]": podiokit_aiohttp,
 }
 PEERS = ("requests loop", "turbopod")
 
@@ -201,12 +216,22 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--latency", type=float, default=50.0, help="ms added to every answer")
     parser.add_argument("--target", type=float, default=8.0, help="min speed-up over the peers")
+    parser.add_argument(
+        "--aiohttp",
+        action="store_true",
+        help="also measure podiokit over podiokit.transports.aiohttp_transport()",
+    )
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(*args.child)
         return 0
-    sides = list(SIDES)
+    sides = [side for side in SIDES if side != "podiokit [aiohttp]"]
+    if args.aiohttp:
+        if find_spec("httpx_aiohttp") is None:
+            print("httpx-aiohttp not installed: podiokit [aiohttp] skipped")
+        else:
+            sides.append("podiokit [aiohttp]")
     if find_spec("turbopod") is None:
         print("turbopod not installed, skipped")
         sides.remove("turbopod")
