@@ -9,6 +9,7 @@ import weakref
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 
@@ -264,3 +265,31 @@ async def test_each_page_starts_its_writeback(
     assert {a for _, _, a in advised} == {os.POSIX_FADV_DONTNEED}
     assert [o for o, _, _ in advised] == [sum(n for _, n, _ in advised[:i]) for i in range(5)]
     assert sum(n for _, n, _ in advised) == out.stat().st_size
+
+
+async def test_the_first_page_is_read_with_the_probe(
+    emu: Emulator, podio: Podio, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One round trip less before the pages flow: the probe is still waiting when the first
+    page is asked for (it would wait forever if the page came after it)."""
+    asked = anyio.Event()
+    probe, fetch_page = _fetch.probe, _fetch.fetch_page
+
+    async def slow_probe(*args: Any, **kwargs: Any) -> tuple[int, int]:
+        await asked.wait()
+        return await probe(*args, **kwargs)
+
+    async def spy(session: Podio, app_id: int, lo: int, *args: Any, **kwargs: Any) -> Any:
+        if lo == 1:
+            asked.set()
+        return await fetch_page(session, app_id, lo, *args, **kwargs)
+
+    monkeypatch.setattr(_fetch, "probe", slow_probe)
+    monkeypatch.setattr(_fetch, "fetch_page", spy)
+    out = tmp_path / "items.jsonl"
+    with anyio.fail_after(10):
+        result = await export(podio, [PROJECTS], out, page_size=100, concurrency=3)
+    assert exported_ids(out) == dict.fromkeys(world_ids(emu, PROJECTS), 1)
+    # Still about one call per page: 12 pages, the probe, and one empty sweep.
+    assert emu.stats()["routes"]["POST /item/app/{app_id}/filter/"] == 12 + 2
+    assert result.calls == 12 + 2

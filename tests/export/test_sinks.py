@@ -115,3 +115,12 @@ def test_plan_covers_every_id_once_and_ends_with_the_sweep() -> None:
     for plan in (ranges, sparse):
         covered = [i for r in plan[:-1] for i in range(r.lo, r.hi + 1)]
         assert covered == list(range(1, plan[-1].lo))
+
+
+def test_plan_from_above_the_first_page() -> None:
+    """The ranges after the first page (read with the probe) start above it; the sweep
+    starts above both the highest id and that page."""
+    ranges = plan_ranges(7, count=500, highest=1_000, page_size=500, start=501)
+    assert [(r.lo, r.hi, r.cursor) for r in ranges] == [(501, 1_000, 501), (1_001, SWEEP_HI, 1_001)]
+    # Items deleted since the first page: nothing left below it but the sweep.
+    assert [(r.lo, r.hi) for r in plan_ranges(7, 0, 300, 500, start=501)] == [(501, SWEEP_HI)]

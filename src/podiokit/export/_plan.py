@@ -41,18 +41,21 @@ class Range:
         return cls(int(app_id), int(lo), int(hi), int(cursor), bool(done))
 
 
-def plan_ranges(app_id: int, count: int, highest: int, page_size: int) -> list[Range]:
-    """Ranges of `[1, highest]` expected to hold about one page each (from the app's
-    density: deleted items leave gaps), then the sweep `[highest + 1, SWEEP_HI]`."""
+def plan_ranges(
+    app_id: int, count: int, highest: int, page_size: int, *, start: int = 1
+) -> list[Range]:
+    """Ranges of `[start, highest]` (holding about `count` items) expected to hold about one
+    page each (from the density: deleted items leave gaps), then the sweep above both."""
     ranges: list[Range] = []
-    if count > 0 and highest > 0:
-        density = min(1.0, count / highest)
+    span = highest - start + 1
+    if count > 0 and span > 0:
+        density = min(1.0, count / span)
         width = max(1, math.floor(page_size / density))
-        lo = 1
+        lo = start
         while lo <= highest:
             hi = min(highest, lo + width - 1)
             ranges.append(Range(app_id, lo, hi, lo))
             lo = hi + 1
-    start = max(highest, 0) + 1
-    ranges.append(Range(app_id, start, SWEEP_HI, start))
+    above = max(highest + 1, start, 1)
+    ranges.append(Range(app_id, above, SWEEP_HI, above))
     return ranges
