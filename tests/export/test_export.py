@@ -293,3 +293,36 @@ async def test_the_first_page_is_read_with_the_probe(
     # Still about one call per page: 12 pages, the probe, and one empty sweep.
     assert emu.stats()["routes"]["POST /item/app/{app_id}/filter/"] == 12 + 2
     assert result.calls == 12 + 2
+
+
+@pytest.mark.parametrize("concurrency", [1, 2])
+async def test_no_more_first_pages_read_with_the_probes_than_the_concurrency(
+    emu: Emulator, podio: Podio, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, concurrency: int
+) -> None:
+    """Memory stays bounded by the pages in flight: with many apps, only the first
+    `concurrency` apps have their first page read during the plan."""
+    asked = anyio.Event()
+    before_plan: list[int] = []
+    calls: list[int] = []
+    probe, fetch_page = _fetch.probe, _fetch.fetch_page
+
+    async def slow_probe(*args: Any, **kwargs: Any) -> tuple[int, int]:
+        await asked.wait()
+        result = await probe(*args, **kwargs)
+        before_plan.append(len(calls))
+        return result
+
+    async def spy(session: Podio, app_id: int, lo: int, *args: Any, **kwargs: Any) -> Any:
+        calls.append(app_id)
+        asked.set()
+        return await fetch_page(session, app_id, lo, *args, **kwargs)
+
+    monkeypatch.setattr(_fetch, "probe", slow_probe)
+    monkeypatch.setattr(_fetch, "fetch_page", spy)
+    out = tmp_path / "items.jsonl"
+    with anyio.fail_after(10):
+        await export(podio, [PROJECTS, CLIENTS], out, page_size=250, concurrency=concurrency)
+    assert max(before_plan) == concurrency
+    assert set(calls[:concurrency]) == ({PROJECTS, CLIENTS} if concurrency == 2 else {PROJECTS})
+    expected = world_ids(emu, PROJECTS) | world_ids(emu, CLIENTS)
+    assert exported_ids(out) == dict.fromkeys(expected, 1)

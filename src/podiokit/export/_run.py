@@ -150,7 +150,7 @@ async def export(
         sink.restore(checkpoint.sink_state)
         await to_thread.run_sync(output.reopen, checkpoint)
     else:
-        checkpoint, header, first = await _plan(sessions, ids, sink, format, page_size)
+        checkpoint, header, first = await _plan(sessions, ids, sink, format, page_size, concurrency)
         await to_thread.run_sync(output.create, checkpoint, header)
 
     state = _State(checkpoint, sessions, started)
@@ -189,13 +189,19 @@ async def open_sessions(
 
 
 async def _plan(
-    sessions: dict[int, Podio], ids: list[int], sink: Sink, format: str, page_size: int
+    sessions: dict[int, Podio],
+    ids: list[int],
+    sink: Sink,
+    format: str,
+    page_size: int,
+    concurrency: int,
 ) -> tuple[Checkpoint, bytes, list[FetchedPage]]:
-    """The checkpoint of a new export, the file's header, and each app's first page.
+    """The checkpoint of a new export, the file's header, and the first pages.
 
-    The first page (from `app_item_id` 1, by keyset) is read at the same time as the probe
-    instead of after it: one round trip less before the pages flow. It makes the range
-    `[1, last id in it]`, written first; the planned ranges start above it."""
+    The first page of the first `concurrency` apps (from `app_item_id` 1, by keyset) is
+    read at the same time as the probes instead of after them: one round trip less before
+    the pages flow, and no more pages held than the fetchers would hold. It makes the range
+    `[1, last id in it]`, written first; that app's planned ranges start above it."""
     probes: dict[int, tuple[int, int]] = {}
     firsts: dict[int, _fetch.Page] = {}
     apps: dict[int, Any] = {}
@@ -210,7 +216,7 @@ async def _plan(
         apps[app_id] = await sessions[app_id].request("GET", f"/app/{app_id}")
 
     calls = [partial(probe, app_id) for app_id in ids]
-    calls += [partial(first, app_id) for app_id in ids]
+    calls += [partial(first, app_id) for app_id in ids[:concurrency]]
     if sink.needs_apps:
         calls += [partial(definition, app_id) for app_id in ids]
     await _all(calls)
@@ -219,15 +225,14 @@ async def _plan(
     pages: list[FetchedPage] = []
     for app_id in ids:
         count, highest = probes[app_id]
-        page = firsts[app_id]
-        start = 1
-        if page.items:
+        page = firsts.get(app_id)
+        start, left = 1, count
+        if page is not None and page.items:
             # Every item up to its last id is in it (keyset from 1), whether it is full or not.
             head = Range(app_id, 1, page.last, 1)
             ranges.append(head)
             pages.append(FetchedPage(head, page.items, page.last + 1, True, page.compact))
-            start = page.last + 1
-        left = count - len(page.items)
+            start, left = page.last + 1, count - len(page.items)
         *fixed, sweep = plan_ranges(app_id, left, highest, page_size, start=start)
         ranges.extend(fixed)
         sweeps.append(sweep)
