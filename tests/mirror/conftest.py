@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ import pytest
 from podiokit import Podio
 from podiokit.testing import Emulator
 
+from ._helpers import make_podio
 from .pgcluster import find_bindir, throwaway_postgres
 
 PROJECTS = 3002
@@ -110,3 +111,16 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'mirror.db'}"
     server = request.getfixturevalue("postgres_server")
     return new_pg_database(server)
+
+
+@pytest.fixture
+async def podio(emu: Emulator) -> AsyncIterator[Podio]:
+    """A client on the module's `emu`, signed in as the demo user, who sees every app."""
+    client, http = make_podio(emu, backoff_base=0.0)
+    creds = emu.credentials
+    await client.authenticate_with_credentials(creds["username"], creds["password"])
+    try:
+        yield client
+    finally:
+        await client.aclose()
+        await http.aclose()

@@ -3,7 +3,6 @@ call budget, deletions, fields, sessions, bad input."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -34,19 +33,6 @@ pytestmark = pytest.mark.anyio
 @pytest.fixture
 def emu() -> Emulator:
     return Emulator(items=1_200)
-
-
-@pytest.fixture
-async def podio(emu: Emulator) -> AsyncIterator[Podio]:
-    """Signed in as the demo user, who sees every app."""
-    client, http = make_podio(emu, backoff_base=0.0)
-    creds = emu.credentials
-    await client.authenticate_with_credentials(creds["username"], creds["password"])
-    try:
-        yield client
-    finally:
-        await client.aclose()
-        await http.aclose()
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ during a run; Podio's long rate-limit waits are waited out."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import anyio
@@ -31,18 +30,6 @@ pytestmark = pytest.mark.anyio
 @pytest.fixture
 def emu() -> Emulator:
     return Emulator(items=1_000)
-
-
-@pytest.fixture
-async def podio(emu: Emulator) -> AsyncIterator[Podio]:
-    client, http = make_podio(emu, backoff_base=0.0)
-    creds = emu.credentials
-    await client.authenticate_with_credentials(creds["username"], creds["password"])
-    try:
-        yield client
-    finally:
-        await client.aclose()
-        await http.aclose()
 
 
 @pytest.fixture
