@@ -13,6 +13,7 @@ from . import auth as _auth
 from ._http import Config, Pipeline
 from ._ratelimit import RateLimit
 from ._resource import NOT_GIVEN, TimeoutArg, decode_json
+from ._transport import PodioTransport
 from .auth import OAuthToken, OnTokenWillRefresh
 from .errors import (
     PodioConnectionError,
@@ -130,8 +131,13 @@ class Podio(ResourceNamespaces):
                 "pass either http_client or transport, not both: give your own client its transport"
             )
         owns_http = http_client is None
+        direct: PodioTransport | None = None
         if http_client is None:
             pool = max(max_concurrency or 0, 20)
+            # podiokit's own transport (_transport.py), unless a proxy is configured in the
+            # environment: httpx honours HTTP(S)_PROXY only with its own transports.
+            if transport is None and not _env_proxies():
+                transport = direct = PodioTransport(max_connections=pool)
             http_client = httpx.AsyncClient(
                 timeout=timeout,
                 limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool),
@@ -147,6 +153,7 @@ class Podio(ResourceNamespaces):
             owns_http=owns_http,
             store=session_store if session_store is not None else MemorySessionStore(),
             on_token_will_refresh=on_token_will_refresh,
+            direct=direct,
         )
         self._key = session_key
         self._root = True
@@ -391,3 +398,11 @@ class Podio(ResourceNamespaces):
             max_retries=max_retries,
         )
         return decode_json(response)
+
+
+def _env_proxies() -> bool:
+    """HTTP(S)_PROXY or ALL_PROXY is set (the variables httpx reads, through the same
+    stdlib function)."""
+    import urllib.request  # imported by httpx already (its cookie jar)
+
+    return any(scheme in urllib.request.getproxies() for scheme in ("http", "https", "all"))

@@ -421,9 +421,9 @@ def test_tls_verification_is_on_by_default() -> None:
     import ssl
 
     podio = Podio("cid", SECRET)
-    pool = podio._pipeline.http._transport._pool  # type: ignore[attr-defined]
-    assert pool._ssl_context.verify_mode == ssl.CERT_REQUIRED
-    assert pool._ssl_context.check_hostname is True
+    context = podio._pipeline.http._transport._ssl(b"https")  # type: ignore[attr-defined]
+    assert context.verify_mode == ssl.CERT_REQUIRED
+    assert context.check_hostname is True
 
 
 async def test_token_request_is_retried_on_gateway_errors(

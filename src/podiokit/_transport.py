@@ -1,0 +1,335 @@
+"""podiokit's default HTTP transport: httpcore connections in a pool that does only what
+podiokit needs.
+
+Why not `httpx.AsyncHTTPTransport` (measured in benchmarks/bench_cpu64.py and
+bench_peers.py):
+
+* httpcore's pool rescans every connection on every request and every response close, and
+  under trio each scan polls each idle socket: at 64 concurrent calls that bookkeeping is
+  about a fifth of a call's client CPU. podiokit's pipeline already bounds how many calls
+  are in flight, so a stack of idle connections per origin is enough: a call takes the most
+  recently used one and checks only that one.
+* httpcore reads 64 KB at a time, so a 6.6 MB page of 500 items takes about a hundred reads,
+  each with its own timeout scope. Here a read asks for up to `READ_SIZE` bytes.
+* httpx builds the TLS context (certifi's bundle, about 27 ms) when the client is made; here
+  it is built on the first https connection, so a plain-http emulator never pays for it.
+
+HTTP/1.1 only (as podiokit's client always was); proxies from the environment still go
+through httpx's own proxy transports, which `httpx.AsyncClient` mounts in front of this one.
+"""
+
+from __future__ import annotations
+
+import ssl
+import sys
+from collections.abc import AsyncIterator, Iterable
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import httpx
+
+from ._loop_local import LoopLocal
+
+if TYPE_CHECKING:
+    import httpcore
+
+__all__ = ["READ_SIZE", "PodioTransport"]
+
+#: The most bytes one read asks the socket for (httpcore's own is 64 KB).
+READ_SIZE = 256 * 1024
+
+#: An origin as a dict key: scheme, host, port.
+_Key = tuple[bytes, bytes, int]
+
+#: httpcore's exception names that httpx mirrors one to one (httpx.ConnectTimeout, ...).
+_MIRRORED = (
+    "PoolTimeout",
+    "ConnectTimeout",
+    "ReadTimeout",
+    "WriteTimeout",
+    "TimeoutException",
+    "ConnectError",
+    "ReadError",
+    "WriteError",
+    "NetworkError",
+    "RemoteProtocolError",
+    "LocalProtocolError",
+    "ProtocolError",
+    "ProxyError",
+    "UnsupportedProtocol",
+)
+
+
+def _as_httpx(exc: Exception) -> Exception:
+    """The httpx exception for an httpcore one (the most specific class both name), or the
+    exception itself when it is not httpcore's."""
+    for cls in type(exc).__mro__:
+        if cls.__module__.startswith("httpcore") and cls.__name__ in _MIRRORED:
+            mapped: type[Exception] = getattr(httpx, cls.__name__)
+            return mapped(str(exc))
+    return exc
+
+
+class PodioTransport(httpx.AsyncBaseTransport):
+    """An `httpx.AsyncBaseTransport` over httpcore's HTTP/1.1 connections.
+
+    `max_connections` caps the connections open at once (a call waits for one, up to the
+    request's pool timeout); at most `max_keepalive` idle ones are kept per origin, each for
+    `keepalive_expiry` seconds. TLS is always verified (`httpx.create_ssl_context()`, which
+    honours SSL_CERT_FILE and SSL_CERT_DIR).
+    """
+
+    def __init__(
+        self,
+        *,
+        max_connections: int = 20,
+        max_keepalive: int | None = None,
+        keepalive_expiry: float = 5.0,
+    ) -> None:
+        import httpcore  # httpx imports it lazily too: only a transport needs it
+
+        self._httpcore = httpcore
+        self._max_connections = max_connections
+        self._max_keepalive = max_connections if max_keepalive is None else max_keepalive
+        self._keepalive_expiry = keepalive_expiry
+        self._ssl_context: ssl.SSLContext | None = None
+        self._backend = _Backend()
+        # Connections and the connection count belong to the event loop that made them.
+        self._pools: LoopLocal[_LoopPool] = LoopLocal(
+            lambda: _LoopPool(self._max_connections, self._max_keepalive)
+        )
+
+    def _ssl(self, scheme: bytes) -> ssl.SSLContext | None:
+        if scheme != b"https":
+            return None
+        if self._ssl_context is None:
+            self._ssl_context = httpx.create_ssl_context()
+        return self._ssl_context
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        httpcore = self._httpcore
+        url = request.url
+        core_url = httpcore.URL(
+            scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path
+        )
+        origin = core_url.origin
+        key = (origin.scheme, origin.host, origin.port)  # httpcore's Origin is not hashable
+        core_request = httpcore.Request(
+            method=request.method,
+            url=core_url,
+            headers=request.headers.raw,
+            content=request.stream,  # an httpx request stream is async-iterable
+            extensions=request.extensions,
+        )
+        pool = self._pools.get()
+        timeouts: dict[str, float | None] = request.extensions.get("timeout", {})
+        await pool.acquire(timeouts.get("pool"))
+        try:
+            connection = await pool.take(key)
+            if connection is None:
+                connection = httpcore.AsyncHTTPConnection(
+                    origin,
+                    ssl_context=self._ssl(origin.scheme),
+                    keepalive_expiry=self._keepalive_expiry,
+                    network_backend=self._backend,
+                )
+        except BaseException:
+            pool.release(None, key)
+            raise
+        try:
+            response = await connection.handle_async_request(core_request)
+        except BaseException as exc:
+            pool.release(connection, key)
+            if isinstance(exc, Exception):
+                mapped = _as_httpx(exc)
+                if mapped is not exc:
+                    raise mapped from exc
+            raise
+        return httpx.Response(
+            status_code=response.status,
+            headers=response.headers,
+            stream=_ResponseStream(response.stream, pool, connection, key),
+            extensions=response.extensions,
+        )
+
+    async def aclose(self) -> None:
+        await self._pools.get().aclose()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None = None,
+        exc_value: BaseException | None = None,
+        traceback: TracebackType | None = None,
+    ) -> None:
+        await self.aclose()
+
+
+class _LoopPool:
+    """One event loop's connections: a count against the cap, and idle ones per origin."""
+
+    def __init__(self, max_connections: int, max_keepalive: int) -> None:
+        self._slots = anyio.Semaphore(max_connections)
+        self._max_connections = max_connections
+        self._max_keepalive = max_keepalive
+        self._idle: dict[_Key, list[httpcore.AsyncHTTPConnection]] = {}
+
+    async def acquire(self, timeout: float | None) -> None:
+        try:
+            self._slots.acquire_nowait()  # the usual case: no scheduling round trip
+        except anyio.WouldBlock:
+            try:
+                with anyio.fail_after(timeout):
+                    await self._slots.acquire()
+            except TimeoutError:
+                raise httpx.PoolTimeout(
+                    f"no connection free within {timeout} s "
+                    f"(all {self._max_connections} connections in use)"
+                ) from None
+
+    async def take(self, key: _Key) -> httpcore.AsyncHTTPConnection | None:
+        """The most recently used idle connection to `origin` that is still good, or None.
+        A connection past its keep-alive, or one the server has closed, is closed here."""
+        idle = self._idle.get(key)
+        while idle:
+            connection = idle.pop()
+            if connection.is_available() and not connection.has_expired():
+                return connection
+            await connection.aclose()
+        return None
+
+    def release(self, connection: httpcore.AsyncHTTPConnection | None, key: _Key) -> None:
+        """Give back the slot, and keep `connection` when it can take another request."""
+        self._slots.release()
+        if connection is None or not connection.is_available():
+            return
+        idle = self._idle.setdefault(key, [])
+        if len(idle) < self._max_keepalive:
+            idle.append(connection)
+        # else: dropped; its socket closes with it (an idle HTTP/1.1 connection owes nothing)
+
+    async def aclose(self) -> None:
+        idle, self._idle = self._idle, {}
+        for connections in idle.values():
+            for connection in connections:
+                await connection.aclose()
+
+
+class _ResponseStream(httpx.AsyncByteStream):
+    """The body of one response; closing it hands the connection back to its pool."""
+
+    def __init__(
+        self,
+        stream: Any,
+        pool: _LoopPool,
+        connection: httpcore.AsyncHTTPConnection,
+        key: _Key,
+    ) -> None:
+        self._stream = stream
+        self._pool: _LoopPool | None = pool
+        self._connection = connection
+        self._key = key
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        try:
+            async for part in self._stream:
+                yield part
+        except Exception as exc:
+            mapped = _as_httpx(exc)
+            if mapped is exc:
+                raise
+            raise mapped from exc
+
+    async def aclose(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        try:
+            await self._stream.aclose()  # httpcore marks the connection idle, or closes it
+        finally:
+            pool.release(self._connection, self._key)
+
+
+class _Backend:
+    """httpcore's network backend for the running library (trio's own under trio, anyio's
+    otherwise), with streams that read up to READ_SIZE bytes at a time."""
+
+    def __init__(self) -> None:
+        self._anyio: Any = None
+        self._trio: Any = None
+
+    def _inner(self) -> Any:
+        import httpcore
+
+        if _in_trio():
+            if self._trio is None:
+                self._trio = httpcore.TrioBackend()
+            return self._trio
+        if self._anyio is None:
+            self._anyio = httpcore.AnyIOBackend()
+        return self._anyio
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> _Stream:
+        stream = await self._inner().connect_tcp(
+            host, port, timeout=timeout, local_address=local_address, socket_options=socket_options
+        )
+        return _Stream(stream)
+
+    async def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> _Stream:
+        stream = await self._inner().connect_unix_socket(
+            path, timeout=timeout, socket_options=socket_options
+        )
+        return _Stream(stream)
+
+    async def sleep(self, seconds: float) -> None:
+        await anyio.sleep(seconds)
+
+
+class _Stream:
+    """A network stream whose reads ask for at least READ_SIZE bytes."""
+
+    __slots__ = ("_inner",)
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        data: bytes = await self._inner.read(max(max_bytes, READ_SIZE), timeout)
+        return data
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        await self._inner.write(buffer, timeout)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> _Stream:
+        return _Stream(await self._inner.start_tls(ssl_context, server_hostname, timeout))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+def _in_trio() -> bool:
+    trio = sys.modules.get("trio")
+    if trio is None:
+        return False
+    try:
+        trio.lowlevel.current_task()
+    except RuntimeError:
+        return False
+    return True

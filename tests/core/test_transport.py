@@ -1,0 +1,253 @@
+"""podiokit's default transport (`_transport.PodioTransport`) on a real socket: connections
+kept alive and capped, a pool timeout, a slot freed by a cancelled call, a connection the
+server closed while idle, large reads, httpx's exception types, and one client across
+event loops."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+
+import podiokit._http
+import podiokit._transport
+from podiokit import OAuthToken, Podio, errors
+from podiokit._transport import READ_SIZE, PodioTransport
+
+pytestmark = pytest.mark.anyio
+
+BIG = bytes(range(256)) * (4 * 1024 * 4)  # 4 MB, every byte value
+
+
+class _Server:
+    """A threaded HTTP/1.1 server with keep-alive that counts connections and requests."""
+
+    def __init__(self) -> None:
+        self.connections = 0
+        self.requests: list[str] = []
+        self.release = threading.Event()  # lets /hold and /stall finish
+        self.closed = threading.Event()  # set when a connection ends on the server side
+        server = self
+        self._lock = threading.Lock()
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def setup(self) -> None:
+                super().setup()
+                with server._lock:
+                    server.connections += 1
+
+            def finish(self) -> None:
+                super().finish()
+                server.closed.set()
+
+            def _send(self, body: bytes, *, length: int | None = None) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body) if length is None else length))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self) -> None:
+                server.requests.append(self.path)
+                if self.path == "/big":
+                    self._send(BIG)
+                elif self.path == "/hold":  # half the body, then wait to be released
+                    self._send(b'{"a":', length=8)
+                    server.release.wait(10)
+                    self.wfile.write(b" 1}")
+                elif self.path == "/stall":  # never answers until released
+                    server.release.wait(10)
+                    self.close_connection = True
+                elif self.path == "/bye":  # answers, then closes without saying so
+                    self._send(b'{"bye": true}')
+                    self.close_connection = True
+                else:
+                    self._send(json.dumps({"path": self.path}).encode())
+
+            def do_POST(self) -> None:
+                server.requests.append("POST " + self.path)
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                self.close_connection = True  # hangs up without an answer
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        class Quiet(ThreadingHTTPServer):
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                pass  # a client hanging up mid-test is part of the tests
+
+        self.httpd = Quiet(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+
+@pytest.fixture
+def server() -> Iterator[_Server]:
+    srv = _Server()
+    thread = threading.Thread(target=srv.httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield srv
+    finally:
+        srv.release.set()
+        srv.httpd.shutdown()
+        srv.httpd.server_close()
+
+
+def _client(server: _Server, **options: Any) -> httpx.AsyncClient:
+    return httpx.AsyncClient(base_url=server.url, transport=PodioTransport(**options), timeout=10.0)
+
+
+def _token() -> OAuthToken:
+    return OAuthToken(
+        access_token="acc", expires_at=datetime.now(timezone.utc) + timedelta(hours=1)
+    )
+
+
+@pytest.fixture
+def no_waits(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def no_sleep(seconds: float) -> None:
+        await anyio.lowlevel.checkpoint()
+
+    monkeypatch.setattr(podiokit._http, "sleep", no_sleep)
+
+
+async def test_podio_uses_it_by_default() -> None:
+    async with Podio("cid", "secret") as podio:
+        assert isinstance(podio._pipeline.http._transport, PodioTransport)  # type: ignore[attr-defined]
+
+
+async def test_sequential_calls_share_one_connection(server: _Server) -> None:
+    async with _client(server) as client:
+        for n in range(20):
+            response = await client.get(f"/item/{n}")
+            assert response.json() == {"path": f"/item/{n}"}
+    assert server.connections == 1
+
+
+async def test_connections_are_capped(server: _Server) -> None:
+    answers: list[Any] = []
+    async with _client(server, max_connections=2) as client:
+
+        async def call(n: int) -> None:
+            answers.append((await client.get(f"/item/{n}")).json())
+
+        async with anyio.create_task_group() as tg:
+            for n in range(12):
+                tg.start_soon(call, n)
+    assert sorted(a["path"] for a in answers) == sorted(f"/item/{n}" for n in range(12))
+    assert 1 <= server.connections <= 2
+
+
+async def test_a_full_pool_times_out_and_frees_its_slot_on_close(server: _Server) -> None:
+    async with _client(server, max_connections=1) as client:
+        held = await client.send(client.build_request("GET", "/hold"), stream=True)
+        with pytest.raises(httpx.PoolTimeout):
+            await client.get("/item/1", timeout=httpx.Timeout(10.0, pool=0.05))
+        server.release.set()
+        assert await held.aread() == b'{"a": 1}'
+        await held.aclose()
+        with anyio.fail_after(5):
+            assert (await client.get("/item/2")).json() == {"path": "/item/2"}
+
+
+async def test_a_cancelled_call_frees_its_slot(server: _Server) -> None:
+    async with _client(server, max_connections=1) as client:
+        with anyio.move_on_after(0.2) as scope:
+            await client.get("/hold")  # cancelled while the body is half read
+        assert scope.cancelled_caught
+        server.release.set()
+        with anyio.fail_after(5):
+            assert (await client.get("/item/3")).json() == {"path": "/item/3"}
+
+
+async def test_a_connection_the_server_closed_while_idle_is_replaced(server: _Server) -> None:
+    async with _client(server) as client:
+        assert (await client.get("/bye")).json() == {"bye": True}
+        await anyio.to_thread.run_sync(server.closed.wait, 5)
+        # The idle connection is dead: the pool notices and opens another, no error.
+        assert (await client.get("/item/4")).json() == {"path": "/item/4"}
+    assert server.connections == 2
+
+
+async def test_large_bodies_arrive_whole_in_large_reads(
+    server: _Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[int] = []
+    read = podiokit._transport._Stream.read
+
+    async def counting(self: Any, max_bytes: int, timeout: float | None = None) -> bytes:
+        data = await read(self, max_bytes, timeout)
+        asked.append(max(max_bytes, READ_SIZE))
+        return data
+
+    monkeypatch.setattr(podiokit._transport._Stream, "read", counting)
+    async with _client(server) as client:
+        assert (await client.get("/big")).content == BIG
+    assert asked and min(asked) >= READ_SIZE > 64 * 1024
+
+
+async def test_failures_keep_httpx_types_so_retry_rules_hold(
+    server: _Server, no_waits: None
+) -> None:
+    async with Podio("cid", "secret", api_url=server.url, max_retries=2) as podio:
+        await podio.set_token(_token())
+        # A hang-up after the request was read: a create may have been processed, so it is
+        # sent once and reported, never retried.
+        with pytest.raises(errors.PodioConnectionError) as raised:
+            await podio.request("POST", "/item/app/1/", json={"fields": {}})
+        assert isinstance(raised.value.__cause__, httpx.RemoteProtocolError)
+        assert server.requests == ["POST /item/app/1/"]
+        with pytest.raises(errors.PodioTimeoutError) as timed_out:
+            await podio.request("GET", "/stall", timeout=0.2, max_retries=0)
+        assert isinstance(timed_out.value.__cause__, httpx.ReadTimeout)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        refused = f"http://127.0.0.1:{s.getsockname()[1]}"  # bound, not listening
+        async with Podio("cid", "secret", api_url=refused, max_retries=0) as podio:
+            await podio.set_token(_token())
+            with pytest.raises(errors.PodioConnectionError) as failed:
+                await podio.request("GET", "/item/1")
+    assert isinstance(failed.value.__cause__, httpx.ConnectError)
+
+
+def test_one_client_serves_successive_event_loops(server: _Server) -> None:
+    podio = Podio("cid", "secret", api_url=server.url)
+
+    async def call(n: int) -> Any:
+        await podio.set_token(_token())
+        return await podio.request("GET", f"/item/{n}")
+
+    assert anyio.run(call, 1, backend="asyncio") == {"path": "/item/1"}
+    assert anyio.run(call, 2, backend="trio") == {"path": "/item/2"}
+    assert anyio.run(call, 3, backend="asyncio") == {"path": "/item/3"}
+
+
+async def test_tls_is_prepared_only_for_https(server: _Server) -> None:
+    transport = PodioTransport()
+    async with httpx.AsyncClient(base_url=server.url, transport=transport) as client:
+        await client.get("/item/5")
+    assert transport._ssl_context is None  # a plain-http client never loads the CA bundle
+
+
+async def test_a_proxy_from_the_environment_is_used(
+    server: _Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # podiokit's client sends straight to its transport only without a proxy to go through.
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy", "HTTPS_PROXY", "https_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", server.url)
+    async with Podio("cid", "secret", api_url="http://podio.invalid") as podio:
+        await podio.set_token(_token())
+        answer = await podio.request("GET", "/item/6")
+    assert answer == {"path": "http://podio.invalid/item/6"}  # the proxy got the whole URL
