@@ -5,10 +5,11 @@ Shared by every command that talks to Podio (`podiokit login`, `logout`, `export
 is wrong when it cannot. Never imported by the core.
 
 The session file is a `FileSessionStore` (0600, atomic writes, refresh single-flight across
-processes). `podiokit login` signs in with the password flow and saves the token there;
-later commands refresh it in place, so the rotated refresh token goes back into the file.
-Each entry is namespaced by API URL and client id, so a sign-in against the emulator never
-replaces one against Podio.
+processes). `podiokit login` signs in with the password flow (or, with `--app`, the app flow)
+and saves the token there; later commands refresh it in place, so the rotated refresh token
+goes back into the file. Each entry is namespaced by API URL and client id, so a sign-in
+against the emulator never replaces one against Podio; inside a namespace the user is
+`default` and each app `app:<app_id>` (the key the exporter gives an app's session).
 """
 
 from __future__ import annotations
@@ -32,10 +33,13 @@ __all__ = [
     "CliError",
     "NamespacedStore",
     "SharedBudgetStore",
+    "app_session_key",
     "credentials",
     "default_session_file",
     "open_client",
+    "raise_if_app_session_dead",
     "session_expired_message",
+    "sign_in",
     "sign_in_user",
 ]
 
@@ -54,6 +58,12 @@ EXIT_CODES = {
 
 #: The session key, inside its namespace, of the user `podiokit login` signed in.
 USER_KEY = "default"
+
+
+def app_session_key(app_id: int) -> str:
+    """The session key, inside its namespace, of an app (`podiokit login --app APP_ID`): the
+    key `podiokit.export` reads an app with, so both find the same saved token."""
+    return f"app:{app_id}"
 
 
 class CliError(Exception):
@@ -83,7 +93,12 @@ def default_session_file(env: Mapping[str, str] | None = None) -> Path:
     return base / "podiokit" / "session.json"
 
 
-def session_expired_message(path: Path) -> str:
+def session_expired_message(path: Path, app_id: int | None = None) -> str:
+    if app_id is not None:
+        return (
+            f"the session of app {app_id} saved in {path} has expired or was revoked (Podio "
+            f"refused its refresh token): run `podiokit login --app {app_id}` again"
+        )
     return (
         f"the session saved in {path} has expired or was revoked (Podio refused its refresh "
         "token): run `podiokit login` again"
@@ -135,12 +150,16 @@ def credentials(
     app_tokens: Sequence[str] = (),
     session_file: str | os.PathLike[str] | None = None,
 ) -> CliCredentials:
-    """Resolve a command's credentials, in this order for each app:
+    """Resolve a command's credentials, in this order for each app (what is given for this
+    run before what was saved):
 
     1. an app token (`--app-token`, else PODIO_APP_TOKEN, comma-separated);
     2. a user: PODIO_USERNAME and PODIO_PASSWORD;
-    3. the user saved by `podiokit login` in the session file (`--session-file`, else
-       PODIO_SESSION_FILE, else the default file when it exists).
+    3. the app's session saved by `podiokit login --app APP_ID` in the session file
+       (`--session-file`, else PODIO_SESSION_FILE, else the default file when it exists);
+    4. the user saved by `podiokit login` in that file.
+
+    Which of 3 and 4 an app gets is known only once the file is read: `sign_in` decides.
 
     With PODIO_REDIS_URL, the hourly budget is shared through Redis with every process that
     acts as the same identity (tokens stay where they are).
@@ -174,7 +193,8 @@ def credentials(
         )
         raise CliError(
             f"{what}: pass --app-token or set PODIO_APP_TOKEN, or sign in once with "
-            "`podiokit login` (or set PODIO_USERNAME and PODIO_PASSWORD) to act as a user",
+            "`podiokit login` (as a user; or set PODIO_USERNAME and PODIO_PASSWORD) or "
+            "`podiokit login --app APP_ID` (as the app)",
             "usage",
         )
     return CliCredentials(
@@ -315,10 +335,39 @@ async def open_client(creds: CliCredentials, **options: Any) -> AsyncIterator[Po
             await redis.aclose()
 
 
-async def sign_in_user(podio: Podio, creds: CliCredentials) -> None:
+async def sign_in(
+    podio: Podio, creds: CliCredentials, app_ids: Sequence[int] = ()
+) -> dict[int, Podio]:
+    """Make every app of `app_ids` readable, in `credentials`' order, and return the apps to
+    read with their saved app session (`podiokit login --app`), each usable now.
+
+    Apps with an app token are left to the exporter (it signs them in). With PODIO_USERNAME
+    and PODIO_PASSWORD, every other app is read as that user; otherwise an app's saved
+    session is used when the file has one, and the saved user only for the apps left (and
+    only when some are). A saved session Podio no longer accepts is a `CliError`
+    (credentials) naming the `podiokit login` command to run again."""
+    saved: dict[int, Podio] = {}
+    path = creds.session_file
+    if creds.user is None and path is not None:
+        for app_id in app_ids:
+            if app_id in creds.app_tokens:
+                continue
+            session = podio.session(app_session_key(app_id))
+            if await session.is_authenticated():  # refreshed (and saved) if it had expired
+                saved[app_id] = session
+            elif session.token is not None:
+                raise CliError(session_expired_message(path, app_id), "credentials")
+    left = [a for a in app_ids if a not in creds.app_tokens and a not in saved]
+    if left or not app_ids:
+        await sign_in_user(podio, creds, left)
+    return saved
+
+
+async def sign_in_user(podio: Podio, creds: CliCredentials, app_ids: Sequence[int] = ()) -> None:
     """Make `podio` (the user session) usable: the password flow with PODIO_USERNAME and
     PODIO_PASSWORD, else the saved sign-in, refreshed now if it expired. A saved sign-in
-    Podio no longer accepts is a `CliError` (credentials) telling the user to log in again."""
+    Podio no longer accepts is a `CliError` (credentials) telling the user to log in again;
+    `app_ids` (the apps that need the user) are named when there is none."""
     if creds.user is not None:
         await podio.authenticate_with_credentials(*creds.user)
         return
@@ -327,12 +376,25 @@ async def sign_in_user(podio: Podio, creds: CliCredentials) -> None:
     if not await podio.is_authenticated():
         token = podio.token
         if token is None:
+            apps = f" (for app {', '.join(map(str, app_ids))})" if app_ids else ""
             raise CliError(
                 f"no saved sign-in for {creds.api_url} (client {creds.client_id}) in "
-                f"{creds.session_file}: run `podiokit login`",
+                f"{creds.session_file}{apps}: run `podiokit login`, or `podiokit login --app "
+                "APP_ID` for each app",
                 "credentials",
             )
         raise CliError(session_expired_message(creds.session_file), "credentials")
+
+
+def raise_if_app_session_dead(creds: CliCredentials, sessions: Mapping[int, Podio]) -> None:
+    """After a refused refresh in the middle of a run: if it was a saved app session's (now
+    marked dead), a `CliError` saying to run `podiokit login --app APP_ID` again."""
+    if creds.session_file is None:
+        return
+    for app_id, session in sessions.items():
+        token = session.token
+        if token is not None and token.dead:
+            raise CliError(session_expired_message(creds.session_file, app_id), "credentials")
 
 
 def describe_auth_failure(exc: BaseException, creds: CliCredentials | None) -> CliError | None:

@@ -56,8 +56,8 @@ OPTIONS = {
         "--rate-limit", "--rate-window", "--latency", "--fault-rate", "--fault-seed", "--help",
     ],
     "demo": ["--items", "--concurrency", "--emulator", "--help"],
-    "login": ["--username", "--session-file", "--help"],
-    "logout": ["--all", "--session-file", "--help"],
+    "login": ["--username", "--app", "--app-token", "--session-file", "--help"],
+    "logout": ["--app", "--all", "--session-file", "--help"],
 }  # fmt: skip
 
 

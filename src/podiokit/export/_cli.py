@@ -19,7 +19,8 @@ from .._cli_session import (
     credentials,
     describe_auth_failure,
     open_client,
-    sign_in_user,
+    raise_if_app_session_dead,
+    sign_in,
 )
 
 if TYPE_CHECKING:
@@ -37,9 +38,10 @@ _ACTIVE = {"exported": "exporting", "mirrored": "mirroring"}  # the progress bar
 EXPORT_HELP = (
     "Export every item of one or more apps to JSONL or CSV.\n\n"
     "Credentials come from PODIO_CLIENT_ID, PODIO_CLIENT_SECRET, PODIO_API_URL and "
-    "PODIO_APP_TOKEN (or --app-token); without app tokens, PODIO_USERNAME and PODIO_PASSWORD "
-    "sign in as a user who sees every app, and without those the session `podiokit login` "
-    "saved is used (and kept refreshed).\n\n"
+    "PODIO_APP_TOKEN (or --app-token). For an app without an app token, PODIO_USERNAME and "
+    "PODIO_PASSWORD sign in as a user who sees every app; without those, the app's session "
+    "saved by `podiokit login --app APP_ID` is used, else the user session `podiokit login` "
+    "saved (kept refreshed in the session file).\n\n"
     "With PODIO_REDIS_URL set, exporters acting as the same user or app (on any machine) share "
     "its hourly budget through Redis: they pace together and wait for the same reset."
 )
@@ -140,21 +142,27 @@ async def _export(
     concurrency: int,
     resume: bool,
 ) -> ExportResult:
+    from ..errors import PodioInvalidGrantError
     from . import export  # the lazy name: a missing msgspec says how to install it
 
     async with open_client(creds, max_concurrency=max(concurrency, 8)) as podio:
-        await sign_in_user(podio, creds)
+        saved = await sign_in(podio, creds, app_ids)
         with _ProgressDisplay() as on_progress:
-            return await export(
-                podio,
-                list(app_ids),
-                out,
-                format=format,
-                app_tokens=creds.app_tokens,
-                concurrency=concurrency,
-                resume=resume,
-                on_progress=on_progress,
-            )
+            try:
+                return await export(
+                    podio,
+                    list(app_ids),
+                    out,
+                    format=format,
+                    app_tokens=creds.app_tokens,
+                    app_sessions=saved,
+                    concurrency=concurrency,
+                    resume=resume,
+                    on_progress=on_progress,
+                )
+            except PodioInvalidGrantError:
+                raise_if_app_session_dead(creds, saved)  # name the app to sign in again
+                raise
 
 
 class _ProgressDisplay:

@@ -121,6 +121,7 @@ async def export(
     *,
     format: str = "jsonl",
     app_tokens: Mapping[int, str] | None = None,
+    app_sessions: Mapping[int, Podio] | None = None,
     concurrency: int = 4,
     resume: bool = False,
     page_size: int = MAX_PAGE_SIZE,
@@ -130,15 +131,16 @@ async def export(
     sent; or CSV).
 
     Each app is read as its own session (`podio.session(f"app:{app_id}")`, signed in with
-    its token) when `app_tokens` names it, otherwise as `podio` itself (a user who can
-    see every app). The output is written to `<out>.part` and renamed to `out` once
-    complete; `<out>.checkpoint` records progress, and `resume=True` continues an
-    interrupted export from it without duplicates or gaps.
+    its token) when `app_tokens` names it, as the session `app_sessions` gives for it
+    (already signed in: an app's session restored from the store, say) when that names it,
+    otherwise as `podio` itself (a user who can see every app). The output is written to
+    `<out>.part` and renamed to `out` once complete; `<out>.checkpoint` records progress,
+    and `resume=True` continues an interrupted export from it without duplicates or gaps.
     """
     ids = checked_args(app_ids, concurrency, page_size, verb="export")
     sink = make_sink(format)
     path, part, checkpoint_path = output_paths(out)
-    sessions = await open_sessions(podio, ids, app_tokens or {})
+    sessions = await open_sessions(podio, ids, app_tokens or {}, app_sessions or {})
     started = time.monotonic()
 
     output = Output(path, part, checkpoint_path)
@@ -171,12 +173,23 @@ async def export(
 
 
 async def open_sessions(
-    podio: Podio, ids: Sequence[int], tokens: Mapping[int, str]
+    podio: Podio,
+    ids: Sequence[int],
+    tokens: Mapping[int, str],
+    given: Mapping[int, Podio] | None = None,
 ) -> dict[int, Podio]:
     """The session each app is read with: its own (`app:<id>`, signed in with its app token
-    unless already signed in) when `tokens` names it, otherwise `podio`."""
+    unless already signed in) when `tokens` names it, the one in `given` when that names it,
+    otherwise `podio`. An app in both is a ValueError: which identity to use is ambiguous."""
+    given = given or {}
+    both = sorted(set(tokens) & set(given))
+    if both:
+        raise ValueError(f"app(s) {both} are in both app_tokens and app_sessions: give one")
     sessions: dict[int, Podio] = {}
     for app_id in ids:
+        if app_id in given:
+            sessions[app_id] = given[app_id]
+            continue
         token = tokens.get(app_id)
         if token is None:
             sessions[app_id] = podio

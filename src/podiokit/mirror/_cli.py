@@ -16,7 +16,8 @@ from .._cli_session import (
     credentials,
     describe_auth_failure,
     open_client,
-    sign_in_user,
+    raise_if_app_session_dead,
+    sign_in,
 )
 from ..export import _cli as export_cli
 
@@ -35,9 +36,10 @@ MIRROR_HELP = (
     "run copies every item, later runs read only what changed (a run with no change costs 2 "
     "calls per app).\n\n"
     "Credentials come from PODIO_CLIENT_ID, PODIO_CLIENT_SECRET, PODIO_API_URL and "
-    "PODIO_APP_TOKEN (or --app-token); without app tokens, PODIO_USERNAME and PODIO_PASSWORD "
-    "sign in as a user who sees every app, and without those the session `podiokit login` "
-    "saved is used (and kept refreshed).\n\n"
+    "PODIO_APP_TOKEN (or --app-token). For an app without an app token, PODIO_USERNAME and "
+    "PODIO_PASSWORD sign in as a user who sees every app; without those, the app's session "
+    "saved by `podiokit login --app APP_ID` is used, else the user session `podiokit login` "
+    "saved (kept refreshed in the session file).\n\n"
     "With PODIO_REDIS_URL set, processes acting as the same user or app (on any machine) share "
     "its hourly budget through Redis."
 )
@@ -137,20 +139,26 @@ async def _mirror(
     concurrency: int,
     refresh_fields: bool,
 ) -> MirrorResult:
+    from ..errors import PodioInvalidGrantError
     from . import mirror  # the lazy name: a missing extra says how to install it
 
     async with open_client(creds, max_concurrency=max(concurrency, 8)) as podio:
-        await sign_in_user(podio, creds)
+        saved = await sign_in(podio, creds, app_ids)
         with export_cli._ProgressDisplay("mirrored") as on_progress:
-            return await mirror(
-                podio,
-                list(app_ids),
-                db,
-                app_tokens=creds.app_tokens,
-                concurrency=concurrency,
-                on_progress=on_progress,
-                refresh_fields=refresh_fields,
-            )
+            try:
+                return await mirror(
+                    podio,
+                    list(app_ids),
+                    db,
+                    app_tokens=creds.app_tokens,
+                    app_sessions=saved,
+                    concurrency=concurrency,
+                    on_progress=on_progress,
+                    refresh_fields=refresh_fields,
+                )
+            except PodioInvalidGrantError:
+                raise_if_app_session_dead(creds, saved)  # name the app to sign in again
+                raise
 
 
 def _error(message: str) -> None:

@@ -382,6 +382,7 @@ async def mirror(
     db_url: str = "sqlite:///podio-mirror.db",
     *,
     app_tokens: Mapping[int, str] | None = None,
+    app_sessions: Mapping[int, Podio] | None = None,
     concurrency: int = 4,
     on_progress: Callable[[ExportProgress], None] | None = None,
     refresh_fields: bool = False,
@@ -393,13 +394,14 @@ async def mirror(
     The first run of an app copies every item (through the exporter: pages of 500,
     `concurrency` at once); later runs read only the items edited since the last one, and
     list the ids only when Podio's item count and the mirror's disagree (deletions). Each
-    app is read as its own session when `app_tokens` names it, otherwise as `podio`.
+    app is read as its own session when `app_tokens` names it, as the session
+    `app_sessions` gives for it (already signed in) when that names it, otherwise as `podio`.
     Apps are brought up to date one after the other.
     """
     ids = checked_args(app_ids, concurrency, page_size, verb="mirror")
     store: MirrorStore = await to_thread.run_sync(MirrorStore, db_url)
     try:
-        sessions = await open_sessions(podio, ids, app_tokens or {})
+        sessions = await open_sessions(podio, ids, app_tokens or {}, app_sessions or {})
         run = _Run(store, page_size, concurrency, on_progress, sessions)
         results: dict[int, AppResult] = {}
         for app_id in ids:
