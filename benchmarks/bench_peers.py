@@ -20,13 +20,20 @@ to JSONL, and every run is checked: one line per item, each item exactly once.
   transport=podiokit.transports.aiohttp_transport())`; shown beside the others, the verdict
   stays on the default transport.
 
+Every exporter runs in a user-like venv (benchmarks/_user_env.py: this checkout installed
+with `pip install '.[export]' requests`, no test packages, bytecode compiled at install), built
+once per checkout state; `--here` runs them with this interpreter instead. Start-up is part of
+each side's time, so the environment matters: in the dev venv podiokit's sources are compiled
+again in every process, and httpcore imports trio (a test dependency) when it can.
+
 Rounds run the sides in a shuffled order; the speed-up of a round is the faster peer's wall
 time over podiokit's in that round, and the figure is the median over the rounds (ratios,
 not absolute timings: the machine is shared). The script exits 1 when that median is below
 `--target` (8x).
 
 Usage: `python benchmarks/bench_peers.py [--items 10000] [--rounds 5] [--latency 50]
-       [--target 8] [--aiohttp]`
+       [--target 8] [--aiohttp] [--here] [--with PACKAGE ...]`
+(`--with` adds a package to the user-like venv, e.g. turbopod from a local checkout.)
 """
 
 from __future__ import annotations
@@ -194,9 +201,11 @@ def _server_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _run(side: str, creds: dict[str, Any], out: Path, items: int, server: int) -> dict[str, Any]:
+def _run(
+    side: str, creds: dict[str, Any], out: Path, items: int, server: int, python: str
+) -> dict[str, Any]:
     before, server_cpu = _filter_calls(creds), _server_cpu(server)
-    argv = [*_pin(0), sys.executable, __file__, "--child", side, json.dumps(creds), str(out)]
+    argv = [*_pin(0), python, __file__, "--child", side, json.dumps(creds), str(out)]
     done = subprocess.run(argv, capture_output=True, text=True)
     if done.returncode:
         raise SystemExit(f"{side} failed:\n{done.stderr}")
@@ -206,6 +215,13 @@ def _run(side: str, creds: dict[str, Any], out: Path, items: int, server: int) -
     _check(out, items, side)
     out.unlink()
     return result
+
+
+def _importable(python: str, module: str) -> bool:
+    if python == sys.executable:
+        return find_spec(module) is not None
+    check = f"import importlib.util, sys; sys.exit(importlib.util.find_spec({module!r}) is None)"
+    return subprocess.run([python, "-c", check]).returncode == 0
 
 
 def main() -> int:
@@ -221,18 +237,32 @@ def main() -> int:
         action="store_true",
         help="also measure podiokit over podiokit.transports.aiohttp_transport()",
     )
+    parser.add_argument(
+        "--here", action="store_true", help="run the exporters with this interpreter"
+    )
+    parser.add_argument(
+        "--with", dest="packages", action="append", default=[], metavar="PACKAGE",
+        help="also install PACKAGE in the user-like venv (e.g. a turbopod checkout)",
+    )  # fmt: skip
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(*args.child)
         return 0
+    if args.here:
+        python = sys.executable
+    else:
+        from _user_env import user_python
+
+        extras = ["export", "aiohttp"] if args.aiohttp else ["export"]
+        python = user_python(extras, ["requests", *args.packages])
     sides = [side for side in SIDES if side != "podiokit [aiohttp]"]
     if args.aiohttp:
-        if find_spec("httpx_aiohttp") is None:
+        if not _importable(python, "httpx_aiohttp"):
             print("httpx-aiohttp not installed: podiokit [aiohttp] skipped")
         else:
             sides.append("podiokit [aiohttp]")
-    if find_spec("turbopod") is None:
+    if not _importable(python, "turbopod"):
         print("turbopod not installed, skipped")
         sides.remove("turbopod")
     proc, creds = _start_emulator(args.items, args.latency)
@@ -240,13 +270,13 @@ def main() -> int:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "export.jsonl"
-            _run("podiokit", creds, out, args.items, proc.pid)  # warms the emulator's caches
+            _run("podiokit", creds, out, args.items, proc.pid, python)  # warms the emulator
             rng = random.Random(9)
             for _ in range(args.rounds):
                 order = sides[:]
                 rng.shuffle(order)
                 for side in order:
-                    results[side].append(_run(side, creds, out, args.items, proc.pid))
+                    results[side].append(_run(side, creds, out, args.items, proc.pid, python))
     finally:
         proc.terminate()
         proc.wait()
@@ -256,7 +286,10 @@ def main() -> int:
         for r in range(args.rounds)
     )
     speedup = statistics.median(speedups)
-    print(f"{args.items:,} items, {args.latency:g} ms latency, {args.rounds} shuffled rounds")
+    where = "this interpreter" if args.here else "a user-like venv"
+    print(
+        f"{args.items:,} items, {args.latency:g} ms latency, {args.rounds} shuffled rounds, exporters in {where}"
+    )
     print("| exporter | wall s median (min-max) | podiokit faster by | client CPU s "
           "| emulator CPU s | filter calls | peak RSS MB |")  # fmt: skip
     print("|---|---|---|---|---|---|---|")

@@ -4,7 +4,6 @@ rate limits."""
 from __future__ import annotations
 
 import gc
-import os
 import weakref
 from pathlib import Path
 from typing import Any
@@ -240,31 +239,6 @@ async def test_a_fetched_page_is_freed_without_the_cyclic_gc(
         assert responses and responses[0]() is None, "the response is kept by a reference cycle"
     finally:
         gc.enable()
-
-
-@pytest.mark.skipif(not hasattr(os, "posix_fadvise"), reason="no posix_fadvise here")
-@pytest.mark.parametrize("fails", [False, True])
-async def test_each_page_starts_its_writeback(
-    podio: Podio, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fails: bool
-) -> None:
-    """After each page the OS is told to start writing it to disk, so the fsync at the end
-    waits for the last pages only. Advice that fails changes nothing."""
-    advised: list[tuple[int, int, int]] = []
-
-    def fadvise(fd: int, offset: int, length: int, advice: int) -> None:
-        advised.append((offset, length, advice))
-        if fails:
-            raise OSError(22, "Invalid argument")
-
-    monkeypatch.setattr(os, "posix_fadvise", fadvise)
-    out = tmp_path / "items.jsonl"
-    result = await export(podio, [PROJECTS], out, page_size=250)
-    assert result.items == 1_200
-    # One advice per page with items, back to back, together the whole file.
-    assert len(advised) == 5
-    assert {a for _, _, a in advised} == {os.POSIX_FADV_DONTNEED}
-    assert [o for o, _, _ in advised] == [sum(n for _, n, _ in advised[:i]) for i in range(5)]
-    assert sum(n for _, n, _ in advised) == out.stat().st_size
 
 
 async def test_the_first_page_is_read_with_the_probe(

@@ -4,7 +4,6 @@ thread, so pages keep arriving while one is written."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 from pathlib import Path
 from typing import BinaryIO
@@ -12,20 +11,6 @@ from typing import BinaryIO
 from ._checkpoint import Checkpoint
 
 __all__ = ["Output"]
-
-
-def _start_writeback(file: BinaryIO, offset: int, length: int) -> None:
-    """Have the OS start writing these bytes to disk now, without waiting for it (Linux:
-    DONTNEED starts the writeback of dirty pages): the fsync in `commit` then waits for the
-    last pages only, instead of the whole file (~0.1 s for 130 MB here). Advice only."""
-    if _FADVISE is None or length <= 0:
-        return
-    # A file system that takes no advice: commit's fsync does all the work.
-    with contextlib.suppress(OSError):
-        os.posix_fadvise(file.fileno(), offset, length, _FADVISE)
-
-
-_FADVISE: int | None = getattr(os, "POSIX_FADV_DONTNEED", None)
 
 
 class Output:
@@ -51,12 +36,10 @@ class Output:
         """Write `data`, then record in the checkpoint that the file now ends after it.
         `checkpoint` must already describe the state after `data`, except for the offset."""
         assert self._file is not None
-        start = self._file.tell()
         self._file.write(data)
         self._file.flush()  # in the OS before the checkpoint says so
         checkpoint.offset = self._file.tell()
         checkpoint.save(self.checkpoint_path)
-        _start_writeback(self._file, start, len(data))
 
     def commit(self) -> None:
         """Complete: durable on disk, renamed into place, checkpoint removed."""
