@@ -1,8 +1,8 @@
 """Other HTTP transports for `Podio(..., transport=...)`.
 
 `aiohttp_transport()` sends podiokit's requests through aiohttp (httpx-aiohttp's
-`AiohttpTransport`): the same httpx API, about a third of the client CPU per call of httpx's
-own transport at 16 to 64 concurrent calls (benchmarks/bench_cpu64.py). asyncio only.
+`AiohttpTransport`): the same httpx API, about 0.75x the client CPU per call of podiokit's
+default transport at 16 to 64 concurrent calls (benchmarks/bench_cpu64.py). asyncio only.
 
 ```python
 from podiokit.transports import aiohttp_transport
