@@ -10,12 +10,14 @@ Start-up is part of what those benchmarks measure, and the dev venv is not what 
 
 `user_python(extras, packages)` builds, once per checkout state, a venv under the temp dir
 with `pip install '<this checkout>[extras]' packages` (a regular, non-editable install) and
-returns its interpreter. The build takes a minute or less when pip's cache is warm.
+returns its interpreter (and removes the ones built for older states). The build takes a
+minute or less when pip's cache is warm.
 """
 
 from __future__ import annotations
 
 import hashlib
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -40,6 +42,9 @@ def user_python(extras: Sequence[str], packages: Sequence[str] = ()) -> str:
     python = root / "bin" / "python"
     ready = root / ".ready"
     if not ready.exists():
+        for stale in root.parent.glob("podiokit-bench-*"):  # built for an older checkout
+            if stale != root:
+                shutil.rmtree(stale, ignore_errors=True)
         print(f"building a user-like venv in {root} (podiokit[{','.join(extras)}])", flush=True)
         subprocess.run([sys.executable, "-m", "venv", "--clear", str(root)], check=True)
         spec = f"{REPO}[{','.join(extras)}]" if extras else str(REPO)

@@ -2,7 +2,9 @@
 
 Run by `.ci/run` inside a fresh venv that holds only the built wheel (no extras, no dev
 packages), and by tests/packaging/test_core_dependencies.py under an import guard. It talks
-to an `httpx.MockTransport`, so it needs no network and no emulator.
+to an `httpx.MockTransport`, then over a real loopback socket to a stdlib HTTP server through
+podiokit's default transport (which must work with neither trio nor sniffio installed), so it
+needs no network and no emulator.
 
     python tests/packaging/core_smoke.py
 """
@@ -12,6 +14,8 @@ from __future__ import annotations
 import json
 import pathlib
 import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import anyio
 import httpx
@@ -61,10 +65,40 @@ async def main() -> None:
         assert isinstance(item, Item), type(item)
         assert item.item_id == item_id
     await http.aclose()
+    await _over_a_socket(body, item_id)
     where = pathlib.Path(podiokit.__file__).parent
     print(
         f"podiokit {podiokit.__version__} core smoke OK on Python {sys.version.split()[0]} ({where})"
     )
+
+
+async def _over_a_socket(item_body: bytes, item_id: int) -> None:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive: the default transport reuses one connection
+
+        def do_GET(self) -> None:
+            assert self.headers["authorization"] == "OAuth2 smoke-access"
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(item_body)))
+            self.end_headers()
+            self.wfile.write(item_body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        async with Podio("smoke-client", "smoke-secret", api_url=url) as podio:
+            await podio.set_token(podiokit.OAuthToken(access_token="smoke-access"))
+            for _ in range(3):
+                item = await podio.items.get(item_id)
+                assert item.item_id == item_id
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 if __name__ == "__main__":
