@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
 from pathlib import Path
 
@@ -13,6 +14,8 @@ import pytest
 
 from podiokit import Podio
 from podiokit.export import _fetch, export
+from podiokit.export._checkpoint import Checkpoint
+from podiokit.export._output import Output
 from podiokit.export._plan import SWEEP_HI, plan_ranges
 from podiokit.export._sinks import JsonlSink
 from podiokit.export._values import readable
@@ -77,11 +80,45 @@ def test_jsonl_keeps_the_bytes_and_one_item_per_line() -> None:
     assert sink.encode(1, cr) == b'{"a": 1}\n{"b":2}\n'
 
 
-def test_jsonl_trusts_a_page_known_to_be_compact() -> None:
+def test_jsonl_trusts_a_page_known_to_be_compact(tmp_path: Path) -> None:
     """`compact=True` (the page had no raw line break) skips the search for line breaks in
-    the items: the lines are the items as they are."""
+    the items: the lines are the items as they are, written without joining them first."""
     items = msgspec.json.decode(b'[{"a":1},{"b":2}]', type=list[msgspec.Raw])
-    assert JsonlSink().encode(1, items, compact=True) == b'{"a":1}\n{"b":2}\n'
+    chunks = JsonlSink().encode(1, items, compact=True)
+    assert not isinstance(chunks, bytes)
+    assert _written(tmp_path, chunks) == b'{"a":1}\n{"b":2}\n'
+
+
+def _written(tmp_path: Path, chunks: bytes | list[bytes | msgspec.Raw]) -> bytes:
+    out = tmp_path / "out.jsonl"
+    output = Output(out, tmp_path / "out.jsonl.part", tmp_path / "out.jsonl.checkpoint")
+    checkpoint = Checkpoint("jsonl", [1], [])
+    output.create(checkpoint, b"")
+    output.append(checkpoint, chunks)
+    assert checkpoint.offset == (tmp_path / "out.jsonl.part").stat().st_size
+    output.commit()
+    return out.read_bytes()
+
+
+def test_short_writes_lose_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The OS may write less than asked (a signal, a full pipe): the rest follows, in order,
+    through more writev calls than 1,024 buffers need."""
+    real = os.writev
+    calls: list[int] = []
+
+    def short(fd: int, buffers: list[memoryview]) -> int:
+        calls.append(len(buffers))
+        return real(fd, [b"".join(buffers[:3])[:21]])  # at most 21 bytes a call
+
+    monkeypatch.setattr(os, "writev", short)
+    items = msgspec.json.decode(
+        b"[" + b",".join(b'{"n":%d,"s":"%s"}' % (n, b"x" * n) for n in range(1200)) + b"]",
+        type=list[msgspec.Raw],
+    )
+    chunks = JsonlSink().encode(1, items, compact=True)
+    expected = b"".join(bytes(item) + b"\n" for item in items)
+    assert _written(tmp_path, chunks) == expected
+    assert len(calls) > len(expected) // 21
 
 
 @pytest.mark.anyio

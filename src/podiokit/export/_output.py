@@ -5,12 +5,41 @@ thread, so pages keep arriving while one is written."""
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any
 
 from ._checkpoint import Checkpoint
 
 __all__ = ["Output"]
+
+#: Buffers per writev call (POSIX guarantees at least 16; Linux and macOS take 1024).
+_IOV_MAX = 1024
+
+
+def _write_all(fd: int, data: bytes | Sequence[Any]) -> int:
+    """Write `data` (bytes, or buffers in order) to `fd` in full; returns the bytes written.
+    A page's items go out in writev calls of up to _IOV_MAX buffers, never joined first."""
+    parts: Sequence[Any] = [data] if isinstance(data, bytes) else data
+    views = [memoryview(part) for part in parts]
+    total = 0
+    first = 0  # views before this one are written
+    while first < len(views):
+        batch = views[first : first + _IOV_MAX]
+        written = os.writev(fd, batch) if _HAS_WRITEV else os.write(fd, batch[0])
+        total += written
+        # Skip what was written; a short write leaves the rest of a buffer to go first.
+        while first < len(views) and written >= len(views[first]):
+            written -= len(views[first])
+            first += 1
+        if written:
+            views[first] = views[first][written:]
+    return total
+
+
+_HAS_WRITEV = hasattr(os, "writev")
+#: Windows would translate line ends without it.
+_BINARY = getattr(os, "O_BINARY", 0)
 
 
 class Output:
@@ -18,39 +47,41 @@ class Output:
         self.path = path
         self.part = part
         self.checkpoint_path = checkpoint_path
-        self._file: BinaryIO | None = None
+        self._fd: int | None = None
+        self._offset = 0
 
     def create(self, checkpoint: Checkpoint, header: bytes) -> None:
         """A new export: an empty temporary file (any earlier one is discarded)."""
-        self._file = open(self.part, "wb")  # noqa: SIM115 - closed by close()
+        self._fd = os.open(self.part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _BINARY, 0o666)
+        self._offset = 0
         self.append(checkpoint, header)
 
     def reopen(self, checkpoint: Checkpoint) -> None:
         """A resumed export: cut what was written after the last checkpoint (a page half
         written when the process died), and append from there."""
-        file = self._file = open(self.part, "r+b")  # noqa: SIM115 - closed by close()
-        file.truncate(checkpoint.offset)
-        file.seek(checkpoint.offset)
+        fd = self._fd = os.open(self.part, os.O_WRONLY | _BINARY)
+        os.ftruncate(fd, checkpoint.offset)
+        os.lseek(fd, checkpoint.offset, os.SEEK_SET)
+        self._offset = checkpoint.offset
 
-    def append(self, checkpoint: Checkpoint, data: bytes) -> None:
-        """Write `data`, then record in the checkpoint that the file now ends after it.
-        `checkpoint` must already describe the state after `data`, except for the offset."""
-        assert self._file is not None
-        self._file.write(data)
-        self._file.flush()  # in the OS before the checkpoint says so
-        checkpoint.offset = self._file.tell()
+    def append(self, checkpoint: Checkpoint, data: bytes | Sequence[Any]) -> None:
+        """Write `data` (bytes, or buffers in order), then record in the checkpoint that the
+        file now ends after it. `checkpoint` must already describe the state after `data`,
+        except for the offset. Unbuffered: in the OS before the checkpoint says so."""
+        assert self._fd is not None
+        self._offset += _write_all(self._fd, data)
+        checkpoint.offset = self._offset
         checkpoint.save(self.checkpoint_path)
 
     def commit(self) -> None:
         """Complete: durable on disk, renamed into place, checkpoint removed."""
-        assert self._file is not None
-        self._file.flush()
-        os.fsync(self._file.fileno())
+        assert self._fd is not None
+        os.fsync(self._fd)
         self.close()
         os.replace(self.part, self.path)
         self.checkpoint_path.unlink(missing_ok=True)
 
     def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            os.close(fd)
