@@ -4,7 +4,9 @@ thread, so pages keep arriving while one is written."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -38,6 +40,17 @@ def _write_all(fd: int, data: bytes | Sequence[Any]) -> int:
 
 
 _HAS_WRITEV = hasattr(os, "writev")
+#: Once this much is written since the last sync, a sync starts in the background: the disk
+#: works while the next pages are fetched, and the fsync in `commit` waits for the tail only.
+_SYNC_EVERY = 16 * 1024 * 1024
+_datasync = getattr(os, "fdatasync", os.fsync)
+
+
+def _sync_quietly(fd: int) -> None:
+    with contextlib.suppress(OSError):  # commit's fsync reports what matters
+        _datasync(fd)
+
+
 #: Windows would translate line ends without it.
 _BINARY = getattr(os, "O_BINARY", 0)
 
@@ -49,6 +62,8 @@ class Output:
         self.checkpoint_path = checkpoint_path
         self._fd: int | None = None
         self._offset = 0
+        self._unsynced = 0
+        self._syncer: threading.Thread | None = None
 
     def create(self, checkpoint: Checkpoint, header: bytes) -> None:
         """A new export: an empty temporary file (any earlier one is discarded)."""
@@ -69,19 +84,32 @@ class Output:
         file now ends after it. `checkpoint` must already describe the state after `data`,
         except for the offset. Unbuffered: in the OS before the checkpoint says so."""
         assert self._fd is not None
-        self._offset += _write_all(self._fd, data)
+        written = _write_all(self._fd, data)
+        self._offset += written
         checkpoint.offset = self._offset
         checkpoint.save(self.checkpoint_path)
+        self._unsynced += written
+        if self._unsynced >= _SYNC_EVERY and (self._syncer is None or not self._syncer.is_alive()):
+            self._unsynced = 0
+            self._syncer = threading.Thread(
+                target=_sync_quietly, args=(self._fd,), name="podiokit-export-sync", daemon=True
+            )
+            self._syncer.start()
 
     def commit(self) -> None:
         """Complete: durable on disk, renamed into place, checkpoint removed."""
         assert self._fd is not None
+        if self._syncer is not None:
+            self._syncer.join()
         os.fsync(self._fd)
         self.close()
         os.replace(self.part, self.path)
         self.checkpoint_path.unlink(missing_ok=True)
 
     def close(self) -> None:
+        if self._syncer is not None:
+            self._syncer.join()  # it holds the descriptor: never close it under a sync
+            self._syncer = None
         if self._fd is not None:
             fd, self._fd = self._fd, None
             os.close(fd)
