@@ -13,7 +13,8 @@ from __future__ import annotations
 import getpass
 import os
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +32,8 @@ from ._cli_session import (
 
 if TYPE_CHECKING:
     import typer
+
+    from ._client import Podio
 
 __all__ = ["login", "logout", "register"]
 
@@ -211,7 +214,9 @@ def login(
     return 0
 
 
-async def _sign_in_app(creds: CliCredentials, app_id: int) -> None:
+@asynccontextmanager
+async def _file_client(creds: CliCredentials, key: str) -> AsyncIterator[Podio]:
+    """A `Podio` acting as session `key`, its tokens kept in the session file."""
     from ._client import Podio
 
     assert creds.session_file is not None
@@ -221,24 +226,20 @@ async def _sign_in_app(creds: CliCredentials, app_id: int) -> None:
         creds.client_secret,
         api_url=creds.api_url,
         session_store=store,
-        session_key=app_session_key(app_id),
+        session_key=key,
     ) as podio:
+        yield podio
+
+
+async def _sign_in_app(creds: CliCredentials, app_id: int) -> None:
+    async with _file_client(creds, app_session_key(app_id)) as podio:
         # Saves the OAuth pair only: the app token stays in this process's memory.
         await podio.authenticate_with_app(app_id, creds.app_tokens[app_id])
 
 
 async def _sign_in(creds: CliCredentials) -> int | None:
-    from ._client import Podio
-
-    assert creds.session_file is not None and creds.user is not None
-    store = file_store(creds.session_file, creds.namespace)
-    async with Podio(
-        creds.client_id,
-        creds.client_secret,
-        api_url=creds.api_url,
-        session_store=store,
-        session_key=USER_KEY,
-    ) as podio:
+    assert creds.user is not None
+    async with _file_client(creds, USER_KEY) as podio:
         token = await podio.authenticate_with_credentials(*creds.user)
     return token.ref.id if token.ref is not None else None
 
