@@ -300,3 +300,81 @@ async def test_no_more_first_pages_read_with_the_probes_than_the_concurrency(
     assert set(calls[:concurrency]) == ({PROJECTS, CLIENTS} if concurrency == 2 else {PROJECTS})
     expected = world_ids(emu, PROJECTS) | world_ids(emu, CLIENTS)
     assert exported_ids(out) == dict.fromkeys(expected, 1)
+
+
+def _shrink(emu: Emulator, app_id: int, keep: int) -> None:
+    """Leave the app's first `keep` items; the next one created gets an id far above."""
+    world = emu._core.world
+    ordered = sorted(world.apps[app_id].item_ids, key=lambda i: world.items[i].app_item_id)
+    for item_id in ordered[keep:]:
+        delete_item(world, world.items[item_id])
+
+
+def _create(emu: Emulator, app_id: int) -> int:
+    world = emu._core.world
+    by = world.users[world.demo_user_id].byline()
+    return create_item(world, world.apps[app_id], {"fields": {"title": "new"}}, by).item_id
+
+
+@pytest.mark.parametrize("windows_first", [True, False])
+async def test_items_created_between_the_probe_and_the_first_windows(
+    emu: Emulator,
+    podio: Podio,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    windows_first: bool,
+) -> None:
+    """The probe and the windows read with it are answered in either order, and an item
+    created between them is still written exactly once: above the probe's highest id
+    when the probe came second, or seen by an open window when it came first."""
+    _shrink(emu, CLIENTS, 5)
+    probe, fetch_page = _fetch.probe, _fetch.fetch_page
+    probed, windows_read = anyio.Event(), anyio.Event()
+    planning = [True]
+    pending = [3]  # the windows of concurrency 3
+    created: list[int] = []
+
+    async def ordered_probe(*args: Any, **kwargs: Any) -> tuple[int, int]:
+        if windows_first:
+            await windows_read.wait()
+            created.append(_create(emu, CLIENTS))
+        result = await probe(*args, **kwargs)
+        probed.set()
+        planning[0] = False
+        return result
+
+    async def ordered_fetch(*args: Any, **kwargs: Any) -> Any:
+        if not planning[0]:
+            return await fetch_page(*args, **kwargs)
+        if not windows_first:
+            await probed.wait()
+            if not created:
+                created.append(_create(emu, CLIENTS))
+        page = await fetch_page(*args, **kwargs)
+        pending[0] -= 1
+        if pending[0] == 0:
+            windows_read.set()
+        return page
+
+    monkeypatch.setattr(_fetch, "probe", ordered_probe)
+    monkeypatch.setattr(_fetch, "fetch_page", ordered_fetch)
+    out = tmp_path / "small.jsonl"
+    with anyio.fail_after(10):
+        result = await export(podio, [CLIENTS], out, page_size=100, concurrency=3)
+    assert len(created) == 1
+    assert exported_ids(out) == dict.fromkeys(world_ids(emu, CLIENTS), 1)
+    assert result.items == 6
+
+
+async def test_a_small_app_costs_at_most_the_windows_more(
+    emu: Emulator, podio: Podio, tmp_path: Path
+) -> None:
+    """An app smaller than the windows read with its probe: a few calls more, never a
+    page per id range."""
+    _shrink(emu, CLIENTS, 5)
+    out = tmp_path / "small.jsonl"
+    result = await export(podio, [CLIENTS], out, concurrency=4)
+    assert exported_ids(out) == dict.fromkeys(world_ids(emu, CLIENTS), 1)
+    # The probe, four windows (three of them empty) and the sweep.
+    assert emu.stats()["routes"]["POST /item/app/{app_id}/filter/"] == 6
+    assert result.calls == 6

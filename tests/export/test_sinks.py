@@ -6,6 +6,7 @@ import csv
 import io
 import os
 import re
+from typing import Any
 from pathlib import Path
 
 import httpx
@@ -16,7 +17,7 @@ from podiokit import Podio
 from podiokit.export import _fetch, export
 from podiokit.export._checkpoint import Checkpoint
 from podiokit.export._output import Output
-from podiokit.export._plan import SWEEP_HI, plan_ranges
+from podiokit.export._plan import SWEEP_HI, Window, first_windows, plan_after_windows, plan_ranges
 from podiokit.export._sinks import JsonlSink
 from podiokit.export._values import readable
 from podiokit.testing import Emulator
@@ -161,3 +162,42 @@ def test_plan_from_above_the_first_page() -> None:
     assert [(r.lo, r.hi, r.cursor) for r in ranges] == [(501, 1_000, 501), (1_001, SWEEP_HI, 1_001)]
     # Items deleted since the first page: nothing left below it but the sweep.
     assert [(r.lo, r.hi) for r in plan_ranges(7, 0, 300, 500, start=501)] == [(501, SWEEP_HI)]
+
+
+def test_first_windows_fill_the_concurrency() -> None:
+    """One app gets every window, ids 1 up in page-wide steps, the last open above; many
+    apps get one each, the first `concurrency` of them."""
+    assert [(w.lo, w.hi) for w in first_windows([7], 4, 500)] == [
+        (1, 500), (501, 1_000), (1_001, 1_500), (1_501, SWEEP_HI)
+    ]  # fmt: skip
+    assert [(w.app_id, w.lo, w.hi) for w in first_windows([7, 8], 3, 100)] == [
+        (7, 1, 100), (7, 101, SWEEP_HI), (8, 1, SWEEP_HI)
+    ]  # fmt: skip
+    assert [(w.app_id, w.lo) for w in first_windows([7, 8, 9], 2, 100)] == [(7, 1), (8, 1)]
+
+
+def _ids(ranges: list[Any]) -> list[int]:
+    return [i for r in ranges for i in range(r.lo, r.hi + 1)]
+
+
+def test_plan_after_windows_covers_every_id_once() -> None:
+    w = [Window(7, 1, 100), Window(7, 101, 200), Window(7, 201, SWEEP_HI)]
+    # A dense app: the windows are full, the rest is planned above them.
+    heads, todo, sweep = plan_after_windows(7, 1_000, 1_000, 100, [
+        (w[0], 100, 100), (w[1], 200, 100), (w[2], 300, 100)
+    ])  # fmt: skip
+    assert [(r.lo, r.hi) for r in heads] == [(1, 100), (101, 200), (201, 300)]
+    assert [(r.lo, r.hi) for r in todo] == [(s, s + 99) for s in range(301, 1_000, 100)]
+    assert sweep.lo == 1_001 and sweep.hi == SWEEP_HI
+    # Ids a window did not hold (deleted, or created after it was read) are read again;
+    # an item above the probe's highest that a window saw moves the sweep above it.
+    heads, todo, sweep = plan_after_windows(7, 6, 5, 100, [
+        (w[0], 5, 5), (w[1], None, 0), (w[2], 1_201, 1)
+    ])  # fmt: skip
+    assert [(r.lo, r.hi) for r in heads] == [(1, 5), (201, 1_201)]
+    assert [(r.lo, r.hi) for r in todo] == [(6, 200)]
+    assert sweep.lo == 1_202
+    assert sorted(_ids(heads) + _ids(todo)) == list(range(1, 1_202))
+    # An empty app: everything is the sweep's.
+    heads, todo, sweep = plan_after_windows(7, 0, 0, 100, [(x, None, 0) for x in w])
+    assert heads == [] and todo == [] and sweep.lo == 1

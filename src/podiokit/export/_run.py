@@ -24,7 +24,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from . import _fetch
 from ._checkpoint import Checkpoint
 from ._output import Output
-from ._plan import SWEEP_HI, Range, plan_ranges
+from ._plan import Range, Window, first_windows, plan_after_windows
 from ._sinks import Sink, make_sink
 
 if TYPE_CHECKING:
@@ -211,43 +211,49 @@ async def _plan(
 ) -> tuple[Checkpoint, bytes, list[FetchedPage]]:
     """The checkpoint of a new export, the file's header, and the first pages.
 
-    The first page of the first `concurrency` apps (from `app_item_id` 1, by keyset) is
-    read at the same time as the probes instead of after them: one round trip less before
-    the pages flow, and no more pages held than the fetchers would hold. It makes the range
-    `[1, last id in it]`, written first; that app's planned ranges start above it."""
+    The first pages (`first_windows`: `concurrency` windows of the first apps) are read at
+    the same time as the probes instead of after them: the fetchers' first round trip
+    overlaps the probes', and no more pages are held than the fetchers would hold. Each
+    window that held items becomes a range, written first; the rest of the app is planned
+    around them (`plan_after_windows`)."""
     probes: dict[int, tuple[int, int]] = {}
-    firsts: dict[int, _fetch.Page] = {}
+    windows = first_windows(ids, concurrency, page_size)
+    pages: dict[Window, _fetch.Page] = {}
     apps: dict[int, Any] = {}
 
     async def probe(app_id: int) -> None:
         probes[app_id] = await _fetch.probe(sessions[app_id], app_id)
 
-    async def first(app_id: int) -> None:
-        firsts[app_id] = await _fetch.fetch_page(sessions[app_id], app_id, 1, SWEEP_HI, page_size)
+    async def first(window: Window) -> None:
+        pages[window] = await _fetch.fetch_page(
+            sessions[window.app_id], window.app_id, window.lo, window.hi, page_size
+        )
 
     async def definition(app_id: int) -> None:
         apps[app_id] = await sessions[app_id].request("GET", f"/app/{app_id}")
 
     calls = [partial(probe, app_id) for app_id in ids]
-    calls += [partial(first, app_id) for app_id in ids[:concurrency]]
+    calls += [partial(first, window) for window in windows]
     if sink.needs_apps:
         calls += [partial(definition, app_id) for app_id in ids]
     await _all(calls)
     ranges: list[Range] = []
     sweeps: list[Range] = []
-    pages: list[FetchedPage] = []
+    firsts: list[FetchedPage] = []
     for app_id in ids:
         count, highest = probes[app_id]
-        page = firsts.get(app_id)
-        start, left = 1, count
-        if page is not None and page.items:
-            # Every item up to its last id is in it (keyset from 1), whether it is full or not.
-            head = Range(app_id, 1, page.last, 1)
-            ranges.append(head)
-            pages.append(FetchedPage(head, page.items, page.last + 1, True, page.compact))
-            start, left = page.last + 1, count - len(page.items)
-        *fixed, sweep = plan_ranges(app_id, left, highest, page_size, start=start)
-        ranges.extend(fixed)
+        read = [
+            (w, pages[w].last if pages[w].items else None, len(pages[w].items))
+            for w in windows
+            if w.app_id == app_id
+        ]
+        heads, todo, sweep = plan_after_windows(app_id, count, highest, page_size, read)
+        held = {w.lo: pages[w] for w, last, _ in read if last is not None}
+        for head in heads:
+            page = held[head.lo]
+            # Every item from the window's start to its last id is in it: the range is done.
+            firsts.append(FetchedPage(head, page.items, page.last + 1, True, page.compact))
+        ranges += heads + todo
         sweeps.append(sweep)
     header = sink.prepare([apps[a] for a in ids]) if sink.needs_apps else sink.prepare([])
     checkpoint = Checkpoint(
@@ -255,12 +261,13 @@ async def _plan(
         app_ids=ids,
         # Sweeps last: the later they run, the more items created meanwhile they pick up.
         ranges=ranges + sweeps,
-        # The first pages are counted as they are written, like every page.
-        calls=len(ids) * (2 if sink.needs_apps else 1),
+        # The first pages are counted as they are written, like every page; an empty
+        # window is counted here.
+        calls=len(ids) * (2 if sink.needs_apps else 1) + len(windows) - len(firsts),
         totals={a: probes[a][0] for a in ids},
         sink_state=sink.state(),
     )
-    return checkpoint, header, pages
+    return checkpoint, header, firsts
 
 
 async def _run(
