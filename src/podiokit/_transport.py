@@ -89,7 +89,10 @@ class PodioTransport(httpx.AsyncBaseTransport):
     ) -> None:
         import httpcore  # httpx imports it lazily too: only a transport needs it
 
+        from . import _http11
+
         self._httpcore = httpcore
+        self._http11 = _http11
         self._max_connections = max_connections
         self._max_keepalive = max_connections if max_keepalive is None else max_keepalive
         self._keepalive_expiry = keepalive_expiry
@@ -104,10 +107,51 @@ class PodioTransport(httpx.AsyncBaseTransport):
         if scheme != b"https":
             return None
         if self._ssl_context is None:
-            self._ssl_context = httpx.create_ssl_context()
+            context = httpx.create_ssl_context()
+            context.set_alpn_protocols(["http/1.1"])  # as httpcore does: never h2 here
+            self._ssl_context = context
         return self._ssl_context
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if _mocked(self._httpcore):
+            return await self._via_httpcore(request)
+        url = request.url
+        key = (url.raw_scheme, url.raw_host, url.port or _DEFAULT_PORTS.get(url.raw_scheme, 0))
+        pool = self._pools.get()
+        timeouts: dict[str, float | None] = request.extensions.get("timeout", {})
+        await pool.acquire(timeouts.get("pool"))
+        connection: Any = None
+        try:
+            connection = await pool.take(key)
+            if connection is None:
+                connection = await self._http11.connect(
+                    self._backend.inner(),
+                    key[0],
+                    key[1],
+                    key[2],
+                    self._ssl(key[0]),
+                    timeouts.get("connect"),
+                    self._keepalive_expiry,
+                )
+            head, body = await connection.send(request)
+        except BaseException as exc:
+            pool.release(connection, key)  # closed by `send` when it failed there
+            if isinstance(exc, Exception):
+                mapped = _as_httpx(exc)
+                if mapped is not exc:
+                    raise mapped from exc
+            raise
+        return httpx.Response(
+            status_code=head.status_code,
+            headers=head.headers.raw_items(),
+            stream=_Body(body, pool, connection, key),
+            extensions={"http_version": b"HTTP/1.1", "reason_phrase": head.reason},
+        )
+
+    async def _via_httpcore(self, request: httpx.Request) -> httpx.Response:
+        """Through httpcore's own connection: taken only while a test double (respx) has
+        replaced httpcore's `AsyncHTTPConnection.handle_async_request`, so that the mock
+        sees podiokit's requests as it sees httpx's."""
         httpcore = self._httpcore
         url = request.url
         core_url = httpcore.URL(
@@ -250,6 +294,40 @@ class _ResponseStream(httpx.AsyncByteStream):
             pool.release(self._connection, self._key)
 
 
+class _Body(httpx.AsyncByteStream):
+    """The body of one response on podiokit's own connection; closing it hands the
+    connection back to its pool when the body was read to its end, else closes it."""
+
+    def __init__(
+        self, body: AsyncIterator[bytes], pool: _LoopPool, connection: Any, key: _Key
+    ) -> None:
+        self._body = body
+        self._pool: _LoopPool | None = pool
+        self._connection = connection
+        self._key = key
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        try:
+            async for part in self._body:
+                yield part
+        except Exception as exc:
+            await self._connection.aclose()
+            mapped = _as_httpx(exc)
+            if mapped is exc:
+                raise
+            raise mapped from exc
+
+    async def aclose(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        try:
+            if not self._connection.is_available():  # the body was not read to its end
+                await self._connection.aclose()
+        finally:
+            pool.release(self._connection, self._key)
+
+
 class _Backend:
     """httpcore's network backend for the running library (trio's own under trio, anyio's
     otherwise), with streams that read up to READ_SIZE bytes at a time."""
@@ -258,7 +336,8 @@ class _Backend:
         self._anyio: Any = None
         self._trio: Any = None
 
-    def _inner(self) -> Any:
+    def inner(self) -> Any:
+        """httpcore's backend for the running library."""
         import httpcore
 
         if _in_trio():
@@ -277,7 +356,7 @@ class _Backend:
         local_address: str | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> _Stream:
-        stream = await self._inner().connect_tcp(
+        stream = await self.inner().connect_tcp(
             host, port, timeout=timeout, local_address=local_address, socket_options=socket_options
         )
         return _Stream(stream)
@@ -285,7 +364,7 @@ class _Backend:
     async def connect_unix_socket(
         self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
     ) -> _Stream:
-        stream = await self._inner().connect_unix_socket(
+        stream = await self.inner().connect_unix_socket(
             path, timeout=timeout, socket_options=socket_options
         )
         return _Stream(stream)
@@ -322,6 +401,16 @@ class _Stream:
 
     def get_extra_info(self, info: str) -> Any:
         return self._inner.get_extra_info(info)
+
+
+#: The port of a URL that names none.
+_DEFAULT_PORTS = {b"http": 80, b"https": 443}
+
+
+def _mocked(httpcore: Any) -> bool:
+    """True while something (respx) has replaced httpcore's connection method."""
+    method = httpcore.AsyncHTTPConnection.handle_async_request
+    return getattr(method, "__module__", None) != "httpcore._async.connection"
 
 
 def _in_trio() -> bool:

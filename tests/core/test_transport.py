@@ -25,6 +25,7 @@ from podiokit._transport import READ_SIZE, PodioTransport
 pytestmark = pytest.mark.anyio
 
 BIG = bytes(range(256)) * (4 * 1024 * 4)  # 4 MB, every byte value
+CHUNKS = [b'{"items": [', b"1, 2, 3" * 5_000, b"]}"]
 
 
 class _Server:
@@ -68,14 +69,43 @@ class _Server:
                 elif self.path == "/stall":  # never answers until released
                     server.release.wait(10)
                     self.close_connection = True
+                elif self.path == "/chunked":
+                    self.send_response(200)
+                    self.send_header("Transfer-Encoding", "chunked")
+                    self.end_headers()
+                    for chunk in CHUNKS:
+                        self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                    self.wfile.write(b"0\r\n\r\n")
+                elif self.path == "/empty":
+                    self.send_response(204)
+                    self.end_headers()
+                elif self.path == "/close":  # says it closes after this answer
+                    body = b'{"closing": true}'
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.send_header("Connection", "close")
+                    self.end_headers()
+                    self.wfile.write(body)
+                    self.close_connection = True
+                elif self.path == "/short":  # promises 100 bytes, sends 10, hangs up
+                    self._send(b"0123456789", length=100)
+                    self.close_connection = True
                 elif self.path == "/bye":  # answers, then closes without saying so
                     self._send(b'{"bye": true}')
                     self.close_connection = True
                 else:
                     self._send(json.dumps({"path": self.path}).encode())
 
+            def do_HEAD(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Length", "1234")  # what a GET would send
+                self.end_headers()
+
             def do_POST(self) -> None:
                 server.requests.append("POST " + self.path)
+                if self.path == "/echo":
+                    self._send(self.rfile.read(int(self.headers["Content-Length"])))
+                    return
                 self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 self.close_connection = True  # hangs up without an answer
 
@@ -183,18 +213,77 @@ async def test_a_connection_the_server_closed_while_idle_is_replaced(server: _Se
 async def test_large_bodies_arrive_whole_in_large_reads(
     server: _Server, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """A body of known length is read off the stream in READ_SIZE reads and handed over in
+    the chunks the reads returned (h11 never copies it)."""
+    import httpcore
+
     asked: list[int] = []
-    read = podiokit._transport._Stream.read
+    for stream_class in (httpcore.AnyIOBackend, httpcore.TrioBackend):
+        connect = stream_class.connect_tcp
 
-    async def counting(self: Any, max_bytes: int, timeout: float | None = None) -> bytes:
-        data = await read(self, max_bytes, timeout)
-        asked.append(max(max_bytes, READ_SIZE))
-        return data
+        async def counting_connect(
+            self: Any, *args: Any, _connect: Any = connect, **kw: Any
+        ) -> Any:
+            stream = await _connect(self, *args, **kw)
+            read = stream.read
 
-    monkeypatch.setattr(podiokit._transport._Stream, "read", counting)
-    async with _client(server) as client:
-        assert (await client.get("/big")).content == BIG
+            async def counting(max_bytes: int, timeout: float | None = None) -> bytes:
+                asked.append(max_bytes)
+                return await read(max_bytes, timeout)
+
+            stream.read = counting
+            return stream
+
+        monkeypatch.setattr(stream_class, "connect_tcp", counting_connect)
+    async with _client(server) as client, client.stream("GET", "/big") as response:
+        chunks = [chunk async for chunk in response.aiter_raw()]
+    assert b"".join(chunks) == BIG
     assert asked and min(asked) >= READ_SIZE > 64 * 1024
+    assert len(chunks) <= len(asked)
+
+
+async def test_every_framing_of_a_body_and_when_a_connection_is_kept(server: _Server) -> None:
+    """Chunked bodies (through h11), no body (HEAD, 204), a server that says it closes,
+    and a body left unread: the right bytes every time, and a connection reused only when
+    the exchange ended cleanly."""
+    async with _client(server) as client:
+        assert (await client.get("/chunked")).content == b"".join(CHUNKS)
+        head = await client.head("/item/5")
+        assert head.status_code == 200 and head.content == b""
+        assert (await client.get("/empty")).status_code == 204
+        assert server.connections == 1
+        assert (await client.get("/close")).json() == {"closing": True}
+        assert (await client.get("/item/6")).json() == {"path": "/item/6"}
+        assert server.connections == 2  # the server said it closes: not reused
+        async with client.stream("GET", "/big") as response:
+            async for _ in response.aiter_raw():
+                break  # most of the body never read: that connection cannot go on
+        assert (await client.get("/item/7")).json() == {"path": "/item/7"}
+        assert server.connections == 3
+        # A request body arrives whole.
+        sent = await client.post("/echo", content=BIG[:300_000])
+        assert sent.content == BIG[:300_000]
+        assert server.connections == 3
+
+
+async def test_a_body_cut_short_is_a_protocol_error(server: _Server) -> None:
+    async with _client(server) as client:
+        with pytest.raises(httpx.RemoteProtocolError, match="expected 100"):
+            await client.get("/short")
+        # The connection went with the error; the next call has a new one.
+        assert (await client.get("/item/8")).json() == {"path": "/item/8"}
+
+
+async def test_respx_still_sees_every_request() -> None:
+    """While respx replaces httpcore's connection, the transport goes through it, so tests
+    written with respx keep working against podiokit's client."""
+    import respx
+
+    with respx.mock(base_url="http://podio.test") as mock:
+        route = mock.get("/item/9").respond(json={"mocked": True})
+        async with httpx.AsyncClient(transport=PodioTransport()) as client:
+            assert (await client.get("http://podio.test/item/9")).json() == {"mocked": True}
+    assert route.call_count == 1
 
 
 async def test_failures_keep_httpx_types_so_retry_rules_hold(
