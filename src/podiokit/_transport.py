@@ -67,8 +67,21 @@ def _as_httpx(exc: Exception) -> Exception:
     for cls in type(exc).__mro__:
         if cls.__module__.startswith("httpcore") and cls.__name__ in _MIRRORED:
             mapped: type[Exception] = getattr(httpx, cls.__name__)
-            return mapped(str(exc))
+            return mapped(_reason(exc))
     return exc
+
+
+def _reason(exc: BaseException) -> str:
+    """The first message along the chain of causes: under trio, httpcore's error for a
+    failed TLS handshake says nothing itself, the SSL error two causes down does."""
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None:
+            break
+        if str(seen):
+            return str(seen)
+        seen = seen.__cause__ or seen.__context__
+    return ""
 
 
 class PodioTransport(httpx.AsyncBaseTransport):

@@ -340,3 +340,57 @@ async def test_a_proxy_from_the_environment_is_used(
         await podio.set_token(_token())
         answer = await podio.request("GET", "/item/6")
     assert answer == {"path": "http://podio.invalid/item/6"}  # the proxy got the whole URL
+
+
+@pytest.fixture
+def tls_server(tmp_path: Any) -> Iterator[tuple[_Server, str, list[str]]]:
+    """The same server behind TLS, its certificate for 127.0.0.1 signed by a test CA; also
+    the CA's file, and the ALPN protocol each handshake chose."""
+    import ssl
+
+    import trustme
+
+    ca = trustme.CA()
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    context.set_alpn_protocols(["h2", "http/1.1"])
+    chosen: list[str] = []
+    srv = _Server()
+    plain = srv.httpd.get_request
+
+    def get_request() -> Any:
+        sock, address = plain()
+        tls = context.wrap_socket(sock, server_side=True)
+        chosen.append(tls.selected_alpn_protocol() or "")
+        return tls, address
+
+    srv.httpd.get_request = get_request  # type: ignore[method-assign]
+    srv.url = srv.url.replace("http://", "https://")
+    thread = threading.Thread(target=srv.httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield srv, str(ca_file), chosen
+    finally:
+        srv.release.set()
+        srv.httpd.shutdown()
+        srv.httpd.server_close()
+
+
+async def test_https_verifies_the_server_and_speaks_http_1_1(
+    tls_server: tuple[_Server, str, list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server, ca_file, chosen = tls_server
+    # Not trusted (certifi's bundle does not hold the test CA): refused before any request.
+    async with _client(server) as client:
+        with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+            await client.get("/item/1")
+    assert server.requests == []
+    monkeypatch.setenv("SSL_CERT_FILE", ca_file)
+    async with _client(server) as client:
+        assert (await client.get("/big")).content == BIG
+        for n in range(3):
+            assert (await client.get(f"/item/{n}")).json() == {"path": f"/item/{n}"}
+    assert chosen[-1] == "http/1.1"  # offered only that, though the server prefers h2
+    assert server.connections == 1

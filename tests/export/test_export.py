@@ -378,3 +378,18 @@ async def test_a_small_app_costs_at_most_the_windows_more(
     # The probe, four windows (three of them empty) and the sweep.
     assert emu.stats()["routes"]["POST /item/app/{app_id}/filter/"] == 6
     assert result.calls == 6
+
+
+async def test_a_short_budget_spends_no_call_on_a_guess(
+    emu: Emulator, podio: Podio, tmp_path: Path
+) -> None:
+    """When the latest rate-limit figure says little of the hour's budget is left, the
+    exporter reads one window per app with the probes, not `concurrency` of them: the
+    small app costs its probe, its page and the sweep, nothing more."""
+    _shrink(emu, CLIENTS, 5)
+    podio._pipeline.rate_limit(podio._key).update("250", "30", rate_limited=True)
+    out = tmp_path / "small.jsonl"
+    result = await export(podio, [CLIENTS], out, concurrency=4)
+    assert exported_ids(out) == dict.fromkeys(world_ids(emu, CLIENTS), 1)
+    assert emu.stats()["routes"]["POST /item/app/{app_id}/filter/"] == 3
+    assert result.calls == 3

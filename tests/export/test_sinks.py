@@ -6,8 +6,8 @@ import csv
 import io
 import os
 import re
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import httpx
 import msgspec

@@ -72,19 +72,20 @@ class Window:
     hi: int
 
 
-def first_windows(app_ids: list[int], concurrency: int, page_size: int) -> list[Window]:
-    """The windows read together with the probes: `concurrency` of them, so the fetchers'
-    first round trip overlaps the probes' instead of following it.
+def first_windows(app_ids: list[int], count: int, page_size: int) -> list[Window]:
+    """The windows read together with the probes: `count` of them (the exporter's
+    concurrency), so the fetchers' first round trip overlaps the probes' instead of
+    following it.
 
-    With at least `concurrency` apps, the first `concurrency` apps get one window each,
-    from `app_item_id` 1 up. With fewer apps, each gets a share of `concurrency`: windows
-    `page_size` ids wide from 1 up, its last one open above (so it holds a full page even
-    in a sparse app). An app smaller than its windows leaves some of them empty: at most
-    `concurrency - 1` calls more than the app needed."""
-    apps = app_ids[: max(1, concurrency)]
+    With at least `count` apps, the first `count` apps get one window each, from
+    `app_item_id` 1 up. With fewer apps, each gets a share of `count`: windows `page_size`
+    ids wide from 1 up, its last one open above (so it holds a full page even in a sparse
+    app). An app smaller than its windows leaves some of them empty: at most `count - 1`
+    calls more than the app needed."""
+    apps = app_ids[: max(1, count)]
     if not apps:
         return []
-    share, extra = divmod(max(1, concurrency), len(apps))
+    share, extra = divmod(max(1, count), len(apps))
     windows: list[Window] = []
     for index, app_id in enumerate(apps):
         count = share + (1 if index < extra else 0)
@@ -110,9 +111,7 @@ def plan_after_windows(
     is complete for good. Every other id up to the highest seen (the probe's, or a later
     one a window saw) is planned; the sweep covers everything above. Nothing relies on
     the order in which the probe and the windows were answered."""
-    covered = sorted(
-        (window.lo, last, items) for window, last, items in read if last is not None
-    )
+    covered = sorted((window.lo, last, items) for window, last, items in read if last is not None)
     heads = [Range(app_id, lo, last, lo) for lo, last, _ in covered]
     end = max([highest, *(last for _, last, _ in covered)])
     todo: list[Range] = []

@@ -217,7 +217,7 @@ async def _plan(
     window that held items becomes a range, written first; the rest of the app is planned
     around them (`plan_after_windows`)."""
     probes: dict[int, tuple[int, int]] = {}
-    windows = first_windows(ids, concurrency, page_size)
+    windows = first_windows(ids, _window_count(sessions, ids, concurrency, sink), page_size)
     pages: dict[Window, _fetch.Page] = {}
     apps: dict[int, Any] = {}
 
@@ -268,6 +268,26 @@ async def _plan(
         sink_state=sink.state(),
     )
     return checkpoint, header, firsts
+
+
+#: Windows beyond one per app are requested only while this many times the first round's
+#: calls are left of the hourly budget: they are wasted on an app smaller than them.
+_SPARE_BUDGET = 10
+
+
+def _window_count(
+    sessions: Mapping[int, Podio], ids: Sequence[int], concurrency: int, sink: Sink
+) -> int:
+    """How many windows to read with the probes: `concurrency`, or one per app (for the
+    first `concurrency` apps) when a session's latest rate-limit figure (the sign-in's,
+    in Podio's 250/hour pool) says the budget is too short to spend calls on a guess."""
+    one_each = min(concurrency, len(ids))
+    calls = len(ids) * (2 if sink.needs_apps else 1) + concurrency
+    for app_id in ids[:one_each]:
+        left = sessions[app_id].rate_limit.remaining
+        if left is not None and left < _SPARE_BUDGET * calls:
+            return one_each
+    return concurrency
 
 
 async def _run(

@@ -293,7 +293,6 @@ class FilterCache:
         hit = self._hits[cache_key] = _compute(world, app, body)
         return hit
 
-
     def _range(
         self, world: World, app: App, low: float | None, high: float | None, desc: bool
     ) -> list[int]:
