@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -347,6 +347,7 @@ class Podio(ResourceNamespaces):
         rate_limited: bool = False,
         max_retries: int | None = None,
         stream: bool = False,
+        read_body: Callable[[httpx.Response], Awaitable[None]] | None = None,
     ) -> httpx.Response:
         return await self._pipeline.send(
             self,
@@ -363,6 +364,7 @@ class Podio(ResourceNamespaces):
             rate_limited=rate_limited,
             max_retries=max_retries,
             stream=stream,
+            read_body=read_body,
         )
 
     async def request(

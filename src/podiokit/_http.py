@@ -148,9 +148,13 @@ class Pipeline:
         rate_limited: bool = False,
         max_retries: int | None = None,
         stream: bool = False,
+        read_body: BodyReader | None = None,
     ) -> httpx.Response:
         """One call. With `stream=True` a successful response comes back unread (the caller
-        iterates and closes it: file downloads); error responses are always read."""
+        iterates and closes it: file downloads); error responses are always read. With
+        `read_body`, a successful response's body is read by it instead of into
+        `response.content`, within the retries (a body cut short is retried like any
+        dropped connection): the exporter reads pages into buffers it reuses."""
         method = method.upper()
         if max_retries is not None:
             _options.count("max_retries", max_retries)
@@ -202,6 +206,7 @@ class Pipeline:
                 authorize=authorize,
                 rate_limited=rate_limited,
                 stream=stream,
+                read_body=read_body,
             )
             status = response.status_code
             if status < 300:
@@ -271,6 +276,7 @@ class Pipeline:
         authorize: Callable[[dict[str, str]], Awaitable[None]] | None = None,
         rate_limited: bool = False,
         stream: bool = False,
+        read_body: BodyReader | None = None,
     ) -> httpx.Response:
         config = self.config
         rate = self.rate_limit(key)
@@ -332,7 +338,7 @@ class Pipeline:
                 timeout=httpx.USE_CLIENT_DEFAULT if isinstance(timeout, NotGiven) else timeout,
             )
             try:
-                response = await self._transmit(request, path, stream=stream)
+                response = await self._transmit(request, path, stream=stream, read_body=read_body)
             except PodioConnectionError as exc:
                 cause = exc.__cause__
                 retryable = idempotent or (isinstance(cause, Exception) and never_sent(cause))
@@ -399,21 +405,33 @@ class Pipeline:
         pool.adopt(share.limit, share.remaining, share.reset_in)
 
     async def _transmit(
-        self, request: httpx.Request, path: str, *, stream: bool = False
+        self,
+        request: httpx.Request,
+        path: str,
+        *,
+        stream: bool = False,
+        read_body: BodyReader | None = None,
     ) -> httpx.Response:
         """One HTTP exchange, under the concurrency limit; transport failures become
         `PodioConnectionError`/`PodioTimeoutError` (the httpx exception is the cause).
-        With `stream`, only an error response's body is read here (retries and errors need it)."""
+        With `stream`, only an error response's body is read here (retries and errors need it);
+        with `read_body`, a successful response's body is read by it."""
         started = time.perf_counter()
         send = self.http.send if self._direct is None else self._send_direct
+        unread = stream or read_body is not None
         try:
             if self._limiter is None:
-                response = await send(request, stream=stream)
+                response = await send(request, stream=unread)
             else:
                 async with self._limiter.get():
-                    response = await send(request, stream=stream)
-            if stream and response.status_code >= 300:
+                    response = await send(request, stream=unread)
+            if unread and response.status_code >= 300:
                 await response.aread()
+            elif read_body is not None:
+                try:
+                    await read_body(response)
+                finally:
+                    await response.aclose()  # the connection goes back, or closes if cut short
             if not stream or response.status_code >= 300:
                 _release_stream(response)
         except httpx.TimeoutException as exc:
@@ -516,6 +534,10 @@ _SECRET_FORM_KEYS = frozenset({"refresh_token", "app_token", "password", "code"}
 def _origin(url: httpx.URL) -> str:
     port = f":{url.port}" if url.port is not None else ""
     return f"{url.scheme}://{url.host}{port}"
+
+
+#: Reads a successful response's body (see `Pipeline.send`).
+BodyReader = Callable[[httpx.Response], Awaitable[None]]
 
 
 def _release_stream(response: httpx.Response) -> None:

@@ -393,3 +393,84 @@ async def test_a_short_budget_spends_no_call_on_a_guess(
     assert exported_ids(out) == dict.fromkeys(world_ids(emu, CLIENTS), 1)
     assert emu.stats()["routes"]["POST /item/app/{app_id}/filter/"] == 3
     assert result.calls == 3
+
+
+class _Halves(httpx.AsyncByteStream):
+    """Half of a body, then the connection is lost."""
+
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    async def __aiter__(self) -> Any:
+        yield self._body[: len(self._body) // 2]
+        raise httpx.ReadError("connection lost mid-body")
+
+    async def aclose(self) -> None:
+        pass
+
+
+class _CutShort(httpx.AsyncBaseTransport):
+    """The emulator in process, with the first `cuts` filter answers cut off mid-body."""
+
+    def __init__(self, emu: Emulator, cuts: int) -> None:
+        self._inner = httpx.ASGITransport(app=emu.app)
+        self.cuts = cuts
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self._inner.handle_async_request(request)
+        if not request.url.path.endswith("/filter/") or self.cuts == 0:
+            return response
+        self.cuts -= 1
+        body = await response.aread()
+        return httpx.Response(response.status_code, headers=response.headers, stream=_Halves(body))
+
+
+async def test_pages_cut_short_mid_body_are_read_again_and_buffers_are_reused(
+    emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Page bodies go into buffers the exporter reuses (no fresh memory per page): a body
+    cut short is retried into its buffer, and every item still comes out once."""
+    from podiokit.export._buffers import PageBuffers
+
+    made: list[bytearray] = []
+    take = PageBuffers.take
+
+    def counting(self: PageBuffers) -> bytearray:
+        buffer = take(self)
+        if not any(buffer is seen for seen in made):
+            made.append(buffer)
+        return buffer
+
+    monkeypatch.setattr(PageBuffers, "take", counting)
+    creds = emu.credentials
+    transport = _CutShort(emu, cuts=3)
+    http = httpx.AsyncClient(transport=transport, base_url=creds["api_url"])
+    podio = Podio(creds["client_id"], creds["client_secret"], api_url=creds["api_url"],
+                  http_client=http, backoff_base=0.0)  # fmt: skip
+    out = tmp_path / "cut.jsonl"
+    try:
+        await podio.authenticate_with_credentials(creds["username"], creds["password"])
+        result = await export(podio, [PROJECTS], out, page_size=50, concurrency=2)
+    finally:
+        await podio.aclose()
+        await http.aclose()
+    assert transport.cuts == 0
+    assert exported_ids(out) == dict.fromkeys(world_ids(emu, PROJECTS), 1)
+    # 24 pages, and the cut ones read again: 3 calls more than a clean run.
+    assert emu.stats()["routes"]["POST /item/app/{app_id}/filter/"] == result.calls + 3
+    assert result.calls > 24
+    assert len(made) <= 2 * 2 + 2 < 24
+
+
+def test_a_buffer_still_viewed_is_not_reused() -> None:
+    from podiokit.export._buffers import PageBuffers
+
+    buffers = PageBuffers(keep=4)
+    buffer = buffers.take()
+    buffer += b'{"items":[]}'
+    view = memoryview(buffer)
+    buffers.give(buffer)  # an item sliced out of it may still be written: not taken back
+    assert buffers.take() is not buffer
+    view.release()
+    buffers.give(buffer)
+    assert buffers.take() is buffer

@@ -16,6 +16,7 @@ import anyio
 import msgspec
 
 from ..errors import PodioRateLimitError, PodioResponseError
+from ._buffers import BodyReader, PageBuffers
 from ._plan import SWEEP_HI
 
 if TYPE_CHECKING:
@@ -46,12 +47,14 @@ _key_decoder = msgspec.json.Decoder(_Key)
 @dataclass
 class Page:
     """`items`: each item's JSON exactly as sent; `last`: the highest `app_item_id` in it;
-    `compact`: the body has no raw line break, so each item is already one line."""
+    `compact`: the body has no raw line break, so each item is already one line;
+    `buffer`: the buffer of `PageBuffers` the items are views of, if any."""
 
     items: list[msgspec.Raw]
     last: int
     filtered: int
     compact: bool = False
+    buffer: bytearray | None = None
 
 
 def _body(lo: int, hi: int, limit: int, *, desc: bool = False) -> dict[str, Any]:
@@ -68,12 +71,14 @@ async def _post_filter(
     app_id: int,
     body: dict[str, Any],
     on_wait: Callable[[float], None] | None,
+    reader: BodyReader | None = None,
 ) -> bytes:
+    """The page's bytes; with `reader`, read into its buffer instead (and b"" returned)."""
     path = f"/item/app/{int(app_id)}/filter/"
     while True:
         try:
             response = await session._send(
-                "POST", path, json=body, idempotent=True, rate_limited=True
+                "POST", path, json=body, idempotent=True, rate_limited=True, read_body=reader
             )
         except PodioRateLimitError as exc:
             # The pipeline waits out short 420s itself; a long one (Podio's hour) is the
@@ -83,12 +88,14 @@ async def _post_filter(
                 on_wait(wait)
             await sleep(wait)
             continue
+        if reader is not None:
+            return b""
         # The pipeline has already broken httpx's response <-> stream cycle (_http.py), so
         # the page's bytes go as soon as the caller drops them, without the cyclic GC.
         return response.content
 
 
-def _decode(content: bytes, app_id: int) -> _RawPage:
+def _decode(content: bytes | bytearray | memoryview, app_id: int) -> _RawPage:
     try:
         return _page_decoder.decode(content)
     except msgspec.DecodeError as exc:
@@ -118,10 +125,19 @@ async def fetch_page(
     limit: int,
     *,
     on_wait: Callable[[float], None] | None = None,
+    buffers: PageBuffers | None = None,
 ) -> Page:
-    """The first `limit` items with `lo <= app_item_id <= hi`, in `app_item_id` order."""
-    content = await _post_filter(session, app_id, _body(lo, hi, limit), on_wait)
-    page = _decode(content, app_id)
+    """The first `limit` items with `lo <= app_item_id <= hi`, in `app_item_id` order. With
+    `buffers`, the body is read into one of them (`Page.buffer`; give it back once the
+    items are written and dropped)."""
+    reader = BodyReader(buffers) if buffers is not None else None
+    content: bytes | bytearray = await _post_filter(
+        session, app_id, _body(lo, hi, limit), on_wait, reader
+    )
+    size = len(content)
+    if reader is not None and reader.buffer is not None:
+        content, size = reader.buffer, reader.size
+    page = _decode(memoryview(content)[:size] if reader is not None else content, app_id)
     last = _app_item_id(page.items[-1], app_id) if page.items else hi
     if last < lo:
         raise PodioResponseError(
@@ -130,8 +146,9 @@ async def fetch_page(
             path=f"/item/app/{app_id}/filter/",
         )
     # Two memchr scans of the body: far cheaper than looking for line breaks in the items.
-    compact = b"\n" not in content and b"\r" not in content
-    return Page(page.items, last, page.filtered, compact)
+    compact = content.find(b"\n", 0, size) < 0 and content.find(b"\r", 0, size) < 0
+    buffer = content if isinstance(content, bytearray) else None
+    return Page(page.items, last, page.filtered, compact, buffer)
 
 
 async def probe(

@@ -22,6 +22,7 @@ from anyio import to_thread
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from . import _fetch
+from ._buffers import PageBuffers
 from ._checkpoint import Checkpoint
 from ._output import Output
 from ._plan import Range, Window, first_windows, plan_after_windows
@@ -82,6 +83,8 @@ class FetchedPage:
     cursor: int
     done: bool
     compact: bool = False
+    #: The reused buffer the items are views of (`PageBuffers`), given back once written.
+    buffer: bytearray | None = None
 
 
 @dataclass
@@ -142,6 +145,8 @@ async def export(
     path, part, checkpoint_path = output_paths(out)
     sessions = await open_sessions(podio, ids, app_tokens or {}, app_sessions or {})
     started = time.monotonic()
+    # Pages in flight, queued, being written, and the first ones read with the probes.
+    buffers = PageBuffers(keep=2 * concurrency + 2)
 
     output = Output(path, part, checkpoint_path)
     resumed = resume and checkpoint_path.exists() and part.exists()
@@ -152,12 +157,14 @@ async def export(
         sink.restore(checkpoint.sink_state)
         await to_thread.run_sync(output.reopen, checkpoint)
     else:
-        checkpoint, header, first = await _plan(sessions, ids, sink, format, page_size, concurrency)
+        checkpoint, header, first = await _plan(
+            sessions, ids, sink, format, page_size, concurrency, buffers
+        )
         await to_thread.run_sync(output.create, checkpoint, header)
 
     state = _State(checkpoint, sessions, started)
     try:
-        await _run(state, sink, output, concurrency, page_size, on_progress, first)
+        await _run(state, sink, output, concurrency, page_size, on_progress, first, buffers)
         await to_thread.run_sync(output.commit)
     finally:
         output.close()
@@ -208,6 +215,7 @@ async def _plan(
     format: str,
     page_size: int,
     concurrency: int,
+    buffers: PageBuffers | None = None,
 ) -> tuple[Checkpoint, bytes, list[FetchedPage]]:
     """The checkpoint of a new export, the file's header, and the first pages.
 
@@ -226,8 +234,9 @@ async def _plan(
 
     async def first(window: Window) -> None:
         pages[window] = await _fetch.fetch_page(
-            sessions[window.app_id], window.app_id, window.lo, window.hi, page_size
-        )
+            sessions[window.app_id], window.app_id, window.lo, window.hi, page_size,
+            buffers=buffers,
+        )  # fmt: skip
 
     async def definition(app_id: int) -> None:
         apps[app_id] = await sessions[app_id].request("GET", f"/app/{app_id}")
@@ -252,7 +261,9 @@ async def _plan(
         for head in heads:
             page = held[head.lo]
             # Every item from the window's start to its last id is in it: the range is done.
-            firsts.append(FetchedPage(head, page.items, page.last + 1, True, page.compact))
+            firsts.append(
+                FetchedPage(head, page.items, page.last + 1, True, page.compact, page.buffer)
+            )
         ranges += heads + todo
         sweeps.append(sweep)
     header = sink.prepare([apps[a] for a in ids]) if sink.needs_apps else sink.prepare([])
@@ -298,6 +309,7 @@ async def _run(
     page_size: int,
     on_progress: Callable[[ExportProgress], None] | None,
     first: Sequence[FetchedPage] = (),
+    buffers: PageBuffers | None = None,
 ) -> None:
     checkpoint = state.checkpoint
 
@@ -325,7 +337,7 @@ async def _run(
     todo = [r for r in checkpoint.ranges if not r.done and id(r) not in prefetched]
     await copy_ranges(
         state.sessions, todo, write, concurrency=concurrency, page_size=page_size,
-        on_written=progress, on_wait=on_wait, first=first,
+        on_written=progress, on_wait=on_wait, first=first, buffers=buffers,
     )  # fmt: skip
     progress()
 
@@ -340,6 +352,7 @@ async def copy_ranges(
     on_written: Callable[[], None] | None = None,
     on_wait: Callable[[float], None] | None = None,
     first: Sequence[FetchedPage] = (),
+    buffers: PageBuffers | None = None,
 ) -> None:
     """Read `ranges` (each app by its session in `sessions`) page by page, `concurrency`
     pages at once, and hand every page to `write`: called in a worker thread, one page at a
@@ -362,24 +375,31 @@ async def copy_ranges(
                 done = False
                 while not done:
                     page = await _fetch.fetch_page(
-                        session, rng.app_id, cursor, rng.hi, page_size, on_wait=on_wait
-                    )
+                        session, rng.app_id, cursor, rng.hi, page_size, on_wait=on_wait,
+                        buffers=buffers,
+                    )  # fmt: skip
                     done = len(page.items) < page_size or page.last >= rng.hi
                     cursor = page.last + 1
-                    await send.send(FetchedPage(rng, page.items, cursor, done, page.compact))
+                    fetched = FetchedPage(rng, page.items, cursor, done, page.compact, page.buffer)
+                    del page  # the fetched page alone refers to the items now
+                    await send.send(fetched)
+
+    async def written(page: FetchedPage) -> None:
+        # In a worker thread: the event loop keeps fetching meanwhile. Only this task
+        # writes, so the thread never races another writer.
+        await to_thread.run_sync(write, page)
+        buffer, page.buffer, page.items = page.buffer, None, []
+        if buffer is not None and buffers is not None:
+            buffers.give(buffer)  # the items are dropped: the buffer can take another page
+        if on_written is not None:
+            on_written()
 
     async def writer(receive: MemoryObjectReceiveStream[FetchedPage]) -> None:
         async with receive:
             for page in first:
-                await to_thread.run_sync(write, page)
-                if on_written is not None:
-                    on_written()
+                await written(page)
             async for page in receive:
-                # In a worker thread: the event loop keeps fetching meanwhile. Only this
-                # task writes, so the thread never races another writer.
-                await to_thread.run_sync(write, page)
-                if on_written is not None:
-                    on_written()
+                await written(page)
 
     fetchers = [partial(fetcher, send.clone()) for _ in range(max(1, min(concurrency, len(todo))))]
     send.close()
