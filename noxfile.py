@@ -119,6 +119,7 @@ def bench(session: nox.Session) -> None:
     """The benchmarks under benchmarks/ (ratios against raw httpx in the same run)."""
     _install(session)
     for script in session.posargs or [
+        "bench_body.py",
         "bench_concurrency.py",
         "bench_cpu64.py",
         "bench_emulator.py",
