@@ -1,7 +1,7 @@
 """Other HTTP transports for `Podio(..., transport=...)`.
 
 `aiohttp_transport()` sends podiokit's requests through aiohttp (httpx-aiohttp's
-`AiohttpTransport`): the same httpx API, about 0.75x the client CPU per call of podiokit's
+`AiohttpTransport`): the same httpx API, about 0.92x the client CPU per call of podiokit's
 default transport at 16 to 64 concurrent calls (benchmarks/bench_cpu64.py). asyncio only.
 
 ```python

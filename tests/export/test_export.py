@@ -317,17 +317,21 @@ def _create(emu: Emulator, app_id: int) -> int:
 
 
 @pytest.mark.parametrize("windows_first", [True, False])
+@pytest.mark.parametrize("next_id", [8, 1_201], ids=["inside-a-window", "above-the-windows"])
 async def test_items_created_between_the_probe_and_the_first_windows(
     emu: Emulator,
     podio: Podio,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     windows_first: bool,
+    next_id: int,
 ) -> None:
     """The probe and the windows read with it are answered in either order, and an item
-    created between them is still written exactly once: above the probe's highest id
-    when the probe came second, or seen by an open window when it came first."""
+    created between them is still written exactly once: read again above a window's last
+    item when the windows came first, cut from a window's page (the sweep reads it) when
+    the probe came first, whether its id falls inside a window or above them all."""
     _shrink(emu, CLIENTS, 5)
+    emu._core.world.apps[CLIENTS].next_app_item_id = next_id
     probe, fetch_page = _fetch.probe, _fetch.fetch_page
     probed, windows_read = anyio.Event(), anyio.Event()
     planning = [True]

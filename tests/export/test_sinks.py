@@ -17,7 +17,14 @@ from podiokit import Podio
 from podiokit.export import _fetch, export
 from podiokit.export._checkpoint import Checkpoint
 from podiokit.export._output import Output
-from podiokit.export._plan import SWEEP_HI, Window, first_windows, plan_after_windows, plan_ranges
+from podiokit.export._plan import (
+    SWEEP_HI,
+    Window,
+    first_windows,
+    plan_ranges,
+    plan_with_windows,
+    window_page,
+)
 from podiokit.export._sinks import JsonlSink
 from podiokit.export._values import readable
 from podiokit.testing import Emulator
@@ -165,13 +172,13 @@ def test_plan_from_above_the_first_page() -> None:
 
 
 def test_first_windows_fill_the_concurrency() -> None:
-    """One app gets every window, ids 1 up in page-wide steps, the last open above; many
-    apps get one each, the first `concurrency` of them."""
+    """One app gets every window, ids 1 up in page-wide steps; many apps get one each, the
+    first `concurrency` of them."""
     assert [(w.lo, w.hi) for w in first_windows([7], 4, 500)] == [
-        (1, 500), (501, 1_000), (1_001, 1_500), (1_501, SWEEP_HI)
+        (1, 500), (501, 1_000), (1_001, 1_500), (1_501, 2_000)
     ]  # fmt: skip
     assert [(w.app_id, w.lo, w.hi) for w in first_windows([7, 8], 3, 100)] == [
-        (7, 1, 100), (7, 101, SWEEP_HI), (8, 1, SWEEP_HI)
+        (7, 1, 100), (7, 101, 200), (8, 1, 100)
     ]  # fmt: skip
     assert [(w.app_id, w.lo) for w in first_windows([7, 8, 9], 2, 100)] == [(7, 1), (8, 1)]
 
@@ -180,24 +187,29 @@ def _ids(ranges: list[Any]) -> list[int]:
     return [i for r in ranges for i in range(r.lo, r.hi + 1)]
 
 
-def test_plan_after_windows_covers_every_id_once() -> None:
-    w = [Window(7, 1, 100), Window(7, 101, 200), Window(7, 201, SWEEP_HI)]
-    # A dense app: the windows are full, the rest is planned above them.
-    heads, todo, sweep = plan_after_windows(7, 1_000, 1_000, 100, [
-        (w[0], 100, 100), (w[1], 200, 100), (w[2], 300, 100)
-    ])  # fmt: skip
-    assert [(r.lo, r.hi) for r in heads] == [(1, 100), (101, 200), (201, 300)]
-    assert [(r.lo, r.hi) for r in todo] == [(s, s + 99) for s in range(301, 1_000, 100)]
-    assert sweep.lo == 1_001 and sweep.hi == SWEEP_HI
-    # Ids a window did not hold (deleted, or created after it was read) are read again;
-    # an item above the probe's highest that a window saw moves the sweep above it.
-    heads, todo, sweep = plan_after_windows(7, 6, 5, 100, [
-        (w[0], 5, 5), (w[1], None, 0), (w[2], 1_201, 1)
-    ])  # fmt: skip
-    assert [(r.lo, r.hi) for r in heads] == [(1, 5), (201, 1_201)]
-    assert [(r.lo, r.hi) for r in todo] == [(6, 200)]
-    assert sweep.lo == 1_202
-    assert sorted(_ids(heads) + _ids(todo)) == list(range(1, 1_202))
+def test_plan_with_windows_covers_every_id_once() -> None:
+    windows = first_windows([7], 3, 100)
+    # A large app: each window starts a range; the rest is planned above them.
+    starts, fixed, sweep = plan_with_windows(7, 1_000, 1_000, 100, windows)
+    assert [(r.lo, r.hi) for r in starts.values()] == [(1, 100), (101, 200), (201, 300)]
+    assert [(r.lo, r.hi) for r in fixed] == [(s, s + 99) for s in range(301, 1_000, 100)]
+    assert (sweep.lo, sweep.hi) == (1_001, SWEEP_HI)
+    assert _ids([*starts.values(), *fixed]) == list(range(1, 1_001))
+    # A small app: ranges end at its highest id, windows above it start none.
+    starts, fixed, sweep = plan_with_windows(7, 5, 150, 100, windows)
+    assert [(r.lo, r.hi) for r in starts.values()] == [(1, 100), (101, 150)]
+    assert windows[2] not in starts and fixed == [] and sweep.lo == 151
     # An empty app: everything is the sweep's.
-    heads, todo, sweep = plan_after_windows(7, 0, 0, 100, [(x, None, 0) for x in w])
-    assert heads == [] and todo == [] and sweep.lo == 1
+    starts, fixed, sweep = plan_with_windows(7, 0, 0, 100, windows)
+    assert starts == {} and fixed == [] and sweep.lo == 1
+
+
+def test_a_window_page_is_done_only_when_it_reaches_the_end_of_its_range() -> None:
+    rng = plan_with_windows(7, 5, 150, 100, first_windows([7], 2, 100))[0][Window(7, 101, 200)]
+    assert (rng.lo, rng.hi) == (101, 150)
+    assert window_page(rng, 150) == (151, True)  # reached its end
+    assert window_page(rng, 160) == (151, True)  # beyond it: created since the probe
+    # Stopped short, or empty: the ids above are read again (they may be items created
+    # between this page and the probe).
+    assert window_page(rng, 120) == (121, False)
+    assert window_page(rng, None) == (101, False)

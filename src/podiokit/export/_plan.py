@@ -11,7 +11,15 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["SWEEP_HI", "Range", "Window", "first_windows", "plan_after_windows", "plan_ranges"]
+__all__ = [
+    "SWEEP_HI",
+    "Range",
+    "Window",
+    "first_windows",
+    "plan_ranges",
+    "plan_with_windows",
+    "window_page",
+]
 
 #: The sweep's upper bound: Podio ids are 32-bit, and `to` keeps the filter a plain range.
 SWEEP_HI = 2**31 - 1
@@ -64,8 +72,7 @@ def plan_ranges(
 @dataclass(frozen=True)
 class Window:
     """A range read while the probes are still out (the plan does not know the app yet):
-    the first `limit` items with `lo <= app_item_id <= hi`. `hi` is SWEEP_HI for an app's
-    last window."""
+    every item with `lo <= app_item_id <= hi`, `hi - lo + 1` being one page's worth."""
 
     app_id: int
     lo: int
@@ -74,52 +81,52 @@ class Window:
 
 def first_windows(app_ids: list[int], count: int, page_size: int) -> list[Window]:
     """The windows read together with the probes: `count` of them (the exporter's
-    concurrency), so the fetchers' first round trip overlaps the probes' instead of
-    following it.
+    concurrency), so the first pages are on their way before the plan exists.
 
-    With at least `count` apps, the first `count` apps get one window each, from
-    `app_item_id` 1 up. With fewer apps, each gets a share of `count`: windows `page_size`
-    ids wide from 1 up, its last one open above (so it holds a full page even in a sparse
-    app). An app smaller than its windows leaves some of them empty: at most `count - 1`
-    calls more than the app needed."""
+    With at least `count` apps, the first `count` apps get one window each, ids 1 to
+    `page_size`. With fewer apps, each gets a share of `count`: windows `page_size` ids wide
+    from 1 up. An app smaller than its windows leaves some of them empty: at most
+    `count - 1` calls more than the app needed."""
     apps = app_ids[: max(1, count)]
     if not apps:
         return []
     share, extra = divmod(max(1, count), len(apps))
     windows: list[Window] = []
     for index, app_id in enumerate(apps):
-        count = share + (1 if index < extra else 0)
-        for k in range(count):
-            hi = SWEEP_HI if k == count - 1 else (k + 1) * page_size
-            windows.append(Window(app_id, k * page_size + 1, hi))
+        for k in range(share + (1 if index < extra else 0)):
+            windows.append(Window(app_id, k * page_size + 1, (k + 1) * page_size))
     return windows
 
 
-def plan_after_windows(
-    app_id: int,
-    count: int,
-    highest: int,
-    page_size: int,
-    read: list[tuple[Window, int | None, int]],
-) -> tuple[list[Range], list[Range], Range]:
-    """The ranges of one app once its probe (`count` items, `highest` id) and its windows
-    are back: (one range per window that held items, the ranges still to read, the sweep).
+def plan_with_windows(
+    app_id: int, count: int, highest: int, page_size: int, windows: list[Window]
+) -> tuple[dict[Window, Range], list[Range], Range]:
+    """The ranges of one app once its probe is back (`count` items, `highest` id), its
+    windows still in flight: (the range each window's page starts, for the windows that
+    reach `highest`; the ranges above the windows; the sweep above `highest`).
 
-    `read` holds (window, last `app_item_id` in its page or None when empty, items in it).
-    A window's page holds every item with `lo <= app_item_id <= last` that existed when it
-    was read, and an item created later has an id above every existing one, so that span
-    is complete for good. Every other id up to the highest seen (the probe's, or a later
-    one a window saw) is planned; the sweep covers everything above. Nothing relies on
-    the order in which the probe and the windows were answered."""
-    covered = sorted((window.lo, last, items) for window, last, items in read if last is not None)
-    heads = [Range(app_id, lo, last, lo) for lo, last, _ in covered]
-    end = max([highest, *(last for _, last, _ in covered)])
-    todo: list[Range] = []
-    position = 1
-    for lo, last, _ in covered:
-        if lo > position:  # ids the windows did not hold: deleted, or created meanwhile
-            todo.append(Range(app_id, position, lo - 1, position))
-        position = last + 1
-    left = max(0, count - sum(items for _, _, items in covered))
-    *fixed, sweep = plan_ranges(app_id, left, end, page_size, start=position)
-    return heads, todo + fixed, sweep
+    A window's range ends at `highest`: an item above it was created after the probe, and
+    the sweep reads those. The pages of the windows are planned for without waiting for
+    them (`window_page` says what each one completes when it comes)."""
+    starts = {w: Range(app_id, w.lo, min(w.hi, highest), w.lo) for w in windows if w.lo <= highest}
+    above = max((w.hi for w in windows), default=0) + 1
+    # The share of the app above the windows, at the density the probe gives.
+    left = round(count * max(0, highest - above + 1) / highest) if highest > 0 else 0
+    *fixed, _ = plan_ranges(app_id, left, highest, page_size, start=above)
+    return starts, fixed, Range(app_id, highest + 1, SWEEP_HI, highest + 1)
+
+
+def window_page(rng: Range, last: int | None) -> tuple[int, bool]:
+    """What a window's page (its last id `last`, None when empty) completes of the window's
+    range: (the next id to read, done).
+
+    The page holds every item of the window that existed when it was read, in id order,
+    and an item created later has an id above every existing one. So the range is done
+    when the page reaches its end or goes beyond it (the caller drops the items beyond:
+    the sweep reads them); when it stops short, the ids above its last item are read again
+    (the probe, answered before or after this page, may count items created in between)."""
+    if last is None:
+        return rng.lo, False
+    if last >= rng.hi:
+        return rng.hi + 1, True
+    return last + 1, False

@@ -25,7 +25,7 @@ from . import _fetch
 from ._buffers import PageBuffers
 from ._checkpoint import Checkpoint
 from ._output import Output
-from ._plan import Range, Window, first_windows, plan_after_windows
+from ._plan import Range, Window, first_windows, plan_with_windows, window_page
 from ._sinks import Sink, make_sink
 
 if TYPE_CHECKING:
@@ -150,24 +150,40 @@ async def export(
 
     output = Output(path, part, checkpoint_path)
     resumed = resume and checkpoint_path.exists() and part.exists()
-    first: list[FetchedPage] = []
-    if resumed:
-        checkpoint = Checkpoint.load(checkpoint_path)
-        checkpoint.check_matches(checkpoint_path, format, ids)
-        sink.restore(checkpoint.sink_state)
-        await to_thread.run_sync(output.reopen, checkpoint)
-    else:
-        checkpoint, header, first = await _plan(
-            sessions, ids, sink, format, page_size, concurrency, buffers
-        )
-        await to_thread.run_sync(output.create, checkpoint, header)
+    planned: list[Checkpoint] = []
 
-    state = _State(checkpoint, sessions, started)
+    async def run(checkpoint: Checkpoint, prefetches: Sequence[_Prefetch] = ()) -> None:
+        state = _State(checkpoint, sessions, started)
+        await _run(state, sink, output, concurrency, page_size, on_progress, prefetches, buffers)
+
     try:
-        await _run(state, sink, output, concurrency, page_size, on_progress, first, buffers)
+        if resumed:
+            checkpoint = Checkpoint.load(checkpoint_path)
+            checkpoint.check_matches(checkpoint_path, format, ids)
+            sink.restore(checkpoint.sink_state)
+            planned.append(checkpoint)
+            await to_thread.run_sync(output.reopen, checkpoint)
+            await run(checkpoint)
+        else:
+            # The first pages are asked for now, with the probes: they are on their way
+            # while the plan is made, and the fetchers start as soon as it is.
+            windows = first_windows(ids, _window_count(sessions, ids, concurrency, sink), page_size)
+            prefetches = [_Prefetch(window) for window in windows]
+
+            async def plan_and_run() -> None:
+                checkpoint, header = await _plan(sessions, ids, sink, format, page_size, prefetches)
+                planned.append(checkpoint)
+                await to_thread.run_sync(output.create, checkpoint, header)
+                await run(checkpoint, prefetches)
+
+            reads = [
+                partial(p.read, sessions[p.window.app_id], page_size, buffers) for p in prefetches
+            ]
+            await _all([plan_and_run, *reads])
         await to_thread.run_sync(output.commit)
     finally:
         output.close()
+    checkpoint = planned[0]
     return ExportResult(
         path=path,
         format=format,
@@ -208,63 +224,64 @@ async def open_sessions(
     return sessions
 
 
+class _Prefetch:
+    """A window's page, read from the start of the export (`first_windows`). `range` is
+    the range the plan gives the page (None when the window lies above the app's highest
+    id: its items, if any, were created since the probe, and the sweep reads them)."""
+
+    def __init__(self, window: Window) -> None:
+        self.window = window
+        self.page: _fetch.Page | None = None
+        self.range: Range | None = None
+        self.ready = anyio.Event()
+
+    async def read(self, session: Podio, page_size: int, buffers: PageBuffers) -> None:
+        w = self.window
+        try:
+            self.page = await _fetch.fetch_page(
+                session, w.app_id, w.lo, w.hi, page_size, buffers=buffers
+            )
+        finally:
+            self.ready.set()  # a failed read fails the export; nothing waits in vain
+
+
 async def _plan(
     sessions: dict[int, Podio],
     ids: list[int],
     sink: Sink,
     format: str,
     page_size: int,
-    concurrency: int,
-    buffers: PageBuffers | None = None,
-) -> tuple[Checkpoint, bytes, list[FetchedPage]]:
-    """The checkpoint of a new export, the file's header, and the first pages.
-
-    The first pages (`first_windows`: `concurrency` windows of the first apps) are read at
-    the same time as the probes instead of after them: the fetchers' first round trip
-    overlaps the probes', and no more pages are held than the fetchers would hold. Each
-    window that held items becomes a range, written first; the rest of the app is planned
-    around them (`plan_after_windows`)."""
+    prefetches: Sequence[_Prefetch] = (),
+) -> tuple[Checkpoint, bytes]:
+    """The checkpoint of a new export and the file's header, from the probes (and the
+    apps' definitions for CSV). The windows' pages are not waited for: each window is the
+    start of a range (`plan_with_windows`), finished when its page comes."""
     probes: dict[int, tuple[int, int]] = {}
-    windows = first_windows(ids, _window_count(sessions, ids, concurrency, sink), page_size)
-    pages: dict[Window, _fetch.Page] = {}
     apps: dict[int, Any] = {}
 
     async def probe(app_id: int) -> None:
         probes[app_id] = await _fetch.probe(sessions[app_id], app_id)
 
-    async def first(window: Window) -> None:
-        pages[window] = await _fetch.fetch_page(
-            sessions[window.app_id], window.app_id, window.lo, window.hi, page_size,
-            buffers=buffers,
-        )  # fmt: skip
-
     async def definition(app_id: int) -> None:
         apps[app_id] = await sessions[app_id].request("GET", f"/app/{app_id}")
 
     calls = [partial(probe, app_id) for app_id in ids]
-    calls += [partial(first, window) for window in windows]
     if sink.needs_apps:
         calls += [partial(definition, app_id) for app_id in ids]
     await _all(calls)
     ranges: list[Range] = []
     sweeps: list[Range] = []
-    firsts: list[FetchedPage] = []
+    above = 0
     for app_id in ids:
         count, highest = probes[app_id]
-        read = [
-            (w, pages[w].last if pages[w].items else None, len(pages[w].items))
-            for w in windows
-            if w.app_id == app_id
-        ]
-        heads, todo, sweep = plan_after_windows(app_id, count, highest, page_size, read)
-        held = {w.lo: pages[w] for w, last, _ in read if last is not None}
-        for head in heads:
-            page = held[head.lo]
-            # Every item from the window's start to its last id is in it: the range is done.
-            firsts.append(
-                FetchedPage(head, page.items, page.last + 1, True, page.compact, page.buffer)
-            )
-        ranges += heads + todo
+        mine = [p for p in prefetches if p.window.app_id == app_id]
+        starts, fixed, sweep = plan_with_windows(
+            app_id, count, highest, page_size, [p.window for p in mine]
+        )
+        for p in mine:
+            p.range = starts.get(p.window)
+            above += p.range is None
+        ranges += [*starts.values(), *fixed]
         sweeps.append(sweep)
     header = sink.prepare([apps[a] for a in ids]) if sink.needs_apps else sink.prepare([])
     checkpoint = Checkpoint(
@@ -272,13 +289,12 @@ async def _plan(
         app_ids=ids,
         # Sweeps last: the later they run, the more items created meanwhile they pick up.
         ranges=ranges + sweeps,
-        # The first pages are counted as they are written, like every page; an empty
-        # window is counted here.
-        calls=len(ids) * (2 if sink.needs_apps else 1) + len(windows) - len(firsts),
+        # Pages are counted as they are written; a window above its app is counted here.
+        calls=len(ids) * (2 if sink.needs_apps else 1) + above,
         totals={a: probes[a][0] for a in ids},
         sink_state=sink.state(),
     )
-    return checkpoint, header, firsts
+    return checkpoint, header
 
 
 #: Windows beyond one per app are requested only while this many times the first round's
@@ -308,7 +324,7 @@ async def _run(
     concurrency: int,
     page_size: int,
     on_progress: Callable[[ExportProgress], None] | None,
-    first: Sequence[FetchedPage] = (),
+    prefetches: Sequence[_Prefetch] = (),
     buffers: PageBuffers | None = None,
 ) -> None:
     checkpoint = state.checkpoint
@@ -333,11 +349,11 @@ async def _run(
         state.waiting = 0.0
         output.append(checkpoint, data)
 
-    prefetched = {id(page.range) for page in first}
-    todo = [r for r in checkpoint.ranges if not r.done and id(r) not in prefetched]
+    started = {id(p.range) for p in prefetches if p.range is not None}
+    todo = [r for r in checkpoint.ranges if not r.done and id(r) not in started]
     await copy_ranges(
         state.sessions, todo, write, concurrency=concurrency, page_size=page_size,
-        on_written=progress, on_wait=on_wait, first=first, buffers=buffers,
+        on_written=progress, on_wait=on_wait, buffers=buffers, prefetched=prefetches,
     )  # fmt: skip
     progress()
 
@@ -351,38 +367,81 @@ async def copy_ranges(
     page_size: int = MAX_PAGE_SIZE,
     on_written: Callable[[], None] | None = None,
     on_wait: Callable[[float], None] | None = None,
-    first: Sequence[FetchedPage] = (),
     buffers: PageBuffers | None = None,
+    prefetched: Sequence[_Prefetch] = (),
 ) -> None:
     """Read `ranges` (each app by its session in `sessions`) page by page, `concurrency`
     pages at once, and hand every page to `write`: called in a worker thread, one page at a
     time and in each range's order, so it may block (file or database I/O) while the next
     pages are fetched. `write` must record the page's `cursor`/`done` itself if it wants to
     resume. The exporter writes to its file here; the mirror (podiokit.mirror) to its
-    database. `first`: pages already fetched (of ranges not in `ranges`), written before
-    any other while the fetchers start."""
-    todo = list(ranges)
+    database. `prefetched`: windows being read already (not in `ranges`); each one's page
+    is written as it comes, and its range read on from there if the page left ids to read.
+    The sweeps start once every window is in."""
+    todo: list[tuple[Range, int]] = [(r, r.cursor) for r in ranges]
+    # Sweeps wait for the windows: they run last, and a window may leave ids to read again.
+    held = [t for t in todo if t[0].sweep] if prefetched else []
+    if held:
+        todo = [t for t in todo if not t[0].sweep]
+    settled = anyio.Event()
+    unsettled = [len(prefetched)]
+    if not prefetched:
+        settled.set()
     # One page waiting for the writer is enough: writing a page takes a fraction of the
     # time fetching one does, and every page buffered is ~4 MB more held.
     send, receive = anyio.create_memory_object_stream[FetchedPage](1)
 
+    async def fetch(send: MemoryObjectSendStream[FetchedPage], rng: Range, cursor: int) -> None:
+        session = sessions[rng.app_id]
+        done = False
+        while not done:
+            page = await _fetch.fetch_page(
+                session, rng.app_id, cursor, rng.hi, page_size, on_wait=on_wait,
+                buffers=buffers,
+            )  # fmt: skip
+            done = len(page.items) < page_size or page.last >= rng.hi
+            cursor = page.last + 1
+            fetched = FetchedPage(rng, page.items, cursor, done, page.compact, page.buffer)
+            del page  # the fetched page alone refers to the items now
+            await send.send(fetched)
+
     async def fetcher(send: MemoryObjectSendStream[FetchedPage]) -> None:
         async with send:
-            while todo:
-                rng = todo.pop(0)
-                session = sessions[rng.app_id]
-                cursor = rng.cursor
-                done = False
-                while not done:
-                    page = await _fetch.fetch_page(
-                        session, rng.app_id, cursor, rng.hi, page_size, on_wait=on_wait,
-                        buffers=buffers,
-                    )  # fmt: skip
-                    done = len(page.items) < page_size or page.last >= rng.hi
-                    cursor = page.last + 1
-                    fetched = FetchedPage(rng, page.items, cursor, done, page.compact, page.buffer)
-                    del page  # the fetched page alone refers to the items now
-                    await send.send(fetched)
+            while True:
+                if todo:
+                    await fetch(send, *todo.pop(0))
+                elif settled.is_set():
+                    return
+                else:
+                    await settled.wait()
+
+    async def window(send: MemoryObjectSendStream[FetchedPage], prefetch: _Prefetch) -> None:
+        async with send:
+            try:
+                await prefetch.ready.wait()
+                page, rng, prefetch.page = prefetch.page, prefetch.range, None
+                if page is None:
+                    return  # the read failed: that error ends the export
+                if rng is None:  # above the app's highest id: the sweep reads those items
+                    if page.buffer is not None and buffers is not None:
+                        buffer = page.buffer
+                        del page
+                        buffers.give(buffer)
+                    return
+                cursor, done = window_page(rng, page.last if page.items else None)
+                items = page.items
+                if items and page.last > rng.hi:
+                    items = _up_to(items, rng.hi, rng.app_id)
+                fetched = FetchedPage(rng, items, cursor, done, page.compact, page.buffer)
+                del page, items
+                await send.send(fetched)
+                if not done:
+                    todo.insert(0, (rng, cursor))
+            finally:
+                unsettled[0] -= 1
+                if unsettled[0] == 0:
+                    todo.extend(held)
+                    settled.set()
 
     async def written(page: FetchedPage) -> None:
         # In a worker thread: the event loop keeps fetching meanwhile. Only this task
@@ -396,14 +455,27 @@ async def copy_ranges(
 
     async def writer(receive: MemoryObjectReceiveStream[FetchedPage]) -> None:
         async with receive:
-            for page in first:
-                await written(page)
             async for page in receive:
                 await written(page)
 
-    fetchers = [partial(fetcher, send.clone()) for _ in range(max(1, min(concurrency, len(todo))))]
+    count = concurrency if prefetched else max(1, min(concurrency, len(todo)))
+    tasks = [partial(fetcher, send.clone()) for _ in range(count)]
+    tasks += [partial(window, send.clone(), p) for p in prefetched]
     send.close()
-    await _all([partial(writer, receive), *fetchers])
+    await _all([partial(writer, receive), *tasks])
+
+
+def _up_to(items: list[msgspec.Raw], hi: int, app_id: int) -> list[msgspec.Raw]:
+    """The leading items of an id-ordered page with `app_item_id <= hi` (a binary search:
+    a few items' ids are read, not every item's)."""
+    lo, end = 0, len(items)
+    while lo < end:
+        mid = (lo + end) // 2
+        if _fetch._app_item_id(items[mid], app_id) <= hi:
+            lo = mid + 1
+        else:
+            end = mid
+    return items[:lo]
 
 
 async def _all(tasks: Sequence[Callable[[], Awaitable[None]]]) -> None:
