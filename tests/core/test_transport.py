@@ -5,6 +5,7 @@ event loops."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import socket
 import threading
@@ -76,6 +77,13 @@ class _Server:
                     for chunk in CHUNKS:
                         self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
                     self.wfile.write(b"0\r\n\r\n")
+                elif self.path == "/gzip":  # compressed, its length the compressed one
+                    body = gzip.compress(BIG[:500_000])
+                    self.send_response(200)
+                    self.send_header("Content-Encoding", "gzip")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
                 elif self.path == "/empty":
                     self.send_response(204)
                     self.end_headers()
@@ -259,6 +267,9 @@ async def test_every_framing_of_a_body_and_when_a_connection_is_kept(server: _Se
             async for _ in response.aiter_raw():
                 break  # most of the body never read: that connection cannot go on
         assert (await client.get("/item/7")).json() == {"path": "/item/7"}
+        assert server.connections == 3
+        # A compressed body is read by its compressed length and decoded by httpx.
+        assert (await client.get("/gzip")).content == BIG[:500_000]
         assert server.connections == 3
         # A request body arrives whole.
         sent = await client.post("/echo", content=BIG[:300_000])
