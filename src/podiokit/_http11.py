@@ -139,25 +139,27 @@ class Connection:
 
     async def _read_head(self, protocol: h11.Connection, timeout: float | None) -> h11.Response:
         while True:
+            event = await self._next_event(protocol, timeout)
+            if isinstance(event, h11.Response):
+                return event
+            if not isinstance(event, h11.InformationalResponse):  # 100 Continue: skipped
+                raise httpx.RemoteProtocolError(
+                    f"unexpected {type(event).__name__} from the server"
+                )
+
+    async def _next_event(self, protocol: h11.Connection, timeout: float | None) -> Any:
+        """h11's next event, reading from the stream while it needs data."""
+        while True:
             try:
                 event = protocol.next_event()
             except h11.RemoteProtocolError as exc:
                 raise httpx.RemoteProtocolError(str(exc)) from exc
-            if event is h11.NEED_DATA:
-                data = await self._stream.read(READ_SIZE, timeout)
-                if not data and protocol.their_state is h11.SEND_RESPONSE:
-                    raise httpx.RemoteProtocolError(
-                        "Server disconnected without sending a response."
-                    )
-                protocol.receive_data(data)
-            elif isinstance(event, h11.Response):
+            if event is not h11.NEED_DATA:
                 return event
-            elif isinstance(event, h11.InformationalResponse):
-                continue  # 100 Continue and the like: the real answer follows
-            else:
-                raise httpx.RemoteProtocolError(
-                    f"unexpected {type(event).__name__} from the server"
-                )
+            data = await self._stream.read(READ_SIZE, timeout)
+            if not data and protocol.their_state is h11.SEND_RESPONSE:
+                raise httpx.RemoteProtocolError("Server disconnected without sending a response.")
+            protocol.receive_data(data)
 
     async def _body(
         self,
@@ -195,13 +197,8 @@ class Connection:
         self, protocol: h11.Connection, timeout: float | None
     ) -> AsyncIterator[bytes]:
         while True:
-            try:
-                event = protocol.next_event()
-            except h11.RemoteProtocolError as exc:
-                raise httpx.RemoteProtocolError(str(exc)) from exc
-            if event is h11.NEED_DATA:
-                protocol.receive_data(await self._stream.read(READ_SIZE, timeout))
-            elif isinstance(event, h11.Data):
+            event = await self._next_event(protocol, timeout)
+            if isinstance(event, h11.Data):
                 yield bytes(event.data)
             elif isinstance(event, h11.EndOfMessage):
                 break

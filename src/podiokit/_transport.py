@@ -163,7 +163,7 @@ class PodioTransport(httpx.AsyncBaseTransport):
         return httpx.Response(
             status_code=head.status_code,
             headers=head.headers.raw_items(),
-            stream=_Body(body, pool, connection, key),
+            stream=_ResponseStream(body, pool, connection, key),
             extensions={"http_version": b"HTTP/1.1", "reason_phrase": head.reason},
         )
 
@@ -279,55 +279,19 @@ class _LoopPool:
 
 
 class _ResponseStream(httpx.AsyncByteStream):
-    """The body of one response; closing it hands the connection back to its pool."""
+    """The body of one response, on either connection (podiokit's, or httpcore's under a
+    mock). Closing it hands the connection back to its pool; a connection that cannot take
+    another request (the body was not read to its end, or failed) is closed first."""
 
-    def __init__(
-        self,
-        stream: Any,
-        pool: _LoopPool,
-        connection: httpcore.AsyncHTTPConnection,
-        key: _Key,
-    ) -> None:
-        self._stream = stream
+    def __init__(self, parts: Any, pool: _LoopPool, connection: Any, key: _Key) -> None:
+        self._parts = parts
         self._pool: _LoopPool | None = pool
         self._connection = connection
         self._key = key
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         try:
-            async for part in self._stream:
-                yield part
-        except Exception as exc:
-            mapped = _as_httpx(exc)
-            if mapped is exc:
-                raise
-            raise mapped from exc
-
-    async def aclose(self) -> None:
-        pool, self._pool = self._pool, None
-        if pool is None:
-            return
-        try:
-            await self._stream.aclose()  # httpcore marks the connection idle, or closes it
-        finally:
-            pool.release(self._connection, self._key)
-
-
-class _Body(httpx.AsyncByteStream):
-    """The body of one response on podiokit's own connection; closing it hands the
-    connection back to its pool when the body was read to its end, else closes it."""
-
-    def __init__(
-        self, body: AsyncIterator[bytes], pool: _LoopPool, connection: Any, key: _Key
-    ) -> None:
-        self._body = body
-        self._pool: _LoopPool | None = pool
-        self._connection = connection
-        self._key = key
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        try:
-            async for part in self._body:
+            async for part in self._parts:
                 yield part
         except Exception as exc:
             await self._connection.aclose()
@@ -341,7 +305,8 @@ class _Body(httpx.AsyncByteStream):
         if pool is None:
             return
         try:
-            if not self._connection.is_available():  # the body was not read to its end
+            await self._parts.aclose()  # httpcore's marks its connection idle, or closes it
+            if not self._connection.is_available():
                 await self._connection.aclose()
         finally:
             pool.release(self._connection, self._key)
