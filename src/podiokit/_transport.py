@@ -28,7 +28,8 @@ from __future__ import annotations
 
 import ssl
 import sys
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Iterator
+from contextlib import contextmanager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -75,6 +76,18 @@ def _as_httpx(exc: Exception) -> Exception:
             mapped: type[Exception] = getattr(httpx, cls.__name__)
             return mapped(_reason(exc))
     return exc
+
+
+@contextmanager
+def _httpx_errors() -> Iterator[None]:
+    """httpcore's exceptions raised inside become httpx's (the original is the cause)."""
+    try:
+        yield
+    except Exception as exc:
+        mapped = _as_httpx(exc)
+        if mapped is exc:
+            raise
+        raise mapped from exc
 
 
 def _reason(exc: BaseException) -> str:
@@ -141,24 +154,21 @@ class PodioTransport(httpx.AsyncBaseTransport):
         await pool.acquire(timeouts.get("pool"))
         connection: Any = None
         try:
-            connection = await pool.take(key)
-            if connection is None:
-                connection = await self._http11.connect(
-                    self._backend.inner(),
-                    key[0],
-                    key[1],
-                    key[2],
-                    self._ssl(key[0]),
-                    timeouts.get("connect"),
-                    self._keepalive_expiry,
-                )
-            head, body = await connection.send(request)
-        except BaseException as exc:
+            with _httpx_errors():
+                connection = await pool.take(key)
+                if connection is None:
+                    connection = await self._http11.connect(
+                        self._backend.inner(),
+                        key[0],
+                        key[1],
+                        key[2],
+                        self._ssl(key[0]),
+                        timeouts.get("connect"),
+                        self._keepalive_expiry,
+                    )
+                head, body = await connection.send(request)
+        except BaseException:
             pool.release(connection, key)  # closed by `send` when it failed there
-            if isinstance(exc, Exception):
-                mapped = _as_httpx(exc)
-                if mapped is not exc:
-                    raise mapped from exc
             raise
         return httpx.Response(
             status_code=head.status_code,
@@ -201,13 +211,10 @@ class PodioTransport(httpx.AsyncBaseTransport):
             pool.release(None, key)
             raise
         try:
-            response = await connection.handle_async_request(core_request)
-        except BaseException as exc:
+            with _httpx_errors():
+                response = await connection.handle_async_request(core_request)
+        except BaseException:
             pool.release(connection, key)
-            if isinstance(exc, Exception):
-                mapped = _as_httpx(exc)
-                if mapped is not exc:
-                    raise mapped from exc
             raise
         return httpx.Response(
             status_code=response.status,
@@ -291,14 +298,12 @@ class _ResponseStream(httpx.AsyncByteStream):
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         try:
-            async for part in self._parts:
-                yield part
-        except Exception as exc:
+            with _httpx_errors():
+                async for part in self._parts:
+                    yield part
+        except Exception:
             await self._connection.aclose()
-            mapped = _as_httpx(exc)
-            if mapped is exc:
-                raise
-            raise mapped from exc
+            raise
 
     async def aclose(self) -> None:
         pool, self._pool = self._pool, None
