@@ -8,7 +8,9 @@ time, each body read whole into memory, as the exporter does.
 * `raw socket`: the best hand-written code: an asyncio socket, the request written by hand,
   the head split by hand, the body read with `recv_into` into a buffer of its length;
 * `httpx`: `httpx.AsyncClient()` with its own transport (httpcore's pool, h11);
-* `podiokit transport`: `httpx.AsyncClient(transport=PodioTransport())`, podiokit's default.
+* `podiokit transport`: `httpx.AsyncClient(transport=PodioTransport())`, podiokit's default;
+* `podiokit read_into`: the same transport, each body read whole into one buffer reused from
+  call to call (`_transport.read_into`), as the exporter reads its pages.
 
 Every variant runs once per round, in a shuffled order; the first round is discarded.
 Reported: client CPU ms per body (median over rounds) and the median of the per-round ratios
@@ -33,7 +35,7 @@ from pathlib import Path
 import httpx
 from bench_typed import _free_port, _start_server
 
-from podiokit._transport import PodioTransport
+from podiokit._transport import PodioTransport, read_into
 from podiokit.testing import Emulator
 
 PROJECTS = 3002
@@ -105,6 +107,24 @@ async def _client(client: httpx.AsyncClient, url: str, calls: int) -> float:
         return (time.process_time() - started) / calls
 
 
+async def _read_into(url: str, calls: int) -> float:
+    buffer = bytearray()
+    async with PodioTransport() as transport:
+
+        async def one() -> None:
+            response = await transport.handle_async_request(httpx.Request("GET", url))
+            try:
+                await read_into(response, buffer)
+            finally:
+                await response.aclose()
+
+        await one()
+        started = time.process_time()
+        for _ in range(calls):
+            await one()
+        return (time.process_time() - started) / calls
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -120,6 +140,7 @@ def main() -> int:
         "podiokit transport": lambda: _client(
             httpx.AsyncClient(transport=PodioTransport()), url, args.calls
         ),
+        "podiokit read_into": lambda: _read_into(url, args.calls),
     }
     with tempfile.TemporaryDirectory() as tmp:
         body = Path(tmp) / "page.json"

@@ -4,12 +4,12 @@ response head; a body of known length is read straight off the network stream.
 Why not leave the body to h11 (as httpcore does): h11 copies every received byte into its
 buffer, copies it out again as an event, and httpcore copies that once more into bytes.
 For a 6.6 MB page of 500 items that is about 6 ms of client CPU per page over a plain
-read (benchmarks/bench_peers.py is client-bound there). Here the chunks the stream returns
-are handed to httpx as they are, which joins them once. Chunked and read-until-close
-bodies are rare in Podio's answers and still go through h11.
+read (benchmarks/bench_peers.py is client-bound there). Here a body of known length is
+either read whole into the caller's buffer (`Body.read_into`: under asyncio the event loop
+receives straight into it) or handed to httpx in the chunks the stream returns. Chunked and
+read-until-close bodies are rare in Podio's answers and still go through h11.
 
-The network streams are httpcore's (`AnyIOBackend`/`TrioBackend`): connecting, TLS and
-timeouts, and their exceptions, are httpcore's own; the transport maps those to httpx's.
+The network streams are `_net`'s: connecting, TLS and timeouts, with httpx's exceptions.
 """
 
 from __future__ import annotations
@@ -21,12 +21,12 @@ from typing import Any
 
 import anyio
 import h11
-import httpcore
 import httpx
 
-from ._transport import READ_SIZE
+from . import _net
+from ._net import READ_SIZE
 
-__all__ = ["Connection", "connect"]
+__all__ = ["Body", "Connection", "connect"]
 #: The largest response head h11 accepts (httpcore's limit).
 _MAX_HEAD = 100 * 1024
 #: Request bodies go out in writes of about this much (a JSON body: with its head, once).
@@ -34,8 +34,6 @@ _WRITE_SIZE = 64 * 1024
 
 
 async def connect(
-    backend: Any,
-    scheme: bytes,
     host: bytes,
     port: int,
     ssl_context: ssl.SSLContext | None,
@@ -43,15 +41,7 @@ async def connect(
     keepalive_expiry: float,
 ) -> Connection:
     """A new connection to the origin (TLS when `ssl_context` is given)."""
-    name = host.decode("ascii")
-    stream = await backend.connect_tcp(name, port, timeout=timeout)
-    if ssl_context is not None:
-        try:
-            stream = await stream.start_tls(ssl_context, server_hostname=name, timeout=timeout)
-        except BaseException:
-            with anyio.CancelScope(shield=True):
-                await stream.aclose()
-            raise
+    stream = await _net.connect(host.decode("ascii"), port, ssl_context, timeout)
     return Connection(stream, keepalive_expiry)
 
 
@@ -62,8 +52,8 @@ class Connection:
     The connection can take the next request once the body has been read to its end and
     both sides keep it alive (`is_available`)."""
 
-    def __init__(self, stream: Any, keepalive_expiry: float) -> None:
-        self._stream = stream
+    def __init__(self, stream: _net.NetworkStream, keepalive_expiry: float) -> None:
+        self.stream = stream
         self._keepalive_expiry = keepalive_expiry
         self._expires: float | None = None
         self._idle = True
@@ -80,7 +70,7 @@ class Connection:
         what no request asked for): not to be used again."""
         if self._expires is not None and time.monotonic() > self._expires:
             return True
-        return bool(self._stream.get_extra_info("is_readable"))
+        return self.stream.is_readable()
 
     async def aclose(self) -> None:
         if self._closed:
@@ -88,12 +78,12 @@ class Connection:
         self._closed = True
         self._idle = False
         with anyio.CancelScope(shield=True):  # a socket is closed even by a cancelled task
-            await self._stream.aclose()
+            await self.stream.aclose()
 
     # -- one exchange ---------------------------------------------------------------------
 
-    async def send(self, request: httpx.Request) -> tuple[h11.Response, AsyncIterator[bytes]]:
-        """Write `request`, read the response head: (the head, an iterator of the body).
+    async def send(self, request: httpx.Request) -> tuple[h11.Response, Body]:
+        """Write `request`, read the response head: (the head, its body).
         Any failure closes the connection (its state is unknown) before it propagates."""
         self._idle = False
         timeouts: dict[str, float | None] = request.extensions.get("timeout", {})
@@ -109,7 +99,7 @@ class Connection:
         except BaseException:
             await self.aclose()
             raise
-        return head, self._body(protocol, request, head, timeouts.get("read"))
+        return head, Body(self, protocol, request, head, timeouts.get("read"))
 
     async def _write_request(
         self, protocol: h11.Connection, request: httpx.Request, timeout: float | None
@@ -127,13 +117,13 @@ class Connection:
                 pending.append(protocol.send(h11.Data(data=chunk)) or b"")
                 size += len(chunk)
                 if size >= _WRITE_SIZE:
-                    await self._stream.write(b"".join(pending), timeout)
+                    await self.stream.write(b"".join(pending), timeout)
                     pending, size = [], 0
             pending.append(protocol.send(h11.EndOfMessage()) or b"")
-            await self._stream.write(b"".join(pending), timeout)
+            await self.stream.write(b"".join(pending), timeout)
         except h11.LocalProtocolError as exc:
             raise httpx.LocalProtocolError(str(exc)) from exc
-        except (httpcore.WriteError, httpcore.WriteTimeout) as exc:
+        except (httpx.WriteError, httpx.WriteTimeout) as exc:
             return exc
         return None
 
@@ -156,44 +146,12 @@ class Connection:
                 raise httpx.RemoteProtocolError(str(exc)) from exc
             if event is not h11.NEED_DATA:
                 return event
-            data = await self._stream.read(READ_SIZE, timeout)
+            data = await self.stream.read(READ_SIZE, timeout)
             if not data and protocol.their_state is h11.SEND_RESPONSE:
                 raise httpx.RemoteProtocolError("Server disconnected without sending a response.")
             protocol.receive_data(data)
 
-    async def _body(
-        self,
-        protocol: h11.Connection,
-        request: httpx.Request,
-        head: h11.Response,
-        timeout: float | None,
-    ) -> AsyncIterator[bytes]:
-        length = _content_length(request, head)
-        if length is None:
-            async for chunk in self._h11_body(protocol, timeout):
-                yield chunk
-            return
-        buffered, _ = protocol.trailing_data  # what came with the head
-        keep = _keeps_alive(request, head) and protocol.our_state is h11.DONE
-        if len(buffered) > length:
-            buffered, keep = buffered[:length], False  # more than the body: never reuse
-        if buffered:
-            yield buffered
-        remaining = length - len(buffered)
-        while remaining > 0:
-            data = await self._stream.read(READ_SIZE, timeout)
-            if not data:
-                raise httpx.RemoteProtocolError(
-                    "peer closed connection without sending complete message body: "
-                    f"received {length - remaining} bytes, expected {length}"
-                )
-            if len(data) > remaining:
-                data, keep = data[:remaining], False
-            remaining -= len(data)
-            yield data
-        self._done(keep)
-
-    async def _h11_body(
+    async def h11_body(
         self, protocol: h11.Connection, timeout: float | None
     ) -> AsyncIterator[bytes]:
         while True:
@@ -205,13 +163,128 @@ class Connection:
             else:
                 raise httpx.RemoteProtocolError(f"unexpected {type(event).__name__} in a body")
         done = protocol.our_state is h11.DONE and protocol.their_state is h11.DONE
-        self._done(done and not protocol.trailing_data[0])
+        self.done(done and not protocol.trailing_data[0])
 
-    def _done(self, keep: bool) -> None:
+    def done(self, keep: bool) -> None:
         """The body has been read to its end."""
         if keep and not self._closed:
             self._idle = True
             self._expires = time.monotonic() + self._keepalive_expiry
+
+
+class Body:
+    """The body of one response: iterated in chunks, or read whole into a buffer.
+
+    A body of known length (`Content-Length`, no `Transfer-Encoding`) is read off the
+    stream directly; any other goes through h11. The connection takes another request only
+    once the body was read to its end and no byte came past it."""
+
+    __slots__ = (
+        "_connection",
+        "_head",
+        "_iterating",
+        "_length",
+        "_protocol",
+        "_request",
+        "_timeout",
+    )
+
+    def __init__(
+        self,
+        connection: Connection,
+        protocol: h11.Connection,
+        request: httpx.Request,
+        head: h11.Response,
+        timeout: float | None,
+    ) -> None:
+        self._connection = connection
+        self._protocol = protocol
+        self._request = request
+        self._head = head
+        self._timeout = timeout
+        self._length = _content_length(request, head)
+        self._iterating: AsyncIterator[bytes] | None = None
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        if self._length is None:
+            self._iterating = self._connection.h11_body(self._protocol, self._timeout)
+        else:
+            self._iterating = self._chunks(self._length)
+        return self._iterating
+
+    async def aclose(self) -> None:
+        if self._iterating is not None:
+            await self._iterating.aclose()  # type: ignore[attr-defined]
+
+    def _buffered(self, length: int) -> tuple[bytes, bool]:
+        """What came with the head (at most `length` bytes), and whether the connection can
+        be kept should the rest arrive whole."""
+        buffered, _ = self._protocol.trailing_data
+        keep = _keeps_alive(self._request, self._head) and self._protocol.our_state is h11.DONE
+        if len(buffered) > length:
+            buffered, keep = buffered[:length], False  # more than the body: never reuse
+        return bytes(buffered), keep
+
+    async def _chunks(self, length: int) -> AsyncIterator[bytes]:
+        buffered, keep = self._buffered(length)
+        if buffered:
+            yield buffered
+        remaining = length - len(buffered)
+        stream = self._connection.stream
+        while remaining > 0:
+            data = await stream.read(READ_SIZE, self._timeout)
+            if not data:
+                raise _cut_short(length - remaining, length)
+            if len(data) > remaining:
+                data, keep = data[:remaining], False
+            remaining -= len(data)
+            yield data
+        self._connection.done(keep)
+
+    async def read_into(self, buffer: bytearray) -> int | None:
+        """Read the whole body into `buffer` (grown when it is shorter) and return its
+        length; None, reading nothing, when its length is not known up front."""
+        length = self._length
+        if length is None or self._iterating is not None:
+            return None
+        self._iterating = _nothing()  # read once, one way
+        if len(buffer) < length:
+            _grow(buffer, length)
+        buffered, keep = self._buffered(length)
+        got = len(buffered)
+        with memoryview(buffer) as view:
+            view[:got] = buffered
+            if got < length:
+                with view[got:length] as rest:
+                    got += await self._connection.stream.read_into(rest, self._timeout)
+        if got < length:
+            raise _cut_short(got, length)
+        self._connection.done(keep)
+        return length
+
+
+def _grow(buffer: bytearray, length: int) -> None:
+    """Make `buffer` at least `length` long, with room for a slightly longer body next time.
+    Memory faults in page by page on first touch (about 2.8 µs a page on these machines,
+    1,600 pages for a 6.6 MB body): an empty buffer is made in place (its pages fault once,
+    as it is zeroed), and a longer one is extended, which keeps the pages it has."""
+    size = length + length // 8
+    if buffer:
+        buffer += bytes(size - len(buffer))
+    else:
+        bytearray.__init__(buffer, size)
+
+
+async def _nothing() -> AsyncIterator[bytes]:
+    return
+    yield  # an async generator that yields nothing
+
+
+def _cut_short(received: int, expected: int) -> httpx.RemoteProtocolError:
+    return httpx.RemoteProtocolError(
+        "peer closed connection without sending complete message body: "
+        f"received {received} bytes, expected {expected}"
+    )
 
 
 def _content_length(request: httpx.Request, head: h11.Response) -> int | None:

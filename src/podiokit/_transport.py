@@ -17,18 +17,22 @@ bench_peers.py):
 * httpx builds the TLS context (certifi's bundle, about 27 ms) when the client is made; here
   it is built on the first https connection, so a plain-http emulator never pays for it.
 
-The network streams (connect, TLS, timeouts) are httpcore's backends, trio's own under trio
-and anyio's otherwise. While something (respx) has replaced httpcore's
-`AsyncHTTPConnection.handle_async_request`, requests go through httpcore's connection
-instead, so the mock sees them. Proxies from the environment still go through httpx's own
-proxy transports (the client does not use this transport then).
+* A body of known length can be read whole into a caller's buffer (`read_into`): under
+  asyncio the event loop receives straight into it (`_net`), which is how the exporter reads
+  its pages.
+
+The network streams (connect, TLS, timeouts) are `_net`'s; httpcore is not imported. While
+something (respx) has replaced httpcore's `AsyncHTTPConnection.handle_async_request`,
+requests go through httpcore's connection instead, so the mock sees them. Proxies from the
+environment still go through httpx's own proxy transports (the client does not use this
+transport then).
 """
 
 from __future__ import annotations
 
 import ssl
 import sys
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -39,12 +43,17 @@ import httpx
 from ._loop_local import LoopLocal
 
 if TYPE_CHECKING:
-    import httpcore
+    from typing import Protocol
 
-__all__ = ["READ_SIZE", "PodioTransport"]
+    class Connection(Protocol):
+        """What the pool asks of a connection (podiokit's, or httpcore's under a mock)."""
 
-#: The most bytes one read asks the socket for (httpcore's own is 64 KB).
-READ_SIZE = 256 * 1024
+        def is_available(self) -> bool: ...
+        def has_expired(self) -> bool: ...
+        async def aclose(self) -> None: ...
+
+
+__all__ = ["PodioTransport", "read_into"]
 
 #: An origin as a dict key: scheme, host, port.
 _Key = tuple[bytes, bytes, int]
@@ -103,8 +112,27 @@ def _reason(exc: BaseException) -> str:
     return ""
 
 
+async def read_into(response: httpx.Response, buffer: bytearray) -> int:
+    """Read `response`'s body whole into `buffer` (grown when shorter) and return its length:
+    straight off the connection when podiokit's transport carries it plainly (known length,
+    not compressed), else from httpx's decoded chunks."""
+    stream = response.stream
+    if isinstance(stream, _ResponseStream) and response.headers.get(
+        "content-encoding", "identity"
+    ).lower() in ("identity", ""):
+        size = await stream.read_into(buffer)
+        if size is not None:
+            return size
+    size = 0
+    async for chunk in response.aiter_bytes():
+        end = size + len(chunk)
+        buffer[size:end] = chunk  # grows the buffer when this body is the longest yet
+        size = end
+    return size
+
+
 class PodioTransport(httpx.AsyncBaseTransport):
-    """An `httpx.AsyncBaseTransport` over httpcore's HTTP/1.1 connections.
+    """An `httpx.AsyncBaseTransport` over podiokit's HTTP/1.1 connections.
 
     `max_connections` caps the connections open at once (a call waits for one, up to the
     request's pool timeout); at most `max_keepalive` idle ones are kept per origin, each for
@@ -119,17 +147,13 @@ class PodioTransport(httpx.AsyncBaseTransport):
         max_keepalive: int | None = None,
         keepalive_expiry: float = 5.0,
     ) -> None:
-        import httpcore  # httpx imports it lazily too: only a transport needs it
-
         from . import _http11
 
-        self._httpcore = httpcore
         self._http11 = _http11
         self._max_connections = max_connections
         self._max_keepalive = max_connections if max_keepalive is None else max_keepalive
         self._keepalive_expiry = keepalive_expiry
         self._ssl_context: ssl.SSLContext | None = None
-        self._backend = _Backend()
         # Connections and the connection count belong to the event loop that made them.
         self._pools: LoopLocal[_LoopPool] = LoopLocal(
             lambda: _LoopPool(self._max_connections, self._max_keepalive)
@@ -145,7 +169,7 @@ class PodioTransport(httpx.AsyncBaseTransport):
         return self._ssl_context
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if _mocked(self._httpcore):
+        if _mocked():
             return await self._via_httpcore(request)
         url = request.url
         key = (url.raw_scheme, url.raw_host, url.port or _DEFAULT_PORTS.get(url.raw_scheme, 0))
@@ -154,19 +178,16 @@ class PodioTransport(httpx.AsyncBaseTransport):
         await pool.acquire(timeouts.get("pool"))
         connection: Any = None
         try:
-            with _httpx_errors():
-                connection = await pool.take(key)
-                if connection is None:
-                    connection = await self._http11.connect(
-                        self._backend.inner(),
-                        key[0],
-                        key[1],
-                        key[2],
-                        self._ssl(key[0]),
-                        timeouts.get("connect"),
-                        self._keepalive_expiry,
-                    )
-                head, body = await connection.send(request)
+            connection = await pool.take(key)
+            if connection is None:
+                connection = await self._http11.connect(
+                    key[1],
+                    key[2],
+                    self._ssl(key[0]),
+                    timeouts.get("connect"),
+                    self._keepalive_expiry,
+                )
+            head, body = await connection.send(request)
         except BaseException:
             pool.release(connection, key)  # closed by `send` when it failed there
             raise
@@ -181,7 +202,8 @@ class PodioTransport(httpx.AsyncBaseTransport):
         """Through httpcore's own connection: taken only while a test double (respx) has
         replaced httpcore's `AsyncHTTPConnection.handle_async_request`, so that the mock
         sees podiokit's requests as it sees httpx's."""
-        httpcore = self._httpcore
+        import httpcore
+
         url = request.url
         core_url = httpcore.URL(
             scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path
@@ -199,13 +221,12 @@ class PodioTransport(httpx.AsyncBaseTransport):
         timeouts: dict[str, float | None] = request.extensions.get("timeout", {})
         await pool.acquire(timeouts.get("pool"))
         try:
-            connection = await pool.take(key)
+            connection: Any = await pool.take(key)
             if connection is None:
                 connection = httpcore.AsyncHTTPConnection(
                     origin,
                     ssl_context=self._ssl(origin.scheme),
                     keepalive_expiry=self._keepalive_expiry,
-                    network_backend=self._backend,
                 )
         except BaseException:
             pool.release(None, key)
@@ -242,7 +263,7 @@ class _LoopPool:
         self._slots = anyio.Semaphore(max_connections)
         self._max_connections = max_connections
         self._max_keepalive = max_keepalive
-        self._idle: dict[_Key, list[httpcore.AsyncHTTPConnection]] = {}
+        self._idle: dict[_Key, list[Connection]] = {}
 
     async def acquire(self, timeout: float | None) -> None:
         try:
@@ -257,7 +278,7 @@ class _LoopPool:
                     f"(all {self._max_connections} connections in use)"
                 ) from None
 
-    async def take(self, key: _Key) -> httpcore.AsyncHTTPConnection | None:
+    async def take(self, key: _Key) -> Connection | None:
         """The most recently used idle connection to `origin` that is still good, or None.
         A connection past its keep-alive, or one the server has closed, is closed here."""
         idle = self._idle.get(key)
@@ -268,7 +289,7 @@ class _LoopPool:
             await connection.aclose()
         return None
 
-    def release(self, connection: httpcore.AsyncHTTPConnection | None, key: _Key) -> None:
+    def release(self, connection: Connection | None, key: _Key) -> None:
         """Give back the slot, and keep `connection` when it can take another request."""
         self._slots.release()
         if connection is None or not connection.is_available():
@@ -305,6 +326,19 @@ class _ResponseStream(httpx.AsyncByteStream):
             await self._connection.aclose()
             raise
 
+    async def read_into(self, buffer: bytearray) -> int | None:
+        """The whole body into `buffer` (see `_http11.Body.read_into`); None when this body
+        cannot be read so (its length unknown, or httpcore's connection carries it)."""
+        read = getattr(self._parts, "read_into", None)
+        if read is None:
+            return None
+        try:
+            size: int | None = await read(buffer)
+        except Exception:
+            await self._connection.aclose()
+            raise
+        return size
+
     async def aclose(self) -> None:
         pool, self._pool = self._pool, None
         if pool is None:
@@ -317,97 +351,15 @@ class _ResponseStream(httpx.AsyncByteStream):
             pool.release(self._connection, self._key)
 
 
-class _Backend:
-    """httpcore's network backend for the running library (trio's own under trio, anyio's
-    otherwise), with streams that read up to READ_SIZE bytes at a time."""
-
-    def __init__(self) -> None:
-        self._anyio: Any = None
-        self._trio: Any = None
-
-    def inner(self) -> Any:
-        """httpcore's backend for the running library."""
-        import httpcore
-
-        if _in_trio():
-            if self._trio is None:
-                self._trio = httpcore.TrioBackend()
-            return self._trio
-        if self._anyio is None:
-            self._anyio = httpcore.AnyIOBackend()
-        return self._anyio
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> _Stream:
-        stream = await self.inner().connect_tcp(
-            host, port, timeout=timeout, local_address=local_address, socket_options=socket_options
-        )
-        return _Stream(stream)
-
-    async def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
-    ) -> _Stream:
-        stream = await self.inner().connect_unix_socket(
-            path, timeout=timeout, socket_options=socket_options
-        )
-        return _Stream(stream)
-
-    async def sleep(self, seconds: float) -> None:
-        await anyio.sleep(seconds)
-
-
-class _Stream:
-    """A network stream whose reads ask for at least READ_SIZE bytes."""
-
-    __slots__ = ("_inner",)
-
-    def __init__(self, inner: Any) -> None:
-        self._inner = inner
-
-    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        data: bytes = await self._inner.read(max(max_bytes, READ_SIZE), timeout)
-        return data
-
-    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        await self._inner.write(buffer, timeout)
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
-
-    async def start_tls(
-        self,
-        ssl_context: ssl.SSLContext,
-        server_hostname: str | None = None,
-        timeout: float | None = None,
-    ) -> _Stream:
-        return _Stream(await self._inner.start_tls(ssl_context, server_hostname, timeout))
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._inner.get_extra_info(info)
-
-
 #: The port of a URL that names none.
 _DEFAULT_PORTS = {b"http": 80, b"https": 443}
 
 
-def _mocked(httpcore: Any) -> bool:
-    """True while something (respx) has replaced httpcore's connection method."""
+def _mocked() -> bool:
+    """True while something (respx) has replaced httpcore's connection method (nothing can
+    have, while httpcore is not imported)."""
+    httpcore: Any = sys.modules.get("httpcore")
+    if httpcore is None:
+        return False
     method = httpcore.AsyncHTTPConnection.handle_async_request
     return getattr(method, "__module__", None) != "httpcore._async.connection"
-
-
-def _in_trio() -> bool:
-    trio = sys.modules.get("trio")
-    if trio is None:
-        return False
-    try:
-        trio.lowlevel.current_task()
-    except RuntimeError:
-        return False
-    return True

@@ -19,9 +19,11 @@ import httpx
 import pytest
 
 import podiokit._http
+import podiokit._net
 import podiokit._transport
 from podiokit import OAuthToken, Podio, errors
-from podiokit._transport import READ_SIZE, PodioTransport
+from podiokit._net import READ_SIZE
+from podiokit._transport import PodioTransport
 
 pytestmark = pytest.mark.anyio
 
@@ -218,36 +220,91 @@ async def test_a_connection_the_server_closed_while_idle_is_replaced(server: _Se
     assert server.connections == 2
 
 
+def _count_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The sizes every plain `read` of a network stream asked for, from now on."""
+    asked: list[int] = []
+    for stream_class in (podiokit._net._AsyncioStream, podiokit._net._AnyioStream):
+        read = stream_class.read
+
+        async def counting(self: Any, max_bytes: int, timeout: Any, _read: Any = read) -> bytes:
+            asked.append(max_bytes)
+            data: bytes = await _read(self, max_bytes, timeout)
+            return data
+
+        monkeypatch.setattr(stream_class, "read", counting)
+    return asked
+
+
 async def test_large_bodies_arrive_whole_in_large_reads(
     server: _Server, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A body of known length is read off the stream in READ_SIZE reads and handed over in
     the chunks the reads returned (h11 never copies it)."""
-    import httpcore
-
-    asked: list[int] = []
-    for stream_class in (httpcore.AnyIOBackend, httpcore.TrioBackend):
-        connect = stream_class.connect_tcp
-
-        async def counting_connect(
-            self: Any, *args: Any, _connect: Any = connect, **kw: Any
-        ) -> Any:
-            stream = await _connect(self, *args, **kw)
-            read = stream.read
-
-            async def counting(max_bytes: int, timeout: float | None = None) -> bytes:
-                asked.append(max_bytes)
-                return await read(max_bytes, timeout)
-
-            stream.read = counting
-            return stream
-
-        monkeypatch.setattr(stream_class, "connect_tcp", counting_connect)
+    asked = _count_reads(monkeypatch)
     async with _client(server) as client, client.stream("GET", "/big") as response:
         chunks = [chunk async for chunk in response.aiter_raw()]
     assert b"".join(chunks) == BIG
     assert asked and min(asked) >= READ_SIZE > 64 * 1024
     assert len(chunks) <= len(asked)
+
+
+async def _read_into(
+    transport: PodioTransport, url: str, buffer: bytearray
+) -> tuple[httpx.Response, int]:
+    response = await transport.handle_async_request(httpx.Request("GET", url))
+    try:
+        size = await podiokit._transport.read_into(response, buffer)
+    finally:
+        await response.aclose()
+    return response, size
+
+
+async def test_a_body_is_read_whole_into_a_buffer_the_caller_reuses(
+    server: _Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`read_into` puts a body of known length straight into the caller's buffer (no chunk
+    reads past the head), grows the buffer only when the body is longer, leaves no view of
+    it behind, and keeps the connection; chunked and compressed bodies arrive decoded."""
+    asked = _count_reads(monkeypatch)
+    transport = PodioTransport()
+    buffer = bytearray()
+    async with transport:
+        _, size = await _read_into(transport, server.url + "/big", buffer)
+        assert size == len(BIG) and buffer[:size] == BIG
+        grown = len(buffer)  # with room for a slightly longer body next time
+        assert len(BIG) <= grown <= len(BIG) * 1.25
+        if not podiokit._net._in_trio():  # asyncio receives the body straight into the buffer
+            assert len(asked) <= 2  # the head's reads only
+        buffer.append(0)  # no view of the buffer is left: it can be resized
+        del buffer[-1]
+        address = id(buffer)
+        _, size = await _read_into(transport, server.url + "/item/7", buffer)
+        assert bytes(buffer[:size]) == b'{"path": "/item/7"}'
+        assert len(buffer) == grown and id(buffer) == address  # not shrunk, the same buffer
+        _, size = await _read_into(transport, server.url + "/chunked", buffer)
+        assert bytes(buffer[:size]) == b"".join(CHUNKS)
+        _, size = await _read_into(transport, server.url + "/gzip", buffer)
+        assert bytes(buffer[:size]) == BIG[:500_000]
+    assert server.connections == 1  # every body read to its end: one connection throughout
+
+
+async def test_a_body_cut_short_or_stalled_fails_the_read_and_its_connection(
+    server: _Server,
+) -> None:
+    transport = PodioTransport()
+    buffer = bytearray()
+    async with transport:
+        with pytest.raises(httpx.RemoteProtocolError, match="received 10 bytes, expected 100"):
+            await _read_into(transport, server.url + "/short", buffer)
+        request = httpx.Request("GET", server.url + "/hold", extensions={"timeout": {"read": 0.2}})
+        response = await transport.handle_async_request(request)
+        with pytest.raises(httpx.ReadTimeout):
+            await podiokit._transport.read_into(response, buffer)
+        await response.aclose()
+        server.release.set()
+        _, size = await _read_into(transport, server.url + "/item/8", buffer)
+        assert bytes(buffer[:size]) == b'{"path": "/item/8"}'
+    assert server.connections == 3  # neither failed connection was used again
 
 
 async def test_every_framing_of_a_body_and_when_a_connection_is_kept(server: _Server) -> None:

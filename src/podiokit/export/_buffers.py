@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import httpx
 
+from .._transport import read_into
+
 __all__ = ["BodyReader", "PageBuffers"]
 
 
@@ -52,9 +54,4 @@ class BodyReader:
         buffer = self.buffer
         if buffer is None:
             buffer = self.buffer = self._buffers.take()
-        size = 0
-        async for chunk in response.aiter_bytes():  # decoded, should Podio compress it
-            end = size + len(chunk)
-            buffer[size:end] = chunk  # grows the buffer when this body is the longest yet
-            size = end
-        self.size = size
+        self.size = await read_into(response, buffer)  # decoded, should Podio compress it
