@@ -14,7 +14,7 @@ import msgspec
 import pytest
 
 from podiokit import Podio
-from podiokit.export import _fetch, export
+from podiokit.export import _fetch, _output, export
 from podiokit.export._checkpoint import Checkpoint
 from podiokit.export._output import Output
 from podiokit.export._plan import (
@@ -110,7 +110,9 @@ def _written(tmp_path: Path, chunks: bytes | list[bytes | msgspec.Raw]) -> bytes
 
 def test_short_writes_lose_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The OS may write less than asked (a signal, a full pipe): the rest follows, in order,
-    through more writev calls than 1,024 buffers need."""
+    through more writev calls than 1,024 buffers need (writes through the page cache; see
+    test_output.py for the others)."""
+    monkeypatch.setattr(_output.DirectFile, "open", classmethod(lambda cls, *a: None))
     real = os.writev
     calls: list[int] = []
 
