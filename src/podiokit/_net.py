@@ -181,8 +181,14 @@ class _AsyncioStream(NetworkStream):
                 self._raise_lost(httpx.ReadError)
                 return b""
             await self._wait(timeout)
-        data = bytes(receiver.pending[:max_bytes])
-        del receiver.pending[:max_bytes]
+        pending = receiver.pending
+        if len(pending) <= max_bytes:  # the usual case: all of it, one copy
+            data = bytes(pending)
+            pending.clear()
+        else:
+            with memoryview(pending) as view:
+                data = bytes(view[:max_bytes])
+            del pending[:max_bytes]
         if receiver.paused_reading and len(receiver.pending) < _HIGH_WATER:
             receiver.paused_reading = False
             self._transport.resume_reading()
@@ -273,7 +279,11 @@ class _AsyncioStream(NetworkStream):
 
     def is_readable(self) -> bool:
         receiver = self._receiver
-        return bool(receiver.pending) or receiver.closed
+        if receiver.pending or receiver.closed:
+            return True
+        # Bytes the event loop has not taken off the socket yet (it reads into a body's
+        # view no further than the body's end).
+        return _socket_readable(self._transport.get_extra_info("socket"))
 
 
 # -- trio (and anything else anyio runs): anyio's streams ------------------------------------
@@ -320,7 +330,7 @@ class _AnyioStream(NetworkStream):
     async def read_into(self, view: memoryview, timeout: float | None) -> int:
         filled = 0
         while filled < len(view):
-            data = await self.read(max(READ_SIZE, len(view) - filled), timeout)
+            data = await self.read(min(READ_SIZE, len(view) - filled), timeout)  # never past it
             if not data:
                 break
             view[filled : filled + len(data)] = data
@@ -340,14 +350,19 @@ class _AnyioStream(NetworkStream):
         await anyio.aclose_forcefully(self._stream)
 
     def is_readable(self) -> bool:
-        sock = self._socket
-        if sock is None or sock.fileno() < 0:
-            return True
-        if sys.platform == "win32" or not hasattr(select, "poll"):
-            return bool(select.select([sock], [], [], 0)[0])
-        poller = select.poll()
-        poller.register(sock, select.POLLIN)
-        return bool(poller.poll(0))
+        return _socket_readable(self._socket)
+
+
+def _socket_readable(sock: Any) -> bool:
+    """Whether `sock` has something to read (bytes, or the peer's close); a socket that is
+    gone counts as readable, so its connection is not used again."""
+    if sock is None or sock.fileno() < 0:
+        return True
+    if sys.platform == "win32" or not hasattr(select, "poll"):
+        return bool(select.select([sock], [], [], 0)[0])
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
+    return bool(poller.poll(0))
 
 
 def _in_trio() -> bool:

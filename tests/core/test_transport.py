@@ -9,6 +9,7 @@ import gzip
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -100,6 +101,12 @@ class _Server:
                 elif self.path == "/short":  # promises 100 bytes, sends 10, hangs up
                     self._send(b"0123456789", length=100)
                     self.close_connection = True
+                elif self.path == "/extra":  # the head, then the body and bytes past it
+                    self.send_response(200)
+                    self.send_header("Content-Length", "8")
+                    self.end_headers()
+                    time.sleep(0.05)  # so the body comes in a read of its own
+                    self.wfile.write(b'{"a": 1}JUNK')
                 elif self.path == "/bye":  # answers, then closes without saying so
                     self._send(b'{"bye": true}')
                     self.close_connection = True
@@ -286,6 +293,19 @@ async def test_a_body_is_read_whole_into_a_buffer_the_caller_reuses(
         _, size = await _read_into(transport, server.url + "/gzip", buffer)
         assert bytes(buffer[:size]) == BIG[:500_000]
     assert server.connections == 1  # every body read to its end: one connection throughout
+
+
+async def test_bytes_past_a_body_are_not_read_into_it_nor_is_the_connection_reused(
+    server: _Server,
+) -> None:
+    transport = PodioTransport()
+    buffer = bytearray()
+    async with transport:
+        _, size = await _read_into(transport, server.url + "/extra", buffer)
+        assert bytes(buffer[:size]) == b'{"a": 1}'
+        _, size = await _read_into(transport, server.url + "/item/9", buffer)
+        assert bytes(buffer[:size]) == b'{"path": "/item/9"}'
+    assert server.connections == 2
 
 
 async def test_a_body_cut_short_or_stalled_fails_the_read_and_its_connection(
