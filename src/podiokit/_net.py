@@ -181,6 +181,12 @@ class _AsyncioStream(NetworkStream):
                 self._raise_lost(httpx.ReadError)
                 return b""
             await self._wait(timeout)
+        return self._take_pending(max_bytes)
+
+    def _take_pending(self, max_bytes: int) -> bytes:
+        """Up to `max_bytes` of what arrived while nobody read, reading on if that made the
+        receiver stop."""
+        receiver = self._receiver
         pending = receiver.pending
         if len(pending) <= max_bytes:  # the usual case: all of it, one copy
             data = bytes(pending)
@@ -189,7 +195,7 @@ class _AsyncioStream(NetworkStream):
             with memoryview(pending) as view:
                 data = bytes(view[:max_bytes])
             del pending[:max_bytes]
-        if receiver.paused_reading and len(receiver.pending) < _HIGH_WATER:
+        if receiver.paused_reading and len(pending) < _HIGH_WATER:
             receiver.paused_reading = False
             self._transport.resume_reading()
         return data
@@ -198,12 +204,9 @@ class _AsyncioStream(NetworkStream):
         receiver = self._receiver
         filled = 0
         if receiver.pending:
-            filled = min(len(receiver.pending), len(view))
-            view[:filled] = receiver.pending[:filled]
-            del receiver.pending[:filled]
-            if receiver.paused_reading:
-                receiver.paused_reading = False
-                self._transport.resume_reading()
+            data = self._take_pending(len(view))
+            filled = len(data)
+            view[:filled] = data
         if filled == len(view):
             return filled
         if receiver.closed:

@@ -31,6 +31,12 @@ BLOCK = 4096
 _O_DIRECT: int = getattr(os, "O_DIRECT", 0)
 
 
+def _pwrite_all(fd: int, data: memoryview, offset: int) -> None:
+    done = 0
+    while done < len(data):
+        done += os.pwrite(fd, data[done:], offset + done)
+
+
 def _round_up(n: int) -> int:
     return -(-n // BLOCK) * BLOCK
 
@@ -81,14 +87,11 @@ class DirectFile:
             view[at:end] = part
             at = end
         whole = total - total % BLOCK
-        written = 0
-        while written < whole:  # a short direct write still ends on a block boundary
-            written += os.pwrite(self._fd, view[written:whole], self._start + written)
+        # A short direct write still ends on a block boundary (else the next one fails).
+        _pwrite_all(self._fd, view[:whole], self._start)
         if whole < total:
             tail = view[whole:total]
-            done = 0
-            while done < len(tail):
-                done += os.pwrite(self._buffered, tail[done:], self._start + whole + done)
+            _pwrite_all(self._buffered, tail, self._start + whole)
             view[: total - whole] = tail
         self._start += whole
         self._staged = total - whole
