@@ -1,4 +1,4 @@
-"""Render the sync face's resources (`src/podiokit/resources/_sync/`) from the spec.
+"""Render the sync face's resources (`src/podiokit/sync/resources/`) from the spec.
 
 Every sync method mirrors the async method of the same operation: the same signature (from
 the same `OpView`), the same return type (a `SyncPage` where the async face returns an
@@ -15,7 +15,7 @@ from . import spec as _spec
 from .render import DOC_URL, HEADER, OpView, _env, _model_imports, op_view
 from .spec import AreaSpec, SpecError
 
-SYNC_DIR = "src/podiokit/resources/_sync"
+SYNC_DIR = "src/podiokit/sync/resources"
 #: Non-model names a signature may use, by the podiokit module defining them (e.g.
 #: `FileSource` from `_files`); read from the spec module when it declares any.
 HELPER_TYPES: dict[str, str] = getattr(_spec, "HELPER_TYPES", {})

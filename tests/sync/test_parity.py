@@ -12,7 +12,7 @@ import pytest
 import podiokit.resources as resources
 from podiokit import Podio, SyncPodio
 from podiokit.resources import ResourceNamespaces
-from podiokit.resources._sync import SyncResourceNamespaces
+from podiokit.sync.resources import SyncResourceNamespaces
 
 AREAS = sorted(
     name for _, name, _ in pkgutil.iter_modules(resources.__path__) if not name.startswith("_")
@@ -37,7 +37,7 @@ def test_every_area_has_a_sync_namespace() -> None:
 @pytest.mark.parametrize("area", AREAS)
 def test_sync_methods_mirror_async_methods(area: str) -> None:
     module = importlib.import_module(f"podiokit.resources.{area}")
-    sync_module = importlib.import_module(f"podiokit.resources._sync.{area}")
+    sync_module = importlib.import_module(f"podiokit.sync.resources.{area}")
     (async_cls,) = (getattr(module, n) for n in module.__all__)
     sync_cls = getattr(sync_module, "Sync" + async_cls.__name__)
     async_ops, sync_ops = _operations(async_cls), _operations(sync_cls)

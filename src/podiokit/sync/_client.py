@@ -4,7 +4,7 @@ A `SyncPodio` owns a `Podio` and an event loop on a daemon thread (`_runner.Loop
 Every method builds the async call and blocks until the loop has run it, so refresh (single
 flight across every thread), retries, 420 waits, the session stores and the models are the
 async face's own, never a second copy. Only the forwarding below is hand-written; the
-`podio.<area>.<op>` methods are generated (`resources/_sync/`).
+`podio.<area>.<op>` methods are generated (`sync/resources/`).
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from .._client import DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_RETRIES, DEFAULT_TIME
 from .._ratelimit import RateLimit
 from .._resource import NOT_GIVEN, TimeoutArg
 from ..auth import OAuthToken
-from ..resources._sync import SyncResourceNamespaces
 from ..sessions import SessionStore
 from ._runner import LoopThread
+from .resources import SyncResourceNamespaces
 
 __all__ = ["OnSyncTokenWillRefresh", "SyncPodio"]
 
@@ -126,7 +126,7 @@ class SyncPodio(SyncResourceNamespaces):
         view._owner = owner
         return view
 
-    # -- the interface generated resources use (`_sync_resource.SyncRequester`) ----------
+    # -- the interface generated resources use (`sync._resource.SyncRequester`) ----------
 
     @property
     def _async_client(self) -> Podio:
