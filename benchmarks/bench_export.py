@@ -114,7 +114,7 @@ def child(side: str, creds_json: str, out: str, concurrency: int) -> None:
 def parse_costs(rounds: int = 15) -> None:
     import orjson
 
-    from podiokit.export._fetch import _page_decoder
+    from podiokit._bulk._fetch import _page_decoder
     from podiokit.export._sinks import JsonlSink
     from podiokit.testing import Emulator
 

@@ -28,9 +28,9 @@ from typing import Any
 
 from bench_body import _page
 
+from podiokit._bulk._fetch import _decode
 from podiokit.export import _output
 from podiokit.export._checkpoint import Checkpoint
-from podiokit.export._fetch import _decode
 from podiokit.export._sinks import JsonlSink
 
 PROJECTS = 3002

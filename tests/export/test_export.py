@@ -13,7 +13,9 @@ import httpx
 import pytest
 
 from podiokit import Podio
-from podiokit.export import ExportProgress, _fetch, export, output_paths
+from podiokit._bulk import _fetch
+from podiokit.export import ExportProgress, export, output_paths
+from podiokit.export import _run as export_run
 from podiokit.testing import Emulator
 from podiokit.testing._items import create_item, delete_item, update_item
 
@@ -247,7 +249,7 @@ async def test_the_first_page_is_read_with_the_probe(
     """One round trip less before the pages flow: the probe is still waiting when the first
     page is asked for (it would wait forever if the page came after it)."""
     asked = anyio.Event()
-    probe, fetch_page = _fetch.probe, _fetch.fetch_page
+    probe, fetch_page = export_run.probe, _fetch.fetch_page
 
     async def slow_probe(*args: Any, **kwargs: Any) -> tuple[int, int]:
         await asked.wait()
@@ -258,7 +260,7 @@ async def test_the_first_page_is_read_with_the_probe(
             asked.set()
         return await fetch_page(session, app_id, lo, *args, **kwargs)
 
-    monkeypatch.setattr(_fetch, "probe", slow_probe)
+    monkeypatch.setattr(export_run, "probe", slow_probe)
     monkeypatch.setattr(_fetch, "fetch_page", spy)
     out = tmp_path / "items.jsonl"
     with anyio.fail_after(10):
@@ -278,7 +280,7 @@ async def test_no_more_first_pages_read_with_the_probes_than_the_concurrency(
     asked = anyio.Event()
     before_plan: list[int] = []
     calls: list[int] = []
-    probe, fetch_page = _fetch.probe, _fetch.fetch_page
+    probe, fetch_page = export_run.probe, _fetch.fetch_page
 
     async def slow_probe(*args: Any, **kwargs: Any) -> tuple[int, int]:
         await asked.wait()
@@ -291,7 +293,7 @@ async def test_no_more_first_pages_read_with_the_probes_than_the_concurrency(
         asked.set()
         return await fetch_page(session, app_id, lo, *args, **kwargs)
 
-    monkeypatch.setattr(_fetch, "probe", slow_probe)
+    monkeypatch.setattr(export_run, "probe", slow_probe)
     monkeypatch.setattr(_fetch, "fetch_page", spy)
     out = tmp_path / "items.jsonl"
     with anyio.fail_after(10):
@@ -332,7 +334,7 @@ async def test_items_created_between_the_probe_and_the_first_windows(
     the probe came first, whether its id falls inside a window or above them all."""
     _shrink(emu, CLIENTS, 5)
     emu._core.world.apps[CLIENTS].next_app_item_id = next_id
-    probe, fetch_page = _fetch.probe, _fetch.fetch_page
+    probe, fetch_page = export_run.probe, _fetch.fetch_page
     probed, windows_read = anyio.Event(), anyio.Event()
     planning = [True]
     pending = [3]  # the windows of concurrency 3
@@ -360,7 +362,7 @@ async def test_items_created_between_the_probe_and_the_first_windows(
             windows_read.set()
         return page
 
-    monkeypatch.setattr(_fetch, "probe", ordered_probe)
+    monkeypatch.setattr(export_run, "probe", ordered_probe)
     monkeypatch.setattr(_fetch, "fetch_page", ordered_fetch)
     out = tmp_path / "small.jsonl"
     with anyio.fail_after(10):
@@ -434,7 +436,7 @@ async def test_pages_cut_short_mid_body_are_read_again_and_buffers_are_reused(
 ) -> None:
     """Page bodies go into buffers the exporter reuses (no fresh memory per page): a body
     cut short is retried into its buffer, and every item still comes out once."""
-    from podiokit.export._buffers import PageBuffers
+    from podiokit._bulk import PageBuffers
 
     made: list[bytearray] = []
     take = PageBuffers.take
@@ -467,7 +469,7 @@ async def test_pages_cut_short_mid_body_are_read_again_and_buffers_are_reused(
 
 
 def test_a_buffer_still_viewed_is_not_reused() -> None:
-    from podiokit.export._buffers import PageBuffers
+    from podiokit._bulk import PageBuffers
 
     buffers = PageBuffers(keep=4)
     buffer = buffers.take()

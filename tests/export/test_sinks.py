@@ -14,10 +14,8 @@ import msgspec
 import pytest
 
 from podiokit import Podio
-from podiokit.export import _fetch, _output, export
-from podiokit.export._checkpoint import Checkpoint
-from podiokit.export._output import Output
-from podiokit.export._plan import (
+from podiokit._bulk import _fetch
+from podiokit._bulk._plan import (
     SWEEP_HI,
     Window,
     first_windows,
@@ -25,8 +23,11 @@ from podiokit.export._plan import (
     plan_with_windows,
     window_page,
 )
+from podiokit._bulk._values import readable
+from podiokit.export import _output, export
+from podiokit.export._checkpoint import Checkpoint
+from podiokit.export._output import Output
 from podiokit.export._sinks import JsonlSink
-from podiokit.export._values import readable
 from podiokit.testing import Emulator
 
 from .conftest import CLIENTS, PROJECTS, world_ids

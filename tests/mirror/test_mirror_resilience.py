@@ -153,9 +153,9 @@ async def test_a_long_rate_limit_is_waited_out(
     podio: Podio, url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Podio's hourly limit answers 420 "Please wait N seconds": the run waits (through the
-    exporter's sleep, replaced here) and reports it, instead of failing."""
+    bulk engine's sleep, replaced here) and reports it, instead of failing."""
+    from podiokit._bulk import _fetch
     from podiokit.errors import PodioRateLimitError
-    from podiokit.export import _fetch
 
     await mirror(podio, [PROJECTS], url)
     waits: list[float] = []

@@ -17,8 +17,9 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .._bulk import ExportProgress
     from ._checkpoint import CheckpointError
-    from ._run import ExportProgress, ExportResult, export, output_paths
+    from ._run import ExportResult, export, output_paths
     from ._sinks import FORMATS
 
 __all__ = [
@@ -33,7 +34,7 @@ __all__ = [
 _HOMES = {
     "FORMATS": "._sinks",
     "CheckpointError": "._checkpoint",
-    "ExportProgress": "._run",
+    "ExportProgress": ".._bulk",
     "ExportResult": "._run",
     "export": "._run",
     "output_paths": "._run",

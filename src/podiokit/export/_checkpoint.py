@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ._plan import Range
+from .._bulk import Range
 
 __all__ = ["Checkpoint", "CheckpointError"]
 

@@ -26,7 +26,7 @@ from .._cli_session import (
 if TYPE_CHECKING:
     import typer
 
-    from ._run import ExportProgress, ExportResult
+    from . import ExportProgress, ExportResult
 
 __all__ = ["EXIT_CODES", "CliError", "register"]
 

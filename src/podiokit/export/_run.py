@@ -1,64 +1,46 @@
 """The export: plan (or resume), fetch ranges concurrently, write pages in one task, commit.
 
-Fetchers read ranges by keyset and hand each page to the writer through a bounded stream,
-then ask for their next page at once: pages are requested while earlier ones are written,
-and memory holds at most `concurrency` pages being fetched plus `concurrency` queued.
-The writer alone touches the file and the checkpoint, so the checkpoint always describes
-exactly the bytes before its offset.
+The ranges are read by the bulk engine's range reader (`podiokit._bulk.copy_ranges`), which
+hands each page to one writer. The writer alone touches the file and the checkpoint, so the
+checkpoint always describes exactly the bytes before its offset.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import anyio
 from anyio import to_thread
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from . import _fetch
-from ._buffers import PageBuffers
+from .._bulk import (
+    MAX_PAGE_SIZE,
+    ExportProgress,
+    FetchedPage,
+    PageBuffers,
+    Prefetch,
+    Range,
+    calls_left,
+    checked_args,
+    copy_ranges,
+    first_windows,
+    open_sessions,
+    plan_with_windows,
+    probe,
+    run_all,
+)
 from ._checkpoint import Checkpoint
 from ._output import Output
-from ._plan import Range, Window, first_windows, plan_with_windows, window_page
 from ._sinks import Sink, make_sink
 
 if TYPE_CHECKING:
-    import msgspec
-
     from .._client import Podio
 
-__all__ = [
-    "ExportProgress",
-    "ExportResult",
-    "FetchedPage",
-    "copy_ranges",
-    "export",
-    "open_sessions",
-    "output_paths",
-]
-
-MAX_PAGE_SIZE = 500
-
-
-@dataclass(frozen=True)
-class ExportProgress:
-    """A snapshot after each page (and while waiting for the rate limit)."""
-
-    items: int
-    #: Items the apps held when the export started (items created since come on top).
-    total: int
-    calls: int
-    elapsed: float
-    #: The lowest `X-Rate-Limit-Remaining` among the sessions (None before any response).
-    calls_left: int | None
-    #: Seconds the exporter is waiting for the rate limit, 0 when it is not.
-    waiting: float = 0.0
+__all__ = ["ExportResult", "export", "output_paths"]
 
 
 @dataclass(frozen=True)
@@ -73,21 +55,6 @@ class ExportResult:
 
 
 @dataclass
-class FetchedPage:
-    """One fetched page on its way to the writer: the items of `range` from its cursor, up
-    to `cursor` (the next `app_item_id` to read); `done` when the range is complete;
-    `compact` when no item holds a raw line break (see `Page`)."""
-
-    range: Range
-    items: list[msgspec.Raw]
-    cursor: int
-    done: bool
-    compact: bool = False
-    #: The reused buffer the items are views of (`PageBuffers`), given back once written.
-    buffer: bytearray | None = None
-
-
-@dataclass
 class _State:
     checkpoint: Checkpoint
     sessions: dict[int, Podio]
@@ -99,22 +66,6 @@ def output_paths(out: str | os.PathLike[str]) -> tuple[Path, Path, Path]:
     """(output, temporary file, checkpoint): the last two beside the output."""
     path = Path(out)
     return path, path.with_name(path.name + ".part"), path.with_name(path.name + ".checkpoint")
-
-
-def checked_args(
-    app_ids: int | Iterable[int], concurrency: int, page_size: int, *, verb: str
-) -> list[int]:
-    """The app ids as a list, once each; a clear ValueError for any bad argument."""
-    ids = [app_ids] if isinstance(app_ids, int) else [int(a) for a in app_ids]
-    if not ids:
-        raise ValueError(f"app_ids is empty: name at least one app to {verb}")
-    if len(set(ids)) != len(ids):
-        raise ValueError(f"app_ids has duplicates: {ids}")
-    if concurrency < 1:
-        raise ValueError(f"concurrency must be >= 1, not {concurrency!r}")
-    if not 1 <= page_size <= MAX_PAGE_SIZE:
-        raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}, not {page_size!r}")
-    return ids
 
 
 async def export(
@@ -152,7 +103,7 @@ async def export(
     resumed = resume and checkpoint_path.exists() and part.exists()
     planned: list[Checkpoint] = []
 
-    async def run(checkpoint: Checkpoint, prefetches: Sequence[_Prefetch] = ()) -> None:
+    async def run(checkpoint: Checkpoint, prefetches: Sequence[Prefetch] = ()) -> None:
         state = _State(checkpoint, sessions, started)
         await _run(state, sink, output, concurrency, page_size, on_progress, prefetches, buffers)
 
@@ -168,7 +119,7 @@ async def export(
             # The first pages are asked for now, with the probes: they are on their way
             # while the plan is made, and the fetchers start as soon as it is.
             windows = first_windows(ids, _window_count(sessions, ids, concurrency, sink), page_size)
-            prefetches = [_Prefetch(window) for window in windows]
+            prefetches = [Prefetch(window) for window in windows]
 
             async def plan_and_run() -> None:
                 checkpoint, header = await _plan(sessions, ids, sink, format, page_size, prefetches)
@@ -179,7 +130,7 @@ async def export(
             reads = [
                 partial(p.read, sessions[p.window.app_id], page_size, buffers) for p in prefetches
             ]
-            await _all([plan_and_run, *reads])
+            await run_all([plan_and_run, *reads])
         await to_thread.run_sync(output.commit)
     finally:
         output.close()
@@ -195,63 +146,13 @@ async def export(
     )
 
 
-async def open_sessions(
-    podio: Podio,
-    ids: Sequence[int],
-    tokens: Mapping[int, str],
-    given: Mapping[int, Podio] | None = None,
-) -> dict[int, Podio]:
-    """The session each app is read with: its own (`app:<id>`, signed in with its app token
-    unless already signed in) when `tokens` names it, the one in `given` when that names it,
-    otherwise `podio`. An app in both is a ValueError: which identity to use is ambiguous."""
-    given = given or {}
-    both = sorted(set(tokens) & set(given))
-    if both:
-        raise ValueError(f"app(s) {both} are in both app_tokens and app_sessions: give one")
-    sessions: dict[int, Podio] = {}
-    for app_id in ids:
-        if app_id in given:
-            sessions[app_id] = given[app_id]
-            continue
-        token = tokens.get(app_id)
-        if token is None:
-            sessions[app_id] = podio
-            continue
-        session = podio.session(f"app:{app_id}")
-        if not await session.is_authenticated():
-            await session.authenticate_with_app(app_id, token)
-        sessions[app_id] = session
-    return sessions
-
-
-class _Prefetch:
-    """A window's page, read from the start of the export (`first_windows`). `range` is
-    the range the plan gives the page (None when the window lies above the app's highest
-    id: its items, if any, were created since the probe, and the sweep reads them)."""
-
-    def __init__(self, window: Window) -> None:
-        self.window = window
-        self.page: _fetch.Page | None = None
-        self.range: Range | None = None
-        self.ready = anyio.Event()
-
-    async def read(self, session: Podio, page_size: int, buffers: PageBuffers) -> None:
-        w = self.window
-        try:
-            self.page = await _fetch.fetch_page(
-                session, w.app_id, w.lo, w.hi, page_size, buffers=buffers
-            )
-        finally:
-            self.ready.set()  # a failed read fails the export; nothing waits in vain
-
-
 async def _plan(
     sessions: dict[int, Podio],
     ids: list[int],
     sink: Sink,
     format: str,
     page_size: int,
-    prefetches: Sequence[_Prefetch] = (),
+    prefetches: Sequence[Prefetch] = (),
 ) -> tuple[Checkpoint, bytes]:
     """The checkpoint of a new export and the file's header, from the probes (and the
     apps' definitions for CSV). The windows' pages are not waited for: each window is the
@@ -259,16 +160,16 @@ async def _plan(
     probes: dict[int, tuple[int, int]] = {}
     apps: dict[int, Any] = {}
 
-    async def probe(app_id: int) -> None:
-        probes[app_id] = await _fetch.probe(sessions[app_id], app_id)
+    async def probe_app(app_id: int) -> None:
+        probes[app_id] = await probe(sessions[app_id], app_id)
 
     async def definition(app_id: int) -> None:
         apps[app_id] = await sessions[app_id].request("GET", f"/app/{app_id}")
 
-    calls = [partial(probe, app_id) for app_id in ids]
+    calls = [partial(probe_app, app_id) for app_id in ids]
     if sink.needs_apps:
         calls += [partial(definition, app_id) for app_id in ids]
-    await _all(calls)
+    await run_all(calls)
     ranges: list[Range] = []
     sweeps: list[Range] = []
     above = 0
@@ -324,7 +225,7 @@ async def _run(
     concurrency: int,
     page_size: int,
     on_progress: Callable[[ExportProgress], None] | None,
-    prefetches: Sequence[_Prefetch] = (),
+    prefetches: Sequence[Prefetch] = (),
     buffers: PageBuffers | None = None,
 ) -> None:
     checkpoint = state.checkpoint
@@ -358,155 +259,13 @@ async def _run(
     progress()
 
 
-async def copy_ranges(
-    sessions: Mapping[int, Podio],
-    ranges: Sequence[Range],
-    write: Callable[[FetchedPage], None],
-    *,
-    concurrency: int,
-    page_size: int = MAX_PAGE_SIZE,
-    on_written: Callable[[], None] | None = None,
-    on_wait: Callable[[float], None] | None = None,
-    buffers: PageBuffers | None = None,
-    prefetched: Sequence[_Prefetch] = (),
-) -> None:
-    """Read `ranges` (each app by its session in `sessions`) page by page, `concurrency`
-    pages at once, and hand every page to `write`: called in a worker thread, one page at a
-    time and in each range's order, so it may block (file or database I/O) while the next
-    pages are fetched. `write` must record the page's `cursor`/`done` itself if it wants to
-    resume. The exporter writes to its file here; the mirror (podiokit.mirror) to its
-    database. `prefetched`: windows being read already (not in `ranges`); each one's page
-    is written as it comes, and its range read on from there if the page left ids to read.
-    The sweeps start once every window is in."""
-    todo: list[tuple[Range, int]] = [(r, r.cursor) for r in ranges]
-    # Sweeps wait for the windows: they run last, and a window may leave ids to read again.
-    held = [t for t in todo if t[0].sweep] if prefetched else []
-    if held:
-        todo = [t for t in todo if not t[0].sweep]
-    settled = anyio.Event()
-    unsettled = [len(prefetched)]
-    if not prefetched:
-        settled.set()
-    # One page waiting for the writer is enough: writing a page takes a fraction of the
-    # time fetching one does, and every page buffered is ~4 MB more held.
-    send, receive = anyio.create_memory_object_stream[FetchedPage](1)
-
-    async def fetch(send: MemoryObjectSendStream[FetchedPage], rng: Range, cursor: int) -> None:
-        session = sessions[rng.app_id]
-        done = False
-        while not done:
-            page = await _fetch.fetch_page(
-                session, rng.app_id, cursor, rng.hi, page_size, on_wait=on_wait,
-                buffers=buffers,
-            )  # fmt: skip
-            done = len(page.items) < page_size or page.last >= rng.hi
-            cursor = page.last + 1
-            fetched = FetchedPage(rng, page.items, cursor, done, page.compact, page.buffer)
-            del page  # the fetched page alone refers to the items now
-            await send.send(fetched)
-
-    async def fetcher(send: MemoryObjectSendStream[FetchedPage]) -> None:
-        async with send:
-            while True:
-                if todo:
-                    await fetch(send, *todo.pop(0))
-                elif settled.is_set():
-                    return
-                else:
-                    await settled.wait()
-
-    async def window(send: MemoryObjectSendStream[FetchedPage], prefetch: _Prefetch) -> None:
-        async with send:
-            try:
-                await prefetch.ready.wait()
-                page, rng, prefetch.page = prefetch.page, prefetch.range, None
-                if page is None:
-                    return  # the read failed: that error ends the export
-                if rng is None:  # above the app's highest id: the sweep reads those items
-                    if page.buffer is not None and buffers is not None:
-                        buffer = page.buffer
-                        del page
-                        buffers.give(buffer)
-                    return
-                cursor, done = window_page(rng, page.last if page.items else None)
-                items = page.items
-                if items and page.last > rng.hi:
-                    items = _up_to(items, rng.hi, rng.app_id)
-                fetched = FetchedPage(rng, items, cursor, done, page.compact, page.buffer)
-                del page, items
-                await send.send(fetched)
-                if not done:
-                    todo.insert(0, (rng, cursor))
-            finally:
-                unsettled[0] -= 1
-                if unsettled[0] == 0:
-                    todo.extend(held)
-                    settled.set()
-
-    async def written(page: FetchedPage) -> None:
-        # In a worker thread: the event loop keeps fetching meanwhile. Only this task
-        # writes, so the thread never races another writer.
-        await to_thread.run_sync(write, page)
-        buffer, page.buffer, page.items = page.buffer, None, []
-        if buffer is not None and buffers is not None:
-            buffers.give(buffer)  # the items are dropped: the buffer can take another page
-        if on_written is not None:
-            on_written()
-
-    async def writer(receive: MemoryObjectReceiveStream[FetchedPage]) -> None:
-        async with receive:
-            async for page in receive:
-                await written(page)
-
-    count = concurrency if prefetched else max(1, min(concurrency, len(todo)))
-    tasks = [partial(fetcher, send.clone()) for _ in range(count)]
-    tasks += [partial(window, send.clone(), p) for p in prefetched]
-    send.close()
-    await _all([partial(writer, receive), *tasks])
-
-
-def _up_to(items: list[msgspec.Raw], hi: int, app_id: int) -> list[msgspec.Raw]:
-    """The leading items of an id-ordered page with `app_item_id <= hi` (a binary search:
-    a few items' ids are read, not every item's)."""
-    lo, end = 0, len(items)
-    while lo < end:
-        mid = (lo + end) // 2
-        if _fetch._app_item_id(items[mid], app_id) <= hi:
-            lo = mid + 1
-        else:
-            end = mid
-    return items[:lo]
-
-
-async def _all(tasks: Sequence[Callable[[], Awaitable[None]]]) -> None:
-    """Run `tasks` concurrently; on the first failure cancel the others and raise that
-    error itself (not an exception group: callers catch `PodioError` and the like)."""
-    errors: list[Exception] = []
-
-    async with anyio.create_task_group() as tg:
-
-        async def guarded(task: Callable[[], Awaitable[None]]) -> None:
-            try:
-                await task()
-            except Exception as exc:  # noqa: BLE001 - the first one is raised below
-                errors.append(exc)
-                tg.cancel_scope.cancel()
-
-        for task in tasks:
-            tg.start_soon(guarded, task)
-    if errors:
-        raise errors[0]
-
-
 def _progress(state: _State) -> ExportProgress:
     checkpoint = state.checkpoint
-    left = [s.rate_limit.remaining for s in set(state.sessions.values())]
-    known = [n for n in left if n is not None]
     return ExportProgress(
         items=checkpoint.items,
         total=sum(checkpoint.totals.values()),
         calls=checkpoint.calls,
         elapsed=time.monotonic() - state.started,
-        calls_left=min(known) if known else None,
+        calls_left=calls_left(state.sessions),
         waiting=state.waiting,
     )

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 import msgspec
 
-from ._values import readable
+from .._bulk import readable
 
 __all__ = ["FORMATS", "Chunks", "CsvSink", "JsonlSink", "Sink", "make_sink"]
 

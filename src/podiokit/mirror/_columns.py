@@ -2,8 +2,8 @@
 
 An app's fields are first reduced to a *spec* (what decides the columns: id, external_id,
 type and a few settings), which is stored with the mirror's state so a later run rebuilds the
-same columns without asking Podio for the app. Readable text comes from the CSV sink's code
-(`podiokit.export._values`), so a category reads the same in a CSV file and in the database.
+same columns without asking Podio for the app. Readable text comes from the code the CSV sink
+uses too (`podiokit._bulk`), so a category reads the same in a CSV file and in the database.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from ..export._values import JOIN, readable, to_decimal
+from .._bulk import JOIN, readable, to_decimal
 
 __all__ = [
     "FIXED_COLUMNS",

@@ -1,9 +1,10 @@
 """The mirror run: what it asks Podio, in which order, and what it writes.
 
 First run of an app: GET /app/{id} (the typed table's fields), one call for the latest edit
-(the cursor), then the full copy through the exporter (`copy_ranges`: its ranges, pages of
-500, concurrency, rate-limit waits), one `write_page` transaction per page, and only then
-`full_done`. A crash mid-copy leaves `full_done` False: the next run copies again, upserting.
+(the cursor), then the full copy through the bulk engine the exporter uses (`copy_ranges`: its
+ranges, pages of 500, concurrency, rate-limit waits), one `write_page` transaction per page,
+and only then `full_done`. A crash mid-copy leaves `full_done` False: the next run copies
+again, upserting.
 
 Later runs: GET /item/app/{id}/count (1 call), then `items.filter` on `last_edit_on` from the
 cursor's day minus one day (Podio filters dates by day), newest edit first, pages of 500,
@@ -30,17 +31,19 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from anyio import to_thread
 
-from ..errors import PodioRateLimitError, PodioResponseError
-from ..export import _fetch
-from ..export._plan import plan_ranges
-from ..export._run import (
+from .._bulk import (
     MAX_PAGE_SIZE,
     ExportProgress,
     FetchedPage,
+    calls_left,
     checked_args,
     copy_ranges,
     open_sessions,
+    plan_ranges,
+    probe,
+    wait_out,
 )
+from ..errors import PodioRateLimitError, PodioResponseError
 from ._errors import MirrorError
 from ._store import MirrorStore
 
@@ -180,15 +183,13 @@ class _Run:
     def progress(self) -> None:
         if self.on_progress is None:
             return
-        left = [s.rate_limit.remaining for s in set(self.sessions.values())]
-        known = [n for n in left if n is not None]
         self.on_progress(
             ExportProgress(
                 items=self.items,
                 total=max(self.total, self.items),
                 calls=self.calls,
                 elapsed=time.monotonic() - self.started,
-                calls_left=min(known) if known else None,
+                calls_left=calls_left(self.sessions),
                 waiting=self.waiting,
             )
         )
@@ -252,14 +253,8 @@ class _Run:
                     "POST", path, json=body, idempotent=True, rate_limited=True
                 )
             except PodioRateLimitError as exc:
-                # As the exporter: a long 420 is waited for, not failed on.
-                wait = (
-                    exc.retry_after
-                    if exc.retry_after is not None
-                    else _fetch.DEFAULT_RATE_LIMIT_WAIT
-                )
-                self.on_wait(wait)
-                await _fetch.sleep(wait)
+                # As the range reader: a long 420 is waited for, not failed on.
+                await wait_out(exc, self.on_wait)
                 continue
             self.called(app)
             self.waiting = 0.0
@@ -280,8 +275,8 @@ class _Run:
         return _meta.decode(page.items[0]).edited if page.items else None
 
     async def copy(self, app: _App) -> None:
-        """Every item, through the exporter's ranges (the full copy, and the id listing)."""
-        count, highest = await _fetch.probe(app.session, app.app_id, on_wait=self.on_wait)
+        """Every item, through the bulk engine's ranges (the full copy, and the id listing)."""
+        count, highest = await probe(app.session, app.app_id, on_wait=self.on_wait)
         self.called(app)
         self.total += count
         ranges = plan_ranges(app.app_id, count, highest, self.page_size)
@@ -391,7 +386,7 @@ async def mirror(
     """Bring the database copy of `app_ids` up to date (`db_url`: `sqlite:///path.db` or
     `postgresql://user:password@host/db`).
 
-    The first run of an app copies every item (through the exporter: pages of 500,
+    The first run of an app copies every item (as the exporter does: pages of 500,
     `concurrency` at once); later runs read only the items edited since the last one, and
     list the ids only when Podio's item count and the mirror's disagree (deletions). Each
     app is read as its own session when `app_tokens` names it, as the session

@@ -22,9 +22,9 @@ from ._plan import SWEEP_HI
 if TYPE_CHECKING:
     from .._client import Podio
 
-__all__ = ["Page", "fetch_page", "probe"]
+__all__ = ["DEFAULT_RATE_LIMIT_WAIT", "Page", "fetch_page", "probe", "wait_out"]
 
-#: Every wait of the exporter goes through here; tests replace it.
+#: Every long rate-limit wait of the bulk engine goes through here; tests replace it.
 sleep = anyio.sleep
 #: A 420 without a usable hint: wait this long before asking again.
 DEFAULT_RATE_LIMIT_WAIT = 60.0
@@ -81,18 +81,23 @@ async def _post_filter(
                 "POST", path, json=body, idempotent=True, rate_limited=True, read_body=reader
             )
         except PodioRateLimitError as exc:
-            # The pipeline waits out short 420s itself; a long one (Podio's hour) is the
-            # exporter's to wait for: the alternative is failing a long export at 90%.
-            wait = exc.retry_after if exc.retry_after is not None else DEFAULT_RATE_LIMIT_WAIT
-            if on_wait is not None:
-                on_wait(wait)
-            await sleep(wait)
+            await wait_out(exc, on_wait)
             continue
         if reader is not None:
             return b""
         # The pipeline has already broken httpx's response <-> stream cycle (_http.py), so
         # the page's bytes go as soon as the caller drops them, without the cyclic GC.
         return response.content
+
+
+async def wait_out(exc: PodioRateLimitError, on_wait: Callable[[float], None] | None) -> None:
+    """Wait for the rate limit a 420 names (`on_wait` told how long first), to ask again.
+    The pipeline waits out short 420s itself; a long one (Podio's hour) is the bulk
+    engine's to wait for: the alternative is failing a long export at 90%."""
+    wait = exc.retry_after if exc.retry_after is not None else DEFAULT_RATE_LIMIT_WAIT
+    if on_wait is not None:
+        on_wait(wait)
+    await sleep(wait)
 
 
 def _decode(content: bytes | bytearray | memoryview, app_id: int) -> _RawPage:

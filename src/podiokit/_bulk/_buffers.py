@@ -1,4 +1,4 @@
-"""Buffers the exporter reads page bodies into, reused from page to page.
+"""Buffers the bulk engine reads page bodies into, reused from page to page.
 
 A body read into fresh memory costs its page faults on every page: about 3.6 ms of client
 CPU for a 6.6 MB page on these machines (`python benchmarks/bench_body.py`, with and without

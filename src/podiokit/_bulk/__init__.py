@@ -1,0 +1,43 @@
+"""The bulk engine the exporter (podiokit.export) and the mirror (podiokit.mirror) share:
+the plan (keyset ranges per app), the page reader (`items.filter` pages as raw item JSON),
+the reused page buffers, the range reader (`copy_ranges`), readable field values, the
+progress snapshot, the argument checks and the sessions each app is read with.
+
+`export/` and `mirror/` import these names from here, never from each other. The page
+reader needs msgspec (the `export` and `mirror` extras): only their code imports this
+package, never `import podiokit`.
+"""
+
+from __future__ import annotations
+
+from ._args import MAX_PAGE_SIZE, checked_args
+from ._buffers import PageBuffers
+from ._fetch import probe, wait_out
+from ._plan import Range, first_windows, plan_ranges, plan_with_windows
+from ._progress import ExportProgress, calls_left
+from ._ranges import FetchedPage, Prefetch, copy_ranges
+from ._sessions import open_sessions
+from ._tasks import run_all
+from ._values import JOIN, readable, to_decimal
+
+__all__ = [
+    "JOIN",
+    "MAX_PAGE_SIZE",
+    "ExportProgress",
+    "FetchedPage",
+    "PageBuffers",
+    "Prefetch",
+    "Range",
+    "calls_left",
+    "checked_args",
+    "copy_ranges",
+    "first_windows",
+    "open_sessions",
+    "plan_ranges",
+    "plan_with_windows",
+    "probe",
+    "readable",
+    "run_all",
+    "to_decimal",
+    "wait_out",
+]
