@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 from podiokit import __version__
-from podiokit._cli_login import LOGIN_HELP, LOGOUT_HELP
-from podiokit.cli import DEMO_HELP, EMULATOR_HELP
+from podiokit.cli.demo import DEMO_HELP
+from podiokit.cli.emulator import EMULATOR_HELP
+from podiokit.cli.login import LOGIN_HELP, LOGOUT_HELP
 
 # Variables that would make rich colour or size the output whatever the pipe says.
 _STYLE_VARS = ("FORCE_COLOR", "PY_COLORS", "GITHUB_ACTIONS", "TERMINAL_WIDTH", "NO_COLOR")

@@ -11,9 +11,9 @@ from pathlib import Path
 import anyio.from_thread
 import pytest
 
-from podiokit import _cli_login
-from podiokit._cli_session import default_session_file, session_namespace
+from podiokit.cli import login as cli_login
 from podiokit.cli import main
+from podiokit.cli._session import default_session_file, session_namespace
 from podiokit.testing import Emulator
 
 PROJECTS = 3002
@@ -221,7 +221,7 @@ def test_login_asks_when_the_environment_does_not_say(
     monkeypatch.delenv("PODIO_USERNAME")
     monkeypatch.delenv("PODIO_PASSWORD")
     # No terminal: a usage error naming the variable, nothing asked.
-    assert _cli_login.login(os.environ, stdin_isatty=lambda: False) == 2
+    assert cli_login.login(os.environ, stdin_isatty=lambda: False) == 2
     assert "PODIO_USERNAME" in capsys.readouterr().err
     asked: list[str] = []
 
@@ -232,7 +232,7 @@ def test_login_asks_when_the_environment_does_not_say(
     monkeypatch.setattr("getpass.getpass", fake_getpass)
     monkeypatch.setattr("builtins.input", lambda prompt: asked.append(prompt) or creds["username"])
     path = tmp_path / "elsewhere.json"
-    code = _cli_login.login(os.environ, session_file=str(path), stdin_isatty=lambda: True)
+    code = cli_login.login(os.environ, session_file=str(path), stdin_isatty=lambda: True)
     assert code == 0, capsys.readouterr().err
     assert asked == ["Podio username (email): ", "Podio password: "]  # the password hidden
     assert path.is_file()

@@ -14,15 +14,16 @@ import anyio.from_thread
 import httpx
 import pytest
 
-from podiokit import Podio, _cli_login
-from podiokit._cli_session import (
+from podiokit import Podio
+from podiokit.cli import login as cli_login
+from podiokit.cli import main
+from podiokit.cli._session import (
     CliCredentials,
     app_session_key,
     file_store,
     session_namespace,
     sign_in,
 )
-from podiokit.cli import main
 from podiokit.export import export
 from podiokit.testing import Emulator
 
@@ -259,7 +260,7 @@ def test_the_app_token_comes_from_the_environment_or_a_hidden_prompt(
     env = {k: v for k, v in os.environ.items() if k != "PODIO_APP_TOKEN"}
 
     # No terminal and no token: a usage error naming the variable, nothing asked or saved.
-    code = _cli_login.login(env, app_id=PROJECTS, stdin_isatty=lambda: False)
+    code = cli_login.login(env, app_id=PROJECTS, stdin_isatty=lambda: False)
     out, err = capsys.readouterr()
     assert code == 2
     assert err == (
@@ -276,7 +277,7 @@ def test_the_app_token_comes_from_the_environment_or_a_hidden_prompt(
 
     monkeypatch.setattr("getpass.getpass", fake_getpass)
     monkeypatch.setattr("builtins.input", lambda prompt: pytest.fail("echoed prompt"))
-    code = _cli_login.login(env, app_id=PROJECTS, stdin_isatty=lambda: True)
+    code = cli_login.login(env, app_id=PROJECTS, stdin_isatty=lambda: True)
     out, err = capsys.readouterr()
     assert code == 0, err
     assert asked == [f"App token for app {PROJECTS}: "]  # hidden, naming the app
@@ -287,15 +288,15 @@ def test_the_app_token_comes_from_the_environment_or_a_hidden_prompt(
     monkeypatch.setattr("getpass.getpass", lambda prompt: pytest.fail("asked"))
     both = f"{CLIENTS}={_token(served, CLIENTS)},{PROJECTS}={token}"
     for value, app_id in ((_token(served, CLIENTS), CLIENTS), (both, PROJECTS)):
-        code = _cli_login.login({**env, "PODIO_APP_TOKEN": value}, app_id=app_id)
+        code = cli_login.login({**env, "PODIO_APP_TOKEN": value}, app_id=app_id)
         assert code == 0, capsys.readouterr().err
     assert served.stats()["token_grants"] == {"app": 3}
-    code = _cli_login.login({**env, "PODIO_APP_TOKEN": "a,b"}, app_id=PROJECTS)
+    code = cli_login.login({**env, "PODIO_APP_TOKEN": "a,b"}, app_id=PROJECTS)
     assert code == 2
     assert "PODIO_APP_TOKEN holds 2 tokens" in capsys.readouterr().err
     # Another app's entry is not this app's token: with no terminal, say what to set.
     env_other = {**env, "PODIO_APP_TOKEN": f"{CLIENTS}={_token(served, CLIENTS)}"}
-    assert _cli_login.login(env_other, app_id=PROJECTS, stdin_isatty=lambda: False) == 2
+    assert cli_login.login(env_other, app_id=PROJECTS, stdin_isatty=lambda: False) == 2
     assert "set PODIO_APP_TOKEN" in capsys.readouterr().err
 
 

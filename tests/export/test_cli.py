@@ -11,14 +11,16 @@ from pathlib import Path
 import anyio.from_thread
 import pytest
 
+from podiokit.cli import export as export_cli
 from podiokit.cli import main
+from podiokit.cli._common import ProgressDisplay
+from podiokit.cli._errors import describe
 from podiokit.errors import (
     PodioConnectionError,
     PodioForbiddenError,
     PodioNotFoundError,
     PodioUnavailableError,
 )
-from podiokit.export import _cli
 from podiokit.testing import Emulator
 
 from .conftest import CLIENTS, PROJECTS, app_tokens, exported_ids, world_ids
@@ -175,9 +177,9 @@ def test_interrupt_exits_130_and_says_how_to_resume(
     async def interrupted(*_: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(_cli, "_export", interrupted)
+    monkeypatch.setattr(export_cli, "_export", interrupted)
     env = {"PODIO_CLIENT_ID": "id", "PODIO_CLIENT_SECRET": "s", "PODIO_APP_TOKEN": "t"}
-    code = _cli.run([PROJECTS], "o.jsonl", format="jsonl", concurrency=1, resume=False,
+    code = export_cli.run([PROJECTS], "o.jsonl", format="jsonl", concurrency=1, resume=False,
                     app_tokens=[], env=env)  # fmt: skip
     assert code == 130 and "--resume" in _one_line_error(capsys)
 
@@ -193,8 +195,10 @@ def test_interrupt_exits_130_and_says_how_to_resume(
     ],
 )
 def test_exit_codes_per_failure(error: Exception, code: int) -> None:
-    message, kind = _cli._describe(error)
-    assert _cli.EXIT_CODES[kind] == code
+    described = describe(error, "export")
+    assert described is not None
+    message, exit_code = described
+    assert exit_code == code
     assert "\n" not in message
 
 
@@ -203,7 +207,7 @@ def test_missing_export_extra_says_how_to_install(
 ) -> None:
     monkeypatch.setitem(sys.modules, "msgspec", None)  # as if msgspec were not installed
     env = {"PODIO_CLIENT_ID": "id", "PODIO_CLIENT_SECRET": "s", "PODIO_APP_TOKEN": "t"}
-    code = _cli.run([PROJECTS], "o.jsonl", format="jsonl", concurrency=1, resume=False,
+    code = export_cli.run([PROJECTS], "o.jsonl", format="jsonl", concurrency=1, resume=False,
                     app_tokens=[], env=env)  # fmt: skip
     assert code == 2 and "pip install 'podiokit[export]'" in _one_line_error(capsys)
 
@@ -217,7 +221,7 @@ def test_a_terminal_gets_a_progress_bar(monkeypatch: pytest.MonkeyPatch) -> None
 
     terminal = Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)
-    display = _cli._ProgressDisplay()
+    display = ProgressDisplay()
     with display as on_progress:
         assert display._bar is not None  # rich, not plain lines
         on_progress(ExportProgress(items=500, total=1_000, calls=2, elapsed=0.5, calls_left=248))

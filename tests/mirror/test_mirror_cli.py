@@ -10,7 +10,7 @@ import anyio.from_thread
 import pytest
 
 from podiokit.cli import main
-from podiokit.mirror import _cli
+from podiokit.cli import mirror as mirror_cli
 from podiokit.testing import Emulator
 
 from ._helpers import CLIENTS, PROJECTS, app_tokens, stored
@@ -126,9 +126,9 @@ def test_interrupt_exits_130_and_says_to_run_again(
     async def interrupted(*_: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(_cli, "_mirror", interrupted)
+    monkeypatch.setattr(mirror_cli, "_mirror", interrupted)
     env = {"PODIO_CLIENT_ID": "id", "PODIO_CLIENT_SECRET": "s", "PODIO_APP_TOKEN": "t"}
-    code = _cli.run([PROJECTS], "sqlite://", concurrency=1, refresh_fields=False,
+    code = mirror_cli.run([PROJECTS], "sqlite://", concurrency=1, refresh_fields=False,
                     app_tokens=[], env=env)  # fmt: skip
     assert code == 130 and "run the same command again" in _one_line_error(capsys)
 
@@ -141,7 +141,7 @@ def test_missing_mirror_extra_says_how_to_install(
 
     monkeypatch.setitem(sys.modules, missing, None)  # as if it were not installed
     env = {"PODIO_CLIENT_ID": "id", "PODIO_CLIENT_SECRET": "s", "PODIO_APP_TOKEN": "t"}
-    code = _cli.run([PROJECTS], "sqlite://", concurrency=1, refresh_fields=False,
+    code = mirror_cli.run([PROJECTS], "sqlite://", concurrency=1, refresh_fields=False,
                     app_tokens=[], env=env)  # fmt: skip
     line = _one_line_error(capsys)
     assert code == 2 and "pip install 'podiokit[mirror]'" in line and missing in line

@@ -351,7 +351,7 @@ def test_podiokit_export_waits_for_a_reset_another_exporter_was_told(
     just answered 420 (the 250/hour pool of filters and tokens, here 5 per 4 s), so this one
     waits for that reset instead of collecting a 420 of its own (the control, without Redis,
     collects one)."""
-    from podiokit._cli_session import REDIS_PREFIX, session_namespace
+    from podiokit.cli._session import REDIS_PREFIX, session_namespace
     from podiokit.errors import PodioRateLimitError
 
     emu, url = served

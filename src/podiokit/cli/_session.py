@@ -1,8 +1,8 @@
 """Credentials for the command line: the environment, app tokens, and the session file.
 
 Shared by every command that talks to Podio (`podiokit login`, `logout`, `export`, and
-`mirror`): one place decides where a command's identity comes from, and one place says what
-is wrong when it cannot. Never imported by the core.
+`mirror`): one place decides where a command's identity comes from (`_errors` says what is
+wrong when it cannot). Never imported by the core.
 
 The session file is a `FileSessionStore` (0600, atomic writes, refresh single-flight across
 processes). `podiokit login` signs in with the password flow (or, with `--app`, the app flow)
@@ -22,15 +22,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ._errors import CliError
+
 if TYPE_CHECKING:
-    from ._client import Podio
-    from .auth import OAuthToken
-    from .sessions import RateLimitShare, SessionStore, SharedRateLimits
+    from podiokit import Podio
+    from podiokit.auth import OAuthToken
+    from podiokit.sessions import RateLimitShare, SessionStore, SharedRateLimits
 
 __all__ = [
-    "EXIT_CODES",
     "CliCredentials",
-    "CliError",
     "NamespacedStore",
     "SharedBudgetStore",
     "app_session_key",
@@ -43,19 +43,6 @@ __all__ = [
     "sign_in_user",
 ]
 
-#: Distinct exit codes, one per kind of failure a user can act on (2 is click's usage error).
-EXIT_CODES = {
-    "ok": 0,
-    "error": 1,
-    "usage": 2,
-    "credentials": 3,
-    "not_found": 4,
-    "forbidden": 5,
-    "unavailable": 6,
-    "checkpoint": 7,
-    "interrupted": 130,
-}
-
 #: The session key, inside its namespace, of the user `podiokit login` signed in.
 USER_KEY = "default"
 
@@ -64,14 +51,6 @@ def app_session_key(app_id: int) -> str:
     """The session key, inside its namespace, of an app (`podiokit login --app APP_ID`): the
     key `podiokit.export` reads an app with, so both find the same saved token."""
     return f"app:{app_id}"
-
-
-class CliError(Exception):
-    """A one-line message for the user and the exit code that goes with it."""
-
-    def __init__(self, message: str, code: str) -> None:
-        super().__init__(message)
-        self.code = EXIT_CODES[code]
 
 
 def default_session_file(env: Mapping[str, str] | None = None) -> Path:
@@ -295,7 +274,7 @@ REDIS_PREFIX = "podiokit:cli:"
 
 
 def file_store(path: Path, namespace: str) -> NamespacedStore:
-    from .sessions import FileSessionStore
+    from podiokit.sessions import FileSessionStore
 
     return NamespacedStore(FileSessionStore(path), namespace)
 
@@ -305,14 +284,14 @@ async def open_client(creds: CliCredentials, **options: Any) -> AsyncIterator[Po
     """`async with open_client(creds) as podio`: a `Podio` for these credentials. Its tokens
     live in the session file (namespaced) when one is in use, else in memory; with
     `creds.redis_url`, its budget is shared through Redis. `options` go to `Podio`."""
-    from ._client import Podio
-    from .sessions import FileSessionStore, MemorySessionStore
+    from podiokit import Podio
+    from podiokit.sessions import FileSessionStore, MemorySessionStore
 
     path = creds.session_file
     inner: SessionStore = FileSessionStore(path) if path else MemorySessionStore()
     redis = None
     if creds.redis_url:
-        from .sessions import RedisSessionStore
+        from podiokit.sessions import RedisSessionStore
 
         redis = RedisSessionStore(creds.redis_url, prefix=REDIS_PREFIX)
     store = (
@@ -395,14 +374,3 @@ def raise_if_app_session_dead(creds: CliCredentials, sessions: Mapping[int, Podi
         token = session.token
         if token is not None and token.dead:
             raise CliError(session_expired_message(creds.session_file, app_id), "credentials")
-
-
-def describe_auth_failure(exc: BaseException, creds: CliCredentials | None) -> CliError | None:
-    """A refused refresh of the saved sign-in in the middle of a run: say to log in again."""
-    from .errors import PodioInvalidGrantError
-
-    if creds is None or creds.session_file is None or creds.user is not None:
-        return None
-    if isinstance(exc, PodioInvalidGrantError) and "refresh" in str(exc):
-        return CliError(session_expired_message(creds.session_file), "credentials")
-    return None

@@ -1,7 +1,7 @@
 """`podiokit login` and `podiokit logout`: a sign-in saved for later commands.
 
 `login` signs in with the password flow and saves the token in the session file
-(`_cli_session.default_session_file`); `export` (and `mirror`) then act as that user without
+(`_session.default_session_file`); `export` (and `mirror`) then act as that user without
 a password in the environment, refreshing the token in the file. `login --app APP_ID` signs
 in as an app (the app flow) and saves that app's token beside it, under its own key: several
 apps and a user can be signed in at once. No token is ever printed, and neither a password
@@ -18,11 +18,12 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._cli_session import (
-    EXIT_CODES,
+import typer
+
+from ._errors import CliError, failed
+from ._session import (
     USER_KEY,
     CliCredentials,
-    CliError,
     api_key,
     app_session_key,
     default_session_file,
@@ -31,11 +32,9 @@ from ._cli_session import (
 )
 
 if TYPE_CHECKING:
-    import typer
+    from podiokit import Podio
 
-    from ._client import Podio
-
-__all__ = ["login", "logout", "register"]
+__all__ = ["LOGIN_HELP", "LOGOUT_HELP", "login", "logout", "register"]
 
 LOGIN_HELP = (
     "Sign in as a Podio user (or, with --app, as an app) once and save the session for later "
@@ -60,8 +59,8 @@ LOGOUT_HELP = (
 _SESSION_FILE_HELP = "Default: PODIO_SESSION_FILE, else in ~/.config/podiokit."
 
 
-def register(app: typer.Typer, command_cls: type[Any] | None = None) -> None:
-    import typer
+def register(app: typer.Typer, command_cls: type[Any]) -> None:
+    """Add `login` and `logout` to the `podiokit` app."""
 
     @app.command(
         "login", cls=command_cls, help=LOGIN_HELP, short_help="Sign in and save the session."
@@ -199,16 +198,8 @@ def login(
             client_id, client_secret, api_url, user=(username, password), session_file=path
         )
         user_id = anyio.run(_sign_in, creds)
-    except KeyboardInterrupt:
-        _error("login", "interrupted; nothing was saved")
-        return EXIT_CODES["interrupted"]
-    except CliError as exc:
-        _error("login", str(exc))
-        return exc.code
-    except Exception as exc:  # noqa: BLE001 - one line, never a traceback
-        message, code = describe(exc)
-        _error("login", message)
-        return EXIT_CODES[code]
+    except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - one line, never a traceback
+        return failed("login", exc)
     who = f"user {user_id}" if user_id is not None else username
     print(f"signed in to {api_url} as {who}; session saved to {path}")
     return 0
@@ -217,7 +208,7 @@ def login(
 @asynccontextmanager
 async def _file_client(creds: CliCredentials, key: str) -> AsyncIterator[Podio]:
     """A `Podio` acting as session `key`, its tokens kept in the session file."""
-    from ._client import Podio
+    from podiokit import Podio
 
     assert creds.session_file is not None
     store = file_store(creds.session_file, creds.namespace)
@@ -279,13 +270,8 @@ def logout(
         store = file_store(path, session_namespace(api_url, client_id))
         key = USER_KEY if app_id is None else app_session_key(app_id)
         removed = anyio.run(_forget, store, key)
-    except CliError as exc:
-        _error("logout", str(exc))
-        return exc.code
     except Exception as exc:  # noqa: BLE001 - one line, never a traceback
-        message, code = describe(exc)
-        _error("logout", message)
-        return EXIT_CODES[code]
+        return failed("logout", exc)
     who = "" if app_id is None else f"app {app_id} on "
     if removed:
         print(f"signed out of {who}{api_url}: removed the session from {path}")
@@ -299,28 +285,3 @@ async def _forget(store: Any, key: str) -> bool:
     if had:
         await store.delete(key)
     return had
-
-
-def describe(exc: Exception) -> tuple[str, str]:
-    """A one-line message and the exit-code name for an error of a sign-in."""
-    from .errors import (
-        PodioConnectionError,
-        PodioError,
-        PodioServerError,
-        PodioUnavailableError,
-        SessionStoreError,
-    )
-
-    if isinstance(exc, SessionStoreError):
-        return str(exc), "error"
-    if isinstance(exc, (PodioConnectionError, PodioServerError, PodioUnavailableError)):
-        return f"Podio unavailable: {exc}", "unavailable"
-    if isinstance(exc, PodioError):
-        return f"bad credentials: {exc}", "credentials"
-    if isinstance(exc, OSError):
-        return f"{type(exc).__name__}: {exc}", "error"
-    return f"unexpected {type(exc).__name__}: {exc}", "error"
-
-
-def _error(command: str, message: str) -> None:
-    print(f"podiokit {command}: {message}", file=sys.stderr)

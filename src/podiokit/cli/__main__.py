@@ -1,0 +1,7 @@
+"""`python -m podiokit.cli`: the `podiokit` command."""
+
+import sys
+
+from . import main
+
+sys.exit(main())
