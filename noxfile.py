@@ -1,11 +1,13 @@
 """Developer tasks. CI (`.ci/run`) runs `tests` on every Python below, then `lint`,
-`typecheck`, `codegen -- --check`, `wheel` and `docs`."""
+`typecheck`, `codegen -- --check`, `wheel` and `docs`; a release runs `release_check`."""
 
 from __future__ import annotations
 
 import os
 import pathlib
+import re
 import shutil
+import subprocess
 
 import nox
 
@@ -141,3 +143,90 @@ def demo(session: nox.Session) -> None:
     """The tour of the SDK against the embedded emulator."""
     _install(session, "all")
     session.run("podiokit", "demo", *session.posargs)
+
+
+# --- the release check --------------------------------------------------------------------
+# Plain text and regexes, not an import of podiokit: it runs before anything is installed and
+# whether the version lives in src/podiokit/_version.py or still in pyproject.toml.
+
+ROOT = pathlib.Path(__file__).resolve().parent
+_VERSION_PY = re.compile(r"^__version__\s*=\s*[\"']([^\"']+)[\"']", re.M)
+_PYPROJECT_VERSION = re.compile(r"^version\s*=\s*[\"']([^\"']+)[\"']", re.M)
+#: A Keep a Changelog heading of a released version: `## [0.1.0] - 2026-11-29`.
+_CHANGELOG_RELEASE = re.compile(r"^##\s*\[(?!unreleased\])([^\]]+)\]", re.M | re.I)
+_TAG = re.compile(r"^v?(\d+\.\d+\.\d+\S*)$")
+
+
+def package_version(root: pathlib.Path = ROOT) -> str:
+    """The version the build gives the package: `__version__` in src/podiokit/_version.py,
+    else the static `version` of pyproject.toml."""
+    version_py = root / "src" / "podiokit" / "_version.py"
+    if version_py.is_file():
+        found = _VERSION_PY.search(version_py.read_text(encoding="utf-8"))
+        if found:
+            return found.group(1)
+    found = _PYPROJECT_VERSION.search((root / "pyproject.toml").read_text(encoding="utf-8"))
+    if found is None:
+        raise ValueError("no version in src/podiokit/_version.py or pyproject.toml")
+    return found.group(1)
+
+
+def changelog_version(root: pathlib.Path = ROOT) -> str:
+    """The top released version of CHANGELOG.md (the first heading after [Unreleased])."""
+    found = _CHANGELOG_RELEASE.search((root / "CHANGELOG.md").read_text(encoding="utf-8"))
+    if found is None:
+        raise ValueError("CHANGELOG.md has no released version (a '## [X.Y.Z] - date' heading)")
+    return found.group(1).strip()
+
+
+def tag_problem(tag: str, version: str) -> str | None:
+    """Why `tag` may not release `version`, or None when it may: the tag must be the version
+    itself, with or without a leading `v` (v0.1.0 releases 0.1.0; v0.2.0 does not)."""
+    found = _TAG.match(tag.strip())
+    if found is None:
+        return f"tag {tag!r} is not a version tag (expected v{version})"
+    if found.group(1) != version:
+        return f"tag {tag!r} differs from the package version {version} (expected v{version})"
+    return None
+
+
+def release_tag(posargs: list[str], root: pathlib.Path = ROOT) -> str | None:
+    """The tag being released: the session's argument, else the tag GitHub Actions built
+    (`GITHUB_REF_NAME` when `GITHUB_REF_TYPE` is tag), else the tag on HEAD."""
+    if posargs:
+        return posargs[0]
+    if os.environ.get("GITHUB_REF_NAME") and os.environ.get("GITHUB_REF_TYPE", "tag") == "tag":
+        return os.environ["GITHUB_REF_NAME"]
+    described = subprocess.run(
+        ["git", "describe", "--tags", "--exact-match"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if described.returncode != 0:  # no tag on HEAD (or no git)
+        return None
+    return described.stdout.strip() or None
+
+
+@nox.session(python=False)
+def release_check(session: nox.Session) -> None:
+    """Refuse to release a tag that differs from the package version, or a CHANGELOG.md whose
+    top released version is another. `nox -s release_check -- v0.1.0` checks a tag by name;
+    without it, `GITHUB_REF_NAME` or the tag on HEAD (`git describe --tags --exact-match`)."""
+    version = package_version()
+    tag = release_tag(session.posargs)
+    if tag is None:
+        session.error(
+            "no release tag: HEAD carries none; name it: nox -s release_check -- v" + version
+        )
+    problem = tag_problem(tag, version)
+    if problem is not None:
+        session.error(problem)
+    logged = changelog_version()
+    if logged != version:
+        session.error(
+            f"CHANGELOG.md's top release is {logged}, the package version is {version}: "
+            "move the [Unreleased] entries under the new version"
+        )
+    session.log(f"tag {tag} releases podiokit {version}; CHANGELOG.md agrees")

@@ -1,6 +1,8 @@
-"""A throwaway PostgreSQL cluster for the mirror's tests and benchmark: initdb into a tmp
-dir, the server on a free loopback port with trust auth, everything removed afterwards. As
-root it runs as the `postgres` user (PostgreSQL refuses root)."""
+"""A throwaway PostgreSQL cluster for the mirror's tests, the `postgres` extra's smoke check
+and the benchmark: initdb into a tmp dir, the server on a free loopback port with trust auth,
+everything removed afterwards. As root it runs as the `postgres` user (PostgreSQL refuses
+root), in a directory that user can reach: never under the checkout, whose parents may be
+closed to it (a clone in root's 0700 home; nox points TMPDIR into the checkout)."""
 
 from __future__ import annotations
 
@@ -54,12 +56,27 @@ def _as_server_user() -> tuple[list[str], str | None]:
     raise RuntimeError("running as root with no `postgres` user and no runuser to switch to it")
 
 
+def _cluster_parent(prefix: list[str]) -> str:
+    """Where the cluster's directory goes: the temp dir, unless the server runs as another
+    user who cannot reach it; then the first of /tmp, /var/tmp, /dev/shm that user can."""
+    tmp = tempfile.gettempdir()
+    if not prefix:
+        return tmp  # the server runs as us
+    for candidate in dict.fromkeys((tmp, "/tmp", "/var/tmp", "/dev/shm")):
+        # `test -x` as the server's user: false when any parent is closed to it.
+        reached = subprocess.run([*prefix, "test", "-d", candidate, "-a", "-x", candidate],
+                                 cwd="/", check=False, capture_output=True)  # fmt: skip
+        if reached.returncode == 0:
+            return candidate
+    raise RuntimeError(f"no temporary directory the PostgreSQL server's user can reach ({tmp})")
+
+
 @contextmanager
 def throwaway_postgres(bindir: Path, *, durable: bool = False) -> Iterator[str]:
     """A throwaway PostgreSQL cluster: its URL to the `postgres` database (user `mirror`, no
     password, trust auth on 127.0.0.1 only). Not `durable` (the tests): no fsync."""
     prefix, user = _as_server_user()
-    base = Path(tempfile.mkdtemp(prefix="podiokit-pg-"))
+    base = Path(tempfile.mkdtemp(prefix="podiokit-pg-", dir=_cluster_parent(prefix)))
     data, sockets = base / "data", base / "sock"
     proc: subprocess.Popen[bytes] | None = None
     log = open(base / "server.log", "wb")  # noqa: SIM115 (closed in finally)
@@ -68,10 +85,12 @@ def throwaway_postgres(bindir: Path, *, durable: bool = False) -> Iterator[str]:
         if user is not None:
             shutil.chown(base, user)
             shutil.chown(sockets, user)
+        # Run from the cluster's directory: initdb and postgres look at their working
+        # directory, which the server's user may not be able to enter (the checkout).
         made = subprocess.run(
             [*prefix, str(bindir / "initdb"), "-D", str(data), "-U", "mirror", "-A", "trust",
              "-E", "UTF8", "--no-locale", "--no-sync"],
-            check=False, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            cwd=base, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )  # fmt: skip
         if made.returncode != 0:
             raise RuntimeError(f"initdb failed: {made.stderr.decode(errors='replace')[-2000:]}")
@@ -82,7 +101,7 @@ def throwaway_postgres(bindir: Path, *, durable: bool = False) -> Iterator[str]:
         proc = subprocess.Popen(
             [*prefix, str(bindir / "postgres"), "-D", str(data), "-p", str(port),
              "-h", "127.0.0.1", "-k", str(sockets), *fast],
-            stdout=log, stderr=subprocess.STDOUT,
+            cwd=base, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         url = f"postgresql://mirror@127.0.0.1:{port}/postgres"
         _wait_until_ready(url, proc, base / "server.log")

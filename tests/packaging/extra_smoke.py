@@ -192,45 +192,17 @@ def _mirror() -> None:
 
 
 def _postgres() -> None:
-    """The same round trip on a throwaway PostgreSQL cluster (initdb on a free port)."""
-    import glob
-    import os
-    import tempfile
+    """The same round trip on a throwaway PostgreSQL cluster (initdb on a free port), made as
+    the mirror's tests make theirs (tests/mirror/pgcluster.py: as root, the server runs as
+    `postgres` in a directory that user can reach, never under the checkout)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the checkout's tests/
+    from tests.mirror.pgcluster import find_bindir, throwaway_postgres
 
-    found = shutil.which("initdb")
-    bindirs = [str(Path(found).resolve().parent)] if found else []
-    bindirs += sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)
-    if not bindirs:
+    bindir = find_bindir()
+    if bindir is None:
         raise SystemExit("PostgreSQL is not installed (apt-get install postgresql)")
-    bindir = Path(bindirs[0])
-    # PostgreSQL refuses to run as root: there, run it as the `postgres` user.
-    prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    with tempfile.TemporaryDirectory() as tmp:
-        if prefix:
-            shutil.chown(tmp, "postgres")
-        data = f"{tmp}/data"
-        subprocess.run([*prefix, str(bindir / "initdb"), "-D", data, "-U", "smoke", "-A", "trust",
-                        "--no-sync"], check=True, stdout=subprocess.DEVNULL)  # fmt: skip
-        port = _free_port()
-        proc = subprocess.Popen(
-            [*prefix, str(bindir / "postgres"), "-D", data, "-p", str(port), "-h", "127.0.0.1",
-             "-k", tmp],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        try:
-            import psycopg
-
-            url = f"postgresql://smoke@127.0.0.1:{port}/postgres"
-            for _ in range(300):
-                try:
-                    psycopg.connect(url, connect_timeout=2).close()
-                    break
-                except psycopg.OperationalError:
-                    time.sleep(0.1)
-            _mirror_roundtrip(url)
-        finally:
-            proc.terminate()
-            proc.wait()
+    with throwaway_postgres(bindir) as url:
+        _mirror_roundtrip(url)
 
 
 def _aiohttp() -> None:

@@ -20,9 +20,9 @@ IN_PROCESS_URL = "http://podio.emulator"
 class Emulator:
     """A stateful fake Podio API.
 
-    In process: ``httpx.AsyncClient(transport=httpx.ASGITransport(app=emu.app),
-    base_url=emu.credentials["api_url"])``. Over a real socket: ``async with emu.serve() as
-    url``. Options: seed ("demo" | "empty"), items (per app), token_lifetime (s), refresh
+    In process: `httpx.AsyncClient(transport=httpx.ASGITransport(app=emu.app),
+    base_url=emu.credentials["api_url"])`. Over a real socket: `async with emu.serve() as
+    url`. Options: seed ("demo" | "empty"), items (per app), token_lifetime (s), refresh
     ("rotate" | "reuse"), rate_limit (per hour; Podio's rate-limited operations get a
     quarter unless rate_limit_limited is given), rate_window (seconds the hourly budget lasts;
     shorten it in tests so a tripped limit clears), latency (ms), fault_rate (0..1), fault_seed,
@@ -122,10 +122,10 @@ class Emulator:
         timeout: float | None = None,
     ) -> None:
         """Where hook deliveries go: an ASGI app (in process, e.g. your FastAPI app), a base
-        URL such as ``"http://127.0.0.1:8001"`` (the hook URL's path is kept), or None for
+        URL such as `"http://127.0.0.1:8001"` (the hook URL's path is kept), or None for
         each hook's own URL when it is a loopback one (others are "skipped"). `attempts` tries per delivery (3), `backoff` seconds before the
         second, doubled after (1.0), `timeout` seconds per attempt (15). Podio's own retry
-        policy is UNCONFIRMED; see ``_hooks_delivery``."""
+        policy is UNCONFIRMED; see `_hooks_delivery`."""
         self._core.hook_delivery.configure(
             target, attempts=attempts, backoff=backoff, timeout=timeout
         )

@@ -1,4 +1,4 @@
-"""pytest plugin (entry point ``pytest11``): test your code against the Podio emulator.
+"""pytest plugin (entry point `pytest11`): test your code against the Podio emulator.
 
     async def test_my_export(podio_client):          # a Podio signed in with the demo app
         page = await podio_client.items.filter(app_id)
@@ -9,8 +9,8 @@
     def test_raw(podio_emulator):                    # the Emulator itself
         app_id = podio_emulator.credentials["apps"][0]["app_id"]
 
-Configure per test with ``@pytest.mark.podio_emulator(items=50, refresh="reuse", ...)``
-(any ``Emulator`` option). pytest loads this module in every run, so it imports the emulator
+Configure per test with `@pytest.mark.podio_emulator(items=50, refresh="reuse", ...)`
+(any `Emulator` option). pytest loads this module in every run, so it imports the emulator
 and the SDK only inside the fixtures.
 """
 
@@ -35,7 +35,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture
 def podio_emulator(request: pytest.FixtureRequest) -> Emulator:
-    """A fresh, seeded in-process emulator (``seed="demo"``, 300 items per app)."""
+    """A fresh, seeded in-process emulator (`seed="demo"`, 300 items per app)."""
     from .emulator import Emulator
 
     marker = request.node.get_closest_marker("podio_emulator")
@@ -45,8 +45,8 @@ def podio_emulator(request: pytest.FixtureRequest) -> Emulator:
 
 @pytest.fixture
 async def podio_client(podio_emulator: Emulator) -> AsyncIterator[Podio]:
-    """A ``Podio`` authenticated with the first demo app's token, talking to the emulator
-    in process (no socket). Needs an async test (``@pytest.mark.anyio``)."""
+    """A `Podio` authenticated with the first demo app's token, talking to the emulator
+    in process (no socket). Needs an async test (`@pytest.mark.anyio`)."""
     import httpx
 
     from podiokit import Podio
@@ -68,7 +68,7 @@ async def podio_client(podio_emulator: Emulator) -> AsyncIterator[Podio]:
 
 @pytest.fixture
 def podio_sync_client(podio_emulator: Emulator) -> Iterator[SyncPodio]:
-    """A ``SyncPodio`` authenticated with the first demo app's token, talking to the
+    """A `SyncPodio` authenticated with the first demo app's token, talking to the
     emulator in process (no socket). For plain (non-async) tests."""
     import httpx
 
