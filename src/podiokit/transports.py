@@ -45,7 +45,7 @@ def aiohttp_transport(
         raise TypeError(f"max_connections must be an int, not {max_connections!r}")
     if max_connections < 1:
         raise ValueError(f"max_connections must be >= 1, not {max_connections!r}")
-    from ._aiohttp import PodioAiohttpTransport
+    from ._transport._aiohttp import PodioAiohttpTransport
 
     limits = httpx.Limits(
         max_connections=max_connections, max_keepalive_connections=max_connections

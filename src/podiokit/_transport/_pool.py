@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import httpx
 
-from ._loop_local import LoopLocal
+from .._loop_local import LoopLocal
 
 if TYPE_CHECKING:
     from typing import Protocol
