@@ -10,7 +10,7 @@ import httpx
 
 from . import _options
 from . import auth as _auth
-from ._http import Config, Pipeline
+from ._pipeline import Config, Pipeline
 from ._ratelimit import RateLimit
 from ._resource import NOT_GIVEN, TimeoutArg, decode_json
 from ._transport import PodioTransport

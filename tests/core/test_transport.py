@@ -19,7 +19,7 @@ import anyio
 import httpx
 import pytest
 
-import podiokit._http
+import podiokit._pipeline
 import podiokit._transport
 from podiokit import OAuthToken, Podio, errors
 from podiokit._transport import PodioTransport, _net
@@ -165,7 +165,7 @@ def no_waits(monkeypatch: pytest.MonkeyPatch) -> None:
     async def no_sleep(seconds: float) -> None:
         await anyio.lowlevel.checkpoint()
 
-    monkeypatch.setattr(podiokit._http, "sleep", no_sleep)
+    monkeypatch.setattr(podiokit._pipeline, "sleep", no_sleep)
 
 
 async def test_podio_uses_it_by_default() -> None:
