@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from ._client import Podio
 from ._ratelimit import RateLimit
 from ._resource import NOT_GIVEN, NotGiven
+from ._version import __version__
 from .auth import OAuthToken, TokenRef
 from .errors import (
     PodioAuthorizationError,
@@ -30,8 +31,6 @@ from .sessions import FileSessionStore, MemorySessionStore, SessionStore
 
 if TYPE_CHECKING:
     from .sync import SyncPodio
-
-__version__ = "0.1.0"
 
 __all__ = [
     "NOT_GIVEN",

@@ -8,13 +8,14 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 
-from . import _options
+from . import _defaults, _options, _refresh
 from . import auth as _auth
-from ._http import Config, Pipeline
+from ._pipeline import Config, Pipeline
 from ._ratelimit import RateLimit
 from ._resource import NOT_GIVEN, TimeoutArg, decode_json
 from ._transport import PodioTransport
-from .auth import OAuthToken, OnTokenWillRefresh
+from ._version import __version__
+from .auth import OAuthToken
 from .errors import (
     PodioConnectionError,
     PodioError,
@@ -28,16 +29,16 @@ from .sessions import MemorySessionStore, SessionStore
 if TYPE_CHECKING:
     from .push import PushClient
 
-__all__ = ["DEFAULT_TIMEOUT", "Podio"]
+__all__ = ["DEFAULT_TIMEOUT", "OnTokenWillRefresh", "Podio"]
 
-#: Podio can take many seconds on a large filter; connecting should never take long.
-DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
-DEFAULT_MAX_RETRIES = 3
-#: Fewer requests in flight than httpx's pool would take: httpcore's pool bookkeeping
-#: grows with contention (perf-baselines.md §1); see benchmarks/bench_concurrency.py.
-DEFAULT_MAX_CONCURRENCY = 8
+#: The defaults of `Podio` and `SyncPodio` (their values and reasons: `_defaults.py`).
+DEFAULT_TIMEOUT = httpx.Timeout(_defaults.TIMEOUT, connect=_defaults.CONNECT_TIMEOUT)
+DEFAULT_MAX_RETRIES = _defaults.MAX_RETRIES
+DEFAULT_MAX_CONCURRENCY = _defaults.MAX_CONCURRENCY
 
-_VERSION = "0.1.0"
+#: Client-side flow only: awaited (or called) with the client whose session's token expired;
+#: it should re-authenticate.
+OnTokenWillRefresh = Callable[["Podio"], "Awaitable[None] | None"]
 
 
 class Podio(ResourceNamespaces):
@@ -54,7 +55,7 @@ class Podio(ResourceNamespaces):
     its own token and rate-limit figures.
     """
 
-    _pipeline: Pipeline
+    _pipeline: Pipeline[Podio]
     _key: str
     _root: bool
 
@@ -63,19 +64,19 @@ class Podio(ResourceNamespaces):
         client_id: str,
         client_secret: str | None = None,
         *,
-        api_url: str = "https://api.podio.com",
-        auth_url: str = "https://podio.com/oauth/authorize",
+        api_url: str = _defaults.API_URL,
+        auth_url: str = _defaults.AUTH_URL,
         session_store: SessionStore | None = None,
         session_key: str = "default",
         on_token_will_refresh: OnTokenWillRefresh | None = None,
         timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
         max_retries: int = DEFAULT_MAX_RETRIES,
         max_concurrency: int | None = DEFAULT_MAX_CONCURRENCY,
-        rate_limit_wait: float = 60.0,
+        rate_limit_wait: float = _defaults.RATE_LIMIT_WAIT,
         pace: bool = False,
-        pace_threshold: float = 0.2,
-        backoff_base: float = 0.5,
-        backoff_cap: float = 30.0,
+        pace_threshold: float = _defaults.PACE_THRESHOLD,
+        backoff_base: float = _defaults.BACKOFF_BASE,
+        backoff_cap: float = _defaults.BACKOFF_CAP,
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
@@ -133,15 +134,15 @@ class Podio(ResourceNamespaces):
         owns_http = http_client is None
         direct: PodioTransport | None = None
         if http_client is None:
-            pool = max(max_concurrency or 0, 20)
-            # podiokit's own transport (_transport.py), unless a proxy is configured in the
+            pool = max(max_concurrency or 0, _defaults.MAX_CONNECTIONS)
+            # podiokit's own transport (_transport/), unless a proxy is configured in the
             # environment: httpx honours HTTP(S)_PROXY only with its own transports.
             if transport is None and not _env_proxies():
                 transport = direct = PodioTransport(max_connections=pool)
             http_client = httpx.AsyncClient(
                 timeout=timeout,
                 limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool),
-                headers={"User-Agent": f"podiokit/{_VERSION}", "Accept": "application/json"},
+                headers={"User-Agent": f"podiokit/{__version__}", "Accept": "application/json"},
                 # TLS verification stays on: only a client you pass yourself can turn it off.
                 verify=True,
                 follow_redirects=False,
@@ -159,7 +160,7 @@ class Podio(ResourceNamespaces):
         self._root = True
 
     @classmethod
-    def _view(cls, pipeline: Pipeline, key: str) -> Podio:
+    def _view(cls, pipeline: Pipeline[Podio], key: str) -> Podio:
         view = cls.__new__(cls)
         view._pipeline = pipeline
         view._key = key
@@ -226,7 +227,7 @@ class Podio(ResourceNamespaces):
         """True when a usable token exists: loaded from the store, and refreshed if it
         expired and can be refreshed."""
         auth = self._pipeline.session_auth(self._key)
-        token = await _auth.load(auth, self._pipeline.store)
+        token = await _refresh.load(auth, self._pipeline.store)
         if token is None:
             return False
         if not token.is_expired and not token.dead:
@@ -351,7 +352,6 @@ class Podio(ResourceNamespaces):
     ) -> httpx.Response:
         return await self._pipeline.send(
             self,
-            self._key,
             method,
             path,
             params=params,

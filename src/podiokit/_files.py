@@ -7,7 +7,7 @@ the replay after a 401-forced refresh sends the whole file again. Sources that c
 async iterator, a pipe) are first spooled to a temporary file.
 
 Downloads GET the file's `link` (https://files.podio.com/{file_id}); the pipeline gives that
-URL the token only under its token-host rules (_http.Pipeline._url).
+URL the token only under its token-host rules (_pipeline.Pipeline._url).
 
 Only the `Requester` interface (_resource.py) is used, like generated code.
 """

@@ -17,17 +17,18 @@ import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import anyio
 import anyio.abc
 import httpx
 from pydantic import BaseModel, ConfigDict
 
+from . import _defaults
 from .errors import PodioError
 
 if TYPE_CHECKING:
-    from ._client import Podio
+    from ._pipeline import Pipeline
 
 __all__ = ["PushClient", "PushError", "PushEvent", "PushRef", "PushSubscription"]
 
@@ -95,23 +96,30 @@ def _subscription(carrier: Any) -> PushSubscription:
     return PushSubscription.model_validate(dict(value))
 
 
+class _Client(Protocol):
+    """What push needs of a `Podio`: its pipeline's API URL and connection pool."""
+
+    @property
+    def _pipeline(self) -> Pipeline[Any]: ...
+
+
 class PushClient:
     """`podio.push`: subscriptions to Podio's push service."""
 
     def __init__(
         self,
-        podio: Podio | None = None,
+        podio: _Client | None = None,
         *,
         url: str | None = None,
         http_client: httpx.AsyncClient | None = None,
-        backoff_base: float = 0.5,
-        backoff_cap: float = 30.0,
+        backoff_base: float = _defaults.BACKOFF_BASE,
+        backoff_cap: float = _defaults.BACKOFF_CAP,
         max_buffer: int = 1000,
     ) -> None:
         if url is None:
             api = podio._pipeline.config.api_url if podio is not None else ""
             # Podio's own API talks to push.podio.com; an emulator serves /faye itself.
-            url = DEFAULT_PUSH_URL if api in ("", "https://api.podio.com") else f"{api}/faye"
+            url = DEFAULT_PUSH_URL if api in ("", _defaults.API_URL) else f"{api}/faye"
         self.url = url
         self._http = http_client
         self._podio = podio

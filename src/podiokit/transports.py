@@ -1,8 +1,9 @@
-"""Other HTTP transports for `Podio(..., transport=...)`.
+"""The HTTP transports a user may pass to `Podio(..., transport=...)`.
 
-`aiohttp_transport()` sends podiokit's requests through aiohttp (httpx-aiohttp's
-`AiohttpTransport`): the same httpx API, about 0.92x the client CPU per call of podiokit's
-default transport at 16 to 64 concurrent calls (benchmarks/bench_cpu64.py). asyncio only.
+`PodioTransport` is podiokit's own (the default when no proxy is configured): pass one to
+set its pool size or keep-alive. `aiohttp_transport()` sends podiokit's requests through
+aiohttp (httpx-aiohttp's `AiohttpTransport`), for applications that already run on aiohttp;
+asyncio only. benchmarks/bench_cpu64.py compares their client CPU per call.
 
 ```python
 from podiokit.transports import aiohttp_transport
@@ -19,10 +20,13 @@ from __future__ import annotations
 
 import httpx
 
-__all__ = ["aiohttp_transport"]
+from . import _defaults
+from ._transport import PodioTransport
+
+__all__ = ["PodioTransport", "aiohttp_transport"]
 
 #: podiokit's own pool size for its default `max_concurrency` (Podio.__init__).
-DEFAULT_MAX_CONNECTIONS = 20
+DEFAULT_MAX_CONNECTIONS = _defaults.MAX_CONNECTIONS
 
 
 def aiohttp_transport(
@@ -45,7 +49,7 @@ def aiohttp_transport(
         raise TypeError(f"max_connections must be an int, not {max_connections!r}")
     if max_connections < 1:
         raise ValueError(f"max_connections must be >= 1, not {max_connections!r}")
-    from ._aiohttp import PodioAiohttpTransport
+    from ._transport._aiohttp import PodioAiohttpTransport
 
     limits = httpx.Limits(
         max_connections=max_connections, max_keepalive_connections=max_connections

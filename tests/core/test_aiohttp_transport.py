@@ -19,7 +19,7 @@ import anyio
 import httpx
 import pytest
 
-import podiokit._http
+import podiokit._pipeline
 from podiokit import OAuthToken, Podio, SyncPodio, errors
 from podiokit.testing import Emulator
 from podiokit.transports import aiohttp_transport
@@ -36,7 +36,7 @@ def no_waits(monkeypatch: pytest.MonkeyPatch) -> None:
     async def no_sleep(seconds: float) -> None:
         await anyio.lowlevel.checkpoint()
 
-    monkeypatch.setattr(podiokit._http, "sleep", no_sleep)
+    monkeypatch.setattr(podiokit._pipeline, "sleep", no_sleep)
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import httpx
 import pytest
 import respx
 
-import podiokit._http
+import podiokit._pipeline
 import podiokit._ratelimit
 from podiokit import Podio
 from podiokit._ratelimit import RateLimitState
@@ -41,7 +41,7 @@ def fake_time(monkeypatch: pytest.MonkeyPatch) -> FakeTime:
     fake = FakeTime()
     # raising=False: the clock hook is new with this fix; without it the test must still fail.
     monkeypatch.setattr(podiokit._ratelimit, "clock", fake.clock, raising=False)
-    monkeypatch.setattr(podiokit._http, "sleep", fake.sleep)
+    monkeypatch.setattr(podiokit._pipeline, "sleep", fake.sleep)
     return fake
 
 

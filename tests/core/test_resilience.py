@@ -12,7 +12,7 @@ import pytest
 import respx
 
 import podiokit
-import podiokit._http
+import podiokit._pipeline
 from podiokit import OAuthToken, Podio, errors
 from podiokit.sessions import MemorySessionStore
 
@@ -30,7 +30,7 @@ def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
         recorded.append(seconds)
         await anyio.lowlevel.checkpoint()
 
-    monkeypatch.setattr(podiokit._http, "sleep", fake_sleep)
+    monkeypatch.setattr(podiokit._pipeline, "sleep", fake_sleep)
     return recorded
 
 

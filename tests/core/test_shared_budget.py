@@ -11,7 +11,7 @@ import httpx
 import pytest
 import respx
 
-import podiokit._http
+import podiokit._pipeline
 import podiokit._ratelimit
 from podiokit import Podio
 from podiokit.errors import PodioRateLimitError
@@ -46,7 +46,7 @@ class FakeTime:
 def fake_time(monkeypatch: pytest.MonkeyPatch) -> FakeTime:
     fake = FakeTime()
     monkeypatch.setattr(podiokit._ratelimit, "clock", fake.clock)
-    monkeypatch.setattr(podiokit._http, "sleep", fake.sleep)
+    monkeypatch.setattr(podiokit._pipeline, "sleep", fake.sleep)
     return fake
 
 

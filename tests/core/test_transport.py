@@ -19,12 +19,11 @@ import anyio
 import httpx
 import pytest
 
-import podiokit._http
-import podiokit._net
+import podiokit._pipeline
 import podiokit._transport
 from podiokit import OAuthToken, Podio, errors
-from podiokit._net import READ_SIZE
-from podiokit._transport import PodioTransport
+from podiokit._transport import PodioTransport, _net
+from podiokit._transport._net import READ_SIZE
 
 pytestmark = pytest.mark.anyio
 
@@ -166,7 +165,7 @@ def no_waits(monkeypatch: pytest.MonkeyPatch) -> None:
     async def no_sleep(seconds: float) -> None:
         await anyio.lowlevel.checkpoint()
 
-    monkeypatch.setattr(podiokit._http, "sleep", no_sleep)
+    monkeypatch.setattr(podiokit._pipeline, "sleep", no_sleep)
 
 
 async def test_podio_uses_it_by_default() -> None:
@@ -230,7 +229,7 @@ async def test_a_connection_the_server_closed_while_idle_is_replaced(server: _Se
 def _count_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """The sizes every plain `read` of a network stream asked for, from now on."""
     asked: list[int] = []
-    for stream_class in (podiokit._net._AsyncioStream, podiokit._net._AnyioStream):
+    for stream_class in (_net._AsyncioStream, _net._AnyioStream):
         read = stream_class.read
 
         async def counting(self: Any, max_bytes: int, timeout: Any, _read: Any = read) -> bytes:
@@ -280,7 +279,7 @@ async def test_a_body_is_read_whole_into_a_buffer_the_caller_reuses(
         assert size == len(BIG) and buffer[:size] == BIG
         grown = len(buffer)  # with room for a slightly longer body next time
         assert len(BIG) <= grown <= len(BIG) * 1.25
-        if not podiokit._net._in_trio():  # asyncio receives the body straight into the buffer
+        if not _net._in_trio():  # asyncio receives the body straight into the buffer
             assert len(asked) <= 2  # the head's reads only
         buffer.append(0)  # no view of the buffer is left: it can be resized
         del buffer[-1]

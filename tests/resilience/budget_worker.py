@@ -19,7 +19,7 @@ from typing import Any
 
 import anyio
 
-import podiokit._http as http_module
+import podiokit._pipeline as http_module
 import podiokit._ratelimit as ratelimit
 from podiokit import Podio
 from podiokit.errors import PodioRateLimitError

@@ -17,7 +17,7 @@ import anyio.lowlevel
 import httpx
 import pytest
 
-import podiokit._http
+import podiokit._pipeline
 from podiokit import Podio
 from podiokit.testing import Emulator
 
@@ -60,7 +60,7 @@ async def test_soak_faults_expiry_and_rate_limit(
                     (await control.post("/reset-rate-limits")).raise_for_status()
                 await anyio.lowlevel.checkpoint()
 
-            monkeypatch.setattr(podiokit._http, "sleep", no_sleep)
+            monkeypatch.setattr(podiokit._pipeline, "sleep", no_sleep)
             http = httpx.AsyncClient(event_hooks={"response": [count]}, timeout=30)
             async with (
                 control,

@@ -85,7 +85,7 @@ async def _post_filter(
             continue
         if reader is not None:
             return b""
-        # The pipeline has already broken httpx's response <-> stream cycle (_http.py), so
+        # The pipeline has already broken httpx's response <-> stream cycle (_pipeline.py), so
         # the page's bytes go as soon as the caller drops them, without the cyclic GC.
         return response.content
 

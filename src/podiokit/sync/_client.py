@@ -16,6 +16,7 @@ from typing import Any, Literal, TypeVar, cast
 
 import httpx
 
+from .. import _defaults
 from .._client import DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, Podio
 from .._ratelimit import RateLimit
 from .._resource import NOT_GIVEN, TimeoutArg
@@ -62,19 +63,19 @@ class SyncPodio(SyncResourceNamespaces):
         client_id: str,
         client_secret: str | None = None,
         *,
-        api_url: str = "https://api.podio.com",
-        auth_url: str = "https://podio.com/oauth/authorize",
+        api_url: str = _defaults.API_URL,
+        auth_url: str = _defaults.AUTH_URL,
         session_store: SessionStore | None = None,
         session_key: str = "default",
         on_token_will_refresh: OnSyncTokenWillRefresh | None = None,
         timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
         max_retries: int = DEFAULT_MAX_RETRIES,
         max_concurrency: int | None = DEFAULT_MAX_CONCURRENCY,
-        rate_limit_wait: float = 60.0,
+        rate_limit_wait: float = _defaults.RATE_LIMIT_WAIT,
         pace: bool = False,
-        pace_threshold: float = 0.2,
-        backoff_base: float = 0.5,
-        backoff_cap: float = 30.0,
+        pace_threshold: float = _defaults.PACE_THRESHOLD,
+        backoff_base: float = _defaults.BACKOFF_BASE,
+        backoff_cap: float = _defaults.BACKOFF_CAP,
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:

@@ -4,11 +4,11 @@ read, read into a caller's buffer, write, close. Failures are httpx's exceptions
 
 Why not anyio's (or httpcore's) streams under asyncio: each read there receives into a fresh
 bytes object, pauses and resumes the transport (two `epoll_ctl` calls) and arms a cancel
-scope; a 6.6 MB page of 500 items is about 26 such reads, and the caller then copies the
-chunks once more. Under asyncio an `asyncio.BufferedProtocol` lets the event loop receive
-straight into the caller's buffer (`read_into`; with TLS, asyncio decrypts into it), with one
-wake-up when it is full (`python benchmarks/bench_body.py`). Under trio, anyio's streams are
-used (trio has no buffered protocol); `read_into` copies there.
+scope, many times for a large page, and the caller then copies the chunks once more. Under
+asyncio an `asyncio.BufferedProtocol` lets the event loop receive straight into the caller's
+buffer (`read_into`; with TLS, asyncio decrypts into it), with one wake-up when it is full
+(`python benchmarks/bench_body.py`). Under trio, anyio's streams are used (trio has no
+buffered protocol); `read_into` copies there.
 """
 
 from __future__ import annotations

@@ -2,20 +2,19 @@
 that does only what podiokit needs.
 
 Why not `httpx.AsyncHTTPTransport` (measured in benchmarks/bench_cpu64.py, bench_body.py and
-bench_peers.py):
+bench_peers.py; the figures are in the README):
 
 * httpcore's pool rescans every connection on every request and every response close, and
-  under trio each scan polls each idle socket: at 64 concurrent calls that bookkeeping is
-  about a fifth of a call's client CPU. podiokit's pipeline already bounds how many calls
-  are in flight, so a stack of idle connections per origin is enough: a call takes the most
-  recently used one and checks only that one.
+  under trio each scan polls each idle socket, so its bookkeeping grows with concurrency.
+  podiokit's pipeline already bounds how many calls are in flight, so a stack of idle
+  connections per origin is enough: a call takes the most recently used one and checks
+  only that one.
 * httpcore leaves bodies to h11, which copies every byte twice more before httpcore copies
-  it into bytes, in 64 KB reads: receiving a 6.6 MB page of 500 items cost about 16 ms of
-  client CPU, against about 2 ms for a raw socket. `_http11` reads a body of known length
-  straight off the stream in READ_SIZE reads (about 9.5 ms; the rest is httpx joining the
-  chunks into fresh memory, which the exporter avoids by reading into buffers it reuses).
-* httpx builds the TLS context (certifi's bundle, about 27 ms) when the client is made; here
-  it is built on the first https connection, so a plain-http emulator never pays for it.
+  it into bytes, in 64 KB reads. `_http11` reads a body of known length straight off the
+  stream in READ_SIZE reads (what is left is httpx joining the chunks into fresh memory,
+  which the exporter avoids by reading into buffers it reuses).
+* httpx builds the TLS context (loading certifi's bundle) when the client is made; here it
+  is built on the first https connection, so a plain-http emulator never pays for it.
 
 * A body of known length can be read whole into a caller's buffer (`read_into`): under
   asyncio the event loop receives straight into it (`_net`), which is how the exporter reads
@@ -40,7 +39,8 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import httpx
 
-from ._loop_local import LoopLocal
+from .. import _defaults, _options
+from .._loop_local import LoopLocal
 
 if TYPE_CHECKING:
     from typing import Protocol
@@ -143,10 +143,14 @@ class PodioTransport(httpx.AsyncBaseTransport):
     def __init__(
         self,
         *,
-        max_connections: int = 20,
+        max_connections: int = _defaults.MAX_CONNECTIONS,
         max_keepalive: int | None = None,
-        keepalive_expiry: float = 5.0,
+        keepalive_expiry: float = _defaults.KEEPALIVE_EXPIRY,
     ) -> None:
+        _options.count("max_connections", max_connections, minimum=1)
+        if max_keepalive is not None:
+            _options.count("max_keepalive", max_keepalive)
+        keepalive_expiry = _options.seconds("keepalive_expiry", keepalive_expiry)
         from . import _http11
 
         self._http11 = _http11

@@ -2,7 +2,9 @@
 
 One `Pipeline` is shared by a client and every session view made from it (one connection
 pool, one store, one concurrency limit); per-key state (token, rate-limit figures) lives in
-dicts keyed by the session key.
+dicts keyed by the session key. Of the client making a call it needs only the `Caller`
+protocol: the session key it acts as (the client itself is only handed to
+`on_token_will_refresh`).
 """
 
 from __future__ import annotations
@@ -12,17 +14,17 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 import anyio
 import httpx
 
-from . import _options
-from . import auth as _auth
+from . import _defaults, _options, _refresh
 from ._loop_local import LoopLocal
 from ._ratelimit import RateLimitState, _Pool
 from ._resource import NOT_GIVEN, NotGiven, TimeoutArg
 from ._retry import IDEMPOTENT_METHODS, RETRY_STATUSES, backoff, never_sent
+from .auth import OAuthToken, secret
 from .errors import (
     PodioAuthorizationError,
     PodioConnectionError,
@@ -36,11 +38,9 @@ from .fields import json_default
 from .sessions._base import SharedRateLimits
 
 if TYPE_CHECKING:
-    from ._client import Podio
-    from .auth import OAuthToken, OnTokenWillRefresh
     from .sessions import SessionStore
 
-__all__ = ["Config", "Pipeline"]
+__all__ = ["Caller", "Config", "Pipeline"]
 
 logger = logging.getLogger("podiokit")
 
@@ -50,15 +50,16 @@ _TOKEN_PATH = "/oauth/token"
 #: Every wait of the pipeline (backoff, 420 hints, pacing) goes through here; tests replace it.
 sleep = anyio.sleep
 
-#: Waits at least this long are logged at INFO: a call that stalls should say why.
-_LOUD_WAIT = 5.0
 
-#: With a store that shares rate-limit figures, it is asked before a call and told after it
-#: only once at most this share of the budget is left (twice the pacing threshold, at least
-#: this much), or when this process's own figures are older than _SHARE_STALE seconds. Far
-#: from the threshold every process reads the shared figure in Podio's own headers already.
-_MIN_SHARE_BAND = 0.2
-_SHARE_STALE = 30.0
+class Caller(Protocol):
+    """What the pipeline needs of the client a call is made with (`Podio`)."""
+
+    @property
+    def session_key(self) -> str: ...
+
+
+#: The client type: the pipeline hands it, untouched, to `on_token_will_refresh`.
+C = TypeVar("C", bound=Caller)
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ class Config:
     max_concurrency: int | None
 
 
-class Pipeline:
+class Pipeline(Generic[C]):
     def __init__(
         self,
         config: Config,
@@ -85,30 +86,31 @@ class Pipeline:
         *,
         owns_http: bool,
         store: SessionStore,
-        on_token_will_refresh: OnTokenWillRefresh | None,
+        on_token_will_refresh: _refresh.OnRefresh[C] | None,
         direct: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.config = config
         self.http = http
         # podiokit's own client, with nothing the client layer would add (no proxy, hooks,
-        # auth, cookies or redirects to follow): requests go straight to its transport. The
-        # client layer costs about a tenth of a call's CPU (benchmarks/bench_cpu64.py).
+        # auth, cookies or redirects to follow): requests go straight to its transport,
+        # skipping the client layer's CPU (benchmarks/bench_cpu64.py measures it).
         self._direct = direct
         self.owns_http = owns_http
         self.store = store
         self.on_token_will_refresh = on_token_will_refresh
-        self.sessions: dict[str, _auth.SessionAuth] = {}
+        self.sessions: dict[str, _refresh.SessionAuth] = {}
         self.rate_limits: dict[str, RateLimitState] = {}
         limit = config.max_concurrency
         self._limiter: LoopLocal[anyio.Semaphore] | None = (
             LoopLocal(lambda: anyio.Semaphore(limit)) if limit else None
         )
         # A store that shares the rate-limit figures (Redis): processes acting as the same
-        # identity pace and wait together. Asked only near the threshold (see _share_band).
+        # identity pace and wait together. Asked only near the threshold (see _share_band):
+        # far from it every process reads the shared figure in Podio's own headers already.
         self._shared: SharedRateLimits | None = (
             store if isinstance(store, SharedRateLimits) else None
         )
-        self._share_band = min(1.0, max(2 * config.pace_threshold, _MIN_SHARE_BAND))
+        self._share_band = min(1.0, max(2 * config.pace_threshold, _defaults.MIN_SHARE_BAND))
         self._token_url = config.api_url + _TOKEN_PATH
         api = httpx.URL(config.api_url)
         # The one origin the token may go to over plain http: an http api_url the user
@@ -117,10 +119,10 @@ class Pipeline:
 
     # -- per-key state -------------------------------------------------------------------
 
-    def session_auth(self, key: str) -> _auth.SessionAuth:
+    def session_auth(self, key: str) -> _refresh.SessionAuth:
         state = self.sessions.get(key)
         if state is None:
-            state = self.sessions[key] = _auth.SessionAuth(key)
+            state = self.sessions[key] = _refresh.SessionAuth(key)
         return state
 
     def rate_limit(self, key: str) -> RateLimitState:
@@ -133,8 +135,7 @@ class Pipeline:
 
     async def send(
         self,
-        podio: Podio,
-        key: str,
+        caller: C,
         method: str,
         path: str,
         *,
@@ -155,13 +156,14 @@ class Pipeline:
         `read_body`, a successful response's body is read by it instead of into
         `response.content`, within the retries (a body cut short is retried like any
         dropped connection): the exporter reads pages into buffers it reuses."""
+        key = caller.session_key
         method = method.upper()
         if max_retries is not None:
             _options.count("max_retries", max_retries)
         # Before the token is loaded: a URL that may not carry it fails without a request.
         url, path = self._url(path)
         auth = self.session_auth(key)
-        token = await _auth.load(auth, self.store)
+        token = await _refresh.load(auth, self.store)
         if token is None:
             raise PodioAuthorizationError(
                 "not authenticated: call one of the authenticate_with_* methods first",
@@ -184,7 +186,7 @@ class Pipeline:
             # must not go out with a token that expired (or was refreshed) meanwhile.
             current = auth.token or sent[0]
             if current.is_expired or current.dead:
-                current = await self.refresh(podio, auth, current)
+                current = await self.refresh(caller, auth, current)
             request_headers["Authorization"] = auth.auth_header or f"OAuth2 {current.access_token}"
             sent[0] = current
 
@@ -214,7 +216,7 @@ class Pipeline:
             body = _error_body(response)
             if status in (400, 401) and not replayed and _is_token_failure(status, body, response):
                 replayed = True
-                await self.refresh(podio, auth, sent[0])
+                await self.refresh(caller, auth, sent[0])
                 continue
             retry_after = _rate_limit_wait(response) if status in (420, 429) else None
             raise error_for_status(status, body, method=method, path=path, retry_after=retry_after)
@@ -246,10 +248,10 @@ class Pipeline:
         )
 
     async def refresh(
-        self, podio: Podio, auth: _auth.SessionAuth, failed: OAuthToken | None
+        self, caller: C, auth: _refresh.SessionAuth, failed: OAuthToken | None
     ) -> OAuthToken:
-        return await _auth.refresh(
-            podio,
+        return await _refresh.refresh(
+            caller,
             auth,
             self.store,
             failed,
@@ -288,7 +290,7 @@ class Pipeline:
         shared = self._shared
         while True:
             share = None
-            if shared is not None and pool.needs_sharing(self._share_band, _SHARE_STALE):
+            if shared is not None and pool.needs_sharing(self._share_band, _defaults.SHARE_STALE):
                 share = await shared.rate_limit_get(
                     key, pool_name, pace_threshold=config.pace_threshold if config.pace else None
                 )
@@ -313,7 +315,7 @@ class Pipeline:
                 delay = 0.0
             if delay > 0:
                 logger.log(
-                    logging.INFO if delay >= _LOUD_WAIT else logging.DEBUG,
+                    logging.INFO if delay >= _defaults.LOUD_WAIT else logging.DEBUG,
                     "pacing session %r: %s of %s calls left this hour; waiting %.1f s",
                     key,
                     pool.remaining,
@@ -354,7 +356,7 @@ class Pipeline:
             )
             status = response.status_code
             if shared is not None and (
-                status in (420, 429) or pool.needs_sharing(self._share_band, _SHARE_STALE)
+                status in (420, 429) or pool.needs_sharing(self._share_band, _defaults.SHARE_STALE)
             ):
                 await self._share(shared, key, pool_name, pool, response)
             if status in RETRY_STATUSES and idempotent and attempt < max_retries:
@@ -375,7 +377,7 @@ class Pipeline:
                     )
                 if wait <= config.rate_limit_wait and rate_limit_waits < max(max_retries, 1):
                     logger.log(
-                        logging.INFO if wait >= _LOUD_WAIT else logging.DEBUG,
+                        logging.INFO if wait >= _defaults.LOUD_WAIT else logging.DEBUG,
                         "rate limited on %s %s; waiting %.1f s",
                         method,
                         path,
@@ -479,11 +481,11 @@ class Pipeline:
             )
         # Masked reprs: a traceback that prints locals shows '***' for these.
         form = {
-            name: _auth.secret(value) if name in _SECRET_FORM_KEYS else value
+            name: secret(value) if name in _SECRET_FORM_KEYS else value
             for name, value in params.items()
         }
         form["client_id"] = config.client_id
-        form["client_secret"] = _auth.secret(config.client_secret)
+        form["client_secret"] = secret(config.client_secret)
         # Retried like an idempotent call. A refresh that Podio did process before the
         # connection dropped has rotated the pair, so the retry gets invalid_grant: the
         # same outcome as not retrying (and an app session then re-authenticates), while a
@@ -512,7 +514,7 @@ class Pipeline:
             raise error
         try:
             body = response.json()
-            token = _auth.OAuthToken.from_response(body)
+            token = OAuthToken.from_response(body)
         except (ValueError, KeyError, TypeError):
             raise PodioError(
                 f"the token endpoint answered {response.status_code} without a token",

@@ -2,9 +2,8 @@
 response head; a body of known length is read straight off the network stream.
 
 Why not leave the body to h11 (as httpcore does): h11 copies every received byte into its
-buffer, copies it out again as an event, and httpcore copies that once more into bytes.
-For a 6.6 MB page of 500 items that is about 6 ms of client CPU per page over a plain
-read (benchmarks/bench_peers.py is client-bound there). Here a body of known length is
+buffer, copies it out again as an event, and httpcore copies that once more into bytes
+(benchmarks/bench_body.py measures the cost on a large page). Here a body of known length is
 either read whole into the caller's buffer (`Body.read_into`: under asyncio the event loop
 receives straight into it) or handed to httpx in the chunks the stream returns. Chunked and
 read-until-close bodies are rare in Podio's answers and still go through h11.
@@ -265,9 +264,9 @@ class Body:
 
 def _grow(buffer: bytearray, length: int) -> None:
     """Make `buffer` at least `length` long, with room for a slightly longer body next time.
-    Memory faults in page by page on first touch (about 2.8 µs a page on these machines,
-    1,600 pages for a 6.6 MB body): an empty buffer is made in place (its pages fault once,
-    as it is zeroed), and a longer one is extended, which keeps the pages it has."""
+    Memory faults in page by page on first touch (thousands of pages for a large body): an
+    empty buffer is made in place (its pages fault once, as it is zeroed), and a longer one
+    is extended, which keeps the pages it has."""
     size = length + length // 8
     if buffer:
         buffer += bytes(size - len(buffer))
