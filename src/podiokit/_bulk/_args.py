@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-__all__ = ["MAX_PAGE_SIZE", "checked_args"]
+from .._defaults import MAX_PAGE_SIZE
 
-#: The most items `items.filter` sends in one page.
-MAX_PAGE_SIZE = 500
+__all__ = ["MAX_PAGE_SIZE", "checked_args"]
 
 
 def checked_args(

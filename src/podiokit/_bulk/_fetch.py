@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import msgspec
 
+from .._defaults import RATE_LIMIT_WAIT
 from ..errors import PodioRateLimitError, PodioResponseError
 from ._buffers import BodyReader, PageBuffers
 from ._plan import SWEEP_HI
@@ -27,7 +28,7 @@ __all__ = ["DEFAULT_RATE_LIMIT_WAIT", "Page", "fetch_page", "probe", "wait_out"]
 #: Every long rate-limit wait of the bulk engine goes through here; tests replace it.
 sleep = anyio.sleep
 #: A 420 without a usable hint: wait this long before asking again.
-DEFAULT_RATE_LIMIT_WAIT = 60.0
+DEFAULT_RATE_LIMIT_WAIT = RATE_LIMIT_WAIT
 
 
 class _RawPage(msgspec.Struct):
