@@ -103,6 +103,8 @@ class Podio(ResourceNamespaces):
             transport: the httpx transport of the client podiokit makes (e.g.
                 `podiokit.transports.aiohttp_transport()`); podiokit closes it.
         """
+        if client_secret is not None:  # a traceback printing locals shows '***'
+            client_secret = _auth.secret(client_secret)
         if not client_id:
             raise ValueError("client_id is required")
         # Every tunable is checked here, before any request, naming the option.
@@ -187,8 +189,12 @@ class Podio(ResourceNamespaces):
             await self._pipeline.aclose()
 
     def __repr__(self) -> str:
-        # Never the secret or a token.
-        config = self._pipeline.config
+        # Never the secret or a token. A client whose constructor failed has no pipeline: a
+        # traceback printing locals shows it too.
+        pipeline = getattr(self, "_pipeline", None)
+        if pipeline is None:
+            return "Podio(<not initialised>)"
+        config = pipeline.config
         return (
             f"Podio(client_id={config.client_id!r}, api_url={config.api_url!r}, "
             f"session_key={self._key!r})"
@@ -290,21 +296,18 @@ class Podio(ResourceNamespaces):
 
     async def authenticate_with_code(self, code: str, redirect_uri: str) -> OAuthToken:
         """Server-side flow: exchange the `code` of the authorize redirect for a token."""
+        code = _auth.secret(code)  # a traceback printing locals shows '***'
         token = await self._pipeline.grant(
             self._key,
-            {
-                "grant_type": "authorization_code",
-                "code": _auth.secret(code),
-                "redirect_uri": redirect_uri,
-            },
+            {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri},
         )
         return await self._save(token)
 
     async def authenticate_with_credentials(self, username: str, password: str) -> OAuthToken:
         """Password flow (Podio's "username and password")."""
+        password = _auth.secret(password)  # a traceback printing locals shows '***'
         token = await self._pipeline.grant(
-            self._key,
-            {"grant_type": "password", "username": username, "password": _auth.secret(password)},
+            self._key, {"grant_type": "password", "username": username, "password": password}
         )
         return await self._save(token)
 
@@ -322,6 +325,7 @@ class Podio(ResourceNamespaces):
         """Client-side flow: take the token from the redirect's fragment
         (`#access_token=...&expires_in=...`). A redirect with `error=` raises
         `PodioAuthorizationError` with Podio's reason. No call is made."""
+        url_or_fragment = _auth.secret(url_or_fragment)  # it carries the access token
         return await self._save(_auth.token_from_redirect(url_or_fragment))
 
     @property
