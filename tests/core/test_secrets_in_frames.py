@@ -66,9 +66,11 @@ async def test_async_sign_in_frames_hide_credentials(refusing_api: Any, flow: st
 
 @pytest.mark.parametrize("flow", sorted(FLOWS))
 def test_sync_sign_in_frames_hide_credentials(refusing_api: Any, flow: str) -> None:
-    with SyncPodio("cid", SECRET, max_retries=0, session_store=FailingStore()) as podio:
-        with pytest.raises((PodioConnectionError, RuntimeError)) as info:
-            FLOWS[flow](podio)
+    with (
+        SyncPodio("cid", SECRET, max_retries=0, session_store=FailingStore()) as podio,
+        pytest.raises((PodioConnectionError, RuntimeError)) as info,
+    ):
+        FLOWS[flow](podio)
     _assert_no_credential(info.value)
 
 
