@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from datetime import datetime, timezone
+from decimal import Decimal
 from typing import Any
 
 JSON = dict[str, Any]
@@ -39,8 +40,9 @@ def parse_dt(text: str) -> float | None:
     return None
 
 
-def fmt_number(value: float) -> str:
-    """Numeric field values are strings with four decimals ("6513.5100")."""
+def fmt_number(value: Decimal | float) -> str:
+    """Numeric field values are strings with four decimals ("6513.5100"). A Decimal keeps
+    every digit (a float holds about 16: 12345678901234.5678 would come back changed)."""
     return f"{value:.4f}"
 
 
