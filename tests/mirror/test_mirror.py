@@ -227,7 +227,9 @@ async def test_a_busy_day_still_costs_two_calls_when_nothing_changed(
     before = routes(emu)
     result = (await mirror(podio, [PROJECTS], sqlite_url)).apps[PROJECTS]
     assert calls_since(emu, before) == {COUNT: 1, FILTER: 1}
-    assert result.calls == 2 and result.unchanged == 500
+    assert result.calls == 2
+    # 500 items read again (one page) and skipped; every item the mirror holds is unchanged.
+    assert (result.read, result.unchanged, result.items) == (500, 2_500, 2_500)
 
 
 async def test_deletions_while_the_edits_are_paged_skip_no_edit(
