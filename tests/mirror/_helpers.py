@@ -12,7 +12,8 @@ from sqlalchemy import select
 from podiokit import Podio
 from podiokit.export import export
 from podiokit.mirror._engine import open_engine
-from podiokit.mirror._schema import DEFAULT_PREFIX, Tables
+from podiokit.mirror._options import DEFAULT_PREFIX
+from podiokit.mirror._schema import Tables
 from podiokit.testing import Emulator
 
 PROJECTS = 3002

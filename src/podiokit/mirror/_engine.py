@@ -12,13 +12,9 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.pool import StaticPool
 
 from ._errors import MirrorError, mask_url
+from ._options import LOCK_TIMEOUT, check_lock_timeout
 
-__all__ = ["LOCK_TIMEOUT", "check_lock_timeout", "open_engine", "shown_url", "use_wal"]
-
-#: Seconds a statement waits for a lock another connection holds (SQLite's busy timeout,
-#: PostgreSQL's lock_timeout) before the run fails with "locked": long enough for another
-#: writer's page (one transaction), short enough that a blocked cron run says so.
-LOCK_TIMEOUT = 5.0
+__all__ = ["open_engine", "shown_url", "use_wal"]
 
 _USAGE = "use sqlite:///path/to/mirror.db or postgresql://user:password@host/database"
 
@@ -42,8 +38,7 @@ def parse_url(url: str) -> URL:
     driver = _DRIVERS.get(parsed.drivername)
     if driver is None:
         raise MirrorError(
-            f"unsupported database URL scheme {parsed.drivername!r} in "
-            f"{shown_url(url)!r}: {_USAGE}"
+            f"unsupported database URL scheme {parsed.drivername!r} in {shown_url(url)!r}: {_USAGE}"
         )
     parsed = parsed.set(drivername=driver)
     if driver.startswith("sqlite") and parsed.database in (None, "", ":memory:"):
@@ -57,16 +52,6 @@ def shown_url(url: str) -> str:
     """`url` as the user wrote it (not the driver's form SQLAlchemy renders), password
     masked."""
     return mask_url(url)
-
-
-def check_lock_timeout(seconds: object) -> float:
-    if (
-        isinstance(seconds, bool)
-        or not isinstance(seconds, (int, float))
-        or not 0 <= seconds <= 3600
-    ):
-        raise ValueError(f"lock_timeout must be seconds from 0 to 3600, not {seconds!r}")
-    return float(seconds)
 
 
 def open_engine(url: str, *, lock_timeout: float = LOCK_TIMEOUT) -> tuple[Engine, str]:
@@ -111,14 +96,15 @@ def use_wal(engine: Engine) -> None:
 
 
 def _lock_timeout(engine: Engine, seconds: float) -> None:
-    """PostgreSQL: a statement waits at most `seconds` for a lock (0: no limit there)."""
+    """PostgreSQL: a statement waits at most `seconds` for a lock. 0 fails at once, as on
+    SQLite (PostgreSQL's own 0 would wait for ever)."""
 
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection: Any, _record: Any) -> None:
         autocommit = dbapi_connection.autocommit
         dbapi_connection.autocommit = True
         try:
-            dbapi_connection.execute(f"SET lock_timeout = {int(seconds * 1000)}")
+            dbapi_connection.execute(f"SET lock_timeout = {max(1, round(seconds * 1000))}")
         finally:
             dbapi_connection.autocommit = autocommit
 

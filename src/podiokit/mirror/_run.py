@@ -44,8 +44,8 @@ from .._bulk import (
     wait_out,
 )
 from ..errors import PodioRateLimitError, PodioResponseError
-from ._engine import LOCK_TIMEOUT
 from ._errors import MirrorError
+from ._options import LOCK_TIMEOUT, check_lock_timeout, check_prefix
 from ._store import MirrorStore
 
 if TYPE_CHECKING:
@@ -423,6 +423,9 @@ async def mirror(
     """
     started = time.monotonic()  # a wait for the database counts in the elapsed time
     ids = checked_args(app_ids, concurrency, page_size, verb="mirror")
+    if table_prefix is not None:
+        check_prefix(table_prefix)
+    check_lock_timeout(lock_timeout)
     opened = partial(MirrorStore, db_url, table_prefix=table_prefix, lock_timeout=lock_timeout)
     store: MirrorStore = await to_thread.run_sync(opened)
     try:

@@ -2,9 +2,10 @@
 `<prefix>mirror_state` (fixed), and one `<prefix>app_<app_id>` per app whose columns come from
 the app's fields (`_columns.plan_columns`).
 
-Before anything is created, `check_tables` makes sure that tables with these names are the
-mirror's own (`foreign_tables`), and `legacy_prefix` finds a mirror made before the prefix
-existed (unprefixed `items` and `mirror_state`), which keeps its names.
+Before anything is created, `foreign_tables` lists the tables with these names that the
+mirror did not make (the store then refuses the database as it is), and `legacy_prefix` finds
+a mirror made before the prefix existed (unprefixed `items` and `mirror_state`), which keeps
+its names.
 """
 
 from __future__ import annotations
@@ -31,20 +32,15 @@ from sqlalchemy import (
     Table,
     Text,
     inspect,
+    select,
 )
 from sqlalchemy.dialects.sqlite import DATETIME as SQLITE_DATETIME
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from ._columns import FieldColumns
+from ._options import DEFAULT_PREFIX, check_prefix
 
-__all__ = ["DEFAULT_PREFIX", "Tables", "check_prefix", "foreign_tables", "legacy_prefix"]
-
-#: Tables are `podio_items`, `podio_mirror_state`, `podio_app_<app_id>` unless told otherwise.
-DEFAULT_PREFIX = "podio_"
-
-# Lower-case ASCII, so that no dialect needs to quote (or case-fold) the names; short enough
-# that "<prefix>app_<app_id>" stays within PostgreSQL's 63 bytes.
-_PREFIX = re.compile(r"[a-z_][a-z0-9_]{0,29}")
+__all__ = ["DEFAULT_PREFIX", "Tables", "foreign_tables", "legacy_prefix"]
 
 # SQLite keeps datetimes as text: Podio's own "YYYY-MM-DD HH:MM:SS" (no microseconds), which
 # sorts as time does and which SQLite's date functions read.
@@ -88,16 +84,6 @@ _TYPES: dict[str, TypeEngine[Any]] = {
     "date": Date(),
     "datetime": UtcDateTime,
 }
-
-
-def check_prefix(prefix: object) -> str:
-    """The prefix, or ValueError naming what is wrong with it."""
-    if not isinstance(prefix, str) or (prefix and not _PREFIX.fullmatch(prefix)):
-        raise ValueError(
-            f"table_prefix {prefix!r} is not a table name prefix: lower-case ASCII letters, "
-            "digits and _ (at most 30, not starting with a digit), or '' for none"
-        )
-    return prefix
 
 
 @dataclass(frozen=True)
@@ -170,25 +156,37 @@ def _columns(conn: Connection, name: str) -> set[str] | None:
 
 
 def foreign_tables(conn: Connection, tables: Tables) -> list[str]:
-    """Tables named as the mirror's fixed ones that the mirror did not make, each with why:
-    without the mirror's columns, or one of the pair alone (the mirror creates both in one
-    transaction)."""
+    """Tables named as the mirror's that the mirror did not make, each with why: a fixed
+    table without the mirror's columns, one of the pair alone (the mirror creates both in
+    one transaction), a typed table that `mirror_state` does not record as built."""
     pair = (tables.items, tables.state)
     found = [(table, _columns(conn, table.name)) for table in pair]
-    if all(columns is None for _, columns in found):
-        return []
     foreign = []
     for table, columns in found:
         if columns is None:
             continue
         missing = sorted({c.name for c in table.columns} - columns)
+        other, other_columns = next((t, c) for t, c in found if t is not table)
         if missing:
             foreign.append(f"{table.name} (it has no column {', '.join(missing)})")
-        else:
-            other = next((t, c) for t, c in found if t is not table)
-            if other[1] is None:
-                foreign.append(f"{table.name} (without {other[0].name} beside it)")
-    return foreign
+        elif other_columns is None:
+            foreign.append(f"{table.name} (without {other.name} beside it)")
+    if foreign:
+        return foreign
+    typed = re.compile(rf"{re.escape(tables.prefix)}app_(\d+)")
+    names = {n: int(m[1]) for n in inspect(conn).get_table_names() if (m := typed.fullmatch(n))}
+    if not names:
+        return []
+    built: set[int] = set()
+    if found[1][1] is not None:
+        state = tables.state
+        rows = conn.execute(select(state.c.app_id).where(state.c.fields_key.is_not(None)))
+        built = {int(r[0]) for r in rows}
+    return [
+        f"{name} (not a typed table the mirror built)"
+        for name, app_id in sorted(names.items())
+        if app_id not in built
+    ]
 
 
 def legacy_prefix(conn: Connection) -> str | None:

@@ -24,9 +24,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
 from ._columns import FieldColumns, field_specs, fingerprint, plan_columns, to_datetime
-from ._engine import LOCK_TIMEOUT, open_engine, use_wal
+from ._engine import open_engine, use_wal
 from ._errors import MirrorError
-from ._schema import DEFAULT_PREFIX, Tables, check_prefix, foreign_tables, legacy_prefix
+from ._options import DEFAULT_PREFIX, LOCK_TIMEOUT, check_prefix
+from ._schema import Tables, foreign_tables, legacy_prefix
 
 __all__ = ["AppState", "MirrorStore"]
 
