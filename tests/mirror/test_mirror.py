@@ -60,6 +60,7 @@ async def test_update_create_delete_then_the_mirror_equals_a_fresh_export(
     assert (second.mode, second.created, second.updated, second.deleted) == (
         "incremental", 30, 50, 10,
     )  # fmt: skip
+    assert second.items == 1_220 == second.created + second.updated + second.unchanged
     # Count + one page of edits; counts disagree (deletions): the ids listed by the
     # exporter's ranges (its probe, about one page per 500 items, the sweep). No GET /app.
     assert second.listed and set(made) == {COUNT, FILTER} and made[COUNT] == 1
