@@ -97,7 +97,7 @@ def text_value(field: Field, value: Any, world: World) -> JSON:
 
 
 def number_value(field: Field, value: Any, world: World) -> JSON:
-    return {"value": fmt_number(float(_decimal(field, _unwrap(value), value)))}
+    return {"value": fmt_number(_decimal(field, _unwrap(value), value))}
 
 
 def money_value(field: Field, value: Any, world: World) -> JSON:
@@ -108,7 +108,7 @@ def money_value(field: Field, value: Any, world: World) -> JSON:
         currency, amount = allowed[0], value
     if currency not in allowed:
         raise _bad(field, value, f"takes a currency from {json.dumps(allowed)}")
-    return {"currency": currency, "value": fmt_number(float(_decimal(field, amount, value)))}
+    return {"currency": currency, "value": fmt_number(_decimal(field, amount, value))}
 
 
 def progress_value(field: Field, value: Any, world: World) -> JSON:
