@@ -21,8 +21,9 @@ TIMEOUTS = {"connect": 3.0, "read": 3.0, "write": 3.0, "pool": 3.0}
 
 @dataclass
 class TLS:
-    """A test CA: `server` for the loopback servers, `client` trusting it, `ca_file`."""
+    """A test CA (`ca`): `server` for the loopback servers, `client` trusting it, `ca_file`."""
 
+    ca: Any
     server: ssl.SSLContext
     client: ssl.SSLContext
     ca_file: str
@@ -39,7 +40,7 @@ def tls(tmp_path_factory: pytest.TempPathFactory) -> TLS:
     ca.configure_trust(client)
     ca_file = tmp_path_factory.mktemp("ca") / "ca.pem"
     ca.cert_pem.write_to_path(str(ca_file))
-    return TLS(server, client, str(ca_file))
+    return TLS(ca, server, client, str(ca_file))
 
 
 @pytest.fixture
