@@ -23,7 +23,7 @@ import pytest
 from podiokit._transport import read_into
 
 from ._servers import Conn, Server, answer
-from .conftest import TLS, TIMEOUTS, make_transport
+from .conftest import TIMEOUTS, TLS, make_transport
 
 pytestmark = pytest.mark.anyio
 
@@ -140,6 +140,7 @@ async def test_a_stray_body_after_a_head_answer_is_not_the_next_answer(
 ) -> None:
     if kind == "httpx":
         request.applymarker(pytest.mark.xfail(strict=True, reason=POISONED))
+
     def stray(conn: Conn) -> None:
         if conn.read_request():
             conn.send(b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nforged")  # HEAD: no body
