@@ -482,4 +482,4 @@ async def test_a_lying_content_length_costs_what_arrives(
         await response.aclose()
         server.handler = _then_ok
         await _next_is_clean(client, server)
-    assert len(buffer) <= 8 * MB  # what arrived, give or take its growth
+    assert len(buffer) <= 32 * MB  # at most 16 MB at once, then grown with what arrives
