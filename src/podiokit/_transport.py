@@ -180,13 +180,14 @@ class PodioTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
         port = _DEFAULT_PORTS.get(url.raw_scheme)
-        if port is None or not url.raw_host:
+        host = url.raw_host
+        if port is None or not host:
             raise _unsupported(url)
         if _mocked():
             return await self._via_httpcore(request)
         if _httpx_mocked():
             return await self._via_httpx(request)
-        key = (url.raw_scheme, url.raw_host, url.port or port)
+        key = (url.raw_scheme, host, url.port or port)
         pool = self._pools.get()
         timeouts: dict[str, float | None] = request.extensions.get("timeout", {})
         await pool.acquire(timeouts.get("pool"))
