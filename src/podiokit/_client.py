@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
@@ -13,7 +14,7 @@ from . import auth as _auth
 from ._pipeline import Config, Pipeline
 from ._ratelimit import RateLimit
 from ._resource import NOT_GIVEN, TimeoutArg, decode_json
-from ._transport import PodioTransport
+from ._transport import PodioTransport, check_verify, ssl_context
 from ._version import __version__
 from .auth import OAuthToken
 from .errors import (
@@ -79,6 +80,7 @@ class Podio(ResourceNamespaces):
         backoff_cap: float = _defaults.BACKOFF_CAP,
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        verify: ssl.SSLContext | str | bool = True,
     ) -> None:
         """
         Args:
@@ -102,6 +104,10 @@ class Podio(ResourceNamespaces):
                 podiokit never closes it).
             transport: the httpx transport of the client podiokit makes (e.g.
                 `podiokit.transports.aiohttp_transport()`); podiokit closes it.
+            verify: TLS verification, as httpx takes it: True (certifi's CAs, or
+                SSL_CERT_FILE / SSL_CERT_DIR when set), an `ssl.SSLContext` or the path of
+                a CA bundle (a private CA behind an inspecting proxy), or False (off: never
+                in production). Not with `http_client` or `transport`: configure those.
         """
         if client_secret is not None:  # a traceback printing locals shows '***'
             client_secret = _auth.secret(client_secret)
@@ -115,7 +121,7 @@ class Podio(ResourceNamespaces):
         backoff_base = _options.seconds("backoff_base", backoff_base)
         backoff_cap = _options.seconds("backoff_cap", backoff_cap)
         pace_threshold = _options.share("pace_threshold", pace_threshold)
-        api_url = api_url.rstrip("/")
+        api_url = _check_api_url(api_url)
         config = Config(
             api_url=api_url,
             auth_url=auth_url,
@@ -133,6 +139,12 @@ class Podio(ResourceNamespaces):
             raise ValueError(
                 "pass either http_client or transport, not both: give your own client its transport"
             )
+        verify = check_verify(verify)
+        if verify is not True and (transport is not None or http_client is not None):
+            raise ValueError(
+                "verify= configures podiokit's own transport: with http_client or transport, "
+                "set TLS verification on them instead"
+            )
         owns_http = http_client is None
         direct: PodioTransport | None = None
         if http_client is None:
@@ -140,13 +152,14 @@ class Podio(ResourceNamespaces):
             # podiokit's own transport (_transport/), unless a proxy is configured in the
             # environment: httpx honours HTTP(S)_PROXY only with its own transports.
             if transport is None and not _env_proxies():
-                transport = direct = PodioTransport(max_connections=pool)
+                transport = direct = PodioTransport(max_connections=pool, verify=verify)
             http_client = httpx.AsyncClient(
                 timeout=timeout,
                 limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool),
                 headers={"User-Agent": f"podiokit/{__version__}", "Accept": "application/json"},
-                # TLS verification stays on: only a client you pass yourself can turn it off.
-                verify=True,
+                # Used by httpx's own transports (a proxy from the environment); a CA path
+                # becomes a context here, as httpx deprecates paths.
+                verify=verify if isinstance(verify, bool) else ssl_context(verify),
                 follow_redirects=False,
                 transport=transport,
             )
@@ -404,6 +417,18 @@ class Podio(ResourceNamespaces):
             max_retries=max_retries,
         )
         return decode_json(response)
+
+
+def _check_api_url(api_url: str) -> str:
+    """`api_url` without its trailing slash; only http(s) to a named host, so that a typo
+    (`htps://`) fails here instead of sending the token in clear text later."""
+    try:
+        url = httpx.URL(api_url)
+    except (httpx.InvalidURL, TypeError):
+        url = None
+    if url is None or url.scheme not in ("http", "https") or not url.host:
+        raise ValueError(f"api_url must be an http:// or https:// URL with a host, not {api_url!r}")
+    return api_url.rstrip("/")
 
 
 def _env_proxies() -> bool:

@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 import anyio
@@ -43,6 +44,8 @@ if TYPE_CHECKING:
 __all__ = ["Caller", "Config", "Pipeline"]
 
 logger = logging.getLogger("podiokit")
+#: httpx's logger: podiokit's direct path logs the line httpx's client would.
+_httpx_logger = logging.getLogger("httpx")
 
 _JSON_HEADERS = {"Content-Type": "application/json"}
 _TOKEN_PATH = "/oauth/token"
@@ -436,11 +439,12 @@ class Pipeline(Generic[C]):
                     await response.aclose()  # the connection goes back, or closes if cut short
             if not stream or response.status_code >= 300:
                 _release_stream(response)
-        except httpx.TimeoutException as exc:
-            raise PodioTimeoutError(
-                f"timed out: {type(exc).__name__}", method=request.method, path=path
-            ) from exc
         except httpx.TransportError as exc:
+            _name_request(exc, request)
+            if isinstance(exc, httpx.TimeoutException):
+                raise PodioTimeoutError(
+                    f"timed out: {type(exc).__name__}", method=request.method, path=path
+                ) from exc
             raise PodioConnectionError(
                 f"connection failed: {type(exc).__name__}: {_safe_reason(exc)}",
                 method=request.method,
@@ -457,16 +461,32 @@ class Pipeline(Generic[C]):
         return response
 
     async def _send_direct(self, request: httpx.Request, *, stream: bool) -> httpx.Response:
-        """`httpx.AsyncClient.send` for podiokit's own client, without the client layer."""
+        """`httpx.AsyncClient.send` for podiokit's own client, without the client layer, but
+        with what of it a caller sees: cookies the server sets are kept in the client's jar
+        (a load balancer's stickiness; `build_request` sends them back), httpx's
+        "HTTP Request:" INFO line is logged, and failures name their request."""
         assert self._direct is not None
+        started = time.perf_counter()
         response = await self._direct.handle_async_request(request)
         response.request = request
+        if "set-cookie" in response.headers:
+            self.http.cookies.extract_cookies(response)
+        if _httpx_logger.isEnabledFor(logging.INFO):
+            _httpx_logger.info(
+                'HTTP Request: %s %s "%s %d %s"',
+                request.method,
+                request.url,
+                response.http_version,
+                response.status_code,
+                response.reason_phrase,
+            )
         if not stream:
             try:
                 await response.aread()  # closes the stream once read: the connection is free
             except BaseException:
                 await response.aclose()
                 raise
+            response.elapsed = timedelta(seconds=time.perf_counter() - started)
         return response
 
     # -- the token endpoint --------------------------------------------------------------
@@ -609,6 +629,15 @@ def _file_positions(files: Any) -> list[tuple[Any, int]]:
 def _rewind(positions: list[tuple[Any, int]]) -> None:
     for fileobj, position in positions:
         fileobj.seek(position)
+
+
+def _name_request(exc: httpx.TransportError, request: httpx.Request) -> None:
+    """Give `exc` its request when it has none (raised below httpx's client layer: podiokit's
+    direct path, or a body read into the caller's buffer), as httpx's client would."""
+    try:
+        exc.request  # noqa: B018 (a property that raises RuntimeError when unset)
+    except RuntimeError:
+        exc.request = request
 
 
 def _safe_reason(exc: Exception) -> str:

@@ -9,6 +9,7 @@ async face's own, never a second copy. Only the forwarding below is hand-written
 
 from __future__ import annotations
 
+import ssl
 import weakref
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Mapping
 from types import TracebackType
@@ -78,6 +79,7 @@ class SyncPodio(SyncResourceNamespaces):
         backoff_cap: float = _defaults.BACKOFF_CAP,
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        verify: ssl.SSLContext | str | bool = True,
     ) -> None:
         """Takes `Podio`'s arguments (see `Podio.__init__`), with two differences:
         `on_token_will_refresh` is a plain function, called with this client's session in
@@ -108,6 +110,7 @@ class SyncPodio(SyncResourceNamespaces):
                 backoff_cap=backoff_cap,
                 http_client=http_client,
                 transport=transport,
+                verify=verify,
             )
         except Exception:
             runner.close()
