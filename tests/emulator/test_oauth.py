@@ -245,9 +245,7 @@ async def test_programs_and_switches_are_answered_at_once(http: httpx.AsyncClien
     quiet = Emulator(items=0, consent_page=False)
     transport = httpx.ASGITransport(app=quiet.app)
     async with httpx.AsyncClient(transport=transport, base_url=quiet.credentials["api_url"]) as h:
-        response = await h.get(
-            "/oauth/authorize", params=_authorize_params(quiet), headers=BROWSER
-        )
+        response = await h.get("/oauth/authorize", params=_authorize_params(quiet), headers=BROWSER)
     assert response.status_code == 302
 
 

@@ -61,7 +61,9 @@ async def test_a_forged_callback_changes_nothing(web: FastAPI, emu: Emulator) ->
         login = await b.get("/auth/login")
         pending = dict(b.cookies)
         real = _state(login.headers["location"])
-        other_key = URLSafeTimedSerializer("another-secret-key-0123456789", salt="podiokit.oauth-state")
+        other_key = URLSafeTimedSerializer(
+            "another-secret-key-0123456789", salt="podiokit.oauth-state"
+        )
         # Any site can link these: made up, tampered with, signed with another key.
         for forged in ("forged", real[:-3] + "abc", other_key.dumps("x")):
             response = await b.get("/auth/callback", params={"state": forged, "code": "x"})
@@ -287,7 +289,5 @@ async def test_next_is_restricted_to_the_apps_own_paths(
 async def test_login_url_follows_the_callback_and_can_be_given(podio: Podio) -> None:
     auth = PodioAuth(podio, redirect_uri=f"{APP_URL}/account/callback", secret_key=SECRET)
     assert auth.login_url == "/account/login"
-    given = PodioAuth(
-        podio, redirect_uri=REDIRECT_URI, secret_key=SECRET, login_url="/signin"
-    )
+    given = PodioAuth(podio, redirect_uri=REDIRECT_URI, secret_key=SECRET, login_url="/signin")
     assert given.login_url == "/signin"

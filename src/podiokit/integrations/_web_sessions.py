@@ -46,14 +46,22 @@ class WebSessions:
         """True while the session exists, belongs to `user_id`, has not expired and was not
         ended by `end_all`. A record found expired or ended is deleted."""
         record = await self.store.get(_key(sid))
-        if record is None or record.token_type != _SESSION or record.ref != TokenRef("user", user_id):
+        if (
+            record is None
+            or record.token_type != _SESSION
+            or record.ref != TokenRef("user", user_id)
+        ):
             return False
         now = datetime.now(timezone.utc)
         if record.expires_at is None or record.expires_at <= now or record.issued_at is None:
             await self.store.delete(_key(sid))
             return False
         ended = await self.store.get(_ended_key(user_id))
-        if ended is not None and ended.issued_at is not None and record.issued_at <= ended.issued_at:
+        if (
+            ended is not None
+            and ended.issued_at is not None
+            and record.issued_at <= ended.issued_at
+        ):
             await self.store.delete(_key(sid))
             return False
         return True

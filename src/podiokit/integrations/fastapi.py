@@ -142,7 +142,9 @@ class PodioAuth:
         if parts.scheme not in ("http", "https"):
             raise ValueError(f"redirect_uri must be an http(s) URL, not {redirect_uri!r}")
         if not cookie_name or not cookie_name.replace("_", "").replace("-", "").isalnum():
-            raise ValueError(f"cookie_name must be letters, digits, '_' or '-', not {cookie_name!r}")
+            raise ValueError(
+                f"cookie_name must be letters, digits, '_' or '-', not {cookie_name!r}"
+            )
         if max_age < 1 or state_max_age < 1:
             raise ValueError("max_age and state_max_age must be at least 1 second")
         self.podio = podio
@@ -231,7 +233,9 @@ class PodioAuth:
             return self._page(403, "Sign-in cancelled",
                               "You did not allow access to your Podio account.", forget=cookie_name)  # fmt: skip
         if error:
-            return self._page(400, "Sign-in failed", f"Podio answered: {error}.", forget=cookie_name)
+            return self._page(
+                400, "Sign-in failed", f"Podio answered: {error}.", forget=cookie_name
+            )
         code = query.get("code")
         if not code:
             return self._page(400, "Sign-in failed", "Podio sent no authorization code.",
@@ -387,7 +391,9 @@ class PodioAuth:
         # each other, and a callback touches only its own.
         return self.state_cookie_prefix + _digest(state)[:24]
 
-    def _page(self, status: int, title: str, message: str, *, forget: str | None = None) -> Response:
+    def _page(
+        self, status: int, title: str, message: str, *, forget: str | None = None
+    ) -> Response:
         login = html.escape(self.login_url, quote=True)
         body = (
             '<!doctype html><html lang="en"><meta charset="utf-8">'
