@@ -203,6 +203,9 @@ async def test_a_shared_secret_in_the_hook_url_keeps_forged_deliveries_out(
     emu.deliver_hooks_to(app, backoff=0.0)
     url = webhooks.hook_url("https://myapp.example/")
     assert url == f"https://myapp.example/podio/hooks?podiokit_secret={SHARED}"
+    assert webhooks.hook_url("https://myapp.example/in/hooks?a=1") == (
+        f"https://myapp.example/in/hooks?a=1&podiokit_secret={SHARED}"
+    )
     # Podio moves the URL's query into the body it posts: verification and events pass.
     hook = await hooks_podio.hooks.create("app", _app_id(emu), url=url, type="item.create")
     assert await _status(hooks_podio, _app_id(emu), hook.hook_id) == "active"

@@ -537,12 +537,15 @@ class PodioWebhooks:
     def __repr__(self) -> str:
         return f"PodioWebhooks(path={self.path!r}, secret={'***' if self.secret else None})"
 
-    def hook_url(self, base_url: str) -> str:
-        """The URL to register with `podio.hooks.create`: `base_url` (your public origin,
-        e.g. "https://myapp.example") + the route's path + the secret's query, if any."""
-        url = base_url.rstrip("/") + self.path
+    def hook_url(self, public_url: str) -> str:
+        """The URL to register with `podio.hooks.create`: `public_url` (your origin, e.g.
+        "https://myapp.example", to which the route's path is added; or the receiver's
+        whole public URL when it has a path) with the secret in its query, if any."""
+        parts = urlsplit(public_url)
+        url = public_url.rstrip("/") + self.path if parts.path in ("", "/") else public_url
         if self.secret is not None:
-            url += f"?{quote(self.secret_param)}={quote(self.secret)}"
+            sep = "&" if parts.query else "?"
+            url += f"{sep}{quote(self.secret_param)}={quote(self.secret)}"
         return url
 
     async def receive(self, request: Request) -> Response:
