@@ -78,12 +78,13 @@ def app_url(chromium: None, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
 
 def _wait_title(driver: Any, title: str) -> None:
+    from selenium.common.exceptions import TimeoutException
     from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
     try:
         WebDriverWait(driver, 15).until(expected_conditions.title_is(title))
-    except Exception:
+    except TimeoutException:
         raise AssertionError(f"expected the page {title!r}, got {driver.title!r} at "
                              f"{driver.current_url}: {_text(driver)[:300]!r}") from None  # fmt: skip
 
