@@ -280,9 +280,10 @@ class PodioAuth:
         everywhere = request.query_params.get("everywhere")
         if everywhere is None and _is_form(request):
             try:
-                everywhere = (await request.form()).get("everywhere")  # type: ignore[assignment]
+                value = (await request.form()).get("everywhere")
             except (StarletteHTTPException, MultiPartException, ValueError):
-                everywhere = None
+                value = None
+            everywhere = value if isinstance(value, str) else None
         signed = self._signed(request)
         if signed is not None:
             user_id, sid = signed
