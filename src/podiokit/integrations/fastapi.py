@@ -54,6 +54,7 @@ from ..errors import (
     PodioInvalidGrantError,
     PodioServerError,
     PodioUnavailableError,
+    SessionStoreError,
 )
 from ._web_sessions import WebSessions
 from .hook_events import HookEvent, MalformedHookEvent
@@ -246,6 +247,8 @@ class PodioAuth:
         except PodioBadRequestError:  # a used, expired or foreign code
             return self._page(400, "Sign-in failed", "The authorization code was refused. "
                               "Please sign in again.", forget=cookie_name)  # fmt: skip
+        except SessionStoreError:
+            raise  # this app's store failed, not Podio: a server error
         except PodioError as exc:
             log.warning("Podio sign-in: the code exchange failed: %s", type(exc).__name__)
             return self._page(502, "Sign-in failed", "Podio could not be reached. Try again.",
