@@ -1,5 +1,7 @@
 """Developer tasks. CI (`.ci/run`) runs `tests` on every Python below, `httpx_suite`, then
-`lint`, `typecheck`, `codegen -- --check`, `wheel` and `docs`; a release runs `release_check`."""
+`lint`, `typecheck`, `codegen -- --check`, `docs` and `wheel`; a release runs `release_check`.
+The browser tests (tests/browser) need Debian's `chromium` and `chromium-driver`; `.ci/run`
+installs them."""
 
 from __future__ import annotations
 
@@ -111,8 +113,11 @@ DOCS_REQUIREMENTS = ["mkdocs>=1.6,<2", "mkdocs-material>=9.5,<10", "mkdocstrings
 @nox.session(python=PYTHON)
 def docs(session: nox.Session) -> None:
     """Build the documentation site with `mkdocs build --strict` (a broken link, a missing
-    page or anchor fails it) after checking that docs/reference/ matches the spec. The site
-    goes to the session's temporary directory; `nox -s docs -- serve` previews it instead."""
+    page or anchor fails it) after checking that docs/reference/ matches the spec, then read
+    it in Chromium at desktop and phone widths (tests/browser/test_docs_site.py: console
+    errors, titles, code cut off). The site goes to the session's temporary directory.
+    `nox -s docs -- serve` previews it instead, on http://127.0.0.1:8100 (mkdocs.yml's
+    `dev_addr`: 8000 and 8001 are `podiokit emulator`'s and the FastAPI example's)."""
     _install(session)
     session.install(*DOCS_REQUIREMENTS)
     session.run("python", "-m", "codegen", "--check")
@@ -122,6 +127,9 @@ def docs(session: nox.Session) -> None:
         return
     site = pathlib.Path(session.create_tmp()).resolve() / "site"
     session.run("mkdocs", "build", "--strict", "--site-dir", str(site), *session.posargs, env=env)
+    session.run(
+        "pytest", "-q", "tests/browser/test_docs_site.py", env={"PODIOKIT_DOCS_SITE": str(site)}
+    )
 
 
 @nox.session(python=PYTHON)

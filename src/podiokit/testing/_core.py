@@ -38,6 +38,8 @@ class Options:
     fault_seed: int = 0
     # Where /oauth/authorize may send the browser back to (§1.2: the API key's domain).
     redirect_domains: tuple[str, ...] = DEFAULT_REDIRECT_DOMAINS
+    # A browser at /oauth/authorize sees a consent page (programs are answered at once).
+    consent_page: bool = True
 
     def validate(self) -> None:
         if self.refresh not in ("rotate", "reuse"):

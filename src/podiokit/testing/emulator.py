@@ -27,7 +27,11 @@ class Emulator:
     quarter unless rate_limit_limited is given), rate_window (seconds the hourly budget lasts;
     shorten it in tests so a tripped limit clears), latency (ms), fault_rate (0..1), fault_seed,
     redirect_domains (the API key's registered domains: /oauth/authorize redirects only to
-    these hosts or their subdomains; default loopback hosts, localhost and *.test).
+    these hosts or their subdomains; default loopback hosts, localhost and *.test),
+    consent_page (True: a browser opening `/oauth/authorize` sees a consent page naming the
+    app and scope, with the demo users to sign in as and Approve / Deny buttons; a program
+    that does not ask for HTML, or a request with the `user=<id or e-mail>` or `deny=1`
+    switch, is redirected back at once. False: browsers are redirected at once too).
     """
 
     def __init__(
@@ -44,6 +48,7 @@ class Emulator:
         fault_rate: float = 0.0,
         fault_seed: int = 0,
         redirect_domains: Sequence[str] = DEFAULT_REDIRECT_DOMAINS,
+        consent_page: bool = True,
     ) -> None:
         if isinstance(redirect_domains, str):  # a str is a Sequence[str] of letters
             raise ValueError("redirect_domains must be a sequence of domain names, not a str")
@@ -59,6 +64,7 @@ class Emulator:
             fault_rate=fault_rate,
             fault_seed=fault_seed,
             redirect_domains=tuple(redirect_domains),
+            consent_page=consent_page,
         )
         self._core = Core(options)
         self.app = EmulatorApp(self._core)
