@@ -103,11 +103,12 @@ def _file(value: Mapping[str, Any] | None) -> FileRef | None:
 
 
 def _contact(entry: Mapping[str, Any]) -> Any:
-    value = entry.get("value")
+    value: Any = entry.get("value")
     if not isinstance(value, Mapping):
         return Contact(value) if isinstance(value, int) else value
+    profile_id: Any = value.get("profile_id")
     return Contact(
-        value.get("profile_id"), value.get("name"), value.get("type"), value.get("user_id"),
+        profile_id, value.get("name"), value.get("type"), value.get("user_id"),
         tuple(value.get("mail") or ()), value,
     )  # fmt: skip
 
@@ -147,8 +148,9 @@ def _ref(resolve: Callable[[int | None], type[Any] | None]) -> Callable[[Any], A
             return ItemRef(value) if isinstance(value, int) else value
         app = value.get("app")
         app_id = app.get("app_id") if isinstance(app, Mapping) else None
+        item_id: Any = value.get("item_id")
         return ItemRef(
-            value.get("item_id"), title=value.get("title"), app_id=app_id,
+            item_id, title=value.get("title"), app_id=app_id,
             model=resolve(app_id), raw=value,
         )  # fmt: skip
 

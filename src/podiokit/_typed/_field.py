@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,7 +39,7 @@ class PodioField:
     label: str = ""
     required: bool = False
     multiple: bool = False
-    options: type[Option] | None = None
+    options: builtins.type[Option] | None = None
     apps: tuple[int, ...] = ()
     time: str | None = None
     end: str | None = None

@@ -224,7 +224,7 @@ class AppModel(BaseModel):
         """An instance holding only `values` (each validated as if assigned), for an update
         that changes a few fields: `podio.items.update(item_id, Deal.changes(amount=...))`.
         Required fields left out are not sent."""
-        obj = cls.model_construct(_fields_set=set())
+        obj: Self = cls.model_construct(_fields_set=set())  # type: ignore[assignment]
         for name in cls.model_fields:
             if name not in obj.__dict__:  # a required field: absent until assigned
                 obj.__dict__[name] = None

@@ -107,7 +107,7 @@ class Option(enum.Enum):
             member._value_ = option_id
             member._name_ = f"UNKNOWN_{option_id}"
             member.text = text or ""
-            member._sort_order_ = len(cls.__members__) + option_id
+            setattr(member, "_sort_order_", len(cls.__members__) + option_id)  # noqa: B010
             _UNKNOWN[key] = member
         return member
 
@@ -168,21 +168,22 @@ class DateRange(Generic[D]):
 
     @classmethod
     def _check(cls, value: Any) -> DateRange[Any]:
+        checked: DateRange[Any]
         if isinstance(value, DateRange):
             return value
         if isinstance(value, _fields.DateRange):
-            return cls(value.start, value.end)
-        if isinstance(value, tuple) and len(value) == 2:
-            value = cls(*value)
+            checked = DateRange(value.start, value.end)
+        elif isinstance(value, tuple) and len(value) == 2:
+            checked = DateRange(*value)
         elif isinstance(value, date):
-            value = cls(value)
+            checked = DateRange(value)
         else:
             raise ValueError(f"expected DateRange(start, end), not {value!r}")
-        if not isinstance(value.start, date) or not (
-            value.end is None or isinstance(value.end, date)
+        if not isinstance(checked.start, date) or not (
+            checked.end is None or isinstance(checked.end, date)
         ):
             raise ValueError("a DateRange's start and end are dates or datetimes")
-        return value
+        return checked
 
     def as_json(self) -> JSON:
         return {"start": self.start.isoformat(), "end": self.end and self.end.isoformat()}
@@ -237,8 +238,9 @@ class ItemRef(Generic[M]):
         if isinstance(value, AppModel):
             if value.item_id is None:
                 raise ValueError(f"{type(value).__name__} has no item_id: create it first")
-            return cls(value.item_id, app_id=value.app_id or None, model=type(value))
-        return cls(_positive_id(value, "an item id"))
+            model: type[Any] = type(value)
+            return ItemRef(value.item_id, app_id=value.app_id or None, model=model)
+        return ItemRef(_positive_id(value, "an item id"))
 
     def as_json(self) -> JSON:
         return dict(self.raw) if self.raw is not None else {"item_id": self.item_id}

@@ -79,6 +79,10 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
 def _referenced_apps(settings: Mapping[str, Any]) -> tuple[int, ...]:
     # Newer apps list `referenced_apps: [{app_id, view_id, app}]`, older ones
     # `referenceable_types: [app_id]` or `apps: [{app_id, ...}]`.
@@ -107,12 +111,14 @@ def field_def(data: Mapping[str, Any], app_id: int) -> FieldDef:
     kind = data.get("type")
     if not isinstance(kind, str) or not kind:
         raise DefinitionError(f"app {app_id}: field {field_id} has no type")
-    config = data.get("config") if isinstance(data.get("config"), Mapping) else {}
-    settings = config.get("settings") if isinstance(config.get("settings"), Mapping) else {}
+    config = _mapping(data.get("config"))
+    settings = _mapping(config.get("settings"))
     external_id = _text(data.get("external_id")) or str(field_id)
     label = _text(data.get("label")) or _text(config.get("label")) or external_id
     options: tuple[OptionDef, ...] = ()
-    multiple, apps, time, end, currencies, returns = False, (), None, None, (), None
+    apps: tuple[int, ...] = ()
+    currencies: tuple[str, ...] = ()
+    multiple, time, end, returns = False, None, None, None
     if kind in ("category", "question"):
         multiple = bool(settings.get("multiple", False))
         options = tuple(
@@ -152,7 +158,7 @@ def app_def(data: Any) -> AppDef:
     if not isinstance(data, Mapping):
         raise DefinitionError(f"an app definition is a JSON object, not {type(data).__name__}")
     app_id = _int(data.get("app_id"), "app_id")
-    config = data.get("config") if isinstance(data.get("config"), Mapping) else {}
+    config = _mapping(data.get("config"))
     name = _text(config.get("name")) or _text(data.get("name")) or f"App {app_id}"
     item_name = _text(config.get("item_name")) or _text(data.get("item_name")) or name
     revision = data.get("current_revision")

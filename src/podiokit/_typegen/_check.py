@@ -109,13 +109,12 @@ def _show(value: Any) -> str:
 
 def differences(file_apps: Sequence[AppDef], apps: Sequence[AppDef]) -> list[str]:
     """One line per difference between the file's apps and the current ones."""
-    old_plan, new_plan = _plan(file_apps) if file_apps else None, _plan(apps)
-    old_classes = {c.app.app_id: c for c in old_plan.classes} if old_plan else {}
-    new_classes = {c.app.app_id: c for c in new_plan.classes}
+    old_classes = {c.app.app_id: c for c in _plan(file_apps).classes} if file_apps else {}
+    new_classes = {c.app.app_id: c for c in _plan(apps).classes} if apps else {}
     out: list[str] = []
-    for app_id, old in old_classes.items():
+    for app_id, gone in old_classes.items():
         if app_id not in new_classes:
-            out.append(f"{_where(old.app, old.name)}: no longer generated")
+            out.append(f"{_where(gone.app, gone.name)}: no longer generated")
     for app_id, new in new_classes.items():
         app = new.app
         old = old_classes.get(app_id)
