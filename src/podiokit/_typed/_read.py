@@ -15,7 +15,7 @@ import httpx
 
 from .._resource import _request_parts, decode_json
 from ..errors import PodioResponseError
-from ._model import AppModel, AppModelT
+from ._model import AppModelT
 
 __all__ = ["ModelPage", "read_item", "read_page"]
 

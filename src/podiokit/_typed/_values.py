@@ -47,9 +47,7 @@ def _schema(check: Callable[[Any], Any]) -> CoreSchema:
 
     return core_schema.no_info_plain_validator_function(
         check,
-        serialization=core_schema.plain_serializer_function_ser_schema(
-            _as_json, when_used="json"
-        ),
+        serialization=core_schema.plain_serializer_function_ser_schema(_as_json, when_used="json"),
     )
 
 
@@ -366,11 +364,7 @@ class Location:
     def as_json(self) -> JSON:
         if self.raw is not None:
             return dict(self.raw)
-        return {
-            k: getattr(self, k)
-            for k in LOCATION_KEYS
-            if getattr(self, k) is not None
-        }
+        return {k: getattr(self, k) for k in LOCATION_KEYS if getattr(self, k) is not None}
 
 
 #: The parts of a location a write may carry (`podiokit.fields` checks them).

@@ -134,7 +134,9 @@ def field_def(data: Mapping[str, Any], app_id: int) -> FieldDef:
         time = _text(settings.get("time")) or "enabled"
         end = _text(settings.get("end")) or "enabled"
     elif kind == "money":
-        currencies = tuple(c for c in settings.get("allowed_currencies") or () if isinstance(c, str))
+        currencies = tuple(
+            c for c in settings.get("allowed_currencies") or () if isinstance(c, str)
+        )
     elif kind == "calculation":
         returns = _calculation_returns(settings)
     return FieldDef(

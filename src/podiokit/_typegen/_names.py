@@ -40,9 +40,7 @@ def camel(text: str) -> str:
     return "".join(p[0].upper() + p[1:] for p in parts)
 
 
-def _unique(
-    items: Iterable[tuple[int, str]], suffix: Callable[[str, int], str]
-) -> dict[int, str]:
+def _unique(items: Iterable[tuple[int, str]], suffix: Callable[[str, int], str]) -> dict[int, str]:
     """id -> name, the lowest id keeping a shared name and the others `suffix(name, id)`."""
     out: dict[int, str] = {}
     taken: set[str] = set()
