@@ -43,11 +43,11 @@ def register(app: typer.Typer, command_cls: type[Any]) -> None:
         short_help="Write typed classes for apps; --check them in CI.",
     )
     def typegen_command(
-        app_ids: list[int] = typer.Argument(None, metavar="APP_ID", show_default=False, help="Apps, in the order of their classes (default: those in --from-json; with --check, the file's)."),
-        out: str = typer.Option(..., "--out", "-o", metavar="PATH", help="The Python module to write (with --check, to compare)."),
-        from_json: list[str] = typer.Option([], "--from-json", metavar="FILE", help="App definitions saved as JSON (one app or a list per file): no network."),
-        check: bool = typer.Option(False, "--check", help="Write nothing; exit 1 naming each difference between OUT and the apps."),
-        save_json: str = typer.Option("", "--save-json", metavar="PATH", show_default=False, help="Also save the definitions read from Podio, for --from-json and the emulator."),
+        app_ids: list[int] = typer.Argument(None, metavar="APP_ID", show_default=False, help="Apps, in class order (default: --from-json's; with --check, OUT's)."),
+        out: str = typer.Option(..., "--out", "-o", metavar="PATH", help="The module to write (with --check: to compare)."),
+        from_json: list[str] = typer.Option([], "--from-json", metavar="FILE", help="Saved app definitions (JSON of GET /app/APP_ID): no network."),
+        check: bool = typer.Option(False, "--check", help="Write nothing; exit 1 naming each difference from the apps."),
+        save_json: str = typer.Option("", "--save-json", metavar="PATH", show_default=False, help="Also save the definitions read, for --from-json and the emulator."),
         app_token: list[str] = app_token_option(),
         session_file: str = session_file_option(),
     ) -> None:  # fmt: skip

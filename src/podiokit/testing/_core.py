@@ -7,6 +7,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from ._app_defs import load_apps
 from ._common import JSON
 from ._filter import FilterCache
 from ._hooks_delivery import HookDelivery
@@ -38,6 +39,8 @@ class Options:
     fault_seed: int = 0
     # Where /oauth/authorize may send the browser back to (§1.2: the API key's domain).
     redirect_domains: tuple[str, ...] = DEFAULT_REDIRECT_DOMAINS
+    # App definitions (GET /app/{app_id} JSON, or files of it) added after the seed.
+    apps: tuple[Any, ...] = ()
 
     def validate(self) -> None:
         if self.refresh not in ("rotate", "reuse"):
@@ -67,6 +70,7 @@ class Core:
         opts = self.options
         self.world = World()
         seed(self.world, opts.seed, opts.items)
+        load_apps(self.world, opts.apps)
         index_media(self.world)
         self.tokens = TokenStore(opts.token_lifetime, opts.refresh)
         limited = opts.rate_limit_limited or max(1, opts.rate_limit // 4)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -27,7 +28,9 @@ class Emulator:
     quarter unless rate_limit_limited is given), rate_window (seconds the hourly budget lasts;
     shorten it in tests so a tripped limit clears), latency (ms), fault_rate (0..1), fault_seed,
     redirect_domains (the API key's registered domains: /oauth/authorize redirects only to
-    these hosts or their subdomains; default loopback hosts, localhost and *.test).
+    these hosts or their subdomains; default loopback hosts, localhost and *.test), apps
+    (app definitions to add: the JSON of GET /app/{app_id} as dicts, or paths of files
+    holding one or a list, e.g. saved by `podiokit typegen --save-json`).
     """
 
     def __init__(
@@ -44,6 +47,7 @@ class Emulator:
         fault_rate: float = 0.0,
         fault_seed: int = 0,
         redirect_domains: Sequence[str] = DEFAULT_REDIRECT_DOMAINS,
+        apps: Sequence[Any] | str | os.PathLike[str] = (),
     ) -> None:
         if isinstance(redirect_domains, str):  # a str is a Sequence[str] of letters
             raise ValueError("redirect_domains must be a sequence of domain names, not a str")
@@ -59,6 +63,8 @@ class Emulator:
             fault_rate=fault_rate,
             fault_seed=fault_seed,
             redirect_domains=tuple(redirect_domains),
+            # One definition or file may be given alone.
+            apps=(apps,) if isinstance(apps, (str, os.PathLike, Mapping)) else tuple(apps),
         )
         self._core = Core(options)
         self.app = EmulatorApp(self._core)
