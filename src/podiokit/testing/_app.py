@@ -13,10 +13,10 @@ from starlette.types import Receive, Scope, Send
 
 from . import (
     _control,
-    _routes_apps,
     _hooks_delivery,
     _oauth,
     _push,
+    _routes_apps,
     _routes_core,
     _routes_files,
     _routes_items,
