@@ -45,11 +45,18 @@ class _Table:
     __slots__ = ("by_id", "empties")
 
     def __init__(self, cls: type[AppModel]) -> None:
-        self.by_id: dict[int, tuple[str, Callable[[list[Any]], Any]]] = {}
+        # field_id -> (attribute, reader, the types the reader takes): an entry of another
+        # type (the field's type changed since) is left alone, kept in the item's JSON.
+        self.by_id: dict[int, tuple[str, Callable[[list[Any]], Any], frozenset[str]]] = {}
         self.empties: list[tuple[str, bool]] = []
         for name, pf in cls.podio_fields.items():
-            self.by_id[pf.field_id] = (name, reader(pf, _resolver(cls, pf)))
+            kinds = _OPTION_TYPES if pf.type in _OPTION_TYPES else frozenset({pf.type})
+            self.by_id[pf.field_id] = (name, reader(pf, _resolver(cls, pf)), kinds)
             self.empties.append((name, empty(pf) == []))
+
+
+# A category and a question field hold the same values (an app may turn one into the other).
+_OPTION_TYPES = frozenset({"category", "question"})
 
 
 def _resolver(cls: type[AppModel], pf: PodioField) -> Callable[[int | None], type[Any] | None]:
@@ -128,7 +135,9 @@ class AppModel(BaseModel):
         for entry in raw.get("fields") or ():
             hit = by_id.get(entry.get("field_id"))
             if hit is not None:
-                values[hit[0]] = hit[1](entry.get("values") or [])
+                kind = entry.get("type")
+                if kind is None or kind in hit[2]:
+                    values[hit[0]] = hit[1](entry.get("values") or [])
         app = raw.get("app")
         if app is not None:
             cls._check_app(app, raw)
