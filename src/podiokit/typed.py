@@ -70,6 +70,7 @@ from ._typed import (
     Money,
     NumberRange,
     Option,
+    OptionFilter,
     PodioField,
     RefFilter,
 )
@@ -92,6 +93,7 @@ __all__ = [
     "Money",
     "NumberRange",
     "Option",
+    "OptionFilter",
     "Phone",
     "PodioField",
     "RefFilter",

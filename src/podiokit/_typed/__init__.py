@@ -7,7 +7,14 @@ Public names are re-exported by `podiokit.typed`. Generated resources use `AppMo
 
 from __future__ import annotations
 
-from ._aliases import ContactFilter, DateFilter, DurationRange, NumberRange, RefFilter
+from ._aliases import (
+    ContactFilter,
+    DateFilter,
+    DurationRange,
+    NumberRange,
+    OptionFilter,
+    RefFilter,
+)
 from ._field import PodioField
 from ._model import AppModel, AppModelT
 from ._read import ModelPage, read_item, read_page
@@ -29,6 +36,7 @@ __all__ = [
     "Money",
     "NumberRange",
     "Option",
+    "OptionFilter",
     "PodioField",
     "RefFilter",
     "read_item",

@@ -5,12 +5,24 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, TypeVar
 
 from ._model import AppModel
-from ._values import Contact, ItemRef
+from ._values import Contact, ItemRef, Option
 
-__all__ = ["ContactFilter", "DateFilter", "DurationRange", "NumberRange", "RefFilter"]
+__all__ = [
+    "ContactFilter",
+    "DateFilter",
+    "DurationRange",
+    "NumberRange",
+    "OptionFilter",
+    "RefFilter",
+]
+
+_O = TypeVar("_O", bound=Option)
+
+#: Options of a category or question field: one member of its enum, or several.
+OptionFilter: TypeAlias = _O | Iterable[_O]
 
 #: Items of an app field: refs, items read with their model, or item ids (one or several).
 RefFilter: TypeAlias = ItemRef[Any] | AppModel | int | Iterable[ItemRef[Any] | AppModel | int]

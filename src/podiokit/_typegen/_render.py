@@ -24,7 +24,7 @@ RUNTIME = "podiokit.typed"
 RUNTIME_NAMES = frozenset({
     "AppModel", "Contact", "ContactFilter", "DateFilter", "DateRange", "DurationRange",
     "Email", "EmbedRef", "Field", "FileRef", "ItemRef", "Location", "Money", "NumberRange", "Option",
-    "Phone", "PodioField", "RefFilter",
+    "OptionFilter", "Phone", "PodioField", "RefFilter",
 })  # fmt: skip
 # Other names the module imports or annotations use (CapWords ones clash with classes).
 MODULE_NAMES = frozenset({"Any", "ClassVar", "Decimal", "Iterable", "dt"})
@@ -35,7 +35,8 @@ _SHADOWING = {"dt", "str", "int", "list", "dict", "cls", "self", "filter", "item
 def _reserved_attributes() -> frozenset[str]:
     from podiokit._typed import AppModel
 
-    return frozenset(n for n in dir(AppModel) if not n.startswith("_")) | _SHADOWING
+    names = {n for n in dir(AppModel) if not n.startswith("_")} | set(AppModel.model_fields)
+    return frozenset(names) | _SHADOWING
 
 
 RESERVED_ATTRIBUTES = _reserved_attributes()
@@ -200,7 +201,7 @@ _FILTER_TYPES = {"app": "RefFilter", "contact": "ContactFilter", "number": "Numb
 def _filter_type(f: FieldDef, plan: _Class) -> str | None:
     if f.type in ("category", "question"):
         enum = plan.enums[f.field_id]
-        return f"{enum} | Iterable[{enum}]"
+        return f"OptionFilter[{enum}]"
     if f.type == "calculation":
         return {"number": "NumberRange", "date": "DateFilter"}.get(f.returns or "")
     return _FILTER_TYPES.get(f.type)
