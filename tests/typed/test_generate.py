@@ -62,17 +62,32 @@ def deals_app() -> dict[str, Any]:
         "config": {"name": "Deals", "item_name": "deal"},
         "fields": [
             field(1, "title", "text", required=True),
-            field(2, "status", "category", settings={"multiple": False,
-                  "options": options("Open", "On hold", "1", "", deleted=("Lost",))}),  # fmt: skip
+            field(
+                2,
+                "status",
+                "category",
+                settings={
+                    "multiple": False,
+                    "options": options("Open", "On hold", "1", "", deleted=("Lost",)),
+                },
+            ),
             field(3, "tags", "category", settings={"multiple": True, "options": options("A")}),
             field(4, "amount", "money", settings={"allowed_currencies": ["EUR", "USD"]}),
             field(5, "close-date", "date", settings={"time": "disabled", "end": "disabled"}),
             field(6, "meeting", "date", settings={"time": "required", "end": "enabled"}),
             field(7, "window", "date", settings={"time": "enabled", "end": "required"}),
-            field(8, "client", "app", settings={"multiple": False,
-                  "referenced_apps": [{"app_id": 502}]}),  # fmt: skip
-            field(9, "others", "app", settings={"multiple": True,
-                  "referenced_apps": [{"app_id": 777}]}),  # fmt: skip
+            field(
+                8,
+                "client",
+                "app",
+                settings={"multiple": False, "referenced_apps": [{"app_id": 502}]},
+            ),
+            field(
+                9,
+                "others",
+                "app",
+                settings={"multiple": True, "referenced_apps": [{"app_id": 777}]},
+            ),
             field(10, "owner", "contact", required=True),
             field(11, "class", "text"),
             field(12, "item_id", "number"),
@@ -95,8 +110,12 @@ def deals_app() -> dict[str, Any]:
 
 
 def clients_app() -> dict[str, Any]:
-    return {"app_id": 502, "current_revision": 1, "config": {"name": "Clients",
-            "item_name": "Deal"}, "fields": [field(1, "title", "text")]}  # fmt: skip
+    return {
+        "app_id": 502,
+        "current_revision": 1,
+        "config": {"name": "Clients", "item_name": "Deal"},
+        "fields": [field(1, "title", "text")],
+    }
 
 
 @pytest.fixture(scope="module")
@@ -106,11 +125,21 @@ def deals(models_dir: Path) -> ModuleType:
 
 def test_names_are_valid_and_predictable() -> None:
     names = attribute_names(
-        [(5, "contact", ""), (9, "contact", ""), (3, "contact-2", ""), (4, "contact_9", ""),
-         (6, "class", ""), (7, "item_id", ""), (8, "2nd phone", ""), (10, "Café au lait", ""),
-         (11, "", "A Label"), (12, "", ""), (13, "closeDate", "")],
+        [
+            (5, "contact", ""),
+            (9, "contact", ""),
+            (3, "contact-2", ""),
+            (4, "contact_9", ""),
+            (6, "class", ""),
+            (7, "item_id", ""),
+            (8, "2nd phone", ""),
+            (10, "Café au lait", ""),
+            (11, "", "A Label"),
+            (12, "", ""),
+            (13, "closeDate", ""),
+        ],
         set(RESERVED_ATTRIBUTES),
-    )  # fmt: skip
+    )
     assert names == {
         5: "contact",  # the oldest field keeps the name
         9: "contact_9_",  # the next takes its id, past a name already taken
@@ -128,20 +157,38 @@ def test_names_are_valid_and_predictable() -> None:
     again = attribute_names([(9, "contact", ""), (5, "contact", ""), (1, "x", "")], set())
     assert (again[5], again[9]) == ("contact", "contact_9")
     assert member_names([(1, "On hold"), (2, "On-hold"), (3, "1"), (4, "")]) == {
-        1: "ON_HOLD", 2: "ON_HOLD_2", 3: "N_1", 4: "OPTION_4",
-    }  # fmt: skip
-    assert class_names([(3, "deal", "Deals"), (1, "Deal", "Old deals"), (2, "Money", "x"),
-                        (4, "", "None"), (5, "", "")], {"Money"}) == {
-        1: "Deal", 3: "Deal3", 2: "MoneyItem", 4: "NoneItem", 5: "App5",
-    }  # fmt: skip
+        1: "ON_HOLD",
+        2: "ON_HOLD_2",
+        3: "N_1",
+        4: "OPTION_4",
+    }
+    assert class_names(
+        [
+            (3, "deal", "Deals"),
+            (1, "Deal", "Old deals"),
+            (2, "Money", "x"),
+            (4, "", "None"),
+            (5, "", ""),
+        ],
+        {"Money"},
+    ) == {
+        1: "Deal",
+        3: "Deal3",
+        2: "MoneyItem",
+        4: "NoneItem",
+        5: "App5",
+    }
 
 
 def test_each_class_records_its_app_and_fields(deals: ModuleType) -> None:
     Deal = deals.Deal
     assert issubclass(Deal, AppModel)
     assert (Deal.app_id, Deal.app_revision, Deal.app_name, Deal.item_name) == (
-        501, 7, "Deals", "deal",
-    )  # fmt: skip
+        501,
+        7,
+        "Deals",
+        "deal",
+    )
     assert deals.Deal502.app_id == 502  # the other app named its items "Deal" too
     fields = Deal.podio_fields
     assert [pf.field_id for pf in fields.values()] == [*range(1, 24), 25, 26]  # 24 is deleted
@@ -150,12 +197,23 @@ def test_each_class_records_its_app_and_fields(deals: ModuleType) -> None:
     assert (fields["meeting"].time, fields["meeting"].end) == ("required", "enabled")
     assert Deal.field_id("close_date") == 5
     assert [(m.name, m.id, m.text) for m in Deal.Status] == [
-        ("OPEN", 1, "Open"), ("ON_HOLD", 2, "On hold"), ("N_1", 3, "1"), ("OPTION_4", 4, ""),
-    ]  # fmt: skip
+        ("OPEN", 1, "Open"),
+        ("ON_HOLD", 2, "On hold"),
+        ("N_1", 3, "1"),
+        ("OPTION_4", 4, ""),
+    ]
     # A question field named "money" gets an enum that does not hide the Money type.
     assert issubclass(Deal.MoneyOption, Option) and fields["money"].options is Deal.MoneyOption
-    assert {"class_field", "item_id_field", "f_2nd_phone", "cafe", "contact", "contact_16",
-            "filter_field", "str_field"} <= set(fields)  # fmt: skip
+    assert {
+        "class_field",
+        "item_id_field",
+        "f_2nd_phone",
+        "cafe",
+        "contact",
+        "contact_16",
+        "filter_field",
+        "str_field",
+    } <= set(fields)
 
 
 def test_attributes_are_typed_by_field_type_and_settings(deals: ModuleType) -> None:
@@ -222,7 +280,7 @@ def test_a_bad_definition_is_named(definition: dict[str, Any], message: str) -> 
 
 
 # ------------------------------------------------------------------------ mypy and ruff
-USAGE = '''
+USAGE = """
 from __future__ import annotations
 
 from podiokit import Podio, SyncPodio
@@ -250,8 +308,8 @@ def use_sync(podio: SyncPodio) -> None:
     project: Project = podio.items.get(1, model=Project)
     for each in podio.items.filter(Client.app_id, model=Client):
         tier: Client.Tier | None = each.tier
-'''
-WRONG = '''
+"""
+WRONG = """
 from __future__ import annotations
 
 from podiokit import Podio
@@ -263,7 +321,7 @@ async def wrong(podio: Podio) -> None:
     client: Client = await podio.items.get(1, model=Project)
     Project.filter(nope=1)
     Project.filter(status=Client.Tier.GOLD)
-'''
+"""
 
 
 def _ruff() -> str:
@@ -289,13 +347,19 @@ def test_generated_code_passes_ruff_as_written(generated: list[Path], tmp_path: 
         ):
             check = subprocess.run(
                 [ruff, "check", "--no-cache", *config, *rules, str(path)],
-                capture_output=True, text=True, check=False, cwd=tmp_path,
-            )  # fmt: skip
+                capture_output=True,
+                text=True,
+                check=False,
+                cwd=tmp_path,
+            )
             assert check.returncode == 0, check.stdout + check.stderr
             fmt = subprocess.run(
                 [ruff, "format", "--no-cache", "--check", "--diff", *config, str(path)],
-                capture_output=True, text=True, check=False, cwd=tmp_path,
-            )  # fmt: skip
+                capture_output=True,
+                text=True,
+                check=False,
+                cwd=tmp_path,
+            )
             assert fmt.returncode == 0, fmt.stdout + fmt.stderr
 
 
@@ -310,11 +374,24 @@ def test_generated_code_and_its_use_pass_mypy_strict(
     env = {"MYPYPATH": f"{models_dir}", "PATH": "/usr/bin:/bin"}
     src = ROOT / "src"
     result = subprocess.run(
-        [sys.executable, "-m", "mypy", "--config-file", "mypy.ini", "--cache-dir", ".cache",
-         *map(str, generated), "use_models.py", "wrong_models.py"],
-        capture_output=True, text=True, check=False, cwd=tmp_path,
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--config-file",
+            "mypy.ini",
+            "--cache-dir",
+            ".cache",
+            *map(str, generated),
+            "use_models.py",
+            "wrong_models.py",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
         env={**env, "PYTHONPATH": f"{src}"},
-    )  # fmt: skip
+    )
     errors = [line for line in result.stdout.splitlines() if ": error:" in line]
     assert all(line.startswith("wrong_models.py") for line in errors), result.stdout
     wrong = "\n".join(errors)

@@ -196,5 +196,5 @@ def test_required_values_cannot_be_cleared(demo: ModuleType) -> None:
     project = demo.Project.changes(status=demo.Project.Status.DONE)
     object.__setattr__(project, "title", None)  # past the check: still refused when sent
     project.model_fields_set.add("title")
-    with pytest.raises(FieldValueError, match="'title'.*required"):
+    with pytest.raises(FieldValueError, match=r"'title'.*required"):
         encode_fields(project)
