@@ -42,17 +42,21 @@ class _Table:
     """How a class reads items, built on its first read (when every class of its module
     exists, so app fields can name the referenced apps' classes)."""
 
-    __slots__ = ("by_id", "empties")
+    __slots__ = ("by_id", "empty", "lists")
 
     def __init__(self, cls: type[AppModel]) -> None:
         # field_id -> (attribute, reader, the types the reader takes): an entry of another
         # type (the field's type changed since) is left alone, kept in the item's JSON.
         self.by_id: dict[int, tuple[str, Callable[[list[Any]], Any], frozenset[str]]] = {}
-        self.empties: list[tuple[str, bool]] = []
+        # An item's attributes before its fields are read: None, and a fresh [] per list.
+        self.empty: dict[str, Any] = dict.fromkeys(("item_id", "app_item_id", "revision"))
+        self.lists: list[str] = []
         for name, pf in cls.podio_fields.items():
             kinds = _OPTION_TYPES if pf.type in _OPTION_TYPES else frozenset({pf.type})
             self.by_id[pf.field_id] = (name, reader(pf, _resolver(cls, pf)), kinds)
-            self.empties.append((name, empty(pf) == []))
+            self.empty[name] = None
+            if empty(pf) == []:
+                self.lists.append(name)
 
 
 # A category and a question field hold the same values (an app may turn one into the other).
@@ -124,13 +128,12 @@ class AppModel(BaseModel):
         if table is None:
             table = _Table(cls)
             type.__setattr__(cls, "__podio_table__", table)
-        values: dict[str, Any] = {
-            "item_id": raw.get("item_id"),
-            "app_item_id": raw.get("app_item_id"),
-            "revision": raw.get("revision"),
-        }
-        for name, is_list in table.empties:
-            values[name] = [] if is_list else None
+        values = table.empty.copy()
+        for name in table.lists:
+            values[name] = []
+        values["item_id"] = raw.get("item_id")
+        values["app_item_id"] = raw.get("app_item_id")
+        values["revision"] = raw.get("revision")
         by_id = table.by_id
         for entry in raw.get("fields") or ():
             hit = by_id.get(entry.get("field_id"))

@@ -12,6 +12,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any, Generic
 
 import httpx
+from pydantic_core import from_json
 
 from .._resource import _request_parts, decode_json
 from ..errors import PodioResponseError
@@ -42,13 +43,22 @@ class ModelPage(Generic[AppModelT]):
 
 
 def _decode(response: httpx.Response) -> Any:
-    if not gc.isenabled():
-        return decode_json(response)
-    gc.disable()  # thousands of fresh containers, none garbage yet: see _resource.parse_as
+    # pydantic-core's parser: twice as fast as json.loads on a page of items (and always
+    # installed with pydantic). The GC is paused as in _resource.parse_as: thousands of fresh
+    # containers, none garbage yet.
+    content = response.content
+    if not content.strip():
+        return None
+    enabled = gc.isenabled()
+    if enabled:
+        gc.disable()
     try:
-        return decode_json(response)
+        return from_json(content)
+    except ValueError:
+        return decode_json(response)  # raises PodioResponseError with an excerpt
     finally:
-        gc.enable()
+        if enabled:
+            gc.enable()
 
 
 def _bad(response: httpx.Response, what: str) -> PodioResponseError:
