@@ -406,3 +406,10 @@ def test_demo_and_sample_modules_import(demo: ModuleType, samples: ModuleType) -
     made = [o for o in vars(samples).values() if isinstance(o, type) and issubclass(o, AppModel)]
     assert len(made) == len(sample_definitions()) + 1  # and AppModel itself
     assert len(demo_definitions()) == 2
+
+
+def test_the_example_module_is_what_typegen_writes_for_the_demo_apps() -> None:
+    """examples/demo_apps.py (the docs import it): regenerate it with
+    `podiokit typegen 3002 3001 --out examples/demo_apps.py` against `podiokit emulator`."""
+    example = ROOT / "examples" / "demo_apps.py"
+    assert example.read_text(encoding="utf-8") == generate(demo_definitions())
