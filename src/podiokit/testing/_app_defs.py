@@ -69,26 +69,24 @@ def _field(data: Mapping[str, Any], delta: int) -> Field:
     )
 
 
-def _space(world: World, space_id: Any) -> int:
+def _space(world: World, given: Any) -> int:
     """The app's space, made (with an org) when the world has no such space."""
-    if isinstance(space_id, int) and space_id in world.spaces:
-        return space_id
-    if not isinstance(space_id, int):
-        space_id = next(iter(world.spaces), 200)
-        if space_id in world.spaces:
-            return space_id
-    if 100 not in world.orgs:
-        world.orgs[100] = Org(100, "Emulated Org", "emulated-org")
-    world.spaces[space_id] = Space(space_id, 100, f"Space {space_id}", f"space-{space_id}")
+    space_id: int = given if isinstance(given, int) else next(iter(world.spaces), 200)
+    if space_id not in world.spaces:
+        if 100 not in world.orgs:
+            world.orgs[100] = Org(100, "Emulated Org", "emulated-org")
+        world.spaces[space_id] = Space(space_id, 100, f"Space {space_id}", f"space-{space_id}")
     return space_id
 
 
 def _drop_items(world: World, app: App) -> None:
     for item_id in app.item_ids:
         item = world.items.pop(item_id, None)
-        if item is not None and item.external_id is not None:
+        if item is None:
+            continue
+        world.app_item_ids.pop((app.app_id, item.app_item_id), None)
+        if item.external_id is not None:
             world.external_ids.pop((app.app_id, item.external_id), None)
-        world.app_item_ids.pop((app.app_id, item.app_item_id if item else 0), None)
 
 
 def load_apps(world: World, sources: Iterable[Any]) -> None:
