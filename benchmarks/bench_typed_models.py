@@ -238,9 +238,10 @@ def main() -> int:
         f"{args.items} items of the emulator's {args.app} app, pages of {PAGE} "
         f"({page_bytes:,} bytes a page); client CPU per item, median of {args.rounds} rounds"
     )
-    print(f"  item   (Item)            {statistics.median(item):8.1f} µs/item")
+    label = f"typed (model={CLASS})"
+    print(f"  {'item (Item)':24} {statistics.median(item):8.1f} µs/item")
     print(
-        f"  typed  (model={CLASS:8}) {statistics.median(typed):8.1f} µs/item   "
+        f"  {label:24} {statistics.median(typed):8.1f} µs/item   "
         f"{ratio:.2f}x item ({quartiles[0]:.2f}-{quartiles[2]:.2f})"
     )
     print(
