@@ -216,6 +216,8 @@ async def test_filters_by_field_id(podio: Podio, demo: ModuleType) -> None:
     assert Client.filter(industry=[Client.Industry.RETAIL, Client.Industry.HEALTH]) == {
         "40008": [1, 3]
     }
+    statuses = (s for s in Project.Status if s.text.startswith(("A", "P")))  # any iterable
+    assert Project.filter(status=statuses) == {"41002": [1, 2]}
     assert Project.filter(client=[7, ItemRef(8)], estimate=(None, timedelta(hours=2))) == {
         "41003": [7, 8],
         "41011": {"to": 7200},

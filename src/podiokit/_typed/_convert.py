@@ -14,6 +14,8 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from pydantic import BaseModel
+
 from .. import fields as _fields
 from ..fields import FieldValueError
 from ._field import READ_ONLY_TYPES, PodioField
@@ -427,10 +429,17 @@ def _range(pf: PodioField, name: str, value: Any) -> JSON:
     return out
 
 
+def _many(value: Any) -> list[Any]:
+    """One value, or each of an iterable of them (a model is iterable, but one value)."""
+    if isinstance(value, (str, bytes, Mapping, BaseModel)) or not isinstance(value, Iterable):
+        return [value]
+    return list(value)
+
+
 def filter_value(pf: PodioField, name: str, value: Any) -> Any:
     """The value of the field's key in Podio's `filters` object."""
     kind = pf.type
-    many = list(value) if isinstance(value, (list, tuple, set, frozenset)) else [value]
+    many = _many(value)
     if kind in ("category", "question"):
         return list(_options(pf, name, many))
     if kind == "app":
