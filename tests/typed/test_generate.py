@@ -413,3 +413,27 @@ def test_the_example_module_is_what_typegen_writes_for_the_demo_apps() -> None:
     `podiokit typegen 3002 3001 --out examples/demo_apps.py` against `podiokit emulator`."""
     example = ROOT / "examples" / "demo_apps.py"
     assert example.read_text(encoding="utf-8") == generate(demo_definitions())
+
+
+def test_imports_are_what_the_code_uses() -> None:
+    """A label or option text naming a type imports nothing (ruff's F401 would flag it)."""
+    text = generate(
+        [
+            {
+                "app_id": 9,
+                "config": {"name": "Notes"},
+                "fields": [
+                    field(1, "title", "text", label='Money Decimal dt.date Iterable["x"] """'),
+                    field(
+                        2, "kind", "category", settings={"options": options("Contact", "ItemRef")}
+                    ),
+                ],
+            }
+        ]
+    )
+    imports = [line for line in text.splitlines() if line.startswith(("from ", "import ", "    "))]
+    assert "import datetime as dt" not in imports and "from decimal import Decimal" not in imports
+    assert text.count("from podiokit.typed import (") == 1
+    block = text.split("from podiokit.typed import (\n", 1)[1].split(")", 1)[0]
+    assert block.split() == ["AppModel,", "Option,", "OptionFilter,", "PodioField,"]
+    compile(text, "notes.py", "exec")  # the label's quotes are escaped
