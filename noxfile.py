@@ -149,6 +149,7 @@ def bench(session: nox.Session) -> None:
         "bench_store.py",
         "bench_sync.py",
         "bench_typed.py",
+        "bench_typed_models.py",
         "bench_write.py",
     ]:
         session.run("python", f"benchmarks/{script}")

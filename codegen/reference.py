@@ -156,11 +156,10 @@ def signature(area: AreaSpec, view: OpView) -> str:
     """`podio.<area>.<name>(...) -> <return>`: the generated method's own arguments, then the
     options every generated method takes (listed on the reference index)."""
     args = [a.signature for a in view.path_args]
-    if view.kw_args:
-        args.append("*")
-        args += [a.signature for a in view.kw_args]
-    else:
-        args.append("*")
+    args.append("*")
+    args += [a.signature for a in view.kw_args]
+    if view.model_read is not None:
+        args.append("model: type[AppModelT] | None = None")
     args.append("**options")
     call = f"podio.{area.area}.{view.name}"
     one_line = f"{call}({', '.join(args)}) -> {view.return_type}"
@@ -224,6 +223,18 @@ def render(areas: list[AreaSpec], spec_dir: Path, models: Mapping[str, str]) -> 
                 }
                 for a in view.path_args + view.kw_args
             ]
+            if view.model_read is not None:
+                args.append(
+                    {
+                        "name": "model",
+                        "type": "a class `podiokit typegen` made",
+                        "where": "option",
+                        "required": False,
+                        "doc": ("Every item" if op.paginate is not None else "The item")
+                        + " comes back as that class instead of `Item` (see the "
+                        "[typed apps guide](../guides/typed-apps.md)).",
+                    }
+                )
             ops.append(
                 {
                     "name": name,

@@ -181,16 +181,16 @@ async def test_create(requester: RecordingRequester, respx_mock: respx.MockRoute
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
     result = await ItemsResource(requester).create(
         101,
+        {"title": "Hello"},
         silent=True,
         hook=True,
-        fields={"title": "Hello"},
-        external_id="s13",
-        file_ids=[14, 15],
-        tags=["v15"],
-        reminder={"k": "v16"},
-        recurrence={"k": "v17"},
-        linked_account_id=118,
-        ref={"k": "v19"},
+        external_id="s12",
+        file_ids=[13, 14],
+        tags=["v14"],
+        reminder={"k": "v15"},
+        recurrence={"k": "v16"},
+        linked_account_id=117,
+        ref={"k": "v18"},
     )
     request = route.calls.last.request
     assert request.method == "POST"
@@ -198,13 +198,13 @@ async def test_create(requester: RecordingRequester, respx_mock: respx.MockRoute
     assert dict(request.url.params) == {"silent": "true", "hook": "true"}
     assert json.loads(request.content) == {
         "fields": encode_fields({"title": "Hello"}),
-        "external_id": "s13",
-        "file_ids": [14, 15],
-        "tags": ["v15"],
-        "reminder": {"k": "v16"},
-        "recurrence": {"k": "v17"},
-        "linked_account_id": 118,
-        "ref": {"k": "v19"},
+        "external_id": "s12",
+        "file_ids": [13, 14],
+        "tags": ["v14"],
+        "reminder": {"k": "v15"},
+        "recurrence": {"k": "v16"},
+        "linked_account_id": 117,
+        "ref": {"k": "v18"},
     }
     assert requester.flags[-1] == (False, False)
     assert isinstance(result, ItemCreateResult)
@@ -214,17 +214,17 @@ async def test_update(requester: RecordingRequester, respx_mock: respx.MockRoute
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
     result = await ItemsResource(requester).update(
         101,
+        {"title": "Hello"},
         silent=True,
         hook=True,
-        fields={"title": "Hello"},
-        revision=113,
-        external_id="s14",
-        file_ids=[15, 16],
-        tags=["v16"],
-        reminder={"k": "v17"},
-        recurrence={"k": "v18"},
-        linked_account_id=119,
-        ref={"k": "v20"},
+        revision=112,
+        external_id="s13",
+        file_ids=[14, 15],
+        tags=["v15"],
+        reminder={"k": "v16"},
+        recurrence={"k": "v17"},
+        linked_account_id=118,
+        ref={"k": "v19"},
     )
     request = route.calls.last.request
     assert request.method == "PUT"
@@ -232,14 +232,14 @@ async def test_update(requester: RecordingRequester, respx_mock: respx.MockRoute
     assert dict(request.url.params) == {"silent": "true", "hook": "true"}
     assert json.loads(request.content) == {
         "fields": encode_fields({"title": "Hello"}),
-        "revision": 113,
-        "external_id": "s14",
-        "file_ids": [15, 16],
-        "tags": ["v16"],
-        "reminder": {"k": "v17"},
-        "recurrence": {"k": "v18"},
-        "linked_account_id": 119,
-        "ref": {"k": "v20"},
+        "revision": 112,
+        "external_id": "s13",
+        "file_ids": [14, 15],
+        "tags": ["v15"],
+        "reminder": {"k": "v16"},
+        "recurrence": {"k": "v17"},
+        "linked_account_id": 118,
+        "ref": {"k": "v19"},
     }
     assert requester.flags[-1] == (True, False)
     assert isinstance(result, RevisionResult)

@@ -9,9 +9,11 @@ https://developers.podio.com/doc/items
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
+from .. import _typed
 from .._resource import NOT_GIVEN, APIResource, TimeoutArg, decode_json, parse_as, read_bytes
+from .._typed import AppModel, AppModelT, ModelPage
 from ..fields import encode_fields
 from ..models.common import Count
 from ..models.items import (
@@ -42,17 +44,46 @@ class ItemsResource(APIResource):
 
     __slots__ = ()
 
+    @overload
     async def get(
         self,
         item_id: int,
         *,
         mark_as_viewed: bool | None = None,
         fields: str | None = None,
+        model: None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> Item:
+    ) -> Item: ...
+
+    @overload
+    async def get(
+        self,
+        item_id: int,
+        *,
+        mark_as_viewed: bool | None = None,
+        fields: str | None = None,
+        model: type[AppModelT],
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | None = None,
+    ) -> AppModelT: ...
+
+    async def get(
+        self,
+        item_id: int,
+        *,
+        mark_as_viewed: bool | None = None,
+        fields: str | None = None,
+        model: type[AppModelT] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | None = None,
+    ) -> Item | AppModelT:
         """Get item.
 
         Podio operation "Get item": `GET /item/{item_id}`.
@@ -61,6 +92,8 @@ class ItemsResource(APIResource):
         Args:
             mark_as_viewed: False leaves the item unread for the user (Podio defaults to true).
             fields: Partial-response selector, e.g. "files" or "items.fields(files)".
+            model: A class `podiokit typegen` made (a `podiokit.typed.AppModel`):
+                the item comes back as that class instead of `Item`.
         """
         response = await self._podio._send(
             "GET",
@@ -71,22 +104,55 @@ class ItemsResource(APIResource):
             max_retries=max_retries,
             idempotent=True,
         )
+        if model is not None:
+            return _typed.read_item(response, model)
         return parse_as(response, Item)
+
+    @overload
+    async def get_basic(
+        self,
+        item_id: int,
+        *,
+        mark_as_viewed: bool | None = None,
+        model: None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | None = None,
+    ) -> Item: ...
+
+    @overload
+    async def get_basic(
+        self,
+        item_id: int,
+        *,
+        mark_as_viewed: bool | None = None,
+        model: type[AppModelT],
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | None = None,
+    ) -> AppModelT: ...
 
     async def get_basic(
         self,
         item_id: int,
         *,
         mark_as_viewed: bool | None = None,
+        model: type[AppModelT] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> Item:
+    ) -> Item | AppModelT:
         """Get item basic.
 
         Podio operation "Get item basic": `GET /item/{item_id}/basic`.
         See https://developers.podio.com/doc/items/get-item-basic-61768
+
+        Args:
+            model: A class `podiokit typegen` made (a `podiokit.typed.AppModel`):
+                the item comes back as that class instead of `Item`.
         """
         response = await self._podio._send(
             "GET",
@@ -97,22 +163,55 @@ class ItemsResource(APIResource):
             max_retries=max_retries,
             idempotent=True,
         )
+        if model is not None:
+            return _typed.read_item(response, model)
         return parse_as(response, Item)
+
+    @overload
+    async def get_by_app_item_id(
+        self,
+        app_id: int,
+        app_item_id: int,
+        *,
+        model: None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | None = None,
+    ) -> Item: ...
+
+    @overload
+    async def get_by_app_item_id(
+        self,
+        app_id: int,
+        app_item_id: int,
+        *,
+        model: type[AppModelT],
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | None = None,
+    ) -> AppModelT: ...
 
     async def get_by_app_item_id(
         self,
         app_id: int,
         app_item_id: int,
         *,
+        model: type[AppModelT] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> Item:
+    ) -> Item | AppModelT:
         """Get item by app item id.
 
         Podio operation "Get item by app item id": `GET /app/{app_id}/item/{app_item_id}`.
         See https://developers.podio.com/doc/items/get-item-by-app-item-id-66506688
+
+        Args:
+            model: A class `podiokit typegen` made (a `podiokit.typed.AppModel`):
+                the item comes back as that class instead of `Item`.
         """
         response = await self._podio._send(
             "GET",
@@ -123,22 +222,55 @@ class ItemsResource(APIResource):
             max_retries=max_retries,
             idempotent=True,
         )
+        if model is not None:
+            return _typed.read_item(response, model)
         return parse_as(response, Item)
+
+    @overload
+    async def get_by_external_id(
+        self,
+        app_id: int,
+        external_id: str,
+        *,
+        model: None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | None = None,
+    ) -> Item: ...
+
+    @overload
+    async def get_by_external_id(
+        self,
+        app_id: int,
+        external_id: str,
+        *,
+        model: type[AppModelT],
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | None = None,
+    ) -> AppModelT: ...
 
     async def get_by_external_id(
         self,
         app_id: int,
         external_id: str,
         *,
+        model: type[AppModelT] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> Item:
+    ) -> Item | AppModelT:
         """Get item by external id.
 
         Podio operation "Get item by external id": `GET /item/app/{app_id}/external_id/{external_id}`.
         See https://developers.podio.com/doc/items/get-item-by-external-id-19556702
+
+        Args:
+            model: A class `podiokit typegen` made (a `podiokit.typed.AppModel`):
+                the item comes back as that class instead of `Item`.
         """
         response = await self._podio._send(
             "GET",
@@ -149,7 +281,49 @@ class ItemsResource(APIResource):
             max_retries=max_retries,
             idempotent=True,
         )
+        if model is not None:
+            return _typed.read_item(response, model)
         return parse_as(response, Item)
+
+    @overload
+    def filter(
+        self,
+        app_id: int,
+        *,
+        fields: str | None = None,
+        sort_by: str | int | None = None,
+        sort_desc: bool | None = None,
+        filters: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        remember: bool | None = None,
+        model: None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | None = None,
+    ) -> AsyncPage[ItemFilterResult, Item]: ...
+
+    @overload
+    def filter(
+        self,
+        app_id: int,
+        *,
+        fields: str | None = None,
+        sort_by: str | int | None = None,
+        sort_desc: bool | None = None,
+        filters: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        remember: bool | None = None,
+        model: type[AppModelT],
+        extra_body: Mapping[str, Any] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | None = None,
+    ) -> AsyncPage[ModelPage[AppModelT], AppModelT]: ...
 
     def filter(
         self,
@@ -162,12 +336,13 @@ class ItemsResource(APIResource):
         limit: int | None = None,
         offset: int | None = None,
         remember: bool | None = None,
+        model: type[AppModelT] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> AsyncPage[ItemFilterResult, Item]:
+    ) -> AsyncPage[ItemFilterResult, Item] | AsyncPage[ModelPage[AppModelT], AppModelT]:
         """Filter items.
 
         Podio operation "Filter items": `POST /item/app/{app_id}/filter/`.
@@ -182,7 +357,47 @@ class ItemsResource(APIResource):
             filters: Filter key (created_on, a field id or external_id, ...) to value.
             limit: Items per page; Podio defaults to 30, allows 500.
             remember: True to remember the filter as the "last used" view.
+            model: A class `podiokit typegen` made (a `podiokit.typed.AppModel`):
+                every item comes back as that class instead of `Item`.
         """
+
+        if model is not None:
+            typed = model  # a closure keeps no narrowing: bind the class
+
+            async def fetch_model(offset: int | None, limit: int | None) -> ModelPage[AppModelT]:
+                response = await self._podio._send(
+                    "POST",
+                    f"/item/app/{path_id(app_id, 'app_id')}/filter/",
+                    params=build_query({"fields": fields}, extra_query),
+                    json=build_body(
+                        {
+                            "sort_by": sort_by,
+                            "sort_desc": sort_desc,
+                            "filters": filters,
+                            "limit": limit,
+                            "offset": offset,
+                            "remember": remember,
+                        },
+                        extra_body,
+                    ),
+                    headers=extra_headers,
+                    timeout=timeout,
+                    max_retries=max_retries,
+                    idempotent=True,
+                    rate_limited=True,
+                )
+
+                return _typed.read_page(response, typed)
+
+            return AsyncPage(
+                fetch_model,
+                items=lambda page: page.items or [],
+                filtered=lambda page: page.filtered,
+                key=lambda element: element.item_id,
+                max_limit=500,
+                offset=offset,
+                limit=limit,
+            )
 
         async def fetch(offset: int | None, limit: int | None) -> ItemFilterResult:
             response = await self._podio._send(
@@ -218,6 +433,7 @@ class ItemsResource(APIResource):
             limit=limit,
         )
 
+    @overload
     def filter_by_view(
         self,
         app_id: int,
@@ -229,12 +445,52 @@ class ItemsResource(APIResource):
         limit: int | None = None,
         offset: int | None = None,
         remember: bool | None = None,
+        model: None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> AsyncPage[ItemFilterResult, Item]:
+    ) -> AsyncPage[ItemFilterResult, Item]: ...
+
+    @overload
+    def filter_by_view(
+        self,
+        app_id: int,
+        view_id: int,
+        *,
+        sort_by: str | int | None = None,
+        sort_desc: bool | None = None,
+        filters: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        remember: bool | None = None,
+        model: type[AppModelT],
+        extra_body: Mapping[str, Any] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | None = None,
+    ) -> AsyncPage[ModelPage[AppModelT], AppModelT]: ...
+
+    def filter_by_view(
+        self,
+        app_id: int,
+        view_id: int,
+        *,
+        sort_by: str | int | None = None,
+        sort_desc: bool | None = None,
+        filters: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        remember: bool | None = None,
+        model: type[AppModelT] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | None = None,
+    ) -> AsyncPage[ItemFilterResult, Item] | AsyncPage[ModelPage[AppModelT], AppModelT]:
         """Filter items by view.
 
         Podio operation "Filter items by view": `POST /item/app/{app_id}/filter/{view_id}/`.
@@ -242,7 +498,49 @@ class ItemsResource(APIResource):
 
         Returns a page object: `await` it for one page, or `async for` over it for every
         element (pages of 500 unless `limit` is given).
+
+        Args:
+            model: A class `podiokit typegen` made (a `podiokit.typed.AppModel`):
+                every item comes back as that class instead of `Item`.
         """
+
+        if model is not None:
+            typed = model  # a closure keeps no narrowing: bind the class
+
+            async def fetch_model(offset: int | None, limit: int | None) -> ModelPage[AppModelT]:
+                response = await self._podio._send(
+                    "POST",
+                    f"/item/app/{path_id(app_id, 'app_id')}/filter/{path_id(view_id, 'view_id')}/",
+                    params=build_query({}, extra_query),
+                    json=build_body(
+                        {
+                            "sort_by": sort_by,
+                            "sort_desc": sort_desc,
+                            "filters": filters,
+                            "limit": limit,
+                            "offset": offset,
+                            "remember": remember,
+                        },
+                        extra_body,
+                    ),
+                    headers=extra_headers,
+                    timeout=timeout,
+                    max_retries=max_retries,
+                    idempotent=True,
+                    rate_limited=True,
+                )
+
+                return _typed.read_page(response, typed)
+
+            return AsyncPage(
+                fetch_model,
+                items=lambda page: page.items or [],
+                filtered=lambda page: page.filtered,
+                key=lambda element: element.item_id,
+                max_limit=500,
+                offset=offset,
+                limit=limit,
+            )
 
         async def fetch(offset: int | None, limit: int | None) -> ItemFilterResult:
             response = await self._podio._send(
@@ -359,10 +657,10 @@ class ItemsResource(APIResource):
     async def create(
         self,
         app_id: int,
+        fields: Mapping[str | int, Any] | AppModel | None = None,
         *,
         silent: bool | None = None,
         hook: bool | None = None,
-        fields: Mapping[str | int, Any] | None = None,
         external_id: str | None = None,
         file_ids: list[int] | None = None,
         tags: list[str] | None = None,
@@ -382,9 +680,9 @@ class ItemsResource(APIResource):
         See https://developers.podio.com/doc/items/add-new-item-22362
 
         Args:
+            fields: Field values by external_id or field id, as Python values, or a typegen model.
             silent: True: no stream bump and no notifications.
             hook: False: webhooks are not fired.
-            fields: Field values by external_id or field id, as Python values.
             reminder: {"remind_delta": minutes}
             ref: {"type": ..., "id": ...}
         """
@@ -415,10 +713,10 @@ class ItemsResource(APIResource):
     async def update(
         self,
         item_id: int,
+        fields: Mapping[str | int, Any] | AppModel | None = None,
         *,
         silent: bool | None = None,
         hook: bool | None = None,
-        fields: Mapping[str | int, Any] | None = None,
         revision: int | None = None,
         external_id: str | None = None,
         file_ids: list[int] | None = None,
@@ -439,7 +737,7 @@ class ItemsResource(APIResource):
         See https://developers.podio.com/doc/items/update-item-22363
 
         Args:
-            fields: Field values to change; fields left out are untouched, [] clears one.
+            fields: Field values to change (others are untouched, [] clears one), or a typegen model.
             revision: Fail with 409 (PodioConflictError) unless this is the current revision.
         """
         response = await self._podio._send(

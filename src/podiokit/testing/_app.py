@@ -16,6 +16,7 @@ from . import (
     _hooks_delivery,
     _oauth,
     _push,
+    _routes_apps,
     _routes_core,
     _routes_files,
     _routes_items,
@@ -35,6 +36,7 @@ API_ROUTES = [
     *_oauth.ROUTES,
     *_routes_items.ROUTES,
     *_routes_core.ROUTES,
+    *_routes_apps.ROUTES,
     *_routes_work.ROUTES,
     *_routes_files.ROUTES,
     # Last: files.podio.com's `GET /{file_id}` would shadow nothing, but stays out of the way.

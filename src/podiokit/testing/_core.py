@@ -7,6 +7,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from ._app_defs import load_apps
 from ._common import JSON
 from ._filter import FilterCache
 from ._hooks_delivery import HookDelivery
@@ -40,6 +41,8 @@ class Options:
     redirect_domains: tuple[str, ...] = DEFAULT_REDIRECT_DOMAINS
     # A browser at /oauth/authorize sees a consent page (programs are answered at once).
     consent_page: bool = True
+    # App definitions (GET /app/{app_id} JSON, or files of it) added after the seed.
+    apps: tuple[Any, ...] = ()
 
     def validate(self) -> None:
         if self.refresh not in ("rotate", "reuse"):
@@ -69,6 +72,7 @@ class Core:
         opts = self.options
         self.world = World()
         seed(self.world, opts.seed, opts.items)
+        load_apps(self.world, opts.apps)
         index_media(self.world)
         self.tokens = TokenStore(opts.token_lifetime, opts.refresh)
         limited = opts.rate_limit_limited or max(1, opts.rate_limit // 4)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -31,7 +32,9 @@ class Emulator:
     consent_page (True: a browser opening `/oauth/authorize` sees a consent page naming the
     app and scope, with the demo users to sign in as and Approve / Deny buttons; a program
     that does not ask for HTML, or a request with the `user=<id or e-mail>` or `deny=1`
-    switch, is redirected back at once. False: browsers are redirected at once too).
+    switch, is redirected back at once. False: browsers are redirected at once too), apps
+    (app definitions to add: the JSON of GET /app/{app_id} as dicts, or paths of files
+    holding one or a list, e.g. saved by `podiokit typegen --save-json`).
     """
 
     def __init__(
@@ -49,6 +52,7 @@ class Emulator:
         fault_seed: int = 0,
         redirect_domains: Sequence[str] = DEFAULT_REDIRECT_DOMAINS,
         consent_page: bool = True,
+        apps: Sequence[Any] | str | os.PathLike[str] = (),
     ) -> None:
         if isinstance(redirect_domains, str):  # a str is a Sequence[str] of letters
             raise ValueError("redirect_domains must be a sequence of domain names, not a str")
@@ -65,6 +69,8 @@ class Emulator:
             fault_seed=fault_seed,
             redirect_domains=tuple(redirect_domains),
             consent_page=consent_page,
+            # One definition or file may be given alone.
+            apps=(apps,) if isinstance(apps, (str, os.PathLike, Mapping)) else tuple(apps),
         )
         self._core = Core(options)
         self.app = EmulatorApp(self._core)
