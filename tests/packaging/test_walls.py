@@ -29,6 +29,7 @@ GENERATED_MAY_IMPORT = (
     "podiokit.errors",
     "podiokit._options",
     "podiokit._files",  # the upload and download bodies: part of the request interface
+    "podiokit._typed",  # typed app models (`model=`): values and write forms, like fields.py
 )
 
 #: The layers above the core: the core never imports them.
@@ -61,6 +62,7 @@ CORE = (
     "podiokit.transports",
     "podiokit.pagination",
     "podiokit.fields",
+    "podiokit._typed",
 )
 
 
