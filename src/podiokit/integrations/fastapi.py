@@ -650,15 +650,13 @@ class PodioWebhooks:
         """Make this receiver's hooks on an object active: create those of `types` that are
         missing, ask Podio to verify the inactive ones again (this receiver answers the
         `hook.verify`), and report each one (`repair_hooks`). The ids are added to
-        `known_hooks` when it is a set. Run it once the app is serving, or in a task with
+        `known_hooks`, as soon as they are known, when it is a set. Run it once the app is serving, or in a task with
         `retry_for` (seconds to keep asking while hooks stay inactive)."""
-        report = await repair_hooks(
+        known = self.known_hooks if isinstance(self.known_hooks, MutableSet) else None
+        return await repair_hooks(
             self.podio, ref_type, ref_id, self.hook_url(public_url), types=types,
-            retry_for=retry_for, retry_every=retry_every,
+            retry_for=retry_for, retry_every=retry_every, known_hooks=known,
         )  # fmt: skip
-        if isinstance(self.known_hooks, MutableSet):
-            self.known_hooks.update(r.hook_id for r in report)
-        return report
 
     # -- the route -------------------------------------------------------------------------
 

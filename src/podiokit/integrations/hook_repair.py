@@ -19,7 +19,7 @@ Plain Podio calls: no web framework needed (`PodioWebhooks.repair` wraps this fo
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, MutableSet
 from dataclasses import dataclass
 from typing import Literal
 
@@ -77,6 +77,7 @@ async def repair_hooks(
     types: Iterable[str] = (),
     retry_for: float = 0.0,
     retry_every: float = 5.0,
+    known_hooks: MutableSet[int] | None = None,
 ) -> list[HookRepair]:
     """Make the hooks that call `url` on an object active again.
 
@@ -87,6 +88,10 @@ async def repair_hooks(
     until all are active or the time is up: run it that way at start-up, in a task, since
     Podio's `hook.verify` can only be answered once the app is serving. Hooks left inactive
     are logged. Returns every hook calling `url`, as Podio lists it at the end.
+
+    The id of each hook calling `url` is added to `known_hooks` (the set a receiver checks
+    deliveries against) as soon as it is known: an event may arrive the moment its hook is
+    verified, before this returns.
     """
     if retry_for < 0 or retry_every <= 0:
         raise ValueError(
@@ -95,12 +100,15 @@ async def repair_hooks(
         )
     wanted = list(dict.fromkeys(types))
     actions: dict[int, Action] = {}
+    known = known_hooks if known_hooks is not None else set()
     hooks = await list_hooks(podio, ref_type, ref_id, url=url)
+    known |= {h.hook_id for h in hooks if h.hook_id is not None}
     present = {h.type for h in hooks}
     for kind in wanted:
         if kind not in present:
             created = await podio.hooks.create(ref_type, ref_id, url=url, type=kind)
             if created.hook_id is not None:
+                known.add(created.hook_id)
                 actions[created.hook_id] = "created"
     for hook in hooks:
         if hook.hook_id is None:
