@@ -7,8 +7,9 @@
   everywhere".
 - `POST /podio/hooks` receives Podio's webhooks. When `HOOK_URL` (the receiver's public
   URL: Podio calls only ports 80 and 443) is set, the app registers an `item.create` hook
-  on `PODIO_APP_ID` at start-up, acting as the app, and the receiver verifies it. Podio
-  does not sign deliveries: the hook URL carries a secret derived from `SECRET_KEY`, and
+  on `PODIO_APP_ID` at start-up (or has it verified again if Podio made it inactive),
+  acting as the app, and the receiver verifies it. The receiver answers at once; the
+  handler runs in a worker. Podio does not sign deliveries: the hook URL carries a secret derived from `SECRET_KEY`, and
   deliveries for hooks this app did not register are refused. `GET /events` shows what
   arrived.
 
@@ -46,6 +47,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio
 from fastapi import Depends, FastAPI
 from fastapi.responses import HTMLResponse
 
@@ -84,7 +86,8 @@ hook_ids: set[int] = set()  # the hooks this app registered: deliveries for othe
 
 
 async def on_event(event: HookEvent) -> None:
-    # Podio sends ids only: fetch what you need, e.g. await app_session.items.get(event.item_id)
+    # Runs in the receiver's worker, after Podio has its answer. Podio sends ids only: fetch
+    # what you need, e.g. await app_session.items.get(event.item_id)
     events.append(event)
 
 
@@ -96,23 +99,26 @@ webhooks = PodioWebhooks(
 )
 
 
+async def keep_hooks_active() -> None:
+    """Create the hook if it is missing and have it verified again if it is inactive (Podio
+    turns hooks inactive by rules it does not document). The receiver answers hook.verify
+    once the app serves, so keep asking for a while."""
+    assert HOOK_URL
+    report = await webhooks.repair("app", APP_ID, HOOK_URL, types=["item.create"], retry_for=60)
+    for hook in report:  # the ids are in hook_ids now
+        log.info("hook %s (%s): %s, %s", hook.hook_id, hook.type, hook.status, hook.action)
+
+
 @asynccontextmanager
 async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-    if HOOK_URL:
-        await app_session.authenticate_with_app(APP_ID, os.environ["PODIO_APP_TOKEN"])
-        url = webhooks.hook_url(HOOK_URL)  # with the secret in its query
-        hooks = await app_session.hooks.get_all("app", APP_ID)
-        found = [h.hook_id for h in hooks if h.url == url and h.type == "item.create"]
-        if not found:
-            # Podio sends hook.verify at once; the receiver validates it (Podio retries
-            # while this app is still starting).
-            found = [
-                (await app_session.hooks.create("app", APP_ID, url=url, type="item.create")).hook_id
-            ]
-        hook_ids.update(found)
-    else:
-        log.warning("HOOK_URL is not set: no webhook registered")
-    yield
+    async with anyio.create_task_group() as tg:
+        if HOOK_URL:
+            await app_session.authenticate_with_app(APP_ID, os.environ["PODIO_APP_TOKEN"])
+            tg.start_soon(keep_hooks_active)  # runs while the app starts serving
+        else:
+            log.warning("HOOK_URL is not set: no webhook registered")
+        yield
+        tg.cancel_scope.cancel()
     await podio.aclose()
 
 

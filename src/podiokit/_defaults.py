@@ -46,5 +46,12 @@ SHARE_STALE = 30.0
 #: lifetime, if shorter), so a request never leaves with a token that dies on the way.
 TOKEN_EXPIRY_SKEW = 60.0
 
+#: `PodioWebhooks` in background mode: accepted events that may wait for a worker (a full
+#: queue answers 503), workers handling them (1: in the order they came), and the seconds
+#: the workers have at shutdown to finish the queue before they are cancelled.
+WEBHOOK_QUEUE_SIZE = 1000
+WEBHOOK_WORKERS = 1
+WEBHOOK_DRAIN_TIMEOUT = 10.0
+
 #: The largest page Podio serves for an item filter (and the exporter asks for).
 MAX_PAGE_SIZE = 500

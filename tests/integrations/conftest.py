@@ -78,7 +78,8 @@ def auth(podio: Podio) -> PodioAuth:
 def web(auth: PodioAuth, hooks_podio: Podio, received: Received) -> FastAPI:
     app = FastAPI()
     app.include_router(auth.router, prefix="/auth")
-    app.include_router(PodioWebhooks(hooks_podio, received).router)
+    # Inline: the emulator's in-process delivery returns once the handler has run.
+    app.include_router(PodioWebhooks(hooks_podio, received, mode="inline").router)
 
     @app.get("/me")
     async def me(user: Podio = Depends(auth.client)) -> dict[str, Any]:

@@ -14,8 +14,10 @@ async def me(user: Podio = Depends(auth.client)):  # 401 unless signed in
 async def items(user: Podio = Depends(auth.page_client)):  # signed out: 303 to /auth/login
     ...
 
-async def on_event(event: HookEvent) -> None: ...
-app.include_router(PodioWebhooks(podio, on_event, secret=HOOK_SECRET).router)  # POST /podio/hooks
+async def on_event(event: HookEvent) -> None: ...      # runs in a worker, after the answer
+webhooks = PodioWebhooks(podio, on_event, secret=HOOK_SECRET)
+app.include_router(webhooks.router)                   # POST /podio/hooks; workers run with the app
+await webhooks.repair("app", app_id, "https://example.com", types=["item.create"])
 ```
 
 Needs the `fastapi` extra (FastAPI, itsdangerous for signed cookies, python-multipart for
@@ -30,8 +32,9 @@ import html
 import logging
 import posixpath
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable, MutableSet
+from contextlib import asynccontextmanager
+from typing import Any, Literal
 from urllib.parse import quote, urlencode, urlsplit
 
 from fastapi import APIRouter, FastAPI, HTTPException, Request
@@ -46,6 +49,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartException
 
+from .. import _defaults
 from .._client import Podio
 from ..errors import (
     PodioBadRequestError,
@@ -56,16 +60,23 @@ from ..errors import (
     PodioUnavailableError,
     SessionStoreError,
 )
+from ..models.hooks import Hook
+from ._hook_queue import HookQueue, HookStats
 from ._web_sessions import WebSessions
 from .hook_events import HookEvent, MalformedHookEvent
+from .hook_repair import HookRepair, list_hooks, repair_hooks
 
 __all__ = [
     "HookEvent",
+    "HookRepair",
+    "HookStats",
     "MalformedHookEvent",
     "PodioAuth",
     "PodioWebhooks",
     "add_exception_handlers",
+    "list_hooks",
     "podio_outage_handler",
+    "repair_hooks",
 ]
 
 log = logging.getLogger("podiokit.integrations.fastapi")
@@ -481,6 +492,7 @@ def add_exception_handlers(app: FastAPI) -> None:
 
 HookHandler = Callable[[HookEvent], Awaitable[Any]]
 KnownHooks = Collection[int] | Callable[[], Awaitable[Collection[int]]]
+HookMode = Literal["background", "inline"]
 
 
 class PodioWebhooks:
@@ -495,6 +507,15 @@ class PodioWebhooks:
         secret_param: the query parameter holding `secret` ("podiokit_secret").
         known_hooks: the hook ids this app created (a set you keep up to date, or an async
             function returning them); a delivery for another hook id is refused (403).
+        mode: "background" (the default): a delivery is answered as soon as it is accepted
+            and `handler` runs in a worker task, apart from Podio's request. "inline": the
+            answer waits for `handler`, and is 500 if it raises.
+        queue_size: background mode: how many accepted events may wait for a worker (1000).
+            When the queue is full a delivery gets 503, so it is not acknowledged.
+        workers: background mode: how many events are handled at once (1: one after the
+            other, in the order they arrived).
+        drain_timeout: background mode: at shutdown, seconds the workers have to finish the
+            queued events before they are cancelled (10).
 
     Podio does not sign its deliveries: anyone who knows the URL can POST a well-formed
     event. The ids in an event are only a hint (fetch the item, as your app, before
@@ -505,10 +526,21 @@ class PodioWebhooks:
     fails at Podio and gets 502.
 
     A `hook.verify` delivery is answered by validating its code with `podio`, which makes
-    the hook active. Every other delivery becomes a `HookEvent` awaited by `handler`,
-    including event types podiokit does not know. A delivery that is not Podio's form (no
-    `type`, an id that is not an integer) gets 400 and a log line; if `handler` raises, the
-    receiver answers 500 so that Podio tries again.
+    the hook active. Every other delivery becomes a `HookEvent` for `handler`, including
+    event types podiokit does not know. A delivery that is not Podio's form (no `type`, an
+    id that is not an integer) gets 400 and a log line.
+
+    Whether Podio retries a failed delivery, and when it turns a hook inactive, is unknown
+    (docs/dev/podio-behaviour.md §7): never count on a retry. In background mode an
+    accepted event is answered 200 at once; if `handler` raises, the failure is logged and
+    counted (`stats()`) and the event is not retried. The workers run while the app
+    runs: `app.include_router(webhooks.router)` adds the router's lifespan to the app's
+    (FastAPI 0.112.2 or later), or enter `webhooks.lifespan()` yourself. At shutdown new
+    deliveries get 503, and the queued events are handled for up to `drain_timeout`
+    seconds; those left are counted as dropped and logged. A delivery that arrives while
+    the workers are not running (an app served without its lifespan) is handled inline,
+    with a warning. To see and repair your hooks (an inactive hook receives nothing),
+    use `hooks()` and `repair()`.
     """
 
     def __init__(
@@ -520,6 +552,10 @@ class PodioWebhooks:
         secret: str | None = None,
         secret_param: str = "podiokit_secret",
         known_hooks: KnownHooks | None = None,
+        mode: HookMode = "background",
+        queue_size: int = _defaults.WEBHOOK_QUEUE_SIZE,
+        workers: int = _defaults.WEBHOOK_WORKERS,
+        drain_timeout: float = _defaults.WEBHOOK_DRAIN_TIMEOUT,
     ) -> None:
         if not path.startswith("/"):
             raise ValueError(f"path must start with '/', not {path!r}")
@@ -527,19 +563,34 @@ class PodioWebhooks:
             raise ValueError("secret must be at least 16 characters (use secrets.token_urlsafe)")
         if not secret_param:
             raise ValueError("secret_param must not be empty")
+        if mode not in ("background", "inline"):
+            raise ValueError(f"mode must be 'background' or 'inline', not {mode!r}")
+        for name, value in (("queue_size", queue_size), ("workers", workers)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be an integer >= 1, not {value!r}")
+        if not drain_timeout >= 0:
+            raise ValueError(f"drain_timeout must be >= 0 seconds, not {drain_timeout!r}")
         self.podio = podio
         self.handler = handler
         self.path = path
         self.secret = secret
         self.secret_param = secret_param
         self.known_hooks = known_hooks
-        self.router = APIRouter()
+        self.mode: HookMode = mode
+        self._queue = HookQueue(
+            handler, size=queue_size, workers=workers, drain_timeout=drain_timeout
+        )
+        self._warned_not_running = False
+        self.router = APIRouter(lifespan=self.lifespan)
         self.router.add_api_route(
             path, self.receive, methods=["POST"], name="podio_webhooks", include_in_schema=False
         )
 
     def __repr__(self) -> str:
-        return f"PodioWebhooks(path={self.path!r}, secret={'***' if self.secret else None})"
+        return (
+            f"PodioWebhooks(path={self.path!r}, mode={self.mode!r}, "
+            f"secret={'***' if self.secret else None})"
+        )
 
     def hook_url(self, public_url: str) -> str:
         """The URL to register with `podio.hooks.create`: `public_url` (your origin, e.g.
@@ -551,6 +602,63 @@ class PodioWebhooks:
             sep = "&" if parts.query else "?"
             url += f"{sep}{quote(self.secret_param)}={quote(self.secret)}"
         return url
+
+    # -- running ---------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def lifespan(self, app: object = None) -> AsyncIterator[None]:
+        """The workers of background mode, running while the block runs; at its end new
+        deliveries get 503 and the queue is drained (for up to `drain_timeout` seconds).
+
+        It is the router's lifespan: FastAPI runs it with the app's once the router is
+        included. Entering it again while it runs (your own lifespan, for an older
+        FastAPI) starts nothing more. Inline mode has nothing to run."""
+        if self.mode == "inline":
+            yield
+            return
+        async with self._queue.running():
+            yield
+
+    def stats(self) -> HookStats:
+        """Counts of what the receiver did with the events: accepted, handled, failed,
+        refused (503), dropped at shutdown, still queued; and whether it is running."""
+        return self._queue.stats()
+
+    async def join(self) -> None:
+        """Wait until every accepted event has been handled (in tests, before checking
+        what the handler did)."""
+        await self._queue.join()
+
+    # -- the hooks at Podio -----------------------------------------------------------------
+
+    async def hooks(self, ref_type: str, ref_id: int, public_url: str | None = None) -> list[Hook]:
+        """The hooks on an object, each with its `status` ("active" or "inactive"): only
+        those calling this receiver at `hook_url(public_url)` when `public_url` is given."""
+        url = None if public_url is None else self.hook_url(public_url)
+        return await list_hooks(self.podio, ref_type, ref_id, url=url)
+
+    async def repair(
+        self,
+        ref_type: str,
+        ref_id: int,
+        public_url: str,
+        *,
+        types: Iterable[str] = (),
+        retry_for: float = 0.0,
+        retry_every: float = 5.0,
+    ) -> list[HookRepair]:
+        """Make this receiver's hooks on an object active: create those of `types` that are
+        missing, ask Podio to verify the inactive ones again (this receiver answers the
+        `hook.verify`), and report each one (`repair_hooks`). The ids are added to
+        `known_hooks`, as soon as they are known, when it is a set. Run it once the app is serving, or in a task with
+        `retry_for` (seconds to keep asking while hooks stay inactive)."""
+        known = self.known_hooks if isinstance(self.known_hooks, MutableSet) else None
+        return await repair_hooks(
+            self.podio, ref_type, ref_id, self.hook_url(public_url), types=types,
+            retry_for=retry_for, retry_every=retry_every, known_hooks=known,
+        )  # fmt: skip
+
+    # -- the route -------------------------------------------------------------------------
 
     async def receive(self, request: Request) -> Response:
         try:
@@ -575,11 +683,26 @@ class PodioWebhooks:
         if self.known_hooks is not None and not await self._known(event.hook_id):
             log.warning("Podio webhook: delivery for unknown hook %s refused", event.hook_id)
             return PlainTextResponse("unknown hook", status_code=403)
-        try:
-            await self.handler(event)
-        except Exception:
-            log.exception("Podio webhook: the handler failed on %s (hook %s)",
-                          event.type, event.hook_id)  # fmt: skip
+        if self.mode == "inline" or self._queue.state == "stopped":
+            return await self._inline(event)
+        if not self._queue.offer(event):
+            # Not acknowledged: whether Podio sends it again is unknown (§7).
+            busy = "stopping" if self._queue.state == "stopping" else "busy"
+            return PlainTextResponse(f"the receiver is {busy}", status_code=503,
+                                     headers={"Retry-After": "30"})  # fmt: skip
+        return PlainTextResponse("ok")
+
+    async def _inline(self, event: HookEvent) -> Response:
+        if self.mode == "background" and not self._warned_not_running:
+            self._warned_not_running = True
+            log.warning(
+                "Podio webhook: the receiver's workers are not running (the app was started "
+                "without its lifespan?): deliveries are handled inline, holding Podio's "
+                "request. Include webhooks.router in the app, or enter webhooks.lifespan()"
+            )
+        if not await self._queue.call(event):
+            # Podio's retries are unknown (docs/dev/podio-behaviour.md §7): the 500 tells
+            # Podio the delivery failed; it may or may not come again.
             return PlainTextResponse("the handler failed", status_code=500)
         return PlainTextResponse("ok")
 
