@@ -182,7 +182,9 @@ async def test_6_read_into_allocates_what_arrives_not_what_is_declared(
         with anyio.fail_after(5), pytest.raises(httpx.RemoteProtocolError, match="received 10"):
             await read_into(response, buffer)
         await response.aclose()
-    assert len(buffer) <= 16 * MB * 1.125  # podiokit._transport._http11._ALLOCATE_AT_ONCE, with slack
+    assert (
+        len(buffer) <= 16 * MB * 1.125
+    )  # podiokit._transport._http11._ALLOCATE_AT_ONCE, with slack
 
 
 # -- 7. podiokit's direct path keeps what AsyncClient.send does -----------------------------
@@ -237,7 +239,9 @@ async def test_8_an_http_1_0_answer_reports_http_1_0(serve: Callable[..., Server
 async def test_6_a_body_longer_than_one_allocation_still_arrives_whole(
     serve: Callable[..., Server],
 ) -> None:
-    body = bytes(range(256)) * (20 * MB // 256)  # past podiokit._transport._http11._ALLOCATE_AT_ONCE
+    body = bytes(range(256)) * (
+        20 * MB // 256
+    )  # past podiokit._transport._http11._ALLOCATE_AT_ONCE
 
     def honest(conn: Conn) -> None:
         while conn.read_request():
