@@ -84,8 +84,9 @@ class Podio(ResourceNamespaces):
     ) -> None:
         """
         Args:
-            client_id, client_secret: your Podio API key. `client_secret` may be None only
-                for the client-side (implicit) flow, which never calls the token endpoint.
+            client_id: your Podio API key's id.
+            client_secret: your Podio API key's secret. It may be None only for the
+                client-side (implicit) flow, which never calls the token endpoint.
             session_store: where tokens are kept (default: in memory).
             session_key: the identity this client acts as in the store.
             on_token_will_refresh: client-side flow only: awaited with this client when its
@@ -99,7 +100,9 @@ class Podio(ResourceNamespaces):
                 many seconds; otherwise raise `PodioRateLimitError` with `retry_after`.
             pace: slow down before the hourly budget runs out (once less than
                 `pace_threshold` of it is left), instead of running into 420.
-            backoff_base, backoff_cap: exponential backoff (full jitter) between retries.
+            backoff_base: the first wait of the exponential backoff (full jitter) between
+                retries, in seconds.
+            backoff_cap: the longest wait between retries, in seconds.
             http_client: your own `httpx.AsyncClient` (you configure TLS, proxies and pool;
                 podiokit never closes it).
             transport: the httpx transport of the client podiokit makes (e.g.
