@@ -370,12 +370,12 @@ class Pipeline:
                 continue
             status = response.status_code
             if rate is not None:
-                headers_ = response.headers
+                figures = response.headers
                 # The figures go to the budget the answer names (its ceiling), not the one
                 # the spec's flag guessed.
                 pool = rate.update(
-                    headers_.get("x-rate-limit-limit"),
-                    headers_.get("x-rate-limit-remaining"),
+                    figures.get("x-rate-limit-limit"),
+                    figures.get("x-rate-limit-remaining"),
                     operation=operation,
                     rate_limited=rate_limited,
                 ) or rate.pool(operation, rate_limited=rate_limited)
@@ -383,7 +383,8 @@ class Pipeline:
                 if shared is not None and (
                     status in (420, 429) or pool.needs_sharing(self._share_band, _SHARE_STALE)
                 ):
-                    await self._share(shared, key, _pool_name(pool, rate, operation, rate_limited), pool, response)  # fmt: skip
+                    name = _pool_name(pool, rate, operation, rate_limited)
+                    await self._share(shared, key, name, pool, response)
             if status in RETRY_STATUSES and idempotent and attempt < max_retries:
                 logger.debug(
                     "%s %s -> %d; retrying (attempt %d)", method, path, status, attempt + 1
