@@ -369,6 +369,8 @@ class Podio(ResourceNamespaces):
         max_retries: int | None = None,
         stream: bool = False,
         read_body: Callable[[httpx.Response], Awaitable[None]] | None = None,
+        redirects: bool = False,
+        authenticate: bool = True,
     ) -> httpx.Response:
         return await self._pipeline.send(
             self,
@@ -385,6 +387,8 @@ class Podio(ResourceNamespaces):
             max_retries=max_retries,
             stream=stream,
             read_body=read_body,
+            redirects=redirects,
+            authenticate=authenticate,
         )
 
     async def request(

@@ -7,7 +7,16 @@ the replay after a 401-forced refresh sends the whole file again. Sources that c
 async iterator, a pipe) are first spooled to a temporary file.
 
 Downloads GET the file's `link` (https://files.podio.com/{file_id}); the pipeline gives that
-URL the token only under its token-host rules (_pipeline.Pipeline._url).
+URL the token only under its token-host rules (_pipeline.Pipeline._url). Whether Podio's link
+redirects (to a CDN, say) is not known (docs/dev/podio-behaviour.md §6), so redirects are
+followed, up to five: the token goes along only while each hop stays on the link's own
+origin; a hop to another origin is sent without it (a signed URL needs none, and must never
+see it). When the link fails, the content is fetched from `GET /file/{file_id}/raw` on the
+API host instead (podio-rb's `find_raw`): after an error answer from the link or a redirect
+target (4xx, or 5xx once the retries are spent), a connection failure or timeout once the
+retries are spent, a redirect without a usable Location or past the fifth, or a link the
+token may not be sent to. A 420 is not a failure of the link (Podio refuses every call
+then) and is raised, as is any error of the fallback itself.
 
 Only the `Requester` interface (_resource.py) is used, like generated code.
 """
@@ -15,6 +24,7 @@ Only the `Requester` interface (_resource.py) is used, like generated code.
 from __future__ import annotations
 
 import io
+import logging
 import os
 import tempfile
 from collections.abc import AsyncIterable, AsyncIterator, Mapping
@@ -26,8 +36,15 @@ import anyio.to_thread
 import httpx
 
 from ._resource import NOT_GIVEN, Requester, TimeoutArg, decode_json
+from .errors import PodioError, PodioRateLimitError
 
 __all__ = ["FileSource", "download", "stream", "upload"]
+
+logger = logging.getLogger("podiokit")
+
+#: Redirects followed from a file's link before it counts as failed.
+MAX_REDIRECTS = 5
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 #: What `podio.files.upload` accepts as the file's content.
 FileSource = Union[
@@ -147,6 +164,104 @@ async def _link(
     return link
 
 
+class _LinkFailed(Exception):
+    """The file's link (or a redirect from it) did not give the content."""
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    return (url.scheme, url.host, url.port)
+
+
+async def _follow(
+    requester: Requester,
+    link: str,
+    *,
+    params: dict[str, Any] | None,
+    headers: dict[str, str],
+    timeout: TimeoutArg,
+    max_retries: int | None,
+    stream: bool,
+) -> httpx.Response:
+    """GET the link and the redirects it answers; the final successful response."""
+    url = httpx.URL(link)
+    home = _origin(url)
+    carry = True  # the token goes only while every hop stays on the link's origin
+    for _ in range(MAX_REDIRECTS + 1):
+        try:
+            response = await requester._send(
+                "GET",
+                str(url),
+                params=params,
+                headers=headers,
+                timeout=timeout,
+                max_retries=max_retries,
+                idempotent=True,
+                stream=stream,
+                redirects=True,
+                authenticate=carry,
+            )
+        except PodioRateLimitError:
+            raise  # Podio refuses every call: the fallback would be refused too
+        except PodioError as exc:
+            raise _LinkFailed(f"{type(exc).__name__} {exc.status or ''}".strip()) from exc
+        except ValueError as exc:  # the pipeline will not send the token there
+            raise _LinkFailed("the link's host may not receive the token") from exc
+        if response.status_code not in _REDIRECTS:
+            return response
+        location = response.headers.get("location", "")
+        await response.aclose()
+        try:
+            target = url.join(location) if location else None
+        except httpx.InvalidURL:
+            target = None
+        if target is None or target.scheme not in ("http", "https") or not target.host:
+            raise _LinkFailed(f"a redirect ({response.status_code}) without a usable Location")
+        url, params = target, None  # the target's own query stands (a signature, say)
+        if _origin(url) != home:
+            carry = False
+    raise _LinkFailed(f"more than {MAX_REDIRECTS} redirects")
+
+
+async def _content(
+    requester: Requester,
+    file_id: int,
+    *,
+    extra_query: Mapping[str, Any] | None,
+    extra_headers: Mapping[str, str] | None,
+    timeout: TimeoutArg,
+    max_retries: int | None,
+    stream: bool,
+) -> httpx.Response:
+    """The response carrying the file's content: from its link, else from /file/{id}/raw."""
+    link = await _link(requester, file_id, timeout, max_retries)
+    params = dict(extra_query) if extra_query else None
+    headers = {"Accept": "*/*", **(extra_headers or {})}
+    try:
+        return await _follow(
+            requester, link, params=params, headers=headers, timeout=timeout,
+            max_retries=max_retries, stream=stream,
+        )  # fmt: skip
+    except _LinkFailed as failed:
+        logger.info(
+            "file %s: its link failed (%s); fetching GET /file/%s/raw instead",
+            file_id, failed, file_id,
+        )  # fmt: skip
+        reason = failed
+    try:
+        return await requester._send(
+            "GET",
+            f"/file/{file_id}/raw",
+            params=params,
+            headers=headers,
+            timeout=timeout,
+            max_retries=max_retries,
+            idempotent=True,
+            stream=stream,
+        )
+    except PodioError as exc:
+        raise exc from reason
+
+
 async def download(
     requester: Requester,
     file_id: int,
@@ -156,18 +271,12 @@ async def download(
     timeout: TimeoutArg = NOT_GIVEN,
     max_retries: int | None = None,
 ) -> httpx.Response:
-    """GET /file/{file_id} for its link, then GET the link (the generated method returns the
-    response's bytes)."""
-    link = await _link(requester, file_id, timeout, max_retries)
-    return await requester._send(
-        "GET",
-        link,
-        params=dict(extra_query) if extra_query else None,
-        headers={"Accept": "*/*", **(extra_headers or {})},
-        timeout=timeout,
-        max_retries=max_retries,
-        idempotent=True,
-    )
+    """GET /file/{file_id} for its link, then the link (redirects followed; the fallback
+    described in the module doc); the generated method returns the response's bytes."""
+    return await _content(
+        requester, file_id, extra_query=extra_query, extra_headers=extra_headers,
+        timeout=timeout, max_retries=max_retries, stream=False,
+    )  # fmt: skip
 
 
 async def stream(
@@ -181,20 +290,15 @@ async def stream(
     max_retries: int | None = None,
 ) -> AsyncIterator[bytes]:
     """The file's bytes in chunks, one chunk in memory at a time. The connection is released
-    when the iteration ends; stopping early, close the iterator (`contextlib.aclosing`)."""
+    when the iteration ends; stopping early, close the iterator (`contextlib.aclosing`).
+    Redirects and the fallback are settled before the first chunk; a body cut short after
+    it raises."""
     if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size < 1):
         raise ValueError(f"chunk_size must be a positive int or None, got {chunk_size!r}")
-    link = await _link(requester, file_id, timeout, max_retries)
-    response = await requester._send(
-        "GET",
-        link,
-        params=dict(extra_query) if extra_query else None,
-        headers={"Accept": "*/*", **(extra_headers or {})},
-        timeout=timeout,
-        max_retries=max_retries,
-        idempotent=True,
-        stream=True,
-    )
+    response = await _content(
+        requester, file_id, extra_query=extra_query, extra_headers=extra_headers,
+        timeout=timeout, max_retries=max_retries, stream=True,
+    )  # fmt: skip
     try:
         async for chunk in response.aiter_bytes(chunk_size):
             yield chunk

@@ -67,7 +67,10 @@ class Requester(Protocol):
 
     `_send` raises the `podiokit.errors` class for any non-2xx status, after refresh,
     retries and rate-limit waits; it returns only successful responses. With `stream=True`
-    the response comes back unread: the caller iterates it and must close it.
+    the response comes back unread: the caller iterates it and must close it. With
+    `redirects=True` a redirect comes back too (read), for the caller to follow; with
+    `authenticate=False` an absolute URL is fetched without the token (a signed URL on
+    another origin) and counts against no rate-limit budget.
     """
 
     async def _send(
@@ -85,6 +88,8 @@ class Requester(Protocol):
         rate_limited: bool = False,
         max_retries: int | None = None,
         stream: bool = False,
+        redirects: bool = False,
+        authenticate: bool = True,
     ) -> httpx.Response: ...
 
 

@@ -54,7 +54,8 @@ OPTIONS = {
     "": ["--version", "--help"],
     "emulator": [
         "--host", "--port", "--seed", "--items", "--apps", "--token-lifetime", "--refresh",
-        "--rate-limit", "--rate-window", "--latency", "--fault-rate", "--fault-seed", "--help",
+        "--rate-limit", "--rate-window", "--latency", "--fault-rate", "--fault-seed", "--quirk",
+        "--help",
     ],
     "demo": ["--items", "--concurrency", "--emulator", "--help"],
     "login": ["--username", "--app", "--app-token", "--session-file", "--help"],

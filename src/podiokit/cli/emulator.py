@@ -58,6 +58,7 @@ def register(app: typer.Typer, command_cls: type[Any]) -> None:
         latency: float = typer.Option(0.0, help="Latency added to every request, in ms.", rich_help_panel=faults),
         fault_rate: float = typer.Option(0.0, help="Share of requests answered by a fault.", rich_help_panel=faults),
         fault_seed: int = typer.Option(0, help="Seed of the fault sequence.", rich_help_panel=faults),
+        quirk: list[str] = typer.Option([], "--quirk", metavar="NAME[=VALUE]", help="Behave like an alternative reading of Podio (repeatable), e.g. range_filter=ignore_to, micro_view=ignored, file_redirect, push_unknown_shapes, hook_retries=2; see docs/guides/testing.md.", rich_help_panel=faults),
     ) -> None:  # fmt: skip
         with one_line("emulator", f"{host}:{port}"):
             from podiokit.testing.emulator import Emulator
@@ -67,6 +68,7 @@ def register(app: typer.Typer, command_cls: type[Any]) -> None:
                 seed=seed.value, items=items, token_lifetime=token_lifetime,
                 refresh=refresh.value, rate_limit=rate_limit, rate_window=rate_window,
                 latency=latency, fault_rate=fault_rate, fault_seed=fault_seed, apps=apps,
+                quirks=quirk,
             )  # fmt: skip
         except (ValueError, OSError) as exc:  # a bad value, or an --apps file that won't load
             raise typer.BadParameter(str(exc)) from None
