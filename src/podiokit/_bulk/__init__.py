@@ -13,30 +13,41 @@ from __future__ import annotations
 from ._args import MAX_PAGE_SIZE, checked_args
 from ._buffers import PageBuffers
 from ._fetch import probe, wait_out
-from ._plan import Range, first_windows, plan_ranges, plan_with_windows
+from ._offset import LightItem, copy_offset, list_light
+from ._plan import SWEEP_HI, Range, first_windows, plan_ranges, plan_with_windows
 from ._progress import ExportProgress, calls_left
-from ._ranges import FetchedPage, Prefetch, copy_ranges
+from ._ranges import FetchedPage, Prefetch, checked_page, copy_ranges
 from ._sessions import open_sessions
+from ._strategy import STRATEGIES, check_strategy, ranges_honoured, resolve
 from ._tasks import run_all
 from ._values import JOIN, readable, to_decimal
 
 __all__ = [
     "JOIN",
     "MAX_PAGE_SIZE",
+    "STRATEGIES",
+    "SWEEP_HI",
     "ExportProgress",
     "FetchedPage",
+    "LightItem",
     "PageBuffers",
     "Prefetch",
     "Range",
     "calls_left",
+    "check_strategy",
     "checked_args",
+    "checked_page",
+    "copy_offset",
     "copy_ranges",
     "first_windows",
+    "list_light",
     "open_sessions",
     "plan_ranges",
     "plan_with_windows",
     "probe",
+    "ranges_honoured",
     "readable",
+    "resolve",
     "run_all",
     "to_decimal",
     "wait_out",

@@ -23,12 +23,17 @@ from ._plan import SWEEP_HI
 if TYPE_CHECKING:
     from .._client import Podio
 
-__all__ = ["DEFAULT_RATE_LIMIT_WAIT", "Page", "fetch_page", "probe", "wait_out"]
+__all__ = ["DEFAULT_RATE_LIMIT_WAIT", "Page", "RangeViolation", "fetch_page", "probe", "wait_out"]
 
 #: Every long rate-limit wait of the bulk engine goes through here; tests replace it.
 sleep = anyio.sleep
 #: A 420 without a usable hint: wait this long before asking again.
 DEFAULT_RATE_LIMIT_WAIT = RATE_LIMIT_WAIT
+
+
+class RangeViolation(PodioResponseError):
+    """A page of an `app_item_id` range holds an item outside it, or out of order: Podio
+    did not honour the range (docs/dev/podio-behaviour.md §4.1)."""
 
 
 class _RawPage(msgspec.Struct):
@@ -146,7 +151,7 @@ async def fetch_page(
     page = _decode(memoryview(content)[:size] if reader is not None else content, app_id)
     last = _app_item_id(page.items[-1], app_id) if page.items else hi
     if last < lo:
-        raise PodioResponseError(
+        raise RangeViolation(
             f"filter of app {app_id} ignored the app_item_id range from {lo}",
             method="POST",
             path=f"/item/app/{app_id}/filter/",

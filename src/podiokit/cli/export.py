@@ -25,7 +25,38 @@ from ._session import CliCredentials, credentials
 if TYPE_CHECKING:
     from podiokit.export import ExportResult
 
-__all__ = ["EXPORT_HELP", "register", "run"]
+__all__ = ["EXPORT_HELP", "STRATEGY_NOTES", "register", "run", "strategy_option"]
+
+#: `--strategy` values (as `podiokit._bulk.STRATEGIES`, not imported: no msgspec here).
+_STRATEGIES = ("auto", "ranges", "offset")
+#: What each strategy that ran means, for the summary line.
+STRATEGY_NOTES = {
+    "ranges": "app_item_id ranges",
+    "offset": "offset pages sorted by app_item_id (ranges not honoured here)",
+    "mixed": "app_item_id ranges for some apps, offset pages for others",
+}
+
+
+def _strategy(value: str) -> str:
+    if value not in _STRATEGIES:
+        raise typer.BadParameter(f"must be one of {', '.join(_STRATEGIES)}, not {value!r}")
+    return value
+
+
+def strategy_option() -> Any:
+    """`--strategy auto|ranges|offset` (export and mirror)."""
+    return typer.Option(
+        "auto",
+        "--strategy",
+        metavar="auto|ranges|offset",
+        callback=_strategy,
+        help=(
+            "How every item is read: ranges (app_item_id ranges, concurrently), offset "
+            "(offset pages: documented behaviour only), or auto: ranges if a probe of three "
+            "calls finds Podio honours them, else offset."
+        ),
+    )
+
 
 # One line per paragraph: the terminal wraps it, never a hard break mid-sentence.
 EXPORT_HELP = (
@@ -54,10 +85,12 @@ def register(app: typer.Typer, command_cls: type[Any]) -> None:
         resume: bool = typer.Option(False, "--resume", help="Continue an interrupted export from OUT.checkpoint."),
         app_token: list[str] = app_token_option(),
         session_file: str = session_file_option(),
+        strategy: str = strategy_option(),
     ) -> None:  # fmt: skip
         code = run(
             app_ids, out, format=format, concurrency=concurrency, resume=resume,
             app_tokens=app_token, env=os.environ, session_file=session_file or None,
+            strategy=strategy,
         )  # fmt: skip
         raise typer.Exit(code)
 
@@ -72,6 +105,7 @@ def run(
     app_tokens: Sequence[str],
     env: Mapping[str, str],
     session_file: str | None = None,
+    strategy: str = "auto",
 ) -> int:
     """Run one export; print the summary or a one-line error; return the exit code."""
     import anyio
@@ -81,7 +115,7 @@ def run(
         if format not in ("jsonl", "csv"):
             raise CliError(f"--format must be jsonl or csv, not {format!r}", "usage")
         creds = credentials(env, app_ids=app_ids, app_tokens=app_tokens, session_file=session_file)
-        result = anyio.run(_export, creds, app_ids, out, format, concurrency, resume)
+        result = anyio.run(_export, creds, app_ids, out, format, concurrency, resume, strategy)
     except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - one line, never a traceback
         return failed("export", exc, creds=creds)
     rate = result.items / result.elapsed if result.elapsed > 0 else 0.0
@@ -90,6 +124,7 @@ def run(
         f"{verb} {result.items} items from {len(result.per_app)} app(s) to {result.path} "
         f"in {result.elapsed:.1f} s ({rate:,.0f} items/s, {result.calls} calls)"
     )
+    print(f"  strategy: {result.strategy} ({STRATEGY_NOTES.get(result.strategy, '')})")
     for app_id, count in result.per_app.items():
         print(f"  app {app_id}: {count} items")
     return 0
@@ -102,6 +137,7 @@ async def _export(
     format: str,
     concurrency: int,
     resume: bool,
+    strategy: str = "auto",
 ) -> ExportResult:
     from podiokit.export import export  # the lazy name: a missing msgspec says how to install it
 
@@ -116,4 +152,5 @@ async def _export(
             concurrency=concurrency,
             resume=resume,
             on_progress=progress,
+            strategy=strategy,
         )

@@ -31,6 +31,7 @@ from ._common import (
 )
 from ._errors import CliError, failed
 from ._session import CliCredentials, credentials
+from .export import STRATEGY_NOTES, strategy_option
 
 if TYPE_CHECKING:
     from podiokit.mirror import MirrorResult
@@ -81,11 +82,12 @@ def register(app: typer.Typer, command_cls: type[Any]) -> None:
         lock_timeout: float = typer.Option(LOCK_TIMEOUT, "--lock-timeout", metavar="SECONDS", callback=_lock_timeout, help="How long to wait for a database another connection has locked (SQLite's busy timeout, PostgreSQL's lock_timeout) before failing with exit 8."),
         app_token: list[str] = app_token_option(),
         session_file: str = session_file_option(),
+        strategy: str = strategy_option(),
     ) -> None:  # fmt: skip
         code = run(
             app_ids, db, concurrency=concurrency, refresh_fields=refresh_fields,
             app_tokens=app_token, env=os.environ, session_file=session_file or None,
-            table_prefix=table_prefix, lock_timeout=lock_timeout,
+            table_prefix=table_prefix, lock_timeout=lock_timeout, strategy=strategy,
         )  # fmt: skip
         raise typer.Exit(code)
 
@@ -101,6 +103,7 @@ def run(
     session_file: str | None = None,
     table_prefix: str | None = None,
     lock_timeout: float = LOCK_TIMEOUT,
+    strategy: str = "auto",
 ) -> int:
     """Run the mirror once; print the summary or a one-line error; return the exit code."""
     import anyio
@@ -111,7 +114,7 @@ def run(
         creds = credentials(env, app_ids=app_ids, app_tokens=app_tokens, session_file=session_file)
         mirrored = partial(
             _mirror, creds, app_ids, db, concurrency, refresh_fields,
-            table_prefix=table_prefix, lock_timeout=lock_timeout,
+            table_prefix=table_prefix, lock_timeout=lock_timeout, strategy=strategy,
         )  # fmt: skip
         result = anyio.run(mirrored)
     except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - one line, never a traceback
@@ -145,8 +148,12 @@ def summary(result: MirrorResult, db: str) -> str:
         f"mirrored {len(result.apps)} app(s) into {mask_url(db)}{tables} in "
         f"{result.elapsed:.1f} s ({result.calls} calls)"
     ]
+    if result.strategy is not None:  # every item of some app was read
+        lines.append(f"  strategy: {result.strategy} ({STRATEGY_NOTES.get(result.strategy, '')})")
     for app in result.apps.values():
         listed = ", ids listed" if app.listed else ""
+        if app.strategy is not None:
+            listed += f", by {app.strategy}"
         lines.append(
             f"  app {app.app_id} ({app.mode}): {app.items} items: {app.created} created, "
             f"{app.updated} updated, {app.unchanged} unchanged; {app.deleted} deleted; "
@@ -164,6 +171,7 @@ async def _mirror(
     *,
     table_prefix: str | None,
     lock_timeout: float,
+    strategy: str = "auto",
 ) -> MirrorResult:
     from podiokit.mirror import mirror  # the lazy name: a missing extra says how to install it
 
@@ -179,4 +187,5 @@ async def _mirror(
             refresh_fields=refresh_fields,
             table_prefix=table_prefix,
             lock_timeout=lock_timeout,
+            strategy=strategy,
         )

@@ -8,9 +8,10 @@ checkpoint always describes exactly the bytes before its offset.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,18 +20,22 @@ from anyio import to_thread
 
 from .._bulk import (
     MAX_PAGE_SIZE,
+    SWEEP_HI,
     ExportProgress,
     FetchedPage,
     PageBuffers,
     Prefetch,
     Range,
     calls_left,
+    check_strategy,
     checked_args,
+    copy_offset,
     copy_ranges,
     first_windows,
     open_sessions,
     plan_with_windows,
     probe,
+    resolve,
     run_all,
 )
 from ._checkpoint import Checkpoint
@@ -52,6 +57,15 @@ class ExportResult:
     calls: int
     elapsed: float
     resumed: bool
+    #: How each app was read: "ranges" (app_item_id ranges, verified) or "offset"
+    #: (offset pages, the fallback resting on documented behaviour only).
+    strategies: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def strategy(self) -> str:
+        """The strategy every app was read with ("ranges" or "offset"), or "mixed"."""
+        used = set(self.strategies.values())
+        return used.pop() if len(used) == 1 else ("mixed" if used else "ranges")
 
 
 @dataclass
@@ -60,6 +74,8 @@ class _State:
     sessions: dict[int, Podio]
     started: float
     waiting: float = 0.0
+    #: app -> "ranges" or "offset"
+    strategies: dict[int, str] = field(default_factory=dict)
 
 
 def output_paths(out: str | os.PathLike[str]) -> tuple[Path, Path, Path]:
@@ -80,6 +96,7 @@ async def export(
     resume: bool = False,
     page_size: int = MAX_PAGE_SIZE,
     on_progress: Callable[[ExportProgress], None] | None = None,
+    strategy: str = "auto",
 ) -> ExportResult:
     """Export every item of `app_ids` to `out` (JSONL: one item per line, the JSON Podio
     sent; or CSV).
@@ -90,8 +107,15 @@ async def export(
     otherwise as `podio` itself (a user who can see every app). The output is written to
     `<out>.part` and renamed to `out` once complete; `<out>.checkpoint` records progress,
     and `resume=True` continues an interrupted export from it without duplicates or gaps.
+
+    `strategy`: "ranges" reads each app by `app_item_id` ranges, concurrently; "offset" by
+    offset pages sorted by `app_item_id` (documented behaviour only, one page at a time per
+    app); "auto" (the default) probes once per session and API URL that Podio honours
+    ranges (three calls) and falls back to "offset" when it does not.
+    `ExportResult.strategies` says which ran.
     """
     ids = checked_args(app_ids, concurrency, page_size, verb="export")
+    strategy = check_strategy(strategy)
     sink = make_sink(format)
     path, part, checkpoint_path = output_paths(out)
     sessions = await open_sessions(podio, ids, app_tokens or {}, app_sessions or {})
@@ -102,9 +126,10 @@ async def export(
     output = Output(path, part, checkpoint_path)
     resumed = resume and checkpoint_path.exists() and part.exists()
     planned: list[Checkpoint] = []
+    strategies: dict[int, str] = {}
 
     async def run(checkpoint: Checkpoint, prefetches: Sequence[Prefetch] = ()) -> None:
-        state = _State(checkpoint, sessions, started)
+        state = _State(checkpoint, sessions, started, strategies=strategies)
         await _run(state, sink, output, concurrency, page_size, on_progress, prefetches, buffers)
 
     try:
@@ -114,6 +139,7 @@ async def export(
             sink.restore(checkpoint.sink_state)
             planned.append(checkpoint)
             await to_thread.run_sync(output.reopen, checkpoint)
+            checkpoint.calls += await _strategies(sessions, ids, strategy, None, strategies)
             await run(checkpoint)
         else:
             # The first pages are asked for now, with the probes: they are on their way
@@ -122,7 +148,9 @@ async def export(
             prefetches = [Prefetch(window) for window in windows]
 
             async def plan_and_run() -> None:
-                checkpoint, header = await _plan(sessions, ids, sink, format, page_size, prefetches)
+                checkpoint, header = await _plan(
+                    sessions, ids, sink, format, page_size, prefetches, strategy, strategies
+                )
                 planned.append(checkpoint)
                 await to_thread.run_sync(output.create, checkpoint, header)
                 await run(checkpoint, prefetches)
@@ -143,7 +171,33 @@ async def export(
         calls=checkpoint.calls,
         elapsed=time.monotonic() - started,
         resumed=resumed,
+        strategies={a: strategies.get(a, "ranges") for a in ids},
     )
+
+
+async def _strategies(
+    sessions: Mapping[int, Podio],
+    ids: Sequence[int],
+    strategy: str,
+    highest: dict[int, int] | None,
+    out: dict[int, str],
+) -> int:
+    """Resolve the strategy of every app into `out` (`highest`: each app's highest id, from
+    the probes; None on resume, when they are asked for here if a probe of ranges needs
+    them); the calls spent."""
+    calls = [0]
+    if highest is None:
+        highest = {}
+        if strategy == "auto":
+            for app_id in ids:
+                highest[app_id] = (await probe(sessions[app_id], app_id))[1]
+                calls[0] += 1
+    # The app with the most ids first: an app too small to probe uses its session's answer.
+    for app_id in sorted(ids, key=lambda a: -highest.get(a, 0)):
+        out[app_id] = await resolve(
+            strategy, sessions[app_id], app_id, highest.get(app_id, 0), calls=calls
+        )
+    return calls[0]
 
 
 async def _plan(
@@ -153,6 +207,8 @@ async def _plan(
     format: str,
     page_size: int,
     prefetches: Sequence[Prefetch] = (),
+    strategy: str = "auto",
+    strategies: dict[int, str] | None = None,
 ) -> tuple[Checkpoint, bytes]:
     """The checkpoint of a new export and the file's header, from the probes (and the
     apps' definitions for CSV). The windows' pages are not waited for: each window is the
@@ -170,12 +226,19 @@ async def _plan(
     if sink.needs_apps:
         calls += [partial(definition, app_id) for app_id in ids]
     await run_all(calls)
+    chosen: dict[int, str] = {} if strategies is None else strategies
+    spent = await _strategies(sessions, ids, strategy, {a: p[1] for a, p in probes.items()}, chosen)
     ranges: list[Range] = []
     sweeps: list[Range] = []
     above = 0
     for app_id in ids:
         count, highest = probes[app_id]
         mine = [p for p in prefetches if p.window.app_id == app_id]
+        if chosen[app_id] == "offset":
+            # One range for the whole app, read by offset pages; the windows are dropped.
+            above += len(mine)
+            sweeps.append(Range(app_id, 1, SWEEP_HI, 1))
+            continue
         starts, fixed, sweep = plan_with_windows(
             app_id, count, highest, page_size, [p.window for p in mine]
         )
@@ -191,7 +254,7 @@ async def _plan(
         # Sweeps last: the later they run, the more items created meanwhile they pick up.
         ranges=ranges + sweeps,
         # Pages are counted as they are written; a window above its app is counted here.
-        calls=len(ids) * (2 if sink.needs_apps else 1) + above,
+        calls=len(ids) * (2 if sink.needs_apps else 1) + above + spent,
         totals={a: probes[a][0] for a in ids},
         sink_state=sink.state(),
     )
@@ -238,7 +301,13 @@ async def _run(
         state.waiting = seconds
         progress()
 
+    lock = threading.Lock()  # the range reader's writer and the offset readers' pages
+
     def write(page: FetchedPage) -> None:
+        with lock:
+            _write(page)
+
+    def _write(page: FetchedPage) -> None:
         rng = page.range
         data = sink.encode(rng.app_id, page.items, compact=page.compact)
         rng.cursor = page.cursor
@@ -252,10 +321,27 @@ async def _run(
 
     started = {id(p.range) for p in prefetches if p.range is not None}
     todo = [r for r in checkpoint.ranges if not r.done and id(r) not in started]
-    await copy_ranges(
-        state.sessions, todo, write, concurrency=concurrency, page_size=page_size,
-        on_written=progress, on_wait=on_wait, buffers=buffers, prefetched=prefetches,
-    )  # fmt: skip
+    offset = {a for a, s in state.strategies.items() if s == "offset"}
+    by_offset = [r for r in todo if r.app_id in offset]
+    todo = [r for r in todo if r.app_id not in offset]
+
+    async def emit(page: FetchedPage) -> None:
+        await to_thread.run_sync(write, page)
+        progress()
+
+    async def ranges() -> None:
+        await copy_ranges(
+            state.sessions, todo, write, concurrency=concurrency, page_size=page_size,
+            on_written=progress, on_wait=on_wait, buffers=buffers, prefetched=prefetches,
+        )  # fmt: skip
+
+    async def by_offsets(app_id: int) -> None:
+        mine = [r for r in by_offset if r.app_id == app_id]
+        await copy_offset(
+            state.sessions[app_id], app_id, mine, emit, page_size=page_size, on_wait=on_wait
+        )
+
+    await run_all([ranges, *[partial(by_offsets, a) for a in sorted(offset)]])
     progress()
 
 

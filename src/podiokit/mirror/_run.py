@@ -33,14 +33,19 @@ from anyio import to_thread
 
 from .._bulk import (
     MAX_PAGE_SIZE,
+    SWEEP_HI,
     ExportProgress,
     FetchedPage,
+    Range,
     calls_left,
+    check_strategy,
     checked_args,
+    copy_offset,
     copy_ranges,
     open_sessions,
     plan_ranges,
     probe,
+    resolve,
     wait_out,
 )
 from ..errors import PodioRateLimitError, PodioResponseError
@@ -86,6 +91,10 @@ class AppResult:
     #: those whose revision the mirror already had (an incremental run reads the edits from
     #: the day before its cursor, as Podio filters by day: those are read again and skipped).
     read: int = 0
+    #: How every item was read (the full copy, or the id listing): "ranges"
+    #: (app_item_id ranges, verified), "offset" (the documented fallback), or None when
+    #: the run did not read every item.
+    strategy: str | None = None
 
 
 @dataclass(frozen=True)
@@ -101,6 +110,13 @@ class MirrorResult:
     @property
     def calls(self) -> int:
         return sum(a.calls for a in self.apps.values())
+
+    @property
+    def strategy(self) -> str | None:
+        """The strategy every item read in full was read with ("ranges" or "offset"),
+        "mixed", or None when no app was read in full."""
+        used = {a.strategy for a in self.apps.values() if a.strategy is not None}
+        return used.pop() if len(used) == 1 else ("mixed" if used else None)
 
 
 class _Rev(msgspec.Struct):
@@ -168,6 +184,7 @@ class _App:
     empty: bool = False
     #: Item ids counted in created/updated/skipped this run.
     counted: set[int] = field(default_factory=set)
+    strategy: str | None = None
     started: float = field(default_factory=time.monotonic)
 
     def result(self, held: int) -> AppResult:
@@ -177,7 +194,7 @@ class _App:
             unchanged=max(0, held - self.created - self.updated), deleted=self.deleted,
             calls=self.calls, elapsed=time.monotonic() - self.started,
             fields_checked=self.fields_checked, listed=self.listed, items=held,
-            read=self.created + self.updated + self.skipped,
+            read=self.created + self.updated + self.skipped, strategy=self.strategy,
         )  # fmt: skip
 
 
@@ -189,6 +206,7 @@ class _Run:
     on_progress: Callable[[ExportProgress], None] | None
     sessions: dict[int, Podio]
     started: float
+    strategy: str = "auto"
     items: int = 0
     total: int = 0
     calls: int = 0
@@ -296,6 +314,25 @@ class _Run:
         count, highest = await probe(app.session, app.app_id, on_wait=self.on_wait)
         self.called(app)
         self.total += count
+        spent = [0]
+        app.strategy = await resolve(
+            self.strategy, app.session, app.app_id, highest, on_wait=self.on_wait, calls=spent
+        )
+        app.calls += spent[0]
+        self.calls += spent[0]
+        if app.strategy == "offset":
+            whole = [Range(app.app_id, 1, SWEEP_HI, 1)]
+
+            async def emit(page: FetchedPage) -> None:
+                self.waiting = 0.0
+                await self.db(self.write, app, page.items)
+                self.progress()
+
+            await copy_offset(
+                app.session, app.app_id, whole, emit, page_size=self.page_size,
+                on_wait=self.on_wait, on_call=lambda: self.called(app),
+            )  # fmt: skip
+            return
         ranges = plan_ranges(app.app_id, count, highest, self.page_size)
 
         def write(page: FetchedPage) -> None:
@@ -403,6 +440,7 @@ async def mirror(
     page_size: int = MAX_PAGE_SIZE,
     table_prefix: str | None = None,
     lock_timeout: float = LOCK_TIMEOUT,
+    strategy: str = "auto",
 ) -> MirrorResult:
     """Bring the database copy of `app_ids` up to date (`db_url`: `sqlite:///path.db` or
     `postgresql://user:password@host/db`).
@@ -420,17 +458,22 @@ async def mirror(
     not make raise MirrorError before anything is written. A lock held by another connection
     is waited for `lock_timeout` seconds (SQLite's busy timeout, PostgreSQL's lock_timeout),
     then MirrorError.
+
+    `strategy` reads every item (the first copy, the id listing) as the exporter's does:
+    "ranges", "offset", or "auto" (ranges when a probe of three calls, once per session
+    and API URL, finds Podio honours them); `AppResult.strategy` says which ran.
     """
     started = time.monotonic()  # a wait for the database counts in the elapsed time
     ids = checked_args(app_ids, concurrency, page_size, verb="mirror")
     if table_prefix is not None:
         check_prefix(table_prefix)
     check_lock_timeout(lock_timeout)
+    strategy = check_strategy(strategy)
     opened = partial(MirrorStore, db_url, table_prefix=table_prefix, lock_timeout=lock_timeout)
     store: MirrorStore = await to_thread.run_sync(opened)
     try:
         sessions = await open_sessions(podio, ids, app_tokens or {}, app_sessions or {})
-        run = _Run(store, page_size, concurrency, on_progress, sessions, started)
+        run = _Run(store, page_size, concurrency, on_progress, sessions, started, strategy)
         results: dict[int, AppResult] = {}
         for app_id in ids:
             app = _App(app_id, sessions[app_id])
