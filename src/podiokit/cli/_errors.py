@@ -6,21 +6,21 @@ port, no network, a bad PODIO_* value, an answer from Podio, a full disk) ends i
 a traceback is left for bugs (in `emulator` and `demo`, an exception `describe` does not know).
 
 The line is `podiokit COMMAND: MESSAGE` for the commands that act with the user's credentials
-(login, logout, export, mirror, typegen) and `podiokit: error: MESSAGE` for emulator and demo. click's
+(login, logout, export, mirror, doctor, typegen) and `podiokit: error: MESSAGE` for emulator and demo. click's
 own usage errors (a bad option value) keep click's form and code 2.
 
 | Code | Name (`EXIT_CODES`) | When |
 |-----:|---------------|------|
 | 0 | ok | done |
-| 1 | error | any other failure: a busy port, a file or disk error, Redis unreachable, an unexpected answer; emulator and demo: their extra is missing; click's "Aborted!" on Ctrl-C in emulator, demo and logout; typegen --check: the file does not match the apps |
+| 1 | error | any other failure: a busy port, a file or disk error, Redis unreachable, an unexpected answer; emulator and demo: their extra is missing; click's "Aborted!" on Ctrl-C in emulator, demo and logout; typegen --check: the file does not match the apps; doctor: a check differs from what podiokit expects, or failed |
 | 2 | usage | bad input: an option, a PODIO_* variable, missing credentials; the `cli` extra is missing; export and mirror: their extra is missing |
 | 3 | credentials | Podio refused the API key, the password or the app token; a saved session expired or was revoked |
-| 4 | not_found | export, mirror, typegen: an app that does not exist |
-| 5 | forbidden | export, mirror, typegen: a token without access to the app |
+| 4 | not_found | export, mirror, doctor, typegen: an app that does not exist |
+| 5 | forbidden | export, mirror, doctor, typegen: a token without access to the app |
 | 6 | unavailable | Podio unreachable or answering 5xx |
 | 7 | checkpoint | export --resume: a checkpoint that does not match the command |
 | 8 | database | mirror: the database cannot be opened, read or written |
-| 130 | interrupted | Ctrl-C in login, export, mirror and typegen |
+| 130 | interrupted | Ctrl-C in login, export, mirror, doctor and typegen |
 """
 
 from __future__ import annotations
@@ -58,6 +58,7 @@ _INTERRUPTED = {
     "export": "interrupted; run the same command with --resume to continue",
     "mirror": "interrupted; run the same command again: the mirror holds whole pages",
     "typegen": "interrupted; nothing was written",
+    "doctor": "interrupted; nothing was changed",
 }
 _CLI_EXTRA = "Install with: pip install 'podiokit[cli,emulator]'"
 
