@@ -106,17 +106,22 @@ async def _doctor(
 ) -> Report:
     report = Report(api_url=creds.api_url, app_id=app_id)
 
-    async def count(request: httpx.Request) -> None:
+    async def count(response: httpx.Response) -> None:
         report.calls += 1
 
-    async with _http(transport, count) as http, open_client(creds, http_client=http) as podio:
+    # No retries: the doctor reports what it saw, and its call count stays what it says.
+    async with (
+        _http(transport, count) as http,
+        open_client(creds, http_client=http, max_retries=0) as podio,
+    ):
         session, grant = await _sign_in(podio, creds, app_id)
         await run_checks(session, report, grant)
     return report
 
 
 def _http(transport: httpx.AsyncBaseTransport | None, hook: Any) -> httpx.AsyncClient:
-    """An httpx client whose every request is counted (sign-in, redirects and retries too)."""
+    """An httpx client whose every answered request is counted (sign-in and redirects too;
+    a request that reached no server is not a call)."""
     import httpx
 
     from podiokit import __version__
@@ -130,7 +135,7 @@ def _http(transport: httpx.AsyncBaseTransport | None, hook: Any) -> httpx.AsyncC
         timeout=30.0,
         follow_redirects=False,
         headers={"User-Agent": f"podiokit/{__version__} doctor", "Accept": "application/json"},
-        event_hooks={"request": [hook]},
+        event_hooks={"response": [hook]},
     )
 
 
