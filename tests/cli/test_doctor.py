@@ -50,11 +50,9 @@ def _env(emu: Emulator, api_url: str | None = None) -> tuple[int, dict[str, str]
     }
 
 
-def _doctor(
-    emu: Emulator, capsys: pytest.CaptureFixture[str], *args: Any, **kwargs: Any
-) -> tuple[int, str]:
+def _doctor(emu: Emulator, capsys: pytest.CaptureFixture[str], **kwargs: Any) -> tuple[int, str]:
     app_id, env = _env(emu)
-    code = doctor.run(app_id, env=env, transport=httpx.ASGITransport(app=emu.app), *args, **kwargs)
+    code = doctor.run(app_id, env=env, transport=httpx.ASGITransport(app=emu.app), **kwargs)
     out = capsys.readouterr()
     _no_secrets(emu, out.out + out.err)
     return code, out.out
