@@ -1,5 +1,6 @@
 """podio.files against the emulator: every source kind, download, stream, attach, auth flows,
-the replay after a forced expiry, and a 20 MB upload in bounded memory."""
+the replay after a forced expiry, a 20 MB upload in bounded memory and a download held
+about once."""
 
 from __future__ import annotations
 
@@ -148,6 +149,26 @@ async def test_twenty_megabytes_in_bounded_memory(emu: Emulator) -> None:
         async for chunk in podio.files.stream(uploaded.file_id):
             digest.update(chunk)
         assert digest.hexdigest() == expected_digest(total)
+
+
+async def test_download_holds_the_file_about_once(emu: Emulator) -> None:
+    # httpx's own read keeps every chunk and then joins them: twice the file. The download
+    # reads into one buffer of the file's size (benchmarks/bench_download.py).
+    total = 24 * MB
+    async with connect(emu, loopback=True) as podio:
+        await login_password(podio, emu)
+        uploaded = await podio.files.upload(generated(total), "big.bin")
+        await podio.files.download((await podio.files.upload(b"warm", "w.bin")).file_id)
+        tracemalloc.start()
+        try:
+            data = await podio.files.download(uploaded.file_id)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        # The emulator shares the process and streams from its stored copy: a chunk or two.
+        assert peak < 1.3 * total, f"peak {peak / total:.2f}x the size of a {total // MB} MB file"
+        assert type(data) is bytes
+        assert hashlib.sha256(data).hexdigest() == expected_digest(total)
 
 
 async def test_unknown_file(emu: Emulator) -> None:
