@@ -102,8 +102,11 @@ async def _as_seekable(source: Any, cleanup: ExitStack) -> IO[bytes]:
             opened: IO[bytes] = await anyio.to_thread.run_sync(open, source, "rb")
             return cleanup.enter_context(opened)
         except OSError as exc:
-            raise ValueError(
-                f"upload source {os.fspath(source)!r} cannot be read: {exc.strerror}"
+            # Its own OSError subclass (FileNotFoundError, IsADirectoryError, PermissionError,
+            # ...), as open() raises it, with a message naming the path.
+            reason = exc.strerror or str(exc) or type(exc).__name__
+            raise type(exc)(
+                exc.errno, f"upload source cannot be read: {reason}", os.fspath(source)
             ) from None
     if hasattr(source, "__aiter__"):
         spool = cleanup.enter_context(_spool())

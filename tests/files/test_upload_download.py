@@ -184,7 +184,6 @@ async def test_unknown_file(emu: Emulator) -> None:
         (12345, "x.bin", TypeError, "upload source must be bytes, a path"),
         (io.StringIO("text"), "x.txt", TypeError, "binary mode"),
         (b"data", "", ValueError, "filename must be a non-empty str"),
-        ("/nonexistent/podiokit/file.bin", "x.bin", ValueError, "cannot be read"),
     ],
 )
 async def test_bad_upload_input_fails_before_a_request(
@@ -195,6 +194,23 @@ async def test_bad_upload_input_fails_before_a_request(
         before = emu.stats()["routes"].get("POST /file/", 0)
         with pytest.raises(error, match=match):
             await podio.files.upload(source, filename)  # type: ignore[arg-type]
+        assert emu.stats()["routes"].get("POST /file/", 0) == before
+
+
+async def test_unreadable_path_raises_its_own_oserror(emu: Emulator, tmp_path: Path) -> None:
+    missing = tmp_path / "missing.bin"
+    async with connect(emu) as podio:
+        await login_password(podio, emu)
+        before = emu.stats()["routes"].get("POST /file/", 0)
+        with pytest.raises(FileNotFoundError) as not_found:
+            await podio.files.upload(missing, "x.bin")
+        assert not_found.value.filename == str(missing)
+        assert str(missing) in str(not_found.value) and "cannot be read" in str(not_found.value)
+        with pytest.raises(FileNotFoundError, match=r"missing\.bin"):
+            await podio.files.upload(str(missing), "x.bin")
+        with pytest.raises(IsADirectoryError) as directory:  # any other OSError: its own class
+            await podio.files.upload(tmp_path, "x.bin")
+        assert str(tmp_path) in str(directory.value)
         assert emu.stats()["routes"].get("POST /file/", 0) == before
 
 
