@@ -140,6 +140,7 @@ def bench(session: nox.Session) -> None:
         "bench_body.py",
         "bench_concurrency.py",
         "bench_cpu64.py",
+        "bench_download.py",
         "bench_emulator.py",
         "bench_export.py",
         "bench_import.py",

@@ -231,7 +231,8 @@ def _return(op: Operation) -> tuple[str, str]:
     if op.returns == "empty":
         return "None", ""
     if op.returns == "bytes":
-        return "bytes", "read_bytes(response)"
+        # A helper (`impl`) returns the bytes itself: it reads the body its own way.
+        return "bytes", "" if op.impl else "read_bytes(response)"
     if op.returns == "stream":
         return "AsyncIterator[bytes]", ""
     if op.returns == "json":

@@ -179,7 +179,7 @@ class Pipeline(Generic[C]):
             return await self._send_plain(
                 key, method, path, params=params, headers=headers, timeout=timeout,
                 max_retries=self.config.max_retries if max_retries is None else max_retries,
-                stream=stream, redirects=redirects,
+                stream=stream, read_body=read_body, redirects=redirects,
             )  # fmt: skip
         # Before the token is loaded: a URL that may not carry it fails without a request.
         url, path = self._url(path)
@@ -255,6 +255,7 @@ class Pipeline(Generic[C]):
         timeout: TimeoutArg,
         max_retries: int,
         stream: bool,
+        read_body: BodyReader | None,
         redirects: bool,
     ) -> httpx.Response:
         """`send(authenticate=False)`: no token, no budget; retries as an idempotent call."""
@@ -265,7 +266,7 @@ class Pipeline(Generic[C]):
         response = await self._send_with_retries(
             key, method, url, target.path, params=params, content=None, data=None,
             files=None, headers=plain, timeout=timeout, idempotent=method in IDEMPOTENT_METHODS,
-            max_retries=max_retries, stream=stream, metered=False,
+            max_retries=max_retries, stream=stream, read_body=read_body, metered=False,
         )  # fmt: skip
         status = response.status_code
         if status < 300 or (redirects and status in REDIRECT_STATUSES):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gc
 import json as _json
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from functools import cache
 from typing import TYPE_CHECKING, Any, Final, Protocol, TypeAlias, TypeVar, final, overload
 
@@ -68,6 +68,8 @@ class Requester(Protocol):
     `_send` raises the `podiokit.errors` class for any non-2xx status, after refresh,
     retries and rate-limit waits; it returns only successful responses. With `stream=True`
     the response comes back unread: the caller iterates it and must close it. With
+    `read_body`, a successful response's body is read by it, within the retries (a body cut
+    short is retried). With
     `redirects=True` a redirect comes back too (read), for the caller to follow; with
     `authenticate=False` an absolute URL is fetched without the token (a signed URL on
     another origin) and counts against no rate-limit budget.
@@ -88,6 +90,7 @@ class Requester(Protocol):
         rate_limited: bool = False,
         max_retries: int | None = None,
         stream: bool = False,
+        read_body: Callable[[httpx.Response], Awaitable[None]] | None = None,
         redirects: bool = False,
         authenticate: bool = True,
     ) -> httpx.Response: ...

@@ -13,7 +13,7 @@ from typing import Any
 
 from .. import _files
 from .._files import FileSource
-from .._resource import NOT_GIVEN, APIResource, TimeoutArg, decode_json, parse_as, read_bytes
+from .._resource import NOT_GIVEN, APIResource, TimeoutArg, decode_json, parse_as
 from ..models.files import File
 from ..pagination import AsyncPage
 from ._helpers import build_body, build_query, path_id
@@ -68,7 +68,7 @@ class FilesResource(APIResource):
         Podio operation "Download file": `GET /file/{file_id}`.
         See https://developers.podio.com/doc/files/download-file-1004147
         """
-        response = await _files.download(
+        return await _files.download(
             self._podio,
             file_id,
             extra_query=extra_query,
@@ -76,7 +76,6 @@ class FilesResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
         )
-        return read_bytes(response)
 
     def stream(
         self,
