@@ -41,6 +41,12 @@ def checked_path(out: str | os.PathLike[str]) -> Path:
     path = Path(text)
     if text.endswith(("/", os.sep)):
         raise OutputError(f"{text} names a directory: name the file to write in it")
+    folder = path.parent
+    if not folder.is_dir():
+        what = "is not a directory" if folder.exists() else "does not exist"
+        raise OutputError(f"the folder {folder} {what}: create it, or name another")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputError(f"cannot write in the folder {folder}: name another")
     for each in (*output_paths(path), lock_path(path)):
         try:
             mode = os.lstat(each).st_mode
@@ -51,12 +57,6 @@ def checked_path(out: str | os.PathLike[str]) -> Path:
         if not stat.S_ISREG(mode):
             kind = _KINDS.get(stat.S_IFMT(mode), "not a regular file")
             raise OutputError(f"{each} exists and is {kind}, not a regular file: name another file")
-    folder = path.parent
-    if not folder.is_dir():
-        what = "is not a directory" if folder.exists() else "does not exist"
-        raise OutputError(f"the folder {folder} {what}: create it, or name another")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise OutputError(f"cannot write in the folder {folder}: name another")
     return path
 
 
