@@ -32,13 +32,14 @@ def base_env(**extra: str) -> dict[str, str]:
 def emulator_env(emu: Emulator, url: str, tmp_path: Path, **extra: str) -> dict[str, str]:
     """PODIO_* for `emu` served at `url`, no saved sign-in."""
     creds = emu.credentials
-    return base_env(
+    env = base_env(
         PODIO_CLIENT_ID=creds["client_id"],
         PODIO_CLIENT_SECRET=creds["client_secret"],
         PODIO_API_URL=url,
         PODIO_SESSION_FILE=str(tmp_path / "no-session.json"),
-        **extra,
     )
+    env.update(extra)
+    return env
 
 
 def command(*args: str) -> list[str]:

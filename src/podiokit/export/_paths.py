@@ -39,7 +39,7 @@ def checked_path(out: str | os.PathLike[str]) -> Path:
     if not text.strip():
         raise OutputError("the output path is empty: name the file to write")
     path = Path(text)
-    if text.endswith(("/", os.sep)):
+    if text.endswith(("/", os.sep)) or path.name in ("", ".", ".."):
         raise OutputError(f"{text} names a directory: name the file to write in it")
     folder = path.parent
     if not folder.is_dir():
