@@ -82,6 +82,28 @@ def test_named_app_token_and_csv(
     assert len(rows) == 1 + 600
 
 
+def test_excel_csv(served: Emulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out.csv"
+    token = app_tokens(served)[CLIENTS]
+    code = main(
+        ["export", str(CLIENTS), "-o", str(out), "-f", "csv", "--excel", "--app-token", token]
+    )
+    assert code == 0, capsys.readouterr().err
+    assert out.read_bytes().startswith(b"\xef\xbb\xbfapp_id,item_id,app_item_id,title,created_on,")
+
+
+def test_a_resume_keeps_the_excel_choice(tmp_path: Path) -> None:
+    from podiokit.export import CheckpointError
+    from podiokit.export._checkpoint import Checkpoint
+
+    saved = Checkpoint("csv", [CLIENTS], [], sink_state={"columns": [], "excel": True})
+    with pytest.raises(CheckpointError, match="excel=True, not False"):
+        saved.check_matches(tmp_path / "c", "csv", [CLIENTS], {"columns": [], "excel": False})
+    saved.check_matches(
+        tmp_path / "c", "csv", [CLIENTS], {"columns": [["a", "a", "value"]], "excel": True}
+    )
+
+
 def test_user_credentials_when_no_app_token(
     served: Emulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
