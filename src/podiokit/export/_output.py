@@ -75,6 +75,19 @@ def _named(exc: OSError, path: Path) -> OSError:
     return OSError(exc.errno, exc.strerror or str(exc), str(path))
 
 
+def _read_at(fd: int, at: int, size: int) -> bytes:
+    """`size` bytes of the file from `at` (os.pread, where Windows has none)."""
+    os.lseek(fd, at, os.SEEK_SET)
+    parts, left = [], size
+    while left:
+        part = os.read(fd, left)
+        if not part:
+            break
+        parts.append(part)
+        left -= len(part)
+    return b"".join(parts)
+
+
 class Destination(Protocol):
     """Where the exporter writes: `create` (a new export) or `reopen` (a resumed one), then
     `append` page after page, then `commit`; `close` whatever happened."""
@@ -161,7 +174,7 @@ class Output:
         written after the checkpoint, and append from there."""
         fd = self._fd = os.open(self.part, os.O_RDWR | _BINARY)
         offset = checkpoint.offset
-        self._tail = os.pread(fd, min(TAIL, offset), offset - min(TAIL, offset))
+        self._tail = _read_at(fd, offset - min(TAIL, offset), min(TAIL, offset))
         os.ftruncate(fd, offset)
         os.lseek(fd, offset, os.SEEK_SET)
         self._offset = self._saved = offset
@@ -178,7 +191,6 @@ class Output:
         self._checkpoint = checkpoint
         due = self._unsynced >= _SYNC_EVERY or time.monotonic() - self._synced_at >= _SYNC_SECONDS
         if due and (self._syncer is None or not self._syncer.is_alive()):
-            self._raise_sync_error()
             self._syncer = threading.Thread(
                 target=self._persist_in_background,
                 args=(self._snapshot(checkpoint),),
