@@ -27,7 +27,7 @@ from podiokit._bulk._values import date_parts, money_parts, readable
 from podiokit.export import _output, export
 from podiokit.export._checkpoint import Checkpoint
 from podiokit.export._output import Output
-from podiokit.export._sinks import JsonlSink
+from podiokit.export._sinks import CsvSink, JsonlSink
 from podiokit.testing import Emulator
 from podiokit.testing._items import create_item
 
@@ -102,6 +102,17 @@ async def test_excel_csv_has_a_bom_and_shows_formulas_as_text(
     assert raw == titles
     with pytest.raises(ValueError, match="excel is for format='csv'"):
         await export(podio, [CLIENTS], tmp_path / "x.jsonl", excel=True)
+
+
+def test_csv_columns_never_collide_and_a_date_without_end_is_one_column() -> None:
+    fields = [
+        {"external_id": "link", "type": "text"},  # the item's own column has the name
+        {"external_id": "price", "type": "money"},
+        {"external_id": "when", "type": "date", "config": {"settings": {"end": "disabled"}}},
+        {"external_id": "gone", "type": "text", "status": "deleted"},
+    ]
+    header = CsvSink().prepare([{"fields": fields}]).decode().strip().split(",")
+    assert header[11:] == ["field_link", "price", "price_currency", "when"]
 
 
 def _new_titles(text: str) -> list[str]:

@@ -135,11 +135,11 @@ def _check_options(stream: bool, *, format: str, excel: bool, resume: bool, forc
 
 def _saved(out: str) -> bool:
     """Whether the export left a checkpoint to resume from."""
-    from podiokit.export._paths import output_paths
-
     try:
+        from podiokit.export import output_paths
+
         return output_paths(out)[2].is_file()
-    except (OSError, ValueError):
+    except (ImportError, OSError, ValueError):  # no export extra, or no such path: nothing
         return False
 
 
