@@ -18,7 +18,7 @@ from ._progress import ExportProgress, calls_left
 from ._ranges import FetchedPage, Prefetch, copy_ranges
 from ._sessions import open_sessions
 from ._tasks import run_all
-from ._values import JOIN, readable, to_decimal
+from ._values import JOIN, date_parts, money_parts, readable, to_decimal
 
 __all__ = [
     "JOIN",
@@ -31,7 +31,9 @@ __all__ = [
     "calls_left",
     "checked_args",
     "copy_ranges",
+    "date_parts",
     "first_windows",
+    "money_parts",
     "open_sessions",
     "plan_ranges",
     "plan_with_windows",

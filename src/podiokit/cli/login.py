@@ -117,7 +117,11 @@ def _ask(
     what = what or ("password" if hidden else "username")
     if not stdin_isatty():
         raise CliError(f"set {variable}: there is no terminal to ask on", "usage")
-    value = getpass.getpass(prompt) if hidden else input(prompt)
+    try:
+        value = getpass.getpass(prompt) if hidden else input(prompt)
+    except EOFError:  # Ctrl-D: the input ended without an answer
+        print(file=sys.stderr)  # end the prompt's line, so the error starts its own
+        raise CliError(f"no {what} given (the input ended); nothing was saved", "usage") from None
     if not value.strip():
         raise CliError(f"no {what} given", "usage")
     return value if hidden else value.strip()  # a password may start or end with a space

@@ -105,6 +105,11 @@ class DirectFile:
         self._buffer, self._view = bigger, memoryview(bigger)
 
     def close(self) -> None:
-        self._view.release()
-        self._buffer.close()
         os.close(self._fd)
+        try:
+            self._view.release()
+            self._buffer.close()
+        except BufferError:
+            # A failed write's traceback still holds a slice of the buffer (a full disk):
+            # the memory goes with the last reference to it.
+            pass
