@@ -298,6 +298,7 @@ def render_area(area: AreaSpec, models: Mapping[str, str]) -> str:
         "decode_json": any("decode_json" in v.parse for v in views),
         "read_bytes": any("read_bytes" in v.parse for v in views),
         "async_iterator": any(v.op.returns == "stream" for v in views),
+        "operation": any(not v.op.impl for v in views),
     }  # fmt: skip
     impl_modules = sorted({v.op.impl.partition(".")[0] for v in views if v.op.impl})
     helper_types: dict[str, set[str]] = {}

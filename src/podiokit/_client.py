@@ -12,7 +12,7 @@ from . import _defaults, _options, _refresh
 from . import auth as _auth
 from ._pipeline import Config, Pipeline
 from ._ratelimit import RateLimit
-from ._resource import NOT_GIVEN, TimeoutArg, decode_json
+from ._resource import NOT_GIVEN, Operation, TimeoutArg, decode_json
 from ._transport import PodioTransport
 from ._version import __version__
 from .auth import OAuthToken
@@ -79,6 +79,7 @@ class Podio(ResourceNamespaces):
         backoff_cap: float = _defaults.BACKOFF_CAP,
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        instrument: bool | None = None,
     ) -> None:
         """
         Args:
@@ -102,9 +103,14 @@ class Podio(ResourceNamespaces):
                 podiokit never closes it).
             transport: the httpx transport of the client podiokit makes (e.g.
                 `podiokit.transports.aiohttp_transport()`); podiokit closes it.
+            instrument: OpenTelemetry spans and metrics for every operation (needs the
+                `otel` extra): True for this client, False never; None (the default)
+                follows `podiokit.instrument()`. See docs/guides/observability.md.
         """
         if not client_id:
             raise ValueError("client_id is required")
+        if instrument is not None and not isinstance(instrument, bool):
+            raise TypeError(f"instrument must be True, False or None, got {instrument!r}")
         # Every tunable is checked here, before any request, naming the option.
         _options.count("max_retries", max_retries)
         if max_concurrency is not None:
@@ -155,6 +161,7 @@ class Podio(ResourceNamespaces):
             store=session_store if session_store is not None else MemorySessionStore(),
             on_token_will_refresh=on_token_will_refresh,
             direct=direct,
+            instrument=instrument,
         )
         self._key = session_key
         self._root = True
@@ -349,6 +356,7 @@ class Podio(ResourceNamespaces):
         max_retries: int | None = None,
         stream: bool = False,
         read_body: Callable[[httpx.Response], Awaitable[None]] | None = None,
+        operation: Operation | None = None,
     ) -> httpx.Response:
         return await self._pipeline.send(
             self,
@@ -365,6 +373,7 @@ class Podio(ResourceNamespaces):
             max_retries=max_retries,
             stream=stream,
             read_body=read_body,
+            operation=operation,
         )
 
     async def request(

@@ -25,7 +25,7 @@ import anyio
 import anyio.to_thread
 import httpx
 
-from ._resource import NOT_GIVEN, Requester, TimeoutArg, decode_json
+from ._resource import NOT_GIVEN, Operation, Requester, TimeoutArg, decode_json
 
 __all__ = ["FileSource", "download", "stream", "upload"]
 
@@ -35,6 +35,13 @@ FileSource = Union[
 ]
 
 _SPOOL_CHUNK = 64 * 1024
+
+# The operations these calls belong to (spans, metrics, logs): the link's GET is the
+# download itself, on the files host.
+_UPLOAD = Operation("files", "upload", "POST", "/file/")
+_GET = Operation("files", "get", "GET", "/file/{file_id}")
+_DOWNLOAD = Operation("files", "download", "GET", "/{file_id}")
+_STREAM = Operation("files", "stream", "GET", "/{file_id}")
 
 
 async def upload(
@@ -68,6 +75,7 @@ async def upload(
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_UPLOAD,
         )
 
 
@@ -139,6 +147,7 @@ async def _link(
         timeout=timeout,
         max_retries=max_retries,
         idempotent=True,
+        operation=_GET,
     )
     body = decode_json(response)
     link = body.get("link") if isinstance(body, dict) else None
@@ -167,6 +176,7 @@ async def download(
         timeout=timeout,
         max_retries=max_retries,
         idempotent=True,
+        operation=_DOWNLOAD,
     )
 
 
@@ -194,6 +204,7 @@ async def stream(
         max_retries=max_retries,
         idempotent=True,
         stream=True,
+        operation=_STREAM,
     )
     try:
         async for chunk in response.aiter_bytes(chunk_size):

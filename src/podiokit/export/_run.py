@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from anyio import to_thread
 
+from .. import _instrument
 from .._bulk import (
     MAX_PAGE_SIZE,
     ExportProgress,
@@ -68,6 +69,7 @@ def output_paths(out: str | os.PathLike[str]) -> tuple[Path, Path, Path]:
     return path, path.with_name(path.name + ".part"), path.with_name(path.name + ".checkpoint")
 
 
+@_instrument.job("export")
 async def export(
     podio: Podio,
     app_ids: int | Sequence[int],
@@ -244,6 +246,7 @@ async def _run(
         rng.cursor = page.cursor
         rng.done = page.done
         checkpoint.items += len(page.items)
+        _instrument.count_page("export", len(page.items))
         checkpoint.calls += 1
         per_app = checkpoint.per_app
         per_app[rng.app_id] = per_app.get(rng.app_id, 0) + len(page.items)

@@ -11,7 +11,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-from .._resource import NOT_GIVEN, APIResource, TimeoutArg, decode_json, parse_as, read_bytes
+from .._resource import (
+    NOT_GIVEN,
+    APIResource,
+    Operation,
+    TimeoutArg,
+    decode_json,
+    parse_as,
+    read_bytes,
+)
 from ..fields import encode_fields
 from ..models.common import Count
 from ..models.items import (
@@ -32,6 +40,91 @@ from ..pagination import AsyncPage
 from ._helpers import build_body, build_query, path_id, path_id_or_text, path_text
 
 __all__ = ["ItemsResource"]
+
+# Each operation's identity, passed with its calls (spans, metrics and logs name it).
+_OP_GET = Operation("items", "get", "GET", "/item/{item_id}")
+_OP_GET_BASIC = Operation("items", "get_basic", "GET", "/item/{item_id}/basic")
+_OP_GET_BY_APP_ITEM_ID = Operation(
+    "items", "get_by_app_item_id", "GET", "/app/{app_id}/item/{app_item_id}"
+)
+_OP_GET_BY_EXTERNAL_ID = Operation(
+    "items", "get_by_external_id", "GET", "/item/app/{app_id}/external_id/{external_id}"
+)
+_OP_FILTER = Operation("items", "filter", "POST", "/item/app/{app_id}/filter/")
+_OP_FILTER_BY_VIEW = Operation(
+    "items", "filter_by_view", "POST", "/item/app/{app_id}/filter/{view_id}/"
+)
+_OP_GET_ALL = Operation("items", "get_all", "GET", "/item/app/{app_id}/")
+_OP_GET_COUNT = Operation("items", "get_count", "GET", "/item/app/{app_id}/count")
+_OP_CREATE = Operation("items", "create", "POST", "/item/app/{app_id}/")
+_OP_UPDATE = Operation("items", "update", "PUT", "/item/{item_id}")
+_OP_DELETE = Operation("items", "delete", "DELETE", "/item/{item_id}")
+_OP_BULK_DELETE = Operation("items", "bulk_delete", "POST", "/item/app/{app_id}/delete")
+_OP_CLONE = Operation("items", "clone", "POST", "/item/{item_id}/clone")
+_OP_GET_CLONE = Operation("items", "get_clone", "GET", "/item/{item_id}/clone")
+_OP_GET_VALUES = Operation("items", "get_values", "GET", "/item/{item_id}/value")
+_OP_GET_VALUES_V2 = Operation("items", "get_values_v2", "GET", "/item/{item_id}/value/v2")
+_OP_GET_FIELD_VALUES = Operation(
+    "items", "get_field_values", "GET", "/item/{item_id}/value/{field_or_external_id}"
+)
+_OP_GET_FIELD_VALUES_V2 = Operation(
+    "items", "get_field_values_v2", "GET", "/item/{item_id}/value/{field_or_external_id}/v2"
+)
+_OP_UPDATE_VALUES = Operation("items", "update_values", "PUT", "/item/{item_id}/value")
+_OP_UPDATE_FIELD_VALUES = Operation(
+    "items", "update_field_values", "PUT", "/item/{item_id}/value/{field_or_external_id}"
+)
+_OP_GET_APP_VALUES = Operation("items", "get_app_values", "GET", "/item/app/{app_id}/values")
+_OP_GET_FIELD_RANGES = Operation("items", "get_field_ranges", "GET", "/item/field/{field_id}/range")
+_OP_GET_TOP_VALUES_FOR_FIELD = Operation(
+    "items", "get_top_values_for_field", "GET", "/item/field/{field_id}/top/"
+)
+_OP_FIND_REFERENCEABLE = Operation(
+    "items", "find_referenceable", "GET", "/item/field/{field_id}/find"
+)
+_OP_GET_REFERENCES = Operation("items", "get_references", "GET", "/item/{item_id}/reference/")
+_OP_GET_REFERENCES_BY_FIELD = Operation(
+    "items", "get_references_by_field", "GET", "/item/{item_id}/reference/field/{field_id}"
+)
+_OP_GET_PREVIEW_FOR_FIELD_REFERENCE = Operation(
+    "items",
+    "get_preview_for_field_reference",
+    "GET",
+    "/item/{item_id}/reference/{field_id}/preview",
+)
+_OP_UPDATE_REFERENCE = Operation("items", "update_reference", "PUT", "/item/{item_id}/ref")
+_OP_DELETE_REFERENCE = Operation("items", "delete_reference", "DELETE", "/item/{item_id}/ref")
+_OP_GET_REVISIONS = Operation("items", "get_revisions", "GET", "/item/{item_id}/revision/")
+_OP_GET_REVISION = Operation("items", "get_revision", "GET", "/item/{item_id}/revision/{revision}")
+_OP_GET_REVISION_DIFFERENCE = Operation(
+    "items",
+    "get_revision_difference",
+    "GET",
+    "/item/{item_id}/revision/{revision_from}/{revision_to}",
+)
+_OP_REVERT_REVISION = Operation(
+    "items", "revert_revision", "DELETE", "/item/{item_id}/revision/{revision}"
+)
+_OP_REVERT_TO_REVISION = Operation(
+    "items", "revert_to_revision", "POST", "/item/{item_id}/revision/{revision}/revert_to"
+)
+_OP_CALCULATE = Operation("items", "calculate", "POST", "/item/app/{app_id}/calculate")
+_OP_EXPORT = Operation("items", "export", "POST", "/item/app/{app_id}/export/{exporter}")
+_OP_GET_AS_XLSX = Operation("items", "get_as_xlsx", "GET", "/item/app/{app_id}/xlsx/")
+_OP_GET_MEETING_URL = Operation("items", "get_meeting_url", "GET", "/item/{item_id}/meeting/url")
+_OP_REARRANGE = Operation("items", "rearrange", "POST", "/item/{item_id}/rearrange")
+_OP_SET_PARTICIPATION = Operation(
+    "items", "set_participation", "PUT", "/item/{item_id}/participation"
+)
+_OP_CLEANUP_FIELD_VALUES = Operation(
+    "items", "cleanup_field_values", "POST", "/item/app/{app_id}/cleanup_field_values"
+)
+_OP_FIND_ALL_BY_EXTERNAL_ID = Operation(
+    "items", "find_all_by_external_id", "GET", "/item/app/{app_id}/v2/"
+)
+_OP_GET_NEXT_OR_PREVIOUS = Operation(
+    "items", "get_next_or_previous", "GET", "/item/{current_item_id}/{operation}"
+)
 
 
 class ItemsResource(APIResource):
@@ -70,6 +163,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET,
         )
         return parse_as(response, Item)
 
@@ -96,6 +190,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_BASIC,
         )
         return parse_as(response, Item)
 
@@ -122,6 +217,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_BY_APP_ITEM_ID,
         )
         return parse_as(response, Item)
 
@@ -148,6 +244,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_BY_EXTERNAL_ID,
         )
         return parse_as(response, Item)
 
@@ -205,6 +302,7 @@ class ItemsResource(APIResource):
                 max_retries=max_retries,
                 idempotent=True,
                 rate_limited=True,
+                operation=_OP_FILTER,
             )
             return parse_as(response, ItemFilterResult)
 
@@ -265,6 +363,7 @@ class ItemsResource(APIResource):
                 max_retries=max_retries,
                 idempotent=True,
                 rate_limited=True,
+                operation=_OP_FILTER_BY_VIEW,
             )
             return parse_as(response, ItemFilterResult)
 
@@ -314,6 +413,7 @@ class ItemsResource(APIResource):
                 timeout=timeout,
                 max_retries=max_retries,
                 idempotent=True,
+                operation=_OP_GET_ALL,
             )
             return parse_as(response, ItemFilterResult)
 
@@ -353,6 +453,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_COUNT,
         )
         return parse_as(response, Count)
 
@@ -409,6 +510,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_CREATE,
         )
         return parse_as(response, ItemCreateResult)
 
@@ -464,6 +566,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_UPDATE,
         )
         return parse_as(response, RevisionResult)
 
@@ -491,6 +594,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_DELETE,
         )
 
     async def bulk_delete(
@@ -521,6 +625,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_BULK_DELETE,
         )
         return decode_json(response)
 
@@ -550,6 +655,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_CLONE,
         )
         return parse_as(response, ItemCreateResult)
 
@@ -575,6 +681,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_CLONE,
         )
         return parse_as(response, ItemClone)
 
@@ -600,6 +707,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_VALUES,
         )
         return parse_as(response, list[ItemField])
 
@@ -625,6 +733,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_VALUES_V2,
         )
         return decode_json(response)
 
@@ -651,6 +760,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_FIELD_VALUES,
         )
         return parse_as(response, list[Any])
 
@@ -677,6 +787,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_FIELD_VALUES_V2,
         )
         return decode_json(response)
 
@@ -709,6 +820,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_UPDATE_VALUES,
         )
         return parse_as(response, RevisionResult)
 
@@ -742,6 +854,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_UPDATE_FIELD_VALUES,
         )
         return parse_as(response, RevisionResult)
 
@@ -767,6 +880,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_APP_VALUES,
         )
         return decode_json(response)
 
@@ -792,6 +906,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_FIELD_RANGES,
         )
         return parse_as(response, FieldRange)
 
@@ -819,6 +934,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_TOP_VALUES_FOR_FIELD,
         )
         return parse_as(response, list[ItemMini])
 
@@ -851,6 +967,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_FIND_REFERENCEABLE,
         )
         return parse_as(response, list[ItemMini])
 
@@ -876,6 +993,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_REFERENCES,
         )
         return parse_as(response, list[ReferenceGroup])
 
@@ -909,6 +1027,7 @@ class ItemsResource(APIResource):
                 timeout=timeout,
                 max_retries=max_retries,
                 idempotent=True,
+                operation=_OP_GET_REFERENCES_BY_FIELD,
             )
             return parse_as(response, list[ItemMini])
 
@@ -944,6 +1063,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_PREVIEW_FOR_FIELD_REFERENCE,
         )
         return parse_as(response, ItemMini)
 
@@ -973,6 +1093,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_UPDATE_REFERENCE,
         )
         return decode_json(response)
 
@@ -998,6 +1119,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_DELETE_REFERENCE,
         )
 
     async def get_revisions(
@@ -1022,6 +1144,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_REVISIONS,
         )
         return parse_as(response, list[ItemRevision])
 
@@ -1048,6 +1171,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_REVISION,
         )
         return parse_as(response, ItemRevision)
 
@@ -1075,6 +1199,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_REVISION_DIFFERENCE,
         )
         return parse_as(response, list[Any])
 
@@ -1101,6 +1226,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_REVERT_REVISION,
         )
         return parse_as(response, RevisionResult)
 
@@ -1129,6 +1255,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_REVERT_TO_REVISION,
         )
         return parse_as(response, RevisionResult)
 
@@ -1174,6 +1301,7 @@ class ItemsResource(APIResource):
             max_retries=max_retries,
             idempotent=True,
             rate_limited=True,
+            operation=_OP_CALCULATE,
         )
         return parse_as(response, ItemCalculation)
 
@@ -1219,6 +1347,7 @@ class ItemsResource(APIResource):
             max_retries=max_retries,
             idempotent=False,
             rate_limited=True,
+            operation=_OP_EXPORT,
         )
         return parse_as(response, ItemExportResult)
 
@@ -1263,6 +1392,7 @@ class ItemsResource(APIResource):
             max_retries=max_retries,
             idempotent=True,
             rate_limited=True,
+            operation=_OP_GET_AS_XLSX,
         )
         return read_bytes(response)
 
@@ -1288,6 +1418,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_MEETING_URL,
         )
         return decode_json(response)
 
@@ -1321,6 +1452,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_REARRANGE,
         )
         return parse_as(response, Item)
 
@@ -1352,6 +1484,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_SET_PARTICIPATION,
         )
         return decode_json(response)
 
@@ -1379,6 +1512,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_CLEANUP_FIELD_VALUES,
         )
         return decode_json(response)
 
@@ -1423,6 +1557,7 @@ class ItemsResource(APIResource):
                 timeout=timeout,
                 max_retries=max_retries,
                 idempotent=True,
+                operation=_OP_FIND_ALL_BY_EXTERNAL_ID,
             )
             return parse_as(response, ItemFilterResult)
 
@@ -1459,5 +1594,6 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_NEXT_OR_PREVIOUS,
         )
         return parse_as(response, ItemMini)

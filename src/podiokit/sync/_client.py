@@ -78,13 +78,15 @@ class SyncPodio(SyncResourceNamespaces):
         backoff_cap: float = _defaults.BACKOFF_CAP,
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        instrument: bool | None = None,
     ) -> None:
         """Takes `Podio`'s arguments (see `Podio.__init__`), with two differences:
         `on_token_will_refresh` is a plain function, called with this client's session in
         a worker thread (it may call the client); `http_client`, when given, is an
         `httpx.AsyncClient`, used on the client's loop thread and never closed by
         podiokit. `session_store` is any `SessionStore`, as for `Podio`: stores run on
-        that loop too."""
+        that loop too. With instrumentation on, a call's span is the child of the span
+        current in the calling thread."""
         runner = LoopThread()
         try:
             hook = _refresh_hook(on_token_will_refresh, runner) if on_token_will_refresh else None
@@ -106,6 +108,7 @@ class SyncPodio(SyncResourceNamespaces):
                 backoff_cap=backoff_cap,
                 http_client=http_client,
                 transport=transport,
+                instrument=instrument,
             )
         except Exception:
             runner.close()
