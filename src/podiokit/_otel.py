@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from opentelemetry.trace import Span, SpanContext
 
     from ._pipeline import Caller, Pipeline
+    from ._ratelimit import RateLimit
     from ._refresh import SessionAuth
     from .auth import OAuthToken
 
@@ -71,6 +72,8 @@ DURATION_BUCKETS: Final = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75
 _AUTHENTICATE: Final = Operation("", "authenticate", "POST", "/oauth/token")
 _REFRESH: Final = Operation("", "refresh", "POST", "/oauth/token")
 _JOBS: Final = ("export", "mirror")
+#: At most this many attribute sets are kept for reuse (status codes and errors vary).
+_MAX_CACHED: Final = 4096
 
 
 def session_kind(key: str) -> str:
@@ -95,15 +98,6 @@ def _error_type(exc: BaseException) -> str:
     if isinstance(exc, PodioError) and exc.status is not None:
         return str(exc.status)
     return type(exc).__qualname__
-
-
-def _int(value: str | None) -> int | None:
-    if value is None:
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        return None
 
 
 class Telemetry:
@@ -154,6 +148,8 @@ class Telemetry:
             description="Calls left of the hourly rate budget, per session kind and pool.",
         )
         self._attributes: dict[tuple[Operation, str, tuple[str, int], str], dict[str, Any]] = {}
+        self._measured: dict[tuple[str, str, str, int | None, str | None], dict[str, Any]] = {}
+        self._kinds: dict[str, str] = {}
         self._servers: dict[str, tuple[str, int]] = {}
         self._flights: dict[int, _Flight] = {}
 
@@ -200,7 +196,12 @@ class Telemetry:
         """`pipeline._call(...)` inside the operation's span, measured."""
         op = operation or RAW_REQUEST
         method = method.upper()
-        kind = session_kind(caller.session_key)
+        key = caller.session_key
+        kind = self._kinds.get(key)
+        if kind is None:
+            kind = session_kind(key)
+            if len(self._kinds) < _MAX_CACHED:
+                self._kinds[key] = kind
         attributes = self._start_attributes(op, method, self._server_of(pipeline, path), kind)
         span = self.tracer.start_span(op.span_name, kind=SpanKind.CLIENT, attributes=attributes)
         token = otel_context.attach(trace.set_span_in_context(span))
@@ -215,29 +216,47 @@ class Telemetry:
         finally:
             elapsed = time.perf_counter() - started
             otel_context.detach(token)
-            self._finish(span, record, error)
-            measured = {OPERATION: op.name, METHOD: method, SESSION: kind,
-                        ADDRESS: attributes[ADDRESS]}  # fmt: skip
+            self._finish(span, record, error, pipeline.rate_limit(key).snapshot())
+            self.duration.record(elapsed, self._measured_attributes(op, method, record, error))
+
+    def _measured_attributes(
+        self, op: Operation, method: str, record: CallTrace, error: BaseException | None
+    ) -> dict[str, Any]:
+        """The duration's attributes; one dict per distinct set, reused."""
+        error_type = _error_type(error) if error is not None else None
+        key = (op.name, method, record.kind, record.status, error_type)
+        measured = self._measured.get(key)
+        if measured is None:
+            measured = {OPERATION: op.name, METHOD: method, SESSION: record.kind}
             if record.status is not None:
                 measured[STATUS] = record.status
-            if error is not None:
-                measured[ERROR] = _error_type(error)
-            self.duration.record(elapsed, measured)
+            if error_type is not None:
+                measured[ERROR] = error_type
+            if len(self._measured) < _MAX_CACHED:
+                self._measured[key] = measured
+        return measured
 
-    def _finish(self, span: Span, record: CallTrace, error: BaseException | None) -> None:
+    def _finish(
+        self,
+        span: Span,
+        record: CallTrace,
+        error: BaseException | None,
+        budget: RateLimit | None = None,
+    ) -> None:
         """The outcome's attributes (status, retries, the rate budget), then the end."""
+        if error is not None and isinstance(error, PodioError) and error.status is not None:
+            record.status = error.status
+        if not span.is_recording():  # sampled out: nothing to add
+            span.end()
+            return
         ending: dict[str, Any] = {RETRIES: record.retries}
         if record.retries:
             ending[RESEND] = record.retries
-        if error is not None and isinstance(error, PodioError) and error.status is not None:
-            record.status = error.status
         if record.status is not None:
             ending[STATUS] = record.status
-        response = record.last
-        if response is not None:
-            headers = response.headers
-            limit = _int(headers.get("x-rate-limit-limit"))
-            remaining = _int(headers.get("x-rate-limit-remaining"))
+        if budget is not None and record.last is not None:
+            # The session's figures after this call (the pipeline read the headers already).
+            limit, remaining = budget.limit, budget.remaining
             if limit is not None:
                 ending[LIMIT] = limit
             if remaining is not None:
@@ -333,7 +352,7 @@ class Telemetry:
             if flight is not None:
                 flight.span = None
             otel_context.detach(token)
-            self._finish(span, record, error)
+            self._finish(span, record, error, pipeline.rate_limit(key).snapshot())
             if operation is _REFRESH:
                 counted = {SESSION: kind, GRANT: grant_type}
                 if error is not None:

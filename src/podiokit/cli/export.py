@@ -20,6 +20,7 @@ from ._common import (
     session_file_option,
 )
 from ._errors import CliError, failed
+from ._otel import OTEL_HELP, telemetry
 from ._session import CliCredentials, credentials
 
 if TYPE_CHECKING:
@@ -54,10 +55,11 @@ def register(app: typer.Typer, command_cls: type[Any]) -> None:
         resume: bool = typer.Option(False, "--resume", help="Continue an interrupted export from OUT.checkpoint."),
         app_token: list[str] = app_token_option(),
         session_file: str = session_file_option(),
+        otel: bool = typer.Option(False, "--otel", help=OTEL_HELP),
     ) -> None:  # fmt: skip
         code = run(
             app_ids, out, format=format, concurrency=concurrency, resume=resume,
-            app_tokens=app_token, env=os.environ, session_file=session_file or None,
+            app_tokens=app_token, env=os.environ, session_file=session_file or None, otel=otel,
         )  # fmt: skip
         raise typer.Exit(code)
 
@@ -72,8 +74,10 @@ def run(
     app_tokens: Sequence[str],
     env: Mapping[str, str],
     session_file: str | None = None,
+    otel: bool = False,
 ) -> int:
-    """Run one export; print the summary or a one-line error; return the exit code."""
+    """Run one export; print the summary or a one-line error; return the exit code. With
+    `otel` (or the OTEL_* variables), traced and measured (`_otel.telemetry`)."""
     import anyio
 
     creds: CliCredentials | None = None
@@ -81,7 +85,8 @@ def run(
         if format not in ("jsonl", "csv"):
             raise CliError(f"--format must be jsonl or csv, not {format!r}", "usage")
         creds = credentials(env, app_ids=app_ids, app_tokens=app_tokens, session_file=session_file)
-        result = anyio.run(_export, creds, app_ids, out, format, concurrency, resume)
+        with telemetry("export", otel, env):
+            result = anyio.run(_export, creds, app_ids, out, format, concurrency, resume)
     except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - one line, never a traceback
         return failed("export", exc, creds=creds)
     rate = result.items / result.elapsed if result.elapsed > 0 else 0.0

@@ -21,6 +21,7 @@ from ._common import (
     session_file_option,
 )
 from ._errors import failed
+from ._otel import OTEL_HELP, telemetry
 from ._session import CliCredentials, credentials
 
 if TYPE_CHECKING:
@@ -54,10 +55,11 @@ def register(app: typer.Typer, command_cls: type[Any]) -> None:
         refresh_fields: bool = typer.Option(False, "--refresh-fields", help="Read the apps' fields again (GET /app) and rebuild the typed tables if they changed."),
         app_token: list[str] = app_token_option(),
         session_file: str = session_file_option(),
+        otel: bool = typer.Option(False, "--otel", help=OTEL_HELP),
     ) -> None:  # fmt: skip
         code = run(
             app_ids, db, concurrency=concurrency, refresh_fields=refresh_fields,
-            app_tokens=app_token, env=os.environ, session_file=session_file or None,
+            app_tokens=app_token, env=os.environ, session_file=session_file or None, otel=otel,
         )  # fmt: skip
         raise typer.Exit(code)
 
@@ -71,14 +73,17 @@ def run(
     app_tokens: Sequence[str],
     env: Mapping[str, str],
     session_file: str | None = None,
+    otel: bool = False,
 ) -> int:
-    """Run the mirror once; print the summary or a one-line error; return the exit code."""
+    """Run the mirror once; print the summary or a one-line error; return the exit code.
+    With `otel` (or the OTEL_* variables), traced and measured (`_otel.telemetry`)."""
     import anyio
 
     creds: CliCredentials | None = None
     try:
         creds = credentials(env, app_ids=app_ids, app_tokens=app_tokens, session_file=session_file)
-        result = anyio.run(_mirror, creds, app_ids, db, concurrency, refresh_fields)
+        with telemetry("mirror", otel, env):
+            result = anyio.run(_mirror, creds, app_ids, db, concurrency, refresh_fields)
     except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - one line, never a traceback
         return failed("mirror", exc, creds=creds)
     print(summary(result, db))
