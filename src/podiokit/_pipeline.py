@@ -22,7 +22,7 @@ import httpx
 from . import _defaults, _instrument, _logging, _options, _refresh
 from ._loop_local import LoopLocal
 from ._ratelimit import RateLimitState, _Pool
-from ._resource import NOT_GIVEN, NotGiven, Operation, TimeoutArg
+from ._resource import NOT_GIVEN, RAW_REQUEST, NotGiven, Operation, TimeoutArg
 from ._retry import IDEMPOTENT_METHODS, RETRY_STATUSES, backoff, never_sent
 from .auth import OAuthToken, secret
 from .errors import (
@@ -166,7 +166,7 @@ class Pipeline(Generic[C]):
     ) -> httpx.Response:
         """One call of `operation` (see `_call`), named in log records and, when
         instrumentation is on, traced as one span and measured."""
-        named = _logging.operation.set(operation)
+        named = _logging.operation.set(operation or RAW_REQUEST)
         try:
             telemetry = None if self.instrument is False else _instrument.active or self._telemetry
             if telemetry is not None:

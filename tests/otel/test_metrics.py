@@ -8,7 +8,7 @@ import anyio
 import httpx
 import pytest
 
-from podiokit import Podio
+from podiokit import Podio, PodioNotFoundError
 from podiokit.testing import Emulator
 
 from .conftest import Recorded, Scripted, app_of
@@ -23,7 +23,7 @@ async def test_the_duration_of_every_operation_is_recorded(
     await podio.apps.get(app_id)
     await podio.apps.get(app_id)
     await podio.items.filter(app_id, limit=1)
-    with pytest.raises(Exception):
+    with pytest.raises(PodioNotFoundError):
         await podio.items.get(123456789)
     points = {
         (p.attributes["podio.operation"], p.attributes.get("http.response.status_code"),

@@ -30,9 +30,8 @@ from ._errors import CliError
 __all__ = ["OTEL_HELP", "requested", "telemetry"]
 
 OTEL_HELP = (
-    "Send OpenTelemetry traces and metrics (set up from the OTEL_* variables; on by itself "
-    "when OTEL_TRACES_EXPORTER, OTEL_METRICS_EXPORTER or OTEL_EXPORTER_OTLP_ENDPOINT is set). "
-    "Needs opentelemetry-sdk and the exporters named."
+    "Send OpenTelemetry traces and metrics as the OTEL_* variables say (on by itself when an "
+    "OTEL_*_EXPORTER or OTEL_EXPORTER_OTLP_ENDPOINT is set). Needs opentelemetry-sdk."
 )
 _TRIGGERS = ("OTEL_TRACES_EXPORTER", "OTEL_METRICS_EXPORTER", "OTEL_EXPORTER_OTLP_ENDPOINT")
 _SDK = "pip install 'podiokit[otel]' opentelemetry-sdk"
@@ -106,9 +105,11 @@ def _metric_reader(name: str, env: Mapping[str, str], cleanup: ExitStack) -> Any
         host = env.get("OTEL_EXPORTER_PROMETHEUS_HOST", "").strip() or "localhost"
         port = env.get("OTEL_EXPORTER_PROMETHEUS_PORT", "").strip() or "9464"
         try:
-            server, thread = start_http_server(int(port), addr=host)
+            server, _thread = start_http_server(int(port), addr=host)
         except ValueError:
-            raise CliError(f"OTEL_EXPORTER_PROMETHEUS_PORT is not a port: {port!r}", "usage") from None
+            raise CliError(
+                f"OTEL_EXPORTER_PROMETHEUS_PORT is not a port: {port!r}", "usage"
+            ) from None
         cleanup.callback(server.shutdown)
         return PrometheusMetricReader()
     if name != "otlp":
