@@ -20,6 +20,7 @@ the package.
 
 from __future__ import annotations
 
+import importlib
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
@@ -55,6 +56,25 @@ def _missing(what: str, package: str) -> CliError:
     return CliError(f"{what} needs {package}: pip install {package}", "usage")
 
 
+def _load(module: str, name: str, what: str, package: str) -> Any:
+    """`module.name` from an optional package; a one-line error naming it if missing."""
+    try:
+        return getattr(importlib.import_module(module), name)
+    except ImportError:
+        raise _missing(what, package) from None
+
+
+def _otlp(signal: str, module: str, name: str, env: Mapping[str, str]) -> Any:
+    """The OTLP exporter class of `signal` (TRACES, METRICS), for the protocol asked."""
+    kind = "grpc" if _otlp_protocol(env, signal) == "grpc" else "http"
+    return _load(
+        f"opentelemetry.exporter.otlp.proto.{kind}.{module}",
+        name,
+        f"OTEL_{signal}_EXPORTER=otlp",
+        f"opentelemetry-exporter-otlp-proto-{kind}",
+    )
+
+
 def _otlp_protocol(env: Mapping[str, str], signal: str) -> str:
     specific = env.get(f"OTEL_EXPORTER_OTLP_{signal}_PROTOCOL", "").strip()
     protocol = specific or env.get("OTEL_EXPORTER_OTLP_PROTOCOL", "").strip() or "http/protobuf"
@@ -73,18 +93,8 @@ def _span_exporter(name: str, env: Mapping[str, str]) -> Any:
         return ConsoleSpanExporter(out=sys.stderr)
     if name != "otlp":
         raise CliError(f"OTEL_TRACES_EXPORTER: unknown exporter {name!r}", "usage")
-    grpc = _otlp_protocol(env, "TRACES") == "grpc"
-    package = f"opentelemetry-exporter-otlp-proto-{'grpc' if grpc else 'http'}"
-    try:
-        if grpc:
-            from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
-        else:
-            from opentelemetry.exporter.otlp.proto.http.trace_exporter import (  # type: ignore[no-redef]
-                OTLPSpanExporter,
-            )
-    except ImportError:
-        raise _missing("OTEL_TRACES_EXPORTER=otlp", package) from None
-    return OTLPSpanExporter()
+    exporter = _otlp("TRACES", "trace_exporter", "OTLPSpanExporter", env)
+    return exporter()
 
 
 def _metric_reader(name: str, env: Mapping[str, str], cleanup: ExitStack) -> Any:
@@ -95,13 +105,10 @@ def _metric_reader(name: str, env: Mapping[str, str], cleanup: ExitStack) -> Any
 
         return PeriodicExportingMetricReader(ConsoleMetricExporter(out=sys.stderr))
     if name == "prometheus":
-        try:
-            from opentelemetry.exporter.prometheus import PrometheusMetricReader
-            from prometheus_client import start_http_server
-        except ImportError:
-            raise _missing(
-                "OTEL_METRICS_EXPORTER=prometheus", "opentelemetry-exporter-prometheus"
-            ) from None
+        package = "opentelemetry-exporter-prometheus"
+        what = "OTEL_METRICS_EXPORTER=prometheus"
+        reader = _load("opentelemetry.exporter.prometheus", "PrometheusMetricReader", what, package)
+        start_http_server = _load("prometheus_client", "start_http_server", what, package)
         host = env.get("OTEL_EXPORTER_PROMETHEUS_HOST", "").strip() or "localhost"
         port = env.get("OTEL_EXPORTER_PROMETHEUS_PORT", "").strip() or "9464"
         try:
@@ -111,21 +118,11 @@ def _metric_reader(name: str, env: Mapping[str, str], cleanup: ExitStack) -> Any
                 f"OTEL_EXPORTER_PROMETHEUS_PORT is not a port: {port!r}", "usage"
             ) from None
         cleanup.callback(server.shutdown)
-        return PrometheusMetricReader()
+        return reader()
     if name != "otlp":
         raise CliError(f"OTEL_METRICS_EXPORTER: unknown exporter {name!r}", "usage")
-    grpc = _otlp_protocol(env, "METRICS") == "grpc"
-    package = f"opentelemetry-exporter-otlp-proto-{'grpc' if grpc else 'http'}"
-    try:
-        if grpc:
-            from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
-        else:
-            from opentelemetry.exporter.otlp.proto.http.metric_exporter import (  # type: ignore[no-redef]
-                OTLPMetricExporter,
-            )
-    except ImportError:
-        raise _missing("OTEL_METRICS_EXPORTER=otlp", package) from None
-    return PeriodicExportingMetricReader(OTLPMetricExporter())
+    exporter = _otlp("METRICS", "metric_exporter", "OTLPMetricExporter", env)
+    return PeriodicExportingMetricReader(exporter())
 
 
 @contextmanager
