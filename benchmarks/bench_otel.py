@@ -1,27 +1,27 @@
 """What OpenTelemetry instrumentation costs per call: off against the code before it, and on.
 
-Variants, each in a process of its own (so the baseline imports its own source):
+Variants:
 
 * `baseline`: podiokit as it was before the instrumentation (`--baseline REV`, extracted with
-  `git archive` into a temporary directory);
+  `git archive` into a temporary directory), in a process of its own;
 * `off`: this checkout, instrumentation off (the default: what every user pays);
 * `on`: this checkout after `podiokit.instrument(...)` with the OpenTelemetry SDK: a
   `TracerProvider` whose `BatchSpanProcessor` hands spans to an exporter that drops them
   (the SDK's own work, not a collector's) and a `MeterProvider` with an in-memory reader;
-* `api-only`: `podiokit.instrument()` with no SDK configured (OpenTelemetry's no-op
-  providers): what turning it on costs before an SDK is set up.
+* `api-only`: instrumented with OpenTelemetry's no-op providers (no SDK set up).
 
-Each process warms up, then makes `--calls` calls of `items.get` (a typed `Item` of about
-3.4 KB) and of `request("GET", ...)` (JSON only, the lightest call), with 1 caller and with 64
-concurrent callers, and reports the CPU time of the whole process per call (its threads
-included: the span processor's too). Rounds interleave the variants so load from elsewhere
-falls on all of them alike; the figures are medians over `--rounds`.
+`off`, `on` and `api-only` run in one process, in interleaved blocks (the instrumentation
+switched between blocks), so they are compared under the same load; the baseline process
+alternates with that one. Each block makes `--calls` calls of `items.get` (a typed `Item`
+of about 3.4 KB) or of `request("GET", ...)` (JSON only, the lightest call), with 1 caller or
+64 concurrent callers, and takes the CPU time of the whole process per call (its threads
+included: the span processor's too). A figure is the median over the blocks of all rounds.
 
 The server is `_item_server.py` over loopback (pinned to CPU 1 when `taskset` exists, the
 client to CPU 0), or with `--inprocess` a transport in the client's process that answers the
 same bytes (no socket: the client's CPU alone, so the relative cost is the largest).
 
-Usage: `python benchmarks/bench_otel.py [--calls 2000] [--rounds 5] [--inprocess]
+Usage: `python benchmarks/bench_otel.py [--calls 500] [--blocks 6] [--rounds 4] [--inprocess]
 [--baseline REV]`. Targets: off within 2% of the baseline; on within 10% of off.
 """
 
@@ -49,7 +49,7 @@ CALLS = ("items.get", "request")
 CALLERS = (1, 64)
 
 
-# --- the worker (one variant, in its own process) -----------------------------------------
+# --- the worker (the baseline, or this checkout's three variants) --------------------------
 
 
 def _in_process_transport() -> Any:
@@ -67,16 +67,17 @@ def _in_process_transport() -> Any:
     return Answer()
 
 
-def _instrument(variant: str) -> None:
-    import podiokit
-
-    if variant == "api-only":
-        podiokit.instrument()
-        return
+def _switches() -> dict[str, Any]:
+    """The instrumentation of each variant of this checkout (None: off). The benchmark flips
+    `podiokit._instrument.active` between blocks, what `instrument()` sets."""
+    from opentelemetry.metrics import NoOpMeterProvider
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import InMemoryMetricReader
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+    from opentelemetry.trace import NoOpTracerProvider
+
+    import podiokit
 
     class Drop(SpanExporter):
         def export(self, spans: Any) -> SpanExportResult:
@@ -86,18 +87,31 @@ def _instrument(variant: str) -> None:
     tracer_provider.add_span_processor(BatchSpanProcessor(Drop()))
     meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
     podiokit.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
+    on = podiokit._instrument.active
+    podiokit.instrument(tracer_provider=NoOpTracerProvider(), meter_provider=NoOpMeterProvider())
+    api_only = podiokit._instrument.active
+    podiokit.uninstrument()
+    return {"off": None, "on": on, "api-only": api_only}
 
 
-async def _measure(url: str | None, calls: int) -> dict[str, float]:
+async def _measure(variants: list[str], url: str | None, calls: int, blocks: int) -> Any:
     from datetime import datetime, timedelta, timezone
 
     import anyio
 
+    import podiokit
     from podiokit import OAuthToken, Podio
 
+    baseline = variants == ["baseline"]  # the old code has no switch to flip
+
+    def switch(variant: str) -> None:
+        if not baseline:
+            podiokit._instrument.active = switches[variant]
+
+    switches = {} if baseline else _switches()
     transport = _in_process_transport() if url is None else None
     api = url or "http://bench.invalid"
-    results: dict[str, float] = {}
+    results: dict[str, dict[str, list[float]]] = {v: {} for v in variants}
     async with Podio("bench", "bench", api_url=api, transport=transport) as podio:
         expires = datetime.now(timezone.utc) + timedelta(hours=8)
         await podio.set_token(OAuthToken(access_token="bench", expires_at=expires))
@@ -121,17 +135,24 @@ async def _measure(url: str | None, calls: int) -> dict[str, float]:
 
         for call in CALLS:
             for callers in CALLERS:
-                await drive(call, max(calls // 5, 200), callers)  # warm: pool, caches, code
-                results[f"{call} x{callers}"] = await drive(call, calls, callers)
+                key = f"{call} x{callers}"
+                for variant in variants:  # warm: pool, caches, code paths, the SDK
+                    switch(variant)
+                    await drive(call, calls, callers)
+                for _ in range(blocks):
+                    for variant in variants:
+                        switch(variant)
+                        figure = await drive(call, calls, callers)
+                        results[variant].setdefault(key, []).append(figure)
+        if not baseline:
+            podiokit.uninstrument()
     return results
 
 
-def worker(variant: str, url: str | None, calls: int) -> None:
+def worker(variants: list[str], url: str | None, calls: int, blocks: int) -> None:
     import anyio
 
-    if variant in ("on", "api-only"):
-        _instrument(variant)
-    print(json.dumps(anyio.run(_measure, url, calls)))
+    print(json.dumps(anyio.run(_measure, variants, url, calls, blocks)))
 
 
 # --- the driver ---------------------------------------------------------------------------
@@ -171,14 +192,16 @@ def _baseline_source(rev: str, into: Path) -> Path:
     return into / "src"
 
 
-def _run_worker(variant: str, src: Path, url: str | None, calls: int) -> dict[str, float]:
+def _run_worker(
+    variants: list[str], src: Path, url: str | None, calls: int, blocks: int
+) -> dict[str, dict[str, list[float]]]:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(src), str(REPO)]))
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", variant,
-           "--calls", str(calls)] + (["--url", url] if url else [])  # fmt: skip
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", ",".join(variants),
+           "--calls", str(calls), "--blocks", str(blocks)] + (["--url", url] if url else [])  # fmt: skip
     out = subprocess.run(_pinned(cmd, 0), env=env, capture_output=True, text=True, check=False)
     if out.returncode != 0:
-        raise RuntimeError(f"{variant} worker failed:\n{out.stderr[-3000:]}")
-    result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
+        raise RuntimeError(f"{variants} worker failed:\n{out.stderr[-3000:]}")
+    result: dict[str, dict[str, list[float]]] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
 
 
@@ -186,37 +209,42 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--calls", type=int, default=2000, help="measured calls per figure")
-    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds")
+    parser.add_argument("--calls", type=int, default=500, help="calls per block")
+    parser.add_argument("--blocks", type=int, default=6, help="blocks per variant and round")
+    parser.add_argument("--rounds", type=int, default=4, help="baseline/current process pairs")
     parser.add_argument("--inprocess", action="store_true", help="no socket: an in-process answer")
     parser.add_argument("--baseline", default=BEFORE_OTEL, metavar="REV",
                         help="the commit to compare `off` with (default: the one before issue 28)")  # fmt: skip
-    parser.add_argument("--worker", choices=VARIANTS, help=argparse.SUPPRESS)
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        worker(args.worker, args.url, args.calls)
+        worker(args.worker.split(","), args.url, args.calls, args.blocks)
         return 0
     server, url = (None, None) if args.inprocess else _start_server()
-    runs: dict[str, list[dict[str, float]]] = {v: [] for v in VARIANTS}
+    figures: dict[str, dict[str, list[float]]] = {v: {} for v in VARIANTS}
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            sources = {v: REPO / "src" for v in VARIANTS}
-            sources["baseline"] = _baseline_source(args.baseline, Path(tmp))
+            baseline_src = _baseline_source(args.baseline, Path(tmp))
+            current = [v for v in VARIANTS if v != "baseline"]
             for _ in range(args.rounds):
-                for variant in VARIANTS:
-                    runs[variant].append(_run_worker(variant, sources[variant], url, args.calls))
+                for variants, src in ((["baseline"], baseline_src), (current, REPO / "src")):
+                    result = _run_worker(variants, src, url, args.calls, args.blocks)
+                    for variant, per_key in result.items():
+                        for key, values in per_key.items():
+                            figures[variant].setdefault(key, []).extend(values)
     finally:
         if server is not None:
             server.terminate()
             server.wait()
     where = "in-process transport" if args.inprocess else "loopback server"
-    print(f"CPU µs per call, {where}, median of {args.rounds} rounds of {args.calls} calls")
+    print(f"CPU µs per call, {where}: median of {args.rounds} x {args.blocks} blocks of "
+          f"{args.calls} calls")  # fmt: skip
     print(f"{'call':16} {'baseline':>9} {'off':>9} {'on':>9} {'api-only':>9}"
           f" {'off/base':>9} {'on/off':>8}")  # fmt: skip
     ok = True
-    for key in runs["off"][0]:
-        med = {v: statistics.median(r[key] for r in runs[v]) for v in VARIANTS}
+    for key in figures["off"]:
+        med = {v: statistics.median(figures[v][key]) for v in VARIANTS}
         off, on = med["off"] / med["baseline"], med["on"] / med["off"]
         ok = ok and off <= 1.02 and on <= 1.10
         print(f"{key:16} {med['baseline']:9.1f} {med['off']:9.1f} {med['on']:9.1f} "

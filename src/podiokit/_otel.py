@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from opentelemetry.trace import Span, SpanContext
 
     from ._pipeline import Caller, Pipeline
-    from ._ratelimit import RateLimit
+    from ._ratelimit import RateLimit, RateLimitState
     from ._refresh import SessionAuth
     from .auth import OAuthToken
 
@@ -156,10 +156,9 @@ class Telemetry:
     # -- attributes ----------------------------------------------------------------------
 
     def _server_of(self, pipeline: Pipeline[Any], path: str) -> tuple[str, int]:
-        base = path if path[:8].lower().startswith(("http://", "https://")) else None
-        url = base or pipeline.config.api_url
-        if base is not None:
-            return _server(base)  # a file's link: rare, not cached (the URL names the file)
+        if not path.startswith("/") and path[:8].lower().startswith(("http://", "https://")):
+            return _server(path)  # a file's link: rare, not cached (the URL names the file)
+        url = pipeline.config.api_url
         server = self._servers.get(url)
         if server is None:
             server = self._servers[url] = _server(url)
@@ -184,16 +183,15 @@ class Telemetry:
 
     # -- calls ---------------------------------------------------------------------------
 
-    async def call(
+    def start(
         self,
         pipeline: Pipeline[Any],
         caller: Caller,
         method: str,
         path: str,
         operation: Operation | None,
-        kwargs: Mapping[str, Any],
-    ) -> httpx.Response:
-        """`pipeline._call(...)` inside the operation's span, measured."""
+    ) -> CallTrace:
+        """Open the span of one call, current until `CallTrace.finish`."""
         op = operation or RAW_REQUEST
         method = method.upper()
         key = caller.session_key
@@ -204,30 +202,22 @@ class Telemetry:
                 self._kinds[key] = kind
         attributes = self._start_attributes(op, method, self._server_of(pipeline, path), kind)
         span = self.tracer.start_span(op.span_name, kind=SpanKind.CLIENT, attributes=attributes)
-        token = otel_context.attach(trace.set_span_in_context(span))
         record = CallTrace(self, span, op.name, kind)
-        started = time.perf_counter()
-        error: BaseException | None = None
-        try:
-            return await pipeline._call(caller, method, path, trace=record, **kwargs)
-        except BaseException as exc:
-            error = exc
-            raise
-        finally:
-            elapsed = time.perf_counter() - started
-            otel_context.detach(token)
-            self._finish(span, record, error, pipeline.rate_limit(key).snapshot())
-            self.duration.record(elapsed, self._measured_attributes(op, method, record, error))
+        record.method = method
+        record.rate = pipeline.rate_limit(key)
+        record.token = otel_context.attach(trace.set_span_in_context(span))
+        record.started = time.perf_counter()
+        return record
 
     def _measured_attributes(
-        self, op: Operation, method: str, record: CallTrace, error: BaseException | None
+        self, record: CallTrace, error: BaseException | None
     ) -> dict[str, Any]:
         """The duration's attributes; one dict per distinct set, reused."""
         error_type = _error_type(error) if error is not None else None
-        key = (op.name, method, record.kind, record.status, error_type)
+        key = (record.operation, record.method, record.kind, record.status, error_type)
         measured = self._measured.get(key)
         if measured is None:
-            measured = {OPERATION: op.name, METHOD: method, SESSION: record.kind}
+            measured = {OPERATION: record.operation, METHOD: record.method, SESSION: record.kind}
             if record.status is not None:
                 measured[STATUS] = record.status
             if error_type is not None:
@@ -388,9 +378,11 @@ class _Flight:
 
 
 class CallTrace:
-    """What the pipeline reports while it makes one call: responses, retries, waits."""
+    """One call's span while the pipeline makes it: responses, retries and waits are
+    reported here, and `finish` ends the span and records the duration."""
 
-    __slots__ = ("kind", "last", "operation", "retries", "span", "status", "telemetry")
+    __slots__ = ("kind", "last", "method", "operation", "rate", "retries", "span", "started",
+                 "status", "telemetry", "token")  # fmt: skip
 
     def __init__(self, telemetry: Telemetry, span: Span, operation: str, kind: str) -> None:
         self.telemetry = telemetry
@@ -400,6 +392,19 @@ class CallTrace:
         self.retries = 0
         self.status: int | None = None
         self.last: httpx.Response | None = None
+        self.method = ""
+        self.rate: RateLimitState | None = None
+        self.token: object = None
+        self.started = 0.0
+
+    def finish(self, error: BaseException | None) -> None:
+        """The call is over (`error` if it failed): end its span, record its duration."""
+        elapsed = time.perf_counter() - self.started
+        telemetry = self.telemetry
+        otel_context.detach(self.token)  # type: ignore[arg-type]
+        rate = self.rate
+        telemetry._finish(self.span, self, error, rate.snapshot() if rate is not None else None)
+        telemetry.duration.record(elapsed, telemetry._measured_attributes(self, error))
 
     def response(self, response: httpx.Response) -> None:
         """A response arrived (any attempt)."""

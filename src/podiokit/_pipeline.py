@@ -167,23 +167,26 @@ class Pipeline(Generic[C]):
         """One call of `operation` (see `_call`), named in log records and, when
         instrumentation is on, traced as one span and measured."""
         named = _logging.operation.set(operation or RAW_REQUEST)
+        trace = None
         try:
             telemetry = None if self.instrument is False else _instrument.active or self._telemetry
             if telemetry is not None:
-                return await telemetry.call(
-                    self, caller, method, path, operation,
-                    dict(params=params, json=json, data=data, files=files, headers=headers,
-                         timeout=timeout, idempotent=idempotent, rate_limited=rate_limited,
-                         max_retries=max_retries, stream=stream, read_body=read_body),
-                )  # fmt: skip
-            return await self._call(
+                trace = telemetry.start(self, caller, method, path, operation)
+            response = await self._call(
                 caller, method, path, params=params, json=json, data=data, files=files,
                 headers=headers, timeout=timeout, idempotent=idempotent,
                 rate_limited=rate_limited, max_retries=max_retries, stream=stream,
-                read_body=read_body,
+                read_body=read_body, trace=trace,
             )  # fmt: skip
+        except BaseException as exc:
+            if trace is not None:
+                trace.finish(exc)
+            raise
         finally:
             _logging.operation.reset(named)
+        if trace is not None:
+            trace.finish(None)
+        return response
 
     async def _call(
         self,
