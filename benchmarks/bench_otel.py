@@ -8,9 +8,11 @@ Variants:
 * `on`: this checkout after `podiokit.instrument(...)` with the OpenTelemetry SDK: a
   `TracerProvider` whose `BatchSpanProcessor` hands spans to an exporter that drops them
   (the SDK's own work, not a collector's) and a `MeterProvider` with an in-memory reader;
+* `sampled`: `on`, with the SDK sampling one trace in ten (`ParentBased(TraceIdRatioBased(0.1))`,
+  a common production setting; metrics are still recorded for every call);
 * `api-only`: instrumented with OpenTelemetry's no-op providers (no SDK set up).
 
-`off`, `on` and `api-only` run in one process, in interleaved blocks (the instrumentation
+`off`, `on`, `sampled` and `api-only` run in one process, in interleaved blocks (the instrumentation
 switched between blocks), so they are compared under the same load; the baseline process
 alternates with that one. Each block makes `--calls` calls of `items.get` (a typed `Item`
 of about 3.4 KB) or of `request("GET", ...)` (JSON only, the lightest call), with 1 caller or
@@ -30,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import shutil
 import socket
 import statistics
@@ -44,7 +47,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 #: The last commit before issue 28's instrumentation: what "off" is compared with.
 BEFORE_OTEL = "0567389"
-VARIANTS = ("baseline", "off", "on", "api-only")
+VARIANTS = ("baseline", "off", "on", "sampled", "api-only")
 CALLS = ("items.get", "request")
 CALLERS = (1, 64)
 
@@ -75,6 +78,7 @@ def _switches() -> dict[str, Any]:
     from opentelemetry.sdk.metrics.export import InMemoryMetricReader
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+    from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
     from opentelemetry.trace import NoOpTracerProvider
 
     import podiokit
@@ -83,15 +87,19 @@ def _switches() -> dict[str, Any]:
         def export(self, spans: Any) -> SpanExportResult:
             return SpanExportResult.SUCCESS
 
-    tracer_provider = TracerProvider()
-    tracer_provider.add_span_processor(BatchSpanProcessor(Drop()))
-    meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
-    podiokit.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
-    on = podiokit._instrument.active
+    def instrumented(sampler: Any = None) -> Any:
+        tracer_provider = TracerProvider(sampler=sampler)
+        tracer_provider.add_span_processor(BatchSpanProcessor(Drop()))
+        meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
+        podiokit.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
+        return podiokit._instrument.active
+
+    on = instrumented()
+    sampled = instrumented(ParentBased(TraceIdRatioBased(0.1)))
     podiokit.instrument(tracer_provider=NoOpTracerProvider(), meter_provider=NoOpMeterProvider())
     api_only = podiokit._instrument.active
     podiokit.uninstrument()
-    return {"off": None, "on": on, "api-only": api_only}
+    return {"off": None, "on": on, "sampled": sampled, "api-only": api_only}
 
 
 async def _measure(variants: list[str], url: str | None, calls: int, blocks: int) -> Any:
@@ -109,6 +117,8 @@ async def _measure(variants: list[str], url: str | None, calls: int, blocks: int
             podiokit._instrument.active = switches[variant]
 
     switches = {} if baseline else _switches()
+    order = random.Random(len(variants))
+    variants = list(variants)
     transport = _in_process_transport() if url is None else None
     api = url or "http://bench.invalid"
     results: dict[str, dict[str, list[float]]] = {v: {} for v in variants}
@@ -140,6 +150,7 @@ async def _measure(variants: list[str], url: str | None, calls: int, blocks: int
                     switch(variant)
                     await drive(call, calls, callers)
                 for _ in range(blocks):
+                    order.shuffle(variants)  # no variant always follows the same one
                     for variant in variants:
                         switch(variant)
                         figure = await drive(call, calls, callers)
@@ -240,15 +251,18 @@ def main() -> int:
     where = "in-process transport" if args.inprocess else "loopback server"
     print(f"CPU µs per call, {where}: median of {args.rounds} x {args.blocks} blocks of "
           f"{args.calls} calls")  # fmt: skip
-    print(f"{'call':16} {'baseline':>9} {'off':>9} {'on':>9} {'api-only':>9}"
-          f" {'off/base':>9} {'on/off':>8}")  # fmt: skip
+    print(f"{'call':14} {'baseline':>8} {'off':>7} {'on':>7} {'sampled':>7} {'api-only':>8}"
+          f" {'off/base':>8} {'on/off':>6} {'sampled/off':>11}  off p25-p75")  # fmt: skip
     ok = True
     for key in figures["off"]:
         med = {v: statistics.median(figures[v][key]) for v in VARIANTS}
         off, on = med["off"] / med["baseline"], med["on"] / med["off"]
+        sampled = med["sampled"] / med["off"]
         ok = ok and off <= 1.02 and on <= 1.10
-        print(f"{key:16} {med['baseline']:9.1f} {med['off']:9.1f} {med['on']:9.1f} "
-              f"{med['api-only']:9.1f} {off:9.3f} {on:8.3f}")  # fmt: skip
+        low, _, high = statistics.quantiles(figures["off"][key], n=4)
+        print(f"{key:14} {med['baseline']:8.1f} {med['off']:7.1f} {med['on']:7.1f} "
+              f"{med['sampled']:7.1f} {med['api-only']:8.1f} {off:8.3f} {on:6.3f} "
+              f"{sampled:11.3f}  {low:.0f}-{high:.0f}")  # fmt: skip
     print(f"targets (off/base <= 1.02, on/off <= 1.10): {'met' if ok else 'NOT met'}")
     return 0 if ok else 1
 
