@@ -25,6 +25,11 @@ same bytes (no socket: the client's CPU alone, so the relative cost is the large
 
 Usage: `python benchmarks/bench_otel.py [--calls 500] [--blocks 6] [--rounds 4] [--inprocess]
 [--baseline REV]`. Targets: off within 2% of the baseline; on within 10% of off.
+
+`--floor` measures the instrumentation alone instead, no request at all: podiokit opening and
+ending one call's span and recording its duration (`_otel.Telemetry.start` and
+`CallTrace.finish`) in a loop, with no-op providers (podiokit's own work) and with the SDK
+(traces only, traces and metrics, one trace in ten sampled).
 """
 
 from __future__ import annotations
@@ -160,6 +165,60 @@ async def _measure(variants: list[str], url: str | None, calls: int, blocks: int
     return results
 
 
+def floor(calls: int) -> None:
+    """The per-call cost of the instrumentation itself, without a request."""
+    from opentelemetry.metrics import NoOpMeterProvider
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+    from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+    from opentelemetry.trace import NoOpTracerProvider
+
+    from podiokit import Podio
+    from podiokit._otel import Telemetry
+    from podiokit.resources.items import _OP_GET
+
+    class Drop(SpanExporter):
+        def export(self, spans: Any) -> SpanExportResult:
+            return SpanExportResult.SUCCESS
+
+    def tracer_provider(sampler: Any = None) -> TracerProvider:
+        provider = TracerProvider(sampler=sampler)
+        provider.add_span_processor(BatchSpanProcessor(Drop()))
+        return provider
+
+    def meter_provider() -> MeterProvider:
+        return MeterProvider(metric_readers=[InMemoryMetricReader()])
+
+    podio = Podio("bench", "bench")
+    pipeline = podio._pipeline
+    setups = {
+        "no-op providers (podiokit's own work)": (NoOpTracerProvider(), NoOpMeterProvider()),
+        "SDK traces": (tracer_provider(), NoOpMeterProvider()),
+        "SDK traces and metrics": (tracer_provider(), meter_provider()),
+        "SDK, one trace in ten": (
+            tracer_provider(ParentBased(TraceIdRatioBased(0.1))),
+            meter_provider(),
+        ),
+    }
+    print(f"CPU µs per call of the instrumentation alone ({calls} calls)")
+    for name, (traces, metrics) in setups.items():
+        telemetry = Telemetry(traces, metrics)
+
+        def one(telemetry: Telemetry = telemetry) -> None:
+            record = telemetry.start(pipeline, podio, "GET", "/item/1", _OP_GET)
+            record.status = 200
+            record.finish(None)
+
+        for _ in range(calls // 10):
+            one()
+        cpu = time.process_time()
+        for _ in range(calls):
+            one()
+        print(f"  {name:40} {(time.process_time() - cpu) / calls * 1e6:6.2f}")
+
+
 def worker(variants: list[str], url: str | None, calls: int, blocks: int) -> None:
     import anyio
 
@@ -226,11 +285,15 @@ def main() -> int:
     parser.add_argument("--inprocess", action="store_true", help="no socket: an in-process answer")
     parser.add_argument("--baseline", default=BEFORE_OTEL, metavar="REV",
                         help="the commit to compare `off` with (default: the one before issue 28)")  # fmt: skip
+    parser.add_argument("--floor", action="store_true", help="the instrumentation alone")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         worker(args.worker.split(","), args.url, args.calls, args.blocks)
+        return 0
+    if args.floor:
+        floor(args.calls * 40)
         return 0
     server, url = (None, None) if args.inprocess else _start_server()
     figures: dict[str, dict[str, list[float]]] = {v: {} for v in VARIANTS}
