@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 
-from . import _defaults, _options, _refresh
+from . import _defaults, _instrument, _options, _refresh
 from . import auth as _auth
 from ._pipeline import Config, Pipeline
 from ._ratelimit import RateLimit
@@ -111,6 +111,8 @@ class Podio(ResourceNamespaces):
             raise ValueError("client_id is required")
         if instrument is not None and not isinstance(instrument, bool):
             raise TypeError(f"instrument must be True, False or None, got {instrument!r}")
+        if instrument:
+            _instrument.client_telemetry()  # without OpenTelemetry, fail before opening a pool
         # Every tunable is checked here, before any request, naming the option.
         _options.count("max_retries", max_retries)
         if max_concurrency is not None:

@@ -48,9 +48,7 @@ def instrument(*, tracer_provider: Any = None, meter_provider: Any = None) -> No
     `uninstrument()` turns it off.
     """
     global active, carrying
-    from ._otel import Telemetry
-
-    active = Telemetry(tracer_provider, meter_provider)
+    active = _telemetry_class()(tracer_provider, meter_provider)
     carrying = True
 
 
@@ -66,11 +64,20 @@ def client_telemetry() -> Telemetry:
     global providers (which may be set later: its tracer and meter follow them)."""
     global _default, carrying
     if _default is None:
-        from ._otel import Telemetry
-
-        _default = Telemetry(None, None)
+        _default = _telemetry_class()(None, None)
     carrying = True
     return _default
+
+
+def _telemetry_class() -> type[Telemetry]:
+    try:
+        from ._otel import Telemetry
+    except ImportError as exc:
+        raise ImportError(
+            f"podiokit's instrumentation needs OpenTelemetry's API ({exc}): "
+            "pip install 'podiokit[otel]'"
+        ) from exc
+    return Telemetry
 
 
 def current() -> Telemetry | None:

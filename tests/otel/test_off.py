@@ -7,6 +7,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 
 def _run(code: str) -> str:
     out = subprocess.run(
@@ -61,3 +63,16 @@ def test_instrument_false_never_imports_it() -> None:
 def test_turning_it_on_imports_the_api_only() -> None:
     imported = _run("KW = {'instrument': True}\n" + textwrap.dedent(CALLS))
     assert "trace" in imported and "sdk" not in imported
+
+
+def test_without_the_api_the_error_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    import podiokit
+    from podiokit import Podio
+
+    monkeypatch.setitem(sys.modules, "opentelemetry", None)  # not installed
+    monkeypatch.delitem(sys.modules, "podiokit._otel", raising=False)
+    monkeypatch.setattr(podiokit._instrument, "_default", None)
+    for turn_on in (podiokit.instrument, lambda: Podio("id", "secret", instrument=True)):
+        with pytest.raises(ImportError, match=r"pip install 'podiokit\[otel\]'"):
+            turn_on()
+    assert podiokit._instrument.active is None
