@@ -236,6 +236,13 @@ class Telemetry:
         """The outcome's attributes (status, retries, the rate budget), then the end."""
         if error is not None and isinstance(error, PodioError) and error.status is not None:
             record.status = error.status
+        limit = remaining = None
+        if budget is not None and record.last is not None:
+            # The session's figures after this call (the pipeline read the headers already);
+            # the gauge follows them whether or not the span is sampled.
+            limit, remaining = budget.limit, budget.remaining
+            if limit is not None and remaining is not None:
+                self.budget[(record.kind, limit)] = remaining
         if not span.is_recording():  # sampled out: nothing to add
             span.end()
             return
@@ -244,15 +251,10 @@ class Telemetry:
             ending[RESEND] = record.retries
         if record.status is not None:
             ending[STATUS] = record.status
-        if budget is not None and record.last is not None:
-            # The session's figures after this call (the pipeline read the headers already).
-            limit, remaining = budget.limit, budget.remaining
-            if limit is not None:
-                ending[LIMIT] = limit
-            if remaining is not None:
-                ending[REMAINING] = remaining
-                if limit is not None:
-                    self.budget[(record.kind, limit)] = remaining
+        if limit is not None:
+            ending[LIMIT] = limit
+        if remaining is not None:
+            ending[REMAINING] = remaining
         if error is not None:
             ending[ERROR] = _error_type(error)
             # The class, never the message: Podio's messages may quote the values sent.

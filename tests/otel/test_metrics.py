@@ -108,3 +108,47 @@ async def test_mirror_counts_its_items_and_pages(
     assert otel.total("podio.mirror.pages") >= 3
     job = otel.span("podio mirror")
     assert any(s.parent and s.parent.span_id == job.context.span_id for s in otel.spans())
+
+
+async def test_metrics_stay_exact_when_no_trace_is_sampled(emulator: Emulator) -> None:
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
+
+    import podiokit
+
+    spans = InMemorySpanExporter()
+    tracer_provider = TracerProvider(sampler=ALWAYS_OFF)
+    tracer_provider.add_span_processor(SimpleSpanProcessor(spans))
+    reader = InMemoryMetricReader()
+    podiokit.instrument(
+        tracer_provider=tracer_provider, meter_provider=MeterProvider(metric_readers=[reader])
+    )
+    creds = emulator.credentials
+    http = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=emulator.app), base_url=creds["api_url"]
+    )
+    app_id, app_token = app_of(emulator)
+    try:
+        async with Podio(
+            creds["client_id"], creds["client_secret"], api_url=creds["api_url"], http_client=http
+        ) as podio:
+            await podio.authenticate_with_app(app_id, app_token)
+            for _ in range(3):
+                await podio.apps.get(app_id)
+            left = podio.rate_limit
+    finally:
+        podiokit.uninstrument()
+        await http.aclose()
+    assert spans.get_finished_spans() == ()
+    recorded = Recorded(spans, reader, tracer_provider, MeterProvider())
+    assert recorded.total("podio.client.operation.duration", podio__operation="apps.get") == 3
+    (budget,) = [
+        p.value
+        for p in recorded.points("podio.client.rate_limit.remaining")
+        if p.attributes["podio.rate_limit.limit"] == left.limit
+    ]
+    assert budget == left.remaining
