@@ -169,7 +169,7 @@ class Pipeline(Generic[C]):
         named = _logging.operation.set(operation or RAW_REQUEST)
         trace = None
         try:
-            telemetry = None if self.instrument is False else _instrument.active or self._telemetry
+            telemetry = self.telemetry()
             if telemetry is not None:
                 trace = telemetry.start(self, caller, method, path, operation)
             response = await self._call(
