@@ -35,7 +35,7 @@ import anyio
 import anyio.to_thread
 import httpx
 
-from ._resource import NOT_GIVEN, Requester, TimeoutArg, decode_json
+from ._resource import NOT_GIVEN, Operation, Requester, TimeoutArg, decode_json
 from .errors import PodioError, PodioRateLimitError
 
 __all__ = ["FileSource", "download", "stream", "upload"]
@@ -56,6 +56,13 @@ _SPOOL_CHUNK = 64 * 1024
 _ALLOCATE_AT_ONCE = 16 * 1024 * 1024
 
 _BodyReader = Callable[[httpx.Response], Awaitable[None]]
+
+# The operations these calls belong to (spans, metrics, logs): the link's GET is the
+# download itself, on the files host.
+_UPLOAD = Operation("files", "upload", "POST", "/file/")
+_GET = Operation("files", "get", "GET", "/file/{file_id}")
+_DOWNLOAD = Operation("files", "download", "GET", "/{file_id}")
+_STREAM = Operation("files", "stream", "GET", "/{file_id}")
 
 
 async def upload(
@@ -89,6 +96,7 @@ async def upload(
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_UPLOAD,
         )
 
 
@@ -163,6 +171,7 @@ async def _link(
         timeout=timeout,
         max_retries=max_retries,
         idempotent=True,
+        operation=_GET,
     )
     body = decode_json(response)
     link = body.get("link") if isinstance(body, dict) else None
@@ -189,6 +198,7 @@ async def _follow(
     max_retries: int | None,
     stream: bool,
     read_body: _BodyReader | None,
+    operation: Operation,
 ) -> httpx.Response:
     """GET the link and the redirects it answers; the final successful response."""
     url = httpx.URL(link)
@@ -208,6 +218,7 @@ async def _follow(
                 read_body=read_body,
                 redirects=True,
                 authenticate=carry,
+                operation=operation,
             )
         except PodioRateLimitError:
             raise  # Podio refuses every call: the fallback would be refused too
@@ -240,6 +251,7 @@ async def _content(
     timeout: TimeoutArg,
     max_retries: int | None,
     stream: bool,
+    operation: Operation,
     read_body: _BodyReader | None = None,
 ) -> httpx.Response:
     """The response carrying the file's content: from its link, else from /file/{id}/raw."""
@@ -249,7 +261,7 @@ async def _content(
     try:
         return await _follow(
             requester, link, params=params, headers=headers, timeout=timeout,
-            max_retries=max_retries, stream=stream, read_body=read_body,
+            max_retries=max_retries, stream=stream, read_body=read_body, operation=operation,
         )  # fmt: skip
     except _LinkFailed as failed:
         logger.info(
@@ -268,6 +280,7 @@ async def _content(
             idempotent=True,
             stream=stream,
             read_body=read_body,
+            operation=operation,
         )
     except PodioError as exc:
         raise exc from reason
@@ -288,6 +301,7 @@ async def download(
     await _content(
         requester, file_id, extra_query=extra_query, extra_headers=extra_headers,
         timeout=timeout, max_retries=max_retries, stream=False, read_body=whole,
+        operation=_DOWNLOAD,
     )  # fmt: skip
     return whole.take()
 
@@ -359,7 +373,7 @@ async def stream(
         raise ValueError(f"chunk_size must be a positive int or None, got {chunk_size!r}")
     response = await _content(
         requester, file_id, extra_query=extra_query, extra_headers=extra_headers,
-        timeout=timeout, max_retries=max_retries, stream=True,
+        timeout=timeout, max_retries=max_retries, stream=True, operation=_STREAM,
     )  # fmt: skip
     try:
         async for chunk in response.aiter_bytes(chunk_size):

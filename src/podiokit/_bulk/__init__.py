@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ._args import MAX_PAGE_SIZE, checked_args
 from ._buffers import PageBuffers
-from ._fetch import probe, wait_out
+from ._fetch import FILTER, probe, wait_out
 from ._plan import Range, first_windows, plan_ranges, plan_with_windows
 from ._progress import ExportProgress, calls_left
 from ._ranges import FetchedPage, Prefetch, copy_ranges
@@ -21,6 +21,7 @@ from ._tasks import run_all
 from ._values import JOIN, date_parts, money_parts, readable, to_decimal
 
 __all__ = [
+    "FILTER",
     "JOIN",
     "MAX_PAGE_SIZE",
     "ExportProgress",

@@ -21,6 +21,7 @@ from ._common import (
     session_file_option,
 )
 from ._errors import CliError, failed
+from ._otel import OTEL_HELP, telemetry
 from ._session import CliCredentials, credentials
 
 if TYPE_CHECKING:
@@ -57,10 +58,11 @@ def register(app: typer.Typer, command_cls: type[Any]) -> None:
         force: bool = typer.Option(False, "--force", help="Start over, discarding an interrupted export's OUT.part and OUT.checkpoint."),
         app_token: list[str] = app_token_option(),
         session_file: str = session_file_option(),
+        otel: bool = typer.Option(False, "--otel", help=OTEL_HELP),
     ) -> None:  # fmt: skip
         code = run(
             app_ids, out, format=format, concurrency=concurrency, resume=resume,
-            app_tokens=app_token, env=os.environ, session_file=session_file or None,
+            app_tokens=app_token, env=os.environ, session_file=session_file or None, otel=otel,
             force=force, excel=excel,
         )  # fmt: skip
         raise typer.Exit(code)
@@ -78,8 +80,10 @@ def run(
     session_file: str | None = None,
     force: bool = False,
     excel: bool = False,
+    otel: bool = False,
 ) -> int:
-    """Run one export; print the summary or a one-line error; return the exit code.
+    """Run one export; print the summary or a one-line error; return the exit code. With
+    `otel` (or the OTEL_* variables), traced and measured (`_otel.telemetry`).
 
     Everything that can be checked without Podio is checked before the first call: the
     options, the credentials given, the output path and its checkpoint."""
@@ -97,7 +101,8 @@ def run(
             check_output(out, app_ids, format=format, excel=excel, resume=resume, force=force)
         target: str | BinaryIO = sys.stdout.buffer if stream else out
         options = {"format": format, "excel": excel, "resume": resume, "force": force}
-        result = anyio.run(_export, creds, app_ids, target, concurrency, options)
+        with telemetry("export", otel, env):
+            result = anyio.run(_export, creds, app_ids, target, concurrency, options)
     except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - one line, never a traceback
         if isinstance(exc, BrokenPipeError) and stream:
             _quiet_stdout()

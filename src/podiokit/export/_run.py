@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from anyio import to_thread
 
+from .. import _instrument
 from .._bulk import (
     MAX_PAGE_SIZE,
     ExportProgress,
@@ -66,6 +67,7 @@ class _State:
     waiting: float = 0.0
 
 
+@_instrument.job("export")
 async def export(
     podio: Podio,
     app_ids: int | Sequence[int],
@@ -291,6 +293,7 @@ async def _run(
         rng.cursor = page.cursor
         rng.done = page.done
         checkpoint.items += len(page.items)
+        _instrument.count_page("export", len(page.items))
         checkpoint.calls += 1
         per_app = checkpoint.per_app
         per_app[rng.app_id] = per_app.get(rng.app_id, 0) + len(page.items)

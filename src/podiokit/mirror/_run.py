@@ -31,7 +31,9 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from anyio import to_thread
 
+from .. import _instrument
 from .._bulk import (
+    FILTER,
     MAX_PAGE_SIZE,
     ExportProgress,
     FetchedPage,
@@ -251,6 +253,7 @@ class _Run:
         if fresh or cursor is not None:
             self.store.write_page(app.app_id, fresh, cursor=cursor)
         self.items += len(raws)
+        _instrument.count_page("mirror", len(raws))
 
     # --- Podio calls ----------------------------------------------------------------------
 
@@ -267,7 +270,7 @@ class _Run:
         while True:
             try:
                 response = await app.session._send(
-                    "POST", path, json=body, idempotent=True, rate_limited=True
+                    "POST", path, json=body, idempotent=True, rate_limited=True, operation=FILTER
                 )
             except PodioRateLimitError as exc:
                 # As the range reader: a long 420 is waited for, not failed on.
@@ -390,6 +393,7 @@ def _day_before(cursor: str) -> str:
     return (day - timedelta(days=1)).isoformat()
 
 
+@_instrument.job("mirror")
 async def mirror(
     podio: Podio,
     app_ids: int | Sequence[int],

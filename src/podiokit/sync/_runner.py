@@ -19,6 +19,8 @@ import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
+from .. import _instrument
+
 __all__ = ["LoopThread"]
 
 T = TypeVar("T")
@@ -35,8 +37,15 @@ def _submit(
 ) -> concurrent.futures.Future[T]:
     """`run_coroutine_threadsafe` in an empty context. The task would otherwise inherit the
     caller's context variables, and a caller inside `trio.run` carries the variable that
-    tells anyio (and sniffio) "this is trio", which is false on this asyncio loop."""
-    return contextvars.Context().run(asyncio.run_coroutine_threadsafe, coro, loop)
+    tells anyio (and sniffio) "this is trio", which is false on this asyncio loop. With
+    OpenTelemetry instrumentation on, the caller's trace context alone is carried over, so
+    the span current in the calling thread is the parent of the call's spans."""
+    context = contextvars.Context()
+    if _instrument.carrying:
+        from .._otel import carry_context
+
+        carry_context(context)
+    return context.run(asyncio.run_coroutine_threadsafe, coro, loop)
 
 
 class LoopThread:
