@@ -1,7 +1,7 @@
 """File upload and download, hand-written: the generated `podio.files` methods call these.
 
 Uploads are Podio's multipart body (a `source` file part and a `filename` text part,
-behaviour.md §6) built by httpx from a seekable file object, so the body is read in 64 KiB
+docs/dev/podio-behaviour.md §6) built by httpx from a seekable file object, so the body is read in 64 KiB
 chunks and never held whole, and httpx seeks back to the start on every attempt: a retry or
 the replay after a 401-forced refresh sends the whole file again. Sources that cannot seek (an
 async iterator, a pipe) are first spooled to a temporary file.

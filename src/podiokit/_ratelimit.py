@@ -56,7 +56,7 @@ class _Pool:
     """One of Podio's budgets (1,000/hour, 250/hour for "rate limited" operations), as the
     answers that carried its ceiling describe it.
 
-    Podio never says when its hour resets (behaviour.md §3), so `reset_at` is an estimate:
+    Podio never says when its hour resets (docs/dev/podio-behaviour.md §3), so `reset_at` is an estimate:
     - after a 420's "Please wait N seconds": now + N, the one exact figure Podio gives;
     - after the budget went back up (a new window began since the last response): an hour on;
     - otherwise (a fresh process, or an estimate that ran out): the share of the hour that

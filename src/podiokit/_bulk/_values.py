@@ -1,4 +1,4 @@
-"""Readable text for one item field's values (behaviour.md §5.4), for the CSV sink and the
+"""Readable text for one item field's values (docs/dev/podio-behaviour.md §5.4), for the CSV sink and the
 mirror's typed tables (podiokit.mirror._columns), which share it."""
 
 from __future__ import annotations

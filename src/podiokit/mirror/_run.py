@@ -10,7 +10,7 @@ Later runs: GET /item/app/{id}/count (1 call), then `items.filter` on `last_edit
 cursor's day minus one day (Podio filters dates by day), newest edit first, pages of 500,
 stopping at the first page that reaches edits older than the cursor. Revisions already stored
 are skipped. Only when Podio's count and the mirror's disagree after that are the ids listed
-(the exporter's ranges again: behaviour.md documents no lighter view of a filter page), and
+(the exporter's ranges again: docs/dev/podio-behaviour.md documents no lighter view of a filter page), and
 what Podio no longer has is deleted. A run with no change costs 2 calls per app.
 
 The cursor is the latest edit time Podio had when the run began (the newest item's
