@@ -2,8 +2,8 @@
 
 The page goes through the client's request pipeline (auth, refresh, retries, rate-limit
 headers) by its low-level `_send`, the way generated resources call it, but nothing is
-validated: `msgspec.Raw` keeps each item as a slice of the bytes Podio sent (about 6 ms per
-500-item page here, against about 90 ms for orjson loads + dumps; benchmarks/bench_export.py).
+validated: `msgspec.Raw` keeps each item as a slice of the bytes Podio sent, a small part of
+what parsing and writing each item back would cost (benchmarks/bench_export.py compares them).
 """
 
 from __future__ import annotations

@@ -56,8 +56,8 @@ def _write_all(fd: int, data: bytes | Sequence[Any]) -> int:
 _HAS_WRITEV = hasattr(os, "writev")
 #: Once this much is written since the last sync, a sync starts in the background: the disk
 #: works while the next pages are fetched, and the fsync in `commit` waits for the tail only.
-#: 4 MB rather than 16: the commit waited about 36 ms instead of 45 for a 130 MB export,
-#: and writes stall less behind a shorter sync (alternating runs, benchmarks/bench_peers.py).
+#: 4 MB rather than 16: the commit waits less and writes stall less behind a shorter sync
+#: (alternating runs of benchmarks/bench_peers.py).
 _SYNC_EVERY = 4 * 1024 * 1024
 #: ... or once this many seconds have passed since the last one (slow pages, small items):
 #: what a crash can lose, in pages to fetch again.

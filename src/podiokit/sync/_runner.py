@@ -4,7 +4,7 @@ The sync face runs the async engine (auth, refresh, retries, rate limits, stores
 second copy of it: a blocking call submits the coroutine to this loop and waits for the
 result. `asyncio.run_coroutine_threadsafe` is used rather than anyio's `BlockingPortal`: the
 loop is private, so backend independence buys nothing, and the portal's task group and cancel
-scope made a no-op hop cost 0.6-1.4 ms against 0.05-0.26 ms here (benchmarks/bench_sync.py).
+scope made a no-op hop several times dearer (benchmarks/bench_sync.py measures both).
 
 Every caller thread submits to the same loop, so the engine's single-flight refresh, its
 concurrency limit and its per-key rate-limit state hold across threads unchanged.
