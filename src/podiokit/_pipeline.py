@@ -530,14 +530,9 @@ class Pipeline(Generic[C]):
         pool = rate.pool(operation, rate_limited=rate_limited)
         paused = 0.0 if skip_pause else rate.paused_for()
         if paused > config.rate_limit_wait:
-            raise PodioRateLimitError(
-                f"session {key!r} is paused after Podio's 420 (it refuses every call until "
-                f"then); about {paused:.0f} s left",
-                status=420,
-                method=method,
-                path=path,
-                retry_after=paused,
-            )
+            # Longer than the caller would wait for a 420 of its own: the call goes, and
+            # Podio's answer decides (a 420 then raises with its own exact wait).
+            paused = 0.0
         share = None
         shared = self._shared
         if shared is not None and pool.needs_sharing(self._share_band, _defaults.SHARE_STALE):
@@ -547,16 +542,8 @@ class Pipeline(Generic[C]):
                 told = await shared.rate_limit_get(key, _SESSION_PAUSE, pace_threshold=None)
                 if told is not None and told.blocked and told.wait > paused:
                     rate.pause(told.wait)
-                    paused = told.wait
-                    if paused > config.rate_limit_wait:
-                        raise PodioRateLimitError(
-                            f"session {key!r} is paused after Podio's 420 (seen by a process "
-                            f"sharing it); about {paused:.0f} s left",
-                            status=420,
-                            method=method,
-                            path=path,
-                            retry_after=paused,
-                        )
+                    if told.wait <= config.rate_limit_wait:
+                        paused = told.wait
             share = await shared.rate_limit_get(
                 key,
                 _pool_name(pool, rate, operation, rate_limited),

@@ -9,7 +9,8 @@ The spec's `rate_limited` flag only guesses the budget of an operation's first c
 the ceiling the latest call with the same flag showed; Podio's documented figures at first).
 
 A 420 pauses every call of the session, whatever its budget: Podio answers 420 "for all API
-calls" once the limit is hit (§3).
+calls" once the limit is hit (§3). The pipeline waits a pause out when it is within the
+client's `rate_limit_wait`; a longer one lets calls go, for Podio's answer to decide.
 """
 
 from __future__ import annotations
