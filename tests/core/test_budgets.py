@@ -123,7 +123,7 @@ async def test_a_420_pauses_every_budget_of_the_session(
         now[0] += seconds
 
     monkeypatch.setattr(podiokit._ratelimit, "clock", lambda: now[0])
-    monkeypatch.setattr(podiokit._http, "sleep", sleep)
+    monkeypatch.setattr(podiokit._pipeline, "sleep", sleep)
     answers = iter([
         httpx.Response(
             420,

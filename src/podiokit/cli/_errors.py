@@ -27,6 +27,7 @@ own usage errors (a bad option value) keep click's form and code 2.
 from __future__ import annotations
 
 import sys
+from asyncio import CancelledError
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, NoReturn
@@ -35,6 +36,12 @@ if TYPE_CHECKING:
     from ._session import CliCredentials
 
 __all__ = ["EXIT_CODES", "CliError", "describe", "fail", "failed", "one_line", "report"]
+
+
+#: What Ctrl-C ends a command with. On Python 3.10 asyncio cannot un-cancel the main task, so
+#: `anyio.run` ends with the CancelledError of its cancelled task instead of
+#: KeyboardInterrupt; at the top of a command, with its event loop gone, both mean the same.
+INTERRUPTS = (KeyboardInterrupt, CancelledError)
 
 EXIT_CODES = {
     "ok": 0,
@@ -120,7 +127,7 @@ def failed(
     """login, logout, export, mirror: report `exc` as one line, whatever it is, and return
     the exit code (`creds`: what export or mirror resolved, if it got that far;
     `resumable`: export saved a checkpoint, so `--resume` continues from it)."""
-    if isinstance(exc, KeyboardInterrupt):
+    if isinstance(exc, INTERRUPTS):
         if command not in _INTERRUPTED:
             raise exc
         report(command, f"interrupted; {_RESUME}" if resumable else _INTERRUPTED[command])

@@ -18,7 +18,7 @@ import typer
 
 from ._common import CREDENTIALS_HELP, app_token_option, session_file_option
 from ._doctor_checks import SCHEMA_VERSION, Report, run_checks
-from ._errors import EXIT_CODES, CliError, failed
+from ._errors import EXIT_CODES, INTERRUPTS, CliError, failed
 from ._session import CliCredentials, app_session_key, credentials, open_client, sign_in
 
 if TYPE_CHECKING:
@@ -83,7 +83,7 @@ def run(
         app_id = _app_id(app_id, env)
         creds = credentials(env, app_ids=[app_id], app_tokens=app_tokens, session_file=session_file)
         report = anyio.run(_doctor, creds, app_id, transport)
-    except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - one line, never a traceback
+    except (Exception, *INTERRUPTS) as exc:  # noqa: BLE001 - one line, never a traceback
         return failed("doctor", exc, creds=creds)
     print(render_json(report) if as_json else render_text(report))
     return EXIT_CODES["ok"] if report.all_ok else EXIT_CODES["error"]

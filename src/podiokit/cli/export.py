@@ -20,7 +20,7 @@ from ._common import (
     reading_apps,
     session_file_option,
 )
-from ._errors import CliError, failed
+from ._errors import INTERRUPTS, CliError, failed
 from ._otel import OTEL_HELP, telemetry
 from ._session import CliCredentials, credentials
 
@@ -103,7 +103,7 @@ def run(
         options = {"format": format, "excel": excel, "resume": resume, "force": force}
         with telemetry("export", otel, env):
             result = anyio.run(_export, creds, app_ids, target, concurrency, options)
-    except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - one line, never a traceback
+    except (Exception, *INTERRUPTS) as exc:  # noqa: BLE001 - one line, never a traceback
         if isinstance(exc, BrokenPipeError) and stream:
             _quiet_stdout()
         elif not stream:

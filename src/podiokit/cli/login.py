@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from ._errors import CliError, failed
+from ._errors import INTERRUPTS, CliError, failed
 from ._session import (
     USER_KEY,
     CliCredentials,
@@ -202,7 +202,7 @@ def login(
             client_id, client_secret, api_url, user=(username, password), session_file=path
         )
         user_id = anyio.run(_sign_in, creds)
-    except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - one line, never a traceback
+    except (Exception, *INTERRUPTS) as exc:  # noqa: BLE001 - one line, never a traceback
         return failed("login", exc)
     who = f"user {user_id}" if user_id is not None else username
     print(f"signed in to {api_url} as {who}; session saved to {path}")

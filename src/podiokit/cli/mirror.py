@@ -29,7 +29,7 @@ from ._common import (
     reading_apps,
     session_file_option,
 )
-from ._errors import CliError, failed
+from ._errors import INTERRUPTS, CliError, failed
 from ._otel import OTEL_HELP, telemetry
 from ._session import CliCredentials, credentials
 
@@ -119,7 +119,7 @@ def run(
         )  # fmt: skip
         with telemetry("mirror", otel, env):
             result = anyio.run(mirrored)
-    except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - one line, never a traceback
+    except (Exception, *INTERRUPTS) as exc:  # noqa: BLE001 - one line, never a traceback
         return failed("mirror", exc, creds=creds)
     print(summary(result, db))
     return 0
