@@ -76,6 +76,7 @@ WHEEL_CHECKS = {
     "mirror": ["python", "tests/packaging/extra_smoke.py", "mirror"],
     "postgres": ["python", "tests/packaging/extra_smoke.py", "postgres"],
     "aiohttp": ["python", "tests/packaging/extra_smoke.py", "aiohttp"],
+    "otel": ["python", "tests/packaging/extra_smoke.py", "otel"],
     "all": ["podiokit", "demo", "--items", "500"],
 }
 
@@ -140,10 +141,12 @@ def bench(session: nox.Session) -> None:
         "bench_body.py",
         "bench_concurrency.py",
         "bench_cpu64.py",
+        "bench_download.py",
         "bench_emulator.py",
         "bench_export.py",
         "bench_import.py",
         "bench_mirror.py",
+        "bench_otel.py",
         "bench_peers.py",
         "bench_shared_budget.py",
         "bench_store.py",

@@ -231,7 +231,8 @@ def _return(op: Operation) -> tuple[str, str]:
     if op.returns == "empty":
         return "None", ""
     if op.returns == "bytes":
-        return "bytes", "read_bytes(response)"
+        # A helper (`impl`) returns the bytes itself: it reads the body its own way.
+        return "bytes", "" if op.impl else "read_bytes(response)"
     if op.returns == "stream":
         return "AsyncIterator[bytes]", ""
     if op.returns == "json":
@@ -325,6 +326,7 @@ def render_area(area: AreaSpec, models: Mapping[str, str]) -> str:
         "async_iterator": any(v.op.returns == "stream" for v in views),
         "model_read": any(v.model_read for v in views),
         "model_page": any(v.model_read and v.op.paginate for v in views),
+        "operation": any(not v.op.impl for v in views),
     }  # fmt: skip
     impl_modules_extra = {v.model_read.partition(".")[0] for v in views if v.model_read}
     impl_modules = sorted({v.op.impl.partition(".")[0] for v in views if v.op.impl}

@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 
-from . import _defaults, _options, _refresh
+from . import _defaults, _instrument, _options, _refresh
 from . import auth as _auth
 from ._pipeline import Config, Pipeline
 from ._ratelimit import RateLimit
-from ._resource import NOT_GIVEN, TimeoutArg, decode_json
+from ._resource import NOT_GIVEN, Operation, TimeoutArg, decode_json
 from ._transport import PodioTransport, check_verify, ssl_context
 from ._version import __version__
 from .auth import OAuthToken
@@ -81,6 +81,7 @@ class Podio(ResourceNamespaces):
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         verify: ssl.SSLContext | str | bool = True,
+        instrument: bool | None = None,
     ) -> None:
         """
         Args:
@@ -111,11 +112,18 @@ class Podio(ResourceNamespaces):
                 SSL_CERT_FILE / SSL_CERT_DIR when set), an `ssl.SSLContext` or the path of
                 a CA bundle (a private CA behind an inspecting proxy), or False (off: never
                 in production). Not with `http_client` or `transport`: configure those.
+            instrument: OpenTelemetry spans and metrics for every operation (needs the
+                `otel` extra): True for this client, False never; None (the default)
+                follows `podiokit.instrument()`. See docs/guides/observability.md.
         """
         if client_secret is not None:  # a traceback printing locals shows '***'
             client_secret = _auth.secret(client_secret)
         if not client_id:
             raise ValueError("client_id is required")
+        if instrument is not None and not isinstance(instrument, bool):
+            raise TypeError(f"instrument must be True, False or None, got {instrument!r}")
+        if instrument:
+            _instrument.client_telemetry()  # without OpenTelemetry, fail before opening a pool
         # Every tunable is checked here, before any request, naming the option.
         _options.count("max_retries", max_retries)
         if max_concurrency is not None:
@@ -173,6 +181,7 @@ class Podio(ResourceNamespaces):
             store=session_store if session_store is not None else MemorySessionStore(),
             on_token_will_refresh=on_token_will_refresh,
             direct=direct,
+            instrument=instrument,
         )
         self._key = session_key
         self._root = True
@@ -371,6 +380,7 @@ class Podio(ResourceNamespaces):
         read_body: Callable[[httpx.Response], Awaitable[None]] | None = None,
         redirects: bool = False,
         authenticate: bool = True,
+        operation: Operation | None = None,
     ) -> httpx.Response:
         return await self._pipeline.send(
             self,
@@ -389,6 +399,7 @@ class Podio(ResourceNamespaces):
             read_body=read_body,
             redirects=redirects,
             authenticate=authenticate,
+            operation=operation,
         )
 
     async def request(

@@ -55,3 +55,11 @@ WEBHOOK_DRAIN_TIMEOUT = 10.0
 
 #: The largest page Podio serves for an item filter (and the exporter asks for).
 MAX_PAGE_SIZE = 500
+
+#: The mirror's tables are `podio_items`, `podio_mirror_state`, `podio_app_<app_id>` unless
+#: told otherwise.
+MIRROR_TABLE_PREFIX = "podio_"
+#: Seconds a mirror statement waits for a lock another connection holds (SQLite's busy
+#: timeout, PostgreSQL's lock_timeout) before the run fails with "locked": long enough for
+#: another writer's page (one transaction), short enough that a blocked cron run says so.
+MIRROR_LOCK_TIMEOUT = 5.0

@@ -1,7 +1,7 @@
 """File upload and download, hand-written: the generated `podio.files` methods call these.
 
 Uploads are Podio's multipart body (a `source` file part and a `filename` text part,
-behaviour.md §6) built by httpx from a seekable file object, so the body is read in 64 KiB
+docs/dev/podio-behaviour.md §6) built by httpx from a seekable file object, so the body is read in 64 KiB
 chunks and never held whole, and httpx seeks back to the start on every attempt: a retry or
 the replay after a 401-forced refresh sends the whole file again. Sources that cannot seek (an
 async iterator, a pipe) are first spooled to a temporary file.
@@ -27,7 +27,7 @@ import io
 import logging
 import os
 import tempfile
-from collections.abc import AsyncIterable, AsyncIterator, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import ExitStack
 from typing import IO, Any, Union
 
@@ -35,7 +35,7 @@ import anyio
 import anyio.to_thread
 import httpx
 
-from ._resource import NOT_GIVEN, Requester, TimeoutArg, decode_json
+from ._resource import NOT_GIVEN, Operation, Requester, TimeoutArg, decode_json
 from .errors import PodioError, PodioRateLimitError
 
 __all__ = ["FileSource", "download", "stream", "upload"]
@@ -52,6 +52,17 @@ FileSource = Union[
 ]
 
 _SPOOL_CHUNK = 64 * 1024
+#: A download's declared length up to this is allocated at once (the transport's rule too).
+_ALLOCATE_AT_ONCE = 16 * 1024 * 1024
+
+_BodyReader = Callable[[httpx.Response], Awaitable[None]]
+
+# The operations these calls belong to (spans, metrics, logs): the link's GET is the
+# download itself, on the files host.
+_UPLOAD = Operation("files", "upload", "POST", "/file/")
+_GET = Operation("files", "get", "GET", "/file/{file_id}")
+_DOWNLOAD = Operation("files", "download", "GET", "/{file_id}")
+_STREAM = Operation("files", "stream", "GET", "/{file_id}")
 
 
 async def upload(
@@ -85,6 +96,7 @@ async def upload(
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_UPLOAD,
         )
 
 
@@ -98,8 +110,11 @@ async def _as_seekable(source: Any, cleanup: ExitStack) -> IO[bytes]:
             opened: IO[bytes] = await anyio.to_thread.run_sync(open, source, "rb")
             return cleanup.enter_context(opened)
         except OSError as exc:
-            raise ValueError(
-                f"upload source {os.fspath(source)!r} cannot be read: {exc.strerror}"
+            # Its own OSError subclass (FileNotFoundError, IsADirectoryError, PermissionError,
+            # ...), as open() raises it, with a message naming the path.
+            reason = exc.strerror or str(exc) or type(exc).__name__
+            raise type(exc)(
+                exc.errno, f"upload source cannot be read: {reason}", os.fspath(source)
             ) from None
     if hasattr(source, "__aiter__"):
         spool = cleanup.enter_context(_spool())
@@ -156,6 +171,7 @@ async def _link(
         timeout=timeout,
         max_retries=max_retries,
         idempotent=True,
+        operation=_GET,
     )
     body = decode_json(response)
     link = body.get("link") if isinstance(body, dict) else None
@@ -181,6 +197,8 @@ async def _follow(
     timeout: TimeoutArg,
     max_retries: int | None,
     stream: bool,
+    read_body: _BodyReader | None,
+    operation: Operation,
 ) -> httpx.Response:
     """GET the link and the redirects it answers; the final successful response."""
     url = httpx.URL(link)
@@ -197,8 +215,10 @@ async def _follow(
                 max_retries=max_retries,
                 idempotent=True,
                 stream=stream,
+                read_body=read_body,
                 redirects=True,
                 authenticate=carry,
+                operation=operation,
             )
         except PodioRateLimitError:
             raise  # Podio refuses every call: the fallback would be refused too
@@ -231,6 +251,8 @@ async def _content(
     timeout: TimeoutArg,
     max_retries: int | None,
     stream: bool,
+    operation: Operation,
+    read_body: _BodyReader | None = None,
 ) -> httpx.Response:
     """The response carrying the file's content: from its link, else from /file/{id}/raw."""
     link = await _link(requester, file_id, timeout, max_retries)
@@ -239,7 +261,7 @@ async def _content(
     try:
         return await _follow(
             requester, link, params=params, headers=headers, timeout=timeout,
-            max_retries=max_retries, stream=stream,
+            max_retries=max_retries, stream=stream, read_body=read_body, operation=operation,
         )  # fmt: skip
     except _LinkFailed as failed:
         logger.info(
@@ -257,6 +279,8 @@ async def _content(
             max_retries=max_retries,
             idempotent=True,
             stream=stream,
+            read_body=read_body,
+            operation=operation,
         )
     except PodioError as exc:
         raise exc from reason
@@ -270,13 +294,65 @@ async def download(
     extra_headers: Mapping[str, str] | None = None,
     timeout: TimeoutArg = NOT_GIVEN,
     max_retries: int | None = None,
-) -> httpx.Response:
-    """GET /file/{file_id} for its link, then the link (redirects followed; the fallback
-    described in the module doc); the generated method returns the response's bytes."""
-    return await _content(
+) -> bytes:
+    """The file's bytes: GET /file/{file_id} for its link, then the link (redirects
+    followed; the fallback described in the module doc), the body read by `_Whole`."""
+    whole = _Whole()
+    await _content(
         requester, file_id, extra_query=extra_query, extra_headers=extra_headers,
-        timeout=timeout, max_retries=max_retries, stream=False,
+        timeout=timeout, max_retries=max_retries, stream=False, read_body=whole,
+        operation=_DOWNLOAD,
     )  # fmt: skip
+    return whole.take()
+
+
+class _Whole:
+    """Reads a body into one `bytes` the size of the file, so a download peaks at about the
+    file's size plus a chunk (benchmarks/bench_download.py). httpx's own read keeps every
+    chunk and then joins them: twice the size.
+
+    The chunks are written into an `io.BytesIO` whose `getvalue()` hands back its buffer
+    without a copy when nothing else views it (CPython; elsewhere it copies). With a declared
+    length (and no content coding) the buffer is made that long up front, up to
+    _ALLOCATE_AT_ONCE, then doubled towards it: a length is only a claim, so a server that
+    declares 2 GB and sends 10 bytes costs 16 MB. Without one, BytesIO grows by an eighth.
+    Called once per attempt: a retried download starts over."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self) -> None:
+        self._data = b""
+
+    async def __call__(self, response: httpx.Response) -> None:
+        length = _declared_length(response)
+        buffer = io.BytesIO()
+        got = allocated = 0
+        async for chunk in response.aiter_bytes():
+            end = got + len(chunk)
+            if length is not None and allocated < end <= length:
+                allocated = min(length, max(2 * allocated, _ALLOCATE_AT_ONCE, end))
+                buffer.seek(allocated - 1)
+                buffer.write(b"\0")  # sizes the buffer exactly: no over-allocation
+                buffer.seek(got)
+            buffer.write(chunk)
+            got = end
+        buffer.truncate(got)
+        self._data = buffer.getvalue()
+
+    def take(self) -> bytes:
+        data, self._data = self._data, b""
+        return data
+
+
+def _declared_length(response: httpx.Response) -> int | None:
+    """The body's length as received, when the head declares it and nothing decodes it."""
+    if response.headers.get("content-encoding", "identity").lower() not in ("identity", ""):
+        return None
+    try:
+        length = int(response.headers.get("content-length", ""))
+    except ValueError:
+        return None
+    return length if length > 0 else None
 
 
 async def stream(
@@ -297,7 +373,7 @@ async def stream(
         raise ValueError(f"chunk_size must be a positive int or None, got {chunk_size!r}")
     response = await _content(
         requester, file_id, extra_query=extra_query, extra_headers=extra_headers,
-        timeout=timeout, max_retries=max_retries, stream=True,
+        timeout=timeout, max_retries=max_retries, stream=True, operation=_STREAM,
     )  # fmt: skip
     try:
         async for chunk in response.aiter_bytes(chunk_size):

@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 import anyio
 import httpx
 
-from . import _defaults, _options, _refresh
+from . import _defaults, _instrument, _logging, _options, _refresh
 from ._loop_local import LoopLocal
 from ._ratelimit import RateLimitState, _Pool, operation_key
-from ._resource import NOT_GIVEN, NotGiven, TimeoutArg
+from ._resource import NOT_GIVEN, RAW_REQUEST, NotGiven, Operation, TimeoutArg
 from ._retry import IDEMPOTENT_METHODS, RETRY_STATUSES, backoff, never_sent
 from .auth import OAuthToken, secret
 from .errors import (
@@ -39,11 +39,12 @@ from .fields import json_default
 from .sessions._base import SharedRateLimits
 
 if TYPE_CHECKING:
+    from ._otel import CallTrace, Telemetry
     from .sessions import SessionStore
 
 __all__ = ["Caller", "Config", "Pipeline"]
 
-logger = logging.getLogger("podiokit")
+logger = _logging.logger
 #: httpx's logger: podiokit's direct path logs the line httpx's client would.
 _httpx_logger = logging.getLogger("httpx")
 
@@ -96,8 +97,13 @@ class Pipeline(Generic[C]):
         store: SessionStore,
         on_token_will_refresh: _refresh.OnRefresh[C] | None,
         direct: httpx.AsyncBaseTransport | None = None,
+        instrument: bool | None = None,
     ) -> None:
         self.config = config
+        #: OpenTelemetry (`_otel.py`): None follows `podiokit.instrument()`, True always
+        #: (the global providers unless `instrument()` named others), False never.
+        self.instrument = instrument
+        self._telemetry = _instrument.client_telemetry() if instrument else None
         self.http = http
         # podiokit's own client, with nothing the client layer would add (no proxy, hooks,
         # auth, cookies or redirects to follow): requests go straight to its transport,
@@ -141,6 +147,12 @@ class Pipeline(Generic[C]):
 
     # -- authenticated calls -------------------------------------------------------------
 
+    def telemetry(self) -> Telemetry | None:
+        """The instrumentation of this client's calls now, or None (the usual case)."""
+        if self.instrument is False:
+            return None
+        return _instrument.active or self._telemetry
+
     async def send(
         self,
         caller: C,
@@ -160,6 +172,53 @@ class Pipeline(Generic[C]):
         read_body: BodyReader | None = None,
         redirects: bool = False,
         authenticate: bool = True,
+        operation: Operation | None = None,
+    ) -> httpx.Response:
+        """One call of `operation` (see `_call`), named in log records and, when
+        instrumentation is on, traced as one span and measured."""
+        named = _logging.operation.set(operation or RAW_REQUEST)
+        trace = None
+        try:
+            telemetry = self.telemetry()
+            if telemetry is not None:
+                trace = telemetry.start(self, caller, method, path, operation)
+            response = await self._call(
+                caller, method, path, params=params, json=json, data=data, files=files,
+                headers=headers, timeout=timeout, idempotent=idempotent,
+                rate_limited=rate_limited, max_retries=max_retries, stream=stream,
+                read_body=read_body, redirects=redirects, authenticate=authenticate,
+                trace=trace,
+            )  # fmt: skip
+        except BaseException as exc:
+            if trace is not None:
+                trace.finish(exc)
+            raise
+        finally:
+            _logging.operation.reset(named)
+        if trace is not None:
+            trace.finish(None)
+        return response
+
+    async def _call(
+        self,
+        caller: C,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        data: Mapping[str, Any] | None = None,
+        files: Any = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
+        idempotent: bool | None = None,
+        rate_limited: bool = False,
+        max_retries: int | None = None,
+        stream: bool = False,
+        read_body: BodyReader | None = None,
+        redirects: bool = False,
+        authenticate: bool = True,
+        trace: CallTrace | None = None,
     ) -> httpx.Response:
         """One call. With `stream=True` a successful response comes back unread (the caller
         iterates and closes it: file downloads); error responses are always read. With
@@ -179,7 +238,7 @@ class Pipeline(Generic[C]):
             return await self._send_plain(
                 key, method, path, params=params, headers=headers, timeout=timeout,
                 max_retries=self.config.max_retries if max_retries is None else max_retries,
-                stream=stream, redirects=redirects,
+                stream=stream, read_body=read_body, redirects=redirects,
             )  # fmt: skip
         # Before the token is loaded: a URL that may not carry it fails without a request.
         url, path = self._url(path)
@@ -232,6 +291,7 @@ class Pipeline(Generic[C]):
                 operation=operation,
                 stream=stream,
                 read_body=read_body,
+                trace=trace,
             )
             status = response.status_code
             if status < 300 or (redirects and status in REDIRECT_STATUSES):
@@ -255,6 +315,7 @@ class Pipeline(Generic[C]):
         timeout: TimeoutArg,
         max_retries: int,
         stream: bool,
+        read_body: BodyReader | None,
         redirects: bool,
     ) -> httpx.Response:
         """`send(authenticate=False)`: no token, no budget; retries as an idempotent call."""
@@ -265,7 +326,7 @@ class Pipeline(Generic[C]):
         response = await self._send_with_retries(
             key, method, url, target.path, params=params, content=None, data=None,
             files=None, headers=plain, timeout=timeout, idempotent=method in IDEMPOTENT_METHODS,
-            max_retries=max_retries, stream=stream, metered=False,
+            max_retries=max_retries, stream=stream, read_body=read_body, metered=False,
         )  # fmt: skip
         status = response.status_code
         if status < 300 or (redirects and status in REDIRECT_STATUSES):
@@ -301,12 +362,25 @@ class Pipeline(Generic[C]):
     async def refresh(
         self, caller: C, auth: _refresh.SessionAuth, failed: OAuthToken | None
     ) -> OAuthToken:
+        telemetry = self.telemetry()
+        if telemetry is not None:
+            # The refresh becomes a span of its own, linked to every call that waited for it.
+            return await telemetry.refresh(self, caller, auth, failed)
+        return await self.run_refresh(caller, auth, failed, lambda p: self.grant(auth.key, p))
+
+    async def run_refresh(
+        self,
+        caller: C,
+        auth: _refresh.SessionAuth,
+        failed: OAuthToken | None,
+        grant: _refresh.GrantFunc,
+    ) -> OAuthToken:
         return await _refresh.refresh(
             caller,
             auth,
             self.store,
             failed,
-            grant=lambda params: self.grant(auth.key, params),
+            grant=grant,
             can_refresh=self.config.client_secret is not None,
             on_token_will_refresh=self.on_token_will_refresh,
         )
@@ -332,6 +406,7 @@ class Pipeline(Generic[C]):
         stream: bool = False,
         read_body: BodyReader | None = None,
         metered: bool = True,
+        trace: CallTrace | None = None,
     ) -> httpx.Response:
         """Send with retries, paced and paused by the session's budgets unless `metered` is
         False (a call that is not Podio's: it neither waits for nor tells a budget)."""
@@ -344,8 +419,9 @@ class Pipeline(Generic[C]):
         while True:
             if rate is not None:
                 await self._wait_for_budget(
-                    key, rate, method, path, operation, rate_limited, skip_pause=waited_pause
-                )
+                    key, rate, method, path, operation, rate_limited,
+                    skip_pause=waited_pause, trace=trace,
+                )  # fmt: skip
                 waited_pause = False
             _rewind(file_positions)
             request_headers = headers
@@ -370,10 +446,15 @@ class Pipeline(Generic[C]):
                 retryable = idempotent or (isinstance(cause, Exception) and never_sent(cause))
                 if not retryable or attempt >= max_retries:
                     raise
-                await sleep(backoff(attempt, config.backoff_base, config.backoff_cap))
+                delay = backoff(attempt, config.backoff_base, config.backoff_cap)
+                if trace is not None:
+                    trace.retry(attempt + 1, type(exc).__name__, delay)
+                await sleep(delay)
                 attempt += 1
                 continue
             status = response.status_code
+            if trace is not None:
+                trace.response(response)
             if rate is not None:
                 figures = response.headers
                 # The figures go to the budget the answer names (its ceiling), not the one
@@ -395,7 +476,10 @@ class Pipeline(Generic[C]):
                 logger.debug(
                     "%s %s -> %d; retrying (attempt %d)", method, path, status, attempt + 1
                 )
-                await sleep(backoff(attempt, config.backoff_base, config.backoff_cap))
+                delay = backoff(attempt, config.backoff_base, config.backoff_cap)
+                if trace is not None:
+                    trace.retry(attempt + 1, str(status), delay)
+                await sleep(delay)
                 attempt += 1
                 continue
             if status in (420, 429) and rate is not None:
@@ -418,6 +502,8 @@ class Pipeline(Generic[C]):
                         path,
                         wait,
                     )
+                    if trace is not None:
+                        trace.rate_limit_wait(wait)
                     await sleep(wait)
                     rate.waited()
                     rate_limit_waits += 1
@@ -435,6 +521,7 @@ class Pipeline(Generic[C]):
         rate_limited: bool,
         *,
         skip_pause: bool = False,
+        trace: CallTrace | None = None,
     ) -> None:
         """Before a call: wait out a 420's pause, a shared reset, or the paced slot of the
         budget the call is expected to draw on (raise instead when that is too long).
@@ -443,14 +530,9 @@ class Pipeline(Generic[C]):
         pool = rate.pool(operation, rate_limited=rate_limited)
         paused = 0.0 if skip_pause else rate.paused_for()
         if paused > config.rate_limit_wait:
-            raise PodioRateLimitError(
-                f"session {key!r} is paused after Podio's 420 (it refuses every call until "
-                f"then); about {paused:.0f} s left",
-                status=420,
-                method=method,
-                path=path,
-                retry_after=paused,
-            )
+            # Longer than the caller would wait for a 420 of its own: the call goes, and
+            # Podio's answer decides (a 420 then raises with its own exact wait).
+            paused = 0.0
         share = None
         shared = self._shared
         if shared is not None and pool.needs_sharing(self._share_band, _defaults.SHARE_STALE):
@@ -460,16 +542,8 @@ class Pipeline(Generic[C]):
                 told = await shared.rate_limit_get(key, _SESSION_PAUSE, pace_threshold=None)
                 if told is not None and told.blocked and told.wait > paused:
                     rate.pause(told.wait)
-                    paused = told.wait
-                    if paused > config.rate_limit_wait:
-                        raise PodioRateLimitError(
-                            f"session {key!r} is paused after Podio's 420 (seen by a process "
-                            f"sharing it); about {paused:.0f} s left",
-                            status=420,
-                            method=method,
-                            path=path,
-                            retry_after=paused,
-                        )
+                    if told.wait <= config.rate_limit_wait:
+                        paused = told.wait
             share = await shared.rate_limit_get(
                 key,
                 _pool_name(pool, rate, operation, rate_limited),
@@ -501,6 +575,8 @@ class Pipeline(Generic[C]):
                 key,
                 paused,
             )
+            if trace is not None:
+                trace.paced(paused)
             await sleep(paused)
             rate.waited()
         elif delay > 0:
@@ -512,6 +588,8 @@ class Pipeline(Generic[C]):
                 pool.limit,
                 delay,
             )
+            if trace is not None:
+                trace.paced(delay)
             await sleep(delay)
 
     async def _share(
@@ -618,9 +696,16 @@ class Pipeline(Generic[C]):
 
     # -- the token endpoint --------------------------------------------------------------
 
-    async def grant(self, key: str, params: Mapping[str, str]) -> OAuthToken:
+    async def grant(
+        self, key: str, params: Mapping[str, str], *, trace: CallTrace | None = None
+    ) -> OAuthToken:
         """POST /oauth/token with the client credentials in the form body, as every official
-        client sends them. Never logs the form: it holds secrets."""
+        client sends them. Never logs the form: it holds secrets. A sign-in (not a refresh,
+        which passes its `trace`) is a span of its own when instrumentation is on."""
+        if trace is None:
+            telemetry = self.telemetry()
+            if telemetry is not None:
+                return await telemetry.authenticate(self, key, params)
         config = self.config
         if config.client_secret is None:
             raise PodioAuthorizationError(
@@ -652,6 +737,7 @@ class Pipeline(Generic[C]):
             max_retries=config.max_retries,
             rate_limited=True,  # the token endpoint is in Podio's 250/hour pool
             operation=_TOKEN_OPERATION,
+            trace=trace,
         )
         grant_type = params.get("grant_type")
         if response.status_code >= 300:

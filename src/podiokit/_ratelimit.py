@@ -9,7 +9,8 @@ The spec's `rate_limited` flag only guesses the budget of an operation's first c
 the ceiling the latest call with the same flag showed; Podio's documented figures at first).
 
 A 420 pauses every call of the session, whatever its budget: Podio answers 420 "for all API
-calls" once the limit is hit (§3).
+calls" once the limit is hit (§3). The pipeline waits a pause out when it is within the
+client's `rate_limit_wait`; a longer one lets calls go, for Podio's answer to decide.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ class _Pool:
     """One of Podio's budgets (1,000/hour, 250/hour for "rate limited" operations), as the
     answers that carried its ceiling describe it.
 
-    Podio never says when its hour resets (behaviour.md §3), so `reset_at` is an estimate:
+    Podio never says when its hour resets (docs/dev/podio-behaviour.md §3), so `reset_at` is an estimate:
     - after a 420's "Please wait N seconds": now + N, the one exact figure Podio gives;
     - after the budget went back up (a new window began since the last response): an hour on;
     - otherwise (a fresh process, or an estimate that ran out): the share of the hour that

@@ -419,7 +419,7 @@ def _location(value: Location) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- Podio's own forms
-# The dicts Podio's docs and the official clients write (behaviour.md §5.5), passed through
+# The dicts Podio's docs and the official clients write (docs/dev/podio-behaviour.md §5.5), passed through
 # after their keys and value types are checked: a typo'd key or a wrong type fails here, before
 # a request is sent, instead of as a 400 from Podio.
 _DATE_LOCAL: Final = frozenset({"start_date", "end_date", "start_time", "end_time"})

@@ -1,4 +1,4 @@
-"""Realtime push: Podio's Bayeux service over HTTP long-polling (behaviour.md §8).
+"""Realtime push: Podio's Bayeux service over HTTP long-polling (docs/dev/podio-behaviour.md §8).
 
     async with podio.push.subscribe(item.push, task.push) as events:
         async for event in events:

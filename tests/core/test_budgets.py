@@ -108,33 +108,79 @@ async def test_each_budget_keeps_its_own_figures(
 
 
 async def test_a_420_pauses_every_budget_of_the_session(
+    api: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A filter meets a 420 ("wait 30 s", within `rate_limit_wait`); a read, which draws on
+    the other budget, is started while the filter waits: it waits for the same moment
+    instead of being sent (Podio refuses every call then)."""
+    now = [1000.0]
+    sleeps: list[tuple[str, float]] = []
+
+    async def sleep(seconds: float) -> None:
+        sleeps.append((anyio.get_current_task().name or "", round(seconds, 3)))
+        for _ in range(50):  # the others run before time moves on
+            await anyio.lowlevel.checkpoint()
+        now[0] += seconds
+
+    monkeypatch.setattr(podiokit._ratelimit, "clock", lambda: now[0])
+    monkeypatch.setattr(podiokit._pipeline, "sleep", sleep)
+    answers = iter([
+        httpx.Response(
+            420,
+            json=error_body("rate_limit", "You have hit the rate limit. Please wait 30 seconds"),
+            headers=_figures(250, 0),
+        )
+    ])  # fmt: skip
+    empty = {"total": 0, "filtered": 0, "items": []}
+    api.post("/item/app/1/filter/").mock(
+        side_effect=lambda r: next(
+            answers, httpx.Response(200, json=empty, headers=_figures(250, 249))
+        )
+    )
+    read_after: list[list[tuple[str, float]]] = []
+
+    def read(request: httpx.Request) -> httpx.Response:
+        read_after.append(list(sleeps))
+        return httpx.Response(200, json={"item_id": 1}, headers=_figures(1000, 900))
+
+    api.get("/item/1").mock(side_effect=read)
+    podio = Podio("cid", SECRET, rate_limit_wait=60)
+    await podio.set_token(token_body("acc"))
+
+    async def filter_once() -> None:
+        await podio.items.filter(1, limit=1)
+
+    async def read_once_the_filter_waits() -> None:
+        while not sleeps:
+            await anyio.lowlevel.checkpoint()
+        await podio.request("GET", "/item/1")
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(filter_once, name="filter")
+        tg.start_soon(read_once_the_filter_waits, name="read")
+    # The read was sent only after waiting out the pause the filter's 420 set.
+    assert read_after == [[("filter", 30.0), ("read", 30.0)]]
+    await podio.aclose()
+
+
+async def test_a_long_pause_lets_calls_through_for_podio_to_decide(
     api: respx.MockRouter, fake_time: FakeTime
 ) -> None:
     limited = httpx.Response(
         420,
-        json=error_body("rate_limit", "You have hit the rate limit. Please wait 30 seconds"),
+        json=error_body("rate_limit", "You have hit the rate limit. Please wait 900 seconds"),
         headers=_figures(250, 0),
     )
     api.post("/item/app/1/filter/").mock(return_value=limited)
     read = api.get("/item/1").respond(json={"item_id": 1}, headers=_figures(1000, 900))
     podio = Podio("cid", SECRET, rate_limit_wait=10)
-    other = podio.session("other")
     await podio.set_token(token_body("acc"))
-    await other.set_token(token_body("acc-2"))
     with pytest.raises(PodioRateLimitError) as caught:
         await podio.items.filter(1, limit=1)
-    assert caught.value.retry_after == 30
-    # A read draws on the other budget, but Podio refuses every call now: not even sent.
-    with pytest.raises(PodioRateLimitError, match="paused after Podio's 420") as paused:
-        await podio.request("GET", "/item/1")
-    assert paused.value.retry_after == pytest.approx(30) and read.call_count == 0
-    # Another identity (another session key) has budgets of its own.
-    assert await other.request("GET", "/item/1") == {"item_id": 1}
-    # Once the pause is nearly over, a call waits for the rest of it, then goes.
-    fake_time.now += 25
+    assert caught.value.retry_after == 900
+    # Longer than the caller would wait: not waited for, and Podio answered this one.
     assert await podio.request("GET", "/item/1") == {"item_id": 1}
-    assert fake_time.sleeps == [pytest.approx(5.0)]
-    assert read.call_count == 2  # the other session's, and this one
+    assert read.call_count == 1 and fake_time.sleeps == []
     await podio.aclose()
 
 

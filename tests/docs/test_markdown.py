@@ -53,9 +53,11 @@ async def _run(block: mdrun.Block, monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     ns: dict[str, Any] = await mdrun.namespace(emu, podio_class)
     podio = ns["podio"]  # a block may rebind the name
     try:
-        result = eval(block.compile(), ns)
-        if asyncio.iscoroutine(result):
-            await result
+        with mdrun.otel_sandbox() as otel:
+            result = eval(block.compile(), ns)
+            if asyncio.iscoroutine(result):
+                await result
+            otel.check()
     finally:
         await podio.aclose()
         for http in opened:

@@ -1,4 +1,4 @@
-"""The token endpoint and the authorize redirect (behaviour.md §1)."""
+"""The token endpoint and the authorize redirect (docs/dev/podio-behaviour.md §1)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 Run by `nox -s wheel` (and so by `.ci/run`) in a fresh venv holding the wheel with one extra:
 
-    python tests/packaging/extra_smoke.py cli|redis|fastapi|emulator|export|mirror|postgres|aiohttp
+    python tests/packaging/extra_smoke.py cli|redis|fastapi|emulator|export|mirror|postgres|aiohttp|otel
 """
 
 from __future__ import annotations
@@ -251,6 +251,28 @@ def _aiohttp() -> None:
         server.shutdown()
 
 
+def _otel() -> None:
+    """The extra brings the API only: instrumenting works, and with no SDK configured the
+    spans go nowhere (OpenTelemetry's no-op providers); a call still succeeds."""
+    import podiokit
+
+    def podio_api(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"item_id": 1})
+
+    async def call() -> object:
+        http = httpx.AsyncClient(transport=httpx.MockTransport(podio_api))
+        async with Podio("id", "secret", http_client=http) as podio:
+            await podio.set_token(OAuthToken.from_response({"access_token": "a", "expires_in": 60}))
+            return await podio.request("GET", "/item/1")
+
+    podiokit.instrument()
+    try:
+        assert anyio.run(call) == {"item_id": 1}
+        assert "opentelemetry.trace" in sys.modules
+    finally:
+        podiokit.uninstrument()
+
+
 CHECKS: dict[str, Callable[[], None]] = {
     "cli": _cli,
     "redis": _redis,
@@ -260,6 +282,7 @@ CHECKS: dict[str, Callable[[], None]] = {
     "mirror": _mirror,
     "postgres": _postgres,
     "aiohttp": _aiohttp,
+    "otel": _otel,
 }
 
 if __name__ == "__main__":

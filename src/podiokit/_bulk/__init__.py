@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ._args import MAX_PAGE_SIZE, checked_args
 from ._buffers import PageBuffers
-from ._fetch import probe, wait_out
+from ._fetch import FILTER, probe, wait_out
 from ._offset import LightItem, copy_offset, list_light
 from ._plan import SWEEP_HI, Range, first_windows, plan_ranges, plan_with_windows
 from ._progress import ExportProgress, calls_left
@@ -20,9 +20,10 @@ from ._ranges import FetchedPage, Prefetch, checked_page, copy_ranges
 from ._sessions import open_sessions
 from ._strategy import STRATEGIES, check_strategy, ranges_honoured, resolve
 from ._tasks import run_all
-from ._values import JOIN, readable, to_decimal
+from ._values import JOIN, date_parts, money_parts, readable, to_decimal
 
 __all__ = [
+    "FILTER",
     "JOIN",
     "MAX_PAGE_SIZE",
     "STRATEGIES",
@@ -39,8 +40,10 @@ __all__ = [
     "checked_page",
     "copy_offset",
     "copy_ranges",
+    "date_parts",
     "first_windows",
     "list_light",
+    "money_parts",
     "open_sessions",
     "plan_ranges",
     "plan_with_windows",

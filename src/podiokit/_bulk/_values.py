@@ -1,4 +1,4 @@
-"""Readable text for one item field's values (behaviour.md §5.4), for the CSV sink and the
+"""Readable text for one item field's values (docs/dev/podio-behaviour.md §5.4), for the CSV sink and the
 mirror's typed tables (podiokit.mirror._columns), which share it."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-__all__ = ["JOIN", "readable", "to_decimal"]
+__all__ = ["JOIN", "date_parts", "money_parts", "readable", "to_decimal"]
 
 #: Several values of one field (a multi-select category, several references) in one cell.
 JOIN = "; "
@@ -120,3 +120,22 @@ READERS: dict[str, Callable[[Mapping[str, Any]], str]] = {
 def readable(field_type: Any, values: Iterable[Any]) -> str:
     read = READERS.get(str(field_type), _plain)
     return JOIN.join(read(v) for v in values if isinstance(v, Mapping))
+
+
+def _joined(values: Iterable[Any], read: Callable[[Mapping[str, Any]], str]) -> str:
+    return JOIN.join(read(v) for v in values if isinstance(v, Mapping))
+
+
+def money_parts(values: Iterable[Any]) -> tuple[str, str]:
+    """A money field as (amount, currency): "1000" and "EUR", for a column each."""
+    entries = [v for v in values if isinstance(v, Mapping) and v.get("value") is not None]
+    amount = _joined(entries, _num)
+    return amount, _joined(entries, lambda e: str(e.get("currency") or ""))
+
+
+def date_parts(values: Iterable[Any]) -> tuple[str, str]:
+    """A date field as (start, end), each a day or a day and a time; end "" without one."""
+    entries = [v for v in values if isinstance(v, Mapping)]
+    return _joined(entries, lambda e: _when(e, "start")), _joined(
+        entries, lambda e: _when(e, "end")
+    )

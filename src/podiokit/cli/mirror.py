@@ -29,7 +29,8 @@ from ._common import (
     reading_apps,
     session_file_option,
 )
-from ._errors import CliError, failed
+from ._errors import INTERRUPTS, CliError, failed
+from ._otel import OTEL_HELP, telemetry
 from ._session import CliCredentials, credentials
 from .export import STRATEGY_NOTES, strategy_option
 
@@ -82,11 +83,12 @@ def register(app: typer.Typer, command_cls: type[Any]) -> None:
         lock_timeout: float = typer.Option(LOCK_TIMEOUT, "--lock-timeout", metavar="SECONDS", callback=_lock_timeout, help="How long to wait for a database another connection has locked (SQLite's busy timeout, PostgreSQL's lock_timeout) before failing with exit 8."),
         app_token: list[str] = app_token_option(),
         session_file: str = session_file_option(),
+        otel: bool = typer.Option(False, "--otel", help=OTEL_HELP),
         strategy: str = strategy_option(),
     ) -> None:  # fmt: skip
         code = run(
             app_ids, db, concurrency=concurrency, refresh_fields=refresh_fields,
-            app_tokens=app_token, env=os.environ, session_file=session_file or None,
+            app_tokens=app_token, env=os.environ, session_file=session_file or None, otel=otel,
             table_prefix=table_prefix, lock_timeout=lock_timeout, strategy=strategy,
         )  # fmt: skip
         raise typer.Exit(code)
@@ -103,9 +105,11 @@ def run(
     session_file: str | None = None,
     table_prefix: str | None = None,
     lock_timeout: float = LOCK_TIMEOUT,
+    otel: bool = False,
     strategy: str = "auto",
 ) -> int:
-    """Run the mirror once; print the summary or a one-line error; return the exit code."""
+    """Run the mirror once; print the summary or a one-line error; return the exit code.
+    With `otel` (or the OTEL_* variables), traced and measured (`_otel.telemetry`)."""
     import anyio
 
     creds: CliCredentials | None = None
@@ -116,8 +120,9 @@ def run(
             _mirror, creds, app_ids, db, concurrency, refresh_fields,
             table_prefix=table_prefix, lock_timeout=lock_timeout, strategy=strategy,
         )  # fmt: skip
-        result = anyio.run(mirrored)
-    except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - one line, never a traceback
+        with telemetry("mirror", otel, env):
+            result = anyio.run(mirrored)
+    except (Exception, *INTERRUPTS) as exc:  # noqa: BLE001 - one line, never a traceback
         return failed("mirror", exc, creds=creds)
     print(summary(result, db))
     return 0

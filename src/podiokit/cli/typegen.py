@@ -17,7 +17,7 @@ from typing import Any
 import typer
 
 from ._common import CREDENTIALS_HELP, app_token_option, session_file_option
-from ._errors import EXIT_CODES, CliError, failed, report
+from ._errors import EXIT_CODES, INTERRUPTS, CliError, failed, report
 from ._session import CliCredentials, app_session_key, credentials, open_client, sign_in
 
 __all__ = ["TYPEGEN_HELP", "register", "run"]
@@ -101,7 +101,7 @@ def run(
             return _generate(path, definitions)
         except DefinitionError as exc:
             raise CliError(str(exc), "usage") from None
-    except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - one line, never a traceback
+    except (Exception, *INTERRUPTS) as exc:  # noqa: BLE001 - one line, never a traceback
         return failed("typegen", exc, creds=creds)
 
 

@@ -132,7 +132,7 @@ def plan_columns(specs: Sequence[Spec]) -> list[FieldColumns]:
     return plans
 
 
-# --- one value per column, from a field's `values` (behaviour.md §5.4) ----------------------
+# --- one value per column, from a field's `values` (docs/dev/podio-behaviour.md §5.4) ----------------------
 
 
 def _none_if_empty(text: str) -> str | None:

@@ -7,15 +7,13 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qs
 
+from .. import _defaults
+
 __all__ = ["DEFAULT_PREFIX", "LOCK_TIMEOUT", "check_lock_timeout", "check_prefix", "in_memory"]
 
-#: Tables are `podio_items`, `podio_mirror_state`, `podio_app_<app_id>` unless told otherwise.
-DEFAULT_PREFIX = "podio_"
-
-#: Seconds a statement waits for a lock another connection holds (SQLite's busy timeout,
-#: PostgreSQL's lock_timeout) before the run fails with "locked": long enough for another
-#: writer's page (one transaction), short enough that a blocked cron run says so.
-LOCK_TIMEOUT = 5.0
+#: The mirror's defaults live with every other default (their reasons: `_defaults.py`).
+DEFAULT_PREFIX = _defaults.MIRROR_TABLE_PREFIX
+LOCK_TIMEOUT = _defaults.MIRROR_LOCK_TIMEOUT
 
 # Lower-case ASCII, so that no dialect needs to quote (or case-fold) the names; short enough
 # that "<prefix>app_<app_id>" stays within PostgreSQL's 63 bytes.

@@ -10,7 +10,7 @@ Later runs: GET /item/app/{id}/count (1 call), then `items.filter` on `last_edit
 cursor's day minus one day (Podio filters dates by day), newest edit first, pages of 500,
 stopping at the first page that reaches edits older than the cursor. Revisions already stored
 are skipped. Only when Podio's count and the mirror's disagree after that are the ids listed
-(the exporter's ranges again: behaviour.md documents no lighter view of a filter page), and
+(the exporter's ranges again: docs/dev/podio-behaviour.md documents no lighter view of a filter page), and
 what Podio no longer has is deleted. A run with no change costs 2 calls per app.
 
 The cursor is the latest edit time Podio had when the run began (the newest item's
@@ -31,7 +31,9 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from anyio import to_thread
 
+from .. import _instrument
 from .._bulk import (
+    FILTER,
     MAX_PAGE_SIZE,
     SWEEP_HI,
     ExportProgress,
@@ -269,6 +271,7 @@ class _Run:
         if fresh or cursor is not None:
             self.store.write_page(app.app_id, fresh, cursor=cursor)
         self.items += len(raws)
+        _instrument.count_page("mirror", len(raws))
 
     # --- Podio calls ----------------------------------------------------------------------
 
@@ -285,7 +288,7 @@ class _Run:
         while True:
             try:
                 response = await app.session._send(
-                    "POST", path, json=body, idempotent=True, rate_limited=True
+                    "POST", path, json=body, idempotent=True, rate_limited=True, operation=FILTER
                 )
             except PodioRateLimitError as exc:
                 # As the range reader: a long 420 is waited for, not failed on.
@@ -427,6 +430,7 @@ def _day_before(cursor: str) -> str:
     return (day - timedelta(days=1)).isoformat()
 
 
+@_instrument.job("mirror")
 async def mirror(
     podio: Podio,
     app_ids: int | Sequence[int],

@@ -380,8 +380,8 @@ class MirrorStore:
 
     def _compress_raw(self, conn: Connection) -> None:
         """lz4 for items.raw where the server has it (PostgreSQL 14+ built with lz4): it
-        writes a page of items about 3x faster than the default pglz, at about the same size
-        (benchmarks/bench_store.py)."""
+        writes a page of items faster than the default pglz, at about the same size
+        (benchmarks/bench_store.py measures both)."""
         if (conn.dialect.server_version_info or (0,)) < (14,):
             return
         name = self.tables.items.name  # a checked prefix: no quoting needed

@@ -12,7 +12,15 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal, overload
 
 from .. import _typed
-from .._resource import NOT_GIVEN, APIResource, TimeoutArg, decode_json, parse_as, read_bytes
+from .._resource import (
+    NOT_GIVEN,
+    APIResource,
+    Operation,
+    TimeoutArg,
+    decode_json,
+    parse_as,
+    read_bytes,
+)
 from .._typed import AppModel, AppModelT, ModelPage
 from ..fields import encode_fields
 from ..models.common import Count
@@ -34,6 +42,91 @@ from ..pagination import AsyncPage
 from ._helpers import build_body, build_query, path_id, path_id_or_text, path_text
 
 __all__ = ["ItemsResource"]
+
+# Each operation's identity, passed with its calls (spans, metrics and logs name it).
+_OP_GET = Operation("items", "get", "GET", "/item/{item_id}")
+_OP_GET_BASIC = Operation("items", "get_basic", "GET", "/item/{item_id}/basic")
+_OP_GET_BY_APP_ITEM_ID = Operation(
+    "items", "get_by_app_item_id", "GET", "/app/{app_id}/item/{app_item_id}"
+)
+_OP_GET_BY_EXTERNAL_ID = Operation(
+    "items", "get_by_external_id", "GET", "/item/app/{app_id}/external_id/{external_id}"
+)
+_OP_FILTER = Operation("items", "filter", "POST", "/item/app/{app_id}/filter/")
+_OP_FILTER_BY_VIEW = Operation(
+    "items", "filter_by_view", "POST", "/item/app/{app_id}/filter/{view_id}/"
+)
+_OP_GET_ALL = Operation("items", "get_all", "GET", "/item/app/{app_id}/")
+_OP_GET_COUNT = Operation("items", "get_count", "GET", "/item/app/{app_id}/count")
+_OP_CREATE = Operation("items", "create", "POST", "/item/app/{app_id}/")
+_OP_UPDATE = Operation("items", "update", "PUT", "/item/{item_id}")
+_OP_DELETE = Operation("items", "delete", "DELETE", "/item/{item_id}")
+_OP_BULK_DELETE = Operation("items", "bulk_delete", "POST", "/item/app/{app_id}/delete")
+_OP_CLONE = Operation("items", "clone", "POST", "/item/{item_id}/clone")
+_OP_GET_CLONE = Operation("items", "get_clone", "GET", "/item/{item_id}/clone")
+_OP_GET_VALUES = Operation("items", "get_values", "GET", "/item/{item_id}/value")
+_OP_GET_VALUES_V2 = Operation("items", "get_values_v2", "GET", "/item/{item_id}/value/v2")
+_OP_GET_FIELD_VALUES = Operation(
+    "items", "get_field_values", "GET", "/item/{item_id}/value/{field_or_external_id}"
+)
+_OP_GET_FIELD_VALUES_V2 = Operation(
+    "items", "get_field_values_v2", "GET", "/item/{item_id}/value/{field_or_external_id}/v2"
+)
+_OP_UPDATE_VALUES = Operation("items", "update_values", "PUT", "/item/{item_id}/value")
+_OP_UPDATE_FIELD_VALUES = Operation(
+    "items", "update_field_values", "PUT", "/item/{item_id}/value/{field_or_external_id}"
+)
+_OP_GET_APP_VALUES = Operation("items", "get_app_values", "GET", "/item/app/{app_id}/values")
+_OP_GET_FIELD_RANGES = Operation("items", "get_field_ranges", "GET", "/item/field/{field_id}/range")
+_OP_GET_TOP_VALUES_FOR_FIELD = Operation(
+    "items", "get_top_values_for_field", "GET", "/item/field/{field_id}/top/"
+)
+_OP_FIND_REFERENCEABLE = Operation(
+    "items", "find_referenceable", "GET", "/item/field/{field_id}/find"
+)
+_OP_GET_REFERENCES = Operation("items", "get_references", "GET", "/item/{item_id}/reference/")
+_OP_GET_REFERENCES_BY_FIELD = Operation(
+    "items", "get_references_by_field", "GET", "/item/{item_id}/reference/field/{field_id}"
+)
+_OP_GET_PREVIEW_FOR_FIELD_REFERENCE = Operation(
+    "items",
+    "get_preview_for_field_reference",
+    "GET",
+    "/item/{item_id}/reference/{field_id}/preview",
+)
+_OP_UPDATE_REFERENCE = Operation("items", "update_reference", "PUT", "/item/{item_id}/ref")
+_OP_DELETE_REFERENCE = Operation("items", "delete_reference", "DELETE", "/item/{item_id}/ref")
+_OP_GET_REVISIONS = Operation("items", "get_revisions", "GET", "/item/{item_id}/revision/")
+_OP_GET_REVISION = Operation("items", "get_revision", "GET", "/item/{item_id}/revision/{revision}")
+_OP_GET_REVISION_DIFFERENCE = Operation(
+    "items",
+    "get_revision_difference",
+    "GET",
+    "/item/{item_id}/revision/{revision_from}/{revision_to}",
+)
+_OP_REVERT_REVISION = Operation(
+    "items", "revert_revision", "DELETE", "/item/{item_id}/revision/{revision}"
+)
+_OP_REVERT_TO_REVISION = Operation(
+    "items", "revert_to_revision", "POST", "/item/{item_id}/revision/{revision}/revert_to"
+)
+_OP_CALCULATE = Operation("items", "calculate", "POST", "/item/app/{app_id}/calculate")
+_OP_EXPORT = Operation("items", "export", "POST", "/item/app/{app_id}/export/{exporter}")
+_OP_GET_AS_XLSX = Operation("items", "get_as_xlsx", "GET", "/item/app/{app_id}/xlsx/")
+_OP_GET_MEETING_URL = Operation("items", "get_meeting_url", "GET", "/item/{item_id}/meeting/url")
+_OP_REARRANGE = Operation("items", "rearrange", "POST", "/item/{item_id}/rearrange")
+_OP_SET_PARTICIPATION = Operation(
+    "items", "set_participation", "PUT", "/item/{item_id}/participation"
+)
+_OP_CLEANUP_FIELD_VALUES = Operation(
+    "items", "cleanup_field_values", "POST", "/item/app/{app_id}/cleanup_field_values"
+)
+_OP_FIND_ALL_BY_EXTERNAL_ID = Operation(
+    "items", "find_all_by_external_id", "GET", "/item/app/{app_id}/v2/"
+)
+_OP_GET_NEXT_OR_PREVIOUS = Operation(
+    "items", "get_next_or_previous", "GET", "/item/{current_item_id}/{operation}"
+)
 
 
 class ItemsResource(APIResource):
@@ -103,6 +196,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET,
         )
         if model is not None:
             return _typed.read_item(response, model)
@@ -162,6 +256,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_BASIC,
         )
         if model is not None:
             return _typed.read_item(response, model)
@@ -221,6 +316,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_BY_APP_ITEM_ID,
         )
         if model is not None:
             return _typed.read_item(response, model)
@@ -280,6 +376,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_BY_EXTERNAL_ID,
         )
         if model is not None:
             return _typed.read_item(response, model)
@@ -385,6 +482,7 @@ class ItemsResource(APIResource):
                     max_retries=max_retries,
                     idempotent=True,
                     rate_limited=True,
+                    operation=_OP_FILTER,
                 )
 
                 return _typed.read_page(response, typed)
@@ -420,6 +518,7 @@ class ItemsResource(APIResource):
                 max_retries=max_retries,
                 idempotent=True,
                 rate_limited=True,
+                operation=_OP_FILTER,
             )
             return parse_as(response, ItemFilterResult)
 
@@ -528,6 +627,7 @@ class ItemsResource(APIResource):
                     max_retries=max_retries,
                     idempotent=True,
                     rate_limited=True,
+                    operation=_OP_FILTER_BY_VIEW,
                 )
 
                 return _typed.read_page(response, typed)
@@ -563,6 +663,7 @@ class ItemsResource(APIResource):
                 max_retries=max_retries,
                 idempotent=True,
                 rate_limited=True,
+                operation=_OP_FILTER_BY_VIEW,
             )
             return parse_as(response, ItemFilterResult)
 
@@ -612,6 +713,7 @@ class ItemsResource(APIResource):
                 timeout=timeout,
                 max_retries=max_retries,
                 idempotent=True,
+                operation=_OP_GET_ALL,
             )
             return parse_as(response, ItemFilterResult)
 
@@ -651,6 +753,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_COUNT,
         )
         return parse_as(response, Count)
 
@@ -707,6 +810,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_CREATE,
         )
         return parse_as(response, ItemCreateResult)
 
@@ -762,6 +866,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_UPDATE,
         )
         return parse_as(response, RevisionResult)
 
@@ -789,6 +894,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_DELETE,
         )
 
     async def bulk_delete(
@@ -819,6 +925,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_BULK_DELETE,
         )
         return decode_json(response)
 
@@ -848,6 +955,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_CLONE,
         )
         return parse_as(response, ItemCreateResult)
 
@@ -873,6 +981,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_CLONE,
         )
         return parse_as(response, ItemClone)
 
@@ -898,6 +1007,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_VALUES,
         )
         return parse_as(response, list[ItemField])
 
@@ -923,6 +1033,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_VALUES_V2,
         )
         return decode_json(response)
 
@@ -949,6 +1060,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_FIELD_VALUES,
         )
         return parse_as(response, list[Any])
 
@@ -975,6 +1087,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_FIELD_VALUES_V2,
         )
         return decode_json(response)
 
@@ -1007,6 +1120,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_UPDATE_VALUES,
         )
         return parse_as(response, RevisionResult)
 
@@ -1040,6 +1154,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_UPDATE_FIELD_VALUES,
         )
         return parse_as(response, RevisionResult)
 
@@ -1065,6 +1180,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_APP_VALUES,
         )
         return decode_json(response)
 
@@ -1090,6 +1206,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_FIELD_RANGES,
         )
         return parse_as(response, FieldRange)
 
@@ -1117,6 +1234,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_TOP_VALUES_FOR_FIELD,
         )
         return parse_as(response, list[ItemMini])
 
@@ -1149,6 +1267,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_FIND_REFERENCEABLE,
         )
         return parse_as(response, list[ItemMini])
 
@@ -1174,6 +1293,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_REFERENCES,
         )
         return parse_as(response, list[ReferenceGroup])
 
@@ -1207,6 +1327,7 @@ class ItemsResource(APIResource):
                 timeout=timeout,
                 max_retries=max_retries,
                 idempotent=True,
+                operation=_OP_GET_REFERENCES_BY_FIELD,
             )
             return parse_as(response, list[ItemMini])
 
@@ -1242,6 +1363,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_PREVIEW_FOR_FIELD_REFERENCE,
         )
         return parse_as(response, ItemMini)
 
@@ -1271,6 +1393,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_UPDATE_REFERENCE,
         )
         return decode_json(response)
 
@@ -1296,6 +1419,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_DELETE_REFERENCE,
         )
 
     async def get_revisions(
@@ -1320,6 +1444,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_REVISIONS,
         )
         return parse_as(response, list[ItemRevision])
 
@@ -1346,6 +1471,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_REVISION,
         )
         return parse_as(response, ItemRevision)
 
@@ -1373,6 +1499,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_REVISION_DIFFERENCE,
         )
         return parse_as(response, list[Any])
 
@@ -1399,6 +1526,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_REVERT_REVISION,
         )
         return parse_as(response, RevisionResult)
 
@@ -1427,6 +1555,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_REVERT_TO_REVISION,
         )
         return parse_as(response, RevisionResult)
 
@@ -1472,6 +1601,7 @@ class ItemsResource(APIResource):
             max_retries=max_retries,
             idempotent=True,
             rate_limited=True,
+            operation=_OP_CALCULATE,
         )
         return parse_as(response, ItemCalculation)
 
@@ -1517,6 +1647,7 @@ class ItemsResource(APIResource):
             max_retries=max_retries,
             idempotent=False,
             rate_limited=True,
+            operation=_OP_EXPORT,
         )
         return parse_as(response, ItemExportResult)
 
@@ -1561,6 +1692,7 @@ class ItemsResource(APIResource):
             max_retries=max_retries,
             idempotent=True,
             rate_limited=True,
+            operation=_OP_GET_AS_XLSX,
         )
         return read_bytes(response)
 
@@ -1586,6 +1718,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_MEETING_URL,
         )
         return decode_json(response)
 
@@ -1619,6 +1752,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_REARRANGE,
         )
         return parse_as(response, Item)
 
@@ -1650,6 +1784,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_SET_PARTICIPATION,
         )
         return decode_json(response)
 
@@ -1677,6 +1812,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_CLEANUP_FIELD_VALUES,
         )
         return decode_json(response)
 
@@ -1721,6 +1857,7 @@ class ItemsResource(APIResource):
                 timeout=timeout,
                 max_retries=max_retries,
                 idempotent=True,
+                operation=_OP_FIND_ALL_BY_EXTERNAL_ID,
             )
             return parse_as(response, ItemFilterResult)
 
@@ -1757,5 +1894,6 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_NEXT_OR_PREVIOUS,
         )
         return parse_as(response, ItemMini)

@@ -80,13 +80,15 @@ class SyncPodio(SyncResourceNamespaces):
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         verify: ssl.SSLContext | str | bool = True,
+        instrument: bool | None = None,
     ) -> None:
         """Takes `Podio`'s arguments (see `Podio.__init__`), with two differences:
         `on_token_will_refresh` is a plain function, called with this client's session in
         a worker thread (it may call the client); `http_client`, when given, is an
         `httpx.AsyncClient`, used on the client's loop thread and never closed by
         podiokit. `session_store` is any `SessionStore`, as for `Podio`: stores run on
-        that loop too."""
+        that loop too. With instrumentation on, a call's span is the child of the span
+        current in the calling thread."""
         if client_secret is not None:  # a traceback printing locals shows '***'
             client_secret = secret(client_secret)
         runner = LoopThread()
@@ -111,6 +113,7 @@ class SyncPodio(SyncResourceNamespaces):
                 http_client=http_client,
                 transport=transport,
                 verify=verify,
+                instrument=instrument,
             )
         except Exception:
             runner.close()

@@ -2,7 +2,7 @@
 
 Podio POSTs `application/x-www-form-urlencoded` parameters: always `type` and `hook_id`,
 plus the event's ids; a query string in the hook URL is moved into the body
-(behaviour.md §7). Nothing documents that Podio retries a failed delivery, nor when a hook
+(docs/dev/podio-behaviour.md §7). Nothing documents that Podio retries a failed delivery, nor when a hook
 turns inactive (§7, §11): by default the emulator makes one attempt, as the documented
 behaviour goes no further. The quirks `hook_retries` (or `deliver_hooks_to(attempts=)`)
 add tries with exponential backoff (`backoff` seconds, doubled each time), and

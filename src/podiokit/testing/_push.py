@@ -1,4 +1,4 @@
-"""Podio's push service (behaviour.md §8): Bayeux over HTTP long-polling at `/faye`.
+"""Podio's push service (docs/dev/podio-behaviour.md §8): Bayeux over HTTP long-polling at `/faye`.
 
 Carriers (items, tasks, files, the user status) carry `push: {channel, timestamp,
 expires_in, signature}`; a client subscribes to the channel with `ext.private_pub_signature`

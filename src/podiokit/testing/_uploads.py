@@ -1,4 +1,4 @@
-"""File upload, download and attach (behaviour.md §6).
+"""File upload, download and attach (docs/dev/podio-behaviour.md §6).
 
 Uploads are Podio's multipart body: a `source` file part and a `filename` text part, on
 `POST /file/` or `POST /file/v2/`. Starlette's parser spools parts over 1 MB to disk and the
