@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from ._args import MAX_PAGE_SIZE, checked_args
 from ._buffers import PageBuffers
-from ._fetch import FILTER, probe, wait_out
+from ._fetch import FILTER, RangeFilterError, probe, wait_out
 from ._offset import LightItem, copy_offset, list_light
 from ._plan import SWEEP_HI, Range, first_windows, plan_ranges, plan_with_windows
 from ._progress import ExportProgress, calls_left
 from ._ranges import FetchedPage, Prefetch, checked_page, copy_ranges
 from ._sessions import open_sessions
-from ._strategy import STRATEGIES, check_strategy, ranges_honoured, resolve
+from ._strategy import STRATEGIES, RangeCheck, check_ranges, check_strategy, choose
 from ._tasks import run_all
 from ._values import JOIN, date_parts, money_parts, readable, to_decimal
 
@@ -34,10 +34,14 @@ __all__ = [
     "PageBuffers",
     "Prefetch",
     "Range",
+    "RangeCheck",
+    "RangeFilterError",
     "calls_left",
+    "check_ranges",
     "check_strategy",
     "checked_args",
     "checked_page",
+    "choose",
     "copy_offset",
     "copy_ranges",
     "date_parts",
@@ -48,9 +52,7 @@ __all__ = [
     "plan_ranges",
     "plan_with_windows",
     "probe",
-    "ranges_honoured",
     "readable",
-    "resolve",
     "run_all",
     "to_decimal",
     "wait_out",

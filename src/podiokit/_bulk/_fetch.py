@@ -28,7 +28,7 @@ __all__ = [
     "DEFAULT_RATE_LIMIT_WAIT",
     "FILTER",
     "Page",
-    "RangeViolation",
+    "RangeFilterError",
     "fetch_page",
     "probe",
     "wait_out",
@@ -43,9 +43,11 @@ sleep = anyio.sleep
 DEFAULT_RATE_LIMIT_WAIT = RATE_LIMIT_WAIT
 
 
-class RangeViolation(PodioResponseError):
-    """A page of an `app_item_id` range holds an item outside it, or out of order: Podio
-    did not honour the range (docs/dev/podio-behaviour.md §4.1)."""
+class RangeFilterError(PodioResponseError):
+    """A page of an `app_item_id` range holds an item below it, or out of order: Podio does
+    not honour the range filter (docs/dev/podio-behaviour.md §4.1), and writing the page
+    could write items twice. Raised by the "ranges" strategy; "auto" probes first and
+    reads such a Podio by offset pages instead."""
 
 
 class _RawPage(msgspec.Struct):
@@ -164,7 +166,7 @@ async def fetch_page(
     page = _decode(memoryview(content)[:size] if reader is not None else content, app_id)
     last = _app_item_id(page.items[-1], app_id) if page.items else hi
     if last < lo:
-        raise RangeViolation(
+        raise RangeFilterError(
             f"filter of app {app_id} ignored the app_item_id range from {lo}",
             method="POST",
             path=f"/item/app/{app_id}/filter/",

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from ..errors import PodioRateLimitError, PodioResponseError
-from ._fetch import wait_out
+from ._fetch import FILTER, wait_out
 from ._plan import Range
 from ._ranges import FetchedPage
 
@@ -100,8 +100,9 @@ async def _read(
     while True:
         try:
             response = await session._send(
-                "POST", path, params=params, json=body, idempotent=True, rate_limited=True
-            )
+                "POST", path, params=params, json=body, idempotent=True, rate_limited=True,
+                operation=FILTER,
+            )  # fmt: skip
             break
         except PodioRateLimitError as exc:
             await wait_out(exc, on_wait)
@@ -136,9 +137,10 @@ async def offset_pages(
         page = await _read(session, app_id, offset, page_size, micro=micro, on_wait=on_wait)
         if on_call is not None:
             on_call()
-        if offset > 0 and last is not None and page.keys and page.keys[0].app_item_id > last:
-            # Items before this page were deleted: it moved past items not read yet.
-            offset = max(0, offset - page_size)
+        if offset > 0 and last is not None and (not page.keys or page.keys[0].app_item_id > last):
+            # Items before this page were deleted: it moved past items not read yet (or,
+            # empty, past the end). Step back; a static app never gets here.
+            offset = max(0, min(offset, page.filtered) - page_size)
             continue
         yield page
         if len(page.items) < page_size:
@@ -158,16 +160,20 @@ async def copy_offset(
     on_call: Callable[[], None] | None = None,
 ) -> None:
     """Read the items of `ranges` (one app's, each from its cursor) by offset pages and hand
-    them to `emit` as the range reader would (`FetchedPage`s: each range's items in id
-    order, each item once, `done` once the reader is past the range's end).
+    them to `emit` as the range reader would: `FetchedPage`s of each range's items in id
+    order, each item once, the range's cursor after them (`calls` 0: `on_call` counts).
 
-    Then the count check: the pass must have seen at least as many items as Podio counts
-    (those deleted meanwhile are seen, not counted). If not, the pass is repeated (items
-    already written are skipped), and a gap that remains raises PodioResponseError."""
+    Then the count check: a pass must have seen at least as many items as Podio counted on
+    its last page (items deleted meanwhile are seen and not counted). If not, the app is
+    read again and the items this run has not written yet are emitted (their range's cursor
+    kept: they lie below it), up to `REPAIR_PASSES` times; a gap that remains raises
+    PodioResponseError. The last range is marked done only once the check passes, so an
+    export interrupted before it reads the app again when resumed."""
     pending = sorted((r for r in ranges if not r.done), key=lambda r: r.lo)
-    # Where each range started: a repair pass reads from there again (what this run
-    # wrote is skipped by item_id, what an earlier run wrote by the cursor).
-    starts = [r.cursor for r in pending]
+    if not pending:
+        return
+    # Where each range started in this run: below it an earlier run wrote every item.
+    starts = {id(r): r.cursor for r in pending}
     written: set[int] = set()
     for attempt in range(1 + REPAIR_PASSES):
         read: set[int] = set()
@@ -183,24 +189,29 @@ async def copy_offset(
                 if key.item_id in written:
                     continue
                 for index, rng in enumerate(pending):
-                    if rng.cursor <= key.app_item_id <= rng.hi and not rng.done:
+                    if starts[id(rng)] <= key.app_item_id <= rng.hi and (
+                        attempt > 0 or key.app_item_id >= rng.cursor
+                    ):
                         written.add(key.item_id)
                         groups.setdefault(index, []).append(raw)
                         tops[index] = key.app_item_id
                         break
-            final = len(page.items) < page_size
-            top = page.keys[-1].app_item_id if page.keys else None
+            top = page.keys[-1].app_item_id if page.keys else 0
             for index, rng in enumerate(pending):
-                if rng.done:
-                    continue
                 items = groups.get(index, [])
-                done = final or (top is not None and top >= rng.hi)
-                if not items and not done:
+                # A range the pass is past is done (the last one waits for the check).
+                done = rng.done or top >= rng.hi
+                if not items and done == rng.done:
                     continue
-                cursor = rng.hi + 1 if done else tops[index] + 1
-                await emit(FetchedPage(rng, items, cursor, done, page.compact))
+                # A repaired item below the cursor keeps it; one above moves it.
+                cursor = rng.hi + 1 if done else max(rng.cursor, tops.get(index, 0) + 1)
+                await emit(FetchedPage(rng, items, cursor, done, page.compact, calls=0))
                 rng.done, rng.cursor = done, cursor
         if len(read) >= filtered:
+            for rng in pending:
+                if not rng.done:
+                    await emit(FetchedPage(rng, [], rng.hi + 1, True, calls=0))
+                    rng.done, rng.cursor = True, rng.hi + 1
             return
         if attempt == REPAIR_PASSES:
             raise _error(
@@ -208,8 +219,6 @@ async def copy_offset(
                 f"listed {len(read)} of its {filtered} items by offset pages, "
                 f"{1 + REPAIR_PASSES} times: items moved faster than they could be read",
             )
-        for rng, start in zip(pending, starts, strict=True):
-            rng.done, rng.cursor = False, start
 
 
 async def list_light(

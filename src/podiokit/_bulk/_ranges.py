@@ -46,6 +46,8 @@ class FetchedPage:
     compact: bool = False
     #: The reused buffer the items are views of (`PageBuffers`), given back once written.
     buffer: bytearray | None = None
+    #: Calls the page cost (the offset reader counts its calls itself: 0).
+    calls: int = 1
 
 
 class Prefetch:
@@ -60,18 +62,22 @@ class Prefetch:
         self.ready = anyio.Event()
         #: The page broke its range (checked as any page is): raised if the range
         #: strategy reads the app, ignored if the offset one does (`range` None then).
-        self.violation: _fetch.RangeViolation | None = None
+        self.violation: _fetch.RangeFilterError | None = None
 
     async def read(self, session: Podio, page_size: int, buffers: PageBuffers) -> None:
         w = self.window
+        page: _fetch.Page | None = None
         try:
             page = await _fetch.fetch_page(
                 session, w.app_id, w.lo, w.hi, page_size, buffers=buffers
             )
             page.items = checked_page(page.items, w.lo, w.hi, w.app_id)
             self.page = page
-        except _fetch.RangeViolation as exc:
+        except _fetch.RangeFilterError as exc:
             self.violation = exc
+            if page is not None and page.buffer is not None:
+                buffer, page.buffer, page.items = page.buffer, None, []
+                buffers.give(buffer)
         finally:
             self.ready.set()  # a failed read fails the export; nothing waits in vain
 
@@ -190,13 +196,13 @@ async def copy_ranges(
 
 def checked_page(items: list[msgspec.Raw], lo: int, hi: int, app_id: int) -> list[msgspec.Raw]:
     """A page of the range `[lo, hi]` checked against it: ids ascending and none below `lo`
-    (else PodioResponseError: the range filter is not honoured, and writing the page could
+    (else RangeFilterError: the range filter is not honoured, and writing the page could
     write items twice), those above `hi` trimmed (a Podio ignoring `to`)."""
     previous = lo - 1
     for raw in items:
         current = _fetch._app_item_id(raw, app_id)
         if current <= previous:
-            raise _fetch.RangeViolation(
+            raise _fetch.RangeFilterError(
                 f"filter of app {app_id} answered app_item_id {current} for the range "
                 f"{lo}..{hi} after {previous}: the range filter is not honoured "
                 "(try strategy='offset')",

@@ -34,7 +34,7 @@ _STRATEGIES = ("auto", "ranges", "offset")
 #: What each strategy that ran means, for the summary line.
 STRATEGY_NOTES = {
     "ranges": "app_item_id ranges",
-    "offset": "offset pages sorted by app_item_id (ranges not honoured here)",
+    "offset": "offset pages sorted by app_item_id, checked against the item count",
     "mixed": "app_item_id ranges for some apps, offset pages for others",
 }
 
@@ -155,10 +155,10 @@ def run(
         f"in {result.elapsed:.1f} s ({rate:,.0f} items/s, {result.calls} calls)",
         file=summary,
     )
-    note = STRATEGY_NOTES.get(result.strategy, "")
-    print(f"  strategy: {result.strategy} ({note})", file=summary)
     for app_id, count in result.per_app.items():
         print(f"  app {app_id}: {count} items", file=summary)
+    note = STRATEGY_NOTES.get(result.strategy, "")
+    print(f"  strategy: {result.strategy} ({note})", file=summary)
     return 0
 
 

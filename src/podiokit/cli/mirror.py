@@ -153,8 +153,6 @@ def summary(result: MirrorResult, db: str) -> str:
         f"mirrored {len(result.apps)} app(s) into {mask_url(db)}{tables} in "
         f"{result.elapsed:.1f} s ({result.calls} calls)"
     ]
-    if result.strategy is not None:  # every item of some app was read
-        lines.append(f"  strategy: {result.strategy} ({STRATEGY_NOTES.get(result.strategy, '')})")
     for app in result.apps.values():
         listed = ", ids listed" if app.listed else ""
         if app.strategy is not None:
@@ -164,6 +162,8 @@ def summary(result: MirrorResult, db: str) -> str:
             f"{app.updated} updated, {app.unchanged} unchanged; {app.deleted} deleted; "
             f"{app.read} read in {app.calls} calls{listed}"
         )
+    if result.strategy is not None:  # every item of some app was read
+        lines.append(f"  strategy: {result.strategy} ({STRATEGY_NOTES[result.strategy]})")
     return "\n".join(lines)
 
 

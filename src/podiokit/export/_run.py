@@ -17,6 +17,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+import anyio
 from anyio import to_thread
 
 from .. import _instrument
@@ -31,13 +32,13 @@ from .._bulk import (
     calls_left,
     check_strategy,
     checked_args,
+    choose,
     copy_offset,
     copy_ranges,
     first_windows,
     open_sessions,
     plan_with_windows,
     probe,
-    resolve,
     run_all,
 )
 from ._checkpoint import Checkpoint
@@ -193,12 +194,14 @@ async def _export(
         sink.restore(found.sink_state)
         planned.append(found)
         await to_thread.run_sync(output.reopen, found)
-        found.calls += await _strategies(sessions, ids, strategy, None, strategies)
+        found.calls += await _resumed_strategies(sessions, ids, strategy, strategies)
         await run(found)
     else:
         # The first pages are asked for now, with the probes: they are on their way
         # while the plan is made, and the fetchers start as soon as it is.
-        windows = first_windows(ids, _window_count(sessions, ids, concurrency, sink), page_size)
+        # (None when offset pages are asked for: they read from offset 0, not by window.)
+        count = _window_count(sessions, ids, concurrency, sink)
+        windows = first_windows(ids, count, page_size) if strategy != "offset" else []
         prefetches = [Prefetch(window) for window in windows]
 
         async def plan_and_run() -> None:
@@ -225,29 +228,23 @@ async def _export(
     )
 
 
-async def _strategies(
-    sessions: Mapping[int, Podio],
-    ids: Sequence[int],
-    strategy: str,
-    highest: dict[int, int] | None,
-    out: dict[int, str],
+async def _resumed_strategies(
+    sessions: Mapping[int, Podio], ids: Sequence[int], strategy: str, out: dict[int, str]
 ) -> int:
-    """Resolve the strategy of every app into `out` (`highest`: each app's highest id, from
-    the probes; None on resume, when they are asked for here if a probe of ranges needs
-    them); the calls spent."""
+    """A resumed export's strategy for each app, into `out`; the calls spent ("auto"
+    reads each app's highest id beside the ranges probe: the checkpoint has none)."""
+    highs: dict[int, int] = {}
     calls = [0]
-    if highest is None:
-        highest = {}
-        if strategy == "auto":
-            for app_id in ids:
-                highest[app_id] = (await probe(sessions[app_id], app_id))[1]
-                calls[0] += 1
-    # The app with the most ids first: an app too small to probe uses its session's answer.
-    for app_id in sorted(ids, key=lambda a: -highest.get(a, 0)):
-        out[app_id] = await resolve(
-            strategy, sessions[app_id], app_id, highest.get(app_id, 0), calls=calls
-        )
-    return calls[0]
+
+    async def highest(app_id: int) -> int:
+        if app_id not in highs:
+            highs[app_id] = (await probe(sessions[app_id], app_id))[1]
+            calls[0] += 1
+        return highs[app_id]
+
+    chosen, spent = await choose(strategy, sessions, ids, highest)
+    out.update(chosen)
+    return calls[0] + spent
 
 
 async def _plan(
@@ -265,9 +262,24 @@ async def _plan(
     start of a range (`plan_with_windows`), finished when its page comes."""
     probes: dict[int, tuple[int, int]] = {}
     apps: dict[int, Any] = {}
+    probed = {app_id: anyio.Event() for app_id in ids}
+    chosen: dict[int, str] = {} if strategies is None else strategies
+    spent = [0]
 
     async def probe_app(app_id: int) -> None:
-        probes[app_id] = await probe(sessions[app_id], app_id)
+        try:
+            probes[app_id] = await probe(sessions[app_id], app_id)
+        finally:
+            probed[app_id].set()
+
+    async def highest_of(app_id: int) -> int:
+        await probed[app_id].wait()
+        return probes.get(app_id, (0, 0))[1]  # a failed probe fails the export itself
+
+    async def choose_strategies() -> None:
+        # Beside the probes: the ranges check adds calls, not a round trip.
+        found, spent[0] = await choose(strategy, sessions, ids, highest_of)
+        chosen.update(found)
 
     async def definition(app_id: int) -> None:
         apps[app_id] = await sessions[app_id].request("GET", f"/app/{app_id}")
@@ -275,9 +287,7 @@ async def _plan(
     calls = [partial(probe_app, app_id) for app_id in ids]
     if sink.needs_apps:
         calls += [partial(definition, app_id) for app_id in ids]
-    await run_all(calls)
-    chosen: dict[int, str] = {} if strategies is None else strategies
-    spent = await _strategies(sessions, ids, strategy, {a: p[1] for a, p in probes.items()}, chosen)
+    await run_all([*calls, choose_strategies])
     ranges: list[Range] = []
     sweeps: list[Range] = []
     above = 0
@@ -304,7 +314,7 @@ async def _plan(
         # Sweeps last: the later they run, the more items created meanwhile they pick up.
         ranges=ranges + sweeps,
         # Pages are counted as they are written; a window above its app is counted here.
-        calls=len(ids) * (2 if sink.needs_apps else 1) + above + spent,
+        calls=len(ids) * (2 if sink.needs_apps else 1) + above + spent[0],
         totals={a: probes[a][0] for a in ids},
         sink_state=sink.state(),
     )
@@ -364,7 +374,7 @@ async def _run(
         rng.done = page.done
         checkpoint.items += len(page.items)
         _instrument.count_page("export", len(page.items))
-        checkpoint.calls += 1
+        checkpoint.calls += page.calls
         per_app = checkpoint.per_app
         per_app[rng.app_id] = per_app.get(rng.app_id, 0) + len(page.items)
         state.waiting = 0.0
@@ -386,11 +396,16 @@ async def _run(
             on_written=progress, on_wait=on_wait, buffers=buffers, prefetched=prefetches,
         )  # fmt: skip
 
+    def called() -> None:
+        with lock:  # the writer's thread adds the range reader's calls
+            checkpoint.calls += 1
+
     async def by_offsets(app_id: int) -> None:
         mine = [r for r in by_offset if r.app_id == app_id]
         await copy_offset(
-            state.sessions[app_id], app_id, mine, emit, page_size=page_size, on_wait=on_wait
-        )
+            state.sessions[app_id], app_id, mine, emit, page_size=page_size, on_wait=on_wait,
+            on_call=called,
+        )  # fmt: skip
 
     await run_all([ranges, *[partial(by_offsets, a) for a in sorted(offset)]])
     progress()

@@ -2,16 +2,17 @@
 
 First run of an app: GET /app/{id} (the typed table's fields), one call for the latest edit
 (the cursor), then the full copy through the bulk engine the exporter uses (`copy_ranges`: its
-ranges, pages of 500, concurrency, rate-limit waits), one `write_page` transaction per page,
-and only then `full_done`. A crash mid-copy leaves `full_done` False: the next run copies
+ranges, pages of 500, concurrency, rate-limit waits; or its offset pages when Podio does not
+honour ranges: `strategy`), one `write_page` transaction per page, and only then `full_done`. A crash mid-copy leaves `full_done` False: the next run copies
 again, upserting.
 
 Later runs: GET /item/app/{id}/count (1 call), then `items.filter` on `last_edit_on` from the
 cursor's day minus one day (Podio filters dates by day), newest edit first, pages of 500,
 stopping at the first page that reaches edits older than the cursor. Revisions already stored
 are skipped. Only when Podio's count and the mirror's disagree after that are the ids listed
-(the exporter's ranges again: docs/dev/podio-behaviour.md documents no lighter view of a filter page), and
-what Podio no longer has is deleted. A run with no change costs 2 calls per app.
+(light listing: micro items by offset pages, docs/dev/podio-behaviour.md §4.2), and what Podio
+no longer has is deleted; should the listing show an item the mirror lacks or holds at an
+older revision, every item is copied instead. A run with no change costs 2 calls per app.
 
 The cursor is the latest edit time Podio had when the run began (the newest item's
 `current_revision.created_on`, read before anything else): every later edit carries a time at
@@ -28,6 +29,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+import anyio
 import msgspec
 from anyio import to_thread
 
@@ -42,12 +44,14 @@ from .._bulk import (
     calls_left,
     check_strategy,
     checked_args,
+    choose,
     copy_offset,
     copy_ranges,
+    list_light,
     open_sessions,
     plan_ranges,
     probe,
-    resolve,
+    run_all,
     wait_out,
 )
 from ..errors import PodioRateLimitError, PodioResponseError
@@ -313,18 +317,35 @@ class _Run:
         return _meta.decode(page.items[0]).edited if page.items else None
 
     async def copy(self, app: _App) -> None:
-        """Every item, through the bulk engine's ranges (the full copy, and the id listing)."""
-        count, highest = await probe(app.session, app.app_id, on_wait=self.on_wait)
-        self.called(app)
+        """Every item, through the bulk engine: app_item_id ranges, or offset pages when
+        Podio does not honour ranges (`strategy`, checked beside the probe)."""
+        probed = anyio.Event()
+        found: list[tuple[int, int]] = []
+
+        async def read_probe() -> None:
+            try:
+                found.append(await probe(app.session, app.app_id, on_wait=self.on_wait))
+                self.called(app)
+            finally:
+                probed.set()
+
+        async def highest(_: int) -> int:
+            await probed.wait()
+            return found[0][1] if found else 0
+
+        async def pick() -> None:
+            chosen, spent = await choose(
+                self.strategy, {app.app_id: app.session}, [app.app_id], highest,
+                on_wait=self.on_wait,
+            )  # fmt: skip
+            app.strategy = chosen[app.app_id]
+            app.calls += spent
+            self.calls += spent
+
+        await run_all([read_probe, pick])
+        count, highest_id = found[0]
         self.total += count
-        spent = [0]
-        app.strategy = await resolve(
-            self.strategy, app.session, app.app_id, highest, on_wait=self.on_wait, calls=spent
-        )
-        app.calls += spent[0]
-        self.calls += spent[0]
         if app.strategy == "offset":
-            whole = [Range(app.app_id, 1, SWEEP_HI, 1)]
 
             async def emit(page: FetchedPage) -> None:
                 self.waiting = 0.0
@@ -332,11 +353,11 @@ class _Run:
                 self.progress()
 
             await copy_offset(
-                app.session, app.app_id, whole, emit, page_size=self.page_size,
-                on_wait=self.on_wait, on_call=lambda: self.called(app),
+                app.session, app.app_id, [Range(app.app_id, 1, SWEEP_HI, 1)], emit,
+                page_size=self.page_size, on_wait=self.on_wait, on_call=lambda: self.called(app),
             )  # fmt: skip
             return
-        ranges = plan_ranges(app.app_id, count, highest, self.page_size)
+        ranges = plan_ranges(app.app_id, count, highest_id, self.page_size)
 
         def write(page: FetchedPage) -> None:
             self.called(app)  # one page, one call
@@ -354,6 +375,24 @@ class _Run:
         gone = stored - app.seen
         if gone:
             app.deleted += await self.db(self.store.delete_items, app.app_id, gone)
+
+    async def delete_unlisted(self, app: _App) -> bool:
+        """Find deletions from a light listing (ids and revisions: micro items, §4.2) and
+        delete what the mirror has and the listing lacks. False, with nothing deleted, when
+        the listing shows an item the mirror lacks or holds at an older revision: the
+        caller then copies every item instead."""
+        listed = await list_light(
+            app.session, app.app_id, page_size=self.page_size, on_wait=self.on_wait,
+            on_call=lambda: self.called(app),
+        )  # fmt: skip
+        held = await self.db(self.store.stored_revisions, app.app_id, list(listed))
+        if any(held.get(i, -1) < item.revision for i, item in listed.items()):
+            return False
+        # An item deleted while the listing ran may still be in it: the next run deletes it.
+        gone = await self.db(self.store.item_ids, app.app_id) - set(listed)
+        if gone:
+            app.deleted += await self.db(self.store.delete_items, app.app_id, gone)
+        return True
 
     # --- one app ----------------------------------------------------------------------------
 
@@ -382,9 +421,10 @@ class _Run:
         await self.edited_since(app, cursor)
         if await self.db(self.store.count, app.app_id) != podio_count:
             app.listed = True
-            app.seen.clear()
-            await self.copy(app)
-            await self.delete_missing(app)
+            if not await self.delete_unlisted(app):
+                app.seen.clear()
+                await self.copy(app)
+                await self.delete_missing(app)
         if app.unknown_field and not app.fields_checked:
             # An item carries a field the typed table has no column for: the app changed.
             await self.get_app(app)
