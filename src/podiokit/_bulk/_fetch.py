@@ -167,7 +167,7 @@ async def fetch_page(
     last = _app_item_id(page.items[-1], app_id) if page.items else hi
     if last < lo:
         raise RangeFilterError(
-            f"filter of app {app_id} ignored the app_item_id range from {lo}",
+            f"filter of app {app_id} answered ids up to {last} for the range from {lo}",
             method="POST",
             path=f"/item/app/{app_id}/filter/",
         )

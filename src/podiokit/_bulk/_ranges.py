@@ -204,8 +204,7 @@ def checked_page(items: list[msgspec.Raw], lo: int, hi: int, app_id: int) -> lis
         if current <= previous:
             raise _fetch.RangeFilterError(
                 f"filter of app {app_id} answered app_item_id {current} for the range "
-                f"{lo}..{hi} after {previous}: the range filter is not honoured "
-                "(try strategy='offset')",
+                f"{lo}..{hi} after {previous}",
                 method="POST",
                 path=f"/item/app/{app_id}/filter/",
             )
