@@ -285,3 +285,46 @@ def test_the_doctor_reports_the_strategy_export_uses(
             await http.aclose()
 
     assert anyio.run(exported) == said == ("ranges" if quirk == "honoured" else "offset")
+
+
+def test_the_command_says_the_strategy_and_fails_loudly_with_ranges(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import anyio.from_thread
+
+    from podiokit.cli import main
+
+    emu = Emulator(items=300, quirks={"range_filter": "ignored"})
+    with (
+        anyio.from_thread.start_blocking_portal() as portal,
+        portal.wrap_async_context_manager(emu.serve()) as url,
+    ):
+        creds = emu.credentials
+        monkeypatch.delenv("PODIO_APP_TOKEN", raising=False)
+        for name, value in (
+            ("PODIO_CLIENT_ID", creds["client_id"]),
+            ("PODIO_CLIENT_SECRET", creds["client_secret"]),
+            ("PODIO_USERNAME", creds["username"]),
+            ("PODIO_PASSWORD", creds["password"]),
+            ("PODIO_API_URL", url),
+            ("PODIO_SESSION_FILE", str(tmp_path / "none.json")),
+        ):
+            monkeypatch.setenv(name, value)
+        out = tmp_path / "auto.jsonl"
+        assert main(["export", str(PROJECTS), "--out", str(out)]) == 0
+        lines = capsys.readouterr().out.splitlines()
+        assert lines[-1] == (
+            "  strategy: offset (offset pages sorted by app_item_id, checked against the item count)"
+        )
+        assert set(exported_ids(out)) == world_ids(emu, PROJECTS)
+        code = main(["export", str(PROJECTS), "-o", str(tmp_path / "r.jsonl"), "-c", "3", "--strategy", "ranges"])  # fmt: skip
+        err = capsys.readouterr().err.strip().splitlines()
+        assert code == 1
+        assert err[-1].startswith(
+            f"podiokit export: Podio does not honour app_item_id ranges: filter of app {PROJECTS}"
+        )
+        assert "--strategy auto (the default) or --strategy offset" in err[-1]
+        assert (
+            main(["export", str(PROJECTS), "-o", str(tmp_path / "x.jsonl"), "--strategy", "x"]) == 2
+        )
+        assert "auto, ranges, offset" in capsys.readouterr().err
