@@ -328,3 +328,22 @@ def test_the_command_says_the_strategy_and_fails_loudly_with_ranges(
             main(["export", str(PROJECTS), "-o", str(tmp_path / "x.jsonl"), "--strategy", "x"]) == 2
         )
         assert "auto, ranges, offset" in capsys.readouterr().err
+
+
+def test_the_page_check() -> None:
+    import msgspec
+
+    from podiokit._bulk import checked_page
+
+    def page(ids: list[int]) -> list[msgspec.Raw]:
+        return [msgspec.Raw(json.dumps({"app_item_id": i, "item_id": i}).encode()) for i in ids]
+
+    def ids(items: list[msgspec.Raw]) -> list[int]:
+        return [json.loads(bytes(r))["app_item_id"] for r in items]
+
+    assert ids(checked_page(page(list(range(10, 60))), 10, 40, 1)) == list(range(10, 41))
+    assert checked_page([], 10, 40, 1) == []
+    with pytest.raises(RangeFilterError, match=r"answered app_item_id 9 for the range 10\.\.40"):
+        checked_page(page(list(range(9, 30))), 10, 40, 1)  # `from` ignored
+    with pytest.raises(RangeFilterError):
+        checked_page(page([*range(10, 30), 5]), 10, 40, 1)  # out of order at the end
