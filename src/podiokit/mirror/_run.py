@@ -45,6 +45,7 @@ from .._bulk import (
 )
 from ..errors import PodioRateLimitError, PodioResponseError
 from ._errors import MirrorError
+from ._rows import Item, decode_items
 from ._store import MirrorStore
 
 if TYPE_CHECKING:
@@ -89,45 +90,11 @@ class MirrorResult:
         return sum(a.calls for a in self.apps.values())
 
 
-class _Rev(msgspec.Struct):
-    revision: int = 0
-    created_on: str = ""
-
-
-class _FieldId(msgspec.Struct):
-    field_id: int = 0
-
-
-class _Meta(msgspec.Struct):
-    """The keys of an item the run reads; msgspec skips the rest without building it."""
-
-    item_id: int
-    revision: int | None = None
-    current_revision: _Rev | None = None
-    last_event_on: str = ""
-    fields: list[_FieldId] = []
-
-    @property
-    def rev(self) -> int:
-        if self.revision is not None:
-            return self.revision
-        return self.current_revision.revision if self.current_revision else 0
-
-    @property
-    def edited(self) -> str:
-        """When the item was last edited: its latest revision's time (only edits make
-        revisions; `last_event_on` also moves on comments)."""
-        if self.current_revision is not None and self.current_revision.created_on:
-            return self.current_revision.created_on
-        return self.last_event_on
-
-
 class _EditedPage(msgspec.Struct):
     items: list[msgspec.Raw]
     filtered: int = 0
 
 
-_meta = msgspec.json.Decoder(_Meta)
 _edited_page = msgspec.json.Decoder(_EditedPage)
 
 
@@ -204,36 +171,35 @@ class _Run:
 
     # --- writing pages (in a worker thread) -------------------------------------------------
 
-    def write(self, app: _App, raws: Sequence[bytes], *, cursor: str | None = None) -> None:
+    def write(self, app: _App, page: Sequence[Item], *, cursor: str | None = None) -> None:
         """One page: count what is new, changed or already stored, note unknown fields, and
         upsert what changed in ONE transaction (`cursor` advanced in the same one)."""
-        metas = [_meta.decode(r) for r in raws]
         # A first copy into an empty mirror has nothing stored to compare with.
         stored = (
-            {} if app.empty else self.store.stored_revisions(app.app_id, [m.item_id for m in metas])
+            {} if app.empty else self.store.stored_revisions(app.app_id, [i.item_id for i in page])
         )
-        fresh: list[bytes] = []
-        for meta, raw in zip(metas, raws, strict=True):
-            app.seen.add(meta.item_id)
-            had = stored.get(meta.item_id)
-            if had is not None and had >= meta.rev:
-                if meta.item_id not in app.counted:  # an item sent twice counts once
+        fresh: list[Item] = []
+        for item in page:
+            app.seen.add(item.item_id)
+            had = stored.get(item.item_id)
+            if had is not None and had >= item.rev:
+                if item.item_id not in app.counted:  # an item sent twice counts once
                     app.unchanged += 1
-                    app.counted.add(meta.item_id)
+                    app.counted.add(item.item_id)
                 continue
-            app.counted.add(meta.item_id)
+            app.counted.add(item.item_id)
             if had is None:
                 app.created += 1
             else:
                 app.updated += 1
-            fresh.append(bytes(raw))
+            fresh.append(item)
             if not app.unknown_field and any(
-                f.field_id not in app.known_fields for f in meta.fields
+                f.field_id not in app.known_fields for f in item.fields
             ):
                 app.unknown_field = True
         if fresh or cursor is not None:
-            self.store.write_page(app.app_id, fresh, cursor=cursor)
-        self.items += len(raws)
+            self.store.write_items(app.app_id, fresh, cursor=cursor)
+        self.items += len(page)
 
     # --- Podio calls ----------------------------------------------------------------------
 
@@ -272,7 +238,7 @@ class _Run:
         """The time of the app's latest edit now (one call): the cursor of a full copy."""
         body = {"sort_by": "last_edit_on", "sort_desc": True, "limit": 1}
         page = await self.filter(app, body)
-        return _meta.decode(page.items[0]).edited if page.items else None
+        return decode_items(app.app_id, page.items[:1])[0].edited if page.items else None
 
     async def copy(self, app: _App) -> None:
         """Every item, through the bulk engine's ranges (the full copy, and the id listing)."""
@@ -284,7 +250,7 @@ class _Run:
         def write(page: FetchedPage) -> None:
             self.called(app)  # one page, one call
             self.waiting = 0.0
-            self.write(app, page.items)
+            self.write(app, decode_items(app.app_id, page.items))
 
         await copy_ranges(
             {app.app_id: app.session}, ranges, write, concurrency=self.concurrency,
@@ -349,13 +315,12 @@ class _Run:
                 offset = max(0, offset - back)
                 continue
             filtered = page.filtered
-            metas = [_meta.decode(r) for r in page.items]
-            if newest is None and metas:
-                newest = metas[0].edited
-            older = cursor is not None and bool(metas) and metas[-1].edited < cursor
-            last = len(page.items) < self.page_size or older
-            raws = [bytes(r) for r in page.items]
-            await self.db(self.write, app, raws, cursor=newest if last else None)
+            items: list[Item] = await self.db(decode_items, app.app_id, page.items)
+            if newest is None and items:
+                newest = items[0].edited
+            older = cursor is not None and bool(items) and items[-1].edited < cursor
+            last = len(items) < self.page_size or older
+            await self.db(self.write, app, items, cursor=newest if last else None)
             self.progress()
             if last:
                 return

@@ -22,9 +22,11 @@ from sqlalchemy import Connection, Insert, Table, case, delete, func, inspect, s
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
+from ._batch import BatchInsert
 from ._columns import FieldColumns, field_specs, fingerprint, plan_columns, to_datetime
 from ._engine import open_engine
 from ._errors import MirrorError
+from ._rows import Item, RowBuilder, decode_item, decode_items
 from ._schema import app_table, app_table_name, items, metadata, mirror_state
 
 __all__ = ["AppState", "MirrorStore"]
@@ -51,30 +53,6 @@ class AppState:
     updated_at: str | None
 
 
-class _Field(msgspec.Struct):
-    field_id: int
-    values: list[Any] = []
-
-
-class _Head(msgspec.Struct):
-    """What decides whether an item is written at all."""
-
-    item_id: int
-    revision: int = 0
-
-
-class _Item(msgspec.Struct):
-    """The few keys of an item the store reads (msgspec skips the rest without building it)."""
-
-    item_id: int
-    app_item_id: int | None = None
-    title: str | None = None
-    revision: int = 0
-    created_on: str | None = None
-    last_event_on: str | None = None
-    fields: list[_Field] = []
-
-
 @dataclass
 class _Typed:
     """An app's typed table as built, with its upsert statement (compiled once, cached)."""
@@ -83,22 +61,9 @@ class _Typed:
     table: Table
     plans: list[FieldColumns]
     upsert: Insert
-
-    def row(self, item: _Item) -> dict[str, Any]:
-        row: dict[str, Any] = {
-            "item_id": item.item_id,
-            "app_item_id": item.app_item_id,
-            "revision": item.revision,
-            "created_on": to_datetime(item.created_on),
-            "last_event_on": to_datetime(item.last_event_on),
-        }
-        by_id = {f.field_id: f.values for f in item.fields}
-        for plan in self.plans:
-            values = by_id.get(plan.field_id)
-            converted = plan.convert(values) if values else (None,) * len(plan.columns)
-            for column, value in zip(plan.columns, converted, strict=True):
-                row[column.name] = value
-        return row
+    #: The upsert as one driver call per page, and the rows it takes.
+    insert: BatchInsert
+    rows: RowBuilder
 
 
 def _now() -> str:
@@ -108,6 +73,11 @@ def _now() -> str:
 def _check_cursor(cursor: str | None) -> None:
     if cursor is not None and not (isinstance(cursor, str) and _CURSOR.fullmatch(cursor)):
         raise MirrorError(f"cursor {cursor!r} is not a Podio time 'YYYY-MM-DD HH:MM:SS'")
+
+
+def _revision(item: Item) -> int:
+    """The revision the store compares and stores (0 when the item has none)."""
+    return item.revision if item.revision is not None else 0
 
 
 def _chunks(ids: Sequence[int]) -> Iterator[list[int]]:
@@ -130,9 +100,8 @@ class MirrorStore:
         # rather than meeting as "database is locked".
         self._lock: threading.Lock | None = None if self._postgres else threading.Lock()
         self._typed: dict[int, _Typed] = {}
-        self._decoder = msgspec.json.Decoder(_Item)
-        self._head_decoder = msgspec.json.Decoder(_Head)
         self._items_upsert = self._upsert(items, ["item_id"])
+        self._items_insert = BatchInsert(self._engine.dialect, items, self._items_upsert)
         try:
             with self._transaction("open the database") as conn:
                 new = not inspect(conn).has_table(items.name)
@@ -221,21 +190,42 @@ class MirrorStore:
         `items` and `app_<app_id>`, skipping those whose stored revision is not older, and
         advance the state if given; all in ONE transaction. Returns the rows written."""
         _check_cursor(cursor)
-        page = self._heads(app_id, items)
+        return self.write_items(app_id, decode_items(app_id, items), cursor=cursor,
+                                full_done=full_done)  # fmt: skip
+
+    def write_items(
+        self,
+        app_id: int,
+        page: Sequence[Item],
+        *,
+        cursor: str | None = None,
+        full_done: bool | None = None,
+    ) -> int:
+        """`write_page` for items decoded already (`_rows.decode_items`)."""
+        _check_cursor(cursor)
+        # Of one item sent twice, the higher revision (the later one when equal).
+        latest: dict[int, Item] = {}
+        for item in page:
+            seen = latest.get(item.item_id)
+            if seen is None or _revision(seen) <= _revision(item):
+                latest[item.item_id] = item
         with self._transaction("write a page", app_id) as conn:
-            stored = self._revisions(conn, app_id, list(page))
-            # Only the items to write are decoded in full (a page re-read on the overlap
-            # day is mostly skipped).
-            fresh = [
-                (self._decode(text, f"item {n} of the page for app {app_id}"), text)
-                for item_id, (revision, n, text) in page.items()
-                if stored.get(item_id, -1) < revision
-            ]
+            stored = self._revisions(conn, app_id, list(latest))
+            fresh = [i for i in latest.values() if stored.get(i.item_id, -1) < _revision(i)]
             if fresh:
-                conn.execute(self._items_upsert, [self._item_row(app_id, *p) for p in fresh])
                 typed = self._load_typed(conn, app_id)
+                item_rows: list[list[Any]] = []
+                typed_rows: list[list[Any]] = []
+                for item in fresh:
+                    created_on = to_datetime(item.created_on)
+                    last_event_on = to_datetime(item.last_event_on)
+                    item_rows.append([app_id, item.item_id, item.app_item_id, item.title,
+                                      _revision(item), created_on, last_event_on, item.text])  # fmt: skip
+                    if typed is not None:
+                        typed_rows.append(typed.rows.row(item, created_on, last_event_on))
+                self._items_insert.execute(conn, item_rows)
                 if typed is not None:
-                    conn.execute(typed.upsert, [typed.row(item) for item, _ in fresh])
+                    typed.insert.execute(conn, typed_rows)
             if cursor is not None or full_done is not None:
                 self._write_state(conn, app_id, cursor=cursor, full_done=full_done)
         return len(fresh)
@@ -311,41 +301,12 @@ class MirrorStore:
             set_={c.name: insert.excluded[c.name] for c in table.columns if c.name not in keys},
         )
 
-    def _heads(self, app_id: int, page: Sequence[bytes]) -> dict[int, tuple[int, int, str]]:
-        """item_id -> (revision, position in the page, JSON as text); of one item sent
-        twice, the higher revision (the later one when equal)."""
-        heads: dict[int, tuple[int, int, str]] = {}
-        for n, raw in enumerate(page):
-            try:
-                text = str(raw, "utf-8")  # stored as text: what is not UTF-8 is refused here
-                head = self._head_decoder.decode(text)
-            except (TypeError, UnicodeDecodeError, msgspec.DecodeError) as exc:
-                raise MirrorError(
-                    f"item {n} of the page for app {app_id} is not an item's JSON: {exc}"
-                ) from exc
-            seen = heads.get(head.item_id)
-            if seen is None or seen[0] <= head.revision:
-                heads[head.item_id] = (head.revision, n, text)
-        return heads
-
-    def _decode(self, text: str, where: str) -> _Item:
+    @staticmethod
+    def _decode(text: str, where: str) -> Item:
         try:
-            return self._decoder.decode(text)
+            return decode_item(text)
         except msgspec.DecodeError as exc:
             raise MirrorError(f"{where} is not an item's JSON: {exc}") from exc
-
-    @staticmethod
-    def _item_row(app_id: int, item: _Item, text: str) -> dict[str, Any]:
-        return {
-            "app_id": app_id,
-            "item_id": item.item_id,
-            "app_item_id": item.app_item_id,
-            "title": item.title,
-            "revision": item.revision,
-            "created_on": to_datetime(item.created_on),
-            "last_event_on": to_datetime(item.last_event_on),
-            "raw": text,
-        }
 
     def _revisions(self, conn: Connection, app_id: int, item_ids: Sequence[int]) -> dict[int, int]:
         found: dict[int, int] = {}
@@ -361,7 +322,9 @@ class MirrorStore:
     def _build_typed(self, app_id: int, key: str, specs: list[dict[str, Any]]) -> _Typed:
         plans = plan_columns(specs)
         table = app_table(app_id, plans)
-        return _Typed(key, table, plans, self._upsert(table, ["item_id"]))
+        upsert = self._upsert(table, ["item_id"])
+        insert = BatchInsert(self._engine.dialect, table, upsert)
+        return _Typed(key, table, plans, upsert, insert, RowBuilder(plans))
 
     def _load_typed(self, conn: Connection, app_id: int) -> _Typed | None:
         """The app's typed table as the database has it now (another process may have
@@ -396,7 +359,13 @@ class MirrorStore:
             decoded = [
                 self._decode(r.raw, f"stored item {r.item_id} of app {app_id}") for r in rows
             ]
-            conn.execute(typed.table.insert(), [typed.row(item) for item in decoded])
+            typed.insert.execute(
+                conn,
+                [
+                    typed.rows.row(i, to_datetime(i.created_on), to_datetime(i.last_event_on))
+                    for i in decoded
+                ],
+            )
             after = int(rows[-1].item_id)
 
     def _write_state(
