@@ -177,18 +177,17 @@ class RowBuilder:
         row: list[Any] = [None] * self._width
         row[:5] = (item.item_id, item.app_item_id, item.revision or 0, created_on, last_event_on)
         fields = self._fields
-        # The last of a field sent twice counts, as in a dict of the item's fields.
-        for field_id, raw in {f.field_id: f.values for f in item.fields}.items():
-            known = fields.get(field_id)
+        for field in item.fields:
+            known = fields.get(field.field_id)
             if known is None:
                 continue
             convert, at, width, decoder = known
-            values = _values(decoder, raw)
-            if values:
-                converted = convert(values)
-                if len(converted) != width:  # a slice assignment would resize the row
-                    raise ValueError(f"field {field_id}: {len(converted)} values, {width} columns")
-                row[at : at + width] = converted
+            values = _values(decoder, field.values)
+            # A field sent twice: the last one counts (its columns are set again, even to None).
+            converted = convert(values) if values else (None,) * width
+            if len(converted) != width:  # a slice assignment would resize the row
+                raise ValueError(f"field {field.field_id}: {len(converted)} values, {width} columns")
+            row[at : at + width] = converted
         return row
 
 
