@@ -186,7 +186,9 @@ class RowBuilder:
             # A field sent twice: the last one counts (its columns are set again, even to None).
             converted = convert(values) if values else (None,) * width
             if len(converted) != width:  # a slice assignment would resize the row
-                raise ValueError(f"field {field.field_id}: {len(converted)} values, {width} columns")
+                raise ValueError(
+                    f"field {field.field_id}: {len(converted)} values, {width} columns"
+                )
             row[at : at + width] = converted
         return row
 

@@ -46,7 +46,7 @@ from .._bulk import (
 from ..errors import PodioRateLimitError, PodioResponseError
 from ._errors import MirrorError
 from ._rows import Item, decode_items
-from ._store import MirrorStore
+from ._store import MirrorStore, PreparedPage
 
 if TYPE_CHECKING:
     from .._client import Podio
@@ -174,6 +174,14 @@ class _Run:
     def write(self, app: _App, page: Sequence[Item], *, cursor: str | None = None) -> None:
         """One page: count what is new, changed or already stored, note unknown fields, and
         upsert what changed in ONE transaction (`cursor` advanced in the same one)."""
+        fresh = self.sort(app, page)
+        if fresh or cursor is not None:
+            self.store.write_items(app.app_id, fresh, cursor=cursor)
+        self.items += len(page)
+
+    def sort(self, app: _App, page: Sequence[Item]) -> list[Item]:
+        """Count a page's items as new, changed or already stored (each item once a run);
+        the new and changed ones, to write."""
         # A first copy into an empty mirror has nothing stored to compare with.
         stored = (
             {} if app.empty else self.store.stored_revisions(app.app_id, [i.item_id for i in page])
@@ -197,9 +205,7 @@ class _Run:
                 f.field_id not in app.known_fields for f in item.fields
             ):
                 app.unknown_field = True
-        if fresh or cursor is not None:
-            self.store.write_items(app.app_id, fresh, cursor=cursor)
-        self.items += len(page)
+        return fresh
 
     # --- Podio calls ----------------------------------------------------------------------
 
@@ -247,14 +253,24 @@ class _Run:
         self.total += count
         ranges = plan_ranges(app.app_id, count, highest, self.page_size)
 
-        def write(page: FetchedPage) -> None:
+        def prepare(page: FetchedPage) -> tuple[int, PreparedPage]:
+            # A worker thread of its own: this page's rows are built while the page before
+            # it is written (copy_ranges' `prepare`).
             self.called(app)  # one page, one call
             self.waiting = 0.0
-            self.write(app, decode_items(app.app_id, page.items))
+            items = decode_items(app.app_id, page.items)
+            return len(items), self.store.prepare_items(app.app_id, self.sort(app, items))
+
+        def write(page: FetchedPage) -> None:
+            count, prepared = page.prepared
+            if prepared.items:
+                self.store.write_prepared(prepared)
+            self.items += count
 
         await copy_ranges(
             {app.app_id: app.session}, ranges, write, concurrency=self.concurrency,
             page_size=self.page_size, on_written=self.progress, on_wait=self.on_wait,
+            prepare=prepare,
         )  # fmt: skip
 
     async def delete_missing(self, app: _App) -> None:

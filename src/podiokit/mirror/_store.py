@@ -29,7 +29,7 @@ from ._errors import MirrorError
 from ._rows import Item, RowBuilder, decode_item, decode_items
 from ._schema import app_table, app_table_name, items, metadata, mirror_state
 
-__all__ = ["AppState", "MirrorStore"]
+__all__ = ["AppState", "MirrorStore", "PreparedPage"]
 
 _CURSOR = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
 #: Ids per `IN (...)`: below SQLite's oldest limit of 999 bound parameters.
@@ -64,6 +64,18 @@ class _Typed:
     #: The upsert as one driver call per page, and the rows it takes.
     insert: BatchInsert
     rows: RowBuilder
+
+
+@dataclass
+class PreparedPage:
+    """A page's rows as `MirrorStore.prepare_items` built them (each row a list in its
+    table's column order; `typed_key`: the typed table they were built for)."""
+
+    app_id: int
+    items: list[Item]
+    item_rows: list[list[Any]]
+    typed_key: str | None
+    typed_rows: list[list[Any]]
 
 
 def _now() -> str:
@@ -203,28 +215,60 @@ class MirrorStore:
     ) -> int:
         """`write_page` for items decoded already (`_rows.decode_items`)."""
         _check_cursor(cursor)
+        return self.write_prepared(self.prepare_items(app_id, page), cursor=cursor,
+                                   full_done=full_done)  # fmt: skip
+
+    def prepare_items(self, app_id: int, page: Sequence[Item]) -> PreparedPage:
+        """The rows of a page, built without the database (for the typed table as this
+        store last saw it): `write_prepared` writes them. The mirror builds a page's rows
+        while the page before it is being written."""
         # Of one item sent twice, the higher revision (the later one when equal).
         latest: dict[int, Item] = {}
         for item in page:
             seen = latest.get(item.item_id)
             if seen is None or _revision(seen) <= _revision(item):
                 latest[item.item_id] = item
+        items = list(latest.values())
+        typed = self._typed.get(app_id)
+        item_rows: list[list[Any]] = []
+        typed_rows: list[list[Any]] = []
+        for item in items:
+            created_on = to_datetime(item.created_on)
+            last_event_on = to_datetime(item.last_event_on)
+            item_rows.append([app_id, item.item_id, item.app_item_id, item.title,
+                              _revision(item), created_on, last_event_on, item.text])  # fmt: skip
+            if typed is not None:
+                typed_rows.append(typed.rows.row(item, created_on, last_event_on))
+        return PreparedPage(app_id, items, item_rows, typed.key if typed else None, typed_rows)
+
+    def write_prepared(
+        self, page: PreparedPage, *, cursor: str | None = None, full_done: bool | None = None
+    ) -> int:
+        """Write the rows `prepare_items` built, skipping items whose stored revision is not
+        older, and advance the state if given; all in ONE transaction. Returns the rows
+        written."""
+        _check_cursor(cursor)
+        app_id = page.app_id
         with self._transaction("write a page", app_id) as conn:
-            stored = self._revisions(conn, app_id, list(latest))
-            fresh = [i for i in latest.values() if stored.get(i.item_id, -1) < _revision(i)]
+            stored = self._revisions(conn, app_id, [i.item_id for i in page.items])
+            fresh = [
+                n for n, i in enumerate(page.items) if stored.get(i.item_id, -1) < _revision(i)
+            ]
             if fresh:
+                self._items_insert.execute(conn, [page.item_rows[n] for n in fresh])
                 typed = self._load_typed(conn, app_id)
-                item_rows: list[list[Any]] = []
-                typed_rows: list[list[Any]] = []
-                for item in fresh:
-                    created_on = to_datetime(item.created_on)
-                    last_event_on = to_datetime(item.last_event_on)
-                    item_rows.append([app_id, item.item_id, item.app_item_id, item.title,
-                                      _revision(item), created_on, last_event_on, item.text])  # fmt: skip
-                    if typed is not None:
-                        typed_rows.append(typed.rows.row(item, created_on, last_event_on))
-                self._items_insert.execute(conn, item_rows)
                 if typed is not None:
+                    if typed.key == page.typed_key:
+                        typed_rows = [page.typed_rows[n] for n in fresh]
+                    else:  # built or rebuilt since the rows were: build them again
+                        typed_rows = [
+                            typed.rows.row(
+                                item,
+                                to_datetime(item.created_on),
+                                to_datetime(item.last_event_on),
+                            )
+                            for item in (page.items[n] for n in fresh)
+                        ]
                     typed.insert.execute(conn, typed_rows)
             if cursor is not None or full_done is not None:
                 self._write_state(conn, app_id, cursor=cursor, full_done=full_done)
