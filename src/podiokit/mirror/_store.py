@@ -355,12 +355,15 @@ class MirrorStore:
     def _revisions(self, conn: Connection, app_id: int, item_ids: Sequence[int]) -> dict[int, int]:
         found: dict[int, int] = {}
         for chunk in _chunks(list(item_ids)):
+            # By the primary key alone: with `app_id = ?` in the query, SQLite takes the
+            # app_id index and reads every stored item of the app for each page, which
+            # made a full copy quadratic. The app is checked here instead.
             rows = conn.execute(
-                select(items.c.item_id, items.c.revision).where(
-                    items.c.app_id == app_id, items.c.item_id.in_(chunk)
+                select(items.c.item_id, items.c.revision, items.c.app_id).where(
+                    items.c.item_id.in_(chunk)
                 )
             )
-            found.update((int(i), int(r)) for i, r in rows)
+            found.update((int(i), int(r)) for i, r, a in rows if a == app_id)
         return found
 
     def _build_typed(self, app_id: int, key: str, specs: list[dict[str, Any]]) -> _Typed:
