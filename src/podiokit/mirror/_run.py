@@ -35,6 +35,7 @@ from .._bulk import (
     MAX_PAGE_SIZE,
     ExportProgress,
     FetchedPage,
+    PageBuffers,
     calls_left,
     checked_args,
     copy_ranges,
@@ -143,6 +144,12 @@ class _Run:
     total: int = 0
     calls: int = 0
     waiting: float = 0.0
+    #: Page bodies are read into these (no page faults for fresh memory on every page):
+    #: pages being fetched, one queued, one being prepared.
+    buffers: PageBuffers = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.buffers = PageBuffers(keep=self.concurrency + 2)
 
     async def db(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         return await to_thread.run_sync(partial(func, *args, **kwargs))
@@ -270,7 +277,7 @@ class _Run:
         await copy_ranges(
             {app.app_id: app.session}, ranges, write, concurrency=self.concurrency,
             page_size=self.page_size, on_written=self.progress, on_wait=self.on_wait,
-            prepare=prepare,
+            prepare=prepare, buffers=self.buffers,
         )  # fmt: skip
 
     async def delete_missing(self, app: _App) -> None:
