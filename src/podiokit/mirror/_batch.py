@@ -25,6 +25,10 @@ class BatchInsert:
     __slots__ = ("_named", "_order", "_processors", "_sql")
 
     def __init__(self, dialect: Dialect, table: Table, statement: Insert) -> None:
+        if dialect.driver == "psycopg" and dialect.paramstyle != "format":
+            # psycopg takes %s as well as %(name)s: tuples are cheaper to pass than a dict
+            # per row (the engine's own dialect is left as it is).
+            dialect = type(dialect)(paramstyle="format")
         compiled = statement.compile(dialect=dialect)
         self._sql = compiled.string
         columns = [c.name for c in table.columns]
