@@ -158,6 +158,57 @@ def values_decoder(field_type: str) -> msgspec.json.Decoder[Any]:
     return _PRUNED.get(field_type, _FULL)
 
 
+class _Slot:
+    """One field's columns in a typed row, and the values already converted (by their
+    JSON) while that pays: fields such as a category, a reference or a contact repeat a
+    few values over thousands of items, and the same JSON always converts to the same
+    columns. A field whose values hardly repeat (a title, a note) stops being remembered
+    after `_TRIAL` items; at most `_KEEP` values are kept per field."""
+
+    __slots__ = ("at", "cache", "convert", "decoder", "field_id", "misses", "width")
+
+    def __init__(self, plan: FieldColumns, at: int) -> None:
+        self.field_id = plan.field_id
+        self.convert = plan.convert
+        self.decoder = values_decoder(plan.type)
+        self.at = at
+        self.width = len(plan.columns)
+        self.cache: dict[bytes, tuple[Any, ...]] | None = {}
+        self.misses = 0
+
+    def columns(self, raw: msgspec.Raw) -> tuple[Any, ...] | list[Any]:
+        cache = self.cache
+        if cache is None:
+            return self._convert(raw)
+        key = bytes(raw)
+        found = cache.get(key)
+        if found is not None:
+            return found
+        converted = tuple(self._convert(raw))
+        self.misses += 1
+        if self.misses == _TRIAL and len(cache) > _TRIAL // 2:
+            self.cache = None  # mostly distinct values: remembering them costs more
+        elif len(cache) < _KEEP:
+            cache[key] = converted
+        return converted
+
+    def _convert(self, raw: msgspec.Raw) -> tuple[Any, ...] | list[Any]:
+        values = _values(self.decoder, raw)
+        # No values: every column None (and a field sent twice: the last one counts).
+        converted = self.convert(values) if values else (None,) * self.width
+        if len(converted) != self.width:  # a slice assignment would resize the row
+            raise ValueError(
+                f"field {self.field_id}: {len(converted)} values, {self.width} columns"
+            )
+        return converted
+
+
+#: Items a field's values are remembered for before it is judged (see `_Slot`).
+_TRIAL = 256
+#: Converted values remembered per field at most.
+_KEEP = 1024
+
+
 class RowBuilder:
     """The typed row of an item for one app's columns (`plans`): a list in the typed
     table's column order (`_schema.app_table`: the fixed columns, then each field's)."""
@@ -165,11 +216,10 @@ class RowBuilder:
     __slots__ = ("_fields", "_width")
 
     def __init__(self, plans: Sequence[FieldColumns]) -> None:
-        # field_id -> (converter, first column's position, column count, values decoder)
-        self._fields: dict[int, tuple[Any, int, int, msgspec.json.Decoder[Any]]] = {}
+        self._fields: dict[int, _Slot] = {}
         at = len(FIXED_COLUMNS)
         for p in plans:
-            self._fields[p.field_id] = (p.convert, at, len(p.columns), values_decoder(p.type))
+            self._fields[p.field_id] = _Slot(p, at)
             at += len(p.columns)
         self._width = at
 
@@ -179,17 +229,9 @@ class RowBuilder:
         fields = self._fields
         for field in item.fields:
             known = fields.get(field.field_id)
-            if known is None:
-                continue
-            convert, at, width, decoder = known
-            values = _values(decoder, field.values)
-            # A field sent twice: the last one counts (its columns are set again, even to None).
-            converted = convert(values) if values else (None,) * width
-            if len(converted) != width:  # a slice assignment would resize the row
-                raise ValueError(
-                    f"field {field.field_id}: {len(converted)} values, {width} columns"
-                )
-            row[at : at + width] = converted
+            if known is not None:
+                at = known.at
+                row[at : at + known.width] = known.columns(field.values)
         return row
 
 
