@@ -50,6 +50,9 @@ items = Table(
     # The item's JSON exactly as Podio sent it (text, not JSON/JSONB, which would re-encode).
     Column("raw", Text, nullable=False),
     Index("ix_items_app_id", "app_id"),
+    # Covers the search for deleted items (mirror/_deletions.py): an app's items by creation
+    # day and id, read without touching the rows (each holds an item's whole JSON).
+    Index("ix_items_app_created", "app_id", "created_on", "app_item_id", "item_id"),
 )
 
 mirror_state = Table(

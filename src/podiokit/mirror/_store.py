@@ -14,7 +14,7 @@ import threading
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any
 
 import msgspec
@@ -118,6 +118,9 @@ class MirrorStore:
             with self._transaction("open the database") as conn:
                 new = not inspect(conn).has_table(items.name)
                 metadata.create_all(conn)
+                if not new:  # an index added since the database was made
+                    for index in items.indexes:
+                        index.create(conn, checkfirst=True)
                 if new and self._postgres:
                     self._compress_raw(conn)
         except BaseException:
@@ -156,6 +159,22 @@ class MirrorStore:
         with self._transaction("count items", app_id) as conn:
             query = select(func.count()).select_from(items).where(items.c.app_id == app_id)
             return int(conn.execute(query).scalar_one())
+
+    def created_index(self, app_id: int) -> list[tuple[date | None, int, int]]:
+        """(creation day, app_item_id, item_id) of every stored item of the app, by day then
+        app_item_id (the day is None where no creation time is stored)."""
+        with self._transaction("list item ids", app_id) as conn:
+            rows = conn.execute(
+                select(items.c.created_on, items.c.app_item_id, items.c.item_id).where(
+                    items.c.app_id == app_id
+                )
+            ).all()
+        found = [
+            (c.date() if c is not None else None, int(a) if a is not None else 0, int(i))
+            for c, a, i in rows
+        ]
+        found.sort(key=lambda row: (row[0] or date.min, row[1]))
+        return found
 
     def item_ids(self, app_id: int) -> set[int]:
         with self._transaction("list item ids", app_id) as conn:
