@@ -48,3 +48,6 @@ TOKEN_EXPIRY_SKEW = 60.0
 
 #: The largest page Podio serves for an item filter (and the exporter asks for).
 MAX_PAGE_SIZE = 500
+#: Pages an iteration over a listing fetches ahead of the one being read
+#: (`AsyncPage.prefetch`; benchmarks/bench_iterate.py).
+PREFETCH_PAGES = 1
