@@ -10,12 +10,14 @@ in rounds (the order shuffled each round; the first round warms up and is left o
   the page object's default prefetch (one page ahead);
 * `typed, no prefetch`: the same with `prefetch=0` (one page at a time, as before).
 
-The consumer does `--work` µs of CPU per item (0: it only counts). Reported: wall seconds
+The consumer does `--work` µs of CPU per item (0: it only counts); `--latency` ms are added
+by the emulator to every answer (Podio takes far longer than the emulator to answer a page:
+what prefetch hides). Reported: wall seconds
 per run (median of the rounds), items per second, and the median of the per-round ratios to
 raw. The script exits 1 when typed exceeds `--target` (1.2x raw).
 
 Usage: `python benchmarks/bench_iterate.py [--items 20000] [--rounds 5] [--work 0]
-[--target 1.2]`
+[--latency 0] [--target 1.2]`
 """
 
 from __future__ import annotations
@@ -43,9 +45,9 @@ def _pin(cpu: int) -> list[str]:
     return []
 
 
-def _start_emulator(items: int) -> tuple[subprocess.Popen[str], dict[str, Any]]:
+def _start_emulator(items: int, latency: float) -> tuple[subprocess.Popen[str], dict[str, Any]]:
     argv = [*_pin(1), sys.executable, "-m", "podiokit.cli", "emulator", "--port", "0",
-            "--items", str(items), "--rate-limit", "10000000"]  # fmt: skip
+            "--items", str(items), "--rate-limit", "10000000", "--latency", str(latency)]  # fmt: skip
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     line = proc.stdout.readline()
@@ -125,18 +127,21 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--work", type=float, default=0.0, help="consumer CPU µs per item")
     parser.add_argument("--target", type=float, default=1.2, help="max typed/raw wall ratio")
+    parser.add_argument(
+        "--latency", type=float, default=0.0, help="ms the emulator adds to every answer"
+    )
     args = parser.parse_args()
     if _pin(0):
         os.sched_setaffinity(0, {0})
-    proc, creds = _start_emulator(args.items)
+    proc, creds = _start_emulator(args.items, args.latency)
     try:
         results = anyio.run(_bench, creds, args)
     finally:
         proc.terminate()
         proc.wait()
     raw = results["raw"]
-    print(f"{args.items:,} items, pages of 500, consumer {args.work:g} µs/item; "
-          f"median of {args.rounds} rounds")  # fmt: skip
+    print(f"{args.items:,} items, pages of 500, consumer {args.work:g} µs/item, emulator "
+          f"latency {args.latency:g} ms; median of {args.rounds} rounds")  # fmt: skip
     print("| iteration | wall s | items/s | vs raw |")
     print("|---|---|---|---|")
     failed = False

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import sys
-from collections.abc import Awaitable, Callable, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Hashable, Sequence
 from functools import partial
 from typing import Any, Generic, TypeVar
 
@@ -70,11 +70,11 @@ class Ahead(Generic[Key, T]):
         calls already started for them are kept, others are cancelled, missing ones
         started."""
         kept: list[tuple[Key, _Job[T]]] = []
-        for n, (key, job) in enumerate(self._jobs):
+        for n, (key, old) in enumerate(self._jobs):
             if n < len(keys) and keys[n] == key and len(kept) == n:
-                kept.append((key, job))
+                kept.append((key, old))
             else:
-                job.scope.cancel()
+                old.scope.cancel()
         for key in keys[len(kept) :]:
             job: _Job[T] = _Job()
             _spawn(job.run, partial(self._call, key))
@@ -86,8 +86,9 @@ class Ahead(Generic[Key, T]):
         its error, if it failed."""
         if not self._jobs or self._jobs[0][0] != key:
             self.keep([key])
-        _, job = self._jobs.pop(0)
-        await job.done.wait()
+        _, job = self._jobs[0]
+        await job.done.wait()  # cancelled here, the job stays for `close` to cancel
+        self._jobs.pop(0)
         if job.error is not None:
             error, job.error = job.error, None
             raise error
@@ -106,7 +107,9 @@ class Ahead(Generic[Key, T]):
                 await job.done.wait()
 
 
-def _spawn(run: Callable[[Any], Awaitable[None]], call: Callable[[], Awaitable[Any]]) -> None:
+def _spawn(
+    run: Callable[[Any], Coroutine[Any, Any, None]], call: Callable[[], Awaitable[Any]]
+) -> None:
     """Start `run(call)` as a task of the running event loop (asyncio or trio), in a copy of
     the current context, outside the caller's cancel scopes."""
     trio = sys.modules.get("trio")
@@ -118,6 +121,6 @@ def _spawn(run: Callable[[Any], Awaitable[None]], call: Callable[[], Awaitable[A
         else:
             trio.lowlevel.spawn_system_task(run, call, context=contextvars.copy_context())
             return
-    task = asyncio.get_running_loop().create_task(run(call))
+    task: asyncio.Task[None] = asyncio.get_running_loop().create_task(run(call))
     _running.add(task)
     task.add_done_callback(_running.discard)

@@ -32,7 +32,7 @@ from collections.abc import (
     Sequence,
 )
 from contextlib import suppress
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import anyio.lowlevel
 
@@ -42,6 +42,7 @@ from ._defaults import PREFETCH_PAGES
 __all__ = ["AsyncPage", "SyncPage"]
 
 PageT = TypeVar("PageT")
+_T = TypeVar("_T")
 ItemT = TypeVar("ItemT")
 
 
@@ -239,7 +240,7 @@ class SyncPage(Generic[PageT, ItemT]):
 
     def __init__(
         self,
-        run: Callable[[Coroutine[Any, Any, PageT]], PageT],
+        run: _Runner,
         source: AsyncPage[PageT, ItemT],
         *,
         total: Callable[[PageT], int | None] | None = None,
@@ -313,7 +314,13 @@ class SyncPage(Generic[PageT, ItemT]):
         )
 
 
-async def _as_coroutine(awaitable: Awaitable[PageT]) -> PageT:
+class _Runner(Protocol):
+    """Runs a coroutine on the sync client's event loop and returns its result."""
+
+    def __call__(self, coro: Coroutine[Any, Any, _T], /) -> _T: ...
+
+
+async def _as_coroutine(awaitable: Awaitable[_T]) -> _T:
     return await awaitable
 
 

@@ -28,7 +28,8 @@ class BatchInsert:
         if dialect.driver == "psycopg" and dialect.paramstyle != "format":
             # psycopg takes %s as well as %(name)s: tuples are cheaper to pass than a dict
             # per row (the engine's own dialect is left as it is).
-            dialect = type(dialect)(paramstyle="format")
+            positional: Any = type(dialect)
+            dialect = positional(paramstyle="format")
         compiled = statement.compile(dialect=dialect)
         self._sql = compiled.string
         columns = [c.name for c in table.columns]
