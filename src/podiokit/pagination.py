@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from collections.abc import (
     AsyncGenerator,
-    AsyncIterator,
     Awaitable,
     Callable,
     Coroutine,
@@ -110,10 +109,10 @@ class AsyncPage(Generic[PageT, ItemT]):
         # One page, exactly as the caller asked (Podio's defaults for what they left out).
         return self._fetch(self._offset, self._limit).__await__()
 
-    def __aiter__(self) -> AsyncIterator[ItemT]:
+    def __aiter__(self) -> AsyncGenerator[ItemT, None]:
         return self._iterate()
 
-    async def _iterate(self) -> AsyncIterator[ItemT]:
+    async def _iterate(self) -> AsyncGenerator[ItemT, None]:
         pages = self._pages()
         try:
             async for elements, _ in pages:

@@ -11,6 +11,7 @@ still a SQLAlchemy error (`MirrorStore._transaction` names it).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Dialect, Insert, Table
@@ -49,7 +50,7 @@ class BatchInsert:
             type_ = table.c[name].type
             process = type_.dialect_impl(dialect).bind_processor(dialect)
             if process is not None:
-                processors.append((n, process))
+                processors.append((n, _quicker(process)))
         self._processors = tuple(processors)
 
     def execute(self, conn: Connection, rows: Sequence[list[Any]]) -> None:
@@ -71,3 +72,39 @@ class BatchInsert:
         else:
             params = [tuple(values) for values in params]
         conn.exec_driver_sql(self._sql, params)
+
+
+def _quicker(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """`process`, or the same in one C call where it writes dates and times as ISO text.
+
+    SQLite keeps times as text; SQLAlchemy's processor formats each value in Python (four
+    per item and more in the typed table). When the processor gives the text `isoformat`
+    gives, a plain datetime (no zone, no microseconds) or date is written with `isoformat`
+    instead; any other value still goes through `process`."""
+    try:
+        as_datetime = process(_PROBE_DATETIME) == _PROBE_DATETIME.isoformat(" ")
+    except (TypeError, ValueError, AttributeError):
+        as_datetime = False
+    if as_datetime:
+
+        def datetime_text(value: Any) -> Any:
+            if type(value) is datetime and not value.microsecond and value.tzinfo is None:
+                return value.isoformat(" ")
+            return process(value)
+
+        return datetime_text
+    try:
+        as_date = process(_PROBE_DATE) == _PROBE_DATE.isoformat()
+    except (TypeError, ValueError, AttributeError):
+        as_date = False
+    if as_date:
+
+        def date_text(value: Any) -> Any:
+            return value.isoformat() if type(value) is date else process(value)
+
+        return date_text
+    return process
+
+
+_PROBE_DATETIME = datetime(2024, 1, 2, 3, 4, 5)
+_PROBE_DATE = date(2024, 1, 2)

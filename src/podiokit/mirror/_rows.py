@@ -162,10 +162,10 @@ class _Slot:
     """One field's columns in a typed row, and the values already converted (by their
     JSON) while that pays: fields such as a category, a reference or a contact repeat a
     few values over thousands of items, and the same JSON always converts to the same
-    columns. A field whose values hardly repeat (a title, a note) stops being remembered
-    after `_TRIAL` items; at most `_KEEP` values are kept per field."""
+    columns. A field whose values mostly do not repeat (a title, a note) stops being
+    remembered once `_TRIAL` values have been looked up; at most `_KEEP` are kept per field."""
 
-    __slots__ = ("at", "cache", "convert", "decoder", "field_id", "misses", "width")
+    __slots__ = ("at", "cache", "convert", "decoder", "field_id", "lookups", "misses", "width")
 
     def __init__(self, plan: FieldColumns, at: int) -> None:
         self.field_id = plan.field_id
@@ -174,7 +174,7 @@ class _Slot:
         self.at = at
         self.width = len(plan.columns)
         self.cache: dict[bytes, tuple[Any, ...]] | None = {}
-        self.misses = 0
+        self.lookups = self.misses = 0
 
     def columns(self, raw: msgspec.Raw) -> tuple[Any, ...] | list[Any]:
         cache = self.cache
@@ -182,13 +182,14 @@ class _Slot:
             return self._convert(raw)
         key = bytes(raw)
         found = cache.get(key)
+        self.lookups += 1
+        if self.lookups == _TRIAL and self.misses + (found is None) > _TRIAL // 2:
+            self.cache = None  # mostly new values: remembering them costs more than it saves
         if found is not None:
             return found
-        converted = tuple(self._convert(raw))
         self.misses += 1
-        if self.misses == _TRIAL and len(cache) > _TRIAL // 2:
-            self.cache = None  # mostly distinct values: remembering them costs more
-        elif len(cache) < _KEEP:
+        converted = tuple(self._convert(raw))
+        if self.cache is not None and len(cache) < _KEEP:
             cache[key] = converted
         return converted
 
@@ -203,7 +204,7 @@ class _Slot:
         return converted
 
 
-#: Items a field's values are remembered for before it is judged (see `_Slot`).
+#: Values a field looks up before it is judged (see `_Slot`).
 _TRIAL = 256
 #: Converted values remembered per field at most.
 _KEEP = 1024
@@ -216,10 +217,12 @@ class RowBuilder:
     __slots__ = ("_fields", "_width")
 
     def __init__(self, plans: Sequence[FieldColumns]) -> None:
-        self._fields: dict[int, _Slot] = {}
+        # A field id has one plan; an app whose fields share an id (seen in a doctored
+        # sample, never from Podio) gets every plan of that id filled from its values.
+        self._fields: dict[int, tuple[_Slot, ...]] = {}
         at = len(FIXED_COLUMNS)
         for p in plans:
-            self._fields[p.field_id] = _Slot(p, at)
+            self._fields[p.field_id] = (*self._fields.get(p.field_id, ()), _Slot(p, at))
             at += len(p.columns)
         self._width = at
 
@@ -228,10 +231,10 @@ class RowBuilder:
         row[:5] = (item.item_id, item.app_item_id, item.revision or 0, created_on, last_event_on)
         fields = self._fields
         for field in item.fields:
-            known = fields.get(field.field_id)
-            if known is not None:
-                at = known.at
-                row[at : at + known.width] = known.columns(field.values)
+            # A field sent twice: the last one counts (its columns are set again).
+            for slot in fields.get(field.field_id, ()):
+                at = slot.at
+                row[at : at + slot.width] = slot.columns(field.values)
         return row
 
 

@@ -2,16 +2,19 @@
 
 First run of an app: GET /app/{id} (the typed table's fields), one call for the latest edit
 (the cursor), then the full copy through the bulk engine the exporter uses (`copy_ranges`: its
-ranges, pages of 500, concurrency, rate-limit waits), one `write_page` transaction per page,
-and only then `full_done`. A crash mid-copy leaves `full_done` False: the next run copies
-again, upserting.
+ranges, pages of 500, concurrency, rate-limit waits), each page's rows built in one worker
+thread (`prepare`) while the page before is written in another, one `write_prepared`
+transaction per page, and only then `full_done`. A crash mid-copy leaves `full_done` False:
+the next run copies again, upserting.
 
 Later runs: GET /item/app/{id}/count (1 call), then `items.filter` on `last_edit_on` from the
 cursor's day minus one day (Podio filters dates by day), newest edit first, pages of 500,
 stopping at the first page that reaches edits older than the cursor. Revisions already stored
-are skipped. Only when Podio's count and the mirror's disagree after that are the ids listed
-(the exporter's ranges again: behaviour.md documents no lighter view of a filter page), and
-what Podio no longer has is deleted. A run with no change costs 2 calls per app.
+are skipped. Only when Podio's count and the mirror's disagree after that are deleted items
+looked for: counts of windows of creation days, bisected where they differ, and listings of
+the smallest windows (_deletions.py); or, when that would cost more or does not add up, the
+ids of every item listed through the exporter's ranges. What Podio no longer has is deleted.
+A run with no change costs 2 calls per app.
 
 The cursor is the latest edit time Podio had when the run began (the newest item's
 `current_revision.created_on`, read before anything else): every later edit carries a time at

@@ -18,7 +18,17 @@ from datetime import date, datetime, timezone
 from typing import Any
 
 import msgspec
-from sqlalchemy import Connection, Insert, Table, case, delete, func, inspect, select
+from sqlalchemy import (
+    Connection,
+    Insert,
+    Table,
+    bindparam,
+    case,
+    delete,
+    func,
+    inspect,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -36,6 +46,11 @@ _CURSOR = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
 _CHUNK = 900
 #: Items decoded and written per batch when a typed table is refilled from items.raw.
 _REFILL_BATCH = 1000
+#: Stored revisions by item id: one statement (its ids expanded when run), compiled once
+#: rather than with a bound value per id for every page.
+_REVISIONS = select(items.c.item_id, items.c.revision, items.c.app_id).where(
+    items.c.item_id.in_(bindparam("ids", expanding=True))
+)
 
 
 @dataclass
@@ -377,11 +392,7 @@ class MirrorStore:
             # By the primary key alone: with `app_id = ?` in the query, SQLite takes the
             # app_id index and reads every stored item of the app for each page, which
             # made a full copy quadratic. The app is checked here instead.
-            rows = conn.execute(
-                select(items.c.item_id, items.c.revision, items.c.app_id).where(
-                    items.c.item_id.in_(chunk)
-                )
-            )
+            rows = conn.execute(_REVISIONS, {"ids": chunk})
             found.update((int(i), int(r)) for i, r, a in rows if a == app_id)
         return found
 
