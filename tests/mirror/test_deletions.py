@@ -57,11 +57,16 @@ class ListPodio:
 
 
 async def search(
-    stored: list[Stored], podio: ListPodio, *, expected: int = 1, today: date = TODAY
+    stored: list[Stored],
+    podio: ListPodio,
+    *,
+    expected: int = 1,
+    today: date = TODAY,
+    concurrency: int = 1,
 ) -> Search:
     found = await find_deleted(
         stored, today=today, count=podio.count, listing=podio.listing, page_size=PAGE,
-        expected=expected,
+        expected=expected, concurrency=concurrency,
     )  # fmt: skip
     # The search reports the calls it made, each of them.
     assert (found.counts, found.listings) == (podio.counts, podio.listings)
@@ -86,6 +91,15 @@ async def test_finds_exactly_the_deleted_items_in_few_calls(n: int, d: int) -> N
     assert found.counts <= d * math.ceil(math.log2(n / PAGE)) + 1
     # Listing calls come from the budget of 250 an hour, counts from the 1,000 one.
     assert found.listings + found.counts / 4 < full
+
+
+async def test_windows_searched_at_once_cost_the_same_calls() -> None:
+    stored = made(100_000)
+    gone = {i for _, _, i in random.Random(7).sample(stored, 30)}
+    one = await search(stored, ListPodio(minus(stored, gone)), expected=30)
+    four = await search(stored, ListPodio(minus(stored, gone)), expected=30, concurrency=4)
+    assert one.deleted == four.deleted == gone
+    assert (one.counts, one.listings) == (four.counts, four.listings)
 
 
 async def test_nothing_deleted_costs_one_count() -> None:

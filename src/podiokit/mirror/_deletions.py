@@ -27,7 +27,9 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from functools import lru_cache
+from functools import lru_cache, partial
+
+from .._bulk import run_all
 
 __all__ = ["Search", "find_deleted"]
 
@@ -67,11 +69,13 @@ async def find_deleted(
     listing: Listing,
     page_size: int,
     expected: int = 1,
+    concurrency: int = 1,
 ) -> Search:
     """The stored items (`stored`, every item of the app the mirror holds) that Podio no
     longer has, `today` being the current UTC day. `expected`: about how many (the
     mirror's count less Podio's): when listing every item costs less than searching for
-    that many, no call is made and the answer is the full listing."""
+    that many, no call is made and the answer is the full listing. `concurrency`: windows
+    searched at once."""
     search = Search()
     if not stored or any(day is None for day, _, _ in stored):
         return search  # nothing stored, or an item without a creation time: list them all
@@ -86,7 +90,9 @@ async def find_deleted(
         todo = await _root(search, days, tail, count, page_size) if tail else []
         if tail < len(stored):
             deleted |= await _list(search, stored, tail, len(stored), listing, None)
-        await _bisect(search, stored, days, tail, todo, count, listing, page_size, deleted)
+        await _bisect(
+            search, stored, days, tail, todo, count, listing, page_size, deleted, concurrency
+        )
     except _Inconsistent:
         return search
     search.deleted = deleted
@@ -117,21 +123,24 @@ async def _bisect(
     listing: Listing,
     page_size: int,
     deleted: set[int],
+    concurrency: int,
 ) -> None:
     """Search the windows in `todo`, each (first day, last day, Podio's count), over
-    `stored[:end]`."""
-    while todo:
-        lo_day, hi_day, podio = todo.pop()
+    `stored[:end]`, up to `concurrency` windows at once (the calls are the same whatever
+    the order)."""
+
+    async def visit(window: tuple[int, int, int]) -> None:
+        lo_day, hi_day, podio = window
         lo, hi = bisect_left(days, lo_day, 0, end), bisect_right(days, hi_day, 0, end)
         held = hi - lo
         missing = held - podio
         if missing < 0:
             raise _Inconsistent
         if missing == 0:
-            continue
+            return
         if days[lo] == days[hi - 1] or not _worth_splitting(held, missing, page_size):
-            deleted |= await _list(search, stored, lo, hi, listing, missing)
-            continue
+            deleted.update(await _list(search, stored, lo, hi, listing, missing))
+            return
         # Split at the day of the middle stored item (the left half ends the day before).
         split = days[(lo + hi) // 2]
         if split == days[lo]:
@@ -139,6 +148,10 @@ async def _bisect(
         left = await _count(search, count, lo_day, split - 1)
         todo.append((split, hi_day, podio - left))
         todo.append((lo_day, split - 1, left))
+
+    while todo:
+        batch = [todo.pop() for _ in range(min(len(todo), max(1, concurrency)))]
+        await run_all([partial(visit, window) for window in batch])
 
 
 async def _count(search: Search, count: Count, first: int, last: int) -> int:

@@ -326,7 +326,7 @@ class _Run:
         today = datetime.now(timezone.utc).date()
         search = await find_deleted(
             stored, today=today, count=count, listing=listing, page_size=self.page_size,
-            expected=expected,
+            expected=expected, concurrency=self.concurrency,
         )  # fmt: skip
         app.search_calls += search.calls
         if search.deleted is None:
