@@ -84,7 +84,8 @@ class _Typed:
 @dataclass
 class PreparedPage:
     """A page's rows as `MirrorStore.prepare_items` built them (each row a list in its
-    table's column order; `typed_key`: the typed table they were built for)."""
+    table's column order; `typed_key`: the typed table they were built for). Written once:
+    writing turns the values into the driver's in place."""
 
     app_id: int
     items: list[Item]
