@@ -137,8 +137,10 @@ class AsyncPage(Generic[PageT, ItemT]):
             while walk.request is not None:
                 if page is None:
                     if depth:
-                        # The caller waits for this page: it and up to `depth` more are asked for.
-                        ahead.keep(walk.plan(depth + 1))
+                        # The caller waits for this page: nothing more is asked for now (a
+                        # second request would share the server and the link with the one
+                        # awaited, and arrive later itself).
+                        ahead.keep(walk.plan(depth))
                         page = await ahead.take(walk.request)
                     else:
                         page = await fetch(*walk.request)
