@@ -6,6 +6,7 @@ an error in either stage ends the copy with that error."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import AsyncIterator
 
 import msgspec
@@ -102,3 +103,26 @@ async def test_an_error_in_either_stage_ends_the_copy(session: Podio, stage: str
     # It stopped: the stage that failed saw no page after it; `prepare` ran ahead by two
     # pages at most (one waiting for the writer, one being prepared).
     assert seen[stage] == 2 and seen["write"] <= seen["prepare"] <= 4
+
+
+async def test_several_writers_write_every_page_once(session: Podio) -> None:
+    ranges = await _ranges(session)
+    written: list[int] = []
+    lock = threading.Lock()
+    at_once = [0, 0]  # now, most
+
+    def prepare(page: FetchedPage) -> list[int]:
+        return [msgspec.json.decode(raw, type=_Id).item_id for raw in page.items]
+
+    def write(page: FetchedPage) -> None:
+        with lock:
+            at_once[0] += 1
+            at_once[1] = max(at_once[1], at_once[0])
+        time.sleep(0.01)  # a transaction's worth: the next page comes meanwhile
+        with lock:
+            written.extend(page.prepared)
+            at_once[0] -= 1
+
+    await copy_ranges({PROJECTS: session}, ranges, write, concurrency=3, prepare=prepare, writers=2)
+    assert len(written) == len(set(written)) == 2_300
+    assert at_once[1] == 2

@@ -86,6 +86,7 @@ async def copy_ranges(
     buffers: PageBuffers | None = None,
     prefetched: Sequence[Prefetch] = (),
     prepare: Callable[[FetchedPage], Any] | None = None,
+    writers: int = 1,
 ) -> None:
     """Read `ranges` (each app by its session in `sessions`) page by page, `concurrency`
     pages at once, and hand every page to `write`: called in a worker thread, one page at a
@@ -99,7 +100,11 @@ async def copy_ranges(
     `prepare`, when given, is called in a worker thread with each page before `write`, one
     page at a time and in the same order; its result is the page's `prepared` and its
     `items` are dropped (its buffer given back) before `write` sees it. One page waits
-    between the two, so `prepare` works on the next page while `write` writes this one."""
+    between the two, so `prepare` works on the next page while `write` writes this one.
+
+    `writers`: pages written at once, each call of `write` in a worker thread of its own;
+    above 1, pages are written in no particular order (a database that takes concurrent
+    transactions; the exporter's file needs 1)."""
     todo: list[tuple[Range, int]] = [(r, r.cursor) for r in ranges]
     # Sweeps wait for the windows: they run last, and a window may leave ids to read again.
     held = [t for t in todo if t[0].sweep] if prefetched else []
@@ -171,8 +176,8 @@ async def copy_ranges(
             buffers.give(buffer)  # the items are dropped: the buffer can take another page
 
     async def written(page: FetchedPage) -> None:
-        # In a worker thread: the event loop keeps fetching meanwhile. Only this task
-        # writes, so the thread never races another writer.
+        # In a worker thread: the event loop keeps fetching meanwhile. With one writer (the
+        # exporter), only this task writes, so the thread never races another writer.
         await to_thread.run_sync(write, page)
         release(page)
         page.prepared = None
@@ -197,10 +202,13 @@ async def copy_ranges(
 
     stages: list[Callable[[], Awaitable[None]]]
     if prepare is None:
-        stages = [partial(writer, receive)]
+        ready = receive
+        stages = []
     else:
-        send_prepared, receive_prepared = anyio.create_memory_object_stream[FetchedPage](1)
-        stages = [partial(preparer, receive, send_prepared), partial(writer, receive_prepared)]
+        send_prepared, ready = anyio.create_memory_object_stream[FetchedPage](1)
+        stages = [partial(preparer, receive, send_prepared)]
+    stages += [partial(writer, ready.clone()) for _ in range(max(1, writers))]
+    ready.close()
 
     count = concurrency if prefetched else max(1, min(concurrency, len(todo)))
     tasks = [partial(fetcher, send.clone()) for _ in range(count)]

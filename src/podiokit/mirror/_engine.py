@@ -71,7 +71,23 @@ def open_engine(url: str) -> tuple[Engine, str]:
         ) from exc
     if sqlite:
         _whole_transactions(engine, wal=parsed.database != ":memory:")
+    else:
+        _commits_without_waiting(engine)
     return engine, shown
+
+
+def _commits_without_waiting(engine: Engine) -> None:
+    """The mirror's PostgreSQL sessions commit without waiting for the WAL to reach the disk
+    (`synchronous_commit = off`, for these sessions only): a page's transaction then costs
+    the server its work, not a flush. A server crash may lose the last pages committed,
+    never the database's consistency: each page and its cursor commit together, and the next
+    run reads again what is not there."""
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SET synchronous_commit TO off")
+        dbapi_connection.commit()  # a SET inside a transaction rolled back would not stay
 
 
 def _whole_transactions(engine: Engine, *, wal: bool) -> None:
@@ -92,6 +108,11 @@ def _whole_transactions(engine: Engine, *, wal: bool) -> None:
         if wal:
             # Readers (a report, a BI tool) do not block the mirror's writes, nor it theirs.
             dbapi_connection.execute("PRAGMA journal_mode=WAL")
+            # In WAL mode, NORMAL syncs at checkpoints instead of every commit: a crash of
+            # the program loses nothing, a power cut at most the last pages written, never
+            # the database's consistency (each page and its cursor commit together, and the
+            # next run reads again what is not there).
+            dbapi_connection.execute("PRAGMA synchronous=NORMAL")
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Any) -> None:

@@ -24,6 +24,7 @@ edited while this run was reading it.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -164,6 +165,8 @@ class _Run:
     #: Page bodies are read into these (no page faults for fresh memory on every page):
     #: pages being fetched, one queued, one being prepared.
     buffers: PageBuffers = field(init=False)
+    #: Pages may be written by several threads at once (`MirrorStore.writers`).
+    counting: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         self.buffers = PageBuffers(keep=self.concurrency + 2)
@@ -289,12 +292,13 @@ class _Run:
             count, prepared = page.prepared
             if prepared.items:
                 self.store.write_prepared(prepared)
-            self.items += count
+            with self.counting:
+                self.items += count
 
         await copy_ranges(
             {app.app_id: app.session}, ranges, write, concurrency=self.concurrency,
             page_size=self.page_size, on_written=self.progress, on_wait=self.on_wait,
-            prepare=prepare, buffers=self.buffers,
+            prepare=prepare, buffers=self.buffers, writers=self.store.writers,
         )  # fmt: skip
 
     async def count(self, app: _App, **filters: str) -> int:

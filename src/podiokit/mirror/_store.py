@@ -127,6 +127,9 @@ class MirrorStore:
         # SQLite has one writer at a time: the threads of one process take turns here
         # rather than meeting as "database is locked".
         self._lock: threading.Lock | None = None if self._postgres else threading.Lock()
+        #: Pages worth writing at once, each in its own transaction: PostgreSQL compresses
+        #: and logs one page while another is sent; SQLite writes one at a time anyway.
+        self.writers = 2 if self._postgres else 1
         self._typed: dict[int, _Typed] = {}
         self._items_upsert = self._upsert(items, ["item_id"])
         self._items_insert = BatchInsert(self._engine.dialect, items, self._items_upsert)
