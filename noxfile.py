@@ -1,5 +1,7 @@
-"""Developer tasks. CI (`.ci/run`) runs `tests` on every Python below, then `lint`,
-`typecheck`, `codegen -- --check`, `wheel` and `docs`; a release runs `release_check`."""
+"""Developer tasks. CI (`.ci/run`) runs `tests` on every Python below, `httpx_suite`, then
+`lint`, `typecheck`, `codegen -- --check`, `docs` and `wheel`; a release runs `release_check`.
+The browser tests (tests/browser) need Debian's `chromium` and `chromium-driver`; `.ci/run`
+installs them."""
 
 from __future__ import annotations
 
@@ -22,6 +24,10 @@ PYTHONS = ["3.10", "3.11", "3.13"]
 PYTHON = "3.11"
 
 
+#: The pytest-httpx the tests run with (see `tests`).
+PYTEST_HTTPX = "pytest-httpx==0.36.2"
+
+
 def _install(session: nox.Session, extras: str = "dev") -> None:
     session.install("-e", f".[{extras}]")
 
@@ -30,6 +36,10 @@ def _install(session: nox.Session, extras: str = "dev") -> None:
 def tests(session: nox.Session) -> None:
     """pytest; every async test runs under asyncio and trio (anyio's plugin)."""
     _install(session)
+    # tests/transport/test_mocking.py checks that pytest-httpx's mock sees podiokit's
+    # requests. Without its dependencies: each release pins one httpx minor (0.36: 0.28.*),
+    # and its patch of httpx's transport is the same on the httpx installed here.
+    session.install("--no-deps", PYTEST_HTTPX)
     session.run("pytest", *session.posargs)
 
 
@@ -66,6 +76,7 @@ WHEEL_CHECKS = {
     "mirror": ["python", "tests/packaging/extra_smoke.py", "mirror"],
     "postgres": ["python", "tests/packaging/extra_smoke.py", "postgres"],
     "aiohttp": ["python", "tests/packaging/extra_smoke.py", "aiohttp"],
+    "otel": ["python", "tests/packaging/extra_smoke.py", "otel"],
     "all": ["podiokit", "demo", "--items", "500"],
 }
 
@@ -103,8 +114,11 @@ DOCS_REQUIREMENTS = ["mkdocs>=1.6,<2", "mkdocs-material>=9.5,<10", "mkdocstrings
 @nox.session(python=PYTHON)
 def docs(session: nox.Session) -> None:
     """Build the documentation site with `mkdocs build --strict` (a broken link, a missing
-    page or anchor fails it) after checking that docs/reference/ matches the spec. The site
-    goes to the session's temporary directory; `nox -s docs -- serve` previews it instead."""
+    page or anchor fails it) after checking that docs/reference/ matches the spec, then read
+    it in Chromium at desktop and phone widths (tests/browser/test_docs_site.py: console
+    errors, titles, code cut off). The site goes to the session's temporary directory.
+    `nox -s docs -- serve` previews it instead, on http://127.0.0.1:8100 (mkdocs.yml's
+    `dev_addr`: 8000 and 8001 are `podiokit emulator`'s and the FastAPI example's)."""
     _install(session)
     session.install(*DOCS_REQUIREMENTS)
     session.run("python", "-m", "codegen", "--check")
@@ -114,6 +128,9 @@ def docs(session: nox.Session) -> None:
         return
     site = pathlib.Path(session.create_tmp()).resolve() / "site"
     session.run("mkdocs", "build", "--strict", "--site-dir", str(site), *session.posargs, env=env)
+    session.run(
+        "pytest", "-q", "tests/browser/test_docs_site.py", env={"PODIOKIT_DOCS_SITE": str(site)}
+    )
 
 
 @nox.session(python=PYTHON)
@@ -124,18 +141,78 @@ def bench(session: nox.Session) -> None:
         "bench_body.py",
         "bench_concurrency.py",
         "bench_cpu64.py",
+        "bench_download.py",
         "bench_emulator.py",
         "bench_export.py",
         "bench_import.py",
         "bench_mirror.py",
+        "bench_otel.py",
         "bench_peers.py",
         "bench_shared_budget.py",
         "bench_store.py",
         "bench_sync.py",
         "bench_typed.py",
+        "bench_typed_models.py",
         "bench_write.py",
     ]:
         session.run("python", f"benchmarks/{script}")
+
+
+#: The httpx release whose own tests `nox -s httpx_suite` runs against podiokit's transport:
+#: its source release (sdist) from the package index, never a copy kept here. Move it with
+#: the httpx podiokit is tested with.
+HTTPX_SUITE_VERSION = "0.29.0"
+#: httpx's async client, proxy and timeout tests (what reaches a transport).
+HTTPX_SUITE_TESTS = [
+    "tests/client/test_async_client.py",
+    "tests/client/test_proxies.py",
+    "tests/test_timeouts.py",
+]
+#: What httpx's tests import besides httpx (its conftest: uvicorn, trustme, cryptography).
+HTTPX_SUITE_REQUIREMENTS = [
+    "pytest>=8",
+    "anyio>=4.4",
+    "trio>=0.25",
+    "trustme>=1.1",
+    "uvicorn>=0.29",
+    "cryptography",
+    "pytest-timeout>=2",  # a test that hangs fails (--timeout) instead of stalling CI
+]
+
+
+@nox.session(python=PYTHON)
+def httpx_suite(session: nox.Session) -> None:
+    """httpx's own async client, proxy and timeout tests, from its pinned source release,
+    with podiokit's `PodioTransport` as every AsyncClient's default transport, under asyncio
+    and trio. tests/transport/httpx_suite/conftest_podio.py mounts it and lists, with
+    reasons, the tests that do not apply; any other failure fails the session."""
+    import tarfile
+
+    session.install("-e", ".")
+    session.install(f"httpx[http2,brotli,zstd,socks]=={HTTPX_SUITE_VERSION}")
+    session.install(*HTTPX_SUITE_REQUIREMENTS)
+    tmp = pathlib.Path(session.create_tmp()).resolve()
+    download = tmp / "httpx-sdist"
+    shutil.rmtree(download, ignore_errors=True)
+    session.run(
+        "python", "-m", "pip", "download", "--no-binary", ":all:", "--no-deps",
+        "--dest", str(download), f"httpx=={HTTPX_SUITE_VERSION}",
+    )  # fmt: skip
+    (sdist,) = download.glob(f"httpx-{HTTPX_SUITE_VERSION}.tar.gz")
+    source = tmp / f"httpx-{HTTPX_SUITE_VERSION}"
+    shutil.rmtree(source, ignore_errors=True)
+    with tarfile.open(sdist) as archive:
+        archive.extractall(tmp, filter="data")
+    missing = [name for name in HTTPX_SUITE_TESTS if not (source / name).is_file()]
+    if missing:
+        session.error(f"{sdist.name} has no {', '.join(missing)}: its tests moved")
+    plugin = pathlib.Path("tests/transport/httpx_suite/conftest_podio.py").resolve()
+    shutil.copyfile(plugin, source / "conftest.py")
+    with session.chdir(source):
+        session.run(
+            "python", "-m", "pytest", "-p", "no:cacheprovider", "-q", "--timeout=60",
+            *HTTPX_SUITE_TESTS, *session.posargs,
+        )  # fmt: skip
 
 
 @nox.session(python=PYTHON)

@@ -202,8 +202,10 @@ def _stored(db: str) -> dict[int, bytes]:
     from sqlalchemy import select
 
     from podiokit.mirror._engine import open_engine
-    from podiokit.mirror._schema import items
+    from podiokit.mirror._options import DEFAULT_PREFIX
+    from podiokit.mirror._schema import Tables
 
+    items = Tables.named(DEFAULT_PREFIX).items
     engine, _ = open_engine(db)
     try:
         with engine.connect() as conn:

@@ -106,12 +106,15 @@ class OpView:
 
     @property
     def body_args(self) -> list[Arg]:
-        return [a for a in self.kw_args if a.where in ("body", "arg")]
+        # A body member may come positionally (`model: {write: ...}`, `positional: true`).
+        return [a for a in self.path_args + self.kw_args if a.where in ("body", "arg")]
 
     @property
     def path_expr(self) -> str:
         path = self.op.path
         for a in self.path_args:
+            if a.where != "path":
+                continue
             call = f'{path_helper(a.type)}({a.name}, "{a.name}")'
             path = path.replace("{" + a.name + "}", "{" + call + "}")
         return f'f"{path}"' if self.op.placeholders else repr(path)
@@ -120,7 +123,7 @@ class OpView:
     def path_helpers(self) -> set[str]:
         if self.op.impl:  # the helper checks its own arguments
             return set()
-        return {path_helper(a.type) for a in self.path_args}
+        return {path_helper(a.type) for a in self.path_args if a.where == "path"}
 
     @property
     def encoding(self) -> str:
@@ -157,6 +160,19 @@ class OpView:
     @property
     def paginate(self) -> Any:
         return self.op.paginate
+
+    @property
+    def model_read(self) -> str | None:
+        """`<module>.<function>` turning a response into the caller's `model=` class."""
+        model = self.op.model
+        return model.read if model is not None else None
+
+    @property
+    def model_return_type(self) -> str:
+        """What the method returns with `model=`: the class, or a page of them."""
+        if self.op.paginate is not None:
+            return "AsyncPage[ModelPage[AppModelT], AppModelT]"
+        return "AppModelT"
 
 
 # The `_helpers` function that checks and encodes a path argument, by declared type.
@@ -199,6 +215,10 @@ def _args(op: Operation) -> tuple[list[Arg], list[Arg]]:
     # `positional: true` (impl operations): after the path's arguments, in spec order.
     positional = {n for n, p in [*op.query.items(), *body.fields.items(), *op.args.items()]
                   if p.positional}  # fmt: skip
+    if op.model is not None and op.model.write is not None:
+        # `items.create(app_id, deal)`: the member a model goes in comes right after the path.
+        path_args += [a for a in kw if a.name == op.model.write]
+        kw = [a for a in kw if a.name != op.model.write]
     path_args += [a for a in kw if a.name in positional]
     kw = [a for a in kw if a.name not in positional]
     # Required keyword arguments first, so a reader sees what must be given.
@@ -211,7 +231,8 @@ def _return(op: Operation) -> tuple[str, str]:
     if op.returns == "empty":
         return "None", ""
     if op.returns == "bytes":
-        return "bytes", "read_bytes(response)"
+        # A helper (`impl`) returns the bytes itself: it reads the body its own way.
+        return "bytes", "" if op.impl else "read_bytes(response)"
     if op.returns == "stream":
         return "AsyncIterator[bytes]", ""
     if op.returns == "json":
@@ -241,10 +262,15 @@ def _docstring(view: OpView) -> list[str]:
             "Returns a page object: `await` it for one page, or `async for` over it for every",
             f"element (pages of {op.paginate.max_limit} unless `limit` is given).",
         ]
-    documented = [a for a in view.path_args + view.kw_args if a.doc]
+    documented = [f"    {a.name}: {a.doc}" for a in view.path_args + view.kw_args if a.doc]
+    if view.model_read is not None:
+        what = "every item" if op.paginate is not None else "the item"
+        documented += [
+            "    model: A class `podiokit typegen` made (a `podiokit.typed.AppModel`):",
+            f"        {what} comes back as that class instead of `Item`.",
+        ]
     if documented:
-        lines += ["", "Args:"]
-        lines += [f"    {a.name}: {a.doc}" for a in documented]
+        lines += ["", "Args:", *documented]
     return lines
 
 
@@ -298,8 +324,13 @@ def render_area(area: AreaSpec, models: Mapping[str, str]) -> str:
         "decode_json": any("decode_json" in v.parse for v in views),
         "read_bytes": any("read_bytes" in v.parse for v in views),
         "async_iterator": any(v.op.returns == "stream" for v in views),
+        "model_read": any(v.model_read for v in views),
+        "model_page": any(v.model_read and v.op.paginate for v in views),
+        "operation": any(not v.op.impl for v in views),
     }  # fmt: skip
-    impl_modules = sorted({v.op.impl.partition(".")[0] for v in views if v.op.impl})
+    impl_modules_extra = {v.model_read.partition(".")[0] for v in views if v.model_read}
+    impl_modules = sorted({v.op.impl.partition(".")[0] for v in views if v.op.impl}
+                          | impl_modules_extra)  # fmt: skip
     helper_types: dict[str, set[str]] = {}
     for name, module in HELPER_TYPES.items():
         if re.search(rf"\b{name}\b", all_types):
@@ -403,27 +434,22 @@ def test_view(view: OpView) -> TestView:
     op = view.op
     pos = []
     raw_path = op.path
-    for i, a in enumerate(view.path_args):
-        sample = _sample(a.type, i + 1, "path")
-        pos.append(repr(sample))
-        if isinstance(sample, list):
-            segment = ",".join(quote(str(v), safe="") for v in sample)
-        else:
-            segment = quote(str(sample), safe="")
-        raw_path = raw_path.replace("{" + a.name + "}", segment)
     kws = []
     query: dict[str, str] = {}
     body: dict[str, Any] = {}
     whole: Any = None
     encode_arg = None
-    for i, a in enumerate(view.kw_args):
+
+    def take(a: Arg, index: int) -> Any:
+        """A sample for a non-path argument, recorded where the request carries it."""
+        nonlocal whole, encode_arg
         if a.encode == "fields":
             value: Any = {"title": "Hello"}
         elif view.op.paginate is not None and a.name in ("limit", "offset"):
             value = 7 if a.name == "limit" else 14
         else:
-            value = _sample(a.type, i + 10, a.where)
-        kws.append(f"{a.name}={value!r}")
+            value = _sample(a.type, index, a.where)
+        sent = value
         if a.where == "query":
             query[a.wire] = _query_wire(value)
         elif a.where == "arg":
@@ -433,8 +459,23 @@ def test_view(view: OpView) -> TestView:
         else:
             if a.encode:
                 encode_arg = repr(value)
-                value = "__ENCODED__"
-            body[a.wire] = value
+                sent = "__ENCODED__"
+            body[a.wire] = sent
+        return value
+
+    for i, a in enumerate(view.path_args):
+        if a.where != "path":  # a body member given positionally (`model: {write: ...}`)
+            pos.append(repr(take(a, i + 1)))
+            continue
+        sample = _sample(a.type, i + 1, "path")
+        pos.append(repr(sample))
+        if isinstance(sample, list):
+            segment = ",".join(quote(str(v), safe="") for v in sample)
+        else:
+            segment = quote(str(sample), safe="")
+        raw_path = raw_path.replace("{" + a.name + "}", segment)
+    for i, a in enumerate(view.kw_args):
+        kws.append(f"{a.name}={take(a, i + 10)!r}")
     body_value: Any
     if not op.has_body:
         body_kind, body_value = "none", None

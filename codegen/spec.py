@@ -40,7 +40,7 @@ GENERIC_RETURNS: dict[str, str] = {
 }
 
 # Types a hand-written helper module (`impl:`) defines, by the module that exports them.
-HELPER_TYPES: dict[str, str] = {"FileSource": "_files"}
+HELPER_TYPES: dict[str, str] = {"FileSource": "_files", "AppModel": "_typed"}
 
 # Names a parameter's type expression may use (besides model names from the models index).
 TYPE_NAMES = frozenset(
@@ -159,6 +159,27 @@ class Paginate(_Strict):
     key: str | None = None
 
 
+class ModelArg(_Strict):
+    """`model:` of an item operation: a class `podiokit typegen` made (a
+    `podiokit.typed.AppModel`) in place of podiokit's `Item`.
+
+    `read` is `<module>.<function>` of a private hand-written module, `(response, model)` ->
+    the model (or, for a paginated operation, a page of them with the paginate keys as
+    attributes): the method takes `model=` and returns that class (typed overloads).
+    `write` names a body member (`encode: fields`, its type naming `AppModel`) that takes a
+    model too and comes first after the path's arguments: `items.create(app_id, deal)`.
+    """
+
+    read: str | None = Field(default=None, pattern=r"^_[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
+    write: str | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> ModelArg:
+        if (self.read is None) == (self.write is None):
+            raise ValueError("`model` takes one of `read` or `write`")
+        return self
+
+
 class Operation(_Strict):
     """One Podio operation and the method generated for it."""
 
@@ -186,6 +207,8 @@ class Operation(_Strict):
     impl: str | None = Field(default=None, pattern=r"^_[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
     # With `impl` only: keyword arguments the helper takes that are not sent as named.
     args: dict[str, Param] = Field(default_factory=dict)
+    # A typed app model (`podiokit typegen`) read or written in place of the item.
+    model: ModelArg | None = None
 
     @field_validator("path")
     @classmethod
@@ -223,6 +246,8 @@ class Operation(_Strict):
                 raise ValueError("`positional: true` needs `impl`")
         elif self.paginate is not None:
             raise ValueError("an `impl` operation cannot be paginated")
+        if self.model is not None:
+            self._check_model(self.model)
         if self.method in ("GET", "DELETE") and self.body is not None:
             raise ValueError(f"{self.method} operations take no body")
         if self.paginate is not None:
@@ -231,6 +256,20 @@ class Operation(_Strict):
             if missing:
                 raise ValueError(f"paginated by {self.paginate.by} but no {sorted(missing)} there")
         return self
+
+    def _check_model(self, model: ModelArg) -> None:
+        if self.impl is not None:
+            raise ValueError("`model` cannot be used with `impl`")
+        if model.read is not None and self.returns in GENERIC_RETURNS:
+            raise ValueError("`model: {read: ...}` needs `returns` to name a model")
+        if model.write is not None:
+            member = self._body_fields().get(model.write)
+            if member is None or member.encode != "fields":
+                raise ValueError(
+                    f"`model: {{write: {model.write}}}` names no body member with `encode: fields`"
+                )
+            if re.search(r"\bAppModel\b", member.type) is None:
+                raise ValueError(f"`model: {{write: {model.write}}}`: its type must name AppModel")
 
     def _body_fields(self) -> dict[str, Param]:
         return dict(self.body.fields) if self.body is not None else {}

@@ -53,6 +53,10 @@ def _sync_view(area: AreaSpec, name: str) -> OpView:
     else:
         sync_return, kind = view.return_type, "call"
     view.sync_return_type = sync_return  # type: ignore[attr-defined]
+    # With `model=` (spec `model: {read: ...}`): what the call returns for a typegen class.
+    view.sync_model_return_type = (  # type: ignore[attr-defined]
+        "SyncPage[ModelPage[AppModelT], AppModelT]" if kind == "page" else "AppModelT"
+    )
     view.sync_kind = kind  # type: ignore[attr-defined]
     # Operations implemented by a hand-written helper (`impl:`) take no `extra_body`.
     view.sync_extra_body = view.has_extra_body and not getattr(view.op, "impl", None)  # type: ignore[attr-defined]
@@ -71,6 +75,8 @@ def render_sync_area(area: AreaSpec, models: Mapping[str, str]) -> str:
         "io": "IO[" in all_types,
         "page": any(v.op.paginate for v in views),
         "iterator": any(v.sync_kind == "iterator" for v in views),  # type: ignore[attr-defined]
+        "model_read": any(v.model_read for v in views),
+        "model_page": any(v.model_read and v.op.paginate for v in views),
     }
     helper_types: dict[str, set[str]] = {}
     for type_name, module in HELPER_TYPES.items():

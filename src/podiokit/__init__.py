@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ._client import Podio
+from ._instrument import instrument, uninstrument
 from ._ratelimit import RateLimit
 from ._resource import NOT_GIVEN, NotGiven
 from ._version import __version__
@@ -60,6 +61,8 @@ __all__ = [
     "SyncPodio",
     "TokenRef",
     "__version__",
+    "instrument",
+    "uninstrument",
 ]
 
 

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 
-from . import _defaults, _options, _refresh
+from . import _defaults, _instrument, _options, _refresh
 from . import auth as _auth
 from ._pipeline import Config, Pipeline
 from ._ratelimit import RateLimit
-from ._resource import NOT_GIVEN, TimeoutArg, decode_json
-from ._transport import PodioTransport
+from ._resource import NOT_GIVEN, Operation, TimeoutArg, decode_json
+from ._transport import PodioTransport, check_verify, ssl_context
 from ._version import __version__
 from .auth import OAuthToken
 from .errors import (
@@ -79,11 +80,14 @@ class Podio(ResourceNamespaces):
         backoff_cap: float = _defaults.BACKOFF_CAP,
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        verify: ssl.SSLContext | str | bool = True,
+        instrument: bool | None = None,
     ) -> None:
         """
         Args:
-            client_id, client_secret: your Podio API key. `client_secret` may be None only
-                for the client-side (implicit) flow, which never calls the token endpoint.
+            client_id: your Podio API key's id.
+            client_secret: your Podio API key's secret. It may be None only for the
+                client-side (implicit) flow, which never calls the token endpoint.
             session_store: where tokens are kept (default: in memory).
             session_key: the identity this client acts as in the store.
             on_token_will_refresh: client-side flow only: awaited with this client when its
@@ -97,14 +101,29 @@ class Podio(ResourceNamespaces):
                 many seconds; otherwise raise `PodioRateLimitError` with `retry_after`.
             pace: slow down before the hourly budget runs out (once less than
                 `pace_threshold` of it is left), instead of running into 420.
-            backoff_base, backoff_cap: exponential backoff (full jitter) between retries.
+            backoff_base: the first wait of the exponential backoff (full jitter) between
+                retries, in seconds.
+            backoff_cap: the longest wait between retries, in seconds.
             http_client: your own `httpx.AsyncClient` (you configure TLS, proxies and pool;
                 podiokit never closes it).
             transport: the httpx transport of the client podiokit makes (e.g.
                 `podiokit.transports.aiohttp_transport()`); podiokit closes it.
+            verify: TLS verification, as httpx takes it: True (certifi's CAs, or
+                SSL_CERT_FILE / SSL_CERT_DIR when set), an `ssl.SSLContext` or the path of
+                a CA bundle (a private CA behind an inspecting proxy), or False (off: never
+                in production). Not with `http_client` or `transport`: configure those.
+            instrument: OpenTelemetry spans and metrics for every operation (needs the
+                `otel` extra): True for this client, False never; None (the default)
+                follows `podiokit.instrument()`. See docs/guides/observability.md.
         """
+        if client_secret is not None:  # a traceback printing locals shows '***'
+            client_secret = _auth.secret(client_secret)
         if not client_id:
             raise ValueError("client_id is required")
+        if instrument is not None and not isinstance(instrument, bool):
+            raise TypeError(f"instrument must be True, False or None, got {instrument!r}")
+        if instrument:
+            _instrument.client_telemetry()  # without OpenTelemetry, fail before opening a pool
         # Every tunable is checked here, before any request, naming the option.
         _options.count("max_retries", max_retries)
         if max_concurrency is not None:
@@ -113,7 +132,7 @@ class Podio(ResourceNamespaces):
         backoff_base = _options.seconds("backoff_base", backoff_base)
         backoff_cap = _options.seconds("backoff_cap", backoff_cap)
         pace_threshold = _options.share("pace_threshold", pace_threshold)
-        api_url = api_url.rstrip("/")
+        api_url = _check_api_url(api_url)
         config = Config(
             api_url=api_url,
             auth_url=auth_url,
@@ -131,6 +150,12 @@ class Podio(ResourceNamespaces):
             raise ValueError(
                 "pass either http_client or transport, not both: give your own client its transport"
             )
+        verify = check_verify(verify)
+        if verify is not True and (transport is not None or http_client is not None):
+            raise ValueError(
+                "verify= configures podiokit's own transport: with http_client or transport, "
+                "set TLS verification on them instead"
+            )
         owns_http = http_client is None
         direct: PodioTransport | None = None
         if http_client is None:
@@ -138,13 +163,14 @@ class Podio(ResourceNamespaces):
             # podiokit's own transport (_transport/), unless a proxy is configured in the
             # environment: httpx honours HTTP(S)_PROXY only with its own transports.
             if transport is None and not _env_proxies():
-                transport = direct = PodioTransport(max_connections=pool)
+                transport = direct = PodioTransport(max_connections=pool, verify=verify)
             http_client = httpx.AsyncClient(
                 timeout=timeout,
                 limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool),
                 headers={"User-Agent": f"podiokit/{__version__}", "Accept": "application/json"},
-                # TLS verification stays on: only a client you pass yourself can turn it off.
-                verify=True,
+                # Used by httpx's own transports (a proxy from the environment); a CA path
+                # becomes a context here, as httpx deprecates paths.
+                verify=verify if isinstance(verify, bool) else ssl_context(verify),
                 follow_redirects=False,
                 transport=transport,
             )
@@ -155,6 +181,7 @@ class Podio(ResourceNamespaces):
             store=session_store if session_store is not None else MemorySessionStore(),
             on_token_will_refresh=on_token_will_refresh,
             direct=direct,
+            instrument=instrument,
         )
         self._key = session_key
         self._root = True
@@ -187,8 +214,12 @@ class Podio(ResourceNamespaces):
             await self._pipeline.aclose()
 
     def __repr__(self) -> str:
-        # Never the secret or a token.
-        config = self._pipeline.config
+        # Never the secret or a token. A client whose constructor failed has no pipeline: a
+        # traceback printing locals shows it too.
+        pipeline = getattr(self, "_pipeline", None)
+        if pipeline is None:
+            return "Podio(<not initialised>)"
+        config = pipeline.config
         return (
             f"Podio(client_id={config.client_id!r}, api_url={config.api_url!r}, "
             f"session_key={self._key!r})"
@@ -290,21 +321,18 @@ class Podio(ResourceNamespaces):
 
     async def authenticate_with_code(self, code: str, redirect_uri: str) -> OAuthToken:
         """Server-side flow: exchange the `code` of the authorize redirect for a token."""
+        code = _auth.secret(code)  # a traceback printing locals shows '***'
         token = await self._pipeline.grant(
             self._key,
-            {
-                "grant_type": "authorization_code",
-                "code": _auth.secret(code),
-                "redirect_uri": redirect_uri,
-            },
+            {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri},
         )
         return await self._save(token)
 
     async def authenticate_with_credentials(self, username: str, password: str) -> OAuthToken:
         """Password flow (Podio's "username and password")."""
+        password = _auth.secret(password)  # a traceback printing locals shows '***'
         token = await self._pipeline.grant(
-            self._key,
-            {"grant_type": "password", "username": username, "password": _auth.secret(password)},
+            self._key, {"grant_type": "password", "username": username, "password": password}
         )
         return await self._save(token)
 
@@ -322,6 +350,7 @@ class Podio(ResourceNamespaces):
         """Client-side flow: take the token from the redirect's fragment
         (`#access_token=...&expires_in=...`). A redirect with `error=` raises
         `PodioAuthorizationError` with Podio's reason. No call is made."""
+        url_or_fragment = _auth.secret(url_or_fragment)  # it carries the access token
         return await self._save(_auth.token_from_redirect(url_or_fragment))
 
     @property
@@ -349,6 +378,9 @@ class Podio(ResourceNamespaces):
         max_retries: int | None = None,
         stream: bool = False,
         read_body: Callable[[httpx.Response], Awaitable[None]] | None = None,
+        redirects: bool = False,
+        authenticate: bool = True,
+        operation: Operation | None = None,
     ) -> httpx.Response:
         return await self._pipeline.send(
             self,
@@ -365,6 +397,9 @@ class Podio(ResourceNamespaces):
             max_retries=max_retries,
             stream=stream,
             read_body=read_body,
+            redirects=redirects,
+            authenticate=authenticate,
+            operation=operation,
         )
 
     async def request(
@@ -400,6 +435,18 @@ class Podio(ResourceNamespaces):
             max_retries=max_retries,
         )
         return decode_json(response)
+
+
+def _check_api_url(api_url: str) -> str:
+    """`api_url` without its trailing slash; only http(s) to a named host, so that a typo
+    (`htps://`) fails here instead of sending the token in clear text later."""
+    try:
+        url = httpx.URL(api_url)
+    except (httpx.InvalidURL, TypeError):
+        url = None
+    if url is None or url.scheme not in ("http", "https") or not url.host:
+        raise ValueError(f"api_url must be an http:// or https:// URL with a host, not {api_url!r}")
+    return api_url.rstrip("/")
 
 
 def _env_proxies() -> bool:

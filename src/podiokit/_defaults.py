@@ -46,8 +46,23 @@ SHARE_STALE = 30.0
 #: lifetime, if shorter), so a request never leaves with a token that dies on the way.
 TOKEN_EXPIRY_SKEW = 60.0
 
+#: `PodioWebhooks` in background mode: accepted events that may wait for a worker (a full
+#: queue answers 503), workers handling them (1: in the order they came), and the seconds
+#: the workers have at shutdown to finish the queue before they are cancelled.
+WEBHOOK_QUEUE_SIZE = 1000
+WEBHOOK_WORKERS = 1
+WEBHOOK_DRAIN_TIMEOUT = 10.0
+
 #: The largest page Podio serves for an item filter (and the exporter asks for).
 MAX_PAGE_SIZE = 500
 #: Pages an iteration over a listing fetches ahead of the one being read
 #: (`AsyncPage.prefetch`; benchmarks/bench_iterate.py).
 PREFETCH_PAGES = 1
+
+#: The mirror's tables are `podio_items`, `podio_mirror_state`, `podio_app_<app_id>` unless
+#: told otherwise.
+MIRROR_TABLE_PREFIX = "podio_"
+#: Seconds a mirror statement waits for a lock another connection holds (SQLite's busy
+#: timeout, PostgreSQL's lock_timeout) before the run fails with "locked": long enough for
+#: another writer's page (one transaction), short enough that a blocked cron run says so.
+MIRROR_LOCK_TIMEOUT = 5.0

@@ -14,15 +14,16 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 import anyio
 import httpx
 
-from . import _defaults, _options, _refresh
+from . import _defaults, _instrument, _logging, _options, _refresh
 from ._loop_local import LoopLocal
-from ._ratelimit import RateLimitState, _Pool
-from ._resource import NOT_GIVEN, NotGiven, TimeoutArg
+from ._ratelimit import RateLimitState, _Pool, operation_key
+from ._resource import NOT_GIVEN, RAW_REQUEST, NotGiven, Operation, TimeoutArg
 from ._retry import IDEMPOTENT_METHODS, RETRY_STATUSES, backoff, never_sent
 from .auth import OAuthToken, secret
 from .errors import (
@@ -38,14 +39,22 @@ from .fields import json_default
 from .sessions._base import SharedRateLimits
 
 if TYPE_CHECKING:
+    from ._otel import CallTrace, Telemetry
     from .sessions import SessionStore
 
 __all__ = ["Caller", "Config", "Pipeline"]
 
-logger = logging.getLogger("podiokit")
+logger = _logging.logger
+#: httpx's logger: podiokit's direct path logs the line httpx's client would.
+_httpx_logger = logging.getLogger("httpx")
 
 _JSON_HEADERS = {"Content-Type": "application/json"}
 _TOKEN_PATH = "/oauth/token"
+_TOKEN_OPERATION = operation_key("POST", _TOKEN_PATH)
+#: The shared store's record of a 420's pause, which holds for every budget of a session.
+_SESSION_PAUSE = "pause"
+#: Answers a caller may ask to get back instead of an error (`send(redirects=True)`).
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
 #: Every wait of the pipeline (backoff, 420 hints, pacing) goes through here; tests replace it.
 sleep = anyio.sleep
@@ -88,8 +97,13 @@ class Pipeline(Generic[C]):
         store: SessionStore,
         on_token_will_refresh: _refresh.OnRefresh[C] | None,
         direct: httpx.AsyncBaseTransport | None = None,
+        instrument: bool | None = None,
     ) -> None:
         self.config = config
+        #: OpenTelemetry (`_otel.py`): None follows `podiokit.instrument()`, True always
+        #: (the global providers unless `instrument()` named others), False never.
+        self.instrument = instrument
+        self._telemetry = _instrument.client_telemetry() if instrument else None
         self.http = http
         # podiokit's own client, with nothing the client layer would add (no proxy, hooks,
         # auth, cookies or redirects to follow): requests go straight to its transport,
@@ -133,6 +147,12 @@ class Pipeline(Generic[C]):
 
     # -- authenticated calls -------------------------------------------------------------
 
+    def telemetry(self) -> Telemetry | None:
+        """The instrumentation of this client's calls now, or None (the usual case)."""
+        if self.instrument is False:
+            return None
+        return _instrument.active or self._telemetry
+
     async def send(
         self,
         caller: C,
@@ -150,16 +170,76 @@ class Pipeline(Generic[C]):
         max_retries: int | None = None,
         stream: bool = False,
         read_body: BodyReader | None = None,
+        redirects: bool = False,
+        authenticate: bool = True,
+        operation: Operation | None = None,
+    ) -> httpx.Response:
+        """One call of `operation` (see `_call`), named in log records and, when
+        instrumentation is on, traced as one span and measured."""
+        named = _logging.operation.set(operation or RAW_REQUEST)
+        trace = None
+        try:
+            telemetry = self.telemetry()
+            if telemetry is not None:
+                trace = telemetry.start(self, caller, method, path, operation)
+            response = await self._call(
+                caller, method, path, params=params, json=json, data=data, files=files,
+                headers=headers, timeout=timeout, idempotent=idempotent,
+                rate_limited=rate_limited, max_retries=max_retries, stream=stream,
+                read_body=read_body, redirects=redirects, authenticate=authenticate,
+                trace=trace,
+            )  # fmt: skip
+        except BaseException as exc:
+            if trace is not None:
+                trace.finish(exc)
+            raise
+        finally:
+            _logging.operation.reset(named)
+        if trace is not None:
+            trace.finish(None)
+        return response
+
+    async def _call(
+        self,
+        caller: C,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        data: Mapping[str, Any] | None = None,
+        files: Any = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
+        idempotent: bool | None = None,
+        rate_limited: bool = False,
+        max_retries: int | None = None,
+        stream: bool = False,
+        read_body: BodyReader | None = None,
+        redirects: bool = False,
+        authenticate: bool = True,
+        trace: CallTrace | None = None,
     ) -> httpx.Response:
         """One call. With `stream=True` a successful response comes back unread (the caller
         iterates and closes it: file downloads); error responses are always read. With
         `read_body`, a successful response's body is read by it instead of into
         `response.content`, within the retries (a body cut short is retried like any
-        dropped connection): the exporter reads pages into buffers it reuses."""
+        dropped connection): the exporter reads pages into buffers it reuses.
+
+        With `redirects=True` a redirect (301, 302, 303, 307, 308) is returned, read, for
+        the caller to follow. With `authenticate=False` the call goes to an absolute URL
+        without the token, and counts against no rate-limit budget: a signed URL on another
+        origin (a file link's redirect, _files.py)."""
         key = caller.session_key
         method = method.upper()
         if max_retries is not None:
             _options.count("max_retries", max_retries)
+        if not authenticate:
+            return await self._send_plain(
+                key, method, path, params=params, headers=headers, timeout=timeout,
+                max_retries=self.config.max_retries if max_retries is None else max_retries,
+                stream=stream, read_body=read_body, redirects=redirects,
+            )  # fmt: skip
         # Before the token is loaded: a URL that may not carry it fails without a request.
         url, path = self._url(path)
         auth = self.session_auth(key)
@@ -179,6 +259,7 @@ class Pipeline(Generic[C]):
             extra_headers.update(_JSON_HEADERS)
         if idempotent is None:
             idempotent = method in IDEMPOTENT_METHODS
+        operation = operation_key(method, path)
         sent: list[OAuthToken] = [token]
 
         async def authorize(request_headers: dict[str, str]) -> None:
@@ -207,11 +288,13 @@ class Pipeline(Generic[C]):
                 max_retries=self.config.max_retries if max_retries is None else max_retries,
                 authorize=authorize,
                 rate_limited=rate_limited,
+                operation=operation,
                 stream=stream,
                 read_body=read_body,
+                trace=trace,
             )
             status = response.status_code
-            if status < 300:
+            if status < 300 or (redirects and status in REDIRECT_STATUSES):
                 return response
             body = _error_body(response)
             if status in (400, 401) and not replayed and _is_token_failure(status, body, response):
@@ -220,6 +303,35 @@ class Pipeline(Generic[C]):
                 continue
             retry_after = _rate_limit_wait(response) if status in (420, 429) else None
             raise error_for_status(status, body, method=method, path=path, retry_after=retry_after)
+
+    async def _send_plain(
+        self,
+        key: str,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None,
+        headers: Mapping[str, str] | None,
+        timeout: TimeoutArg,
+        max_retries: int,
+        stream: bool,
+        read_body: BodyReader | None,
+        redirects: bool,
+    ) -> httpx.Response:
+        """`send(authenticate=False)`: no token, no budget; retries as an idempotent call."""
+        target = httpx.URL(url)
+        if target.scheme not in ("http", "https") or not target.host:
+            raise ValueError(f"an unauthenticated call needs an absolute http(s) URL, not {url!r}")
+        plain = {k: v for k, v in (headers or {}).items() if k.lower() != "authorization"}
+        response = await self._send_with_retries(
+            key, method, url, target.path, params=params, content=None, data=None,
+            files=None, headers=plain, timeout=timeout, idempotent=method in IDEMPOTENT_METHODS,
+            max_retries=max_retries, stream=stream, read_body=read_body, metered=False,
+        )  # fmt: skip
+        status = response.status_code
+        if status < 300 or (redirects and status in REDIRECT_STATUSES):
+            return response
+        raise error_for_status(status, _error_body(response), method=method, path=target.path)
 
     def _url(self, path: str) -> tuple[str, str]:
         """The absolute URL and the path to report. Absolute URLs (a file's `link` on
@@ -250,12 +362,25 @@ class Pipeline(Generic[C]):
     async def refresh(
         self, caller: C, auth: _refresh.SessionAuth, failed: OAuthToken | None
     ) -> OAuthToken:
+        telemetry = self.telemetry()
+        if telemetry is not None:
+            # The refresh becomes a span of its own, linked to every call that waited for it.
+            return await telemetry.refresh(self, caller, auth, failed)
+        return await self.run_refresh(caller, auth, failed, lambda p: self.grant(auth.key, p))
+
+    async def run_refresh(
+        self,
+        caller: C,
+        auth: _refresh.SessionAuth,
+        failed: OAuthToken | None,
+        grant: _refresh.GrantFunc,
+    ) -> OAuthToken:
         return await _refresh.refresh(
             caller,
             auth,
             self.store,
             failed,
-            grant=lambda params: self.grant(auth.key, params),
+            grant=grant,
             can_refresh=self.config.client_secret is not None,
             on_token_will_refresh=self.on_token_will_refresh,
         )
@@ -277,52 +402,27 @@ class Pipeline(Generic[C]):
         max_retries: int,
         authorize: Callable[[dict[str, str]], Awaitable[None]] | None = None,
         rate_limited: bool = False,
+        operation: str | None = None,
         stream: bool = False,
         read_body: BodyReader | None = None,
+        metered: bool = True,
+        trace: CallTrace | None = None,
     ) -> httpx.Response:
+        """Send with retries, paced and paused by the session's budgets unless `metered` is
+        False (a call that is not Podio's: it neither waits for nor tells a budget)."""
         config = self.config
-        rate = self.rate_limit(key)
+        rate = self.rate_limit(key) if metered else None
         file_positions = _file_positions(files)
         attempt = 0
         rate_limit_waits = 0
-        pool = rate.pool(rate_limited=rate_limited)
-        pool_name = "limited" if rate_limited else "general"
-        shared = self._shared
+        waited_pause = False  # this call just waited out its own 420's pause
         while True:
-            share = None
-            if shared is not None and pool.needs_sharing(self._share_band, _defaults.SHARE_STALE):
-                share = await shared.rate_limit_get(
-                    key, pool_name, pace_threshold=config.pace_threshold if config.pace else None
-                )
-                if share is not None:
-                    pool.adopt(share.limit, share.remaining, share.reset_in)
-            if share is not None:
-                # The shared wait: the time to the reset when another process (or this one)
-                # spent the budget, else this process's paced slot.
-                delay = share.wait
-                if share.blocked and delay > config.rate_limit_wait:
-                    raise PodioRateLimitError(
-                        f"the hourly budget of session {key!r} is spent (seen by a process "
-                        f"sharing it); it resets in about {delay:.0f} s",
-                        status=420,
-                        method=method,
-                        path=path,
-                        retry_after=delay,
-                    )
-            elif config.pace:
-                delay = rate.pace_delay(config.pace_threshold, rate_limited=rate_limited)
-            else:
-                delay = 0.0
-            if delay > 0:
-                logger.log(
-                    logging.INFO if delay >= _defaults.LOUD_WAIT else logging.DEBUG,
-                    "pacing session %r: %s of %s calls left this hour; waiting %.1f s",
-                    key,
-                    pool.remaining,
-                    pool.limit,
-                    delay,
-                )
-                await sleep(delay)
+            if rate is not None:
+                await self._wait_for_budget(
+                    key, rate, method, path, operation, rate_limited,
+                    skip_pause=waited_pause, trace=trace,
+                )  # fmt: skip
+                waited_pause = False
             _rewind(file_positions)
             request_headers = headers
             if authorize is not None:
@@ -346,35 +446,54 @@ class Pipeline(Generic[C]):
                 retryable = idempotent or (isinstance(cause, Exception) and never_sent(cause))
                 if not retryable or attempt >= max_retries:
                     raise
-                await sleep(backoff(attempt, config.backoff_base, config.backoff_cap))
+                delay = backoff(attempt, config.backoff_base, config.backoff_cap)
+                if trace is not None:
+                    trace.retry(attempt + 1, type(exc).__name__, delay)
+                await sleep(delay)
                 attempt += 1
                 continue
-            rate.update(
-                response.headers.get("x-rate-limit-limit"),
-                response.headers.get("x-rate-limit-remaining"),
-                rate_limited=rate_limited,
-            )
             status = response.status_code
-            if shared is not None and (
-                status in (420, 429) or pool.needs_sharing(self._share_band, _defaults.SHARE_STALE)
-            ):
-                await self._share(shared, key, pool_name, pool, response)
+            if trace is not None:
+                trace.response(response)
+            if rate is not None:
+                figures = response.headers
+                # The figures go to the budget the answer names (its ceiling), not the one
+                # the spec's flag guessed.
+                pool = rate.update(
+                    figures.get("x-rate-limit-limit"),
+                    figures.get("x-rate-limit-remaining"),
+                    operation=operation,
+                    rate_limited=rate_limited,
+                ) or rate.pool(operation, rate_limited=rate_limited)
+                shared = self._shared
+                if shared is not None and (
+                    status in (420, 429)
+                    or pool.needs_sharing(self._share_band, _defaults.SHARE_STALE)
+                ):
+                    name = _pool_name(pool, rate, operation, rate_limited)
+                    await self._share(shared, key, name, pool, response)
             if status in RETRY_STATUSES and idempotent and attempt < max_retries:
                 logger.debug(
                     "%s %s -> %d; retrying (attempt %d)", method, path, status, attempt + 1
                 )
-                await sleep(backoff(attempt, config.backoff_base, config.backoff_cap))
+                delay = backoff(attempt, config.backoff_base, config.backoff_cap)
+                if trace is not None:
+                    trace.retry(attempt + 1, str(status), delay)
+                await sleep(delay)
                 attempt += 1
                 continue
-            if status in (420, 429):
+            if status in (420, 429) and rate is not None:
                 wait = _rate_limit_wait(response)
                 if wait is not None:
                     # Podio's "Please wait N seconds" is the one exact reset time it gives.
-                    rate.note_reset(wait, rate_limited=rate_limited)
+                    pool.note_reset(wait)
                 if wait is None:
                     wait = backoff(
                         rate_limit_waits, max(config.backoff_base, 1.0), config.backoff_cap
                     )
+                # Podio answers 420 to every call once a budget is spent: the whole session
+                # waits, whatever budget its other calls draw on.
+                rate.pause(wait)
                 if wait <= config.rate_limit_wait and rate_limit_waits < max(max_retries, 1):
                     logger.log(
                         logging.INFO if wait >= _defaults.LOUD_WAIT else logging.DEBUG,
@@ -383,10 +502,95 @@ class Pipeline(Generic[C]):
                         path,
                         wait,
                     )
+                    if trace is not None:
+                        trace.rate_limit_wait(wait)
                     await sleep(wait)
+                    rate.waited()
                     rate_limit_waits += 1
+                    waited_pause = True
                     continue
             return response
+
+    async def _wait_for_budget(
+        self,
+        key: str,
+        rate: RateLimitState,
+        method: str,
+        path: str,
+        operation: str | None,
+        rate_limited: bool,
+        *,
+        skip_pause: bool = False,
+        trace: CallTrace | None = None,
+    ) -> None:
+        """Before a call: wait out a 420's pause, a shared reset, or the paced slot of the
+        budget the call is expected to draw on (raise instead when that is too long).
+        `skip_pause`: the caller has just waited out the pause its own 420 set."""
+        config = self.config
+        pool = rate.pool(operation, rate_limited=rate_limited)
+        paused = 0.0 if skip_pause else rate.paused_for()
+        if paused > config.rate_limit_wait:
+            # Longer than the caller would wait for a 420 of its own: the call goes, and
+            # Podio's answer decides (a 420 then raises with its own exact wait).
+            paused = 0.0
+        share = None
+        shared = self._shared
+        if shared is not None and pool.needs_sharing(self._share_band, _defaults.SHARE_STALE):
+            if pool.is_stale(_defaults.SHARE_STALE) and not skip_pause:
+                # Figures this process has not seen lately: another process may have met a
+                # 420 since, which pauses the session whatever the budget.
+                told = await shared.rate_limit_get(key, _SESSION_PAUSE, pace_threshold=None)
+                if told is not None and told.blocked and told.wait > paused:
+                    rate.pause(told.wait)
+                    if told.wait <= config.rate_limit_wait:
+                        paused = told.wait
+            share = await shared.rate_limit_get(
+                key,
+                _pool_name(pool, rate, operation, rate_limited),
+                pace_threshold=config.pace_threshold if config.pace else None,
+            )
+            if share is not None:
+                pool.adopt(share.limit, share.remaining, share.reset_in)
+        if share is not None:
+            # The shared wait: the time to the reset when another process (or this one)
+            # spent the budget, else this process's paced slot.
+            delay = share.wait
+            if share.blocked and delay > config.rate_limit_wait:
+                raise PodioRateLimitError(
+                    f"the hourly budget of session {key!r} is spent (seen by a process "
+                    f"sharing it); it resets in about {delay:.0f} s",
+                    status=420,
+                    method=method,
+                    path=path,
+                    retry_after=delay,
+                )
+        elif config.pace:
+            delay = pool.pace_delay(config.pace_threshold)
+        else:
+            delay = 0.0
+        if paused > delay:
+            logger.log(
+                logging.INFO if paused >= _defaults.LOUD_WAIT else logging.DEBUG,
+                "session %r is paused after a 420; waiting %.1f s",
+                key,
+                paused,
+            )
+            if trace is not None:
+                trace.paced(paused)
+            await sleep(paused)
+            rate.waited()
+        elif delay > 0:
+            logger.log(
+                logging.INFO if delay >= _defaults.LOUD_WAIT else logging.DEBUG,
+                "pacing session %r: %s of %s calls left this hour; waiting %.1f s",
+                key,
+                pool.remaining,
+                pool.limit,
+                delay,
+            )
+            if trace is not None:
+                trace.paced(delay)
+            await sleep(delay)
 
     async def _share(
         self,
@@ -404,6 +608,10 @@ class Pipeline(Generic[C]):
         share = await shared.rate_limit_update(
             key, pool_name, limit=pool.limit, remaining=pool.remaining, wait=wait
         )
+        if wait is not None:  # the whole session pauses, in every process
+            await shared.rate_limit_update(
+                key, _SESSION_PAUSE, limit=None, remaining=None, wait=wait
+            )
         pool.adopt(share.limit, share.remaining, share.reset_in)
 
     async def _transmit(
@@ -436,11 +644,12 @@ class Pipeline(Generic[C]):
                     await response.aclose()  # the connection goes back, or closes if cut short
             if not stream or response.status_code >= 300:
                 _release_stream(response)
-        except httpx.TimeoutException as exc:
-            raise PodioTimeoutError(
-                f"timed out: {type(exc).__name__}", method=request.method, path=path
-            ) from exc
         except httpx.TransportError as exc:
+            _name_request(exc, request)
+            if isinstance(exc, httpx.TimeoutException):
+                raise PodioTimeoutError(
+                    f"timed out: {type(exc).__name__}", method=request.method, path=path
+                ) from exc
             raise PodioConnectionError(
                 f"connection failed: {type(exc).__name__}: {_safe_reason(exc)}",
                 method=request.method,
@@ -457,23 +666,46 @@ class Pipeline(Generic[C]):
         return response
 
     async def _send_direct(self, request: httpx.Request, *, stream: bool) -> httpx.Response:
-        """`httpx.AsyncClient.send` for podiokit's own client, without the client layer."""
+        """`httpx.AsyncClient.send` for podiokit's own client, without the client layer, but
+        with what of it a caller sees: cookies the server sets are kept in the client's jar
+        (a load balancer's stickiness; `build_request` sends them back), httpx's
+        "HTTP Request:" INFO line is logged, and failures name their request."""
         assert self._direct is not None
+        started = time.perf_counter()
         response = await self._direct.handle_async_request(request)
         response.request = request
+        if "set-cookie" in response.headers:
+            self.http.cookies.extract_cookies(response)
+        if _httpx_logger.isEnabledFor(logging.INFO):
+            _httpx_logger.info(
+                'HTTP Request: %s %s "%s %d %s"',
+                request.method,
+                request.url,
+                response.http_version,
+                response.status_code,
+                response.reason_phrase,
+            )
         if not stream:
             try:
                 await response.aread()  # closes the stream once read: the connection is free
             except BaseException:
                 await response.aclose()
                 raise
+            response.elapsed = timedelta(seconds=time.perf_counter() - started)
         return response
 
     # -- the token endpoint --------------------------------------------------------------
 
-    async def grant(self, key: str, params: Mapping[str, str]) -> OAuthToken:
+    async def grant(
+        self, key: str, params: Mapping[str, str], *, trace: CallTrace | None = None
+    ) -> OAuthToken:
         """POST /oauth/token with the client credentials in the form body, as every official
-        client sends them. Never logs the form: it holds secrets."""
+        client sends them. Never logs the form: it holds secrets. A sign-in (not a refresh,
+        which passes its `trace`) is a span of its own when instrumentation is on."""
+        if trace is None:
+            telemetry = self.telemetry()
+            if telemetry is not None:
+                return await telemetry.authenticate(self, key, params)
         config = self.config
         if config.client_secret is None:
             raise PodioAuthorizationError(
@@ -504,6 +736,8 @@ class Pipeline(Generic[C]):
             idempotent=True,
             max_retries=config.max_retries,
             rate_limited=True,  # the token endpoint is in Podio's 250/hour pool
+            operation=_TOKEN_OPERATION,
+            trace=trace,
         )
         grant_type = params.get("grant_type")
         if response.status_code >= 300:
@@ -531,6 +765,12 @@ class Pipeline(Generic[C]):
 
 
 _SECRET_FORM_KEYS = frozenset({"refresh_token", "app_token", "password", "code"})
+
+
+def _pool_name(pool: _Pool, rate: RateLimitState, operation: str | None, rate_limited: bool) -> str:
+    """A budget's name in a shared store: its ceiling ("1000", "250")."""
+    limit = pool.limit or rate.limit_for(operation, rate_limited=rate_limited)
+    return str(limit)
 
 
 def _origin(url: httpx.URL) -> str:
@@ -609,6 +849,15 @@ def _file_positions(files: Any) -> list[tuple[Any, int]]:
 def _rewind(positions: list[tuple[Any, int]]) -> None:
     for fileobj, position in positions:
         fileobj.seek(position)
+
+
+def _name_request(exc: httpx.TransportError, request: httpx.Request) -> None:
+    """Give `exc` its request when it has none (raised below httpx's client layer: podiokit's
+    direct path, or a body read into the caller's buffer), as httpx's client would."""
+    try:
+        exc.request  # noqa: B018 (a property that raises RuntimeError when unset)
+    except RuntimeError:
+        exc.request = request
 
 
 def _safe_reason(exc: Exception) -> str:

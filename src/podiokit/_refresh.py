@@ -6,6 +6,10 @@ expired. Everyone else waiting on the lock then finds the new token in the store
 token request and the store write run shielded from cancellation, so a cancelled caller
 cannot lose a rotated refresh token.
 
+Rotation is not what Podio was seen doing (the same refresh token comes back, with a 28-day
+sliding expiry: docs/dev/podio-behaviour.md §1.3), but the engine works either way: whatever
+refresh token an answer carries is stored, and an answer without one keeps the old one.
+
 The client making the call is opaque here: it is only handed to `on_token_will_refresh`.
 """
 
@@ -165,6 +169,18 @@ async def _mark_dead(
     return None
 
 
+def _keep_refresh_token(token: OAuthToken, previous: str) -> OAuthToken:
+    """A refresh answer without `refresh_token` leaves the old one in force.
+
+    Podio is not seen rotating refresh tokens: a captured refresh answers the same one, and
+    it lives 28 days from its last use (docs/dev/podio-behaviour.md §1.3). Every captured
+    answer carries it, but nothing promises that; if one does not, the token just used is
+    still the one to use next. A rotated token, when one comes back, always wins."""
+    if token.refresh_token:
+        return token
+    return dataclasses.replace(token, refresh_token=previous)
+
+
 def _same(a: OAuthToken, b: OAuthToken) -> bool:
     return a.access_token == b.access_token and a.refresh_token == b.refresh_token
 
@@ -202,13 +218,15 @@ async def _obtain(
     if current is not None and current.refresh_token and not current.dead:
         logger.debug("refreshing the token of session %r", auth.key)
         try:
-            return await grant(
+            token = await grant(
                 {"grant_type": "refresh_token", "refresh_token": secret(current.refresh_token)}
             )
         except PodioInvalidGrantError:
             if auth.app_credentials is None:
                 raise
             logger.debug("refresh token of app session %r refused; re-authenticating", auth.key)
+        else:
+            return _keep_refresh_token(token, current.refresh_token)
     if auth.app_credentials is not None:
         app_id, app_token = auth.app_credentials
         try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gc
 import json as _json
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from functools import cache
 from typing import TYPE_CHECKING, Any, Final, Protocol, TypeAlias, TypeVar, final, overload
 
@@ -23,8 +23,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "NOT_GIVEN",
+    "RAW_REQUEST",
     "APIResource",
     "NotGiven",
+    "Operation",
     "Requester",
     "TimeoutArg",
     "decode_json",
@@ -65,12 +67,47 @@ NOT_GIVEN: Final = NotGiven()
 TimeoutArg: TypeAlias = float | httpx.Timeout | NotGiven | None
 
 
+@final
+class Operation:
+    """Which Podio operation a request belongs to: `items.get`, `GET`, `/item/{item_id}`.
+
+    Each generated module holds one per operation, built at import, and passes it with every
+    call it makes: spans, metrics and log records name the operation and its path template
+    (never a path with ids in it) without building a string per call.
+    """
+
+    __slots__ = ("area", "method", "name", "span_name", "template")
+
+    def __init__(self, area: str, name: str, method: str, template: str | None) -> None:
+        #: Podio's doc area in plural snake case (`items`); "" for a raw `request()`.
+        self.area = area
+        #: `area.operation` (`items.get`), or "request" for a raw `request()`.
+        self.name = f"{area}.{name}" if area else name
+        self.method = method
+        #: The path template (`/item/{item_id}`); None for a raw `request()`.
+        self.template = template
+        self.span_name = f"podio {self.name}"
+
+    def __repr__(self) -> str:
+        return f"<Operation {self.name} {self.method} {self.template or '-'}>"
+
+
+#: `podio.request(...)`: any call, whose path is not known to be one operation's.
+RAW_REQUEST: Final = Operation("", "request", "", None)
+
+
 class Requester(Protocol):
     """What a resource needs from the client: one call through the request pipeline.
 
     `_send` raises the `podiokit.errors` class for any non-2xx status, after refresh,
     retries and rate-limit waits; it returns only successful responses. With `stream=True`
-    the response comes back unread: the caller iterates it and must close it.
+    the response comes back unread: the caller iterates it and must close it. With
+    `read_body`, a successful response's body is read by it, within the retries (a body cut
+    short is retried). With
+    `redirects=True` a redirect comes back too (read), for the caller to follow; with
+    `authenticate=False` an absolute URL is fetched without the token (a signed URL on
+    another origin) and counts against no rate-limit budget.
+    `operation` names the operation the call belongs to (spans, metrics, log records).
     """
 
     async def _send(
@@ -88,6 +125,10 @@ class Requester(Protocol):
         rate_limited: bool = False,
         max_retries: int | None = None,
         stream: bool = False,
+        read_body: Callable[[httpx.Response], Awaitable[None]] | None = None,
+        redirects: bool = False,
+        authenticate: bool = True,
+        operation: Operation | None = None,
     ) -> httpx.Response: ...
 
 

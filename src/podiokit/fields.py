@@ -44,7 +44,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, Protocol
 
 __all__ = [
     "FORMS",
@@ -59,6 +59,7 @@ __all__ = [
     "Progress",
     "Raw",
     "Ref",
+    "WritesFields",
     "encode_field_value",
     "encode_fields",
     "json_default",
@@ -171,15 +172,27 @@ class Raw:
 
 
 # --------------------------------------------------------------------------- encoding
-def encode_fields(values: Mapping[str | int, Any]) -> dict[str, Any]:
+class WritesFields(Protocol):
+    """What `encode_fields` takes besides a mapping: an object giving its own field values
+    (a typed app model, `podiokit.typed.AppModel`)."""
+
+    def __podio_fields__(self) -> Mapping[int, Any]: ...
+
+
+def encode_fields(values: Mapping[str | int, Any] | WritesFields) -> dict[str, Any]:
     """The `fields` object of an item create/update body.
 
     Keys are external_ids (str) or field_ids (int); values are encoded as in the module table.
+    A typed app model (`podiokit.typed.AppModel`, made by `podiokit typegen`) stands for the
+    attributes it was given or assigned, keyed by field id.
     """
-    if not isinstance(values, Mapping):
-        raise FieldValueError(None, values, "fields must be a mapping of field -> value")
+    given: Any = values
+    if not isinstance(given, Mapping) and hasattr(type(given), "__podio_fields__"):
+        given = given.__podio_fields__()  # a typed app model: its own write forms
+    if not isinstance(given, Mapping):
+        raise FieldValueError(None, given, "fields must be a mapping of field -> value")
     out: dict[str, Any] = {}
-    for key, value in values.items():
+    for key, value in given.items():
         name = _key(key, value)
         if name in out:
             raise FieldValueError(key, value, "the same field is given twice")
@@ -406,7 +419,7 @@ def _location(value: Location) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- Podio's own forms
-# The dicts Podio's docs and the official clients write (behaviour.md §5.5), passed through
+# The dicts Podio's docs and the official clients write (docs/dev/podio-behaviour.md §5.5), passed through
 # after their keys and value types are checked: a typo'd key or a wrong type fails here, before
 # a request is sent, instead of as a 400 from Podio.
 _DATE_LOCAL: Final = frozenset({"start_date", "end_date", "start_time", "end_time"})

@@ -1,4 +1,4 @@
-"""Realtime push: Podio's Bayeux service over HTTP long-polling (behaviour.md §8).
+"""Realtime push: Podio's Bayeux service over HTTP long-polling (docs/dev/podio-behaviour.md §8).
 
     async with podio.push.subscribe(item.push, task.push) as events:
         async for event in events:
@@ -9,20 +9,27 @@ is subscribed with its own carrier's `ext.private_pub_signature`/`private_pub_ti
 (podio-js signs every channel with the first one's). A dropped poll is retried with
 exponential backoff; a server that forgot the client gets a new handshake and every channel
 again. Leaving the block (or cancelling) ends the poll and sends `/meta/disconnect`.
+
+Only user-channel events are documented (`event`, `ref: {type, id}`, ...; podio-objc's
+tests); item and task channel shapes are inferred (docs/dev/podio-behaviour.md §8). So no
+message ends a subscription: one without a usable `event` or `ref` (or whose `data` is not an
+object) is delivered as a raw event (`event.is_raw`: `event`/`ref` None where unusable, the
+message kept whole in `raw`), or logged and skipped with `subscribe(..., unknown="skip")`.
 """
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import anyio
 import anyio.abc
 import httpx
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from . import _defaults
 from .errors import PodioError
@@ -31,6 +38,8 @@ if TYPE_CHECKING:
     from ._pipeline import Pipeline
 
 __all__ = ["PushClient", "PushError", "PushEvent", "PushRef", "PushSubscription"]
+
+logger = logging.getLogger("podiokit.push")
 
 DEFAULT_PUSH_URL = "https://push.podio.com/faye"
 _POLL_TIMEOUT = httpx.Timeout(10.0, read=90.0)
@@ -55,15 +64,65 @@ class PushRef(BaseModel):
 
 
 class PushEvent(BaseModel):
-    """One delivered event: Podio's `data` of a Bayeux message on `channel`."""
+    """One delivered event: Podio's `data` of a Bayeux message on `channel`.
+
+    A message of a shape podiokit does not know (no `event`, no `ref`, a ref without a
+    numeric id, a Bayeux `data` that is not an object) is still delivered, as a raw event:
+    `is_raw` is True, `event` and `ref` are None where the message had nothing usable, and
+    `raw` holds the message exactly as it came (`raw` is set on every event)."""
 
     model_config = ConfigDict(extra="allow")
     channel: str
-    event: str
-    ref: PushRef
+    event: str | None = None
+    ref: PushRef | None = None
     created_by: dict[str, Any] | None = None
     created_via: Any = None
     data: Any = None
+    #: The Bayeux message's `data` exactly as delivered.
+    raw: Any = None
+
+    @property
+    def is_raw(self) -> bool:
+        """True when the message lacked a usable `event` or `ref` (see the class doc)."""
+        return self.event is None or self.ref is None
+
+
+def _event(channel: str, data: Any) -> PushEvent:
+    """`data` of a message on `channel` as a PushEvent; never raises for its shape."""
+    if not isinstance(data, dict):
+        return PushEvent(channel=channel, raw=data)
+    try:
+        event = PushEvent.model_validate({**data, "channel": channel, "raw": data})
+    except ValidationError:
+        pass
+    else:
+        if not event.is_raw:
+            return event
+    # Keep what is usable (a ref may be fine when `created_by` is not, say).
+    event_name, created_by = data.get("event"), data.get("created_by")
+    return PushEvent(
+        channel=channel,
+        event=event_name if isinstance(event_name, str) else None,
+        ref=_ref(data.get("ref")),
+        created_by=created_by if isinstance(created_by, dict) else None,
+        created_via=data.get("created_via"),
+        data=data.get("data"),
+        raw=data,
+    )
+
+
+def _ref(value: Any) -> PushRef | None:
+    try:
+        return PushRef.model_validate(value)
+    except ValidationError:
+        return None
+
+
+def _shape(data: Any) -> str:
+    # Keys and types only: values may hold what users wrote.
+    if isinstance(data, dict):
+        return "object with keys " + ", ".join(sorted(map(str, data))[:10])
+    return type(data).__name__
 
 
 class PushSubscription(BaseModel):
@@ -129,13 +188,20 @@ class PushClient:
 
     @asynccontextmanager
     async def subscribe(
-        self, *carriers: Any, refetch: Callable[[str], Awaitable[Any]] | None = None
+        self,
+        *carriers: Any,
+        refetch: Callable[[str], Awaitable[Any]] | None = None,
+        unknown: Literal["deliver", "skip"] = "deliver",
     ) -> AsyncIterator[AsyncIterator[PushEvent]]:
         """Events for every carrier's channel. A signature lasts `expires_in` (6 h); with
         `refetch`, an async callable given the channel that returns the object again (say
-        `lambda _: podio.items.get(item_id)`), each channel is re-signed before it expires."""
+        `lambda _: podio.items.get(item_id)`), each channel is re-signed before it expires.
+        A message of an unknown shape is delivered as a raw event (`event.is_raw`), or with
+        `unknown="skip"` logged (logger `podiokit.push`, WARNING) and skipped."""
         if not carriers:
             raise ValueError("subscribe() needs at least one object's `push`")
+        if unknown not in ("deliver", "skip"):
+            raise ValueError(f"unknown must be 'deliver' or 'skip', not {unknown!r}")
         subs = {s.channel: s for s in map(_subscription, carriers)}
         http = self._http
         if http is None and self._podio is not None:
@@ -144,7 +210,7 @@ class PushClient:
         if http is None:
             http = httpx.AsyncClient()
         send, receive = anyio.create_memory_object_stream[PushEvent](self.max_buffer)
-        session = _Session(self, http, subs, send)
+        session = _Session(self, http, subs, send, skip_unknown=unknown == "skip")
         try:
             await session.start()
             async with anyio.create_task_group() as tg:
@@ -175,11 +241,14 @@ class _Session:
         http: httpx.AsyncClient,
         subs: dict[str, PushSubscription],
         send: anyio.abc.ObjectSendStream[PushEvent],
+        *,
+        skip_unknown: bool = False,
     ) -> None:
         self.owner = owner
         self.http = http
         self.subs = subs
         self.send = send
+        self.skip_unknown = skip_unknown
         self.client_id: str | None = None
         self._ids = 0
 
@@ -251,20 +320,32 @@ class _Session:
                     channel = message.get("channel", "")
                     if channel == "/meta/connect":
                         if not message.get("successful"):
-                            advice = message.get("advice") or {}
-                            if advice.get("reconnect") == "handshake":
+                            advice = message.get("advice")
+                            if isinstance(advice, dict) and advice.get("reconnect") == "handshake":
                                 await self.start()
                             else:
                                 raise _Retry(str(message.get("error")))
                         continue
-                    if channel in self.subs and isinstance(message.get("data"), dict):
-                        event = PushEvent.model_validate({"channel": channel, **message["data"]})
-                        await self.send.send(event)
+                    if isinstance(channel, str) and channel in self.subs:
+                        await self._deliver(channel, message.get("data"))
                 failures = 0
             except (_Retry, httpx.TransportError):
                 delay = min(self.owner.backoff_cap, self.owner.backoff_base * 2**failures)
                 failures += 1
                 await sleep(delay * (0.5 + random.random() / 2))
+
+    async def _deliver(self, channel: str, data: Any) -> None:
+        try:
+            event = _event(channel, data)
+        except Exception:  # noqa: BLE001 - a shape even the raw path cannot hold
+            event = PushEvent.model_construct(channel=channel, raw=data)
+        if event.is_raw:
+            if self.skip_unknown:
+                logger.warning("push: skipped a message of unknown shape on %s (%s)",
+                               channel, _shape(data))  # fmt: skip
+                return
+            logger.debug("push: a message of unknown shape on %s (%s)", channel, _shape(data))
+        await self.send.send(event)
 
     async def renew(self, refetch: Callable[[str], Awaitable[Any]]) -> None:
         """Re-subscribe each channel with a fresh signature before the old one expires."""

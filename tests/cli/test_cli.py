@@ -53,8 +53,9 @@ COMMANDS = ("", "emulator", "demo", "login", "logout")
 OPTIONS = {
     "": ["--version", "--help"],
     "emulator": [
-        "--host", "--port", "--seed", "--items", "--token-lifetime", "--refresh",
-        "--rate-limit", "--rate-window", "--latency", "--fault-rate", "--fault-seed", "--help",
+        "--host", "--port", "--seed", "--items", "--apps", "--token-lifetime", "--refresh",
+        "--rate-limit", "--rate-window", "--latency", "--fault-rate", "--fault-seed", "--quirk",
+        "--help",
     ],
     "demo": ["--items", "--concurrency", "--emulator", "--help"],
     "login": ["--username", "--app", "--app-token", "--session-file", "--help"],
@@ -112,10 +113,10 @@ def test_no_help_sentence_is_broken_mid_line(command: str) -> None:
 def test_command_list_shows_one_line_each() -> None:
     lines = help_text("").splitlines()
     commands = [
-        line for line in lines if re.match(r"│ (emulator|demo|export|mirror|log\w+) ", line)
+        line for line in lines if re.match(r"│ (emulator|demo|export|mirror|log\w+|typegen) ", line)
     ]
     names = [line.split()[1] for line in commands]
-    assert names == ["emulator", "demo", "export", "mirror", "login", "logout"]
+    assert names == ["emulator", "demo", "export", "mirror", "login", "logout", "typegen"]
     panel = lines[lines.index(commands[0]) : lines.index(commands[-1]) + 2]
     assert panel[-1].startswith("╰"), "a command's help wrapped onto a second line"
     assert "Serve a fake Podio API on a local port." in commands[0]

@@ -283,5 +283,5 @@ def test_mirror_uses_an_explicit_session_file(
     code = main(["mirror", str(PROJECTS), "--db", db, "--session-file", str(elsewhere)])
     out, err = capsys.readouterr()
     assert code == 0, err
-    assert f"app {PROJECTS}: full, 600 created" in out
+    assert f"app {PROJECTS} (full): 600 items: 600 created" in out
     assert served.stats()["token_grants"] == {"password": 1}

@@ -234,7 +234,7 @@ def test_mirror_uses_the_app_session_and_names_a_dead_one(
     code = main(["mirror", str(PROJECTS), "--db", db])
     out, err = capsys.readouterr()
     assert code == 0, err
-    assert f"app {PROJECTS}: full, {ITEMS} created" in out
+    assert f"app {PROJECTS} (full): {ITEMS} items: {ITEMS} created" in out
     assert served.stats()["token_grants"] == {"app": 1, "refresh_token": 1}
     assert path.read_text() != before  # the refreshed pair went back into the file
 

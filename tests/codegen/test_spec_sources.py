@@ -58,11 +58,11 @@ DECIDED: dict[str, tuple[str, str]] = {
     # operation: (what the catalogue says, why the spec differs)
     "oauth.get_access_token": (
         "POST /oauth/token/v2",
-        "every client and behaviour.md §1.3 use POST /oauth/token (form); /v2 takes JSON",
+        "every client and docs/dev/podio-behaviour.md §1.3 use POST /oauth/token (form); /v2 takes JSON",
     ),
     "files.download": (
         "GET /file/{file_id}/raw",
-        "podio-php, -java, -objc and -js GET the File's link on files.podio.com (behaviour.md"
+        "podio-php, -java, -objc and -js GET the File's link on files.podio.com (docs/dev/podio-behaviour.md"
         " §6); only podio-rb and -py call /raw. The helper GETs /file/{id}, then the link",
     ),
 }

@@ -304,3 +304,73 @@ def test_one_client_across_successive_asyncio_runs() -> None:
         asyncio.run(run())
         asyncio.run(podio.aclose())
         assert token_route.call_count == 3  # app grant + one refresh per run
+
+
+# -- refresh answers that do not rotate (docs/dev/podio-behaviour.md §1.3) ---------------------
+
+
+async def test_a_refresh_answer_without_refresh_token_keeps_the_old_one(
+    api: respx.MockRouter,
+) -> None:
+    # Podio was seen answering a refresh with the same refresh token; an answer with none
+    # at all must not leave the session unable to refresh again.
+    refreshes = iter([token_body("acc-2", None, expires_in=0), token_body("acc-3", None)])
+    token_route = api.post("/oauth/token").mock(
+        side_effect=lambda request: httpx.Response(200, json=next(refreshes))
+    )
+    api.get(path__regex=r"^/item/\d+$").respond(json={"item_id": 1})
+    store = MemorySessionStore()
+    await store.set("default", _expired_token("acc-1", "ref-1"))
+    async with Podio("cid", SECRET, session_store=store) as podio:
+        await podio.request("GET", "/item/1")  # refresh 1: acc-2, already expired
+        await podio.request("GET", "/item/1")  # refresh 2 still has ref-1 to send
+        assert podio.token is not None and podio.token.refresh_token == "ref-1"
+    sent = [_form(call.request)["refresh_token"] for call in token_route.calls]
+    assert sent == ["ref-1", "ref-1"]
+    saved = await store.get("default")
+    assert saved is not None
+    assert (saved.access_token, saved.refresh_token) == ("acc-3", "ref-1")
+
+
+async def test_a_401_driven_refresh_without_refresh_token_keeps_the_old_one(
+    api: respx.MockRouter,
+) -> None:
+    api.post("/oauth/token").respond(json=token_body("new-acc", None))
+    _items_route(api, "new-acc")
+    store = MemorySessionStore()
+    await store.set("default", _fresh_token("old-acc", "old-ref"))
+    async with Podio("cid", SECRET, session_store=store) as podio:
+        assert await podio.request("GET", "/item/4") == {"item_id": 4}
+    saved = await store.get("default")
+    assert saved is not None
+    assert (saved.access_token, saved.refresh_token) == ("new-acc", "old-ref")
+
+
+async def test_an_app_grant_without_refresh_token_is_stored_as_it_came(
+    api: respx.MockRouter,
+) -> None:
+    # Only a refresh has an old refresh token to keep; a new grant stores what it got.
+    api.post("/oauth/token").respond(json=token_body("app-acc", None, ref_type="app"))
+    async with Podio("cid", SECRET) as podio:
+        token = await podio.authenticate_with_app(42, "the-app-token")
+    assert token.refresh_token is None
+
+
+async def test_the_emulator_reusing_refresh_tokens_as_podio_was_seen_to() -> None:
+    from podiokit.testing import Emulator
+
+    emu = Emulator(items=1, refresh="reuse")
+    creds = emu.credentials
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=emu.app), base_url=creds["api_url"])
+    async with Podio(
+        creds["client_id"], creds["client_secret"], api_url=creds["api_url"], http_client=http
+    ) as podio:
+        first = await podio.authenticate_with_credentials(creds["username"], creds["password"])
+        for _ in range(3):
+            emu.expire_tokens()
+            await podio.request("GET", "/user/status")
+        assert podio.token is not None
+        assert podio.token.refresh_token == first.refresh_token
+        assert podio.token.access_token != first.access_token
+    await http.aclose()
+    assert emu.stats()["token_grants"] == {"password": 1, "refresh_token": 3}

@@ -118,12 +118,13 @@ async def test_far_from_the_threshold_the_store_is_asked_once(
     podio = await _client(store)
     for _ in range(50):
         await podio.request("GET", "/item/1")
-    # Once, before the first call (nothing known yet); then Podio's own headers suffice.
-    assert store.gets == 1 and store.updates == []
+    # Once, before the first call (nothing known yet: the budget's figures, and a pause
+    # another process's 420 may have set); then Podio's own headers suffice.
+    assert store.gets == 2 and store.updates == []
     # Figures learnt long ago (a process idle for a while) are checked again.
     fake_time.now += 31
     await podio.request("GET", "/item/1")
-    assert store.gets == 2
+    assert store.gets == 4
     await podio.aclose()
 
 
@@ -136,7 +137,7 @@ async def test_near_the_threshold_every_call_asks_and_tells(
     podio = await _client(store)
     for _ in range(5):
         await podio.request("GET", "/item/1")
-    assert store.gets == 5
+    assert store.gets == 5 + 1  # and once the session's pause, before the first
     assert [u["remaining"] for u in store.updates] == [300, 299, 298, 297, 296]
     await podio.aclose()
 
@@ -146,7 +147,7 @@ async def test_a_reset_another_process_was_told_is_waited_for_before_sending(
 ) -> None:
     route = api.get("/item/1").mock(return_value=httpx.Response(200, json={}, headers=_figures(1000, 999)))  # fmt: skip
     store = SharedMemoryStore(fake_time)
-    store.state[("default", "general")] = {
+    store.state[("default", "1000")] = {
         "limit": 1000,
         "remaining": 0,
         "blocked_until": fake_time.now + 30,
@@ -162,7 +163,7 @@ async def test_a_long_shared_reset_raises_without_sending(
 ) -> None:
     route = api.get("/item/1").mock(return_value=httpx.Response(200, json={}))
     store = SharedMemoryStore(fake_time)
-    store.state[("default", "general")] = {
+    store.state[("default", "1000")] = {
         "limit": 1000,
         "remaining": 0,
         "blocked_until": fake_time.now + 3000,
@@ -189,7 +190,7 @@ async def test_a_420_is_told_to_the_others_with_its_wait(
     store = SharedMemoryStore(fake_time)
     podio = await _client(store, rate_limit_wait=60)
     await podio.request("GET", "/item/1")
-    assert store.updates[0] == {"pool": "general", "remaining": 0, "wait": 20.0}
+    assert store.updates[0] == {"pool": "1000", "remaining": 0, "wait": 20.0}
     # Waited once (the 420's own wait), not twice: the shared reset is the same moment.
     assert fake_time.sleeps[0] == 20.0 and sum(fake_time.sleeps) == pytest.approx(20.0)
     await podio.aclose()
@@ -202,5 +203,5 @@ async def test_the_token_endpoint_shares_the_limited_pool(
     store = SharedMemoryStore(fake_time)
     podio = Podio("client", SECRET, session_store=store)
     await podio.authenticate_with_app(1, "app-token")
-    assert store.updates == [{"pool": "limited", "remaining": 10, "wait": None}]
+    assert store.updates == [{"pool": "250", "remaining": 10, "wait": None}]
     await podio.aclose()

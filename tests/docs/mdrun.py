@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from types import CodeType
+from types import CodeType, ModuleType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -189,6 +189,134 @@ async def namespace(emu: Emulator, podio_class: type[podiokit.Podio]) -> dict[st
         "emulator": emu,
         "consent_in_podio": lambda url: _follow(emu, url),
     }
+
+
+class OtelStubs:
+    """The observability guide's exporters, standing in for the real ones: the OTLP span and
+    metric exporters and the Prometheus reader keep what they are given (nothing is sent),
+    so a block's set-up runs as written and `check` sees what podiokit reported."""
+
+    def __init__(self) -> None:
+        from opentelemetry.sdk.metrics.export import (
+            InMemoryMetricReader,
+            MetricExporter,
+            MetricExportResult,
+        )
+        from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+        self.span_exporters: list[Any] = []
+        self.metric_batches: list[list[Any]] = []
+        self.readers: list[Any] = []
+        stubs = self
+
+        class OTLPSpanExporter(InMemorySpanExporter):
+            def __init__(self, endpoint: str | None = None, **options: Any) -> None:
+                super().__init__()
+                stubs.span_exporters.append(self)
+
+        class OTLPMetricExporter(MetricExporter):
+            def __init__(self, endpoint: str | None = None, **options: Any) -> None:
+                super().__init__()
+                self.batches: list[Any] = []
+                stubs.metric_batches.append(self.batches)
+
+            def export(self, metrics_data: Any, timeout_millis: float = 10_000, **kw: Any) -> Any:
+                self.batches.append(metrics_data)
+                return MetricExportResult.SUCCESS
+
+            def force_flush(self, timeout_millis: float = 10_000) -> bool:
+                return True
+
+            def shutdown(self, timeout_millis: float = 30_000, **kw: Any) -> None:
+                pass
+
+        class PrometheusMetricReader(InMemoryMetricReader):
+            def __init__(self, *args: Any, **kwargs: Any) -> None:
+                super().__init__()
+                stubs.readers.append(self)
+
+        class _Server:
+            def shutdown(self) -> None:
+                pass
+
+        def start_http_server(port: int, addr: str = "0.0.0.0", **kw: Any) -> tuple[Any, Any]:
+            return _Server(), None
+
+        def module(name: str, **names: Any) -> ModuleType:
+            made = ModuleType(name)
+            made.__dict__.update(names)
+            return made
+
+        base = "opentelemetry.exporter.otlp.proto.http"
+        self.modules = {
+            f"{base}.trace_exporter": module(f"{base}.trace_exporter", OTLPSpanExporter=OTLPSpanExporter),
+            f"{base}.metric_exporter": module(f"{base}.metric_exporter", OTLPMetricExporter=OTLPMetricExporter),
+            "opentelemetry.exporter.prometheus": module(
+                "opentelemetry.exporter.prometheus", PrometheusMetricReader=PrometheusMetricReader
+            ),
+            "prometheus_client": module("prometheus_client", start_http_server=start_http_server),
+        }  # fmt: skip
+
+    def check(self) -> None:
+        """Every stand-in the block set up received podiokit's spans or metrics."""
+        from opentelemetry import metrics, trace
+
+        for provider in (trace.get_tracer_provider(), metrics.get_meter_provider()):
+            flush = getattr(provider, "force_flush", None)
+            if flush is not None:
+                flush()
+        for exporter in self.span_exporters:
+            names = {s.name for s in exporter.get_finished_spans()}
+            assert any(n.startswith("podio ") for n in names), names
+        collected = [batch for batches in self.metric_batches for batch in batches]
+        collected += [reader.get_metrics_data() for reader in self.readers]
+        for data in collected:
+            names = {
+                m.name for r in data.resource_metrics for s in r.scope_metrics for m in s.metrics
+            }
+            assert "podio.client.operation.duration" in names, names
+
+
+@contextmanager
+def otel_sandbox() -> Iterator[OtelStubs]:
+    """Around a block: the exporters' stand-ins (`OtelStubs`), and afterwards OpenTelemetry's
+    global providers shut down and unset, podiokit's instrumentation off and its logger as it
+    was, so the next block starts clean."""
+    import logging
+    import sys
+
+    from opentelemetry import metrics, trace
+    from opentelemetry.metrics import _internal as metrics_internal
+    from opentelemetry.util._once import Once
+
+    from podiokit import _instrument
+
+    stubs = OtelStubs()
+    saved = {name: sys.modules.get(name) for name in stubs.modules}
+    sys.modules.update(stubs.modules)
+    logger = logging.getLogger("podiokit")
+    handlers, level = list(logger.handlers), logger.level
+    try:
+        yield stubs
+    finally:
+        for name, module in saved.items():
+            if module is None:
+                sys.modules.pop(name, None)
+            else:
+                sys.modules[name] = module
+        podiokit.uninstrument()
+        _instrument._default = None
+        for provider in (trace.get_tracer_provider(), metrics.get_meter_provider()):
+            shutdown = getattr(provider, "shutdown", None)
+            if shutdown is not None:
+                shutdown()
+        # Private, as OpenTelemetry's own test helpers do: a global provider is set once.
+        trace._TRACER_PROVIDER_SET_ONCE = Once()  # type: ignore[attr-defined]
+        trace._TRACER_PROVIDER = None  # type: ignore[attr-defined]
+        metrics_internal._METER_PROVIDER_SET_ONCE = Once()
+        metrics_internal._METER_PROVIDER = None
+        logger.handlers[:] = handlers
+        logger.setLevel(level)
 
 
 @contextmanager

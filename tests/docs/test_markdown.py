@@ -17,6 +17,8 @@ import podiokit
 from . import mdrun
 
 ROOT = Path(__file__).resolve().parents[2]
+# The typed models guide imports the classes `podiokit typegen` wrote for the demo apps.
+EXAMPLES = ROOT / "examples"
 PAGES = mdrun.pages(ROOT)
 BLOCKS = [block for page in PAGES for block in mdrun.python_blocks(page, ROOT)]
 
@@ -42,6 +44,7 @@ def test_reference_pages_are_not_run() -> None:
 async def _run(block: mdrun.Block, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("HOME", str(tmp_path))  # FileSessionStore("~/...") stays in tmp_path
     monkeypatch.chdir(tmp_path)  # and so does a relative path
+    monkeypatch.syspath_prepend(str(EXAMPLES))  # `from demo_apps import Project`
     emu = mdrun.emulator()
     opened: list[httpx.AsyncClient] = []
     podio_class = mdrun.emulator_podio_class(emu, opened)
@@ -50,9 +53,11 @@ async def _run(block: mdrun.Block, monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     ns: dict[str, Any] = await mdrun.namespace(emu, podio_class)
     podio = ns["podio"]  # a block may rebind the name
     try:
-        result = eval(block.compile(), ns)
-        if asyncio.iscoroutine(result):
-            await result
+        with mdrun.otel_sandbox() as otel:
+            result = eval(block.compile(), ns)
+            if asyncio.iscoroutine(result):
+                await result
+            otel.check()
     finally:
         await podio.aclose()
         for http in opened:
@@ -78,6 +83,7 @@ def test_script_runs(block: mdrun.Block, monkeypatch: pytest.MonkeyPatch, tmp_pa
         pytest.skip(block.skip)
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(EXAMPLES))
     emu = mdrun.emulator()
     opened: list[httpx.AsyncClient] = []
     podio_class = mdrun.emulator_podio_class(emu, opened)

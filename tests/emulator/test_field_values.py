@@ -62,6 +62,20 @@ async def test_money_form(podio: Podio) -> None:
     assert got["budget"] == [{"currency": "DKK", "value": "9.5000"}]
 
 
+async def test_money_and_numbers_keep_every_digit(podio: Podio) -> None:
+    """Issue 25, point 8: amounts beyond a float's 16 digits come back as written (a float
+    turned 12345678901234.5678 into 12345678901234.5684), and so does a calculation."""
+    exact = "12345678901234.5678"
+    got = await round_trip(
+        podio, PROJECTS,
+        {"title": "m", "budget": Money(Decimal(exact), "EUR"), "hours": "0.1", "rate": exact},
+    )  # fmt: skip
+    assert got["budget"] == [{"currency": "EUR", "value": exact}]
+    assert got["rate"] == [{"value": exact}]
+    # cost = hours * rate, rounded to Podio's four decimals.
+    assert got["cost"] == [{"value": "1234567890123.4568"}]
+
+
 async def test_date_forms_without_time(podio: Podio) -> None:
     got = await round_trip(
         podio, PROJECTS,

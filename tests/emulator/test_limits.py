@@ -1,4 +1,4 @@
-"""Auth errors, rate limits, faults, latency and the control API (behaviour.md §2-3)."""
+"""Auth errors, rate limits, faults, latency and the control API (docs/dev/podio-behaviour.md §2-3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The token endpoint and the authorize redirect (behaviour.md §1)."""
+"""The token endpoint and the authorize redirect (docs/dev/podio-behaviour.md §1)."""
 
 from __future__ import annotations
 
@@ -175,3 +175,100 @@ async def test_refresh_reuse_mode_keeps_the_refresh_token():
             response = await http.post("/oauth/token", data=grant)
             assert response.status_code == 200
             assert response.json()["refresh_token"] == first["refresh_token"]
+
+
+# -- the consent page a person sees -----------------------------------------------------------
+
+BROWSER = {"accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+
+
+def _authorize_params(emu: Emulator, **extra: str) -> dict[str, str]:
+    return {"client_id": emu.credentials["client_id"], "redirect_uri": "https://app.test/cb",
+            "response_type": "code", "state": "st<1>", "scope": "global:read", **extra}  # fmt: skip
+
+
+def _form(page: str) -> dict[str, str]:
+    """The consent form's hidden fields, as a browser would post them."""
+    import html
+    import re
+
+    return {
+        html.unescape(name): html.unescape(value)
+        for name, value in re.findall(r'type="hidden" name="([^"]*)" value="([^"]*)"', page)
+    }
+
+
+async def test_a_browser_sees_a_consent_page(http: httpx.AsyncClient, emu: Emulator):
+    response = await http.get("/oauth/authorize", params=_authorize_params(emu), headers=BROWSER)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    page = response.text
+    assert "<title>Allow access - Podio emulator</title>" in page
+    assert emu.credentials["client_id"] in page and "global:read" in page
+    assert "app.test" in page
+    for name in ("Dana Demo", "Alex Archer", "Blake Berg", "Casey Chen"):
+        assert name in page
+    assert 'value="approve">Approve</button>' in page and 'value="deny">Deny</button>' in page
+    assert "st<1>" not in page and "st&lt;1&gt;" in page  # escaped
+    assert "location" not in response.headers
+
+
+@pytest.mark.parametrize(("decision", "user"), [("approve", "1002"), ("deny", "1001")])
+async def test_the_consent_form_approves_as_the_chosen_user_or_denies(
+    http: httpx.AsyncClient, emu: Emulator, decision: str, user: str
+):
+    page = await http.get("/oauth/authorize", params=_authorize_params(emu), headers=BROWSER)
+    form = {**_form(page.text), "user": user, "decision": decision}
+    response = await http.post("/oauth/authorize", data=form, headers=BROWSER)
+    assert response.status_code == 303
+    location = urlsplit(response.headers["location"])
+    assert f"{location.scheme}://{location.netloc}{location.path}" == "https://app.test/cb"
+    query = parse_qs(location.query)
+    assert query["state"] == ["st<1>"]
+    if decision == "deny":
+        assert query["error"] == ["access_denied"]
+        return
+    grant = {"grant_type": "authorization_code", "code": query["code"][0],
+             "redirect_uri": "https://app.test/cb", **client_fields(emu)}  # fmt: skip
+    token = (await http.post("/oauth/token", data=grant)).json()
+    assert token["ref"] == {"type": "user", "id": 1002}
+
+
+async def test_programs_and_switches_are_answered_at_once(http: httpx.AsyncClient, emu: Emulator):
+    program = await http.get("/oauth/authorize", params=_authorize_params(emu))  # Accept: */*
+    assert program.status_code == 302
+    for switch in ({"user": "alex@podiokit.test"}, {"deny": "1"}):
+        browser = await http.get(
+            "/oauth/authorize", params=_authorize_params(emu, **switch), headers=BROWSER
+        )
+        assert browser.status_code == 302
+    quiet = Emulator(items=0, consent_page=False)
+    transport = httpx.ASGITransport(app=quiet.app)
+    async with httpx.AsyncClient(transport=transport, base_url=quiet.credentials["api_url"]) as h:
+        response = await h.get("/oauth/authorize", params=_authorize_params(quiet), headers=BROWSER)
+    assert response.status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"redirect_uri": "https://evil.example/cb"}, "not on a domain registered"),
+        ({"client_id": "someone-else"}, "Unknown client_id"),
+        ({"user": "nobody@example.com"}, "No such user"),
+    ],
+)
+async def test_browser_facing_errors_are_html_pages(
+    http: httpx.AsyncClient, emu: Emulator, change: dict[str, str], message: str
+):
+    params = _authorize_params(emu, **change)
+    page = await http.get("/oauth/authorize", params=params, headers=BROWSER)
+    assert page.status_code == 400
+    assert page.headers["content-type"].startswith("text/html")
+    assert "<title>Sign-in error - Podio emulator</title>" in page.text and message in page.text
+    assert "location" not in page.headers
+    program = await http.get("/oauth/authorize", params=params)  # a program keeps JSON
+    assert program.status_code == 400 and message in program.json()["error_description"]
+    posted = await http.post("/oauth/authorize", data={**params, "decision": "approve"})
+    assert posted.status_code == 400 and message in posted.text
+    odd = await http.post("/oauth/authorize", data={**_authorize_params(emu), "decision": "?"})
+    assert odd.status_code == 400 and "decision=approve" in odd.text

@@ -1,6 +1,6 @@
-"""The emulator refuses what Podio refuses (issue 16, points 2-5), answered as behaviour.md says.
+"""The emulator refuses what Podio refuses (issue 16, points 2-5), answered as docs/dev/podio-behaviour.md says.
 
-Each test sends the raw request. Where behaviour.md gives the rule but not Podio's exact
+Each test sends the raw request. Where docs/dev/podio-behaviour.md gives the rule but not Podio's exact
 answer (hook limits, a foreign redirect_uri), the emulator answers in Podio's error envelope
 with the status and `error` its nearest documented case uses; the test pins that choice.
 """
@@ -329,7 +329,7 @@ async def test_one_server_header_on_a_real_socket():
 async def test_token_grants_and_filters_share_the_users_rate_limited_budget(
     http: httpx.AsyncClient, emu: Emulator
 ):
-    """behaviour.md §3: /oauth/token answered with X-Rate-Limit-Limit: 250 (podio-objc#6), the
+    """docs/dev/podio-behaviour.md §3: /oauth/token answered with X-Rate-Limit-Limit: 250 (podio-objc#6), the
     figure of the operations marked "rate limited", and limits are per user per API key: so
     one user's grants and filters spend one budget. Other operations have their own."""
     token = await password_token(http, emu)

@@ -82,6 +82,28 @@ def test_named_app_token_and_csv(
     assert len(rows) == 1 + 600
 
 
+def test_excel_csv(served: Emulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out.csv"
+    token = app_tokens(served)[CLIENTS]
+    code = main(
+        ["export", str(CLIENTS), "-o", str(out), "-f", "csv", "--excel", "--app-token", token]
+    )
+    assert code == 0, capsys.readouterr().err
+    assert out.read_bytes().startswith(b"\xef\xbb\xbfapp_id,item_id,app_item_id,title,created_on,")
+
+
+def test_a_resume_keeps_the_excel_choice(tmp_path: Path) -> None:
+    from podiokit.export import CheckpointError
+    from podiokit.export._checkpoint import Checkpoint
+
+    saved = Checkpoint("csv", [CLIENTS], [], sink_state={"columns": [], "excel": True})
+    with pytest.raises(CheckpointError, match="excel=True, not False"):
+        saved.check_matches(tmp_path / "c", "csv", [CLIENTS], {"columns": [], "excel": False})
+    saved.check_matches(
+        tmp_path / "c", "csv", [CLIENTS], {"columns": [["a", "a", "value"]], "excel": True}
+    )
+
+
 def test_user_credentials_when_no_app_token(
     served: Emulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -163,25 +185,42 @@ def test_resume_of_another_export_exits_7(
 ) -> None:
     out = tmp_path / "o.jsonl"
     (tmp_path / "o.jsonl.part").write_bytes(b"")
-    checkpoint = {"version": 1, "format": "csv", "app_ids": [PROJECTS], "offset": 0, "items": 0,
-                  "calls": 0, "totals": {}, "sink_state": {}, "ranges": []}  # fmt: skip
+    checkpoint = {"version": 2, "format": "csv", "app_ids": [PROJECTS], "offset": 0, "items": 0,
+                  "calls": 0, "totals": {}, "sink_state": {}, "tail": [0, 0], "ranges": []}  # fmt: skip
     (tmp_path / "o.jsonl.checkpoint").write_text(json.dumps(checkpoint))
     token = app_tokens(served)[PROJECTS]
     code = main(["export", str(PROJECTS), "--out", str(out), "--app-token", token, "--resume"])
     assert code == 7 and "format 'csv', not 'jsonl'" in _one_line_error(capsys)
 
 
-def test_interrupt_exits_130_and_says_how_to_resume(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+def test_interrupt_exits_130_and_says_how_to_resume_once_something_is_saved(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """ "run the same command with --resume" only when a checkpoint was saved (issue 25,
+    item 9): an export interrupted while signing in has nothing to resume."""
+    out = tmp_path / "o.jsonl"
+
     async def interrupted(*_: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(export_cli, "_export", interrupted)
+    async def interrupted_after_a_page(*_: object) -> None:
+        (tmp_path / "o.jsonl.part").write_bytes(b"{}\n")
+        (tmp_path / "o.jsonl.checkpoint").write_bytes(b"{}")
+        raise KeyboardInterrupt
+
     env = {"PODIO_CLIENT_ID": "id", "PODIO_CLIENT_SECRET": "s", "PODIO_APP_TOKEN": "t"}
-    code = export_cli.run([PROJECTS], "o.jsonl", format="jsonl", concurrency=1, resume=False,
-                    app_tokens=[], env=env)  # fmt: skip
-    assert code == 130 and "--resume" in _one_line_error(capsys)
+    monkeypatch.setattr(export_cli, "_export", interrupted)
+    code = export_cli.run([PROJECTS], str(out), format="jsonl", concurrency=1, resume=False,
+                          app_tokens=[], env=env)  # fmt: skip
+    line = _one_line_error(capsys)
+    assert code == 130 and "--resume" not in line and "before anything was saved" in line
+    monkeypatch.setattr(export_cli, "_export", interrupted_after_a_page)
+    code = export_cli.run([PROJECTS], str(out), format="jsonl", concurrency=1, resume=False,
+                          app_tokens=[], env=env)  # fmt: skip
+    line = _one_line_error(capsys)
+    assert code == 130 and line.endswith(
+        "interrupted; run the same command with --resume to continue"
+    )
 
 
 @pytest.mark.parametrize(
@@ -227,9 +266,9 @@ def test_a_terminal_gets_a_progress_bar(monkeypatch: pytest.MonkeyPatch) -> None
         on_progress(ExportProgress(items=500, total=1_000, calls=2, elapsed=0.5, calls_left=248))
         task = display._bar.tasks[0]
         assert (task.completed, task.total) == (500, 1_000)
-        assert task.fields["left"] == "248 calls left this hour"
+        assert task.fields["left"] == "248 calls left"
         on_progress(ExportProgress(500, 1_000, 2, 0.6, calls_left=0, waiting=3_400))
-        assert display._bar.tasks[0].fields["left"] == "rate limit reached: waiting 3400 s"
+        assert display._bar.tasks[0].fields["left"] == "waiting 3400 s"
 
 
 def test_unreachable_redis_is_one_line_without_its_password(

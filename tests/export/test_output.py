@@ -179,9 +179,9 @@ def test_commit_waits_for_a_running_sync(
         except OSError:
             seen.append("closed under the sync")
 
+    output, checkpoint, out = _output_in(tmp_path)
     monkeypatch.setattr(_output, "_SYNC_EVERY", 10)
     monkeypatch.setattr(_output, "_datasync", slow_sync)
-    output, checkpoint, out = _output_in(tmp_path)
     output.append(checkpoint, b"x" * 100 + b"\n")
     committing = threading.Thread(target=output.commit)
     committing.start()

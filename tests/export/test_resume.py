@@ -109,8 +109,8 @@ async def test_resume_refuses_another_exports_checkpoint(
     checkpoint.write_bytes(b"{not json")
     with pytest.raises(CheckpointError, match="unreadable"):
         await export(podio, [PROJECTS], out, resume=True)
-    # Without resume, a new export starts over and ignores what was left.
-    result = await export(podio, [PROJECTS], out, page_size=250)
+    # force starts over, and discards what was left.
+    result = await export(podio, [PROJECTS], out, page_size=250, force=True)
     assert not result.resumed and set(exported_ids(out)) == world_ids(emu, PROJECTS)
 
 
@@ -132,7 +132,7 @@ KILLED_EXPORT = textwrap.dedent(
 
 async def test_resume_after_kill_9(tmp_path: Path) -> None:
     """A real process, killed with SIGKILL mid-export, then resumed by another."""
-    emu = Emulator(items=1_200, latency=5)
+    emu = Emulator(items=1_200, latency=50)
     out = tmp_path / "killed.jsonl"
     _, part, checkpoint = output_paths(out)
     script = tmp_path / "run_export.py"

@@ -23,12 +23,13 @@ from podiokit._bulk._plan import (
     plan_with_windows,
     window_page,
 )
-from podiokit._bulk._values import readable
+from podiokit._bulk._values import date_parts, money_parts, readable
 from podiokit.export import _output, export
 from podiokit.export._checkpoint import Checkpoint
 from podiokit.export._output import Output
-from podiokit.export._sinks import JsonlSink
+from podiokit.export._sinks import CsvSink, JsonlSink
 from podiokit.testing import Emulator
+from podiokit.testing._items import create_item
 
 from .conftest import CLIENTS, PROJECTS, world_ids
 
@@ -43,18 +44,29 @@ async def test_csv_one_column_per_field_with_readable_values(
     assert len(rows) == result.items == 2_400
     assert {int(r["item_id"]) for r in rows} == world_ids(emu, PROJECTS) | world_ids(emu, CLIENTS)
     header = out.read_text().splitlines()[0].split(",")
-    # The fixed columns, then every field of both apps by external_id, each once.
+    # The item's ids, title and metadata, then every field of both apps by external_id,
+    # each once: money as amount and currency, a date range as start and end.
     assert header[:4] == ["app_id", "item_id", "app_item_id", "title"]
-    assert header[4:8] == ["status", "client", "owner", "budget"]
+    assert header[4:11] == [
+        "created_on", "created_by", "created_by_id", "last_event_on", "revision",
+        "external_id", "link",
+    ]  # fmt: skip
+    assert header[11:16] == ["status", "client", "owner", "budget", "budget_currency"]
+    assert header[header.index("deadline") + 1] == "deadline_end"
     assert "industry" in header and len(header) == len(set(header))
     project = next(r for r in rows if r["app_id"] == str(PROJECTS) and r["app_item_id"] == "1")
     assert project["title"] == "Amber Atlas 1"
+    assert project["created_on"] == "2023-11-14 22:13:20"
+    assert project["created_by"] == "Dana Demo" and project["created_by_id"] == "1001"
+    assert project["last_event_on"] == "2023-11-14 22:18:20" and project["revision"] == "0"
+    assert project["external_id"] == "project-1"
+    assert project["link"].endswith("/apps/projects/items/1")
     assert project["status"] == "Done"
     assert project["client"] == "Acme Atlas 1 (1000001)"
     assert project["owner"] == "Dana Demo (2001)"
-    assert project["budget"] == "1000 EUR"
+    assert (project["budget"], project["budget_currency"]) == ("1000", "EUR")
     assert project["hours"] == "5" and project["cost"] == "300"
-    assert project["deadline"] == "2023-12-14 - 2023-12-15"
+    assert (project["deadline"], project["deadline_end"]) == ("2023-12-14", "2023-12-15")
     assert project["industry"] == ""  # a Clients field
     client = next(r for r in rows if r["app_id"] == str(CLIENTS) and r["app_item_id"] == "1")
     assert client["email"] == "contact@acme1.example (work)"
@@ -62,6 +74,64 @@ async def test_csv_one_column_per_field_with_readable_values(
     assert client["website"] == "https://acme.example"
     assert re.fullmatch(r"\S+\.png \(https://files\.podio\.com/700000\)", client["logo"])
     assert client["status"] == ""
+
+
+@pytest.mark.anyio
+async def test_excel_csv_has_a_bom_and_shows_formulas_as_text(
+    emu: Emulator, podio: Podio, tmp_path: Path
+) -> None:
+    """OWASP's CSV injection: a cell starting with =, +, -, @ (or a tab, a carriage return)
+    is run by a spreadsheet; with excel=True it starts with a ' instead. Numbers stay
+    numbers; without excel=True the cells are as Podio sent them."""
+    world = emu._core.world
+    by = world.users[world.demo_user_id].byline()
+    titles = ['=HYPERLINK("http://evil.example")', "@SUM(A1)", "-2+3", "+1", "-12.5", "plain"]
+    for title in titles:
+        create_item(world, world.apps[CLIENTS], {"fields": {"title": title}}, by)
+    out, plain = tmp_path / "excel.csv", tmp_path / "plain.csv"
+    await export(podio, [CLIENTS], out, format="csv", excel=True)
+    await export(podio, [CLIENTS], plain, format="csv")
+    data = out.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbfapp_id,item_id,")
+    assert not plain.read_bytes().startswith(b"\xef\xbb\xbf")
+    shown = _new_titles(data.decode("utf-8-sig"))
+    assert shown == [
+        "'=HYPERLINK(\"http://evil.example\")", "'@SUM(A1)", "'-2+3", "+1", "-12.5", "plain"
+    ]  # fmt: skip
+    raw = _new_titles(plain.read_text())
+    assert raw == titles
+    with pytest.raises(ValueError, match="excel is for format='csv'"):
+        await export(podio, [CLIENTS], tmp_path / "x.jsonl", excel=True)
+
+
+def test_csv_columns_never_collide_and_a_date_without_end_is_one_column() -> None:
+    fields = [
+        {"external_id": "link", "type": "text"},  # the item's own column has the name
+        {"external_id": "price", "type": "money"},
+        {"external_id": "when", "type": "date", "config": {"settings": {"end": "disabled"}}},
+        {"external_id": "gone", "type": "text", "status": "deleted"},
+    ]
+    header = CsvSink().prepare([{"fields": fields}]).decode().strip().split(",")
+    assert header[11:] == ["field_link", "price", "price_currency", "when"]
+
+
+def _new_titles(text: str) -> list[str]:
+    """The titles of the items created by the test (above the seeded 1,200), in id order."""
+    rows = [r for r in csv.DictReader(io.StringIO(text)) if int(r["app_item_id"]) > 1_200]
+    return [r["title"] for r in sorted(rows, key=lambda r: int(r["app_item_id"]))]
+
+
+def test_money_and_dates_in_parts() -> None:
+    assert money_parts([{"currency": "USD", "value": "12.5000"}]) == ("12.5", "USD")
+    assert money_parts([]) == ("", "")
+    assert money_parts([{"currency": "EUR", "value": "12345678901234.5678"}]) == (
+        "12345678901234.5678", "EUR"
+    )  # fmt: skip
+    day = {"start": "2016-06-24 00:00:00", "start_date": "2016-06-24", "start_time": None}
+    assert date_parts([day]) == ("2016-06-24", "")
+    timed = {"start": "2016-06-24 15:00:00", "start_date": "2016-06-24", "start_time": "15:00:00",
+             "end": "2016-06-25 16:00:00", "end_date": "2016-06-25", "end_time": "16:00:00"}  # fmt: skip
+    assert date_parts([timed]) == ("2016-06-24 15:00:00", "2016-06-25 16:00:00")
 
 
 def test_readable_values_of_each_kind() -> None:

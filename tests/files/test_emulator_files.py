@@ -1,4 +1,4 @@
-"""The emulator's file routes as Podio's clients call them (behaviour.md §6), without the SDK."""
+"""The emulator's file routes as Podio's clients call them (docs/dev/podio-behaviour.md §6), without the SDK."""
 
 from __future__ import annotations
 

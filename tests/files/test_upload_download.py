@@ -1,5 +1,6 @@
 """podio.files against the emulator: every source kind, download, stream, attach, auth flows,
-the replay after a forced expiry, and a 20 MB upload in bounded memory."""
+the replay after a forced expiry, a 20 MB upload in bounded memory and a download held
+about once."""
 
 from __future__ import annotations
 
@@ -150,6 +151,26 @@ async def test_twenty_megabytes_in_bounded_memory(emu: Emulator) -> None:
         assert digest.hexdigest() == expected_digest(total)
 
 
+async def test_download_holds_the_file_about_once(emu: Emulator) -> None:
+    # httpx's own read keeps every chunk and then joins them: twice the file. The download
+    # reads into one buffer of the file's size (benchmarks/bench_download.py).
+    total = 24 * MB
+    async with connect(emu, loopback=True) as podio:
+        await login_password(podio, emu)
+        uploaded = await podio.files.upload(generated(total), "big.bin")
+        await podio.files.download((await podio.files.upload(b"warm", "w.bin")).file_id)
+        tracemalloc.start()
+        try:
+            data = await podio.files.download(uploaded.file_id)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        # The emulator shares the process and streams from its stored copy: a chunk or two.
+        assert peak < 1.3 * total, f"peak {peak / total:.2f}x the size of a {total // MB} MB file"
+        assert type(data) is bytes
+        assert hashlib.sha256(data).hexdigest() == expected_digest(total)
+
+
 async def test_unknown_file(emu: Emulator) -> None:
     async with connect(emu) as podio:
         await login_password(podio, emu)
@@ -163,7 +184,6 @@ async def test_unknown_file(emu: Emulator) -> None:
         (12345, "x.bin", TypeError, "upload source must be bytes, a path"),
         (io.StringIO("text"), "x.txt", TypeError, "binary mode"),
         (b"data", "", ValueError, "filename must be a non-empty str"),
-        ("/nonexistent/podiokit/file.bin", "x.bin", ValueError, "cannot be read"),
     ],
 )
 async def test_bad_upload_input_fails_before_a_request(
@@ -174,6 +194,23 @@ async def test_bad_upload_input_fails_before_a_request(
         before = emu.stats()["routes"].get("POST /file/", 0)
         with pytest.raises(error, match=match):
             await podio.files.upload(source, filename)  # type: ignore[arg-type]
+        assert emu.stats()["routes"].get("POST /file/", 0) == before
+
+
+async def test_unreadable_path_raises_its_own_oserror(emu: Emulator, tmp_path: Path) -> None:
+    missing = tmp_path / "missing.bin"
+    async with connect(emu) as podio:
+        await login_password(podio, emu)
+        before = emu.stats()["routes"].get("POST /file/", 0)
+        with pytest.raises(FileNotFoundError) as not_found:
+            await podio.files.upload(missing, "x.bin")
+        assert not_found.value.filename == str(missing)
+        assert str(missing) in str(not_found.value) and "cannot be read" in str(not_found.value)
+        with pytest.raises(FileNotFoundError, match=r"missing\.bin"):
+            await podio.files.upload(str(missing), "x.bin")
+        with pytest.raises(IsADirectoryError) as directory:  # any other OSError: its own class
+            await podio.files.upload(tmp_path, "x.bin")
+        assert str(tmp_path) in str(directory.value)
         assert emu.stats()["routes"].get("POST /file/", 0) == before
 
 

@@ -1,7 +1,8 @@
 """A minimal `Requester` for the generated tests: httpx straight to respx, no auth or retries.
 
-It records the flags each call passes (`idempotent`, `rate_limited`) so the tests can assert
-what the spec says about every operation.
+It records the flags each call passes (`idempotent`, `rate_limited`) and the operation it
+names (name, method, path template) so the tests can assert what the spec says about every
+operation.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from podiokit._resource import NOT_GIVEN, TimeoutArg, decode_json
+from podiokit._resource import NOT_GIVEN, Operation, TimeoutArg, decode_json
 from podiokit.errors import error_for_status
 
 # Building an SSL context costs more than a mocked request: build one for the whole session.
@@ -24,6 +25,7 @@ class RecordingRequester:
     def __init__(self, client: httpx.AsyncClient) -> None:
         self._client = client
         self.flags: list[tuple[bool | None, bool]] = []
+        self.operations: list[tuple[str, str, str | None] | None] = []
 
     async def _send(
         self,
@@ -39,8 +41,12 @@ class RecordingRequester:
         idempotent: bool | None = None,
         rate_limited: bool = False,
         max_retries: int | None = None,
+        operation: Operation | None = None,
     ) -> httpx.Response:
         self.flags.append((idempotent, rate_limited))
+        self.operations.append(
+            None if operation is None else (operation.name, operation.method, operation.template)
+        )
         response = await self._client.request(
             method,
             path,

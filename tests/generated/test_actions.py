@@ -26,4 +26,5 @@ async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) 
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("actions.get", "GET", "/action/{action_id}")
     assert isinstance(result, Action)

@@ -33,6 +33,7 @@ async def test_get_categories(requester: RecordingRequester, respx_mock: respx.M
     assert dict(request.url.params) == {"only_used": "true"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("app_market.get_categories", "GET", "/app_store/category/")
     assert result == {}
 
 
@@ -47,6 +48,11 @@ async def test_get_orgs_with_private_shares(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "app_market.get_orgs_with_private_shares",
+        "GET",
+        "/app_store/org/",
+    )
     assert isinstance(result, list)
 
 
@@ -61,6 +67,7 @@ async def test_get_own(requester: RecordingRequester, respx_mock: respx.MockRout
     assert dict(request.url.params) == {"limit": "7", "offset": "14", "type": "s12"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("app_market.get_own", "GET", "/app_store/{share_type}/own/")
     assert isinstance(result, AppMarketShares)
 
 
@@ -73,6 +80,11 @@ async def test_get_recommended(requester: RecordingRequester, respx_mock: respx.
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "app_market.get_recommended",
+        "GET",
+        "/app_store/{share_type}/recommended/{area}/",
+    )
     assert isinstance(result, AppMarketShares)
 
 
@@ -85,6 +97,7 @@ async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) 
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("app_market.get", "GET", "/app_store/{share_id}/v2")
     assert isinstance(result, AppMarketShare)
 
 
@@ -99,6 +112,11 @@ async def test_get_by_reference(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "app_market.get_by_reference",
+        "GET",
+        "/app_store/{ref_type}/{ref_id}/",
+    )
     assert isinstance(result, list)
 
 
@@ -115,6 +133,11 @@ async def test_get_by_author(requester: RecordingRequester, respx_mock: respx.Mo
     assert dict(request.url.params) == {"limit": "7", "offset": "14", "sort": "s12", "type": "s13"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "app_market.get_by_author",
+        "GET",
+        "/app_store/{share_type}/author/{user_id}/",
+    )
     assert isinstance(result, AppMarketShares)
 
 
@@ -131,6 +154,11 @@ async def test_get_by_category(requester: RecordingRequester, respx_mock: respx.
     assert dict(request.url.params) == {"limit": "7", "offset": "14", "sort": "s12", "type": "s13"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "app_market.get_by_category",
+        "GET",
+        "/app_store/{share_type}/category/{category_id}/",
+    )
     assert isinstance(result, AppMarketShares)
 
 
@@ -145,6 +173,7 @@ async def test_get_top(requester: RecordingRequester, respx_mock: respx.MockRout
     assert dict(request.url.params) == {"limit": "7", "offset": "14", "type": "s12"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("app_market.get_top", "GET", "/app_store/{share_type}/top/")
     assert isinstance(result, AppMarketShares)
 
 
@@ -157,6 +186,11 @@ async def test_install(requester: RecordingRequester, respx_mock: respx.MockRout
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {"space_id": 110, "dependencies": [11, 12]}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == (
+        "app_market.install",
+        "POST",
+        "/app_store/{share_id}/install",
+    )
     assert isinstance(result, AppMarketShareInstall)
 
 
@@ -195,6 +229,7 @@ async def test_share(requester: RecordingRequester, respx_mock: respx.MockRouter
         "scope": "public",
     }
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == ("app_market.share", "POST", "/app_store/")
     assert result == {}
 
 
@@ -207,6 +242,7 @@ async def test_unshare_app(requester: RecordingRequester, respx_mock: respx.Mock
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("app_market.unshare_app", "DELETE", "/app_store/{share_id}")
     assert result is None
 
 
@@ -236,6 +272,7 @@ async def test_update(requester: RecordingRequester, respx_mock: respx.MockRoute
         "video": "s16",
     }
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("app_market.update", "PUT", "/app_store/{share_id}")
     assert result is None
 
 
@@ -248,6 +285,11 @@ async def test_get_category_v2(requester: RecordingRequester, respx_mock: respx.
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "app_market.get_category_v2",
+        "GET",
+        "/app_store/category/{category_id}/v2",
+    )
     assert isinstance(result, AppMarketCategory)
 
 
@@ -260,6 +302,11 @@ async def test_search(requester: RecordingRequester, respx_mock: respx.MockRoute
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "app_market.search",
+        "GET",
+        "/app_store/{share_type}/search/",
+    )
     assert isinstance(result, AppMarketShares)
 
 
@@ -274,6 +321,11 @@ async def test_get_private_for_org(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "app_market.get_private_for_org",
+        "GET",
+        "/app_store/{share_type}/org/{org_id}/",
+    )
     assert isinstance(result, AppMarketShares)
 
 
@@ -288,6 +340,11 @@ async def test_get_recommended_for_area_v1(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "app_market.get_recommended_for_area_v1",
+        "GET",
+        "/app_store/recommended/{area}/",
+    )
     assert isinstance(result, AppMarketShares)
 
 
@@ -304,6 +361,11 @@ async def test_set_recommended_for_area(
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == [10, 11]
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "app_market.set_recommended_for_area",
+        "PUT",
+        "/app_store/recommended/{area}/",
+    )
     assert result is None
 
 
@@ -316,6 +378,11 @@ async def test_create_category(requester: RecordingRequester, respx_mock: respx.
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {"name": "s10", "type": "s11"}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == (
+        "app_market.create_category",
+        "POST",
+        "/app_store/category/",
+    )
     assert result is None
 
 
@@ -328,6 +395,11 @@ async def test_delete_category(requester: RecordingRequester, respx_mock: respx.
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "app_market.delete_category",
+        "DELETE",
+        "/app_store/category/{category_id}",
+    )
     assert result is None
 
 
@@ -340,6 +412,11 @@ async def test_update_category(requester: RecordingRequester, respx_mock: respx.
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {"name": "s10", "type": "s11"}
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "app_market.update_category",
+        "PUT",
+        "/app_store/category/{category_id}",
+    )
     assert result is None
 
 
@@ -354,6 +431,11 @@ async def test_get_org_profile_by_url(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "app_market.get_org_profile_by_url",
+        "GET",
+        "/app_store/org/{url_label}/profile",
+    )
     assert result == {}
 
 

@@ -35,6 +35,7 @@ async def test_activate(requester: RecordingRequester, respx_mock: respx.MockRou
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == ("apps.activate", "POST", "/app/{app_id}/activate")
     assert result is None
 
 
@@ -53,6 +54,7 @@ async def test_create(requester: RecordingRequester, respx_mock: respx.MockRoute
         "fields": ["v14"],
     }
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == ("apps.create", "POST", "/app/")
     assert isinstance(result, AppCreateResult)
 
 
@@ -65,6 +67,7 @@ async def test_create_field(requester: RecordingRequester, respx_mock: respx.Moc
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {"type": "s10", "config": {"k": "v11"}}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == ("apps.create_field", "POST", "/app/{app_id}/field/")
     assert isinstance(result, AppFieldCreateResult)
 
 
@@ -77,6 +80,7 @@ async def test_deactivate(requester: RecordingRequester, respx_mock: respx.MockR
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == ("apps.deactivate", "POST", "/app/{app_id}/deactivate")
     assert result is None
 
 
@@ -89,6 +93,7 @@ async def test_delete(requester: RecordingRequester, respx_mock: respx.MockRoute
     assert dict(request.url.params) == {"silent": "true", "hook": "true"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("apps.delete", "DELETE", "/app/{app_id}")
     assert result is None
 
 
@@ -101,6 +106,11 @@ async def test_delete_field(requester: RecordingRequester, respx_mock: respx.Moc
     assert dict(request.url.params) == {"delete_values": "true"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "apps.delete_field",
+        "DELETE",
+        "/app/{app_id}/field/{field_id}",
+    )
     assert isinstance(result, AppRevision)
 
 
@@ -131,6 +141,7 @@ async def test_get_all_for_user(
     }
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("apps.get_all_for_user", "GET", "/app/v2/")
     assert isinstance(result, list)
 
 
@@ -143,6 +154,7 @@ async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) 
     assert dict(request.url.params) == {"view": "s10"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("apps.get", "GET", "/app/{app_id}")
     assert isinstance(result, App)
 
 
@@ -157,6 +169,11 @@ async def test_get_by_labels(requester: RecordingRequester, respx_mock: respx.Mo
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "apps.get_by_labels",
+        "GET",
+        "/app/org/{org_label}/space/{space_label}/{app_label}",
+    )
     assert isinstance(result, App)
 
 
@@ -182,6 +199,11 @@ async def test_get_dependencies(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "apps.get_dependencies",
+        "GET",
+        "/app/{app_id}/dependencies/",
+    )
     assert isinstance(result, AppDependencies)
 
 
@@ -194,6 +216,7 @@ async def test_get_field(requester: RecordingRequester, respx_mock: respx.MockRo
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("apps.get_field", "GET", "/app/{app_id}/field/{field_id}")
     assert isinstance(result, AppField)
 
 
@@ -208,6 +231,11 @@ async def test_get_on_space_by_url_label(
     assert dict(request.url.params) == {"type": "s10"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "apps.get_on_space_by_url_label",
+        "GET",
+        "/app/space/{space_id}/{url_label}",
+    )
     assert isinstance(result, App)
 
 
@@ -220,6 +248,7 @@ async def test_get_by_space(requester: RecordingRequester, respx_mock: respx.Moc
     assert dict(request.url.params) == {"include_inactive": "true", "view": "s11"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("apps.get_by_space", "GET", "/app/space/{space_id}/")
     assert isinstance(result, list)
 
 
@@ -234,6 +263,11 @@ async def test_get_calculations(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "apps.get_calculations",
+        "GET",
+        "/app/{app_id}/calculation/",
+    )
     assert result == []
 
 
@@ -246,6 +280,7 @@ async def test_get_features(requester: RecordingRequester, respx_mock: respx.Moc
     assert dict(request.url.params) == {"app_ids": "10,11", "include_space": "true"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("apps.get_features", "GET", "/app/features/")
     assert result == []
 
 
@@ -260,6 +295,7 @@ async def test_get_icon_suggestions(
     assert dict(request.url.params) == {"query": "s10"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("apps.get_icon_suggestions", "GET", "/app/icon/search")
     assert result == {}
 
 
@@ -285,6 +321,11 @@ async def test_get_space_dependencies(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "apps.get_space_dependencies",
+        "GET",
+        "/space/{space_id}/dependencies/",
+    )
     assert isinstance(result, AppDependencies)
 
 
@@ -297,6 +338,7 @@ async def test_get_top(requester: RecordingRequester, respx_mock: respx.MockRout
     assert dict(request.url.params) == {"exclude_demo": "true", "limit": "111"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("apps.get_top", "GET", "/app/top/")
     assert isinstance(result, list)
 
 
@@ -309,6 +351,7 @@ async def test_get_top_for_org(requester: RecordingRequester, respx_mock: respx.
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("apps.get_top_for_org", "GET", "/app/org/{org_id}/top/")
     assert isinstance(result, list)
 
 
@@ -321,6 +364,7 @@ async def test_install(requester: RecordingRequester, respx_mock: respx.MockRout
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == ("apps.install", "POST", "/app/{app_id}/install")
     assert isinstance(result, AppCreateResult)
 
 
@@ -351,6 +395,11 @@ async def test_update_field(requester: RecordingRequester, respx_mock: respx.Moc
         "hidden": True,
     }
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "apps.update_field",
+        "PUT",
+        "/app/{app_id}/field/{field_id}",
+    )
     assert isinstance(result, AppRevision)
 
 
@@ -365,6 +414,7 @@ async def test_update(requester: RecordingRequester, respx_mock: respx.MockRoute
     assert dict(request.url.params) == {"silent": "true", "hook": "true"}
     assert json.loads(request.content) == {"config": {"k": "v12"}, "fields": ["v13"]}
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("apps.update", "PUT", "/app/{app_id}")
     assert result is None
 
 
@@ -379,6 +429,11 @@ async def test_update_description(
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {"description": "s10"}
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "apps.update_description",
+        "PUT",
+        "/app/{app_id}/description",
+    )
     assert result is None
 
 
@@ -391,6 +446,7 @@ async def test_update_order(requester: RecordingRequester, respx_mock: respx.Moc
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == [10, 11]
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("apps.update_order", "PUT", "/app/space/{space_id}/order")
     assert result is None
 
 
@@ -405,6 +461,11 @@ async def test_update_usage_instructions(
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {"usage": "s10"}
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "apps.update_usage_instructions",
+        "PUT",
+        "/app/{app_id}/usage",
+    )
     assert result is None
 
 
@@ -419,6 +480,11 @@ async def test_activate_for_space(
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {}
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "apps.activate_for_space",
+        "PUT",
+        "/app/{app_id}/activate/{space_id}",
+    )
     assert result is None
 
 
@@ -431,6 +497,7 @@ async def test_get_all(requester: RecordingRequester, respx_mock: respx.MockRout
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("apps.get_all", "GET", "/app/")
     assert isinstance(result, list)
 
 
@@ -445,4 +512,9 @@ async def test_regenerate_token(
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == (
+        "apps.regenerate_token",
+        "POST",
+        "/app/{app_id}/token/regenerate",
+    )
     assert result == {"ok": True}

@@ -26,6 +26,7 @@ async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) 
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("batches.get", "GET", "/batch/{batch_id}")
     assert isinstance(result, Batch)
 
 
@@ -38,6 +39,7 @@ async def test_get_all(requester: RecordingRequester, respx_mock: respx.MockRout
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("batches.get_all", "GET", "/batch/")
     assert isinstance(result, list)
 
 
@@ -50,4 +52,9 @@ async def test_get_running(requester: RecordingRequester, respx_mock: respx.Mock
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "batches.get_running",
+        "GET",
+        "/batch/{ref_type}/{ref_id}/{plugin}/running/",
+    )
     assert isinstance(result, list)

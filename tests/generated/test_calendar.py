@@ -30,6 +30,7 @@ async def test_get_app(requester: RecordingRequester, respx_mock: respx.MockRout
     assert dict(request.url.params) == {"date_from": "s10", "date_to": "s11", "priority": "112"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("calendar.get_app", "GET", "/calendar/app/{app_id}/")
     assert isinstance(result, list)
 
 
@@ -42,6 +43,11 @@ async def test_get_app_as_ical(requester: RecordingRequester, respx_mock: respx.
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "calendar.get_app_as_ical",
+        "GET",
+        "/calendar/app/{app_id}/ics/{user_id}/{token}/",
+    )
     assert result == b"\x00binary"
 
 
@@ -54,6 +60,7 @@ async def test_get_summary(requester: RecordingRequester, respx_mock: respx.Mock
     assert dict(request.url.params) == {"limit": "110", "priority": "111"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("calendar.get_summary", "GET", "/calendar/summary")
     assert isinstance(result, CalendarSummary)
 
 
@@ -68,6 +75,11 @@ async def test_get_summary_for_personal(
     assert dict(request.url.params) == {"limit": "110", "priority": "111"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "calendar.get_summary_for_personal",
+        "GET",
+        "/calendar/personal/summary",
+    )
     assert isinstance(result, CalendarSummary)
 
 
@@ -82,6 +94,11 @@ async def test_get_summary_for_space(
     assert dict(request.url.params) == {"limit": "110", "priority": "111"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "calendar.get_summary_for_space",
+        "GET",
+        "/calendar/space/{space_id}/summary",
+    )
     assert isinstance(result, CalendarSummary)
 
 
@@ -96,6 +113,11 @@ async def test_get_exports_by_reference(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "calendar.get_exports_by_reference",
+        "GET",
+        "/calendar/export/{ref_type}/{ref_id}/",
+    )
     assert result == []
 
 
@@ -116,6 +138,7 @@ async def test_get_global(requester: RecordingRequester, respx_mock: respx.MockR
     }
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("calendar.get_global", "GET", "/calendar/")
     assert isinstance(result, list)
 
 
@@ -130,6 +153,11 @@ async def test_get_global_as_ical(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "calendar.get_global_as_ical",
+        "GET",
+        "/calendar/ics/{user_id}/{token}/",
+    )
     assert result == b"\x00binary"
 
 
@@ -144,6 +172,11 @@ async def test_get_global_export(
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {}
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "calendar.get_global_export",
+        "PUT",
+        "/calendar/export/linked_account/{linked_account_id}",
+    )
     assert result is None
 
 
@@ -158,6 +191,7 @@ async def test_get_global_exports(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("calendar.get_global_exports", "GET", "/calendar/export/")
     assert result == []
 
 
@@ -172,6 +206,11 @@ async def test_get_item_field_as_ical(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "calendar.get_item_field_as_ical",
+        "GET",
+        "/calendar/item/{item_id}/field/{field_id}/ics/",
+    )
     assert result == b"\x00binary"
 
 
@@ -184,6 +223,7 @@ async def test_get_mutes(requester: RecordingRequester, respx_mock: respx.MockRo
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("calendar.get_mutes", "GET", "/calendar/mute/")
     assert isinstance(result, list)
 
 
@@ -198,6 +238,7 @@ async def test_get_space(requester: RecordingRequester, respx_mock: respx.MockRo
     assert dict(request.url.params) == {"date_from": "s10", "date_to": "s11", "priority": "112"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("calendar.get_space", "GET", "/calendar/space/{space_id}/")
     assert isinstance(result, list)
 
 
@@ -212,6 +253,11 @@ async def test_get_space_as_ical(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "calendar.get_space_as_ical",
+        "GET",
+        "/calendar/space/{space_id}/ics/{user_id}/{token}/",
+    )
     assert result == b"\x00binary"
 
 
@@ -226,6 +272,11 @@ async def test_get_task_as_ical(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "calendar.get_task_as_ical",
+        "GET",
+        "/calendar/task/{task_id}/ics/",
+    )
     assert result == b"\x00binary"
 
 
@@ -238,6 +289,11 @@ async def test_mute_objects(requester: RecordingRequester, respx_mock: respx.Moc
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == (
+        "calendar.mute_objects",
+        "POST",
+        "/calendar/mute/{scope_type}/{scope_id}/",
+    )
     assert result is None
 
 
@@ -255,6 +311,11 @@ async def test_set_reference_export(
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {}
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "calendar.set_reference_export",
+        "PUT",
+        "/calendar/export/linked_account/{linked_account_id}/{ref_type}/{ref_id}",
+    )
     assert result is None
 
 
@@ -272,6 +333,11 @@ async def test_stop_reference_export(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "calendar.stop_reference_export",
+        "DELETE",
+        "/calendar/export/linked_account/{linked_account_id}/{ref_type}/{ref_id}",
+    )
     assert result is None
 
 
@@ -284,6 +350,11 @@ async def test_unmute_objects(requester: RecordingRequester, respx_mock: respx.M
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "calendar.unmute_objects",
+        "DELETE",
+        "/calendar/mute/{scope_type}/{scope_id}/",
+    )
     assert result is None
 
 
@@ -303,6 +374,11 @@ async def test_update_event(requester: RecordingRequester, respx_mock: respx.Moc
         "end_time": "s13",
     }
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "calendar.update_event",
+        "PUT",
+        "/calendar/event/{event_id}",
+    )
     assert result == {"ok": True}
 
 
@@ -317,6 +393,11 @@ async def test_get_events_for_linked_account(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "calendar.get_events_for_linked_account",
+        "GET",
+        "/calendar/linked_account/{linked_account_id}/",
+    )
     assert isinstance(result, list)
 
 
@@ -331,6 +412,11 @@ async def test_get_summary_for_org(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "calendar.get_summary_for_org",
+        "GET",
+        "/calendar/org/{org_id}/summary",
+    )
     assert isinstance(result, CalendarSummary)
 
 
@@ -347,6 +433,11 @@ async def test_get_calendars_for_linked_account(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "calendar.get_calendars_for_linked_account",
+        "GET",
+        "/calendar/export/linked_account/{acc_id}/available",
+    )
     assert result == []
 
 
@@ -359,6 +450,7 @@ async def test_move_event(requester: RecordingRequester, respx_mock: respx.MockR
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == ("calendar.move_event", "POST", "/calendar/event/{uid}/move")
     assert result == {}
 
 
@@ -376,6 +468,11 @@ async def test_move_external_event(
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == (
+        "calendar.move_external_event",
+        "POST",
+        "/calendar/linked_account/{linked_account_id}/event/{uid}/move",
+    )
     assert result == {}
 
 
@@ -390,6 +487,11 @@ async def test_stop_global_export(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "calendar.stop_global_export",
+        "DELETE",
+        "/calendar/export/linked_account/{linked_account_id}",
+    )
     assert result is None
 
 
@@ -404,6 +506,11 @@ async def test_update_event_duration(
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {}
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "calendar.update_event_duration",
+        "PUT",
+        "/calendar/event/{uid}/duration",
+    )
     assert result == {}
 
 
@@ -421,4 +528,9 @@ async def test_update_external_event_duration(
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {}
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "calendar.update_external_event_duration",
+        "PUT",
+        "/calendar/linked_account/{linked_account_id}/event/{uid}/duration",
+    )
     assert result == {}

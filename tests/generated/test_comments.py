@@ -45,6 +45,7 @@ async def test_create(requester: RecordingRequester, respx_mock: respx.MockRoute
         "embed_url": "s17",
     }
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == ("comments.create", "POST", "/comment/{ref_type}/{ref_id}")
     assert isinstance(result, Comment)
 
 
@@ -57,6 +58,7 @@ async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) 
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("comments.get", "GET", "/comment/{comment_id}")
     assert isinstance(result, Comment)
 
 
@@ -69,6 +71,11 @@ async def test_get_on_object(requester: RecordingRequester, respx_mock: respx.Mo
     assert dict(request.url.params) == {"limit": "7", "offset": "14"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "comments.get_on_object",
+        "GET",
+        "/comment/{ref_type}/{ref_id}/",
+    )
     assert isinstance(result, list)
 
 
@@ -88,6 +95,7 @@ async def test_update(requester: RecordingRequester, respx_mock: respx.MockRoute
         "embed_url": "s13",
     }
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("comments.update", "PUT", "/comment/{comment_id}")
     assert result is None
 
 
@@ -100,6 +108,7 @@ async def test_delete(requester: RecordingRequester, respx_mock: respx.MockRoute
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("comments.delete", "DELETE", "/comment/{comment_id}")
     assert result is None
 
 
@@ -112,6 +121,11 @@ async def test_get_revisions(requester: RecordingRequester, respx_mock: respx.Mo
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "comments.get_revisions",
+        "GET",
+        "/comment/{comment_id}/revision",
+    )
     assert result == {"ok": True}
 
 
@@ -126,6 +140,7 @@ async def test_find_recent_for_share(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("comments.find_recent_for_share", "GET", "/comment/share/")
     assert isinstance(result, list)
 
 
@@ -138,6 +153,11 @@ async def test_get_liked_by(requester: RecordingRequester, respx_mock: respx.Moc
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "comments.get_liked_by",
+        "GET",
+        "/comment/{comment_id}/liked_by/",
+    )
     assert result == {"ok": True}
 
 

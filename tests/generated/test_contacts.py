@@ -81,6 +81,11 @@ async def test_create_space_contact(
         "external_id": "s33",
     }
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == (
+        "contacts.create_space_contact",
+        "POST",
+        "/contact/space/{space_id}/",
+    )
     assert isinstance(result, ContactCreateResult)
 
 
@@ -93,6 +98,7 @@ async def test_delete(requester: RecordingRequester, respx_mock: respx.MockRoute
     assert dict(request.url.params) == {"silent": "true"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("contacts.delete", "DELETE", "/contact/{profile_ids}")
     assert result is None
 
 
@@ -105,6 +111,7 @@ async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) 
     assert dict(request.url.params) == {"space_id": "110"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("contacts.get", "GET", "/contact/{profile_ids}/v2")
     assert isinstance(result, Contact)
 
 
@@ -117,6 +124,7 @@ async def test_get_totals(requester: RecordingRequester, respx_mock: respx.MockR
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("contacts.get_totals", "GET", "/contact/totals/")
     assert result == {"ok": True}
 
 
@@ -129,6 +137,7 @@ async def test_get_totals_v3(requester: RecordingRequester, respx_mock: respx.Mo
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("contacts.get_totals_v3", "GET", "/contact/totals/v3/")
     assert isinstance(result, ContactTotal)
 
 
@@ -159,6 +168,7 @@ async def test_get_all(requester: RecordingRequester, respx_mock: respx.MockRout
     }
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("contacts.get_all", "GET", "/contact/")
     assert isinstance(result, list)
 
 
@@ -173,6 +183,11 @@ async def test_get_linked_account_contacts(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "contacts.get_linked_account_contacts",
+        "GET",
+        "/contact/linked_account/{linked_account_id}",
+    )
     assert result == []
 
 
@@ -206,6 +221,7 @@ async def test_get_org_contacts(
     }
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("contacts.get_org_contacts", "GET", "/contact/org/{org_id}")
     assert isinstance(result, list)
 
 
@@ -218,6 +234,7 @@ async def test_get_skills(requester: RecordingRequester, respx_mock: respx.MockR
     assert dict(request.url.params) == {"text": "s10", "limit": "111"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("contacts.get_skills", "GET", "/contact/skill/")
     assert result == []
 
 
@@ -232,6 +249,11 @@ async def test_get_space_totals(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "contacts.get_space_totals",
+        "GET",
+        "/contact/space/{space_id}/totals/space",
+    )
     assert result == {}
 
 
@@ -265,6 +287,11 @@ async def test_get_space_contacts(
     }
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "contacts.get_space_contacts",
+        "GET",
+        "/contact/space/{space_id}/",
+    )
     assert isinstance(result, list)
 
 
@@ -281,6 +308,11 @@ async def test_get_space_contacts_on_app(
     assert dict(request.url.params) == {"limit": "7", "offset": "14", "order": "s12"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "contacts.get_space_contacts_on_app",
+        "GET",
+        "/contact/app/{app_id}/",
+    )
     assert isinstance(result, list)
 
 
@@ -295,6 +327,11 @@ async def test_get_user_contact(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "contacts.get_user_contact",
+        "GET",
+        "/contact/user/{user_id}",
+    )
     assert isinstance(result, Contact)
 
 
@@ -309,6 +346,11 @@ async def test_get_user_contact_field(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "contacts.get_user_contact_field",
+        "GET",
+        "/contact/user/{user_id}/{key}",
+    )
     assert result == []
 
 
@@ -321,6 +363,7 @@ async def test_get_vcard(requester: RecordingRequester, respx_mock: respx.MockRo
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("contacts.get_vcard", "GET", "/contact/{profile_id}/vcard")
     assert result == b"\x00binary"
 
 
@@ -384,6 +427,7 @@ async def test_update(requester: RecordingRequester, respx_mock: respx.MockRoute
         "external_id": "s34",
     }
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("contacts.update", "PUT", "/contact/{profile_id}")
     assert result is None
 
 
@@ -396,6 +440,11 @@ async def test_update_field(requester: RecordingRequester, respx_mock: respx.Moc
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {"value": "s10"}
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "contacts.update_field",
+        "PUT",
+        "/contact/{profile_id}/{key}",
+    )
     assert result is None
 
 
@@ -408,6 +457,11 @@ async def test_find_external(requester: RecordingRequester, respx_mock: respx.Mo
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {"external_contact_id": "s10"}
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "contacts.find_external",
+        "POST",
+        "/contact/linked_account/{linked_acc_id}",
+    )
     assert isinstance(result, Contact)
 
 
@@ -420,6 +474,7 @@ async def test_get_totals_v2(requester: RecordingRequester, respx_mock: respx.Mo
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("contacts.get_totals_v2", "GET", "/contact/totals/v2/")
     assert result == {"ok": True}
 
 

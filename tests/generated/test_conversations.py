@@ -31,6 +31,11 @@ async def test_add_participants(
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {"participants": ["v10"]}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == (
+        "conversations.add_participants",
+        "POST",
+        "/conversation/{conversation_id}/participant/",
+    )
     assert result == {"ok": True}
 
 
@@ -45,6 +50,11 @@ async def test_add_participants_v2(
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {"participants": ["v10"]}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == (
+        "conversations.add_participants_v2",
+        "POST",
+        "/conversation/{conversation_id}/participant/v2/",
+    )
     assert isinstance(result, list)
 
 
@@ -73,6 +83,7 @@ async def test_create(requester: RecordingRequester, respx_mock: respx.MockRoute
         "embed_file_id": 116,
     }
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == ("conversations.create", "POST", "/conversation/")
     assert result == {"ok": True}
 
 
@@ -105,6 +116,11 @@ async def test_create_on_object(
         "embed_file_id": 116,
     }
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == (
+        "conversations.create_on_object",
+        "POST",
+        "/conversation/{ref_type}/{ref_id}/",
+    )
     assert isinstance(result, Conversation)
 
 
@@ -133,6 +149,7 @@ async def test_create_v2(requester: RecordingRequester, respx_mock: respx.MockRo
         "embed_file_id": 116,
     }
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == ("conversations.create_v2", "POST", "/conversation/v2/")
     assert isinstance(result, Conversation)
 
 
@@ -145,6 +162,11 @@ async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) 
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "conversations.get",
+        "GET",
+        "/conversation/{conversation_id}",
+    )
     assert isinstance(result, Conversation)
 
 
@@ -157,6 +179,11 @@ async def test_get_event(requester: RecordingRequester, respx_mock: respx.MockRo
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "conversations.get_event",
+        "GET",
+        "/conversation/event/{event_id}",
+    )
     assert isinstance(result, ConversationEvent)
 
 
@@ -169,6 +196,11 @@ async def test_get_events(requester: RecordingRequester, respx_mock: respx.MockR
     assert dict(request.url.params) == {"limit": "7", "offset": "14"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "conversations.get_events",
+        "GET",
+        "/conversation/{conversation_id}/event/",
+    )
     assert isinstance(result, list)
 
 
@@ -181,6 +213,7 @@ async def test_get_all(requester: RecordingRequester, respx_mock: respx.MockRout
     assert dict(request.url.params) == {"limit": "7", "offset": "14"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("conversations.get_all", "GET", "/conversation/")
     assert isinstance(result, list)
 
 
@@ -193,6 +226,11 @@ async def test_get_on_object(requester: RecordingRequester, respx_mock: respx.Mo
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "conversations.get_on_object",
+        "GET",
+        "/conversation/{ref_type}/{ref_id}/",
+    )
     assert isinstance(result, list)
 
 
@@ -207,6 +245,11 @@ async def test_get_existing_direct(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "conversations.get_existing_direct",
+        "GET",
+        "/conversation/direct/{user_id}",
+    )
     assert isinstance(result, Conversation)
 
 
@@ -221,6 +264,11 @@ async def test_get_flagged_counts(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "conversations.get_flagged_counts",
+        "GET",
+        "/conversation/{flag}/count",
+    )
     assert isinstance(result, ConversationCount)
 
 
@@ -233,6 +281,7 @@ async def test_get_flagged(requester: RecordingRequester, respx_mock: respx.Mock
     assert dict(request.url.params) == {"limit": "7", "offset": "14"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("conversations.get_flagged", "GET", "/conversation/{flag}/")
     assert isinstance(result, list)
 
 
@@ -245,6 +294,11 @@ async def test_leave(requester: RecordingRequester, respx_mock: respx.MockRouter
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == (
+        "conversations.leave",
+        "POST",
+        "/conversation/{conversation_id}/leave",
+    )
     assert result == {"ok": True}
 
 
@@ -259,6 +313,11 @@ async def test_mark_all_as_read(
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == (
+        "conversations.mark_all_as_read",
+        "POST",
+        "/conversation/read",
+    )
     assert result is None
 
 
@@ -271,6 +330,11 @@ async def test_mark_as_read(requester: RecordingRequester, respx_mock: respx.Moc
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == (
+        "conversations.mark_as_read",
+        "POST",
+        "/conversation/{conversation_id}/read",
+    )
     assert result is None
 
 
@@ -283,6 +347,11 @@ async def test_mark_as_unread(requester: RecordingRequester, respx_mock: respx.M
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "conversations.mark_as_unread",
+        "DELETE",
+        "/conversation/{conversation_id}/read",
+    )
     assert result is None
 
 
@@ -303,6 +372,11 @@ async def test_reply_to(requester: RecordingRequester, respx_mock: respx.MockRou
         "embed_file_id": 114,
     }
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == (
+        "conversations.reply_to",
+        "POST",
+        "/conversation/{conversation_id}/reply",
+    )
     assert isinstance(result, ConversationMessage)
 
 
@@ -323,6 +397,11 @@ async def test_reply_to_v2(requester: RecordingRequester, respx_mock: respx.Mock
         "embed_file_id": 114,
     }
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == (
+        "conversations.reply_to_v2",
+        "POST",
+        "/conversation/{conversation_id}/reply/v2",
+    )
     assert isinstance(result, ConversationEvent)
 
 
@@ -342,6 +421,7 @@ async def test_search(requester: RecordingRequester, respx_mock: respx.MockRoute
     }
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("conversations.search", "GET", "/conversation/search/")
     assert isinstance(result, list)
 
 
@@ -354,6 +434,11 @@ async def test_star(requester: RecordingRequester, respx_mock: respx.MockRouter)
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == (
+        "conversations.star",
+        "POST",
+        "/conversation/{conversation_id}/star",
+    )
     assert result is None
 
 
@@ -366,6 +451,11 @@ async def test_unstar(requester: RecordingRequester, respx_mock: respx.MockRoute
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "conversations.unstar",
+        "DELETE",
+        "/conversation/{conversation_id}/star",
+    )
     assert result is None
 
 
@@ -378,6 +468,11 @@ async def test_change_subject(requester: RecordingRequester, respx_mock: respx.M
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {"subject": "s10"}
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "conversations.change_subject",
+        "PUT",
+        "/conversation/{conversation_id}/subject",
+    )
     assert isinstance(result, ConversationEvent)
 
 

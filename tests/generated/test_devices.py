@@ -29,6 +29,11 @@ async def test_install_app_on_mobile(
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == (
+        "devices.install_app_on_mobile",
+        "POST",
+        "/mobile/install_app/{app_id}",
+    )
     assert result == {"ok": True}
 
 
@@ -43,6 +48,7 @@ async def test_get_all_for_user(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("devices.get_all_for_user", "GET", "/mobile/user/{user_id}")
     assert isinstance(result, list)
 
 
@@ -55,4 +61,5 @@ async def test_send_test(requester: RecordingRequester, respx_mock: respx.MockRo
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == ("devices.send_test", "POST", "/mobile/user/{user_id}/test")
     assert result == {}

@@ -34,6 +34,11 @@ async def test_export_contact_for_reference_to_linked_account(
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {"linked_account_id": 110}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == (
+        "email.export_contact_for_reference_to_linked_account",
+        "POST",
+        "/email/contact/{name}/{ref_type}/{ref_id}/export",
+    )
     assert result == {"ok": True}
 
 
@@ -50,6 +55,11 @@ async def test_export_global_contact_to_linked_account(
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {"linked_account_id": 110}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == (
+        "email.export_global_contact_to_linked_account",
+        "POST",
+        "/email/contact/{name}/export",
+    )
     assert result == {"ok": True}
 
 
@@ -64,6 +74,7 @@ async def test_get_app_configuration(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("email.get_app_configuration", "GET", "/email/app/{app_id}")
     assert isinstance(result, AppEmailConfiguration)
 
 
@@ -78,6 +89,11 @@ async def test_get_contact_for_reference(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "email.get_contact_for_reference",
+        "GET",
+        "/email/contact/{name}/{ref_type}/{ref_id}",
+    )
     assert isinstance(result, EmailContact)
 
 
@@ -96,6 +112,11 @@ async def test_get_contact_for_reference_as_vcard(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "email.get_contact_for_reference_as_vcard",
+        "GET",
+        "/email/contact/{name}/{ref_type}/{ref_id}/vcard",
+    )
     assert result == b"\x00binary"
 
 
@@ -110,6 +131,7 @@ async def test_get_global_contact(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("email.get_global_contact", "GET", "/email/contact/{name}")
     assert isinstance(result, EmailContact)
 
 
@@ -124,6 +146,11 @@ async def test_get_global_contact_as_vcard(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "email.get_global_contact_as_vcard",
+        "GET",
+        "/email/contact/{name}/vcard",
+    )
     assert result == b"\x00binary"
 
 
@@ -136,6 +163,7 @@ async def test_get_groups(requester: RecordingRequester, respx_mock: respx.MockR
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("email.get_groups", "GET", "/email/group/")
     assert isinstance(result, EmailGroups)
 
 
@@ -150,6 +178,11 @@ async def test_unsubscribe_from_all(
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == (
+        "email.unsubscribe_from_all",
+        "POST",
+        "/email/unsubscribe/{username}",
+    )
     assert result is None
 
 
@@ -166,6 +199,11 @@ async def test_update_app_configuration(
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {"attachments": True, "mappings": {"k": "v11"}}
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "email.update_app_configuration",
+        "PUT",
+        "/email/app/{app_id}",
+    )
     assert result == {"ok": True}
 
 
@@ -200,4 +238,5 @@ async def test_update_groups(requester: RecordingRequester, respx_mock: respx.Mo
         "push_notification_browser": True,
     }
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("email.update_groups", "PUT", "/email/group/")
     assert result == {"ok": True}

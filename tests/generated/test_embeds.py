@@ -28,6 +28,7 @@ async def test_create(requester: RecordingRequester, respx_mock: respx.MockRoute
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {"url": "s10", "mode": "s11"}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == ("embeds.create", "POST", "/embed/")
     assert isinstance(result, Embed)
 
 
@@ -40,4 +41,5 @@ async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) 
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("embeds.get", "GET", "/embed/{embed_id}")
     assert isinstance(result, Embed)

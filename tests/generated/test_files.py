@@ -28,6 +28,7 @@ async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) 
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("files.get", "GET", "/file/{file_id}")
     assert isinstance(result, File)
 
 
@@ -40,6 +41,7 @@ async def test_upload_from_url(requester: RecordingRequester, respx_mock: respx.
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {"url": "s10"}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == ("files.upload_from_url", "POST", "/file/from_url/")
     assert isinstance(result, File)
 
 
@@ -54,6 +56,7 @@ async def test_attach(requester: RecordingRequester, respx_mock: respx.MockRoute
     assert dict(request.url.params) == {"silent": "true", "hook": "true"}
     assert json.loads(request.content) == {"ref_type": "s10", "ref_id": 111}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == ("files.attach", "POST", "/file/{file_id}/attach")
     assert result is None
 
 
@@ -66,6 +69,7 @@ async def test_copy(requester: RecordingRequester, respx_mock: respx.MockRouter)
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == ("files.copy", "POST", "/file/{file_id}/copy")
     assert isinstance(result, File)
 
 
@@ -78,6 +82,7 @@ async def test_replace(requester: RecordingRequester, respx_mock: respx.MockRout
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {"old_file_id": 110}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == ("files.replace", "POST", "/file/{file_id}/replace")
     assert result is None
 
 
@@ -90,6 +95,7 @@ async def test_update(requester: RecordingRequester, respx_mock: respx.MockRoute
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {"description": "s10"}
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("files.update", "PUT", "/file/{file_id}")
     assert result is None
 
 
@@ -102,6 +108,7 @@ async def test_delete(requester: RecordingRequester, respx_mock: respx.MockRoute
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("files.delete", "DELETE", "/file/{file_id}")
     assert result is None
 
 
@@ -132,6 +139,7 @@ async def test_get_all(requester: RecordingRequester, respx_mock: respx.MockRout
     }
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("files.get_all", "GET", "/file/")
     assert isinstance(result, list)
 
 
@@ -165,6 +173,7 @@ async def test_get_on_app(requester: RecordingRequester, respx_mock: respx.MockR
     }
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("files.get_on_app", "GET", "/file/app/{app_id}/")
     assert isinstance(result, list)
 
 
@@ -198,6 +207,7 @@ async def test_get_on_space(requester: RecordingRequester, respx_mock: respx.Moc
     }
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("files.get_on_space", "GET", "/file/space/{space_id}/")
     assert isinstance(result, list)
 
 
@@ -212,6 +222,11 @@ async def test_get_latest_on_app(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "files.get_latest_on_app",
+        "GET",
+        "/file/app/{app_id}/latest/",
+    )
     assert isinstance(result, list)
 
 
@@ -226,6 +241,11 @@ async def test_get_latest_on_space(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "files.get_latest_on_space",
+        "GET",
+        "/file/space/{space_id}/latest/",
+    )
     assert isinstance(result, list)
 
 
@@ -242,6 +262,11 @@ async def test_create_from_external_file_id(
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {"external_file_id": "s10", "preserve_permissions": True}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == (
+        "files.create_from_external_file_id",
+        "POST",
+        "/file/linked_account/{linked_account_id}/",
+    )
     assert isinstance(result, File)
 
 
@@ -256,6 +281,11 @@ async def test_get_all_for_linked_account(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "files.get_all_for_linked_account",
+        "GET",
+        "/file/linked_account/{linked_account_id}/",
+    )
     assert result == []
 
 
@@ -268,6 +298,11 @@ async def test_get_for_google(requester: RecordingRequester, respx_mock: respx.M
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "files.get_for_google",
+        "GET",
+        "/file/google/{linked_account_id}/",
+    )
     assert result == []
 
 
@@ -280,6 +315,7 @@ async def test_set_available(requester: RecordingRequester, respx_mock: respx.Mo
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == ("files.set_available", "POST", "/file/{file_id}/available")
     assert result == {"ok": True}
 
 

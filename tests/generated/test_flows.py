@@ -35,6 +35,7 @@ async def test_create(requester: RecordingRequester, respx_mock: respx.MockRoute
         "config": {"k": "v13"},
     }
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == ("flows.create", "POST", "/flow/{ref_type}/{ref_id}/")
     assert isinstance(result, FlowCreateResult)
 
 
@@ -47,6 +48,7 @@ async def test_delete(requester: RecordingRequester, respx_mock: respx.MockRoute
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("flows.delete", "DELETE", "/flow/{flow_id}")
     assert result is None
 
 
@@ -61,6 +63,11 @@ async def test_get_effect_attributes(
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {}
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "flows.get_effect_attributes",
+        "POST",
+        "/flow/{ref_type}/{ref_id}/effect/attributes",
+    )
     assert result == {"ok": True}
 
 
@@ -73,6 +80,7 @@ async def test_get_by_id(requester: RecordingRequester, respx_mock: respx.MockRo
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("flows.get_by_id", "GET", "/flow/{flow_id}")
     assert isinstance(result, Flow)
 
 
@@ -85,6 +93,7 @@ async def test_get_context(requester: RecordingRequester, respx_mock: respx.Mock
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("flows.get_context", "GET", "/flow/{flow_id}/context/")
     assert result == {}
 
 
@@ -97,6 +106,7 @@ async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) 
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("flows.get", "GET", "/flow/{ref_type}/{ref_id}/")
     assert isinstance(result, list)
 
 
@@ -113,6 +123,11 @@ async def test_get_possible_attributes(
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {"cause": {"k": "v10"}, "effect": {"k": "v11"}}
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "flows.get_possible_attributes",
+        "POST",
+        "/flow/{ref_type}/{ref_id}/attributes/",
+    )
     assert result == []
 
 
@@ -131,4 +146,5 @@ async def test_update(requester: RecordingRequester, respx_mock: respx.MockRoute
         "effects": ["v12"],
     }
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("flows.update", "PUT", "/flow/{flow_id}")
     assert result is None

@@ -28,6 +28,7 @@ async def test_activate(requester: RecordingRequester, respx_mock: respx.MockRou
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == ("forms.activate", "POST", "/form/{form_id}/activate")
     assert result is None
 
 
@@ -47,6 +48,7 @@ async def test_create(requester: RecordingRequester, respx_mock: respx.MockRoute
         "attachments": True,
     }
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == ("forms.create", "POST", "/form/app/{app_id}/")
     assert isinstance(result, Form)
 
 
@@ -59,6 +61,7 @@ async def test_deactivate(requester: RecordingRequester, respx_mock: respx.MockR
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == ("forms.deactivate", "POST", "/form/{form_id}/deactivate")
     assert result is None
 
 
@@ -71,6 +74,7 @@ async def test_delete(requester: RecordingRequester, respx_mock: respx.MockRoute
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("forms.delete", "DELETE", "/form/{form_id}")
     assert result is None
 
 
@@ -83,6 +87,7 @@ async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) 
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("forms.get", "GET", "/form/{form_id}")
     assert isinstance(result, Form)
 
 
@@ -95,6 +100,7 @@ async def test_get_all(requester: RecordingRequester, respx_mock: respx.MockRout
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("forms.get_all", "GET", "/form/app/{app_id}/")
     assert isinstance(result, list)
 
 
@@ -114,4 +120,5 @@ async def test_update(requester: RecordingRequester, respx_mock: respx.MockRoute
         "attachments": True,
     }
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("forms.update", "PUT", "/form/{form_id}")
     assert result is None

@@ -25,4 +25,5 @@ async def test_delete(requester: RecordingRequester, respx_mock: respx.MockRoute
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("friends.delete", "DELETE", "/friend/{user_ids}")
     assert result is None

@@ -29,6 +29,11 @@ async def test_count_on_object(requester: RecordingRequester, respx_mock: respx.
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "grants.count_on_object",
+        "GET",
+        "/grant/{ref_type}/{ref_id}/count",
+    )
     assert isinstance(result, Count)
 
 
@@ -43,6 +48,7 @@ async def test_create(requester: RecordingRequester, respx_mock: respx.MockRoute
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {"people": ["v10"], "action": "view", "message": "s12"}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == ("grants.create", "POST", "/grant/{ref_type}/{ref_id}")
     assert isinstance(result, GrantCreateResult)
 
 
@@ -55,6 +61,11 @@ async def test_get_on_object(requester: RecordingRequester, respx_mock: respx.Mo
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "grants.get_on_object",
+        "GET",
+        "/grant/{ref_type}/{ref_id}/",
+    )
     assert isinstance(result, list)
 
 
@@ -69,6 +80,11 @@ async def test_get_to_user_on_space(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "grants.get_to_user_on_space",
+        "GET",
+        "/grant/space/{space_id}/user/{user_id}/",
+    )
     assert isinstance(result, list)
 
 
@@ -83,6 +99,11 @@ async def test_get_own_information(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "grants.get_own_information",
+        "GET",
+        "/grant/{ref_type}/{ref_id}/own",
+    )
     assert isinstance(result, Grant)
 
 
@@ -95,6 +116,7 @@ async def test_get_own_on_org(requester: RecordingRequester, respx_mock: respx.M
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("grants.get_own_on_org", "GET", "/grant/org/{org_id}/own/")
     assert isinstance(result, list)
 
 
@@ -107,6 +129,11 @@ async def test_remove(requester: RecordingRequester, respx_mock: respx.MockRoute
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "grants.remove",
+        "DELETE",
+        "/grant/{ref_type}/{ref_id}/{user_id}",
+    )
     assert result is None
 
 
@@ -121,6 +148,11 @@ async def test_get_for_user_on_space_by_type(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "grants.get_for_user_on_space_by_type",
+        "GET",
+        "/grant/space/{space_id}/{ref_type}/user/{user_id}/",
+    )
     assert result == []
 
 
@@ -135,6 +167,11 @@ async def test_get_own_on_org_by_type(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "grants.get_own_on_org_by_type",
+        "GET",
+        "/grant/org/{org_id}/{ref_type}/own/",
+    )
     assert result == []
 
 
@@ -149,4 +186,9 @@ async def test_get_users_on_space_by_type(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "grants.get_users_on_space_by_type",
+        "GET",
+        "/grant/space/{space_id}/{ref_type}/",
+    )
     assert result == []

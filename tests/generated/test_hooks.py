@@ -28,6 +28,7 @@ async def test_create(requester: RecordingRequester, respx_mock: respx.MockRoute
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {"url": "s10", "type": "s11"}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == ("hooks.create", "POST", "/hook/{ref_type}/{ref_id}/")
     assert isinstance(result, HookCreateResult)
 
 
@@ -40,6 +41,7 @@ async def test_get_all(requester: RecordingRequester, respx_mock: respx.MockRout
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("hooks.get_all", "GET", "/hook/{ref_type}/{ref_id}/")
     assert isinstance(result, list)
 
 
@@ -52,6 +54,7 @@ async def test_delete(requester: RecordingRequester, respx_mock: respx.MockRoute
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("hooks.delete", "DELETE", "/hook/{hook_id}")
     assert result is None
 
 
@@ -66,6 +69,11 @@ async def test_request_verification(
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == (
+        "hooks.request_verification",
+        "POST",
+        "/hook/{hook_id}/verify/request",
+    )
     assert result is None
 
 
@@ -80,4 +88,9 @@ async def test_validate_verification(
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {"code": "s10"}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == (
+        "hooks.validate_verification",
+        "POST",
+        "/hook/{hook_id}/verify/validate",
+    )
     assert result is None

@@ -28,6 +28,7 @@ async def test_get_info(requester: RecordingRequester, respx_mock: respx.MockRou
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("importer.get_info", "GET", "/importer/{file_id}/info")
     assert isinstance(result, ImporterInfo)
 
 
@@ -40,6 +41,11 @@ async def test_get_preview(requester: RecordingRequester, respx_mock: respx.Mock
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {"mappings": ["v10"]}
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "importer.get_preview",
+        "POST",
+        "/importer/{file_id}/preview/{row}",
+    )
     assert isinstance(result, RowPreview)
 
 
@@ -60,6 +66,11 @@ async def test_import_app_items(
         "app_item_id_column_id": 112,
     }
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == (
+        "importer.import_app_items",
+        "POST",
+        "/importer/{file_id}/item/app/{app_id}",
+    )
     assert isinstance(result, ImportResult)
 
 
@@ -74,6 +85,11 @@ async def test_import_space_contacts(
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {"mappings": ["v10"]}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == (
+        "importer.import_space_contacts",
+        "POST",
+        "/importer/{file_id}/contact/space/{space_id}",
+    )
     assert isinstance(result, ImportResult)
 
 
@@ -86,6 +102,11 @@ async def test_get_columns(requester: RecordingRequester, respx_mock: respx.Mock
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "importer.get_columns",
+        "GET",
+        "/importer/{file_id}/column/",
+    )
     assert result == []
 
 
@@ -98,4 +119,9 @@ async def test_process_file(requester: RecordingRequester, respx_mock: respx.Moc
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == (
+        "importer.process_file",
+        "POST",
+        "/importer/{file_id}/process",
+    )
     assert result == {"ok": True}

@@ -30,6 +30,7 @@ async def test_create(requester: RecordingRequester, respx_mock: respx.MockRoute
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {"type": "s10", "config": {"k": "v11"}, "silent": True}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == ("integrations.create", "POST", "/integration/{app_id}")
     assert isinstance(result, IntegrationCreateResult)
 
 
@@ -42,6 +43,7 @@ async def test_delete(requester: RecordingRequester, respx_mock: respx.MockRoute
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("integrations.delete", "DELETE", "/integration/{app_id}")
     assert result is None
 
 
@@ -56,6 +58,11 @@ async def test_get_available_fields(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "integrations.get_available_fields",
+        "GET",
+        "/integration/{app_id}/field/",
+    )
     assert result == []
 
 
@@ -68,6 +75,7 @@ async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) 
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("integrations.get", "GET", "/integration/{app_id}")
     assert isinstance(result, Integration)
 
 
@@ -80,6 +88,11 @@ async def test_refresh(requester: RecordingRequester, respx_mock: respx.MockRout
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == (
+        "integrations.refresh",
+        "POST",
+        "/integration/{app_id}/refresh",
+    )
     assert result is None
 
 
@@ -92,6 +105,7 @@ async def test_update(requester: RecordingRequester, respx_mock: respx.MockRoute
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {"silent": True, "config": {"k": "v11"}}
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("integrations.update", "PUT", "/integration/{app_id}")
     assert result is None
 
 
@@ -104,4 +118,9 @@ async def test_update_mapping(requester: RecordingRequester, respx_mock: respx.M
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {"k": "v10"}
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "integrations.update_mapping",
+        "PUT",
+        "/integration/{app_id}/mapping",
+    )
     assert result == {"ok": True}

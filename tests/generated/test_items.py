@@ -41,6 +41,7 @@ async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) 
     assert dict(request.url.params) == {"mark_as_viewed": "true", "fields": "s11"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("items.get", "GET", "/item/{item_id}")
     assert isinstance(result, Item)
 
 
@@ -53,6 +54,7 @@ async def test_get_basic(requester: RecordingRequester, respx_mock: respx.MockRo
     assert dict(request.url.params) == {"mark_as_viewed": "true"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("items.get_basic", "GET", "/item/{item_id}/basic")
     assert isinstance(result, Item)
 
 
@@ -67,6 +69,11 @@ async def test_get_by_app_item_id(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "items.get_by_app_item_id",
+        "GET",
+        "/app/{app_id}/item/{app_item_id}",
+    )
     assert isinstance(result, Item)
 
 
@@ -81,6 +88,11 @@ async def test_get_by_external_id(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "items.get_by_external_id",
+        "GET",
+        "/item/app/{app_id}/external_id/{external_id}",
+    )
     assert isinstance(result, Item)
 
 
@@ -111,6 +123,7 @@ async def test_filter(requester: RecordingRequester, respx_mock: respx.MockRoute
         "remember": True,
     }
     assert requester.flags[-1] == (True, True)
+    assert requester.operations[-1] == ("items.filter", "POST", "/item/app/{app_id}/filter/")
     assert isinstance(result, ItemFilterResult)
 
 
@@ -141,6 +154,11 @@ async def test_filter_by_view(requester: RecordingRequester, respx_mock: respx.M
         "remember": True,
     }
     assert requester.flags[-1] == (True, True)
+    assert requester.operations[-1] == (
+        "items.filter_by_view",
+        "POST",
+        "/item/app/{app_id}/filter/{view_id}/",
+    )
     assert isinstance(result, ItemFilterResult)
 
 
@@ -162,6 +180,7 @@ async def test_get_all(requester: RecordingRequester, respx_mock: respx.MockRout
     }
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("items.get_all", "GET", "/item/app/{app_id}/")
     assert isinstance(result, ItemFilterResult)
 
 
@@ -174,6 +193,7 @@ async def test_get_count(requester: RecordingRequester, respx_mock: respx.MockRo
     assert dict(request.url.params) == {"view_id": "110"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("items.get_count", "GET", "/item/app/{app_id}/count")
     assert isinstance(result, Count)
 
 
@@ -181,9 +201,44 @@ async def test_create(requester: RecordingRequester, respx_mock: respx.MockRoute
     route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
     result = await ItemsResource(requester).create(
         101,
+        {"title": "Hello"},
         silent=True,
         hook=True,
-        fields={"title": "Hello"},
+        external_id="s12",
+        file_ids=[13, 14],
+        tags=["v14"],
+        reminder={"k": "v15"},
+        recurrence={"k": "v16"},
+        linked_account_id=117,
+        ref={"k": "v18"},
+    )
+    request = route.calls.last.request
+    assert request.method == "POST"
+    assert request.url.raw_path.partition(b"?")[0] == b"/item/app/101/"
+    assert dict(request.url.params) == {"silent": "true", "hook": "true"}
+    assert json.loads(request.content) == {
+        "fields": encode_fields({"title": "Hello"}),
+        "external_id": "s12",
+        "file_ids": [13, 14],
+        "tags": ["v14"],
+        "reminder": {"k": "v15"},
+        "recurrence": {"k": "v16"},
+        "linked_account_id": 117,
+        "ref": {"k": "v18"},
+    }
+    assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == ("items.create", "POST", "/item/app/{app_id}/")
+    assert isinstance(result, ItemCreateResult)
+
+
+async def test_update(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
+    route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
+    result = await ItemsResource(requester).update(
+        101,
+        {"title": "Hello"},
+        silent=True,
+        hook=True,
+        revision=112,
         external_id="s13",
         file_ids=[14, 15],
         tags=["v15"],
@@ -193,11 +248,12 @@ async def test_create(requester: RecordingRequester, respx_mock: respx.MockRoute
         ref={"k": "v19"},
     )
     request = route.calls.last.request
-    assert request.method == "POST"
-    assert request.url.raw_path.partition(b"?")[0] == b"/item/app/101/"
+    assert request.method == "PUT"
+    assert request.url.raw_path.partition(b"?")[0] == b"/item/101"
     assert dict(request.url.params) == {"silent": "true", "hook": "true"}
     assert json.loads(request.content) == {
         "fields": encode_fields({"title": "Hello"}),
+        "revision": 112,
         "external_id": "s13",
         "file_ids": [14, 15],
         "tags": ["v15"],
@@ -206,42 +262,8 @@ async def test_create(requester: RecordingRequester, respx_mock: respx.MockRoute
         "linked_account_id": 118,
         "ref": {"k": "v19"},
     }
-    assert requester.flags[-1] == (False, False)
-    assert isinstance(result, ItemCreateResult)
-
-
-async def test_update(requester: RecordingRequester, respx_mock: respx.MockRouter) -> None:
-    route = respx_mock.route().mock(return_value=httpx.Response(200, json={}))
-    result = await ItemsResource(requester).update(
-        101,
-        silent=True,
-        hook=True,
-        fields={"title": "Hello"},
-        revision=113,
-        external_id="s14",
-        file_ids=[15, 16],
-        tags=["v16"],
-        reminder={"k": "v17"},
-        recurrence={"k": "v18"},
-        linked_account_id=119,
-        ref={"k": "v20"},
-    )
-    request = route.calls.last.request
-    assert request.method == "PUT"
-    assert request.url.raw_path.partition(b"?")[0] == b"/item/101"
-    assert dict(request.url.params) == {"silent": "true", "hook": "true"}
-    assert json.loads(request.content) == {
-        "fields": encode_fields({"title": "Hello"}),
-        "revision": 113,
-        "external_id": "s14",
-        "file_ids": [15, 16],
-        "tags": ["v16"],
-        "reminder": {"k": "v17"},
-        "recurrence": {"k": "v18"},
-        "linked_account_id": 119,
-        "ref": {"k": "v20"},
-    }
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("items.update", "PUT", "/item/{item_id}")
     assert isinstance(result, RevisionResult)
 
 
@@ -254,6 +276,7 @@ async def test_delete(requester: RecordingRequester, respx_mock: respx.MockRoute
     assert dict(request.url.params) == {"silent": "true", "hook": "true"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("items.delete", "DELETE", "/item/{item_id}")
     assert result is None
 
 
@@ -268,6 +291,7 @@ async def test_bulk_delete(requester: RecordingRequester, respx_mock: respx.Mock
     assert dict(request.url.params) == {"silent": "true", "hook": "true"}
     assert json.loads(request.content) == {"item_ids": [12, 13], "filters": {"k": "v13"}}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == ("items.bulk_delete", "POST", "/item/app/{app_id}/delete")
     assert result == {"ok": True}
 
 
@@ -280,6 +304,7 @@ async def test_clone(requester: RecordingRequester, respx_mock: respx.MockRouter
     assert dict(request.url.params) == {"silent": "true", "hook": "true"}
     assert json.loads(request.content) == {}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == ("items.clone", "POST", "/item/{item_id}/clone")
     assert isinstance(result, ItemCreateResult)
 
 
@@ -292,6 +317,7 @@ async def test_get_clone(requester: RecordingRequester, respx_mock: respx.MockRo
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("items.get_clone", "GET", "/item/{item_id}/clone")
     assert isinstance(result, ItemClone)
 
 
@@ -304,6 +330,7 @@ async def test_get_values(requester: RecordingRequester, respx_mock: respx.MockR
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("items.get_values", "GET", "/item/{item_id}/value")
     assert isinstance(result, list)
 
 
@@ -316,6 +343,7 @@ async def test_get_values_v2(requester: RecordingRequester, respx_mock: respx.Mo
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("items.get_values_v2", "GET", "/item/{item_id}/value/v2")
     assert result == {"ok": True}
 
 
@@ -330,6 +358,11 @@ async def test_get_field_values(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "items.get_field_values",
+        "GET",
+        "/item/{item_id}/value/{field_or_external_id}",
+    )
     assert result == []
 
 
@@ -344,6 +377,11 @@ async def test_get_field_values_v2(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "items.get_field_values_v2",
+        "GET",
+        "/item/{item_id}/value/{field_or_external_id}/v2",
+    )
     assert result == {"ok": True}
 
 
@@ -358,6 +396,7 @@ async def test_update_values(requester: RecordingRequester, respx_mock: respx.Mo
     assert dict(request.url.params) == {"silent": "true", "hook": "true"}
     assert json.loads(request.content) == encode_fields({"title": "Hello"})
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("items.update_values", "PUT", "/item/{item_id}/value")
     assert isinstance(result, RevisionResult)
 
 
@@ -374,6 +413,11 @@ async def test_update_field_values(
     assert dict(request.url.params) == {"silent": "true", "hook": "true"}
     assert json.loads(request.content) == "v10"
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "items.update_field_values",
+        "PUT",
+        "/item/{item_id}/value/{field_or_external_id}",
+    )
     assert isinstance(result, RevisionResult)
 
 
@@ -386,6 +430,7 @@ async def test_get_app_values(requester: RecordingRequester, respx_mock: respx.M
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("items.get_app_values", "GET", "/item/app/{app_id}/values")
     assert result == {"ok": True}
 
 
@@ -400,6 +445,11 @@ async def test_get_field_ranges(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "items.get_field_ranges",
+        "GET",
+        "/item/field/{field_id}/range",
+    )
     assert isinstance(result, FieldRange)
 
 
@@ -416,6 +466,11 @@ async def test_get_top_values_for_field(
     assert dict(request.url.params) == {"limit": "110", "not_item_id": "11,12"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "items.get_top_values_for_field",
+        "GET",
+        "/item/field/{field_id}/top/",
+    )
     assert isinstance(result, list)
 
 
@@ -437,6 +492,11 @@ async def test_find_referenceable(
     }
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "items.find_referenceable",
+        "GET",
+        "/item/field/{field_id}/find",
+    )
     assert isinstance(result, list)
 
 
@@ -449,6 +509,7 @@ async def test_get_references(requester: RecordingRequester, respx_mock: respx.M
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("items.get_references", "GET", "/item/{item_id}/reference/")
     assert isinstance(result, list)
 
 
@@ -463,6 +524,11 @@ async def test_get_references_by_field(
     assert dict(request.url.params) == {"limit": "7", "offset": "14"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "items.get_references_by_field",
+        "GET",
+        "/item/{item_id}/reference/field/{field_id}",
+    )
     assert isinstance(result, list)
 
 
@@ -477,6 +543,11 @@ async def test_get_preview_for_field_reference(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "items.get_preview_for_field_reference",
+        "GET",
+        "/item/{item_id}/reference/{field_id}/preview",
+    )
     assert isinstance(result, ItemMini)
 
 
@@ -491,6 +562,7 @@ async def test_update_reference(
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {"type": "s10", "id": 111}
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("items.update_reference", "PUT", "/item/{item_id}/ref")
     assert result == {"ok": True}
 
 
@@ -505,6 +577,7 @@ async def test_delete_reference(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("items.delete_reference", "DELETE", "/item/{item_id}/ref")
     assert result is None
 
 
@@ -517,6 +590,7 @@ async def test_get_revisions(requester: RecordingRequester, respx_mock: respx.Mo
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("items.get_revisions", "GET", "/item/{item_id}/revision/")
     assert isinstance(result, list)
 
 
@@ -529,6 +603,11 @@ async def test_get_revision(requester: RecordingRequester, respx_mock: respx.Moc
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "items.get_revision",
+        "GET",
+        "/item/{item_id}/revision/{revision}",
+    )
     assert isinstance(result, ItemRevision)
 
 
@@ -543,6 +622,11 @@ async def test_get_revision_difference(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "items.get_revision_difference",
+        "GET",
+        "/item/{item_id}/revision/{revision_from}/{revision_to}",
+    )
     assert result == []
 
 
@@ -555,6 +639,11 @@ async def test_revert_revision(requester: RecordingRequester, respx_mock: respx.
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "items.revert_revision",
+        "DELETE",
+        "/item/{item_id}/revision/{revision}",
+    )
     assert isinstance(result, RevisionResult)
 
 
@@ -569,6 +658,11 @@ async def test_revert_to_revision(
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == (
+        "items.revert_to_revision",
+        "POST",
+        "/item/{item_id}/revision/{revision}/revert_to",
+    )
     assert isinstance(result, RevisionResult)
 
 
@@ -589,6 +683,7 @@ async def test_calculate(requester: RecordingRequester, respx_mock: respx.MockRo
         "limit": 114,
     }
     assert requester.flags[-1] == (True, True)
+    assert requester.operations[-1] == ("items.calculate", "POST", "/item/app/{app_id}/calculate")
     assert isinstance(result, ItemCalculation)
 
 
@@ -617,6 +712,11 @@ async def test_export(requester: RecordingRequester, respx_mock: respx.MockRoute
         "view_id": 115,
     }
     assert requester.flags[-1] == (False, True)
+    assert requester.operations[-1] == (
+        "items.export",
+        "POST",
+        "/item/app/{app_id}/export/{exporter}",
+    )
     assert isinstance(result, ItemExportResult)
 
 
@@ -646,6 +746,7 @@ async def test_get_as_xlsx(requester: RecordingRequester, respx_mock: respx.Mock
     }
     assert request.content == b""
     assert requester.flags[-1] == (True, True)
+    assert requester.operations[-1] == ("items.get_as_xlsx", "GET", "/item/app/{app_id}/xlsx/")
     assert result == b"\x00binary"
 
 
@@ -658,6 +759,11 @@ async def test_get_meeting_url(requester: RecordingRequester, respx_mock: respx.
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "items.get_meeting_url",
+        "GET",
+        "/item/{item_id}/meeting/url",
+    )
     assert result == {"ok": True}
 
 
@@ -670,6 +776,7 @@ async def test_rearrange(requester: RecordingRequester, respx_mock: respx.MockRo
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {"before": 110, "after": 111}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == ("items.rearrange", "POST", "/item/{item_id}/rearrange")
     assert isinstance(result, Item)
 
 
@@ -684,6 +791,11 @@ async def test_set_participation(
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {"status": "s10"}
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "items.set_participation",
+        "PUT",
+        "/item/{item_id}/participation",
+    )
     assert result == {"ok": True}
 
 
@@ -698,6 +810,11 @@ async def test_cleanup_field_values(
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == (
+        "items.cleanup_field_values",
+        "POST",
+        "/item/app/{app_id}/cleanup_field_values",
+    )
     assert result == {"ok": True}
 
 
@@ -722,6 +839,11 @@ async def test_find_all_by_external_id(
     }
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "items.find_all_by_external_id",
+        "GET",
+        "/item/app/{app_id}/v2/",
+    )
     assert isinstance(result, ItemFilterResult)
 
 
@@ -736,6 +858,11 @@ async def test_get_next_or_previous(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "items.get_next_or_previous",
+        "GET",
+        "/item/{current_item_id}/{operation}",
+    )
     assert isinstance(result, ItemMini)
 
 

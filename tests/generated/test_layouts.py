@@ -28,6 +28,11 @@ async def test_delete_custom(requester: RecordingRequester, respx_mock: respx.Mo
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "layouts.delete_custom",
+        "DELETE",
+        "/layout/{app_id}/{layout_type}",
+    )
     assert isinstance(result, Layout)
 
 
@@ -40,6 +45,11 @@ async def test_get_default(requester: RecordingRequester, respx_mock: respx.Mock
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "layouts.get_default",
+        "GET",
+        "/layout/{app_id}/{layout_type}/default",
+    )
     assert isinstance(result, Layout)
 
 
@@ -52,6 +62,7 @@ async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) 
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("layouts.get", "GET", "/layout/{app_id}/{badge_type}")
     assert isinstance(result, Layout)
 
 
@@ -64,4 +75,5 @@ async def test_update(requester: RecordingRequester, respx_mock: respx.MockRoute
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {"fields": {"k": "v10"}}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == ("layouts.update", "POST", "/layout/{app_id}/{layout_type}")
     assert isinstance(result, Layout)

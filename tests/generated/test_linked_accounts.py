@@ -28,6 +28,7 @@ async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) 
     assert dict(request.url.params) == {"capability": "s10", "provider": "s11"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("linked_accounts.get", "GET", "/linked_account/")
     assert isinstance(result, list)
 
 
@@ -40,6 +41,11 @@ async def test_get_providers(requester: RecordingRequester, respx_mock: respx.Mo
     assert dict(request.url.params) == {"capability": "s10"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "linked_accounts.get_providers",
+        "GET",
+        "/linked_account/provider/",
+    )
     assert isinstance(result, list)
 
 
@@ -52,6 +58,7 @@ async def test_create(requester: RecordingRequester, respx_mock: respx.MockRoute
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == ("linked_accounts.create", "POST", "/linked_account/")
     assert isinstance(result, LinkedAccount)
 
 
@@ -64,6 +71,11 @@ async def test_delete(requester: RecordingRequester, respx_mock: respx.MockRoute
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "linked_accounts.delete",
+        "DELETE",
+        "/linked_account/{linked_account_id}",
+    )
     assert result is None
 
 
@@ -76,4 +88,9 @@ async def test_update_options(requester: RecordingRequester, respx_mock: respx.M
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {}
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "linked_accounts.update_options",
+        "PUT",
+        "/linked_account/{linked_account_id}/options",
+    )
     assert result == {"ok": True}

@@ -31,6 +31,11 @@ async def test_get_inbox_new_count(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "notifications.get_inbox_new_count",
+        "GET",
+        "/notification/inbox/new/count",
+    )
     assert isinstance(result, InboxNewCount)
 
 
@@ -43,6 +48,11 @@ async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) 
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "notifications.get",
+        "GET",
+        "/notification/{notification_id}/v2",
+    )
     assert isinstance(result, NotificationGroup)
 
 
@@ -79,6 +89,7 @@ async def test_get_all(requester: RecordingRequester, respx_mock: respx.MockRout
     }
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("notifications.get_all", "GET", "/notification/")
     assert isinstance(result, list)
 
 
@@ -93,6 +104,11 @@ async def test_mark_all_as_viewed(
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == (
+        "notifications.mark_all_as_viewed",
+        "POST",
+        "/notification/viewed",
+    )
     assert result is None
 
 
@@ -105,6 +121,11 @@ async def test_mark_as_viewed(requester: RecordingRequester, respx_mock: respx.M
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == (
+        "notifications.mark_as_viewed",
+        "POST",
+        "/notification/{notification_id}/viewed",
+    )
     assert result is None
 
 
@@ -119,6 +140,11 @@ async def test_mark_as_viewed_by_ref(
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == (
+        "notifications.mark_as_viewed_by_ref",
+        "POST",
+        "/notification/{ref_type}/{ref_id}/viewed",
+    )
     assert result is None
 
 
@@ -131,6 +157,11 @@ async def test_star(requester: RecordingRequester, respx_mock: respx.MockRouter)
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == (
+        "notifications.star",
+        "POST",
+        "/notification/{notification_id}/star",
+    )
     assert result is None
 
 
@@ -143,6 +174,11 @@ async def test_unstar(requester: RecordingRequester, respx_mock: respx.MockRoute
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "notifications.unstar",
+        "DELETE",
+        "/notification/{notification_id}/star",
+    )
     assert result is None
 
 

@@ -53,6 +53,7 @@ async def test_get_access_token(
         "app_token": "s19",
     }
     assert requester.flags[-1] == (False, True)
+    assert requester.operations[-1] == ("oauth.get_access_token", "POST", "/oauth/token")
     assert isinstance(result, OAuthTokenResponse)
 
 
@@ -65,6 +66,7 @@ async def test_get_scope(requester: RecordingRequester, respx_mock: respx.MockRo
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("oauth.get_scope", "GET", "/oauth/scope")
     assert result == {"ok": True}
 
 
@@ -79,6 +81,7 @@ async def test_invalidate_grant(
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == ("oauth.invalidate_grant", "POST", "/oauth/grant/invalidate")
     assert result is None
 
 
@@ -93,6 +96,11 @@ async def test_invalidate_tokens(
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == (
+        "oauth.invalidate_tokens",
+        "POST",
+        "/oauth/token/invalidate",
+    )
     assert result == {"ok": True}
 
 
@@ -105,6 +113,7 @@ async def test_authorize(requester: RecordingRequester, respx_mock: respx.MockRo
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == ("oauth.authorize", "POST", "/oauth/authorize")
     assert result == {"ok": True}
 
 
@@ -117,6 +126,7 @@ async def test_create_client(requester: RecordingRequester, respx_mock: respx.Mo
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {"name": "s10", "url": "s11", "domain": "s12"}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == ("oauth.create_client", "POST", "/oauth/client/")
     assert result == {}
 
 
@@ -133,6 +143,11 @@ async def test_create_client_for_user(
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {"name": "s10", "url": "s11", "domain": "s12"}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == (
+        "oauth.create_client_for_user",
+        "POST",
+        "/oauth/client/user/{user_id}/",
+    )
     assert result is None
 
 
@@ -145,6 +160,11 @@ async def test_delete_client(requester: RecordingRequester, respx_mock: respx.Mo
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "oauth.delete_client",
+        "DELETE",
+        "/oauth/client/{client_id}",
+    )
     assert result is None
 
 
@@ -159,6 +179,11 @@ async def test_delete_client_grant(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "oauth.delete_client_grant",
+        "DELETE",
+        "/oauth/grant/client/{client_id}",
+    )
     assert result is None
 
 
@@ -171,6 +196,11 @@ async def test_reset_client(requester: RecordingRequester, respx_mock: respx.Moc
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == (
+        "oauth.reset_client",
+        "POST",
+        "/oauth/client/{client_id}/reset",
+    )
     assert result is None
 
 
@@ -183,6 +213,7 @@ async def test_update_client(requester: RecordingRequester, respx_mock: respx.Mo
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {"name": "s10", "url": "s11", "domain": "s12"}
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("oauth.update_client", "PUT", "/oauth/client/{client_id}")
     assert result is None
 
 
@@ -199,6 +230,11 @@ async def test_update_client_admin(
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {"name": "s10", "url": "s11", "domain": "s12"}
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "oauth.update_client_admin",
+        "PUT",
+        "/oauth/client/{client_id}/admin",
+    )
     assert result is None
 
 
@@ -211,4 +247,5 @@ async def test_get_info(requester: RecordingRequester, respx_mock: respx.MockRou
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {}
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("oauth.get_info", "POST", "/oauth/info")
     assert result == {"ok": True}

@@ -29,6 +29,7 @@ async def test_create(requester: RecordingRequester, respx_mock: respx.MockRoute
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {"name": "s10", "logo": 111}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == ("orgs.create", "POST", "/org/")
     assert isinstance(result, Organization)
 
 
@@ -41,6 +42,7 @@ async def test_add_admin(requester: RecordingRequester, respx_mock: respx.MockRo
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {"user_id": 110}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == ("orgs.add_admin", "POST", "/org/{org_id}/admin/")
     assert result is None
 
 
@@ -55,6 +57,11 @@ async def test_create_app_store_profile(
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == (
+        "orgs.create_app_store_profile",
+        "POST",
+        "/org/{org_id}/appstore",
+    )
     assert result == {}
 
 
@@ -69,6 +76,11 @@ async def test_delete_app_store_profile(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "orgs.delete_app_store_profile",
+        "DELETE",
+        "/org/{org_id}/appstore",
+    )
     assert result is None
 
 
@@ -83,6 +95,11 @@ async def test_delete_member_role(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "orgs.delete_member_role",
+        "DELETE",
+        "/org/{org_id}/member/{user_id}/role",
+    )
     assert result == {"ok": True}
 
 
@@ -95,6 +112,11 @@ async def test_end_membership(requester: RecordingRequester, respx_mock: respx.M
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "orgs.end_membership",
+        "DELETE",
+        "/org/{org_id}/member/{user_id}",
+    )
     assert result is None
 
 
@@ -109,6 +131,11 @@ async def test_get_admin_orgs_by_email(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "orgs.get_admin_orgs_by_email",
+        "GET",
+        "/org/admin-orgs/{email}",
+    )
     assert result == {"ok": True}
 
 
@@ -121,6 +148,7 @@ async def test_get_all_spaces(requester: RecordingRequester, respx_mock: respx.M
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("orgs.get_all_spaces", "GET", "/org/{org_id}/all_spaces/")
     assert isinstance(result, list)
 
 
@@ -133,6 +161,7 @@ async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) 
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("orgs.get", "GET", "/org/{org_id}")
     assert isinstance(result, Organization)
 
 
@@ -145,6 +174,7 @@ async def test_get_admins(requester: RecordingRequester, respx_mock: respx.MockR
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("orgs.get_admins", "GET", "/org/{org_id}/admin/")
     assert result == []
 
 
@@ -159,6 +189,11 @@ async def test_get_app_store_profile(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "orgs.get_app_store_profile",
+        "GET",
+        "/org/{org_id}/appstore",
+    )
     assert isinstance(result, Contact)
 
 
@@ -173,6 +208,7 @@ async def test_get_billing_profile(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("orgs.get_billing_profile", "GET", "/org/{org_id}/billing")
     assert isinstance(result, Contact)
 
 
@@ -185,6 +221,7 @@ async def test_get_by_url(requester: RecordingRequester, respx_mock: respx.MockR
     assert dict(request.url.params) == {"url": "s10", "org_slug": "s11"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("orgs.get_by_url", "GET", "/org/url")
     assert isinstance(result, Organization)
 
 
@@ -199,6 +236,11 @@ async def test_get_login_report(
     assert dict(request.url.params) == {"limit": "7", "offset": "14"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "orgs.get_login_report",
+        "GET",
+        "/org/{org_id}/report/login/",
+    )
     assert result == []
 
 
@@ -211,6 +253,7 @@ async def test_get_member(requester: RecordingRequester, respx_mock: respx.MockR
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("orgs.get_member", "GET", "/org/{org_id}/member/{user_id}")
     assert isinstance(result, OrganizationMember)
 
 
@@ -232,6 +275,7 @@ async def test_get_members(requester: RecordingRequester, respx_mock: respx.Mock
     }
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("orgs.get_members", "GET", "/org/{org_id}/member/")
     assert result == []
 
 
@@ -244,6 +288,7 @@ async def test_get_statistics(requester: RecordingRequester, respx_mock: respx.M
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("orgs.get_statistics", "GET", "/org/{org_id}/statistics")
     assert result == {"ok": True}
 
 
@@ -256,6 +301,7 @@ async def test_get_all(requester: RecordingRequester, respx_mock: respx.MockRout
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("orgs.get_all", "GET", "/org/")
     assert isinstance(result, list)
 
 
@@ -268,6 +314,7 @@ async def test_get_shared(requester: RecordingRequester, respx_mock: respx.MockR
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("orgs.get_shared", "GET", "/org/shared/{user_id}")
     assert isinstance(result, list)
 
 
@@ -282,6 +329,11 @@ async def test_get_space_memberships_for_member(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "orgs.get_space_memberships_for_member",
+        "GET",
+        "/org/{org_id}/member/{user_id}/space_member/",
+    )
     assert result == []
 
 
@@ -294,6 +346,7 @@ async def test_get_spaces(requester: RecordingRequester, respx_mock: respx.MockR
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("orgs.get_spaces", "GET", "/org/{org_id}/space/")
     assert isinstance(result, list)
 
 
@@ -306,6 +359,7 @@ async def test_leave(requester: RecordingRequester, respx_mock: respx.MockRouter
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == ("orgs.leave", "POST", "/org/{org_id}/leave")
     assert result is None
 
 
@@ -318,6 +372,11 @@ async def test_remove_admin(requester: RecordingRequester, respx_mock: respx.Moc
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "orgs.remove_admin",
+        "DELETE",
+        "/org/{org_id}/admin/{user_id}",
+    )
     assert result is None
 
 
@@ -330,6 +389,7 @@ async def test_update(requester: RecordingRequester, respx_mock: respx.MockRoute
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {"name": "s10", "logo": 111, "url_label": "s12"}
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("orgs.update", "PUT", "/org/{org_id}")
     assert result is None
 
 
@@ -344,6 +404,11 @@ async def test_update_app_store_profile(
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {}
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "orgs.update_app_store_profile",
+        "PUT",
+        "/org/{org_id}/appstore",
+    )
     assert result is None
 
 
@@ -356,6 +421,7 @@ async def test_delete(requester: RecordingRequester, respx_mock: respx.MockRoute
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("orgs.delete", "DELETE", "/org/{org_id}")
     assert result is None
 
 
@@ -368,6 +434,7 @@ async def test_get_for_user(requester: RecordingRequester, respx_mock: respx.Moc
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("orgs.get_for_user", "GET", "/org/user/{user_id}/")
     assert isinstance(result, list)
 
 
@@ -382,6 +449,11 @@ async def test_get_reporting_data(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "orgs.get_reporting_data",
+        "GET",
+        "/org/{org_id}/report/metrics/",
+    )
     assert result == {"ok": True}
 
 
@@ -396,6 +468,11 @@ async def test_get_statistics_v2(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "orgs.get_statistics_v2",
+        "GET",
+        "/org/{org_id}/statistics/v2",
+    )
     assert result == {"ok": True}
 
 
@@ -408,6 +485,7 @@ async def test_get_stats(requester: RecordingRequester, respx_mock: respx.MockRo
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("orgs.get_stats", "GET", "/org/{org_id}/stats")
     assert result == {"ok": True}
 
 
@@ -422,6 +500,11 @@ async def test_change_membership_type(
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {}
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "orgs.change_membership_type",
+        "PUT",
+        "/org/{org_id}/membership-type",
+    )
     assert result is None
 
 
@@ -436,6 +519,11 @@ async def test_get_end_member_info(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "orgs.get_end_member_info",
+        "GET",
+        "/org/{org_id}/member/{user_id}/end_member_info",
+    )
     assert result == {}
 
 
@@ -448,6 +536,7 @@ async def test_export_members(requester: RecordingRequester, respx_mock: respx.M
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("orgs.export_members", "GET", "/org/{org_id}/member/export")
     assert result == b"\x00binary"
 
 
@@ -460,6 +549,11 @@ async def test_search_members(requester: RecordingRequester, respx_mock: respx.M
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "orgs.search_members",
+        "GET",
+        "/org/{org_id}/member/search/",
+    )
     assert result == []
 
 
@@ -474,6 +568,11 @@ async def test_get_memberships_for_user(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "orgs.get_memberships_for_user",
+        "GET",
+        "/org/user/{user_id}/membership/",
+    )
     assert result == []
 
 
@@ -488,6 +587,7 @@ async def test_validate_url_label(
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {"url_label": "s10"}
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("orgs.validate_url_label", "POST", "/org/url/validate")
     assert result == {"ok": True}
 
 

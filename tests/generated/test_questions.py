@@ -28,6 +28,7 @@ async def test_answer(requester: RecordingRequester, respx_mock: respx.MockRoute
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {"question_option_id": 110}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == ("questions.answer", "POST", "/question/{question_id}/")
     assert result is None
 
 
@@ -40,6 +41,11 @@ async def test_create(requester: RecordingRequester, respx_mock: respx.MockRoute
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {"text": "s10", "options": ["v11"]}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == (
+        "questions.create",
+        "POST",
+        "/question/{ref_type}/{ref_id}/",
+    )
     assert isinstance(result, Question)
 
 
@@ -52,6 +58,7 @@ async def test_get_answers(requester: RecordingRequester, respx_mock: respx.Mock
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("questions.get_answers", "GET", "/question/{question_id}/")
     assert isinstance(result, list)
 
 
@@ -68,4 +75,9 @@ async def test_answer_on_object(
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {"question_option_id": 110}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == (
+        "questions.answer_on_object",
+        "POST",
+        "/question/{question_id}/{ref_type}/{ref_id}/",
+    )
     assert result is None

@@ -28,6 +28,11 @@ async def test_add(requester: RecordingRequester, respx_mock: respx.MockRouter) 
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {"value": 110}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == (
+        "ratings.add",
+        "POST",
+        "/rating/{ref_type}/{ref_id}/{rating_type}",
+    )
     assert result == {}
 
 
@@ -40,6 +45,7 @@ async def test_get_all(requester: RecordingRequester, respx_mock: respx.MockRout
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("ratings.get_all", "GET", "/rating/{ref_type}/{ref_id}")
     assert isinstance(result, RatingSummary)
 
 
@@ -52,6 +58,11 @@ async def test_get_like_count(requester: RecordingRequester, respx_mock: respx.M
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "ratings.get_like_count",
+        "GET",
+        "/rating/{ref_type}/{ref_id}/like_count",
+    )
     assert isinstance(result, LikeCount)
 
 
@@ -64,6 +75,11 @@ async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) 
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "ratings.get",
+        "GET",
+        "/rating/{ref_type}/{ref_id}/{rating_type}/{user_id}",
+    )
     assert isinstance(result, Rating)
 
 
@@ -76,6 +92,11 @@ async def test_get_own(requester: RecordingRequester, respx_mock: respx.MockRout
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "ratings.get_own",
+        "GET",
+        "/rating/{ref_type}/{ref_id}/{rating_type}/self",
+    )
     assert isinstance(result, Rating)
 
 
@@ -88,6 +109,11 @@ async def test_get_ratings(requester: RecordingRequester, respx_mock: respx.Mock
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "ratings.get_ratings",
+        "GET",
+        "/rating/{ref_type}/{ref_id}/{rating_type}",
+    )
     assert isinstance(result, RatingTypeSummary)
 
 
@@ -102,6 +128,11 @@ async def test_get_who_liked_an_object(
     assert dict(request.url.params) == {"limit": "110"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "ratings.get_who_liked_an_object",
+        "GET",
+        "/rating/{ref_type}/{ref_id}/liked_by/",
+    )
     assert isinstance(result, list)
 
 
@@ -114,4 +145,9 @@ async def test_remove(requester: RecordingRequester, respx_mock: respx.MockRoute
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "ratings.remove",
+        "DELETE",
+        "/rating/{ref_type}/{ref_id}/{rating_type}",
+    )
     assert result is None

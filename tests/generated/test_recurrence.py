@@ -37,6 +37,11 @@ async def test_create_or_update(
         "until": "s13",
     }
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "recurrence.create_or_update",
+        "PUT",
+        "/recurrence/{ref_type}/{ref_id}",
+    )
     assert result is None
 
 
@@ -49,6 +54,11 @@ async def test_delete(requester: RecordingRequester, respx_mock: respx.MockRoute
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "recurrence.delete",
+        "DELETE",
+        "/recurrence/{ref_type}/{ref_id}",
+    )
     assert result is None
 
 
@@ -61,4 +71,5 @@ async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) 
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("recurrence.get", "GET", "/recurrence/{ref_type}/{ref_id}")
     assert isinstance(result, Recurrence)

@@ -32,6 +32,11 @@ async def test_count_profiles_with_access(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "reference.count_profiles_with_access",
+        "GET",
+        "/reference/{ref_type}/{ref_id}/accessible_by/count",
+    )
     assert isinstance(result, Count)
 
 
@@ -50,6 +55,7 @@ async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) 
     }
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("reference.get", "GET", "/reference/{ref_type}/{ref_id}")
     assert isinstance(result, Reference)
 
 
@@ -66,6 +72,11 @@ async def test_get_profiles_with_access(
     assert dict(request.url.params) == {"limit": "7", "offset": "14"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "reference.get_profiles_with_access",
+        "GET",
+        "/reference/{ref_type}/{ref_id}/accessible_by/",
+    )
     assert isinstance(result, list)
 
 
@@ -78,6 +89,7 @@ async def test_resolve_url(requester: RecordingRequester, respx_mock: respx.Mock
     assert dict(request.url.params) == {"url": "s10"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("reference.resolve_url", "GET", "/reference/resolve")
     assert isinstance(result, Reference)
 
 
@@ -97,6 +109,7 @@ async def test_search(requester: RecordingRequester, respx_mock: respx.MockRoute
         "limit": 113,
     }
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("reference.search", "POST", "/reference/search")
     assert isinstance(result, list)
 
 

@@ -30,6 +30,11 @@ async def test_create_or_update(
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {"remind_delta": 110}
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "reminders.create_or_update",
+        "PUT",
+        "/reminder/{ref_type}/{ref_id}",
+    )
     assert result is None
 
 
@@ -42,6 +47,11 @@ async def test_delete(requester: RecordingRequester, respx_mock: respx.MockRoute
     assert dict(request.url.params) == {"reminder_id": "110"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "reminders.delete",
+        "DELETE",
+        "/reminder/{ref_type}/{ref_id}",
+    )
     assert result is None
 
 
@@ -54,6 +64,7 @@ async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) 
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("reminders.get", "GET", "/reminder/{ref_type}/{ref_id}")
     assert isinstance(result, Reminder)
 
 
@@ -66,4 +77,9 @@ async def test_snooze(requester: RecordingRequester, respx_mock: respx.MockRoute
     assert dict(request.url.params) == {"reminder_id": "110"}
     assert json.loads(request.content) == {}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == (
+        "reminders.snooze",
+        "POST",
+        "/reminder/{ref_type}/{ref_id}/snooze",
+    )
     assert result is None

@@ -35,6 +35,7 @@ async def test_globally(requester: RecordingRequester, respx_mock: respx.MockRou
         "offset": 14,
     }
     assert requester.flags[-1] == (True, True)
+    assert requester.operations[-1] == ("search.globally", "POST", "/search/")
     assert isinstance(result, list)
 
 
@@ -54,6 +55,7 @@ async def test_in_app(requester: RecordingRequester, respx_mock: respx.MockRoute
         "offset": 14,
     }
     assert requester.flags[-1] == (True, True)
+    assert requester.operations[-1] == ("search.in_app", "POST", "/search/app/{app_id}/")
     assert isinstance(result, list)
 
 
@@ -85,6 +87,7 @@ async def test_in_app_v2(requester: RecordingRequester, respx_mock: respx.MockRo
     }
     assert request.content == b""
     assert requester.flags[-1] == (True, True)
+    assert requester.operations[-1] == ("search.in_app_v2", "GET", "/search/app/{app_id}/v2")
     assert isinstance(result, SearchResultV2)
 
 
@@ -104,6 +107,7 @@ async def test_in_org(requester: RecordingRequester, respx_mock: respx.MockRoute
         "offset": 14,
     }
     assert requester.flags[-1] == (True, True)
+    assert requester.operations[-1] == ("search.in_org", "POST", "/search/org/{org_id}/")
     assert isinstance(result, list)
 
 
@@ -123,6 +127,7 @@ async def test_in_space(requester: RecordingRequester, respx_mock: respx.MockRou
         "offset": 14,
     }
     assert requester.flags[-1] == (True, True)
+    assert requester.operations[-1] == ("search.in_space", "POST", "/search/space/{space_id}/")
     assert isinstance(result, list)
 
 
@@ -135,6 +140,11 @@ async def test_rank_clicked(requester: RecordingRequester, respx_mock: respx.Moc
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == (
+        "search.rank_clicked",
+        "POST",
+        "/search/{search_id}/{rank}/clicked",
+    )
     assert result is None
 
 
@@ -156,6 +166,11 @@ async def test_in_app_and_space(
         "offset": 113,
     }
     assert requester.flags[-1] == (True, True)
+    assert requester.operations[-1] == (
+        "search.in_app_and_space",
+        "POST",
+        "/search/app/{app_id}/space/{space_id}",
+    )
     assert isinstance(result, list)
 
 

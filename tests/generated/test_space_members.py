@@ -28,6 +28,11 @@ async def test_accept_request(requester: RecordingRequester, respx_mock: respx.M
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == (
+        "space_members.accept_request",
+        "POST",
+        "/space/{space_id}/member_request/{space_member_request_id}/accept",
+    )
     assert result is None
 
 
@@ -61,6 +66,7 @@ async def test_add(requester: RecordingRequester, respx_mock: respx.MockRouter) 
         "invite_context": "s18",
     }
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == ("space_members.add", "POST", "/space/{space_id}/member/")
     assert result is None
 
 
@@ -73,6 +79,11 @@ async def test_end(requester: RecordingRequester, respx_mock: respx.MockRouter) 
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "space_members.end",
+        "DELETE",
+        "/space/{space_id}/member/{user_ids}",
+    )
     assert result is None
 
 
@@ -85,6 +96,11 @@ async def test_get_active(requester: RecordingRequester, respx_mock: respx.MockR
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "space_members.get_active",
+        "GET",
+        "/space/{space_id}/member/",
+    )
     assert isinstance(result, list)
 
 
@@ -97,6 +113,11 @@ async def test_get_member(requester: RecordingRequester, respx_mock: respx.MockR
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "space_members.get_member",
+        "GET",
+        "/space/{space_id}/member/{user_id}/v2",
+    )
     assert isinstance(result, SpaceMember)
 
 
@@ -109,6 +130,11 @@ async def test_get_by_role(requester: RecordingRequester, respx_mock: respx.Mock
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "space_members.get_by_role",
+        "GET",
+        "/space/{space_id}/member/{role}/",
+    )
     assert isinstance(result, list)
 
 
@@ -128,6 +154,11 @@ async def test_get_all_v2(requester: RecordingRequester, respx_mock: respx.MockR
     }
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "space_members.get_all_v2",
+        "GET",
+        "/space/{space_id}/member/v2/",
+    )
     assert isinstance(result, list)
 
 
@@ -140,6 +171,11 @@ async def test_get_membership(requester: RecordingRequester, respx_mock: respx.M
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "space_members.get_membership",
+        "GET",
+        "/space/{space_id}/member/{user_id}",
+    )
     assert isinstance(result, SpaceMember)
 
 
@@ -152,6 +188,11 @@ async def test_get_top_users(requester: RecordingRequester, respx_mock: respx.Mo
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "space_members.get_top_users",
+        "GET",
+        "/space/{space_id}/member/top/",
+    )
     assert result == {}
 
 
@@ -164,6 +205,7 @@ async def test_join(requester: RecordingRequester, respx_mock: respx.MockRouter)
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == ("space_members.join", "POST", "/space/{space_id}/join")
     assert result is None
 
 
@@ -176,6 +218,7 @@ async def test_leave(requester: RecordingRequester, respx_mock: respx.MockRouter
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == ("space_members.leave", "POST", "/space/{space_id}/leave")
     assert result is None
 
 
@@ -188,6 +231,11 @@ async def test_request(requester: RecordingRequester, respx_mock: respx.MockRout
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == (
+        "space_members.request",
+        "POST",
+        "/space/{space_id}/member_request/",
+    )
     assert result is None
 
 
@@ -200,6 +248,11 @@ async def test_update(requester: RecordingRequester, respx_mock: respx.MockRoute
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {"role": "s10"}
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "space_members.update",
+        "PUT",
+        "/space/{space_id}/member/{user_ids}",
+    )
     assert result is None
 
 
@@ -212,6 +265,11 @@ async def test_accept_invite(requester: RecordingRequester, respx_mock: respx.Mo
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {"invite_code": "s10"}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == (
+        "space_members.accept_invite",
+        "POST",
+        "/space/invite/accept",
+    )
     assert result == {"ok": True}
 
 
@@ -226,6 +284,11 @@ async def test_claim_membership(
     assert dict(request.url.params) == {"invite_code": "s10"}
     assert json.loads(request.content) == {}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == (
+        "space_members.claim_membership",
+        "POST",
+        "/space/membership/claim",
+    )
     assert result == {"ok": True}
 
 
@@ -259,6 +322,7 @@ async def test_invite(requester: RecordingRequester, respx_mock: respx.MockRoute
         "context_ref_id": 118,
     }
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == ("space_members.invite", "POST", "/space/{space_id}/invite")
     assert result == {"ok": True}
 
 
@@ -271,6 +335,11 @@ async def test_decline_invite(requester: RecordingRequester, respx_mock: respx.M
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {"invite_code": "s10"}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == (
+        "space_members.decline_invite",
+        "POST",
+        "/space/invite/decline",
+    )
     assert result == {"ok": True}
 
 
@@ -285,6 +354,11 @@ async def test_decline_membership(
     assert dict(request.url.params) == {"invite_code": "s10"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "space_members.decline_membership",
+        "DELETE",
+        "/space/membership",
+    )
     assert result is None
 
 
@@ -299,6 +373,11 @@ async def test_get_invited_membership(
     assert dict(request.url.params) == {"invite_code": "s10"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "space_members.get_invited_membership",
+        "GET",
+        "/space/membership",
+    )
     assert isinstance(result, SpaceInvitation)
 
 
@@ -311,6 +390,11 @@ async def test_get_ended(requester: RecordingRequester, respx_mock: respx.MockRo
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "space_members.get_ended",
+        "GET",
+        "/space/{space_id}/member/ended/",
+    )
     assert isinstance(result, list)
 
 
@@ -323,6 +407,11 @@ async def test_get_top_active(requester: RecordingRequester, respx_mock: respx.M
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "space_members.get_top_active",
+        "GET",
+        "/space/{space_id}/member/top_active/",
+    )
     assert result == {"ok": True}
 
 
@@ -335,6 +424,11 @@ async def test_get_count(requester: RecordingRequester, respx_mock: respx.MockRo
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "space_members.get_count",
+        "GET",
+        "/space/{space_id}/member/total",
+    )
     assert result == {"ok": True}
 
 

@@ -42,6 +42,7 @@ async def test_create(requester: RecordingRequester, respx_mock: respx.MockRoute
         "post_on_new_member": True,
     }
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == ("spaces.create", "POST", "/space/")
     assert isinstance(result, SpaceCreateResult)
 
 
@@ -54,6 +55,7 @@ async def test_delete(requester: RecordingRequester, respx_mock: respx.MockRoute
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("spaces.delete", "DELETE", "/space/{space_id}")
     assert result is None
 
 
@@ -66,6 +68,11 @@ async def test_get_available(requester: RecordingRequester, respx_mock: respx.Mo
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "spaces.get_available",
+        "GET",
+        "/space/org/{org_id}/available/",
+    )
     assert isinstance(result, list)
 
 
@@ -78,6 +85,7 @@ async def test_get_all_on_org(requester: RecordingRequester, respx_mock: respx.M
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("spaces.get_all_on_org", "GET", "/space/org/{org_id}/")
     assert isinstance(result, list)
 
 
@@ -90,6 +98,7 @@ async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) 
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("spaces.get", "GET", "/space/{space_id}")
     assert isinstance(result, Space)
 
 
@@ -104,6 +113,11 @@ async def test_get_by_org_and_url_label(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "spaces.get_by_org_and_url_label",
+        "GET",
+        "/space/org/{org_id}/{url_label}",
+    )
     assert isinstance(result, Space)
 
 
@@ -116,6 +130,7 @@ async def test_get_by_url(requester: RecordingRequester, respx_mock: respx.MockR
     assert dict(request.url.params) == {"url": "s10", "org_slug": "s11", "space_slug": "s12"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("spaces.get_by_url", "GET", "/space/url")
     assert isinstance(result, Space)
 
 
@@ -128,6 +143,7 @@ async def test_get_top(requester: RecordingRequester, respx_mock: respx.MockRout
     assert dict(request.url.params) == {"limit": "110"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("spaces.get_top", "GET", "/space/top/")
     assert isinstance(result, list)
 
 
@@ -155,6 +171,7 @@ async def test_update(requester: RecordingRequester, respx_mock: respx.MockRoute
         "url_label": "s15",
     }
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("spaces.update", "PUT", "/space/{space_id}")
     assert result is None
 
 
@@ -169,6 +186,11 @@ async def test_get_available_seats(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "spaces.get_available_seats",
+        "GET",
+        "/space/{space_id}/available",
+    )
     assert result == {}
 
 
@@ -183,6 +205,11 @@ async def test_get_count_on_org(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "spaces.get_count_on_org",
+        "GET",
+        "/space/org/{org_id}/count",
+    )
     assert result == {"ok": True}
 
 
@@ -197,6 +224,11 @@ async def test_get_overdue_info(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "spaces.get_overdue_info",
+        "GET",
+        "/space/{space_id}/overdue",
+    )
     assert result == {"ok": True}
 
 
@@ -211,4 +243,9 @@ async def test_validate_url_label(
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {"url_label": "s10"}
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "spaces.validate_url_label",
+        "POST",
+        "/space/org/{org_id}/url/validate",
+    )
     assert result == {"ok": True}

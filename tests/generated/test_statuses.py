@@ -36,6 +36,7 @@ async def test_create(requester: RecordingRequester, respx_mock: respx.MockRoute
         "question": {"k": "v14"},
     }
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == ("statuses.create", "POST", "/status/space/{space_id}/")
     assert isinstance(result, Status)
 
 
@@ -48,6 +49,7 @@ async def test_delete(requester: RecordingRequester, respx_mock: respx.MockRoute
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("statuses.delete", "DELETE", "/status/{status_id}")
     assert result is None
 
 
@@ -60,6 +62,7 @@ async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) 
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("statuses.get", "GET", "/status/{status_id}")
     assert isinstance(result, Status)
 
 
@@ -80,4 +83,5 @@ async def test_update(requester: RecordingRequester, respx_mock: respx.MockRoute
         "question": {"k": "v14"},
     }
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("statuses.update", "PUT", "/status/{status_id}")
     assert result == {"ok": True}

@@ -28,6 +28,7 @@ async def test_get_app(requester: RecordingRequester, respx_mock: respx.MockRout
     assert dict(request.url.params) == {"limit": "7", "offset": "14"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("stream.get_app", "GET", "/stream/app/{app_id}/")
     assert isinstance(result, list)
 
 
@@ -47,6 +48,7 @@ async def test_get_app_v3(requester: RecordingRequester, respx_mock: respx.MockR
     }
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("stream.get_app_v3", "GET", "/stream/app/{app_id}/v3")
     assert isinstance(result, list)
 
 
@@ -66,6 +68,7 @@ async def test_get_global(requester: RecordingRequester, respx_mock: respx.MockR
     }
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("stream.get_global", "GET", "/stream/")
     assert isinstance(result, list)
 
 
@@ -85,6 +88,7 @@ async def test_get_global_v3(requester: RecordingRequester, respx_mock: respx.Mo
     }
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("stream.get_global_v3", "GET", "/stream/v3/")
     assert isinstance(result, list)
 
 
@@ -97,6 +101,7 @@ async def test_get_mutes(requester: RecordingRequester, respx_mock: respx.MockRo
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("stream.get_mutes", "GET", "/stream/mute/v2/")
     assert isinstance(result, list)
 
 
@@ -116,6 +121,7 @@ async def test_get_org_v3(requester: RecordingRequester, respx_mock: respx.MockR
     }
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("stream.get_org_v3", "GET", "/stream/org/{org_id}/v3/")
     assert isinstance(result, list)
 
 
@@ -128,6 +134,7 @@ async def test_get_org(requester: RecordingRequester, respx_mock: respx.MockRout
     assert dict(request.url.params) == {"limit": "7", "offset": "14"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("stream.get_org", "GET", "/stream/org/{org_id}/")
     assert isinstance(result, list)
 
 
@@ -140,6 +147,7 @@ async def test_get_personal(requester: RecordingRequester, respx_mock: respx.Moc
     assert dict(request.url.params) == {"limit": "7", "offset": "14"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("stream.get_personal", "GET", "/stream/personal/")
     assert isinstance(result, list)
 
 
@@ -152,6 +160,7 @@ async def test_get_space(requester: RecordingRequester, respx_mock: respx.MockRo
     assert dict(request.url.params) == {"limit": "7", "offset": "14"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("stream.get_space", "GET", "/stream/space/{space_id}/")
     assert isinstance(result, list)
 
 
@@ -166,6 +175,11 @@ async def test_get_space_v3(requester: RecordingRequester, respx_mock: respx.Moc
     assert dict(request.url.params) == {"groups_event_types": "v10", "groups_limit": "111"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "stream.get_space_v3",
+        "GET",
+        "/stream/space/{space_id}/v3/",
+    )
     assert isinstance(result, list)
 
 
@@ -178,6 +192,7 @@ async def test_get_object(requester: RecordingRequester, respx_mock: respx.MockR
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("stream.get_object", "GET", "/stream/{ref_type}/{ref_id}")
     assert isinstance(result, StreamObject)
 
 
@@ -192,6 +207,11 @@ async def test_get_object_v3(requester: RecordingRequester, respx_mock: respx.Mo
     assert dict(request.url.params) == {"groups_event_types": "v10", "groups_limit": "111"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "stream.get_object_v3",
+        "GET",
+        "/stream/{ref_type}/{ref_id}/v3",
+    )
     assert result == []
 
 
@@ -204,6 +224,7 @@ async def test_get_user(requester: RecordingRequester, respx_mock: respx.MockRou
     assert dict(request.url.params) == {"limit": "7", "offset": "14"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("stream.get_user", "GET", "/stream/user/{user_id}/")
     assert isinstance(result, list)
 
 
@@ -223,6 +244,7 @@ async def test_get_user_v3(requester: RecordingRequester, respx_mock: respx.Mock
     }
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("stream.get_user_v3", "GET", "/stream/user/{user_id}/v3")
     assert isinstance(result, list)
 
 
@@ -235,6 +257,11 @@ async def test_mute_object(requester: RecordingRequester, respx_mock: respx.Mock
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == (
+        "stream.mute_object",
+        "POST",
+        "/stream/mute/{scope_type}/{scope_id}",
+    )
     assert result is None
 
 
@@ -247,6 +274,11 @@ async def test_unmute_objects(requester: RecordingRequester, respx_mock: respx.M
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "stream.unmute_objects",
+        "DELETE",
+        "/stream/mute/{scope_type}/{scope_id}",
+    )
     assert result is None
 
 
@@ -261,6 +293,11 @@ async def test_get_activity_group_by_event(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "stream.get_activity_group_by_event",
+        "GET",
+        "/stream/{ref_type}/{ref_id}/group/{event_id}",
+    )
     assert isinstance(result, StreamActivityGroup)
 
 
@@ -275,6 +312,11 @@ async def test_get_activity_groups(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "stream.get_activity_groups",
+        "GET",
+        "/stream/{ref_type}/{ref_id}/activity_group",
+    )
     assert isinstance(result, list)
 
 
@@ -294,6 +336,11 @@ async def test_get_activity_group_for_data_ref(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "stream.get_activity_group_for_data_ref",
+        "GET",
+        "/stream/{ref_type}/{ref_id}/activity_group/{data_ref_type}/{data_ref_id}",
+    )
     assert isinstance(result, StreamActivityGroup)
 
 

@@ -28,6 +28,11 @@ async def test_get_by_id(requester: RecordingRequester, respx_mock: respx.MockRo
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "subscriptions.get_by_id",
+        "GET",
+        "/subscription/{subscription_id}",
+    )
     assert isinstance(result, Subscription)
 
 
@@ -42,6 +47,11 @@ async def test_get_by_reference(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "subscriptions.get_by_reference",
+        "GET",
+        "/subscription/{ref_type}/{ref_id}",
+    )
     assert isinstance(result, Subscription)
 
 
@@ -54,6 +64,11 @@ async def test_subscribe(requester: RecordingRequester, respx_mock: respx.MockRo
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == (
+        "subscriptions.subscribe",
+        "POST",
+        "/subscription/{ref_type}/{ref_id}",
+    )
     assert isinstance(result, SubscriptionCreateResult)
 
 
@@ -68,6 +83,11 @@ async def test_unsubscribe_by_id(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "subscriptions.unsubscribe_by_id",
+        "DELETE",
+        "/subscription/{subscription_id}",
+    )
     assert result is None
 
 
@@ -82,6 +102,11 @@ async def test_unsubscribe_by_reference(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "subscriptions.unsubscribe_by_reference",
+        "DELETE",
+        "/subscription/{ref_type}/{ref_id}",
+    )
     assert result is None
 
 
@@ -94,4 +119,9 @@ async def test_get_subscribers(requester: RecordingRequester, respx_mock: respx.
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "subscriptions.get_subscribers",
+        "GET",
+        "/subscription/{ref_type}/{ref_id}/user",
+    )
     assert isinstance(result, list)

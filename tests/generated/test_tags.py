@@ -27,6 +27,7 @@ async def test_create(requester: RecordingRequester, respx_mock: respx.MockRoute
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == ["v10"]
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == ("tags.create", "POST", "/tag/{ref_type}/{ref_id}/")
     assert result is None
 
 
@@ -41,6 +42,11 @@ async def test_get_objects_on_app(
     assert dict(request.url.params) == {"text": "s10"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "tags.get_objects_on_app",
+        "GET",
+        "/tag/app/{app_id}/search/",
+    )
     assert isinstance(result, list)
 
 
@@ -55,6 +61,11 @@ async def test_get_objects_on_org(
     assert dict(request.url.params) == {"text": "s10"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "tags.get_objects_on_org",
+        "GET",
+        "/tag/org/{org_id}/search/",
+    )
     assert isinstance(result, list)
 
 
@@ -69,6 +80,11 @@ async def test_get_objects_on_space(
     assert dict(request.url.params) == {"text": "s10"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "tags.get_objects_on_space",
+        "GET",
+        "/tag/space/{space_id}/search/",
+    )
     assert isinstance(result, list)
 
 
@@ -81,6 +97,7 @@ async def test_get_on_app(requester: RecordingRequester, respx_mock: respx.MockR
     assert dict(request.url.params) == {"limit": "110", "text": "s11"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("tags.get_on_app", "GET", "/tag/app/{app_id}/")
     assert isinstance(result, list)
 
 
@@ -93,6 +110,7 @@ async def test_get_on_app_top(requester: RecordingRequester, respx_mock: respx.M
     assert dict(request.url.params) == {"limit": "110", "text": "s11"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("tags.get_on_app_top", "GET", "/tag/app/{app_id}/top/")
     assert result == []
 
 
@@ -105,6 +123,7 @@ async def test_get_on_org(requester: RecordingRequester, respx_mock: respx.MockR
     assert dict(request.url.params) == {"limit": "110", "text": "s11"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("tags.get_on_org", "GET", "/tag/org/{org_id}/")
     assert isinstance(result, list)
 
 
@@ -117,6 +136,7 @@ async def test_get_on_space(requester: RecordingRequester, respx_mock: respx.Moc
     assert dict(request.url.params) == {"limit": "110", "text": "s11"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("tags.get_on_space", "GET", "/tag/space/{space_id}/")
     assert isinstance(result, list)
 
 
@@ -129,6 +149,7 @@ async def test_remove(requester: RecordingRequester, respx_mock: respx.MockRoute
     assert dict(request.url.params) == {"text": "s10"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("tags.remove", "DELETE", "/tag/{ref_type}/{ref_id}/")
     assert result is None
 
 
@@ -141,4 +162,5 @@ async def test_update(requester: RecordingRequester, respx_mock: respx.MockRoute
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == ["v10"]
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("tags.update", "PUT", "/tag/{ref_type}/{ref_id}/")
     assert result is None

@@ -29,6 +29,7 @@ async def test_assign(requester: RecordingRequester, respx_mock: respx.MockRoute
     assert dict(request.url.params) == {"silent": "true", "hook": "true"}
     assert json.loads(request.content) == {"responsible": 110}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == ("tasks.assign", "POST", "/task/{task_id}/assign")
     assert result is None
 
 
@@ -41,6 +42,7 @@ async def test_complete(requester: RecordingRequester, respx_mock: respx.MockRou
     assert dict(request.url.params) == {"silent": "true", "hook": "true"}
     assert json.loads(request.content) == {}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == ("tasks.complete", "POST", "/task/{task_id}/complete")
     assert result == {}
 
 
@@ -53,6 +55,7 @@ async def test_create_label(requester: RecordingRequester, respx_mock: respx.Moc
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {"text": "s10", "color": "s11"}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == ("tasks.create_label", "POST", "/task/label/")
     assert isinstance(result, TaskLabelCreateResult)
 
 
@@ -99,6 +102,7 @@ async def test_create(requester: RecordingRequester, respx_mock: respx.MockRoute
         "ref_id": 126,
     }
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == ("tasks.create", "POST", "/task/")
     assert isinstance(result, Task)
 
 
@@ -145,6 +149,11 @@ async def test_create_with_reference(
         "external_id": "s24",
     }
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == (
+        "tasks.create_with_reference",
+        "POST",
+        "/task/{ref_type}/{ref_id}/",
+    )
     assert isinstance(result, Task)
 
 
@@ -157,6 +166,7 @@ async def test_delete_label(requester: RecordingRequester, respx_mock: respx.Moc
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("tasks.delete_label", "DELETE", "/task/label/{label_id}")
     assert result is None
 
 
@@ -169,6 +179,7 @@ async def test_delete(requester: RecordingRequester, respx_mock: respx.MockRoute
     assert dict(request.url.params) == {"silent": "true", "hook": "true"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("tasks.delete", "DELETE", "/task/{task_id}")
     assert result is None
 
 
@@ -181,6 +192,7 @@ async def test_get_labels(requester: RecordingRequester, respx_mock: respx.MockR
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("tasks.get_labels", "GET", "/task/label/")
     assert isinstance(result, list)
 
 
@@ -193,6 +205,7 @@ async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) 
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("tasks.get", "GET", "/task/{task_id}")
     assert isinstance(result, Task)
 
 
@@ -205,6 +218,7 @@ async def test_get_count(requester: RecordingRequester, respx_mock: respx.MockRo
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("tasks.get_count", "GET", "/task/{ref_type}/{ref_id}/count")
     assert isinstance(result, Count)
 
 
@@ -217,6 +231,7 @@ async def test_get_summary(requester: RecordingRequester, respx_mock: respx.Mock
     assert dict(request.url.params) == {"limit": "110"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("tasks.get_summary", "GET", "/task/summary")
     assert isinstance(result, TaskSummary)
 
 
@@ -231,6 +246,11 @@ async def test_get_summary_for_organization(
     assert dict(request.url.params) == {"limit": "110"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "tasks.get_summary_for_organization",
+        "GET",
+        "/task/org/{org_id}/summary",
+    )
     assert isinstance(result, TaskSummary)
 
 
@@ -245,6 +265,11 @@ async def test_get_summary_for_personal(
     assert dict(request.url.params) == {"limit": "110"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "tasks.get_summary_for_personal",
+        "GET",
+        "/task/personal/summary",
+    )
     assert isinstance(result, TaskSummary)
 
 
@@ -259,6 +284,11 @@ async def test_get_summary_for_reference(
     assert dict(request.url.params) == {"limit": "110"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "tasks.get_summary_for_reference",
+        "GET",
+        "/task/{ref_type}/{ref_id}/summary",
+    )
     assert isinstance(result, TaskSummary)
 
 
@@ -273,6 +303,11 @@ async def test_get_summary_for_space(
     assert dict(request.url.params) == {"limit": "110"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "tasks.get_summary_for_space",
+        "GET",
+        "/task/space/{space_id}/summary",
+    )
     assert isinstance(result, TaskSummary)
 
 
@@ -287,6 +322,7 @@ async def test_get_totals_by_time(
     assert dict(request.url.params) == {"space_id": "110"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("tasks.get_totals_by_time", "GET", "/task/total/{time}")
     assert isinstance(result, Count)
 
 
@@ -299,6 +335,7 @@ async def test_get_totals_v2(requester: RecordingRequester, respx_mock: respx.Mo
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("tasks.get_totals_v2", "GET", "/task/total/")
     assert isinstance(result, TaskReport)
 
 
@@ -357,6 +394,7 @@ async def test_get_all(requester: RecordingRequester, respx_mock: respx.MockRout
     }
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("tasks.get_all", "GET", "/task/")
     assert isinstance(result, list)
 
 
@@ -371,6 +409,11 @@ async def test_get_with_reference(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "tasks.get_with_reference",
+        "GET",
+        "/task/{ref_type}/{ref_id}/",
+    )
     assert isinstance(result, list)
 
 
@@ -383,6 +426,7 @@ async def test_incomplete(requester: RecordingRequester, respx_mock: respx.MockR
     assert dict(request.url.params) == {"silent": "true", "hook": "true"}
     assert json.loads(request.content) == {}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == ("tasks.incomplete", "POST", "/task/{task_id}/incomplete")
     assert result is None
 
 
@@ -395,6 +439,7 @@ async def test_rank(requester: RecordingRequester, respx_mock: respx.MockRouter)
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {"before": 110, "after": 111}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == ("tasks.rank", "POST", "/task/{task_id}/rank")
     assert result is None
 
 
@@ -409,6 +454,7 @@ async def test_remove_reference(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("tasks.remove_reference", "DELETE", "/task/{task_id}/ref")
     assert result is None
 
 
@@ -421,6 +467,7 @@ async def test_update_label(requester: RecordingRequester, respx_mock: respx.Moc
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {"text": "s10", "color": "s11"}
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("tasks.update_label", "PUT", "/task/label/{label_id}")
     assert result is None
 
 
@@ -470,6 +517,7 @@ async def test_update(requester: RecordingRequester, respx_mock: respx.MockRoute
         "ref_id": 127,
     }
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("tasks.update", "PUT", "/task/{task_id}")
     assert isinstance(result, Task)
 
 
@@ -486,6 +534,11 @@ async def test_update_description(
     assert dict(request.url.params) == {"silent": "true", "hook": "true"}
     assert json.loads(request.content) == {"description": "s10"}
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "tasks.update_description",
+        "PUT",
+        "/task/{task_id}/description",
+    )
     assert result is None
 
 
@@ -500,6 +553,7 @@ async def test_update_due_on(requester: RecordingRequester, respx_mock: respx.Mo
     assert dict(request.url.params) == {"silent": "true", "hook": "true"}
     assert json.loads(request.content) == {"due_on": "s12", "due_date": "s13", "due_time": "s14"}
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("tasks.update_due_on", "PUT", "/task/{task_id}/due")
     assert result == {"ok": True}
 
 
@@ -512,6 +566,7 @@ async def test_update_labels(requester: RecordingRequester, respx_mock: respx.Mo
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == [10, 11]
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("tasks.update_labels", "PUT", "/task/{task_id}/label/")
     assert result is None
 
 
@@ -526,6 +581,7 @@ async def test_update_private(requester: RecordingRequester, respx_mock: respx.M
     assert dict(request.url.params) == {"silent": "true", "hook": "true"}
     assert json.loads(request.content) == {"private": True}
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("tasks.update_private", "PUT", "/task/{task_id}/private")
     assert result is None
 
 
@@ -542,6 +598,7 @@ async def test_update_reference(
     assert dict(request.url.params) == {"silent": "true", "hook": "true"}
     assert json.loads(request.content) == {"ref_type": "s10", "ref_id": 111}
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("tasks.update_reference", "PUT", "/task/{task_id}/ref")
     assert result is None
 
 
@@ -554,6 +611,7 @@ async def test_update_text(requester: RecordingRequester, respx_mock: respx.Mock
     assert dict(request.url.params) == {"silent": "true", "hook": "true"}
     assert json.loads(request.content) == {"text": "s10"}
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("tasks.update_text", "PUT", "/task/{task_id}/text")
     assert result is None
 
 
@@ -566,6 +624,7 @@ async def test_update_due_date(requester: RecordingRequester, respx_mock: respx.
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {"due_date": "s10"}
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("tasks.update_due_date", "PUT", "/task/{task_id}/due_date")
     assert result is None
 
 

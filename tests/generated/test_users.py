@@ -29,6 +29,7 @@ async def test_delete_property(requester: RecordingRequester, respx_mock: respx.
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("users.delete_property", "DELETE", "/user/property/{name}")
     assert result is None
 
 
@@ -43,6 +44,11 @@ async def test_get_notification_setting(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "users.get_notification_setting",
+        "GET",
+        "/user/setting/{client_type}/{key}",
+    )
     assert result == {"ok": True}
 
 
@@ -57,6 +63,7 @@ async def test_get_profile_field(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("users.get_profile_field", "GET", "/user/profile/{field}")
     assert result == []
 
 
@@ -69,6 +76,7 @@ async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) 
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("users.get", "GET", "/user")
     assert isinstance(result, User)
 
 
@@ -81,6 +89,7 @@ async def test_get_property(requester: RecordingRequester, respx_mock: respx.Moc
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("users.get_property", "GET", "/user/property/{name}")
     assert result == {"ok": True}
 
 
@@ -93,6 +102,7 @@ async def test_get_status(requester: RecordingRequester, respx_mock: respx.MockR
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("users.get_status", "GET", "/user/status")
     assert isinstance(result, UserStatus)
 
 
@@ -105,6 +115,7 @@ async def test_set_properties(requester: RecordingRequester, respx_mock: respx.M
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {"k": "v10"}
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("users.set_properties", "PUT", "/user/property/")
     assert result is None
 
 
@@ -117,6 +128,7 @@ async def test_set_property(requester: RecordingRequester, respx_mock: respx.Moc
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {"value": "v10"}
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("users.set_property", "PUT", "/user/property/{name}")
     assert result is None
 
 
@@ -133,6 +145,11 @@ async def test_update_notification_setting(
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {"value": True}
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "users.update_notification_setting",
+        "PUT",
+        "/user/setting/{client_type}/{key}",
+    )
     assert result == {"ok": True}
 
 
@@ -149,6 +166,11 @@ async def test_update_notification_settings(
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {"k": "v10"}
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "users.update_notification_settings",
+        "PUT",
+        "/user/setting/{client_type}/",
+    )
     assert result == {"ok": True}
 
 
@@ -161,6 +183,7 @@ async def test_update_profile(requester: RecordingRequester, respx_mock: respx.M
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {"k": "v10"}
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("users.update_profile", "PUT", "/user/profile/")
     assert result is None
 
 
@@ -175,6 +198,7 @@ async def test_update_profile_field(
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {"value": "v10"}
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("users.update_profile_field", "PUT", "/user/profile/{key}")
     assert result is None
 
 
@@ -189,6 +213,11 @@ async def test_get_email_subscription_settings(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "users.get_email_subscription_settings",
+        "GET",
+        "/user/{user_id}/setting/{client_type}/",
+    )
     assert result == {}
 
 
@@ -201,6 +230,7 @@ async def test_get_profile(requester: RecordingRequester, respx_mock: respx.Mock
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("users.get_profile", "GET", "/user/profile/")
     assert isinstance(result, Profile)
 
 
@@ -215,6 +245,11 @@ async def test_get_notification_settings(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "users.get_notification_settings",
+        "GET",
+        "/user/setting/{client_type}/",
+    )
     assert result == {}
 
 
@@ -235,4 +270,5 @@ async def test_update(requester: RecordingRequester, respx_mock: respx.MockRoute
         "timezone": "s14",
     }
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("users.update", "PUT", "/user/")
     assert result is None

@@ -47,6 +47,7 @@ async def test_create(requester: RecordingRequester, respx_mock: respx.MockRoute
         "layout": "s17",
     }
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == ("views.create", "POST", "/view/app/{app_id}/")
     assert isinstance(result, ViewCreateResult)
 
 
@@ -59,6 +60,7 @@ async def test_delete(requester: RecordingRequester, respx_mock: respx.MockRoute
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("views.delete", "DELETE", "/view/{view_id}")
     assert result is None
 
 
@@ -71,6 +73,7 @@ async def test_get_last(requester: RecordingRequester, respx_mock: respx.MockRou
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("views.get_last", "GET", "/view/app/{app_id}/last")
     assert isinstance(result, View)
 
 
@@ -83,6 +86,7 @@ async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) 
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("views.get", "GET", "/view/app/{app_id}/{view_id_or_name}")
     assert isinstance(result, View)
 
 
@@ -95,6 +99,7 @@ async def test_get_all(requester: RecordingRequester, respx_mock: respx.MockRout
     assert dict(request.url.params) == {"include_standard_views": "true"}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("views.get_all", "GET", "/view/app/{app_id}/")
     assert isinstance(result, list)
 
 
@@ -107,6 +112,7 @@ async def test_make_default(requester: RecordingRequester, respx_mock: respx.Moc
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == ("views.make_default", "POST", "/view/{view_id}/default")
     assert result is None
 
 
@@ -134,6 +140,7 @@ async def test_update_last(requester: RecordingRequester, respx_mock: respx.Mock
         "layout": "s15",
     }
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("views.update_last", "PUT", "/view/app/{app_id}/last")
     assert result is None
 
 
@@ -165,6 +172,7 @@ async def test_update(requester: RecordingRequester, respx_mock: respx.MockRoute
         "layout": "s17",
     }
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("views.update", "PUT", "/view/{view_id}")
     assert result is None
 
 
@@ -177,6 +185,7 @@ async def test_get_by_id(requester: RecordingRequester, respx_mock: respx.MockRo
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("views.get_by_id", "GET", "/view/{view_id}")
     assert isinstance(result, View)
 
 
@@ -191,6 +200,11 @@ async def test_legacy_filter_create(
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == (
+        "views.legacy_filter_create",
+        "POST",
+        "/filter/app/{app_id}/",
+    )
     assert result == {"ok": True}
 
 
@@ -205,6 +219,11 @@ async def test_legacy_filter_delete(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "views.legacy_filter_delete",
+        "DELETE",
+        "/filter/{filter_id}",
+    )
     assert result is None
 
 
@@ -219,6 +238,7 @@ async def test_legacy_filter_find(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("views.legacy_filter_find", "GET", "/filter/{filter_id}")
     assert result == {}
 
 
@@ -233,6 +253,11 @@ async def test_legacy_filter_find_all(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "views.legacy_filter_find_all",
+        "GET",
+        "/filter/app/{app_id}/",
+    )
     assert result == []
 
 
@@ -247,4 +272,9 @@ async def test_legacy_filter_find_last(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "views.legacy_filter_find_last",
+        "GET",
+        "/filter/app/{app_id}/last",
+    )
     assert result == {}

@@ -25,6 +25,11 @@ async def test_get_app_votings(requester: RecordingRequester, respx_mock: respx.
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "voting.get_app_votings",
+        "GET",
+        "/voting/app/{app_id}/voting",
+    )
     assert result == {"ok": True}
 
 
@@ -39,6 +44,11 @@ async def test_get_users_with_votes(
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "voting.get_users_with_votes",
+        "GET",
+        "/voting/item/{item_id}/voting/{voting_id}/user",
+    )
     assert result == {"ok": True}
 
 
@@ -51,4 +61,9 @@ async def test_get_result(requester: RecordingRequester, respx_mock: respx.MockR
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "voting.get_result",
+        "GET",
+        "/voting/item/{item_id}/voting/{voting_id}/result",
+    )
     assert result == {"ok": True}

@@ -28,6 +28,7 @@ async def test_clone(requester: RecordingRequester, respx_mock: respx.MockRouter
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {"type": "s10", "id": 111}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == ("widgets.clone", "POST", "/widget/{widget_id}/clone")
     assert result == {}
 
 
@@ -42,6 +43,7 @@ async def test_create(requester: RecordingRequester, respx_mock: respx.MockRoute
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {"type": "s10", "title": "s11", "config": {"k": "v12"}}
     assert requester.flags[-1] == (False, False)
+    assert requester.operations[-1] == ("widgets.create", "POST", "/widget/{ref_type}/{ref_id}/")
     assert isinstance(result, Widget)
 
 
@@ -54,6 +56,7 @@ async def test_delete(requester: RecordingRequester, respx_mock: respx.MockRoute
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("widgets.delete", "DELETE", "/widget/{widget_id}")
     assert result is None
 
 
@@ -66,6 +69,7 @@ async def test_get(requester: RecordingRequester, respx_mock: respx.MockRouter) 
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("widgets.get", "GET", "/widget/{widget_id}")
     assert isinstance(result, Widget)
 
 
@@ -78,6 +82,7 @@ async def test_get_all(requester: RecordingRequester, respx_mock: respx.MockRout
     assert dict(request.url.params) == {}
     assert request.content == b""
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("widgets.get_all", "GET", "/widget/{ref_type}/{ref_id}/")
     assert isinstance(result, list)
 
 
@@ -90,6 +95,7 @@ async def test_update(requester: RecordingRequester, respx_mock: respx.MockRoute
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == {"title": "s10", "config": {"k": "v11"}}
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == ("widgets.update", "PUT", "/widget/{widget_id}")
     assert result == {"ok": True}
 
 
@@ -102,4 +108,9 @@ async def test_update_order(requester: RecordingRequester, respx_mock: respx.Moc
     assert dict(request.url.params) == {}
     assert json.loads(request.content) == [10, 11]
     assert requester.flags[-1] == (True, False)
+    assert requester.operations[-1] == (
+        "widgets.update_order",
+        "PUT",
+        "/widget/{ref_type}/{ref_id}/order",
+    )
     assert result is None

@@ -3,6 +3,7 @@ emulator each behind their own `httpx.ASGITransport`."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -77,7 +78,8 @@ def auth(podio: Podio) -> PodioAuth:
 def web(auth: PodioAuth, hooks_podio: Podio, received: Received) -> FastAPI:
     app = FastAPI()
     app.include_router(auth.router, prefix="/auth")
-    app.include_router(PodioWebhooks(hooks_podio, received).router)
+    # Inline: the emulator's in-process delivery returns once the handler has run.
+    app.include_router(PodioWebhooks(hooks_podio, received, mode="inline").router)
 
     @app.get("/me")
     async def me(user: Podio = Depends(auth.client)) -> dict[str, Any]:
@@ -117,6 +119,11 @@ async def sign_in(app_browser: httpx.AsyncClient, emu: Emulator, **switches: str
     back = await authorize(emu, login.headers["location"], **switches)
     assert back.startswith(REDIRECT_URI), back
     return await app_browser.get(back)
+
+
+def state_cookie_name(state: str, cookie_name: str = "podiokit") -> str:
+    """The name of the cookie that holds a pending sign-in's `state` (one per state)."""
+    return f"{cookie_name}_state_{hashlib.sha256(state.encode()).hexdigest()[:24]}"
 
 
 def set_cookie(client: httpx.AsyncClient, name: str, value: str) -> None:

@@ -142,7 +142,7 @@ async def test_comment_delete_and_unchanged_updates(emu: Emulator) -> None:
 
 async def test_retries_then_gives_up_and_timeouts_count_as_failures(emu: Emulator) -> None:
     receiver = Recorder(503, 502)
-    emu.deliver_hooks_to(receiver, backoff=0.0)
+    emu.deliver_hooks_to(receiver, attempts=3, backoff=0.0)
     async with emulator_http(emu) as http:
         await _user(http, emu)
         hook_id = emu.hook_deliveries()  # nothing yet

@@ -3,8 +3,12 @@ would run them."""
 
 from __future__ import annotations
 
+import ast
+import html
 import json
 import os
+import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -100,50 +104,88 @@ def test_asyncio_service_stops_gracefully_on_sigterm(emulator: dict[str, Any]) -
     assert "Traceback" not in err
 
 
-def test_fastapi_backend_signs_in_shows_user_pages_and_receives_hooks(
-    emulator: dict[str, Any], tmp_path: Path
-) -> None:
-    creds, port = emulator, _free_port()
-    app = creds["apps"][0]
-    backend = f"http://127.0.0.1:{port}"
-    control = httpx.Client(base_url=creds["control_url"], timeout=10)
-    # Podio only calls ports 80/443: the hook URL is public, the emulator delivers here.
-    target = control.post("/hooks/target", json={"url": backend, "attempts": 10, "backoff": 0.2})
-    assert target.status_code == 200, target.text
-    env = _env(
-        creds, PODIO_APP_ID=str(app["app_id"]), PODIO_APP_TOKEN=app["app_token"],
-        PUBLIC_URL=backend, HOOK_URL="http://backend.example.com/podio/hooks",
-        SECRET_KEY="example-secret-key-0123456789", TOKENS_FILE=str(tmp_path / "tokens.json"),
+def _docstring_commands(path: Path) -> list[str]:
+    """The shell commands of a module docstring: its lines indented by four spaces."""
+    doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
+    return [line[4:] for line in doc.splitlines() if line.startswith("    ") and line.strip()]
+
+
+def _consent_form(page: str) -> dict[str, str]:
+    fields = re.findall(r'type="hidden" name="([^"]*)" value="([^"]*)"', page)
+    return {html.unescape(k): html.unescape(v) for k, v in fields}
+
+
+def test_fastapi_backend_runs_as_its_docstring_says(tmp_path: Path) -> None:
+    """The docstring's own commands, in a shell, from the repository's root (only the two
+    ports are swapped for free ones): the emulator, the exports, the curl that sends hook
+    deliveries to the app, uvicorn. Then a person's visit: sign in on the emulator's consent
+    page as another demo user, the greeting, the items page, a webhook, sign out."""
+    if shutil.which("curl") is None:  # the docstring uses it; CI installs it
+        if os.environ.get("CI"):
+            pytest.fail("curl is not installed and CI is set: the example's test must run")
+        pytest.skip("curl is not installed")
+    commands = _docstring_commands(EXAMPLES / "fastapi_backend.py")
+    assert commands[0] == "podiokit emulator --port 8000", commands
+    assert commands[-1].startswith("uvicorn "), commands
+    emu_port, app_port = _free_port(), _free_port()
+    commands = [c.replace("8001", str(app_port)).replace("8000", str(emu_port)) for c in commands]
+    env = {**os.environ, "HOME": str(tmp_path), "PATH": os.pathsep.join(
+        [str(Path(sys.executable).parent), os.environ.get("PATH", "")])}  # fmt: skip
+    env.pop("TOKENS_FILE", None)
+    root = EXAMPLES.parent
+    emulator = subprocess.Popen(
+        ["bash", "-c", f"exec {commands[0]}"], cwd=root, env=env, stdout=subprocess.PIPE,
+        text=True,
     )  # fmt: skip
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--app-dir", str(EXAMPLES), "fastapi_backend:app",
-         "--port", str(port), "--log-level", "warning"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    backend = f"http://127.0.0.1:{app_port}"
+    api_url = f"http://127.0.0.1:{emu_port}"
+    proc: subprocess.Popen[str] | None = None
     try:
+        assert emulator.stdout is not None
+        creds = json.loads(emulator.stdout.readline())
+        script = "set -e\n" + "\n".join(commands[1:-1]) + f"\nexec {commands[-1]}\n"
+        proc = subprocess.Popen(
+            ["bash", "-c", script], cwd=root, env=env, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
         with (
             httpx.Client(base_url=backend, timeout=10) as browser,
-            httpx.Client(base_url=creds["api_url"], timeout=10) as api,
+            httpx.Client(base_url=api_url, timeout=10) as api,
         ):
             _until(lambda: browser.get("/healthz").status_code == 200, "the backend")
+            home = browser.get("/")
+            assert "<title>Welcome - podiokit example</title>" in home.text
+            assert "Sign in with Podio" in home.text
             assert browser.get("/me").status_code == 401
-            login = browser.get("/auth/login")
+            # Signed out, a page sends the browser to sign in, and back to it afterwards.
+            items = browser.get("/items")
+            assert items.status_code == 303
+            login = browser.get(items.headers["location"])
             assert login.status_code == 302
-            # The emulator's authorize page signs in as whom `user=` names.
-            back = api.get(login.headers["location"] + "&user=alex%40podiokit.test")
+            consent = api.get(login.headers["location"], headers={"accept": "text/html"})
+            assert consent.status_code == 200 and "Alex Archer" in consent.text
+            form = {**_consent_form(consent.text), "user": "1002", "decision": "approve"}
+            back = api.post("/oauth/authorize", data=form)
+            assert back.status_code == 303, back.text
             done = browser.get(back.headers["location"])
-            assert done.status_code == 303, done.text
+            assert (done.status_code, done.headers["location"]) == (303, "/items")
+            assert "300 items" in browser.get("/items").text
+            home = browser.get("/")
+            assert "<title>Hello, Alex Archer - podiokit example</title>" in home.text
             assert browser.get("/me").json() == {"user_id": 1002, "name": "Alex Archer"}
-            assert "20 items" in browser.get("/items").text
+            # Tokens and sessions live outside the checkout, under ~/.cache.
+            assert (tmp_path / ".cache/podiokit/fastapi-example-tokens.json").exists()
+            assert not list(root.glob("*tokens*.json"))
 
-            # The hook was verified by the receiver (Podio retried while it started).
+            # The hook was registered with its secret and verified by the receiver.
             _until(
                 lambda: any(
                     d["type"] == "hook.verify" and d["status"] == "delivered"
-                    for d in control.get("/hooks/deliveries").json()
+                    for d in api.get("/_emulator/hooks/deliveries").json()
                 ),
                 "the hook's verification",
             )
+            app = creds["apps"][0]
             token = api.post("/oauth/token", data={
                 "grant_type": "app", "app_id": app["app_id"], "app_token": app["app_token"],
                 "client_id": creds["client_id"], "client_secret": creds["client_secret"],
@@ -155,14 +197,18 @@ def test_fastapi_backend_signs_in_shows_user_pages_and_receives_hooks(
             events = _until(lambda: browser.get("/events").json(), "the item.create event")
             assert events[0]["type"] == "item.create"
             assert events[0]["item_id"] == created["item_id"]
+            forged = {"type": "item.create", "hook_id": str(events[0]["hook_id"]), "item_id": "1"}
+            assert browser.post("/podio/hooks", data=forged).status_code == 403
 
             assert browser.post("/auth/logout").status_code == 303
             assert browser.get("/me").status_code == 401
+            assert "Sign in with Podio" in browser.get("/").text
     finally:
-        control.post("/hooks/target", json={"url": None})
-        control.close()
-        proc.terminate()
-        _out, err = proc.communicate(timeout=20)
+        if proc is not None:
+            proc.terminate()
+            _out, err = proc.communicate(timeout=20)
+        emulator.terminate()
+        emulator.wait(timeout=10)
     assert "Traceback" not in err, err
 
 

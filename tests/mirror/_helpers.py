@@ -12,7 +12,8 @@ from sqlalchemy import select
 from podiokit import Podio
 from podiokit.export import export
 from podiokit.mirror._engine import open_engine
-from podiokit.mirror._schema import items
+from podiokit.mirror._options import DEFAULT_PREFIX
+from podiokit.mirror._schema import Tables
 from podiokit.testing import Emulator
 
 PROJECTS = 3002
@@ -78,8 +79,9 @@ async def change(
         await podio.request("POST", f"/item/app/{app_id}/", json={"fields": {"title": f"new {n}"}})
 
 
-def stored(db_url: str, app_id: int) -> dict[int, bytes]:
-    """item_id -> `items.raw` as the mirror holds it."""
+def stored(db_url: str, app_id: int, prefix: str = DEFAULT_PREFIX) -> dict[int, bytes]:
+    """item_id -> `<prefix>items.raw` as the mirror holds it."""
+    items = Tables.named(prefix).items
     engine, _ = open_engine(db_url)
     try:
         with engine.connect() as conn:

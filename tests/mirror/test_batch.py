@@ -1,6 +1,6 @@
 """A page of rows through `BatchInsert` (one driver executemany, the statement compiled once)
 stores exactly what SQLAlchemy's own `Connection.execute(insert, [dict, ...])` stores, on
-SQLite and PostgreSQL; and the ranges the bulk engine plans for an app with a few deleted
+SQLite and PostgreSQL, money exact through the remembered converted values; and the ranges the bulk engine plans for an app with a few deleted
 items never need a second page."""
 
 from __future__ import annotations
@@ -8,10 +8,11 @@ from __future__ import annotations
 import random
 from bisect import bisect_left, bisect_right
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import Column, Date, MetaData, Table, select
+from sqlalchemy import Column, Date, MetaData, Table, select, text
 from sqlalchemy.dialects import sqlite
 
 from podiokit._bulk import plan_ranges
@@ -19,7 +20,7 @@ from podiokit.mirror import MirrorStore
 from podiokit.mirror._batch import BatchInsert, _quicker
 from podiokit.mirror._columns import to_datetime
 from podiokit.mirror._rows import decode_items
-from podiokit.mirror._schema import UtcDateTime, items
+from podiokit.mirror._schema import Money, Tables, UtcDateTime
 
 from .conftest import PROJECTS, PodioData
 
@@ -64,7 +65,7 @@ def test_a_page_stores_what_sqlalchemy_stores(db_url: str, podio_data: PodioData
         typed = store._typed[PROJECTS]
         copies = MetaData()
         item_copy, typed_copy = (_bare(copies, t, f"{n}_copy") for n, t in
-                                 (("items", items), ("typed", typed.table)))  # fmt: skip
+                                 (("items", store.tables.items), ("typed", typed.table)))  # fmt: skip
         engine = store._engine
         with engine.begin() as conn:
             copies.create_all(conn)
@@ -84,7 +85,7 @@ def test_a_page_stores_what_sqlalchemy_stores(db_url: str, podio_data: PodioData
             conn.execute(item_copy.insert(), item_rows)
             conn.execute(typed_copy.insert(), typed_rows)
         with engine.connect() as conn:
-            for mine, theirs in ((items, item_copy), (typed.table, typed_copy)):
+            for mine, theirs in ((store.tables.items, item_copy), (typed.table, typed_copy)):
                 key = mine.c.item_id
                 got = conn.execute(select(mine).order_by(key)).all()
                 want = conn.execute(select(theirs).order_by(theirs.c.item_id)).all()
@@ -101,10 +102,64 @@ def _bare(metadata: MetaData, table: Table, name: str) -> Table:
 
 
 def test_batch_insert_takes_rows_in_column_order() -> None:
-    table = _bare(MetaData(), items, "t")
+    table = _bare(MetaData(), Tables.named("podio_").items, "t")
     batch = BatchInsert(sqlite.dialect(), table, sqlite.insert(table))
     assert batch._order is None  # the compiled statement takes the table's order
     assert batch._sql.startswith("INSERT INTO t (app_id, item_id")
+
+
+def test_money_keeps_the_processors_text() -> None:
+    """SQLite's money column writes text with four places: `_quicker` leaves its processor
+    alone (probing it with a time raises decimal.InvalidOperation, not a TypeError)."""
+    dialect = sqlite.dialect()
+    process = Money.dialect_impl(dialect).bind_processor(dialect)
+    assert process is not None
+    assert _quicker(process) is process
+    assert process(Decimal("0.1")) == "0.1000"
+
+
+_MONEY_APP = {"app_id": 1, "fields": [
+    {"field_id": 9, "external_id": "budget", "type": "money", "status": "active", "config": {}},
+]}  # fmt: skip
+_AMOUNTS = ["0.1000", "0.2000", "12345678901234.5678", "-7.0001", "1000"]
+
+
+def _money_item(item_id: int, amount: str) -> bytes:
+    return (
+        f'{{"item_id":{item_id},"revision":1,"fields":[{{"field_id":9,"type":"money",'
+        f'"values":[{{"value":"{amount}","currency":"EUR"}}]}}]}}'
+    ).encode()
+
+
+def test_repeated_money_stays_exact_through_the_batch_and_a_rebuild(db_url: str) -> None:
+    """1,000 items repeating five amounts (converted values remembered by their JSON, rows
+    processed in place by BatchInsert), then the typed table rebuilt from raw: every amount
+    exact, as text with four places on SQLite."""
+    store = MirrorStore(db_url)
+    try:
+        store.prepare_app(_MONEY_APP)
+        page = [_money_item(n, _AMOUNTS[n % len(_AMOUNTS)]) for n in range(1, 1001)]
+        assert store.write_page(1, page) == 1000
+        want = {n: Decimal(_AMOUNTS[n % len(_AMOUNTS)]) for n in range(1, 1001)}
+        for rebuilt in (False, True):
+            if rebuilt:  # another field set: the table is rebuilt from items.raw
+                fields = [*_MONEY_APP["fields"], {"field_id": 10, "external_id": "note",
+                                                  "type": "text", "status": "active"}]  # fmt: skip
+                assert store.prepare_app({"app_id": 1, "fields": fields})
+            table = store._typed[1].table
+            with store._engine.connect() as conn:
+                got = dict(conn.execute(select(table.c.item_id, table.c.budget)).all())
+                if store._engine.dialect.name == "sqlite":
+                    stored = conn.execute(
+                        text("SELECT DISTINCT budget FROM podio_app_1 ORDER BY budget")
+                    ).all()
+                    assert sorted(s for (s,) in stored) == sorted(
+                        f"{Decimal(a):.4f}" for a in _AMOUNTS
+                    )
+            assert got == want
+            assert all(type(v) is Decimal for v in got.values())
+    finally:
+        store.close()
 
 
 def test_few_deletions_never_need_a_second_page() -> None:

@@ -60,6 +60,7 @@ async def test_update_create_delete_then_the_mirror_equals_a_fresh_export(
     assert (second.mode, second.created, second.updated, second.deleted) == (
         "incremental", 30, 50, 10,
     )  # fmt: skip
+    assert second.items == 1_220 == second.created + second.updated + second.unchanged
     # Count + one page of edits; counts disagree (deletions): the ids listed by the
     # exporter's ranges (its probe, about one page per 500 items, the sweep). No GET /app.
     assert second.listed and set(made) == {COUNT, FILTER} and made[COUNT] == 1
@@ -227,7 +228,9 @@ async def test_a_busy_day_still_costs_two_calls_when_nothing_changed(
     before = routes(emu)
     result = (await mirror(podio, [PROJECTS], sqlite_url)).apps[PROJECTS]
     assert calls_since(emu, before) == {COUNT: 1, FILTER: 1}
-    assert result.calls == 2 and result.unchanged == 500
+    assert result.calls == 2
+    # 500 items read again (one page) and skipped; every item the mirror holds is unchanged.
+    assert (result.read, result.unchanged, result.items) == (500, 2_500, 2_500)
 
 
 async def test_deletions_while_the_edits_are_paged_skip_no_edit(

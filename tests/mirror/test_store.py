@@ -49,11 +49,11 @@ def test_raw_json_is_stored_byte_for_byte(store: MirrorStore, podio_data: PodioD
     assert store.write_page(PROJECTS, [*page, odd]) == len(page) + 1
     stored = {
         r["item_id"]: r["raw"]
-        for r in rows(store, "SELECT item_id, raw FROM items WHERE app_id = :a", a=PROJECTS)
+        for r in rows(store, "SELECT item_id, raw FROM podio_items WHERE app_id = :a", a=PROJECTS)
     }
     expected = {json.loads(raw)["item_id"]: raw for raw in [*page, odd]}
     assert {k: v.encode("utf-8") for k, v in stored.items()} == expected
-    (row,) = rows(store, "SELECT * FROM items WHERE item_id = 9000001")
+    (row,) = rows(store, "SELECT * FROM podio_items WHERE item_id = 9000001")
     assert row["title"] == 'Café é "q"' and row["app_item_id"] == 999 and row["revision"] == 2
     assert str(row["created_on"]).startswith("2024-01-02 03:04:05")
     assert store.count(PROJECTS) == len(page) + 1 and store.count(CLIENTS) == 0
@@ -70,7 +70,7 @@ def test_upsert_skips_revisions_already_stored(store: MirrorStore, podio_data: P
     assert store.stored_revisions(CLIENTS, [*ids, 424242]) == {
         ids[0]: 3, ids[1]: 0, ids[2]: 0, ids[3]: 0, ids[4]: 0
     }  # fmt: skip
-    titles = {r["item_id"]: r for r in rows(store, "SELECT item_id, title, raw FROM items")}
+    titles = {r["item_id"]: r for r in rows(store, "SELECT item_id, title, raw FROM podio_items")}
     assert titles[ids[0]]["title"] == "Renamed" and titles[ids[0]]["raw"].encode() == newer
     assert titles[ids[1]]["raw"].encode() == page[1]
     # A lower revision never replaces a higher one.
@@ -130,7 +130,7 @@ def test_delete_items(store: MirrorStore, podio_data: PodioData) -> None:
     assert store.delete_items(PROJECTS, [*gone, other]) == 4
     assert store.item_ids(PROJECTS) == set(ids) - set(gone)
     assert store.count(PROJECTS) == len(page) - 4 and store.count(CLIENTS) == 3
-    typed = {r["item_id"] for r in rows(store, f"SELECT item_id FROM app_{PROJECTS}")}
+    typed = {r["item_id"] for r in rows(store, f"SELECT item_id FROM podio_app_{PROJECTS}")}
     assert typed == set(ids) - set(gone)
     assert store.delete_items(PROJECTS, []) == 0
 
@@ -147,7 +147,7 @@ def test_a_failure_mid_page_leaves_nothing_of_the_page(
 
     def fail_typed_insert(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         seen.append(statement.split("(")[0].strip())
-        if statement.startswith(f"INSERT INTO app_{PROJECTS}"):
+        if statement.startswith(f"INSERT INTO podio_app_{PROJECTS}"):
             raise RuntimeError("disk unplugged")
 
     event.listen(store._engine, "before_cursor_execute", fail_typed_insert)
@@ -156,11 +156,11 @@ def test_a_failure_mid_page_leaves_nothing_of_the_page(
             store.write_page(PROJECTS, [bump(page[0], 5), *page[20:]], cursor="2024-06-01 00:00:00")
     finally:
         event.remove(store._engine, "before_cursor_execute", fail_typed_insert)
-    assert "INSERT INTO items" in seen  # the failure came after the items were written
+    assert "INSERT INTO podio_items" in seen  # the failure came after the items were written
     assert store.count(PROJECTS) == 20
     first = json.loads(page[0])["item_id"]
     assert store.stored_revisions(PROJECTS, [first]) == {first: 0}
-    typed = rows(store, f"SELECT count(*) AS n FROM app_{PROJECTS}")
+    typed = rows(store, f"SELECT count(*) AS n FROM podio_app_{PROJECTS}")
     assert typed[0]["n"] == 20
     state = store.state(PROJECTS)
     assert state is not None and state.cursor == "2024-01-01 00:00:00"
@@ -192,7 +192,7 @@ def test_the_store_reopens_with_its_data(db_url: str, podio_data: PodioData) -> 
         # The typed mapping comes back from mirror_state, without prepare_app.
         assert 41005 in again.field_ids(PROJECTS)
         again.write_page(PROJECTS, podio_data.items[PROJECTS][5:10])
-        typed = rows(again, f"SELECT count(*) AS n FROM app_{PROJECTS}")
+        typed = rows(again, f"SELECT count(*) AS n FROM podio_app_{PROJECTS}")
         assert typed[0]["n"] == 10
         assert not again.prepare_app(podio_data.apps[PROJECTS])  # same fields: no rebuild
     finally:
@@ -253,7 +253,7 @@ def test_postgresql_compresses_raw_with_lz4(postgres_server: str) -> None:
         (row,) = rows(
             store,
             "SELECT attcompression AS c FROM pg_attribute"
-            " WHERE attrelid = 'items'::regclass AND attname = 'raw'",
+            " WHERE attrelid = 'podio_items'::regclass AND attname = 'raw'",
         )
         assert row["c"] == "l"
     finally:

@@ -31,12 +31,12 @@ def store(db_url: str) -> Iterator[MirrorStore]:
 
 def typed_rows(store: MirrorStore, app_id: int) -> dict[int, dict[str, Any]]:
     with store._engine.connect() as conn:
-        result = conn.execute(text(f"SELECT * FROM app_{app_id}")).mappings()
+        result = conn.execute(text(f"SELECT * FROM podio_app_{app_id}")).mappings()
         return {int(r["item_id"]): dict(r) for r in result}
 
 
 def columns(store: MirrorStore, app_id: int) -> list[str]:
-    return [c["name"] for c in inspect(store._engine).get_columns(f"app_{app_id}")]
+    return [c["name"] for c in inspect(store._engine).get_columns(f"podio_app_{app_id}")]
 
 
 def values_of(raw: bytes) -> tuple[dict[str, Any], dict[str, list[Any]]]:
@@ -254,7 +254,7 @@ def test_a_failed_rebuild_leaves_the_old_table(store: MirrorStore, podio_data: P
     key = store.state(PROJECTS).fields_key  # type: ignore[union-attr]
 
     def fail_refill(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if statement.startswith(f"INSERT INTO app_{PROJECTS}"):
+        if statement.startswith(f"INSERT INTO podio_app_{PROJECTS}"):
             raise RuntimeError("killed mid-rebuild")
 
     event.listen(store._engine, "before_cursor_execute", fail_refill)

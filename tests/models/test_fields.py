@@ -1,4 +1,4 @@
-"""Python values -> Podio's field write forms (behaviour.md §5.5), and every rejection."""
+"""Python values -> Podio's field write forms (docs/dev/podio-behaviour.md §5.5), and every rejection."""
 
 from __future__ import annotations
 
@@ -218,7 +218,7 @@ def test_single_value_error_without_field() -> None:
     assert str(info.value).startswith("field value: ")
 
 
-# Podio's own write forms (behaviour.md §5.5), as its docs and the official clients write them.
+# Podio's own write forms (docs/dev/podio-behaviour.md §5.5), as its docs and the official clients write them.
 PODIO_FORMS = [
     pytest.param({"value": "x"}, id="value-text"),
     pytest.param({"value": 4}, id="value-id"),

@@ -12,15 +12,16 @@ from __future__ import annotations
 
 from ._args import MAX_PAGE_SIZE, checked_args
 from ._buffers import PageBuffers
-from ._fetch import Page, fetch_page, probe, wait_out
+from ._fetch import FILTER, Page, fetch_page, probe, wait_out
 from ._plan import Range, first_windows, plan_ranges, plan_with_windows
 from ._progress import ExportProgress, calls_left
 from ._ranges import FetchedPage, Prefetch, copy_ranges
 from ._sessions import open_sessions
 from ._tasks import run_all
-from ._values import JOIN, readable, to_decimal
+from ._values import JOIN, date_parts, money_parts, readable, to_decimal
 
 __all__ = [
+    "FILTER",
     "JOIN",
     "MAX_PAGE_SIZE",
     "ExportProgress",
@@ -32,8 +33,10 @@ __all__ = [
     "calls_left",
     "checked_args",
     "copy_ranges",
+    "date_parts",
     "fetch_page",
     "first_windows",
+    "money_parts",
     "open_sessions",
     "plan_ranges",
     "plan_with_windows",

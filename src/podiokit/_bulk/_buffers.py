@@ -1,9 +1,9 @@
 """Buffers the bulk engine reads page bodies into, reused from page to page.
 
-A body read into fresh memory costs its page faults on every page: about 3.6 ms of client
-CPU for a 6.6 MB page on these machines (`python benchmarks/bench_body.py`, with and without
-glibc keeping freed memory), a third of what receiving it costs. A buffer kept from an
-earlier page costs none. The items sliced out of a page are views of its buffer, so a buffer
+A body read into fresh memory costs its page faults on every page, a large share of what
+receiving it costs (`python benchmarks/bench_body.py` measures it, with and without glibc
+keeping freed memory; the figures are in the README). A buffer kept from an earlier page
+costs none. The items sliced out of a page are views of its buffer, so a buffer
 is taken back only once nothing refers to it any more.
 """
 

@@ -1,4 +1,4 @@
-"""Readable text for one item field's values (behaviour.md §5.4), for the CSV sink and the
+"""Readable text for one item field's values (docs/dev/podio-behaviour.md §5.4), for the CSV sink and the
 mirror's typed tables (podiokit.mirror._columns), which share it."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-__all__ = ["JOIN", "readable", "to_decimal"]
+__all__ = ["JOIN", "date_parts", "money_parts", "readable", "to_decimal"]
 
 #: Several values of one field (a multi-select category, several references) in one cell.
 JOIN = "; "
@@ -124,3 +124,22 @@ def readable(field_type: Any, values: Iterable[Any]) -> str:
     # `type(v) is dict` first: the ABC check costs more, and values come decoded as dicts
     # (the mirror runs this for every field of every item).
     return JOIN.join([read(v) for v in values if type(v) is dict or isinstance(v, Mapping)])
+
+
+def _joined(values: Iterable[Any], read: Callable[[Mapping[str, Any]], str]) -> str:
+    return JOIN.join(read(v) for v in values if isinstance(v, Mapping))
+
+
+def money_parts(values: Iterable[Any]) -> tuple[str, str]:
+    """A money field as (amount, currency): "1000" and "EUR", for a column each."""
+    entries = [v for v in values if isinstance(v, Mapping) and v.get("value") is not None]
+    amount = _joined(entries, _num)
+    return amount, _joined(entries, lambda e: str(e.get("currency") or ""))
+
+
+def date_parts(values: Iterable[Any]) -> tuple[str, str]:
+    """A date field as (start, end), each a day or a day and a time; end "" without one."""
+    entries = [v for v in values if isinstance(v, Mapping)]
+    return _joined(entries, lambda e: _when(e, "start")), _joined(
+        entries, lambda e: _when(e, "end")
+    )

@@ -2,6 +2,6 @@
 (`_http11`) and the network streams (`_net`); `_aiohttp` is the aiohttp-backed transport,
 imported only by `podiokit.transports.aiohttp_transport()` (aiohttp is an optional extra)."""
 
-from ._pool import PodioTransport, read_into
+from ._pool import PodioTransport, check_verify, read_into, ssl_context
 
-__all__ = ["PodioTransport", "read_into"]
+__all__ = ["PodioTransport", "check_verify", "read_into", "ssl_context"]

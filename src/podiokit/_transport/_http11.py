@@ -30,6 +30,9 @@ __all__ = ["Body", "Connection", "connect"]
 _MAX_HEAD = 100 * 1024
 #: Request bodies go out in writes of about this much (a JSON body: with its head, once).
 _WRITE_SIZE = 64 * 1024
+#: A declared body length up to this is allocated at once by `read_into` (a 500-item page is
+#: about 6.6 MB); past it the buffer grows with what arrives, so a length is only a claim.
+_ALLOCATE_AT_ONCE = 16 * 1024 * 1024
 
 
 async def connect(
@@ -103,8 +106,10 @@ class Connection:
     async def _write_request(
         self, protocol: h11.Connection, request: httpx.Request, timeout: float | None
     ) -> Exception | None:
-        """Write the request; an error while writing the body is returned, not raised: the
-        server may have answered early (a 413, say), and that answer is worth reading."""
+        """Write the request; a write error (the peer stopped reading, or hung up) is
+        returned, not raised: the server may have answered early (a 413, say), and that
+        answer is worth reading. A write timeout is raised at once: waiting on for an
+        answer would hold the caller past the deadline it set."""
         event = h11.Request(
             method=request.method, target=request.url.raw_path, headers=request.headers.raw
         )
@@ -122,7 +127,7 @@ class Connection:
             await self.stream.write(b"".join(pending), timeout)
         except h11.LocalProtocolError as exc:
             raise httpx.LocalProtocolError(str(exc)) from exc
-        except (httpx.WriteError, httpx.WriteTimeout) as exc:
+        except httpx.WriteError as exc:  # not WriteTimeout: the caller's deadline is due now
             return exc
         return None
 
@@ -247,27 +252,37 @@ class Body:
         if length is None or self._iterating is not None:
             return None
         self._iterating = _nothing()  # read once, one way
-        if len(buffer) < length:
-            _grow(buffer, length)
         buffered, keep = self._buffered(length)
         got = len(buffered)
-        with memoryview(buffer) as view:
-            view[:got] = buffered
-            if got < length:
-                with view[got:length] as rest:
-                    got += await self._connection.stream.read_into(rest, self._timeout)
-        if got < length:
-            raise _cut_short(got, length)
+        while len(buffer) < got:
+            _grow(buffer, length)
+        buffer[:got] = buffered
+        stream = self._connection.stream
+        while got < length:
+            # The declared length is only a claim: past _ALLOCATE_AT_ONCE the buffer grows
+            # with what arrives (a server that declares 2 GB and sends 10 bytes costs 16 MB).
+            if len(buffer) <= got:
+                _grow(buffer, length)
+            end = min(len(buffer), length)
+            with memoryview(buffer) as view, view[got:end] as rest:
+                received = await stream.read_into(rest, self._timeout)
+            got += received
+            if got < end:
+                raise _cut_short(got, length)
         self._connection.done(keep)
         return length
 
 
 def _grow(buffer: bytearray, length: int) -> None:
-    """Make `buffer` at least `length` long, with room for a slightly longer body next time.
-    Memory faults in page by page on first touch (thousands of pages for a large body): an
+    """Make `buffer` longer on the way to a body of `length` bytes: at once to the body's
+    length up to _ALLOCATE_AT_ONCE, else twice as long; once that reaches the body, to its
+    length with room for a slightly longer body next time (a buffer the caller reuses is
+    long enough after its first body). Memory faults in page by page on first touch: an
     empty buffer is made in place (its pages fault once, as it is zeroed), and a longer one
     is extended, which keeps the pages it has."""
-    size = length + length // 8
+    size = max(2 * len(buffer), min(length, _ALLOCATE_AT_ONCE))
+    if size >= length:
+        size = length + length // 8
     if buffer:
         buffer += bytes(size - len(buffer))
     else:

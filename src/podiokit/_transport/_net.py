@@ -74,6 +74,10 @@ def _connect_errors(host: str, port: int) -> Iterator[None]:
         yield
     except TimeoutError:
         raise httpx.ConnectTimeout(f"connecting to {host}:{port} timed out") from None
+    except anyio.EndOfStream as exc:  # trio: the peer hung up during the TLS handshake
+        raise httpx.ConnectError(
+            f"{host}:{port} closed the connection during the TLS handshake"
+        ) from exc
     except (OSError, anyio.BrokenResourceError) as exc:  # ssl.SSLError is an OSError
         raise httpx.ConnectError(str(exc) or type(exc).__name__) from exc
 
@@ -278,7 +282,13 @@ class _AsyncioStream(NetworkStream):
 
     async def aclose(self) -> None:
         self._receiver.target = None
-        self._transport.close()
+        transport = self._transport
+        transport.close()
+        # close() alone keeps the socket, and every byte not sent yet (a cancelled upload),
+        # until the peer takes them, which may be never: abort once the close had a chance
+        # to go out, as anyio's streams do.
+        await asyncio.sleep(0)
+        transport.abort()
 
     def is_readable(self) -> bool:
         receiver = self._receiver

@@ -21,14 +21,16 @@ bench_peers.py; the figures are in the README):
   its pages.
 
 The network streams (connect, TLS, timeouts) are `_net`'s; httpcore is not imported. While
-something (respx) has replaced httpcore's `AsyncHTTPConnection.handle_async_request`,
-requests go through httpcore's connection instead, so the mock sees them. Proxies from the
-environment still go through httpx's own proxy transports (the client does not use this
-transport then).
+a test double has replaced the method it patches, requests go through what it patched, so
+the mock sees them: httpcore's `AsyncHTTPConnection.handle_async_request` (respx) sends
+them through httpcore's connection, `httpx.AsyncHTTPTransport.handle_async_request`
+(pytest-httpx) through httpx's own transport. Proxies from the environment still go through
+httpx's own proxy transports (the client does not use this transport then).
 """
 
 from __future__ import annotations
 
+import os
 import ssl
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -136,8 +138,11 @@ class PodioTransport(httpx.AsyncBaseTransport):
 
     `max_connections` caps the connections open at once (a call waits for one, up to the
     request's pool timeout); at most `max_keepalive` idle ones are kept per origin, each for
-    `keepalive_expiry` seconds. TLS is always verified (`httpx.create_ssl_context()`, which
-    honours SSL_CERT_FILE and SSL_CERT_DIR).
+    `keepalive_expiry` seconds. `verify` is httpx's: True (the default) verifies servers
+    against certifi's bundle, or SSL_CERT_FILE / SSL_CERT_DIR when set; a CA bundle path or
+    an `ssl.SSLContext` (a private CA behind an inspecting proxy, say) replaces that; False
+    turns verification off. Only http:// and https:// URLs are sent
+    (`httpx.UnsupportedProtocol` for any other, before anything goes out).
     """
 
     def __init__(
@@ -146,6 +151,7 @@ class PodioTransport(httpx.AsyncBaseTransport):
         max_connections: int = _defaults.MAX_CONNECTIONS,
         max_keepalive: int | None = None,
         keepalive_expiry: float = _defaults.KEEPALIVE_EXPIRY,
+        verify: ssl.SSLContext | str | bool = True,
     ) -> None:
         _options.count("max_connections", max_connections, minimum=1)
         if max_keepalive is not None:
@@ -157,26 +163,35 @@ class PodioTransport(httpx.AsyncBaseTransport):
         self._max_connections = max_connections
         self._max_keepalive = max_connections if max_keepalive is None else max_keepalive
         self._keepalive_expiry = keepalive_expiry
+        self._verify = check_verify(verify)
         self._ssl_context: ssl.SSLContext | None = None
+        # httpx's own transport, made only while something (pytest-httpx) has replaced
+        # `httpx.AsyncHTTPTransport.handle_async_request`: requests then go through it.
+        self._mocked_httpx: httpx.AsyncHTTPTransport | None = None
         # Connections and the connection count belong to the event loop that made them.
         self._pools: LoopLocal[_LoopPool] = LoopLocal(
             lambda: _LoopPool(self._max_connections, self._max_keepalive)
         )
 
     def _ssl(self, scheme: bytes) -> ssl.SSLContext | None:
-        if scheme != b"https":
-            return None
+        return self._tls() if scheme == b"https" else None
+
+    def _tls(self) -> ssl.SSLContext:
         if self._ssl_context is None:
-            context = httpx.create_ssl_context()
-            context.set_alpn_protocols(["http/1.1"])  # as httpcore does: never h2 here
-            self._ssl_context = context
+            self._ssl_context = ssl_context(self._verify)
         return self._ssl_context
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        url = request.url
+        port = _DEFAULT_PORTS.get(url.raw_scheme)
+        host = url.raw_host
+        if port is None or not host:
+            raise _unsupported(url)
         if _mocked():
             return await self._via_httpcore(request)
-        url = request.url
-        key = (url.raw_scheme, url.raw_host, url.port or _DEFAULT_PORTS.get(url.raw_scheme, 0))
+        if _httpx_mocked():
+            return await self._via_httpx(request)
+        key = (url.raw_scheme, host, url.port or port)
         pool = self._pools.get()
         timeouts: dict[str, float | None] = request.extensions.get("timeout", {})
         await pool.acquire(timeouts.get("pool"))
@@ -199,8 +214,26 @@ class PodioTransport(httpx.AsyncBaseTransport):
             status_code=head.status_code,
             headers=head.headers.raw_items(),
             stream=_ResponseStream(body, pool, connection, key),
-            extensions={"http_version": b"HTTP/1.1", "reason_phrase": head.reason},
+            extensions={
+                "http_version": _HTTP_VERSIONS.get(head.http_version) or head.http_version,
+                "reason_phrase": head.reason,
+            },
         )
+
+    async def _via_httpx(self, request: httpx.Request) -> httpx.Response:
+        """Through httpx's own transport: taken only while a test double (pytest-httpx) has
+        replaced `httpx.AsyncHTTPTransport.handle_async_request`, so that the mock sees
+        podiokit's requests (and what it lets through goes out as httpx would send it)."""
+        if self._mocked_httpx is None:
+            self._mocked_httpx = httpx.AsyncHTTPTransport(
+                verify=self._tls(),
+                limits=httpx.Limits(
+                    max_connections=self._max_connections,
+                    max_keepalive_connections=self._max_keepalive,
+                    keepalive_expiry=self._keepalive_expiry,
+                ),
+            )
+        return await self._mocked_httpx.handle_async_request(request)
 
     async def _via_httpcore(self, request: httpx.Request) -> httpx.Response:
         """Through httpcore's own connection: taken only while a test double (respx) has
@@ -250,6 +283,9 @@ class PodioTransport(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         await self._pools.get().aclose()
+        mocked, self._mocked_httpx = self._mocked_httpx, None
+        if mocked is not None:
+            await mocked.aclose()
 
     async def __aexit__(
         self,
@@ -355,8 +391,58 @@ class _ResponseStream(httpx.AsyncByteStream):
             pool.release(self._connection, self._key)
 
 
-#: The port of a URL that names none.
+#: The schemes this transport sends, and the port of a URL that names none.
 _DEFAULT_PORTS = {b"http": 80, b"https": 443}
+#: httpx's `http_version` for h11's version of a response head.
+_HTTP_VERSIONS = {b"1.1": b"HTTP/1.1", b"1.0": b"HTTP/1.0"}
+
+
+def _unsupported(url: httpx.URL) -> httpx.UnsupportedProtocol:
+    """Anything but http(s) to a named host is refused before a byte goes out: a mistyped
+    `htps://` or a `wss://` URL must not send the request (its token included) in clear."""
+    if url.raw_scheme not in _DEFAULT_PORTS:
+        return httpx.UnsupportedProtocol(
+            f"Request URL has an unsupported protocol '{url.scheme}://': podiokit's "
+            "transport sends http:// and https:// only."
+        )
+    return httpx.UnsupportedProtocol(f"Request URL has no host: '{url}'.")
+
+
+def check_verify(verify: object) -> ssl.SSLContext | str | bool:
+    """`verify=` as httpx takes it: True (the system's or certifi's CAs, honouring
+    SSL_CERT_FILE and SSL_CERT_DIR), False (no verification), the path of a CA bundle
+    file or directory, or an `ssl.SSLContext`. Anything else is refused here, naming it."""
+    if isinstance(verify, (bool, ssl.SSLContext)):
+        return verify
+    if isinstance(verify, (str, os.PathLike)):
+        path = os.fspath(verify)
+        if not isinstance(path, str) or not os.path.exists(path):
+            raise ValueError(f"verify: no CA bundle file or directory at {verify!r}")
+        return path
+    raise TypeError(
+        f"verify must be True, False, a CA bundle path or an ssl.SSLContext, not {verify!r}"
+    )
+
+
+def ssl_context(verify: ssl.SSLContext | str | bool) -> ssl.SSLContext:
+    """The TLS context for `verify` (see `check_verify`), offering HTTP/1.1 only."""
+    if isinstance(verify, ssl.SSLContext):
+        context = verify  # the caller's: its ALPN is set, as httpcore sets it
+    elif isinstance(verify, str):
+        if os.path.isdir(verify):
+            context = ssl.create_default_context(capath=verify)
+        else:
+            context = ssl.create_default_context(cafile=verify)
+    else:
+        context = httpx.create_ssl_context(verify=verify)
+    context.set_alpn_protocols(["http/1.1"])  # as httpcore does: never h2 here
+    return context
+
+
+def _httpx_mocked() -> bool:
+    """True while something (pytest-httpx) has replaced httpx's transport method."""
+    method = httpx.AsyncHTTPTransport.handle_async_request
+    return getattr(method, "__module__", None) != "httpx._transports.default"
 
 
 def _mocked() -> bool:

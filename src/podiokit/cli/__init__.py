@@ -1,5 +1,5 @@
 """The `podiokit` command: `emulator` (a local fake Podio), `demo`, `export`, `mirror`,
-`login` and `logout`, one module each (the demo is a package).
+`doctor`, `login`, `logout` and `typegen`, one module each (the demo is a package).
 
 `main` is the console script. typer and rich (the `cli` extra) are imported only when it
 runs, so a missing extra ends in one line saying how to install it. Every failure a user can
@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
 def _build_app() -> Any:
     import typer
 
-    from . import demo, emulator, export, login, mirror
+    from . import demo, doctor, emulator, export, login, mirror, typegen
     from ._common import Command, Group
 
     app = typer.Typer(
@@ -57,7 +57,7 @@ def _build_app() -> Any:
         pass
 
     # The order of the command list in `podiokit --help`.
-    for command in (emulator, demo, export, mirror, login):
+    for command in (emulator, demo, export, mirror, doctor, login, typegen):
         command.register(app, Command)
     return app
 

@@ -105,14 +105,16 @@ async def reading_apps(
 
 
 class ProgressDisplay:
-    """A rich progress bar on a terminal; a plain line every few seconds otherwise. `verb`
-    names the work ("exported", "mirrored")."""
+    """A rich progress bar on a terminal; a plain line every few seconds otherwise, and the
+    latest one at the end, so the last line says where the run got to. `verb` names the
+    work ("exported", "mirrored")."""
 
     def __init__(self, verb: str = "exported") -> None:
         self._verb = verb
         self._bar: Any = None
         self._task: Any = None
         self._last = 0.0
+        self._unprinted: ExportProgress | None = None
 
     def __enter__(self) -> Callable[[ExportProgress], None]:
         if sys.stderr.isatty():
@@ -124,16 +126,22 @@ class ProgressDisplay:
                 TextColumn,
                 TimeRemainingColumn,
             )
+            from rich.table import Column
 
+            def fixed(text: str) -> TextColumn:
+                return TextColumn(text, table_column=Column(no_wrap=True))
+
+            # The bar alone gives way on a narrow terminal: the counts stay whole.
             self._bar = Progress(
-                TextColumn(_ACTIVE.get(self._verb, self._verb)),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.fields[rate]} items/s"),
-                TimeRemainingColumn(),
-                TextColumn("{task.fields[left]}"),
+                fixed(_ACTIVE.get(self._verb, self._verb)),
+                BarColumn(bar_width=None, table_column=Column(ratio=1, min_width=5)),
+                MofNCompleteColumn(table_column=Column(no_wrap=True)),
+                fixed("{task.fields[rate]}/s"),
+                TimeRemainingColumn(table_column=Column(no_wrap=True)),
+                fixed("{task.fields[left]}"),
                 console=Console(stderr=True),  # stdout keeps only the summary
                 transient=True,
+                expand=True,
             )
             self._bar.start()
             self._task = self._bar.add_task("export", total=None, rate="-", left="")
@@ -143,29 +151,39 @@ class ProgressDisplay:
     def __exit__(self, *exc: object) -> None:
         if self._bar is not None:
             self._bar.stop()
+        elif self._unprinted is not None:
+            self._print(self._unprinted)
 
     def _update_bar(self, p: ExportProgress) -> None:
         rate = f"{p.items / p.elapsed:,.0f}" if p.elapsed > 0 else "-"
         self._bar.update(
             self._task, completed=p.items, total=max(p.total, p.items), rate=rate,
-            left=_calls_left(p),
+            left=_calls_left(p, short=True),
         )  # fmt: skip
 
     def _print_line(self, p: ExportProgress) -> None:
         now = time.monotonic()
         if now - self._last < PLAIN_EVERY and not p.waiting:
+            self._unprinted = p
             return
         self._last = now
+        self._print(p)
+
+    def _print(self, p: ExportProgress) -> None:
+        self._unprinted = None
         rate = p.items / p.elapsed if p.elapsed > 0 else 0.0
+        left = _calls_left(p)
         print(
-            f"{self._verb} {p.items}/{p.total} items, {rate:,.0f} items/s, {p.calls} calls"
-            f"{', ' + _calls_left(p) if _calls_left(p) else ''}",
+            f"{self._verb} {p.items}/{max(p.total, p.items)} items, {rate:,.0f} items/s, "
+            f"{p.calls} calls{', ' + left if left else ''}",
             file=sys.stderr,
             flush=True,
         )
 
 
-def _calls_left(p: ExportProgress) -> str:
+def _calls_left(p: ExportProgress, *, short: bool = False) -> str:
     if p.waiting:
-        return f"rate limit reached: waiting {p.waiting:.0f} s"
-    return f"{p.calls_left} calls left this hour" if p.calls_left is not None else ""
+        return f"{'' if short else 'rate limit reached: '}waiting {p.waiting:.0f} s"
+    if p.calls_left is None:
+        return ""
+    return f"{p.calls_left} calls left" + ("" if short else " this hour")

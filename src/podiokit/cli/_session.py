@@ -21,6 +21,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from ._errors import CliError
 
@@ -119,7 +120,38 @@ def api_key(env: Mapping[str, str]) -> tuple[str, str, str]:
         missing = [n for n in ("PODIO_CLIENT_ID", "PODIO_CLIENT_SECRET") if not env.get(n)]
         raise CliError(f"set {' and '.join(missing)} (your Podio API key)", "usage")
     api_url = (env.get("PODIO_API_URL") or "https://api.podio.com").rstrip("/")
+    parts = urlsplit(api_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise CliError(
+            f"PODIO_API_URL must be an http(s) URL such as https://api.podio.com, not "
+            f"{_masked(api_url)!r}",
+            "usage",
+        )
     return client_id, client_secret, api_url
+
+
+def _masked(url: str) -> str:
+    """`url` without a password it may hold (user:password@host)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return parts._replace(netloc=f"{parts.username}:***@{host}").geturl()
+
+
+_REDIS_SCHEMES = ("redis", "rediss", "unix")
+
+
+def redis_url(env: Mapping[str, str]) -> str | None:
+    """PODIO_REDIS_URL, checked: a usage error naming the variable when it is not a Redis
+    URL (its password never shown)."""
+    url = env.get("PODIO_REDIS_URL") or None
+    if url is not None and urlsplit(url).scheme not in _REDIS_SCHEMES:
+        raise CliError(
+            f"PODIO_REDIS_URL must be a redis://, rediss:// or unix:// URL, not {_masked(url)!r}",
+            "usage",
+        )
+    return url
 
 
 def credentials(
@@ -147,6 +179,10 @@ def credentials(
     (app sessions included) are saved and refreshed there. Raises `CliError` (usage) when
     an app has no way in."""
     client_id, client_secret, api_url = api_key(env)
+    twice = sorted({a for a in app_ids if list(app_ids).count(a) > 1})
+    if twice:
+        raise CliError(f"app {', '.join(map(str, twice))} is named more than once", "usage")
+    redis = redis_url(env)
     raw = list(app_tokens) or [t for t in env.get("PODIO_APP_TOKEN", "").split(",") if t.strip()]
     tokens = pair_tokens(app_ids, raw)
     username, password = env.get("PODIO_USERNAME"), env.get("PODIO_PASSWORD")
@@ -183,7 +219,7 @@ def credentials(
         app_tokens=tokens,
         user=user if (missing or not app_ids) else None,
         session_file=path,
-        redis_url=env.get("PODIO_REDIS_URL") or None,
+        redis_url=redis,
     )
 
 

@@ -50,6 +50,7 @@ def register(app: typer.Typer, command_cls: type[Any]) -> None:
         port: int = typer.Option(8000, callback=check_port, help="Port to listen on; 0 picks a free one.", rich_help_panel=server),
         seed: Seed = typer.Option(Seed.demo, help="Start with the demo org, or with nothing.", rich_help_panel=data),
         items: int = typer.Option(300, help="Items in each demo app.", rich_help_panel=data),
+        apps: list[str] = typer.Option([], "--apps", metavar="FILE", help="Also serve the apps defined in FILE (typegen --save-json).", rich_help_panel=data),
         token_lifetime: int = typer.Option(28_800, help="Access token lifetime in seconds.", rich_help_panel=limits),
         refresh: Refresh = typer.Option(Refresh.rotate, help="Single-use (rotate) or reusable refresh tokens.", rich_help_panel=limits),
         rate_limit: int = typer.Option(1_000, help="Calls per window per token identity.", rich_help_panel=limits),
@@ -57,6 +58,7 @@ def register(app: typer.Typer, command_cls: type[Any]) -> None:
         latency: float = typer.Option(0.0, help="Latency added to every request, in ms.", rich_help_panel=faults),
         fault_rate: float = typer.Option(0.0, help="Share of requests answered by a fault.", rich_help_panel=faults),
         fault_seed: int = typer.Option(0, help="Seed of the fault sequence.", rich_help_panel=faults),
+        quirk: list[str] = typer.Option([], "--quirk", metavar="NAME[=VALUE]", help="Behave like an alternative reading of Podio (repeatable), e.g. range_filter=ignore_to, micro_view=ignored, file_redirect, push_unknown_shapes, hook_retries=2; see docs/guides/testing.md.", rich_help_panel=faults),
     ) -> None:  # fmt: skip
         with one_line("emulator", f"{host}:{port}"):
             from podiokit.testing.emulator import Emulator
@@ -65,9 +67,10 @@ def register(app: typer.Typer, command_cls: type[Any]) -> None:
             emu = Emulator(
                 seed=seed.value, items=items, token_lifetime=token_lifetime,
                 refresh=refresh.value, rate_limit=rate_limit, rate_window=rate_window,
-                latency=latency, fault_rate=fault_rate, fault_seed=fault_seed,
+                latency=latency, fault_rate=fault_rate, fault_seed=fault_seed, apps=apps,
+                quirks=quirk,
             )  # fmt: skip
-        except ValueError as exc:
+        except (ValueError, OSError) as exc:  # a bad value, or an --apps file that won't load
             raise typer.BadParameter(str(exc)) from None
 
         bound = False

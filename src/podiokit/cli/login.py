@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from ._errors import CliError, failed
+from ._errors import INTERRUPTS, CliError, failed
 from ._session import (
     USER_KEY,
     CliCredentials,
@@ -117,7 +117,11 @@ def _ask(
     what = what or ("password" if hidden else "username")
     if not stdin_isatty():
         raise CliError(f"set {variable}: there is no terminal to ask on", "usage")
-    value = getpass.getpass(prompt) if hidden else input(prompt)
+    try:
+        value = getpass.getpass(prompt) if hidden else input(prompt)
+    except EOFError:  # Ctrl-D: the input ended without an answer
+        print(file=sys.stderr)  # end the prompt's line, so the error starts its own
+        raise CliError(f"no {what} given (the input ended); nothing was saved", "usage") from None
     if not value.strip():
         raise CliError(f"no {what} given", "usage")
     return value if hidden else value.strip()  # a password may start or end with a space
@@ -198,7 +202,7 @@ def login(
             client_id, client_secret, api_url, user=(username, password), session_file=path
         )
         user_id = anyio.run(_sign_in, creds)
-    except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - one line, never a traceback
+    except (Exception, *INTERRUPTS) as exc:  # noqa: BLE001 - one line, never a traceback
         return failed("login", exc)
     who = f"user {user_id}" if user_id is not None else username
     print(f"signed in to {api_url} as {who}; session saved to {path}")

@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .._bulk import ExportProgress
-    from ._checkpoint import CheckpointError
-    from ._run import ExportResult, export, output_paths
+    from ._errors import CheckpointError, OutputBusyError, OutputError
+    from ._paths import check_output, output_paths
+    from ._run import ExportResult, export
     from ._sinks import FORMATS
 
 __all__ = [
@@ -27,17 +28,23 @@ __all__ = [
     "CheckpointError",
     "ExportProgress",
     "ExportResult",
+    "OutputBusyError",
+    "OutputError",
+    "check_output",
     "export",
     "output_paths",
 ]
 
 _HOMES = {
     "FORMATS": "._sinks",
-    "CheckpointError": "._checkpoint",
+    "CheckpointError": "._errors",
     "ExportProgress": ".._bulk",
     "ExportResult": "._run",
+    "OutputBusyError": "._errors",
+    "OutputError": "._errors",
+    "check_output": "._paths",
     "export": "._run",
-    "output_paths": "._run",
+    "output_paths": "._paths",
 }
 
 

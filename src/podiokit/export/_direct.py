@@ -2,9 +2,8 @@
 
 Why: a buffered write copies every byte into the page cache, in fresh pages, and on these
 machines memory left idle for a few seconds goes back to the host, so each new page of cache
-faults in on its own: writing a 130 MB export cost 150 to 450 ms of CPU that way, against
-about 35 ms with `O_DIRECT` from a buffer reused page after page (`python
-benchmarks/bench_write.py`). It also leaves the page cache to the programs that read from
+faults in on its own, several times the CPU of `O_DIRECT` from a buffer reused page after
+page (`python benchmarks/bench_write.py` measures both; the figures are in the README). It also leaves the page cache to the programs that read from
 it, and the fsync before the rename has little left to do.
 
 `O_DIRECT` needs block-aligned memory, file offsets and lengths. So the data goes through a
@@ -105,6 +104,11 @@ class DirectFile:
         self._buffer, self._view = bigger, memoryview(bigger)
 
     def close(self) -> None:
-        self._view.release()
-        self._buffer.close()
         os.close(self._fd)
+        try:
+            self._view.release()
+            self._buffer.close()
+        except BufferError:
+            # A failed write's traceback still holds a slice of the buffer (a full disk):
+            # the memory goes with the last reference to it.
+            pass

@@ -1,8 +1,9 @@
 """The export: plan (or resume), fetch ranges concurrently, write pages in one task, commit.
 
 The ranges are read by the bulk engine's range reader (`podiokit._bulk.copy_ranges`), which
-hands each page to one writer. The writer alone touches the file and the checkpoint, so the
-checkpoint always describes exactly the bytes before its offset.
+hands each page to one writer. The writer alone touches the file and the checkpoint, so a
+checkpoint always describes exactly the bytes before its offset. Before any of it, the
+output is checked and locked (`_paths`, `_lock`): one export per output.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from anyio import to_thread
 
+from .. import _instrument
 from .._bulk import (
     MAX_PAGE_SIZE,
     ExportProgress,
@@ -34,18 +36,21 @@ from .._bulk import (
     run_all,
 )
 from ._checkpoint import Checkpoint
-from ._output import Output
+from ._lock import OutputLock
+from ._output import Destination, Output, StreamOutput
+from ._paths import checked_path, output_paths, resumable
 from ._sinks import Sink, make_sink
 
 if TYPE_CHECKING:
     from .._client import Podio
 
-__all__ = ["ExportResult", "export", "output_paths"]
+__all__ = ["ExportResult", "export"]
 
 
 @dataclass(frozen=True)
 class ExportResult:
-    path: Path
+    #: The file written; None when the export went to a stream.
+    path: Path | None
     format: str
     items: int
     per_app: dict[int, int]
@@ -62,78 +67,122 @@ class _State:
     waiting: float = 0.0
 
 
-def output_paths(out: str | os.PathLike[str]) -> tuple[Path, Path, Path]:
-    """(output, temporary file, checkpoint): the last two beside the output."""
-    path = Path(out)
-    return path, path.with_name(path.name + ".part"), path.with_name(path.name + ".checkpoint")
-
-
+@_instrument.job("export")
 async def export(
     podio: Podio,
     app_ids: int | Sequence[int],
-    out: str | os.PathLike[str],
+    out: str | os.PathLike[str] | BinaryIO,
     *,
     format: str = "jsonl",
+    excel: bool = False,
     app_tokens: Mapping[int, str] | None = None,
     app_sessions: Mapping[int, Podio] | None = None,
     concurrency: int = 4,
     resume: bool = False,
+    force: bool = False,
     page_size: int = MAX_PAGE_SIZE,
     on_progress: Callable[[ExportProgress], None] | None = None,
 ) -> ExportResult:
     """Export every item of `app_ids` to `out` (JSONL: one item per line, the JSON Podio
-    sent; or CSV).
+    sent; or CSV, with `excel=True` made for spreadsheets: a byte order mark, and cells
+    that would run as formulas escaped).
 
     Each app is read as its own session (`podio.session(f"app:{app_id}")`, signed in with
     its token) when `app_tokens` names it, as the session `app_sessions` gives for it
     (already signed in: an app's session restored from the store, say) when that names it,
-    otherwise as `podio` itself (a user who can see every app). The output is written to
-    `<out>.part` and renamed to `out` once complete; `<out>.checkpoint` records progress,
-    and `resume=True` continues an interrupted export from it without duplicates or gaps.
+    otherwise as `podio` itself (a user who can see every app).
+
+    The output is written to `<out>.part` and renamed to `out` once complete;
+    `<out>.checkpoint` records progress, and `resume=True` continues an interrupted export
+    from it without duplicates or gaps. A checkpoint left by an interrupted export is
+    never discarded silently: without `resume`, give `force=True` to start over. One export
+    at a time writes an output (`<out>.lock`): a second raises `OutputBusyError`. The path
+    is checked before the first call (`OutputError`). `out` may also be a binary stream
+    (`sys.stdout.buffer`): written as the pages come, with nothing to resume.
     """
     ids = checked_args(app_ids, concurrency, page_size, verb="export")
-    sink = make_sink(format)
-    path, part, checkpoint_path = output_paths(out)
+    sink = make_sink(format, excel=excel)
+    if resume and force:
+        raise ValueError("resume continues an export, force starts it over: give one")
+    lock: OutputLock | None = None
+    found: Checkpoint | None = None
+    path: Path | None = None
+    output: Destination
+    if isinstance(out, (str, os.PathLike)):
+        path = checked_path(out)
+        _, part, checkpoint_path = output_paths(path)
+        lock = OutputLock.acquire(path)
+        try:
+            state = sink.state()
+            found = resumable(
+                path, ids, format=format, sink_state=state, resume=resume, force=force
+            )
+        except BaseException:
+            lock.release()
+            raise
+        output = Output(path, part, checkpoint_path)
+    else:
+        if resume or force:
+            raise ValueError("an export to a stream cannot be resumed: give a file for resume")
+        output = StreamOutput(out)
+    try:
+        return await _export(
+            podio, ids, sink, format, output, found, path, app_tokens, app_sessions,
+            concurrency, page_size, on_progress,
+        )  # fmt: skip
+    finally:
+        try:
+            output.close()
+        finally:
+            if lock is not None:
+                lock.release()
+
+
+async def _export(
+    podio: Podio,
+    ids: list[int],
+    sink: Sink,
+    format: str,
+    output: Destination,
+    found: Checkpoint | None,
+    path: Path | None,
+    app_tokens: Mapping[int, str] | None,
+    app_sessions: Mapping[int, Podio] | None,
+    concurrency: int,
+    page_size: int,
+    on_progress: Callable[[ExportProgress], None] | None,
+) -> ExportResult:
     sessions = await open_sessions(podio, ids, app_tokens or {}, app_sessions or {})
     started = time.monotonic()
     # Pages in flight, queued, being written, and the first ones read with the probes.
     buffers = PageBuffers(keep=2 * concurrency + 2)
-
-    output = Output(path, part, checkpoint_path)
-    resumed = resume and checkpoint_path.exists() and part.exists()
+    resumed = found is not None
     planned: list[Checkpoint] = []
 
     async def run(checkpoint: Checkpoint, prefetches: Sequence[Prefetch] = ()) -> None:
         state = _State(checkpoint, sessions, started)
         await _run(state, sink, output, concurrency, page_size, on_progress, prefetches, buffers)
 
-    try:
-        if resumed:
-            checkpoint = Checkpoint.load(checkpoint_path)
-            checkpoint.check_matches(checkpoint_path, format, ids)
-            sink.restore(checkpoint.sink_state)
+    if found is not None:
+        sink.restore(found.sink_state)
+        planned.append(found)
+        await to_thread.run_sync(output.reopen, found)
+        await run(found)
+    else:
+        # The first pages are asked for now, with the probes: they are on their way
+        # while the plan is made, and the fetchers start as soon as it is.
+        windows = first_windows(ids, _window_count(sessions, ids, concurrency, sink), page_size)
+        prefetches = [Prefetch(window) for window in windows]
+
+        async def plan_and_run() -> None:
+            checkpoint, header = await _plan(sessions, ids, sink, format, page_size, prefetches)
             planned.append(checkpoint)
-            await to_thread.run_sync(output.reopen, checkpoint)
-            await run(checkpoint)
-        else:
-            # The first pages are asked for now, with the probes: they are on their way
-            # while the plan is made, and the fetchers start as soon as it is.
-            windows = first_windows(ids, _window_count(sessions, ids, concurrency, sink), page_size)
-            prefetches = [Prefetch(window) for window in windows]
+            await to_thread.run_sync(output.create, checkpoint, header)
+            await run(checkpoint, prefetches)
 
-            async def plan_and_run() -> None:
-                checkpoint, header = await _plan(sessions, ids, sink, format, page_size, prefetches)
-                planned.append(checkpoint)
-                await to_thread.run_sync(output.create, checkpoint, header)
-                await run(checkpoint, prefetches)
-
-            reads = [
-                partial(p.read, sessions[p.window.app_id], page_size, buffers) for p in prefetches
-            ]
-            await run_all([plan_and_run, *reads])
-        await to_thread.run_sync(output.commit)
-    finally:
-        output.close()
+        reads = [partial(p.read, sessions[p.window.app_id], page_size, buffers) for p in prefetches]
+        await run_all([plan_and_run, *reads])
+    await to_thread.run_sync(output.commit)
     checkpoint = planned[0]
     return ExportResult(
         path=path,
@@ -221,7 +270,7 @@ def _window_count(
 async def _run(
     state: _State,
     sink: Sink,
-    output: Output,
+    output: Destination,
     concurrency: int,
     page_size: int,
     on_progress: Callable[[ExportProgress], None] | None,
@@ -244,6 +293,7 @@ async def _run(
         rng.cursor = page.cursor
         rng.done = page.done
         checkpoint.items += len(page.items)
+        _instrument.count_page("export", len(page.items))
         checkpoint.calls += 1
         per_app = checkpoint.per_app
         per_app[rng.app_id] = per_app.get(rng.app_id, 0) + len(page.items)

@@ -1,7 +1,7 @@
 """`HookEvent`: one of Podio's webhook deliveries, typed (framework-free).
 
 Podio POSTs form-encoded parameters: `type`, `hook_id` and the event's ids as decimal
-strings (behaviour.md §7; https://developers.podio.com/doc/hooks). `HookEvent.from_params`
+strings (docs/dev/podio-behaviour.md §7; https://developers.podio.com/doc/hooks). `HookEvent.from_params`
 turns them into integers and refuses what cannot be one, naming the parameter.
 """
 

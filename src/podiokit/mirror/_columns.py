@@ -30,8 +30,9 @@ __all__ = [
     "to_datetime",
 ]
 
-#: Bump when the columns a spec produces change: every typed table is then rebuilt.
-SCHEMA_VERSION = 1
+#: Bump when the columns a spec produces change: every typed table is then rebuilt (from
+#: items.raw, no API call). 2: money amounts exact on SQLite (text, not REAL).
+SCHEMA_VERSION = 2
 
 #: Columns every `app_<app_id>` table starts with (from the item itself, not its fields).
 FIXED_COLUMNS = ("item_id", "app_item_id", "revision", "created_on", "last_event_on")
@@ -46,7 +47,7 @@ Values = Sequence[Any]
 @dataclass(frozen=True)
 class Column:
     name: str
-    #: "text" | "numeric" | "integer" | "bigint" | "date" | "datetime"
+    #: "text" | "numeric" | "money" | "integer" | "bigint" | "date" | "datetime"
     kind: str
 
 
@@ -131,7 +132,7 @@ def plan_columns(specs: Sequence[Spec]) -> list[FieldColumns]:
     return plans
 
 
-# --- one value per column, from a field's `values` (behaviour.md §5.4) ----------------------
+# --- one value per column, from a field's `values` (docs/dev/podio-behaviour.md §5.4) ----------------------
 
 
 def _none_if_empty(text: str) -> str | None:
@@ -267,7 +268,7 @@ def _shape(spec: Spec) -> Shape:
     if kind == "duration":
         return [("", "bigint")], _integer
     if kind == "money":
-        return [("", "numeric"), ("_currency", "text")], _money
+        return [("", "money"), ("_currency", "text")], _money
     if kind == "date":
         with_time = bool(spec.get("time", True))
         column = "datetime" if with_time else "date"

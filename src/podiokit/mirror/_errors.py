@@ -11,11 +11,14 @@ __all__ = ["MirrorError", "mask_url"]
 # scheme://user:password@host -> scheme://user:***@host, also when the URL does not parse.
 # Up to the last "@": a password may hold an unescaped "@" (hiding too much is the safe side).
 _PASSWORD = re.compile(r"(?P<head>://[^/@:]*:)(?P<password>.*)@")
+# ...?password=secret&... (libpq takes the password as a parameter too).
+_PARAMETER = re.compile(r"(?P<head>[?&]password=)[^&#]*", re.IGNORECASE)
 
 
 def mask_url(url: str) -> str:
-    """`url` with any password replaced by ***, for messages and reprs."""
-    return _PASSWORD.sub(lambda m: f"{m['head']}***@", url)
+    """`url` as written, with any password replaced by ***, for messages and reprs."""
+    url = _PASSWORD.sub(lambda m: f"{m['head']}***@", url)
+    return _PARAMETER.sub(lambda m: f"{m['head']}***", url)
 
 
 class MirrorError(PodioError):

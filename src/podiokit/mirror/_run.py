@@ -35,7 +35,9 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from anyio import to_thread
 
+from .. import _instrument
 from .._bulk import (
+    FILTER,
     MAX_PAGE_SIZE,
     ExportProgress,
     FetchedPage,
@@ -52,6 +54,7 @@ from .._bulk import (
 from ..errors import PodioRateLimitError, PodioResponseError
 from ._deletions import find_deleted
 from ._errors import MirrorError
+from ._options import LOCK_TIMEOUT, check_lock_timeout, check_prefix
 from ._rows import Item, decode_items
 from ._store import MirrorStore, PreparedPage
 
@@ -66,15 +69,19 @@ MirrorProgress = ExportProgress
 
 @dataclass(frozen=True)
 class AppResult:
-    """What one run did to one app."""
+    """What one run did to one app. `created + updated + unchanged == items`: every item the
+    mirror holds after the run is in exactly one of the three."""
 
     app_id: int
     #: "full" (the first copy, or a copy interrupted before) or "incremental".
     mode: str
+    #: Items the mirror did not hold before (written).
     created: int
+    #: Items the mirror held at an older revision (rewritten).
     updated: int
-    #: Items Podio sent whose revision the mirror already had (skipped).
+    #: Items the mirror holds that this run did not write (whether Podio sent them or not).
     unchanged: int
+    #: Items removed because Podio no longer has them.
     deleted: int
     #: API calls made for this app (each request once; the pipeline's retries not counted).
     calls: int
@@ -87,6 +94,12 @@ class AppResult:
     #: Calls spent counting windows of creation days and listing those that differed, to
     #: find deleted items (included in `calls`).
     search_calls: int = 0
+    #: Items of the app the mirror holds after the run.
+    items: int = 0
+    #: Items Podio sent in this run, each counted once: the created and updated ones, and
+    #: those whose revision the mirror already had (an incremental run reads the edits from
+    #: the day before its cursor, as Podio filters by day: those are read again and skipped).
+    read: int = 0
 
 
 @dataclass(frozen=True)
@@ -94,7 +107,10 @@ class MirrorResult:
     apps: dict[int, AppResult]
     #: The database, password masked.
     db: str
+    #: Seconds from the call to the end, waits for a locked database included.
     elapsed: float
+    #: The prefix of the tables written ('' for a mirror made before table prefixes).
+    table_prefix: str = "podio_"
 
     @property
     def calls(self) -> int:
@@ -125,7 +141,8 @@ class _App:
     mode: str = "incremental"
     created: int = 0
     updated: int = 0
-    unchanged: int = 0
+    #: Items Podio sent whose revision the mirror already had.
+    skipped: int = 0
     deleted: int = 0
     calls: int = 0
     fields_checked: bool = False
@@ -137,16 +154,19 @@ class _App:
     seen: set[int] = field(default_factory=set)
     #: The mirror held no item of the app when the run began.
     empty: bool = False
-    #: Item ids counted in created/updated/unchanged this run.
+    #: Item ids counted in created/updated/skipped this run.
     counted: set[int] = field(default_factory=set)
     started: float = field(default_factory=time.monotonic)
 
-    def result(self) -> AppResult:
+    def result(self, held: int) -> AppResult:
+        """The app's result, `held` the items the mirror holds now."""
         return AppResult(
             app_id=self.app_id, mode=self.mode, created=self.created, updated=self.updated,
-            unchanged=self.unchanged, deleted=self.deleted, calls=self.calls,
-            elapsed=time.monotonic() - self.started, fields_checked=self.fields_checked,
-            listed=self.listed, search_calls=self.search_calls,
+            unchanged=max(0, held - self.created - self.updated), deleted=self.deleted,
+            calls=self.calls, elapsed=time.monotonic() - self.started,
+            fields_checked=self.fields_checked, listed=self.listed, items=held,
+            read=self.created + self.updated + self.skipped,
+            search_calls=self.search_calls,
         )  # fmt: skip
 
 
@@ -157,7 +177,7 @@ class _Run:
     concurrency: int
     on_progress: Callable[[ExportProgress], None] | None
     sessions: dict[int, Podio]
-    started: float = field(default_factory=time.monotonic)
+    started: float
     items: int = 0
     total: int = 0
     calls: int = 0
@@ -205,6 +225,7 @@ class _Run:
         if fresh or cursor is not None:
             self.store.write_items(app.app_id, fresh, cursor=cursor)
         self.items += len(page)
+        _instrument.count_page("mirror", len(page))
 
     def sort(self, app: _App, page: Sequence[Item]) -> list[Item]:
         """Count a page's items as new, changed or already stored (each item once a run);
@@ -219,7 +240,7 @@ class _Run:
             had = stored.get(item.item_id)
             if had is not None and had >= item.rev:
                 if item.item_id not in app.counted:  # an item sent twice counts once
-                    app.unchanged += 1
+                    app.skipped += 1
                     app.counted.add(item.item_id)
                 continue
             app.counted.add(item.item_id)
@@ -249,7 +270,7 @@ class _Run:
         while True:
             try:
                 response = await app.session._send(
-                    "POST", path, json=body, idempotent=True, rate_limited=True
+                    "POST", path, json=body, idempotent=True, rate_limited=True, operation=FILTER
                 )
             except PodioRateLimitError as exc:
                 # As the range reader: a long 420 is waited for, not failed on.
@@ -294,6 +315,7 @@ class _Run:
                 self.store.write_prepared(prepared)
             with self.counting:
                 self.items += count
+            _instrument.count_page("mirror", count)
 
         await copy_ranges(
             {app.app_id: app.session}, ranges, write, concurrency=self.concurrency,
@@ -386,6 +408,8 @@ class _Run:
         if refresh_fields:
             await self.get_app(app)
         else:
+            # A typed table built by an older podiokit gets this one's columns (no API call).
+            await self.db(self.store.upgrade, app.app_id)
             app.known_fields = await self.db(self.store.field_ids, app.app_id)
         podio_count = await self.count(app)
         self.total += podio_count
@@ -437,6 +461,7 @@ def _day_before(cursor: str) -> str:
     return (day - timedelta(days=1)).isoformat()
 
 
+@_instrument.job("mirror")
 async def mirror(
     podio: Podio,
     app_ids: int | Sequence[int],
@@ -448,6 +473,8 @@ async def mirror(
     on_progress: Callable[[ExportProgress], None] | None = None,
     refresh_fields: bool = False,
     page_size: int = MAX_PAGE_SIZE,
+    table_prefix: str | None = None,
+    lock_timeout: float = LOCK_TIMEOUT,
 ) -> MirrorResult:
     """Bring the database copy of `app_ids` up to date (`db_url`: `sqlite:///path.db` or
     `postgresql://user:password@host/db`).
@@ -458,12 +485,24 @@ async def mirror(
     app is read as its own session when `app_tokens` names it, as the session
     `app_sessions` gives for it (already signed in) when that names it, otherwise as `podio`.
     Apps are brought up to date one after the other.
+
+    The tables are `<table_prefix>items`, `<table_prefix>mirror_state` and
+    `<table_prefix>app_<app_id>`; None (the default) means `podio_`, or no prefix for a
+    database holding a mirror made before prefixes. Tables of those names that the mirror did
+    not make raise MirrorError before anything is written. A lock held by another connection
+    is waited for `lock_timeout` seconds (SQLite's busy timeout, PostgreSQL's lock_timeout),
+    then MirrorError.
     """
+    started = time.monotonic()  # a wait for the database counts in the elapsed time
     ids = checked_args(app_ids, concurrency, page_size, verb="mirror")
-    store: MirrorStore = await to_thread.run_sync(MirrorStore, db_url)
+    if table_prefix is not None:
+        check_prefix(table_prefix)
+    check_lock_timeout(lock_timeout)
+    opened = partial(MirrorStore, db_url, table_prefix=table_prefix, lock_timeout=lock_timeout)
+    store: MirrorStore = await to_thread.run_sync(opened)
     try:
         sessions = await open_sessions(podio, ids, app_tokens or {}, app_sessions or {})
-        run = _Run(store, page_size, concurrency, on_progress, sessions)
+        run = _Run(store, page_size, concurrency, on_progress, sessions, started)
         results: dict[int, AppResult] = {}
         for app_id in ids:
             app = _App(app_id, sessions[app_id])
@@ -472,8 +511,11 @@ async def mirror(
                 await run.full(app)
             else:
                 await run.incremental(app, state.cursor, refresh_fields)
-            results[app_id] = app.result()
+            results[app_id] = app.result(await run.db(store.count, app_id))
         run.progress()
-        return MirrorResult(apps=results, db=store.url, elapsed=time.monotonic() - run.started)
+        return MirrorResult(
+            apps=results, db=store.url, elapsed=time.monotonic() - started,
+            table_prefix=store.table_prefix,
+        )  # fmt: skip
     finally:
         await to_thread.run_sync(store.close)

@@ -2,8 +2,9 @@
 
 Sync code: the mirror run calls it through `anyio.to_thread.run_sync`. Every write is one
 transaction, so a crash leaves whole pages. Each item's JSON is stored exactly as given
-(`items.raw`); the typed table `app_<app_id>` is derived from it and can always be rebuilt
-from `items.raw` without asking Podio.
+(`<prefix>items.raw`); the typed table `<prefix>app_<app_id>` is derived from it and can
+always be rebuilt from `raw` without asking Podio. Tables with the mirror's names that the
+mirror did not make are refused before anything is written (`_schema.foreign_tables`).
 """
 
 from __future__ import annotations
@@ -34,10 +35,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ._batch import BatchInsert
 from ._columns import FieldColumns, field_specs, fingerprint, plan_columns, to_datetime
-from ._engine import open_engine
+from ._engine import open_engine, use_wal
 from ._errors import MirrorError
+from ._options import DEFAULT_PREFIX, LOCK_TIMEOUT, check_prefix
 from ._rows import Item, RowBuilder, decode_item, decode_items
-from ._schema import app_table, app_table_name, items, metadata, mirror_state
+from ._schema import Tables, foreign_tables, legacy_prefix
 
 __all__ = ["AppState", "MirrorStore", "PreparedPage"]
 
@@ -46,11 +48,6 @@ _CURSOR = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
 _CHUNK = 900
 #: Items decoded and written per batch when a typed table is refilled from items.raw.
 _REFILL_BATCH = 1000
-#: Stored revisions by item id: one statement (its ids expanded when run), compiled once
-#: rather than with a bound value per id for every page.
-_REVISIONS = select(items.c.item_id, items.c.revision, items.c.app_id).where(
-    items.c.item_id.in_(bindparam("ids", expanding=True))
-)
 
 
 @dataclass
@@ -113,16 +110,35 @@ def _chunks(ids: Sequence[int]) -> Iterator[list[int]]:
         yield list(ids[start : start + _CHUNK])
 
 
+_OTHER_PREFIX = "mirror with another table prefix (--table-prefix, or table_prefix=)"
+
+
+def _locked(error: BaseException) -> bool:
+    """SQLite's busy/locked errors; PostgreSQL's lock_not_available (its lock_timeout)."""
+    if getattr(error, "sqlstate", None) == "55P03":
+        return True
+    return type(error).__module__ == "sqlite3" and "is locked" in str(error)
+
+
 class MirrorStore:
     """The mirror's tables in one database.
 
     `url` is `sqlite:///path.db` (the default dialect, nothing to install) or
     `postgresql://user:password@host/database` (psycopg 3: `pip install 'podiokit[postgres]'`).
-    The fixed tables are created when missing.
+    The fixed tables `<table_prefix>items` and `<table_prefix>mirror_state` are created when
+    missing; tables of those names that the mirror did not make are refused (MirrorError)
+    without a change to the database. `table_prefix` None: `podio_`, or no prefix when the
+    database holds a mirror made before prefixes (unprefixed `items` and `mirror_state`).
+    A lock another connection holds is waited for `lock_timeout` seconds, then MirrorError.
     """
 
-    def __init__(self, url: str) -> None:
-        self._engine, self.url = open_engine(url)
+    def __init__(
+        self, url: str, *, table_prefix: str | None = None, lock_timeout: float = LOCK_TIMEOUT
+    ) -> None:
+        if table_prefix is not None:
+            check_prefix(table_prefix)
+        self._engine, self.url = open_engine(url, lock_timeout=lock_timeout)
+        self._lock_timeout = lock_timeout
         self._postgres = self._engine.dialect.name == "postgresql"
         # SQLite has one writer at a time: the threads of one process take turns here
         # rather than meeting as "database is locked".
@@ -131,20 +147,36 @@ class MirrorStore:
         #: and logs one page while another is sent; SQLite writes one at a time anyway.
         self.writers = 2 if self._postgres else 1
         self._typed: dict[int, _Typed] = {}
-        self._items_upsert = self._upsert(items, ["item_id"])
-        self._items_insert = BatchInsert(self._engine.dialect, items, self._items_upsert)
         try:
             with self._transaction("open the database") as conn:
-                new = not inspect(conn).has_table(items.name)
-                metadata.create_all(conn)
+                self.tables = self._own_tables(conn, table_prefix)
+                new = not inspect(conn).has_table(self.tables.items.name)
+                self.tables.metadata.create_all(conn)
                 if not new:  # an index added since the database was made
-                    for index in items.indexes:
+                    for index in self.tables.items.indexes:
                         index.create(conn, checkfirst=True)
                 if new and self._postgres:
                     self._compress_raw(conn)
+            try:
+                use_wal(self._engine)
+            except Exception as exc:  # the driver's error: the raw connection is its own
+                raise self._error(exc, "open the database") from exc
         except BaseException:
             self._engine.dispose()
             raise
+        items = self.tables.items
+        self._items_upsert = self._upsert(items, ["item_id"])
+        self._items_insert = BatchInsert(self._engine.dialect, items, self._items_upsert)
+        #: Stored revisions by item id: one statement (its ids expanded when run), compiled
+        #: once rather than with a bound value per id for every page.
+        self._revisions_query = select(items.c.item_id, items.c.revision, items.c.app_id).where(
+            items.c.item_id.in_(bindparam("ids", expanding=True))
+        )
+
+    @property
+    def table_prefix(self) -> str:
+        """The prefix of the tables in use ('' for a mirror made before prefixes)."""
+        return self.tables.prefix
 
     def __repr__(self) -> str:
         return f"MirrorStore({self.url!r})"
@@ -152,6 +184,7 @@ class MirrorStore:
     # --- reading --------------------------------------------------------------------------
 
     def state(self, app_id: int) -> AppState | None:
+        mirror_state = self.tables.state
         with self._transaction("read the mirror state", app_id) as conn:
             row = conn.execute(select(mirror_state).where(mirror_state.c.app_id == app_id)).first()
         if row is None:
@@ -175,6 +208,7 @@ class MirrorStore:
             return self._revisions(conn, app_id, item_ids)
 
     def count(self, app_id: int) -> int:
+        items = self.tables.items
         with self._transaction("count items", app_id) as conn:
             query = select(func.count()).select_from(items).where(items.c.app_id == app_id)
             return int(conn.execute(query).scalar_one())
@@ -182,6 +216,7 @@ class MirrorStore:
     def created_index(self, app_id: int) -> list[tuple[date | None, int, int]]:
         """(creation day, app_item_id, item_id) of every stored item of the app, by day then
         app_item_id (the day is None where no creation time is stored)."""
+        items = self.tables.items
         with self._transaction("list item ids", app_id) as conn:
             rows = conn.execute(
                 select(items.c.created_on, items.c.app_item_id, items.c.item_id).where(
@@ -196,6 +231,7 @@ class MirrorStore:
         return found
 
     def item_ids(self, app_id: int) -> set[int]:
+        items = self.tables.items
         with self._transaction("list item ids", app_id) as conn:
             rows = conn.execute(select(items.c.item_id).where(items.c.app_id == app_id))
             return {int(r[0]) for r in rows}
@@ -203,28 +239,54 @@ class MirrorStore:
     # --- writing --------------------------------------------------------------------------
 
     def prepare_app(self, app: Mapping[str, Any]) -> bool:
-        """Create or rebuild `app_<app_id>` when the app's field set (GET /app/{app_id})
-        differs from the one it was built from, refilled from items.raw, in one transaction.
-        Returns True when it (re)built the table."""
+        """Create or rebuild `<prefix>app_<app_id>` when the app's field set (GET
+        /app/{app_id}) differs from the one it was built from, refilled from items.raw, in
+        one transaction. Returns True when it (re)built the table."""
         try:
             app_id = int(app["app_id"])
             specs = field_specs(app)
         except (KeyError, TypeError, ValueError) as exc:
             raise MirrorError(f"not an app (GET /app/{{app_id}}): {exc!r}") from exc
         key = fingerprint(specs)
+        mirror_state = self.tables.state
         with self._transaction("build the typed table", app_id) as conn:
             row = conn.execute(
                 select(mirror_state.c.fields_key).where(mirror_state.c.app_id == app_id)
             ).first()
-            name = app_table_name(app_id)
-            if row is not None and row.fields_key == key and inspect(conn).has_table(name):
+            name = self.tables.app_name(app_id)
+            exists = inspect(conn).has_table(name)
+            if exists and (row is None or row.fields_key is None):
+                # The mirror writes its typed table and fields_key in one transaction: a
+                # table without one is someone else's.
+                raise MirrorError(
+                    f"{self.url} has a table {name} that the mirror did not make; nothing "
+                    f"was changed: {_OTHER_PREFIX}"
+                )
+            if row is not None and row.fields_key == key and exists:
                 self._load_typed(conn, app_id)
                 return False
-            typed = self._build_typed(app_id, key, specs)
-            typed.table.drop(conn, checkfirst=True)
-            typed.table.create(conn)
-            self._refill(conn, app_id, typed)
-            self._write_state(conn, app_id, fields_key=key, fields=json.dumps(specs))
+            typed = self._rebuild(conn, app_id, key, specs)
+        self._typed[app_id] = typed
+        return True
+
+    def upgrade(self, app_id: int) -> bool:
+        """Rebuild the typed table when this podiokit makes other columns of the same fields
+        than the one that built it (`_columns.SCHEMA_VERSION`): from the stored field specs
+        and items.raw, with no API call. Returns True when it rebuilt the table."""
+        mirror_state = self.tables.state
+        with self._transaction("upgrade the typed table", app_id) as conn:
+            row = conn.execute(
+                select(mirror_state.c.fields_key, mirror_state.c.fields).where(
+                    mirror_state.c.app_id == app_id
+                )
+            ).first()
+            if row is None or row.fields is None:
+                return False
+            specs = json.loads(row.fields)
+            key = fingerprint(specs)
+            if key == row.fields_key:
+                return False
+            typed = self._rebuild(conn, app_id, key, specs)
         self._typed[app_id] = typed
         return True
 
@@ -315,6 +377,7 @@ class MirrorStore:
     def delete_items(self, app_id: int, item_ids: Collection[int]) -> int:
         """Delete these items of the app (from `items` and its typed table), in one
         transaction. Returns how many were stored."""
+        items = self.tables.items
         ids = sorted({int(i) for i in item_ids})
         deleted = 0
         with self._transaction("delete items", app_id) as conn:
@@ -345,7 +408,6 @@ class MirrorStore:
     def _transaction(self, doing: str, app_id: int | None = None) -> Iterator[Connection]:
         """One transaction; a database error becomes a MirrorError naming what was being
         done, for which app, on which database (password masked)."""
-        where = f" for app {app_id}" if app_id is not None else ""
         lock = self._lock
         if lock is not None:
             lock.acquire()
@@ -353,26 +415,53 @@ class MirrorStore:
             with self._engine.begin() as conn:
                 yield conn
         except SQLAlchemyError as exc:
-            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-            detail = reason[0][:300] if reason else type(exc).__name__
-            password = self._engine.url.password
-            if password:  # no driver is known to echo it; this makes sure
-                detail = detail.replace(str(password), "***")
-            raise MirrorError(f"could not {doing}{where} in {self.url}: {detail}") from exc
+            raise self._error(exc, doing, app_id) from exc
         finally:
             if lock is not None:
                 lock.release()
 
-    @staticmethod
-    def _compress_raw(conn: Connection) -> None:
+    def _error(self, exc: BaseException, doing: str, app_id: int | None = None) -> MirrorError:
+        """What was being done, for which app, on which database (as the user gave it,
+        password masked), and why; a lock waited for in vain says so."""
+        where = f" for app {app_id}" if app_id is not None else ""
+        orig = getattr(exc, "orig", None) or exc
+        if _locked(orig):
+            return MirrorError(
+                f"could not {doing}{where}: {self.url} is locked by another connection; gave "
+                f"up after {self._lock_timeout:g} s (the lock timeout: --lock-timeout, or "
+                "lock_timeout=, waits longer)"
+            )
+        reason = str(orig).strip().splitlines()
+        detail = reason[0][:300] if reason else type(exc).__name__
+        password = self._engine.url.password
+        if password:  # no driver is known to echo it; this makes sure
+            detail = detail.replace(str(password), "***")
+        return MirrorError(f"could not {doing}{where} in {self.url}: {detail}")
+
+    def _own_tables(self, conn: Connection, prefix: str | None) -> Tables:
+        """The tables to use: those of `prefix` (None: an old unprefixed mirror's, else
+        `podio_`), refused when a table of those names is not the mirror's."""
+        if prefix is None:
+            prefix = legacy_prefix(conn)
+        tables = Tables.named(DEFAULT_PREFIX if prefix is None else prefix)
+        foreign = foreign_tables(conn, tables)
+        if foreign:
+            raise MirrorError(
+                f"{self.url} has tables that the mirror did not make: {'; '.join(foreign)}. "
+                f"Nothing was changed: {_OTHER_PREFIX}"
+            )
+        return tables
+
+    def _compress_raw(self, conn: Connection) -> None:
         """lz4 for items.raw where the server has it (PostgreSQL 14+ built with lz4): it
-        writes a page of items about 3x faster than the default pglz, at about the same size
-        (benchmarks/bench_store.py)."""
+        writes a page of items faster than the default pglz, at about the same size
+        (benchmarks/bench_store.py measures both)."""
         if (conn.dialect.server_version_info or (0,)) < (14,):
             return
+        name = self.tables.items.name  # a checked prefix: no quoting needed
         try:
             with conn.begin_nested():
-                conn.exec_driver_sql("ALTER TABLE items ALTER COLUMN raw SET COMPRESSION lz4")
+                conn.exec_driver_sql(f"ALTER TABLE {name} ALTER COLUMN raw SET COMPRESSION lz4")
         except SQLAlchemyError:
             pass  # a server without lz4 keeps its default compression
 
@@ -396,20 +485,32 @@ class MirrorStore:
             # By the primary key alone: with `app_id = ?` in the query, SQLite takes the
             # app_id index and reads every stored item of the app for each page, which
             # made a full copy quadratic. The app is checked here instead.
-            rows = conn.execute(_REVISIONS, {"ids": chunk})
+            rows = conn.execute(self._revisions_query, {"ids": chunk})
             found.update((int(i), int(r)) for i, r, a in rows if a == app_id)
         return found
 
     def _build_typed(self, app_id: int, key: str, specs: list[dict[str, Any]]) -> _Typed:
         plans = plan_columns(specs)
-        table = app_table(app_id, plans)
+        table = self.tables.app_table(app_id, plans)
         upsert = self._upsert(table, ["item_id"])
         insert = BatchInsert(self._engine.dialect, table, upsert)
         return _Typed(key, table, plans, upsert, insert, RowBuilder(plans))
 
+    def _rebuild(
+        self, conn: Connection, app_id: int, key: str, specs: list[dict[str, Any]]
+    ) -> _Typed:
+        """Drop, create and refill the typed table, and record its field set."""
+        typed = self._build_typed(app_id, key, specs)
+        typed.table.drop(conn, checkfirst=True)
+        typed.table.create(conn)
+        self._refill(conn, app_id, typed)
+        self._write_state(conn, app_id, fields_key=key, fields=json.dumps(specs))
+        return typed
+
     def _load_typed(self, conn: Connection, app_id: int) -> _Typed | None:
         """The app's typed table as the database has it now (another process may have
         rebuilt it since this one cached it); None before `prepare_app`."""
+        mirror_state = self.tables.state
         row = conn.execute(
             select(mirror_state.c.fields_key, mirror_state.c.fields).where(
                 mirror_state.c.app_id == app_id
@@ -427,6 +528,7 @@ class MirrorStore:
 
     def _refill(self, conn: Connection, app_id: int, typed: _Typed) -> None:
         """Fill a new typed table from items.raw, in batches by item_id."""
+        items = self.tables.items
         after = -1
         while True:
             rows = conn.execute(
@@ -459,6 +561,7 @@ class MirrorStore:
         fields_key: str | None = None,
         fields: str | None = None,
     ) -> None:
+        mirror_state = self.tables.state
         values: dict[str, Any] = {"app_id": app_id, "updated_at": _now()}
         if cursor is not None:
             values["cursor"] = cursor

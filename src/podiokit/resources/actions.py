@@ -11,11 +11,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .._resource import NOT_GIVEN, APIResource, TimeoutArg, parse_as
+from .._resource import NOT_GIVEN, APIResource, Operation, TimeoutArg, parse_as
 from ..models.actions import Action
 from ._helpers import build_query, path_id
 
 __all__ = ["ActionsResource"]
+
+# Each operation's identity, passed with its calls (spans, metrics and logs name it).
+_OP_GET = Operation("actions", "get", "GET", "/action/{action_id}")
 
 
 class ActionsResource(APIResource):
@@ -48,5 +51,6 @@ class ActionsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET,
         )
         return parse_as(response, Action)

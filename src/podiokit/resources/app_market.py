@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from .._resource import NOT_GIVEN, APIResource, TimeoutArg, parse_as
+from .._resource import NOT_GIVEN, APIResource, Operation, TimeoutArg, parse_as
 from ..models.app_market import (
     AppMarketCategory,
     AppMarketShare,
@@ -23,6 +23,54 @@ from ..pagination import AsyncPage
 from ._helpers import build_body, build_query, path_id, path_text
 
 __all__ = ["AppMarketResource"]
+
+# Each operation's identity, passed with its calls (spans, metrics and logs name it).
+_OP_GET_CATEGORIES = Operation("app_market", "get_categories", "GET", "/app_store/category/")
+_OP_GET_ORGS_WITH_PRIVATE_SHARES = Operation(
+    "app_market", "get_orgs_with_private_shares", "GET", "/app_store/org/"
+)
+_OP_GET_OWN = Operation("app_market", "get_own", "GET", "/app_store/{share_type}/own/")
+_OP_GET_RECOMMENDED = Operation(
+    "app_market", "get_recommended", "GET", "/app_store/{share_type}/recommended/{area}/"
+)
+_OP_GET = Operation("app_market", "get", "GET", "/app_store/{share_id}/v2")
+_OP_GET_BY_REFERENCE = Operation(
+    "app_market", "get_by_reference", "GET", "/app_store/{ref_type}/{ref_id}/"
+)
+_OP_GET_BY_AUTHOR = Operation(
+    "app_market", "get_by_author", "GET", "/app_store/{share_type}/author/{user_id}/"
+)
+_OP_GET_BY_CATEGORY = Operation(
+    "app_market", "get_by_category", "GET", "/app_store/{share_type}/category/{category_id}/"
+)
+_OP_GET_TOP = Operation("app_market", "get_top", "GET", "/app_store/{share_type}/top/")
+_OP_INSTALL = Operation("app_market", "install", "POST", "/app_store/{share_id}/install")
+_OP_SHARE = Operation("app_market", "share", "POST", "/app_store/")
+_OP_UNSHARE_APP = Operation("app_market", "unshare_app", "DELETE", "/app_store/{share_id}")
+_OP_UPDATE = Operation("app_market", "update", "PUT", "/app_store/{share_id}")
+_OP_GET_CATEGORY_V2 = Operation(
+    "app_market", "get_category_v2", "GET", "/app_store/category/{category_id}/v2"
+)
+_OP_SEARCH = Operation("app_market", "search", "GET", "/app_store/{share_type}/search/")
+_OP_GET_PRIVATE_FOR_ORG = Operation(
+    "app_market", "get_private_for_org", "GET", "/app_store/{share_type}/org/{org_id}/"
+)
+_OP_GET_RECOMMENDED_FOR_AREA_V1 = Operation(
+    "app_market", "get_recommended_for_area_v1", "GET", "/app_store/recommended/{area}/"
+)
+_OP_SET_RECOMMENDED_FOR_AREA = Operation(
+    "app_market", "set_recommended_for_area", "PUT", "/app_store/recommended/{area}/"
+)
+_OP_CREATE_CATEGORY = Operation("app_market", "create_category", "POST", "/app_store/category/")
+_OP_DELETE_CATEGORY = Operation(
+    "app_market", "delete_category", "DELETE", "/app_store/category/{category_id}"
+)
+_OP_UPDATE_CATEGORY = Operation(
+    "app_market", "update_category", "PUT", "/app_store/category/{category_id}"
+)
+_OP_GET_ORG_PROFILE_BY_URL = Operation(
+    "app_market", "get_org_profile_by_url", "GET", "/app_store/org/{url_label}/profile"
+)
 
 
 class AppMarketResource(APIResource):
@@ -58,6 +106,7 @@ class AppMarketResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_CATEGORIES,
         )
         return parse_as(response, dict[str, Any])
 
@@ -82,6 +131,7 @@ class AppMarketResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_ORGS_WITH_PRIVATE_SHARES,
         )
         return parse_as(response, list[Organization])
 
@@ -120,6 +170,7 @@ class AppMarketResource(APIResource):
                 timeout=timeout,
                 max_retries=max_retries,
                 idempotent=True,
+                operation=_OP_GET_OWN,
             )
             return parse_as(response, AppMarketShares)
 
@@ -160,6 +211,7 @@ class AppMarketResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_RECOMMENDED,
         )
         return parse_as(response, AppMarketShares)
 
@@ -185,6 +237,7 @@ class AppMarketResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET,
         )
         return parse_as(response, AppMarketShare)
 
@@ -214,6 +267,7 @@ class AppMarketResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_BY_REFERENCE,
         )
         return parse_as(response, list[AppMarketShare])
 
@@ -257,6 +311,7 @@ class AppMarketResource(APIResource):
                 timeout=timeout,
                 max_retries=max_retries,
                 idempotent=True,
+                operation=_OP_GET_BY_AUTHOR,
             )
             return parse_as(response, AppMarketShares)
 
@@ -310,6 +365,7 @@ class AppMarketResource(APIResource):
                 timeout=timeout,
                 max_retries=max_retries,
                 idempotent=True,
+                operation=_OP_GET_BY_CATEGORY,
             )
             return parse_as(response, AppMarketShares)
 
@@ -358,6 +414,7 @@ class AppMarketResource(APIResource):
                 timeout=timeout,
                 max_retries=max_retries,
                 idempotent=True,
+                operation=_OP_GET_TOP,
             )
             return parse_as(response, AppMarketShares)
 
@@ -403,6 +460,7 @@ class AppMarketResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_INSTALL,
         )
         return parse_as(response, AppMarketShareInstall)
 
@@ -467,6 +525,7 @@ class AppMarketResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_SHARE,
         )
         return parse_as(response, dict[str, Any])
 
@@ -492,6 +551,7 @@ class AppMarketResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_UNSHARE_APP,
         )
 
     async def update(
@@ -541,6 +601,7 @@ class AppMarketResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_UPDATE,
         )
 
     async def get_category_v2(
@@ -566,6 +627,7 @@ class AppMarketResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_CATEGORY_V2,
         )
         return parse_as(response, AppMarketCategory)
 
@@ -591,6 +653,7 @@ class AppMarketResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_SEARCH,
         )
         return parse_as(response, AppMarketShares)
 
@@ -617,6 +680,7 @@ class AppMarketResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_PRIVATE_FOR_ORG,
         )
         return parse_as(response, AppMarketShares)
 
@@ -643,6 +707,7 @@ class AppMarketResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_RECOMMENDED_FOR_AREA_V1,
         )
         return parse_as(response, AppMarketShares)
 
@@ -673,6 +738,7 @@ class AppMarketResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_SET_RECOMMENDED_FOR_AREA,
         )
 
     async def create_category(
@@ -700,6 +766,7 @@ class AppMarketResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_CREATE_CATEGORY,
         )
 
     async def delete_category(
@@ -724,6 +791,7 @@ class AppMarketResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_DELETE_CATEGORY,
         )
 
     async def update_category(
@@ -752,6 +820,7 @@ class AppMarketResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_UPDATE_CATEGORY,
         )
 
     async def get_org_profile_by_url(
@@ -776,5 +845,6 @@ class AppMarketResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_ORG_PROFILE_BY_URL,
         )
         return parse_as(response, dict[str, Any])

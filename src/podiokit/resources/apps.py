@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .._resource import NOT_GIVEN, APIResource, TimeoutArg, decode_json, parse_as
+from .._resource import NOT_GIVEN, APIResource, Operation, TimeoutArg, decode_json, parse_as
 from ..models.apps import (
     App,
     AppCreateResult,
@@ -23,6 +23,48 @@ from ..models.apps import (
 from ._helpers import build_body, build_query, path_id, path_text
 
 __all__ = ["AppsResource"]
+
+# Each operation's identity, passed with its calls (spans, metrics and logs name it).
+_OP_ACTIVATE = Operation("apps", "activate", "POST", "/app/{app_id}/activate")
+_OP_CREATE = Operation("apps", "create", "POST", "/app/")
+_OP_CREATE_FIELD = Operation("apps", "create_field", "POST", "/app/{app_id}/field/")
+_OP_DEACTIVATE = Operation("apps", "deactivate", "POST", "/app/{app_id}/deactivate")
+_OP_DELETE = Operation("apps", "delete", "DELETE", "/app/{app_id}")
+_OP_DELETE_FIELD = Operation("apps", "delete_field", "DELETE", "/app/{app_id}/field/{field_id}")
+_OP_GET_ALL_FOR_USER = Operation("apps", "get_all_for_user", "GET", "/app/v2/")
+_OP_GET = Operation("apps", "get", "GET", "/app/{app_id}")
+_OP_GET_BY_LABELS = Operation(
+    "apps", "get_by_labels", "GET", "/app/org/{org_label}/space/{space_label}/{app_label}"
+)
+_OP_GET_DEPENDENCIES = Operation("apps", "get_dependencies", "GET", "/app/{app_id}/dependencies/")
+_OP_GET_FIELD = Operation("apps", "get_field", "GET", "/app/{app_id}/field/{field_id}")
+_OP_GET_ON_SPACE_BY_URL_LABEL = Operation(
+    "apps", "get_on_space_by_url_label", "GET", "/app/space/{space_id}/{url_label}"
+)
+_OP_GET_BY_SPACE = Operation("apps", "get_by_space", "GET", "/app/space/{space_id}/")
+_OP_GET_CALCULATIONS = Operation("apps", "get_calculations", "GET", "/app/{app_id}/calculation/")
+_OP_GET_FEATURES = Operation("apps", "get_features", "GET", "/app/features/")
+_OP_GET_ICON_SUGGESTIONS = Operation("apps", "get_icon_suggestions", "GET", "/app/icon/search")
+_OP_GET_SPACE_DEPENDENCIES = Operation(
+    "apps", "get_space_dependencies", "GET", "/space/{space_id}/dependencies/"
+)
+_OP_GET_TOP = Operation("apps", "get_top", "GET", "/app/top/")
+_OP_GET_TOP_FOR_ORG = Operation("apps", "get_top_for_org", "GET", "/app/org/{org_id}/top/")
+_OP_INSTALL = Operation("apps", "install", "POST", "/app/{app_id}/install")
+_OP_UPDATE_FIELD = Operation("apps", "update_field", "PUT", "/app/{app_id}/field/{field_id}")
+_OP_UPDATE = Operation("apps", "update", "PUT", "/app/{app_id}")
+_OP_UPDATE_DESCRIPTION = Operation("apps", "update_description", "PUT", "/app/{app_id}/description")
+_OP_UPDATE_ORDER = Operation("apps", "update_order", "PUT", "/app/space/{space_id}/order")
+_OP_UPDATE_USAGE_INSTRUCTIONS = Operation(
+    "apps", "update_usage_instructions", "PUT", "/app/{app_id}/usage"
+)
+_OP_ACTIVATE_FOR_SPACE = Operation(
+    "apps", "activate_for_space", "PUT", "/app/{app_id}/activate/{space_id}"
+)
+_OP_GET_ALL = Operation("apps", "get_all", "GET", "/app/")
+_OP_REGENERATE_TOKEN = Operation(
+    "apps", "regenerate_token", "POST", "/app/{app_id}/token/regenerate"
+)
 
 
 class AppsResource(APIResource):
@@ -57,6 +99,7 @@ class AppsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_ACTIVATE,
         )
 
     async def create(
@@ -92,6 +135,7 @@ class AppsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_CREATE,
         )
         return parse_as(response, AppCreateResult)
 
@@ -125,6 +169,7 @@ class AppsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_CREATE_FIELD,
         )
         return parse_as(response, AppFieldCreateResult)
 
@@ -152,6 +197,7 @@ class AppsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_DEACTIVATE,
         )
 
     async def delete(
@@ -178,6 +224,7 @@ class AppsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_DELETE,
         )
 
     async def delete_field(
@@ -204,6 +251,7 @@ class AppsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_DELETE_FIELD,
         )
         return parse_as(response, AppRevision)
 
@@ -246,6 +294,7 @@ class AppsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_ALL_FOR_USER,
         )
         return parse_as(response, list[App])
 
@@ -275,6 +324,7 @@ class AppsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET,
         )
         return parse_as(response, App)
 
@@ -302,6 +352,7 @@ class AppsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_BY_LABELS,
         )
         return parse_as(response, App)
 
@@ -327,6 +378,7 @@ class AppsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_DEPENDENCIES,
         )
         return parse_as(response, AppDependencies)
 
@@ -353,6 +405,7 @@ class AppsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_FIELD,
         )
         return parse_as(response, AppField)
 
@@ -380,6 +433,7 @@ class AppsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_ON_SPACE_BY_URL_LABEL,
         )
         return parse_as(response, App)
 
@@ -407,6 +461,7 @@ class AppsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_BY_SPACE,
         )
         return parse_as(response, list[App])
 
@@ -432,6 +487,7 @@ class AppsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_CALCULATIONS,
         )
         return parse_as(response, list[Any])
 
@@ -458,6 +514,7 @@ class AppsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_FEATURES,
         )
         return parse_as(response, list[Any])
 
@@ -483,6 +540,7 @@ class AppsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_ICON_SUGGESTIONS,
         )
         return parse_as(response, dict[str, Any])
 
@@ -508,6 +566,7 @@ class AppsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_SPACE_DEPENDENCIES,
         )
         return parse_as(response, AppDependencies)
 
@@ -534,6 +593,7 @@ class AppsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_TOP,
         )
         return parse_as(response, list[App])
 
@@ -559,6 +619,7 @@ class AppsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_TOP_FOR_ORG,
         )
         return parse_as(response, list[App])
 
@@ -586,6 +647,7 @@ class AppsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_INSTALL,
         )
         return parse_as(response, AppCreateResult)
 
@@ -637,6 +699,7 @@ class AppsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_UPDATE_FIELD,
         )
         return parse_as(response, AppRevision)
 
@@ -668,6 +731,7 @@ class AppsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_UPDATE,
         )
 
     async def update_description(
@@ -695,6 +759,7 @@ class AppsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_UPDATE_DESCRIPTION,
         )
 
     async def update_order(
@@ -724,6 +789,7 @@ class AppsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_UPDATE_ORDER,
         )
 
     async def update_usage_instructions(
@@ -751,6 +817,7 @@ class AppsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_UPDATE_USAGE_INSTRUCTIONS,
         )
 
     async def activate_for_space(
@@ -778,6 +845,7 @@ class AppsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_ACTIVATE_FOR_SPACE,
         )
 
     async def get_all(
@@ -801,6 +869,7 @@ class AppsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_ALL,
         )
         return parse_as(response, list[App])
 
@@ -828,5 +897,6 @@ class AppsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_REGENERATE_TOKEN,
         )
         return decode_json(response)

@@ -11,11 +11,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .._resource import NOT_GIVEN, APIResource, TimeoutArg, parse_as
+from .._resource import NOT_GIVEN, APIResource, Operation, TimeoutArg, parse_as
 from ..models.batches import Batch
 from ._helpers import build_query, path_id, path_text
 
 __all__ = ["BatchesResource"]
+
+# Each operation's identity, passed with its calls (spans, metrics and logs name it).
+_OP_GET = Operation("batches", "get", "GET", "/batch/{batch_id}")
+_OP_GET_ALL = Operation("batches", "get_all", "GET", "/batch/")
+_OP_GET_RUNNING = Operation(
+    "batches", "get_running", "GET", "/batch/{ref_type}/{ref_id}/{plugin}/running/"
+)
 
 
 class BatchesResource(APIResource):
@@ -48,6 +55,7 @@ class BatchesResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET,
         )
         return parse_as(response, Batch)
 
@@ -72,6 +80,7 @@ class BatchesResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_ALL,
         )
         return parse_as(response, list[Batch])
 
@@ -103,5 +112,6 @@ class BatchesResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_RUNNING,
         )
         return parse_as(response, list[Batch])

@@ -11,11 +11,110 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .._resource import NOT_GIVEN, APIResource, TimeoutArg, decode_json, parse_as, read_bytes
+from .._resource import (
+    NOT_GIVEN,
+    APIResource,
+    Operation,
+    TimeoutArg,
+    decode_json,
+    parse_as,
+    read_bytes,
+)
 from ..models.calendar import CalendarEvent, CalendarMute, CalendarSummary
 from ._helpers import build_body, build_query, path_id, path_text
 
 __all__ = ["CalendarResource"]
+
+# Each operation's identity, passed with its calls (spans, metrics and logs name it).
+_OP_GET_APP = Operation("calendar", "get_app", "GET", "/calendar/app/{app_id}/")
+_OP_GET_APP_AS_ICAL = Operation(
+    "calendar", "get_app_as_ical", "GET", "/calendar/app/{app_id}/ics/{user_id}/{token}/"
+)
+_OP_GET_SUMMARY = Operation("calendar", "get_summary", "GET", "/calendar/summary")
+_OP_GET_SUMMARY_FOR_PERSONAL = Operation(
+    "calendar", "get_summary_for_personal", "GET", "/calendar/personal/summary"
+)
+_OP_GET_SUMMARY_FOR_SPACE = Operation(
+    "calendar", "get_summary_for_space", "GET", "/calendar/space/{space_id}/summary"
+)
+_OP_GET_EXPORTS_BY_REFERENCE = Operation(
+    "calendar", "get_exports_by_reference", "GET", "/calendar/export/{ref_type}/{ref_id}/"
+)
+_OP_GET_GLOBAL = Operation("calendar", "get_global", "GET", "/calendar/")
+_OP_GET_GLOBAL_AS_ICAL = Operation(
+    "calendar", "get_global_as_ical", "GET", "/calendar/ics/{user_id}/{token}/"
+)
+_OP_GET_GLOBAL_EXPORT = Operation(
+    "calendar", "get_global_export", "PUT", "/calendar/export/linked_account/{linked_account_id}"
+)
+_OP_GET_GLOBAL_EXPORTS = Operation("calendar", "get_global_exports", "GET", "/calendar/export/")
+_OP_GET_ITEM_FIELD_AS_ICAL = Operation(
+    "calendar", "get_item_field_as_ical", "GET", "/calendar/item/{item_id}/field/{field_id}/ics/"
+)
+_OP_GET_MUTES = Operation("calendar", "get_mutes", "GET", "/calendar/mute/")
+_OP_GET_SPACE = Operation("calendar", "get_space", "GET", "/calendar/space/{space_id}/")
+_OP_GET_SPACE_AS_ICAL = Operation(
+    "calendar", "get_space_as_ical", "GET", "/calendar/space/{space_id}/ics/{user_id}/{token}/"
+)
+_OP_GET_TASK_AS_ICAL = Operation(
+    "calendar", "get_task_as_ical", "GET", "/calendar/task/{task_id}/ics/"
+)
+_OP_MUTE_OBJECTS = Operation(
+    "calendar", "mute_objects", "POST", "/calendar/mute/{scope_type}/{scope_id}/"
+)
+_OP_SET_REFERENCE_EXPORT = Operation(
+    "calendar",
+    "set_reference_export",
+    "PUT",
+    "/calendar/export/linked_account/{linked_account_id}/{ref_type}/{ref_id}",
+)
+_OP_STOP_REFERENCE_EXPORT = Operation(
+    "calendar",
+    "stop_reference_export",
+    "DELETE",
+    "/calendar/export/linked_account/{linked_account_id}/{ref_type}/{ref_id}",
+)
+_OP_UNMUTE_OBJECTS = Operation(
+    "calendar", "unmute_objects", "DELETE", "/calendar/mute/{scope_type}/{scope_id}/"
+)
+_OP_UPDATE_EVENT = Operation("calendar", "update_event", "PUT", "/calendar/event/{event_id}")
+_OP_GET_EVENTS_FOR_LINKED_ACCOUNT = Operation(
+    "calendar",
+    "get_events_for_linked_account",
+    "GET",
+    "/calendar/linked_account/{linked_account_id}/",
+)
+_OP_GET_SUMMARY_FOR_ORG = Operation(
+    "calendar", "get_summary_for_org", "GET", "/calendar/org/{org_id}/summary"
+)
+_OP_GET_CALENDARS_FOR_LINKED_ACCOUNT = Operation(
+    "calendar",
+    "get_calendars_for_linked_account",
+    "GET",
+    "/calendar/export/linked_account/{acc_id}/available",
+)
+_OP_MOVE_EVENT = Operation("calendar", "move_event", "POST", "/calendar/event/{uid}/move")
+_OP_MOVE_EXTERNAL_EVENT = Operation(
+    "calendar",
+    "move_external_event",
+    "POST",
+    "/calendar/linked_account/{linked_account_id}/event/{uid}/move",
+)
+_OP_STOP_GLOBAL_EXPORT = Operation(
+    "calendar",
+    "stop_global_export",
+    "DELETE",
+    "/calendar/export/linked_account/{linked_account_id}",
+)
+_OP_UPDATE_EVENT_DURATION = Operation(
+    "calendar", "update_event_duration", "PUT", "/calendar/event/{uid}/duration"
+)
+_OP_UPDATE_EXTERNAL_EVENT_DURATION = Operation(
+    "calendar",
+    "update_external_event_duration",
+    "PUT",
+    "/calendar/linked_account/{linked_account_id}/event/{uid}/duration",
+)
 
 
 class CalendarResource(APIResource):
@@ -58,6 +157,7 @@ class CalendarResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_APP,
         )
         return parse_as(response, list[CalendarEvent])
 
@@ -88,6 +188,7 @@ class CalendarResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_APP_AS_ICAL,
         )
         return read_bytes(response)
 
@@ -118,6 +219,7 @@ class CalendarResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_SUMMARY,
         )
         return parse_as(response, CalendarSummary)
 
@@ -148,6 +250,7 @@ class CalendarResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_SUMMARY_FOR_PERSONAL,
         )
         return parse_as(response, CalendarSummary)
 
@@ -179,6 +282,7 @@ class CalendarResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_SUMMARY_FOR_SPACE,
         )
         return parse_as(response, CalendarSummary)
 
@@ -205,6 +309,7 @@ class CalendarResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_EXPORTS_BY_REFERENCE,
         )
         return parse_as(response, list[Any])
 
@@ -250,6 +355,7 @@ class CalendarResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_GLOBAL,
         )
         return parse_as(response, list[CalendarEvent])
 
@@ -279,6 +385,7 @@ class CalendarResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_GLOBAL_AS_ICAL,
         )
         return read_bytes(response)
 
@@ -306,6 +413,7 @@ class CalendarResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_GLOBAL_EXPORT,
         )
 
     async def get_global_exports(
@@ -329,6 +437,7 @@ class CalendarResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_GLOBAL_EXPORTS,
         )
         return parse_as(response, list[Any])
 
@@ -355,6 +464,7 @@ class CalendarResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_ITEM_FIELD_AS_ICAL,
         )
         return read_bytes(response)
 
@@ -379,6 +489,7 @@ class CalendarResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_MUTES,
         )
         return parse_as(response, list[CalendarMute])
 
@@ -414,6 +525,7 @@ class CalendarResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_SPACE,
         )
         return parse_as(response, list[CalendarEvent])
 
@@ -444,6 +556,7 @@ class CalendarResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_SPACE_AS_ICAL,
         )
         return read_bytes(response)
 
@@ -469,6 +582,7 @@ class CalendarResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_TASK_AS_ICAL,
         )
         return read_bytes(response)
 
@@ -500,6 +614,7 @@ class CalendarResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_MUTE_OBJECTS,
         )
 
     async def set_reference_export(
@@ -528,6 +643,7 @@ class CalendarResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_SET_REFERENCE_EXPORT,
         )
 
     async def stop_reference_export(
@@ -554,6 +670,7 @@ class CalendarResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_STOP_REFERENCE_EXPORT,
         )
 
     async def unmute_objects(
@@ -582,6 +699,7 @@ class CalendarResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_UNMUTE_OBJECTS,
         )
 
     async def update_event(
@@ -622,6 +740,7 @@ class CalendarResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_UPDATE_EVENT,
         )
         return decode_json(response)
 
@@ -647,6 +766,7 @@ class CalendarResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_EVENTS_FOR_LINKED_ACCOUNT,
         )
         return parse_as(response, list[CalendarEvent])
 
@@ -672,6 +792,7 @@ class CalendarResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_SUMMARY_FOR_ORG,
         )
         return parse_as(response, CalendarSummary)
 
@@ -697,6 +818,7 @@ class CalendarResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_CALENDARS_FOR_LINKED_ACCOUNT,
         )
         return parse_as(response, list[Any])
 
@@ -724,6 +846,7 @@ class CalendarResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_MOVE_EVENT,
         )
         return parse_as(response, dict[str, Any])
 
@@ -752,6 +875,7 @@ class CalendarResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_MOVE_EXTERNAL_EVENT,
         )
         return parse_as(response, dict[str, Any])
 
@@ -777,6 +901,7 @@ class CalendarResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_STOP_GLOBAL_EXPORT,
         )
 
     async def update_event_duration(
@@ -803,6 +928,7 @@ class CalendarResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_UPDATE_EVENT_DURATION,
         )
         return parse_as(response, dict[str, Any])
 
@@ -831,5 +957,6 @@ class CalendarResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_UPDATE_EXTERNAL_EVENT_DURATION,
         )
         return parse_as(response, dict[str, Any])

@@ -11,12 +11,22 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .._resource import NOT_GIVEN, APIResource, TimeoutArg, decode_json, parse_as
+from .._resource import NOT_GIVEN, APIResource, Operation, TimeoutArg, decode_json, parse_as
 from ..models.comments import Comment
 from ..pagination import AsyncPage
 from ._helpers import build_body, build_query, path_id, path_text
 
 __all__ = ["CommentsResource"]
+
+# Each operation's identity, passed with its calls (spans, metrics and logs name it).
+_OP_CREATE = Operation("comments", "create", "POST", "/comment/{ref_type}/{ref_id}")
+_OP_GET = Operation("comments", "get", "GET", "/comment/{comment_id}")
+_OP_GET_ON_OBJECT = Operation("comments", "get_on_object", "GET", "/comment/{ref_type}/{ref_id}/")
+_OP_UPDATE = Operation("comments", "update", "PUT", "/comment/{comment_id}")
+_OP_DELETE = Operation("comments", "delete", "DELETE", "/comment/{comment_id}")
+_OP_GET_REVISIONS = Operation("comments", "get_revisions", "GET", "/comment/{comment_id}/revision")
+_OP_FIND_RECENT_FOR_SHARE = Operation("comments", "find_recent_for_share", "GET", "/comment/share/")
+_OP_GET_LIKED_BY = Operation("comments", "get_liked_by", "GET", "/comment/{comment_id}/liked_by/")
 
 
 class CommentsResource(APIResource):
@@ -76,6 +86,7 @@ class CommentsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_CREATE,
         )
         return parse_as(response, Comment)
 
@@ -101,6 +112,7 @@ class CommentsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET,
         )
         return parse_as(response, Comment)
 
@@ -134,6 +146,7 @@ class CommentsResource(APIResource):
                 timeout=timeout,
                 max_retries=max_retries,
                 idempotent=True,
+                operation=_OP_GET_ON_OBJECT,
             )
             return parse_as(response, list[Comment])
 
@@ -178,6 +191,7 @@ class CommentsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_UPDATE,
         )
 
     async def delete(
@@ -202,6 +216,7 @@ class CommentsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_DELETE,
         )
 
     async def get_revisions(
@@ -226,6 +241,7 @@ class CommentsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_REVISIONS,
         )
         return decode_json(response)
 
@@ -250,6 +266,7 @@ class CommentsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_FIND_RECENT_FOR_SHARE,
         )
         return parse_as(response, list[Comment])
 
@@ -276,5 +293,6 @@ class CommentsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_LIKED_BY,
         )
         return decode_json(response)

@@ -11,13 +11,56 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from .._resource import NOT_GIVEN, APIResource, TimeoutArg, decode_json, parse_as, read_bytes
+from .._resource import (
+    NOT_GIVEN,
+    APIResource,
+    Operation,
+    TimeoutArg,
+    decode_json,
+    parse_as,
+    read_bytes,
+)
 from ..models.contact_totals import ContactTotal
 from ..models.contacts import Contact, ContactCreateResult
 from ..pagination import AsyncPage
 from ._helpers import build_body, build_query, path_id, path_ids, path_text
 
 __all__ = ["ContactsResource"]
+
+# Each operation's identity, passed with its calls (spans, metrics and logs name it).
+_OP_CREATE_SPACE_CONTACT = Operation(
+    "contacts", "create_space_contact", "POST", "/contact/space/{space_id}/"
+)
+_OP_DELETE = Operation("contacts", "delete", "DELETE", "/contact/{profile_ids}")
+_OP_GET = Operation("contacts", "get", "GET", "/contact/{profile_ids}/v2")
+_OP_GET_TOTALS = Operation("contacts", "get_totals", "GET", "/contact/totals/")
+_OP_GET_TOTALS_V3 = Operation("contacts", "get_totals_v3", "GET", "/contact/totals/v3/")
+_OP_GET_ALL = Operation("contacts", "get_all", "GET", "/contact/")
+_OP_GET_LINKED_ACCOUNT_CONTACTS = Operation(
+    "contacts", "get_linked_account_contacts", "GET", "/contact/linked_account/{linked_account_id}"
+)
+_OP_GET_ORG_CONTACTS = Operation("contacts", "get_org_contacts", "GET", "/contact/org/{org_id}")
+_OP_GET_SKILLS = Operation("contacts", "get_skills", "GET", "/contact/skill/")
+_OP_GET_SPACE_TOTALS = Operation(
+    "contacts", "get_space_totals", "GET", "/contact/space/{space_id}/totals/space"
+)
+_OP_GET_SPACE_CONTACTS = Operation(
+    "contacts", "get_space_contacts", "GET", "/contact/space/{space_id}/"
+)
+_OP_GET_SPACE_CONTACTS_ON_APP = Operation(
+    "contacts", "get_space_contacts_on_app", "GET", "/contact/app/{app_id}/"
+)
+_OP_GET_USER_CONTACT = Operation("contacts", "get_user_contact", "GET", "/contact/user/{user_id}")
+_OP_GET_USER_CONTACT_FIELD = Operation(
+    "contacts", "get_user_contact_field", "GET", "/contact/user/{user_id}/{key}"
+)
+_OP_GET_VCARD = Operation("contacts", "get_vcard", "GET", "/contact/{profile_id}/vcard")
+_OP_UPDATE = Operation("contacts", "update", "PUT", "/contact/{profile_id}")
+_OP_UPDATE_FIELD = Operation("contacts", "update_field", "PUT", "/contact/{profile_id}/{key}")
+_OP_FIND_EXTERNAL = Operation(
+    "contacts", "find_external", "POST", "/contact/linked_account/{linked_acc_id}"
+)
+_OP_GET_TOTALS_V2 = Operation("contacts", "get_totals_v2", "GET", "/contact/totals/v2/")
 
 
 class ContactsResource(APIResource):
@@ -117,6 +160,7 @@ class ContactsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_CREATE_SPACE_CONTACT,
         )
         return parse_as(response, ContactCreateResult)
 
@@ -143,6 +187,7 @@ class ContactsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_DELETE,
         )
 
     async def get(
@@ -171,6 +216,7 @@ class ContactsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET,
         )
         return parse_as(response, Contact | list[Contact])
 
@@ -195,6 +241,7 @@ class ContactsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_TOTALS,
         )
         return decode_json(response)
 
@@ -219,6 +266,7 @@ class ContactsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_TOTALS_V3,
         )
         return parse_as(response, ContactTotal)
 
@@ -276,6 +324,7 @@ class ContactsResource(APIResource):
                 timeout=timeout,
                 max_retries=max_retries,
                 idempotent=True,
+                operation=_OP_GET_ALL,
             )
             return parse_as(response, list[Contact])
 
@@ -310,6 +359,7 @@ class ContactsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_LINKED_ACCOUNT_CONTACTS,
         )
         return parse_as(response, list[Any])
 
@@ -368,6 +418,7 @@ class ContactsResource(APIResource):
                 timeout=timeout,
                 max_retries=max_retries,
                 idempotent=True,
+                operation=_OP_GET_ORG_CONTACTS,
             )
             return parse_as(response, list[Contact])
 
@@ -407,6 +458,7 @@ class ContactsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_SKILLS,
         )
         return parse_as(response, list[Any])
 
@@ -432,6 +484,7 @@ class ContactsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_SPACE_TOTALS,
         )
         return parse_as(response, dict[str, Any])
 
@@ -490,6 +543,7 @@ class ContactsResource(APIResource):
                 timeout=timeout,
                 max_retries=max_retries,
                 idempotent=True,
+                operation=_OP_GET_SPACE_CONTACTS,
             )
             return parse_as(response, list[Contact])
 
@@ -535,6 +589,7 @@ class ContactsResource(APIResource):
                 timeout=timeout,
                 max_retries=max_retries,
                 idempotent=True,
+                operation=_OP_GET_SPACE_CONTACTS_ON_APP,
             )
             return parse_as(response, list[Contact])
 
@@ -569,6 +624,7 @@ class ContactsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_USER_CONTACT,
         )
         return parse_as(response, Contact)
 
@@ -598,6 +654,7 @@ class ContactsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_USER_CONTACT_FIELD,
         )
         return parse_as(response, list[Any])
 
@@ -623,6 +680,7 @@ class ContactsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_VCARD,
         )
         return read_bytes(response)
 
@@ -716,6 +774,7 @@ class ContactsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_UPDATE,
         )
 
     async def update_field(
@@ -748,6 +807,7 @@ class ContactsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_UPDATE_FIELD,
         )
 
     async def find_external(
@@ -778,6 +838,7 @@ class ContactsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_FIND_EXTERNAL,
         )
         return parse_as(response, Contact)
 
@@ -803,5 +864,6 @@ class ContactsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_TOTALS_V2,
         )
         return decode_json(response)

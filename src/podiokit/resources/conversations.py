@@ -11,13 +11,65 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from .._resource import NOT_GIVEN, APIResource, TimeoutArg, decode_json, parse_as
+from .._resource import NOT_GIVEN, APIResource, Operation, TimeoutArg, decode_json, parse_as
 from ..models.conversation_events import ConversationEvent, ConversationMessage
 from ..models.conversations import Conversation, ConversationCount
 from ..pagination import AsyncPage
 from ._helpers import build_body, build_query, path_id, path_text
 
 __all__ = ["ConversationsResource"]
+
+# Each operation's identity, passed with its calls (spans, metrics and logs name it).
+_OP_ADD_PARTICIPANTS = Operation(
+    "conversations", "add_participants", "POST", "/conversation/{conversation_id}/participant/"
+)
+_OP_ADD_PARTICIPANTS_V2 = Operation(
+    "conversations",
+    "add_participants_v2",
+    "POST",
+    "/conversation/{conversation_id}/participant/v2/",
+)
+_OP_CREATE = Operation("conversations", "create", "POST", "/conversation/")
+_OP_CREATE_ON_OBJECT = Operation(
+    "conversations", "create_on_object", "POST", "/conversation/{ref_type}/{ref_id}/"
+)
+_OP_CREATE_V2 = Operation("conversations", "create_v2", "POST", "/conversation/v2/")
+_OP_GET = Operation("conversations", "get", "GET", "/conversation/{conversation_id}")
+_OP_GET_EVENT = Operation("conversations", "get_event", "GET", "/conversation/event/{event_id}")
+_OP_GET_EVENTS = Operation(
+    "conversations", "get_events", "GET", "/conversation/{conversation_id}/event/"
+)
+_OP_GET_ALL = Operation("conversations", "get_all", "GET", "/conversation/")
+_OP_GET_ON_OBJECT = Operation(
+    "conversations", "get_on_object", "GET", "/conversation/{ref_type}/{ref_id}/"
+)
+_OP_GET_EXISTING_DIRECT = Operation(
+    "conversations", "get_existing_direct", "GET", "/conversation/direct/{user_id}"
+)
+_OP_GET_FLAGGED_COUNTS = Operation(
+    "conversations", "get_flagged_counts", "GET", "/conversation/{flag}/count"
+)
+_OP_GET_FLAGGED = Operation("conversations", "get_flagged", "GET", "/conversation/{flag}/")
+_OP_LEAVE = Operation("conversations", "leave", "POST", "/conversation/{conversation_id}/leave")
+_OP_MARK_ALL_AS_READ = Operation("conversations", "mark_all_as_read", "POST", "/conversation/read")
+_OP_MARK_AS_READ = Operation(
+    "conversations", "mark_as_read", "POST", "/conversation/{conversation_id}/read"
+)
+_OP_MARK_AS_UNREAD = Operation(
+    "conversations", "mark_as_unread", "DELETE", "/conversation/{conversation_id}/read"
+)
+_OP_REPLY_TO = Operation(
+    "conversations", "reply_to", "POST", "/conversation/{conversation_id}/reply"
+)
+_OP_REPLY_TO_V2 = Operation(
+    "conversations", "reply_to_v2", "POST", "/conversation/{conversation_id}/reply/v2"
+)
+_OP_SEARCH = Operation("conversations", "search", "GET", "/conversation/search/")
+_OP_STAR = Operation("conversations", "star", "POST", "/conversation/{conversation_id}/star")
+_OP_UNSTAR = Operation("conversations", "unstar", "DELETE", "/conversation/{conversation_id}/star")
+_OP_CHANGE_SUBJECT = Operation(
+    "conversations", "change_subject", "PUT", "/conversation/{conversation_id}/subject"
+)
 
 
 class ConversationsResource(APIResource):
@@ -56,6 +108,7 @@ class ConversationsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_ADD_PARTICIPANTS,
         )
         return decode_json(response)
 
@@ -87,6 +140,7 @@ class ConversationsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_ADD_PARTICIPANTS_V2,
         )
         return parse_as(response, list[ConversationEvent])
 
@@ -137,6 +191,7 @@ class ConversationsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_CREATE,
         )
         return decode_json(response)
 
@@ -190,6 +245,7 @@ class ConversationsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_CREATE_ON_OBJECT,
         )
         return parse_as(response, Conversation)
 
@@ -240,6 +296,7 @@ class ConversationsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_CREATE_V2,
         )
         return parse_as(response, Conversation)
 
@@ -265,6 +322,7 @@ class ConversationsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET,
         )
         return parse_as(response, Conversation)
 
@@ -290,6 +348,7 @@ class ConversationsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_EVENT,
         )
         return parse_as(response, ConversationEvent)
 
@@ -325,6 +384,7 @@ class ConversationsResource(APIResource):
                 timeout=timeout,
                 max_retries=max_retries,
                 idempotent=True,
+                operation=_OP_GET_EVENTS,
             )
             return parse_as(response, list[ConversationEvent])
 
@@ -368,6 +428,7 @@ class ConversationsResource(APIResource):
                 timeout=timeout,
                 max_retries=max_retries,
                 idempotent=True,
+                operation=_OP_GET_ALL,
             )
             return parse_as(response, list[Conversation])
 
@@ -403,6 +464,7 @@ class ConversationsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_ON_OBJECT,
         )
         return parse_as(response, list[Conversation])
 
@@ -428,6 +490,7 @@ class ConversationsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_EXISTING_DIRECT,
         )
         return parse_as(response, Conversation)
 
@@ -453,6 +516,7 @@ class ConversationsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_FLAGGED_COUNTS,
         )
         return parse_as(response, ConversationCount)
 
@@ -488,6 +552,7 @@ class ConversationsResource(APIResource):
                 timeout=timeout,
                 max_retries=max_retries,
                 idempotent=True,
+                operation=_OP_GET_FLAGGED,
             )
             return parse_as(response, list[Conversation])
 
@@ -524,6 +589,7 @@ class ConversationsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_LEAVE,
         )
         return decode_json(response)
 
@@ -550,6 +616,7 @@ class ConversationsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_MARK_ALL_AS_READ,
         )
 
     async def mark_as_read(
@@ -576,6 +643,7 @@ class ConversationsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_MARK_AS_READ,
         )
 
     async def mark_as_unread(
@@ -600,6 +668,7 @@ class ConversationsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_MARK_AS_UNREAD,
         )
 
     async def reply_to(
@@ -647,6 +716,7 @@ class ConversationsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_REPLY_TO,
         )
         return parse_as(response, ConversationMessage)
 
@@ -695,6 +765,7 @@ class ConversationsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_REPLY_TO_V2,
         )
         return parse_as(response, ConversationEvent)
 
@@ -736,6 +807,7 @@ class ConversationsResource(APIResource):
                 timeout=timeout,
                 max_retries=max_retries,
                 idempotent=True,
+                operation=_OP_SEARCH,
             )
             return parse_as(response, list[Conversation])
 
@@ -772,6 +844,7 @@ class ConversationsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_STAR,
         )
 
     async def unstar(
@@ -796,6 +869,7 @@ class ConversationsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_UNSTAR,
         )
 
     async def change_subject(
@@ -823,5 +897,6 @@ class ConversationsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_CHANGE_SUBJECT,
         )
         return parse_as(response, ConversationEvent)

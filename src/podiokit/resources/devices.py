@@ -11,11 +11,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .._resource import NOT_GIVEN, APIResource, TimeoutArg, decode_json, parse_as
+from .._resource import NOT_GIVEN, APIResource, Operation, TimeoutArg, decode_json, parse_as
 from ..models.devices import Device
 from ._helpers import build_body, build_query, path_id
 
 __all__ = ["DevicesResource"]
+
+# Each operation's identity, passed with its calls (spans, metrics and logs name it).
+_OP_INSTALL_APP_ON_MOBILE = Operation(
+    "devices", "install_app_on_mobile", "POST", "/mobile/install_app/{app_id}"
+)
+_OP_GET_ALL_FOR_USER = Operation("devices", "get_all_for_user", "GET", "/mobile/user/{user_id}")
+_OP_SEND_TEST = Operation("devices", "send_test", "POST", "/mobile/user/{user_id}/test")
 
 
 class DevicesResource(APIResource):
@@ -50,6 +57,7 @@ class DevicesResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_INSTALL_APP_ON_MOBILE,
         )
         return decode_json(response)
 
@@ -75,6 +83,7 @@ class DevicesResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_ALL_FOR_USER,
         )
         return parse_as(response, list[Device])
 
@@ -102,5 +111,6 @@ class DevicesResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_SEND_TEST,
         )
         return parse_as(response, dict[str, Any])

@@ -11,11 +11,54 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .._resource import NOT_GIVEN, APIResource, TimeoutArg, decode_json, parse_as, read_bytes
+from .._resource import (
+    NOT_GIVEN,
+    APIResource,
+    Operation,
+    TimeoutArg,
+    decode_json,
+    parse_as,
+    read_bytes,
+)
 from ..models.email import AppEmailConfiguration, EmailContact, EmailGroups
 from ._helpers import build_body, build_query, path_id, path_text
 
 __all__ = ["EmailResource"]
+
+# Each operation's identity, passed with its calls (spans, metrics and logs name it).
+_OP_EXPORT_CONTACT_FOR_REFERENCE_TO_LINKED_ACCOUNT = Operation(
+    "email",
+    "export_contact_for_reference_to_linked_account",
+    "POST",
+    "/email/contact/{name}/{ref_type}/{ref_id}/export",
+)
+_OP_EXPORT_GLOBAL_CONTACT_TO_LINKED_ACCOUNT = Operation(
+    "email", "export_global_contact_to_linked_account", "POST", "/email/contact/{name}/export"
+)
+_OP_GET_APP_CONFIGURATION = Operation(
+    "email", "get_app_configuration", "GET", "/email/app/{app_id}"
+)
+_OP_GET_CONTACT_FOR_REFERENCE = Operation(
+    "email", "get_contact_for_reference", "GET", "/email/contact/{name}/{ref_type}/{ref_id}"
+)
+_OP_GET_CONTACT_FOR_REFERENCE_AS_VCARD = Operation(
+    "email",
+    "get_contact_for_reference_as_vcard",
+    "GET",
+    "/email/contact/{name}/{ref_type}/{ref_id}/vcard",
+)
+_OP_GET_GLOBAL_CONTACT = Operation("email", "get_global_contact", "GET", "/email/contact/{name}")
+_OP_GET_GLOBAL_CONTACT_AS_VCARD = Operation(
+    "email", "get_global_contact_as_vcard", "GET", "/email/contact/{name}/vcard"
+)
+_OP_GET_GROUPS = Operation("email", "get_groups", "GET", "/email/group/")
+_OP_UNSUBSCRIBE_FROM_ALL = Operation(
+    "email", "unsubscribe_from_all", "POST", "/email/unsubscribe/{username}"
+)
+_OP_UPDATE_APP_CONFIGURATION = Operation(
+    "email", "update_app_configuration", "PUT", "/email/app/{app_id}"
+)
+_OP_UPDATE_GROUPS = Operation("email", "update_groups", "PUT", "/email/group/")
 
 
 class EmailResource(APIResource):
@@ -57,6 +100,7 @@ class EmailResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_EXPORT_CONTACT_FOR_REFERENCE_TO_LINKED_ACCOUNT,
         )
         return decode_json(response)
 
@@ -89,6 +133,7 @@ class EmailResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_EXPORT_GLOBAL_CONTACT_TO_LINKED_ACCOUNT,
         )
         return decode_json(response)
 
@@ -114,6 +159,7 @@ class EmailResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_APP_CONFIGURATION,
         )
         return parse_as(response, AppEmailConfiguration)
 
@@ -144,6 +190,7 @@ class EmailResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_CONTACT_FOR_REFERENCE,
         )
         return parse_as(response, EmailContact)
 
@@ -174,6 +221,7 @@ class EmailResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_CONTACT_FOR_REFERENCE_AS_VCARD,
         )
         return read_bytes(response)
 
@@ -202,6 +250,7 @@ class EmailResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_GLOBAL_CONTACT,
         )
         return parse_as(response, EmailContact)
 
@@ -230,6 +279,7 @@ class EmailResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_GLOBAL_CONTACT_AS_VCARD,
         )
         return read_bytes(response)
 
@@ -254,6 +304,7 @@ class EmailResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_GROUPS,
         )
         return parse_as(response, EmailGroups)
 
@@ -281,6 +332,7 @@ class EmailResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_UNSUBSCRIBE_FROM_ALL,
         )
 
     async def update_app_configuration(
@@ -313,6 +365,7 @@ class EmailResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_UPDATE_APP_CONFIGURATION,
         )
         return decode_json(response)
 
@@ -363,5 +416,6 @@ class EmailResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_UPDATE_GROUPS,
         )
         return decode_json(response)

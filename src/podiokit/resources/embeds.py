@@ -11,11 +11,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .._resource import NOT_GIVEN, APIResource, TimeoutArg, parse_as
+from .._resource import NOT_GIVEN, APIResource, Operation, TimeoutArg, parse_as
 from ..models.embeds import Embed
 from ._helpers import build_body, build_query, path_id
 
 __all__ = ["EmbedsResource"]
+
+# Each operation's identity, passed with its calls (spans, metrics and logs name it).
+_OP_CREATE = Operation("embeds", "create", "POST", "/embed/")
+_OP_GET = Operation("embeds", "get", "GET", "/embed/{embed_id}")
 
 
 class EmbedsResource(APIResource):
@@ -54,6 +58,7 @@ class EmbedsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_CREATE,
         )
         return parse_as(response, Embed)
 
@@ -79,5 +84,6 @@ class EmbedsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET,
         )
         return parse_as(response, Embed)

@@ -13,12 +13,38 @@ from typing import Any
 
 from .. import _files
 from .._files import FileSource
-from .._resource import NOT_GIVEN, APIResource, TimeoutArg, decode_json, parse_as, read_bytes
+from .._resource import NOT_GIVEN, APIResource, Operation, TimeoutArg, decode_json, parse_as
 from ..models.files import File
 from ..pagination import AsyncPage
 from ._helpers import build_body, build_query, path_id
 
 __all__ = ["FilesResource"]
+
+# Each operation's identity, passed with its calls (spans, metrics and logs name it).
+_OP_GET = Operation("files", "get", "GET", "/file/{file_id}")
+_OP_UPLOAD_FROM_URL = Operation("files", "upload_from_url", "POST", "/file/from_url/")
+_OP_ATTACH = Operation("files", "attach", "POST", "/file/{file_id}/attach")
+_OP_COPY = Operation("files", "copy", "POST", "/file/{file_id}/copy")
+_OP_REPLACE = Operation("files", "replace", "POST", "/file/{file_id}/replace")
+_OP_UPDATE = Operation("files", "update", "PUT", "/file/{file_id}")
+_OP_DELETE = Operation("files", "delete", "DELETE", "/file/{file_id}")
+_OP_GET_ALL = Operation("files", "get_all", "GET", "/file/")
+_OP_GET_ON_APP = Operation("files", "get_on_app", "GET", "/file/app/{app_id}/")
+_OP_GET_ON_SPACE = Operation("files", "get_on_space", "GET", "/file/space/{space_id}/")
+_OP_GET_LATEST_ON_APP = Operation("files", "get_latest_on_app", "GET", "/file/app/{app_id}/latest/")
+_OP_GET_LATEST_ON_SPACE = Operation(
+    "files", "get_latest_on_space", "GET", "/file/space/{space_id}/latest/"
+)
+_OP_CREATE_FROM_EXTERNAL_FILE_ID = Operation(
+    "files", "create_from_external_file_id", "POST", "/file/linked_account/{linked_account_id}/"
+)
+_OP_GET_ALL_FOR_LINKED_ACCOUNT = Operation(
+    "files", "get_all_for_linked_account", "GET", "/file/linked_account/{linked_account_id}/"
+)
+_OP_GET_FOR_GOOGLE = Operation(
+    "files", "get_for_google", "GET", "/file/google/{linked_account_id}/"
+)
+_OP_SET_AVAILABLE = Operation("files", "set_available", "POST", "/file/{file_id}/available")
 
 
 class FilesResource(APIResource):
@@ -51,6 +77,7 @@ class FilesResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET,
         )
         return parse_as(response, File)
 
@@ -68,7 +95,7 @@ class FilesResource(APIResource):
         Podio operation "Download file": `GET /file/{file_id}`.
         See https://developers.podio.com/doc/files/download-file-1004147
         """
-        response = await _files.download(
+        return await _files.download(
             self._podio,
             file_id,
             extra_query=extra_query,
@@ -76,7 +103,6 @@ class FilesResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
         )
-        return read_bytes(response)
 
     def stream(
         self,
@@ -164,6 +190,7 @@ class FilesResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_UPLOAD_FROM_URL,
         )
         return parse_as(response, File)
 
@@ -195,6 +222,7 @@ class FilesResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_ATTACH,
         )
 
     async def copy(
@@ -221,6 +249,7 @@ class FilesResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_COPY,
         )
         return parse_as(response, File)
 
@@ -249,6 +278,7 @@ class FilesResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_REPLACE,
         )
 
     async def update(
@@ -276,6 +306,7 @@ class FilesResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_UPDATE,
         )
 
     async def delete(
@@ -300,6 +331,7 @@ class FilesResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_DELETE,
         )
 
     async def get_all(
@@ -343,6 +375,7 @@ class FilesResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_ALL,
         )
         return parse_as(response, list[File])
 
@@ -395,6 +428,7 @@ class FilesResource(APIResource):
                 timeout=timeout,
                 max_retries=max_retries,
                 idempotent=True,
+                operation=_OP_GET_ON_APP,
             )
             return parse_as(response, list[File])
 
@@ -456,6 +490,7 @@ class FilesResource(APIResource):
                 timeout=timeout,
                 max_retries=max_retries,
                 idempotent=True,
+                operation=_OP_GET_ON_SPACE,
             )
             return parse_as(response, list[File])
 
@@ -490,6 +525,7 @@ class FilesResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_LATEST_ON_APP,
         )
         return parse_as(response, list[File])
 
@@ -515,6 +551,7 @@ class FilesResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_LATEST_ON_SPACE,
         )
         return parse_as(response, list[File])
 
@@ -548,6 +585,7 @@ class FilesResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_CREATE_FROM_EXTERNAL_FILE_ID,
         )
         return parse_as(response, File)
 
@@ -573,6 +611,7 @@ class FilesResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_ALL_FOR_LINKED_ACCOUNT,
         )
         return parse_as(response, list[Any])
 
@@ -598,6 +637,7 @@ class FilesResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_FOR_GOOGLE,
         )
         return parse_as(response, list[Any])
 
@@ -625,5 +665,6 @@ class FilesResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_SET_AVAILABLE,
         )
         return decode_json(response)

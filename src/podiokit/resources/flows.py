@@ -11,11 +11,25 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from .._resource import NOT_GIVEN, APIResource, TimeoutArg, decode_json, parse_as
+from .._resource import NOT_GIVEN, APIResource, Operation, TimeoutArg, decode_json, parse_as
 from ..models.flows import Flow, FlowCreateResult
 from ._helpers import build_body, build_query, path_id, path_text
 
 __all__ = ["FlowsResource"]
+
+# Each operation's identity, passed with its calls (spans, metrics and logs name it).
+_OP_CREATE = Operation("flows", "create", "POST", "/flow/{ref_type}/{ref_id}/")
+_OP_DELETE = Operation("flows", "delete", "DELETE", "/flow/{flow_id}")
+_OP_GET_EFFECT_ATTRIBUTES = Operation(
+    "flows", "get_effect_attributes", "POST", "/flow/{ref_type}/{ref_id}/effect/attributes"
+)
+_OP_GET_BY_ID = Operation("flows", "get_by_id", "GET", "/flow/{flow_id}")
+_OP_GET_CONTEXT = Operation("flows", "get_context", "GET", "/flow/{flow_id}/context/")
+_OP_GET = Operation("flows", "get", "GET", "/flow/{ref_type}/{ref_id}/")
+_OP_GET_POSSIBLE_ATTRIBUTES = Operation(
+    "flows", "get_possible_attributes", "POST", "/flow/{ref_type}/{ref_id}/attributes/"
+)
+_OP_UPDATE = Operation("flows", "update", "PUT", "/flow/{flow_id}")
 
 
 class FlowsResource(APIResource):
@@ -65,6 +79,7 @@ class FlowsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_CREATE,
         )
         return parse_as(response, FlowCreateResult)
 
@@ -90,6 +105,7 @@ class FlowsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_DELETE,
         )
 
     async def get_effect_attributes(
@@ -117,6 +133,7 @@ class FlowsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_EFFECT_ATTRIBUTES,
         )
         return decode_json(response)
 
@@ -142,6 +159,7 @@ class FlowsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_BY_ID,
         )
         return parse_as(response, Flow)
 
@@ -167,6 +185,7 @@ class FlowsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_CONTEXT,
         )
         return parse_as(response, dict[str, Any])
 
@@ -193,6 +212,7 @@ class FlowsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET,
         )
         return parse_as(response, list[Flow])
 
@@ -227,6 +247,7 @@ class FlowsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_POSSIBLE_ATTRIBUTES,
         )
         return parse_as(response, list[Any])
 
@@ -263,4 +284,5 @@ class FlowsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_UPDATE,
         )

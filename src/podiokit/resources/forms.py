@@ -11,11 +11,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .._resource import NOT_GIVEN, APIResource, TimeoutArg, parse_as
+from .._resource import NOT_GIVEN, APIResource, Operation, TimeoutArg, parse_as
 from ..models.forms import Form
 from ._helpers import build_body, build_query, path_id
 
 __all__ = ["FormsResource"]
+
+# Each operation's identity, passed with its calls (spans, metrics and logs name it).
+_OP_ACTIVATE = Operation("forms", "activate", "POST", "/form/{form_id}/activate")
+_OP_CREATE = Operation("forms", "create", "POST", "/form/app/{app_id}/")
+_OP_DEACTIVATE = Operation("forms", "deactivate", "POST", "/form/{form_id}/deactivate")
+_OP_DELETE = Operation("forms", "delete", "DELETE", "/form/{form_id}")
+_OP_GET = Operation("forms", "get", "GET", "/form/{form_id}")
+_OP_GET_ALL = Operation("forms", "get_all", "GET", "/form/app/{app_id}/")
+_OP_UPDATE = Operation("forms", "update", "PUT", "/form/{form_id}")
 
 
 class FormsResource(APIResource):
@@ -50,6 +59,7 @@ class FormsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_ACTIVATE,
         )
 
     async def create(
@@ -95,6 +105,7 @@ class FormsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_CREATE,
         )
         return parse_as(response, Form)
 
@@ -122,6 +133,7 @@ class FormsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_DEACTIVATE,
         )
 
     async def delete(
@@ -146,6 +158,7 @@ class FormsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_DELETE,
         )
 
     async def get(
@@ -170,6 +183,7 @@ class FormsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET,
         )
         return parse_as(response, Form)
 
@@ -195,6 +209,7 @@ class FormsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_ALL,
         )
         return parse_as(response, list[Form])
 
@@ -240,4 +255,5 @@ class FormsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_UPDATE,
         )

@@ -11,10 +11,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .._resource import NOT_GIVEN, APIResource, TimeoutArg
+from .._resource import NOT_GIVEN, APIResource, Operation, TimeoutArg
 from ._helpers import build_query, path_ids
 
 __all__ = ["FriendsResource"]
+
+# Each operation's identity, passed with its calls (spans, metrics and logs name it).
+_OP_DELETE = Operation("friends", "delete", "DELETE", "/friend/{user_ids}")
 
 
 class FriendsResource(APIResource):
@@ -47,4 +50,5 @@ class FriendsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_DELETE,
         )

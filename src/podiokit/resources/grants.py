@@ -11,12 +11,39 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from .._resource import NOT_GIVEN, APIResource, TimeoutArg, parse_as
+from .._resource import NOT_GIVEN, APIResource, Operation, TimeoutArg, parse_as
 from ..models.common import Count
 from ..models.grants import Grant, GrantCreateResult
 from ._helpers import build_body, build_query, path_id, path_text
 
 __all__ = ["GrantsResource"]
+
+# Each operation's identity, passed with its calls (spans, metrics and logs name it).
+_OP_COUNT_ON_OBJECT = Operation(
+    "grants", "count_on_object", "GET", "/grant/{ref_type}/{ref_id}/count"
+)
+_OP_CREATE = Operation("grants", "create", "POST", "/grant/{ref_type}/{ref_id}")
+_OP_GET_ON_OBJECT = Operation("grants", "get_on_object", "GET", "/grant/{ref_type}/{ref_id}/")
+_OP_GET_TO_USER_ON_SPACE = Operation(
+    "grants", "get_to_user_on_space", "GET", "/grant/space/{space_id}/user/{user_id}/"
+)
+_OP_GET_OWN_INFORMATION = Operation(
+    "grants", "get_own_information", "GET", "/grant/{ref_type}/{ref_id}/own"
+)
+_OP_GET_OWN_ON_ORG = Operation("grants", "get_own_on_org", "GET", "/grant/org/{org_id}/own/")
+_OP_REMOVE = Operation("grants", "remove", "DELETE", "/grant/{ref_type}/{ref_id}/{user_id}")
+_OP_GET_FOR_USER_ON_SPACE_BY_TYPE = Operation(
+    "grants",
+    "get_for_user_on_space_by_type",
+    "GET",
+    "/grant/space/{space_id}/{ref_type}/user/{user_id}/",
+)
+_OP_GET_OWN_ON_ORG_BY_TYPE = Operation(
+    "grants", "get_own_on_org_by_type", "GET", "/grant/org/{org_id}/{ref_type}/own/"
+)
+_OP_GET_USERS_ON_SPACE_BY_TYPE = Operation(
+    "grants", "get_users_on_space_by_type", "GET", "/grant/space/{space_id}/{ref_type}/"
+)
 
 
 class GrantsResource(APIResource):
@@ -50,6 +77,7 @@ class GrantsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_COUNT_ON_OBJECT,
         )
         return parse_as(response, Count)
 
@@ -88,6 +116,7 @@ class GrantsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_CREATE,
         )
         return parse_as(response, GrantCreateResult)
 
@@ -114,6 +143,7 @@ class GrantsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_ON_OBJECT,
         )
         return parse_as(response, list[Grant])
 
@@ -140,6 +170,7 @@ class GrantsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_TO_USER_ON_SPACE,
         )
         return parse_as(response, list[Grant])
 
@@ -166,6 +197,7 @@ class GrantsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_OWN_INFORMATION,
         )
         return parse_as(response, Grant)
 
@@ -191,6 +223,7 @@ class GrantsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_OWN_ON_ORG,
         )
         return parse_as(response, list[Grant])
 
@@ -218,6 +251,7 @@ class GrantsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_REMOVE,
         )
 
     async def get_for_user_on_space_by_type(
@@ -244,6 +278,7 @@ class GrantsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_FOR_USER_ON_SPACE_BY_TYPE,
         )
         return parse_as(response, list[Any])
 
@@ -270,6 +305,7 @@ class GrantsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_OWN_ON_ORG_BY_TYPE,
         )
         return parse_as(response, list[Any])
 
@@ -296,5 +332,6 @@ class GrantsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_USERS_ON_SPACE_BY_TYPE,
         )
         return parse_as(response, list[Any])

@@ -11,11 +11,22 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .._resource import NOT_GIVEN, APIResource, TimeoutArg, parse_as
+from .._resource import NOT_GIVEN, APIResource, Operation, TimeoutArg, parse_as
 from ..models.hooks import Hook, HookCreateResult
 from ._helpers import build_body, build_query, path_id, path_text
 
 __all__ = ["HooksResource"]
+
+# Each operation's identity, passed with its calls (spans, metrics and logs name it).
+_OP_CREATE = Operation("hooks", "create", "POST", "/hook/{ref_type}/{ref_id}/")
+_OP_GET_ALL = Operation("hooks", "get_all", "GET", "/hook/{ref_type}/{ref_id}/")
+_OP_DELETE = Operation("hooks", "delete", "DELETE", "/hook/{hook_id}")
+_OP_REQUEST_VERIFICATION = Operation(
+    "hooks", "request_verification", "POST", "/hook/{hook_id}/verify/request"
+)
+_OP_VALIDATE_VERIFICATION = Operation(
+    "hooks", "validate_verification", "POST", "/hook/{hook_id}/verify/validate"
+)
 
 
 class HooksResource(APIResource):
@@ -58,6 +69,7 @@ class HooksResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_CREATE,
         )
         return parse_as(response, HookCreateResult)
 
@@ -84,6 +96,7 @@ class HooksResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_ALL,
         )
         return parse_as(response, list[Hook])
 
@@ -109,6 +122,7 @@ class HooksResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_DELETE,
         )
 
     async def request_verification(
@@ -135,6 +149,7 @@ class HooksResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_REQUEST_VERIFICATION,
         )
 
     async def validate_verification(
@@ -165,4 +180,5 @@ class HooksResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_VALIDATE_VERIFICATION,
         )

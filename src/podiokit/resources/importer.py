@@ -11,11 +11,23 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .._resource import NOT_GIVEN, APIResource, TimeoutArg, decode_json, parse_as
+from .._resource import NOT_GIVEN, APIResource, Operation, TimeoutArg, decode_json, parse_as
 from ..models.importer import ImporterInfo, ImportResult, RowPreview
 from ._helpers import build_body, build_query, path_id
 
 __all__ = ["ImporterResource"]
+
+# Each operation's identity, passed with its calls (spans, metrics and logs name it).
+_OP_GET_INFO = Operation("importer", "get_info", "GET", "/importer/{file_id}/info")
+_OP_GET_PREVIEW = Operation("importer", "get_preview", "POST", "/importer/{file_id}/preview/{row}")
+_OP_IMPORT_APP_ITEMS = Operation(
+    "importer", "import_app_items", "POST", "/importer/{file_id}/item/app/{app_id}"
+)
+_OP_IMPORT_SPACE_CONTACTS = Operation(
+    "importer", "import_space_contacts", "POST", "/importer/{file_id}/contact/space/{space_id}"
+)
+_OP_GET_COLUMNS = Operation("importer", "get_columns", "GET", "/importer/{file_id}/column/")
+_OP_PROCESS_FILE = Operation("importer", "process_file", "POST", "/importer/{file_id}/process")
 
 
 class ImporterResource(APIResource):
@@ -48,6 +60,7 @@ class ImporterResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_INFO,
         )
         return parse_as(response, ImporterInfo)
 
@@ -81,6 +94,7 @@ class ImporterResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_PREVIEW,
         )
         return parse_as(response, RowPreview)
 
@@ -121,6 +135,7 @@ class ImporterResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_IMPORT_APP_ITEMS,
         )
         return parse_as(response, ImportResult)
 
@@ -153,6 +168,7 @@ class ImporterResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_IMPORT_SPACE_CONTACTS,
         )
         return parse_as(response, ImportResult)
 
@@ -178,6 +194,7 @@ class ImporterResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_COLUMNS,
         )
         return parse_as(response, list[Any])
 
@@ -205,5 +222,6 @@ class ImporterResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_PROCESS_FILE,
         )
         return decode_json(response)

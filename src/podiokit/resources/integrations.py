@@ -11,11 +11,24 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .._resource import NOT_GIVEN, APIResource, TimeoutArg, decode_json, parse_as
+from .._resource import NOT_GIVEN, APIResource, Operation, TimeoutArg, decode_json, parse_as
 from ..models.integrations import Integration, IntegrationCreateResult
 from ._helpers import build_body, build_query, path_id
 
 __all__ = ["IntegrationsResource"]
+
+# Each operation's identity, passed with its calls (spans, metrics and logs name it).
+_OP_CREATE = Operation("integrations", "create", "POST", "/integration/{app_id}")
+_OP_DELETE = Operation("integrations", "delete", "DELETE", "/integration/{app_id}")
+_OP_GET_AVAILABLE_FIELDS = Operation(
+    "integrations", "get_available_fields", "GET", "/integration/{app_id}/field/"
+)
+_OP_GET = Operation("integrations", "get", "GET", "/integration/{app_id}")
+_OP_REFRESH = Operation("integrations", "refresh", "POST", "/integration/{app_id}/refresh")
+_OP_UPDATE = Operation("integrations", "update", "PUT", "/integration/{app_id}")
+_OP_UPDATE_MAPPING = Operation(
+    "integrations", "update_mapping", "PUT", "/integration/{app_id}/mapping"
+)
 
 
 class IntegrationsResource(APIResource):
@@ -60,6 +73,7 @@ class IntegrationsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_CREATE,
         )
         return parse_as(response, IntegrationCreateResult)
 
@@ -85,6 +99,7 @@ class IntegrationsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_DELETE,
         )
 
     async def get_available_fields(
@@ -109,6 +124,7 @@ class IntegrationsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_AVAILABLE_FIELDS,
         )
         return parse_as(response, list[Any])
 
@@ -134,6 +150,7 @@ class IntegrationsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET,
         )
         return parse_as(response, Integration)
 
@@ -161,6 +178,7 @@ class IntegrationsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_REFRESH,
         )
 
     async def update(
@@ -193,6 +211,7 @@ class IntegrationsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_UPDATE,
         )
 
     async def update_mapping(
@@ -222,5 +241,6 @@ class IntegrationsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_UPDATE_MAPPING,
         )
         return decode_json(response)

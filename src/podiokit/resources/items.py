@@ -9,9 +9,19 @@ https://developers.podio.com/doc/items
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
-from .._resource import NOT_GIVEN, APIResource, TimeoutArg, decode_json, parse_as, read_bytes
+from .. import _typed
+from .._resource import (
+    NOT_GIVEN,
+    APIResource,
+    Operation,
+    TimeoutArg,
+    decode_json,
+    parse_as,
+    read_bytes,
+)
+from .._typed import AppModel, AppModelT, ModelPage
 from ..fields import encode_fields
 from ..models.common import Count
 from ..models.items import (
@@ -33,6 +43,91 @@ from ._helpers import build_body, build_query, path_id, path_id_or_text, path_te
 
 __all__ = ["ItemsResource"]
 
+# Each operation's identity, passed with its calls (spans, metrics and logs name it).
+_OP_GET = Operation("items", "get", "GET", "/item/{item_id}")
+_OP_GET_BASIC = Operation("items", "get_basic", "GET", "/item/{item_id}/basic")
+_OP_GET_BY_APP_ITEM_ID = Operation(
+    "items", "get_by_app_item_id", "GET", "/app/{app_id}/item/{app_item_id}"
+)
+_OP_GET_BY_EXTERNAL_ID = Operation(
+    "items", "get_by_external_id", "GET", "/item/app/{app_id}/external_id/{external_id}"
+)
+_OP_FILTER = Operation("items", "filter", "POST", "/item/app/{app_id}/filter/")
+_OP_FILTER_BY_VIEW = Operation(
+    "items", "filter_by_view", "POST", "/item/app/{app_id}/filter/{view_id}/"
+)
+_OP_GET_ALL = Operation("items", "get_all", "GET", "/item/app/{app_id}/")
+_OP_GET_COUNT = Operation("items", "get_count", "GET", "/item/app/{app_id}/count")
+_OP_CREATE = Operation("items", "create", "POST", "/item/app/{app_id}/")
+_OP_UPDATE = Operation("items", "update", "PUT", "/item/{item_id}")
+_OP_DELETE = Operation("items", "delete", "DELETE", "/item/{item_id}")
+_OP_BULK_DELETE = Operation("items", "bulk_delete", "POST", "/item/app/{app_id}/delete")
+_OP_CLONE = Operation("items", "clone", "POST", "/item/{item_id}/clone")
+_OP_GET_CLONE = Operation("items", "get_clone", "GET", "/item/{item_id}/clone")
+_OP_GET_VALUES = Operation("items", "get_values", "GET", "/item/{item_id}/value")
+_OP_GET_VALUES_V2 = Operation("items", "get_values_v2", "GET", "/item/{item_id}/value/v2")
+_OP_GET_FIELD_VALUES = Operation(
+    "items", "get_field_values", "GET", "/item/{item_id}/value/{field_or_external_id}"
+)
+_OP_GET_FIELD_VALUES_V2 = Operation(
+    "items", "get_field_values_v2", "GET", "/item/{item_id}/value/{field_or_external_id}/v2"
+)
+_OP_UPDATE_VALUES = Operation("items", "update_values", "PUT", "/item/{item_id}/value")
+_OP_UPDATE_FIELD_VALUES = Operation(
+    "items", "update_field_values", "PUT", "/item/{item_id}/value/{field_or_external_id}"
+)
+_OP_GET_APP_VALUES = Operation("items", "get_app_values", "GET", "/item/app/{app_id}/values")
+_OP_GET_FIELD_RANGES = Operation("items", "get_field_ranges", "GET", "/item/field/{field_id}/range")
+_OP_GET_TOP_VALUES_FOR_FIELD = Operation(
+    "items", "get_top_values_for_field", "GET", "/item/field/{field_id}/top/"
+)
+_OP_FIND_REFERENCEABLE = Operation(
+    "items", "find_referenceable", "GET", "/item/field/{field_id}/find"
+)
+_OP_GET_REFERENCES = Operation("items", "get_references", "GET", "/item/{item_id}/reference/")
+_OP_GET_REFERENCES_BY_FIELD = Operation(
+    "items", "get_references_by_field", "GET", "/item/{item_id}/reference/field/{field_id}"
+)
+_OP_GET_PREVIEW_FOR_FIELD_REFERENCE = Operation(
+    "items",
+    "get_preview_for_field_reference",
+    "GET",
+    "/item/{item_id}/reference/{field_id}/preview",
+)
+_OP_UPDATE_REFERENCE = Operation("items", "update_reference", "PUT", "/item/{item_id}/ref")
+_OP_DELETE_REFERENCE = Operation("items", "delete_reference", "DELETE", "/item/{item_id}/ref")
+_OP_GET_REVISIONS = Operation("items", "get_revisions", "GET", "/item/{item_id}/revision/")
+_OP_GET_REVISION = Operation("items", "get_revision", "GET", "/item/{item_id}/revision/{revision}")
+_OP_GET_REVISION_DIFFERENCE = Operation(
+    "items",
+    "get_revision_difference",
+    "GET",
+    "/item/{item_id}/revision/{revision_from}/{revision_to}",
+)
+_OP_REVERT_REVISION = Operation(
+    "items", "revert_revision", "DELETE", "/item/{item_id}/revision/{revision}"
+)
+_OP_REVERT_TO_REVISION = Operation(
+    "items", "revert_to_revision", "POST", "/item/{item_id}/revision/{revision}/revert_to"
+)
+_OP_CALCULATE = Operation("items", "calculate", "POST", "/item/app/{app_id}/calculate")
+_OP_EXPORT = Operation("items", "export", "POST", "/item/app/{app_id}/export/{exporter}")
+_OP_GET_AS_XLSX = Operation("items", "get_as_xlsx", "GET", "/item/app/{app_id}/xlsx/")
+_OP_GET_MEETING_URL = Operation("items", "get_meeting_url", "GET", "/item/{item_id}/meeting/url")
+_OP_REARRANGE = Operation("items", "rearrange", "POST", "/item/{item_id}/rearrange")
+_OP_SET_PARTICIPATION = Operation(
+    "items", "set_participation", "PUT", "/item/{item_id}/participation"
+)
+_OP_CLEANUP_FIELD_VALUES = Operation(
+    "items", "cleanup_field_values", "POST", "/item/app/{app_id}/cleanup_field_values"
+)
+_OP_FIND_ALL_BY_EXTERNAL_ID = Operation(
+    "items", "find_all_by_external_id", "GET", "/item/app/{app_id}/v2/"
+)
+_OP_GET_NEXT_OR_PREVIOUS = Operation(
+    "items", "get_next_or_previous", "GET", "/item/{current_item_id}/{operation}"
+)
+
 
 class ItemsResource(APIResource):
     """Podio's Items area: `podio.items.<operation>(...)`.
@@ -42,17 +137,46 @@ class ItemsResource(APIResource):
 
     __slots__ = ()
 
+    @overload
     async def get(
         self,
         item_id: int,
         *,
         mark_as_viewed: bool | None = None,
         fields: str | None = None,
+        model: None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> Item:
+    ) -> Item: ...
+
+    @overload
+    async def get(
+        self,
+        item_id: int,
+        *,
+        mark_as_viewed: bool | None = None,
+        fields: str | None = None,
+        model: type[AppModelT],
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | None = None,
+    ) -> AppModelT: ...
+
+    async def get(
+        self,
+        item_id: int,
+        *,
+        mark_as_viewed: bool | None = None,
+        fields: str | None = None,
+        model: type[AppModelT] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | None = None,
+    ) -> Item | AppModelT:
         """Get item.
 
         Podio operation "Get item": `GET /item/{item_id}`.
@@ -61,6 +185,8 @@ class ItemsResource(APIResource):
         Args:
             mark_as_viewed: False leaves the item unread for the user (Podio defaults to true).
             fields: Partial-response selector, e.g. "files" or "items.fields(files)".
+            model: A class `podiokit typegen` made (a `podiokit.typed.AppModel`):
+                the item comes back as that class instead of `Item`.
         """
         response = await self._podio._send(
             "GET",
@@ -70,23 +196,57 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET,
         )
+        if model is not None:
+            return _typed.read_item(response, model)
         return parse_as(response, Item)
+
+    @overload
+    async def get_basic(
+        self,
+        item_id: int,
+        *,
+        mark_as_viewed: bool | None = None,
+        model: None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | None = None,
+    ) -> Item: ...
+
+    @overload
+    async def get_basic(
+        self,
+        item_id: int,
+        *,
+        mark_as_viewed: bool | None = None,
+        model: type[AppModelT],
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | None = None,
+    ) -> AppModelT: ...
 
     async def get_basic(
         self,
         item_id: int,
         *,
         mark_as_viewed: bool | None = None,
+        model: type[AppModelT] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> Item:
+    ) -> Item | AppModelT:
         """Get item basic.
 
         Podio operation "Get item basic": `GET /item/{item_id}/basic`.
         See https://developers.podio.com/doc/items/get-item-basic-61768
+
+        Args:
+            model: A class `podiokit typegen` made (a `podiokit.typed.AppModel`):
+                the item comes back as that class instead of `Item`.
         """
         response = await self._podio._send(
             "GET",
@@ -96,23 +256,57 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_BASIC,
         )
+        if model is not None:
+            return _typed.read_item(response, model)
         return parse_as(response, Item)
+
+    @overload
+    async def get_by_app_item_id(
+        self,
+        app_id: int,
+        app_item_id: int,
+        *,
+        model: None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | None = None,
+    ) -> Item: ...
+
+    @overload
+    async def get_by_app_item_id(
+        self,
+        app_id: int,
+        app_item_id: int,
+        *,
+        model: type[AppModelT],
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | None = None,
+    ) -> AppModelT: ...
 
     async def get_by_app_item_id(
         self,
         app_id: int,
         app_item_id: int,
         *,
+        model: type[AppModelT] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> Item:
+    ) -> Item | AppModelT:
         """Get item by app item id.
 
         Podio operation "Get item by app item id": `GET /app/{app_id}/item/{app_item_id}`.
         See https://developers.podio.com/doc/items/get-item-by-app-item-id-66506688
+
+        Args:
+            model: A class `podiokit typegen` made (a `podiokit.typed.AppModel`):
+                the item comes back as that class instead of `Item`.
         """
         response = await self._podio._send(
             "GET",
@@ -122,23 +316,57 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_BY_APP_ITEM_ID,
         )
+        if model is not None:
+            return _typed.read_item(response, model)
         return parse_as(response, Item)
+
+    @overload
+    async def get_by_external_id(
+        self,
+        app_id: int,
+        external_id: str,
+        *,
+        model: None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | None = None,
+    ) -> Item: ...
+
+    @overload
+    async def get_by_external_id(
+        self,
+        app_id: int,
+        external_id: str,
+        *,
+        model: type[AppModelT],
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | None = None,
+    ) -> AppModelT: ...
 
     async def get_by_external_id(
         self,
         app_id: int,
         external_id: str,
         *,
+        model: type[AppModelT] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> Item:
+    ) -> Item | AppModelT:
         """Get item by external id.
 
         Podio operation "Get item by external id": `GET /item/app/{app_id}/external_id/{external_id}`.
         See https://developers.podio.com/doc/items/get-item-by-external-id-19556702
+
+        Args:
+            model: A class `podiokit typegen` made (a `podiokit.typed.AppModel`):
+                the item comes back as that class instead of `Item`.
         """
         response = await self._podio._send(
             "GET",
@@ -148,8 +376,51 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_BY_EXTERNAL_ID,
         )
+        if model is not None:
+            return _typed.read_item(response, model)
         return parse_as(response, Item)
+
+    @overload
+    def filter(
+        self,
+        app_id: int,
+        *,
+        fields: str | None = None,
+        sort_by: str | int | None = None,
+        sort_desc: bool | None = None,
+        filters: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        remember: bool | None = None,
+        model: None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | None = None,
+    ) -> AsyncPage[ItemFilterResult, Item]: ...
+
+    @overload
+    def filter(
+        self,
+        app_id: int,
+        *,
+        fields: str | None = None,
+        sort_by: str | int | None = None,
+        sort_desc: bool | None = None,
+        filters: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        remember: bool | None = None,
+        model: type[AppModelT],
+        extra_body: Mapping[str, Any] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | None = None,
+    ) -> AsyncPage[ModelPage[AppModelT], AppModelT]: ...
 
     def filter(
         self,
@@ -162,12 +433,13 @@ class ItemsResource(APIResource):
         limit: int | None = None,
         offset: int | None = None,
         remember: bool | None = None,
+        model: type[AppModelT] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> AsyncPage[ItemFilterResult, Item]:
+    ) -> AsyncPage[ItemFilterResult, Item] | AsyncPage[ModelPage[AppModelT], AppModelT]:
         """Filter items.
 
         Podio operation "Filter items": `POST /item/app/{app_id}/filter/`.
@@ -182,7 +454,48 @@ class ItemsResource(APIResource):
             filters: Filter key (created_on, a field id or external_id, ...) to value.
             limit: Items per page; Podio defaults to 30, allows 500.
             remember: True to remember the filter as the "last used" view.
+            model: A class `podiokit typegen` made (a `podiokit.typed.AppModel`):
+                every item comes back as that class instead of `Item`.
         """
+
+        if model is not None:
+            typed = model  # a closure keeps no narrowing: bind the class
+
+            async def fetch_model(offset: int | None, limit: int | None) -> ModelPage[AppModelT]:
+                response = await self._podio._send(
+                    "POST",
+                    f"/item/app/{path_id(app_id, 'app_id')}/filter/",
+                    params=build_query({"fields": fields}, extra_query),
+                    json=build_body(
+                        {
+                            "sort_by": sort_by,
+                            "sort_desc": sort_desc,
+                            "filters": filters,
+                            "limit": limit,
+                            "offset": offset,
+                            "remember": remember,
+                        },
+                        extra_body,
+                    ),
+                    headers=extra_headers,
+                    timeout=timeout,
+                    max_retries=max_retries,
+                    idempotent=True,
+                    rate_limited=True,
+                    operation=_OP_FILTER,
+                )
+
+                return _typed.read_page(response, typed)
+
+            return AsyncPage(
+                fetch_model,
+                items=lambda page: page.items or [],
+                filtered=lambda page: page.filtered,
+                key=lambda element: element.item_id,
+                max_limit=500,
+                offset=offset,
+                limit=limit,
+            )
 
         async def fetch(offset: int | None, limit: int | None) -> ItemFilterResult:
             response = await self._podio._send(
@@ -205,6 +518,7 @@ class ItemsResource(APIResource):
                 max_retries=max_retries,
                 idempotent=True,
                 rate_limited=True,
+                operation=_OP_FILTER,
             )
             return parse_as(response, ItemFilterResult)
 
@@ -218,6 +532,7 @@ class ItemsResource(APIResource):
             limit=limit,
         )
 
+    @overload
     def filter_by_view(
         self,
         app_id: int,
@@ -229,12 +544,52 @@ class ItemsResource(APIResource):
         limit: int | None = None,
         offset: int | None = None,
         remember: bool | None = None,
+        model: None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> AsyncPage[ItemFilterResult, Item]:
+    ) -> AsyncPage[ItemFilterResult, Item]: ...
+
+    @overload
+    def filter_by_view(
+        self,
+        app_id: int,
+        view_id: int,
+        *,
+        sort_by: str | int | None = None,
+        sort_desc: bool | None = None,
+        filters: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        remember: bool | None = None,
+        model: type[AppModelT],
+        extra_body: Mapping[str, Any] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | None = None,
+    ) -> AsyncPage[ModelPage[AppModelT], AppModelT]: ...
+
+    def filter_by_view(
+        self,
+        app_id: int,
+        view_id: int,
+        *,
+        sort_by: str | int | None = None,
+        sort_desc: bool | None = None,
+        filters: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        remember: bool | None = None,
+        model: type[AppModelT] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | None = None,
+    ) -> AsyncPage[ItemFilterResult, Item] | AsyncPage[ModelPage[AppModelT], AppModelT]:
         """Filter items by view.
 
         Podio operation "Filter items by view": `POST /item/app/{app_id}/filter/{view_id}/`.
@@ -242,7 +597,50 @@ class ItemsResource(APIResource):
 
         Returns a page object: `await` it for one page, or `async for` over it for every
         element (pages of 500 unless `limit` is given).
+
+        Args:
+            model: A class `podiokit typegen` made (a `podiokit.typed.AppModel`):
+                every item comes back as that class instead of `Item`.
         """
+
+        if model is not None:
+            typed = model  # a closure keeps no narrowing: bind the class
+
+            async def fetch_model(offset: int | None, limit: int | None) -> ModelPage[AppModelT]:
+                response = await self._podio._send(
+                    "POST",
+                    f"/item/app/{path_id(app_id, 'app_id')}/filter/{path_id(view_id, 'view_id')}/",
+                    params=build_query({}, extra_query),
+                    json=build_body(
+                        {
+                            "sort_by": sort_by,
+                            "sort_desc": sort_desc,
+                            "filters": filters,
+                            "limit": limit,
+                            "offset": offset,
+                            "remember": remember,
+                        },
+                        extra_body,
+                    ),
+                    headers=extra_headers,
+                    timeout=timeout,
+                    max_retries=max_retries,
+                    idempotent=True,
+                    rate_limited=True,
+                    operation=_OP_FILTER_BY_VIEW,
+                )
+
+                return _typed.read_page(response, typed)
+
+            return AsyncPage(
+                fetch_model,
+                items=lambda page: page.items or [],
+                filtered=lambda page: page.filtered,
+                key=lambda element: element.item_id,
+                max_limit=500,
+                offset=offset,
+                limit=limit,
+            )
 
         async def fetch(offset: int | None, limit: int | None) -> ItemFilterResult:
             response = await self._podio._send(
@@ -265,6 +663,7 @@ class ItemsResource(APIResource):
                 max_retries=max_retries,
                 idempotent=True,
                 rate_limited=True,
+                operation=_OP_FILTER_BY_VIEW,
             )
             return parse_as(response, ItemFilterResult)
 
@@ -314,6 +713,7 @@ class ItemsResource(APIResource):
                 timeout=timeout,
                 max_retries=max_retries,
                 idempotent=True,
+                operation=_OP_GET_ALL,
             )
             return parse_as(response, ItemFilterResult)
 
@@ -353,16 +753,17 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_COUNT,
         )
         return parse_as(response, Count)
 
     async def create(
         self,
         app_id: int,
+        fields: Mapping[str | int, Any] | AppModel | None = None,
         *,
         silent: bool | None = None,
         hook: bool | None = None,
-        fields: Mapping[str | int, Any] | None = None,
         external_id: str | None = None,
         file_ids: list[int] | None = None,
         tags: list[str] | None = None,
@@ -382,9 +783,9 @@ class ItemsResource(APIResource):
         See https://developers.podio.com/doc/items/add-new-item-22362
 
         Args:
+            fields: Field values by external_id or field id, as Python values, or a typegen model.
             silent: True: no stream bump and no notifications.
             hook: False: webhooks are not fired.
-            fields: Field values by external_id or field id, as Python values.
             reminder: {"remind_delta": minutes}
             ref: {"type": ..., "id": ...}
         """
@@ -409,16 +810,17 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_CREATE,
         )
         return parse_as(response, ItemCreateResult)
 
     async def update(
         self,
         item_id: int,
+        fields: Mapping[str | int, Any] | AppModel | None = None,
         *,
         silent: bool | None = None,
         hook: bool | None = None,
-        fields: Mapping[str | int, Any] | None = None,
         revision: int | None = None,
         external_id: str | None = None,
         file_ids: list[int] | None = None,
@@ -439,7 +841,7 @@ class ItemsResource(APIResource):
         See https://developers.podio.com/doc/items/update-item-22363
 
         Args:
-            fields: Field values to change; fields left out are untouched, [] clears one.
+            fields: Field values to change (others are untouched, [] clears one), or a typegen model.
             revision: Fail with 409 (PodioConflictError) unless this is the current revision.
         """
         response = await self._podio._send(
@@ -464,6 +866,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_UPDATE,
         )
         return parse_as(response, RevisionResult)
 
@@ -491,6 +894,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_DELETE,
         )
 
     async def bulk_delete(
@@ -521,6 +925,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_BULK_DELETE,
         )
         return decode_json(response)
 
@@ -550,6 +955,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_CLONE,
         )
         return parse_as(response, ItemCreateResult)
 
@@ -575,6 +981,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_CLONE,
         )
         return parse_as(response, ItemClone)
 
@@ -600,6 +1007,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_VALUES,
         )
         return parse_as(response, list[ItemField])
 
@@ -625,6 +1033,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_VALUES_V2,
         )
         return decode_json(response)
 
@@ -651,6 +1060,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_FIELD_VALUES,
         )
         return parse_as(response, list[Any])
 
@@ -677,6 +1087,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_FIELD_VALUES_V2,
         )
         return decode_json(response)
 
@@ -709,6 +1120,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_UPDATE_VALUES,
         )
         return parse_as(response, RevisionResult)
 
@@ -742,6 +1154,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_UPDATE_FIELD_VALUES,
         )
         return parse_as(response, RevisionResult)
 
@@ -767,6 +1180,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_APP_VALUES,
         )
         return decode_json(response)
 
@@ -792,6 +1206,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_FIELD_RANGES,
         )
         return parse_as(response, FieldRange)
 
@@ -819,6 +1234,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_TOP_VALUES_FOR_FIELD,
         )
         return parse_as(response, list[ItemMini])
 
@@ -851,6 +1267,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_FIND_REFERENCEABLE,
         )
         return parse_as(response, list[ItemMini])
 
@@ -876,6 +1293,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_REFERENCES,
         )
         return parse_as(response, list[ReferenceGroup])
 
@@ -909,6 +1327,7 @@ class ItemsResource(APIResource):
                 timeout=timeout,
                 max_retries=max_retries,
                 idempotent=True,
+                operation=_OP_GET_REFERENCES_BY_FIELD,
             )
             return parse_as(response, list[ItemMini])
 
@@ -944,6 +1363,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_PREVIEW_FOR_FIELD_REFERENCE,
         )
         return parse_as(response, ItemMini)
 
@@ -973,6 +1393,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_UPDATE_REFERENCE,
         )
         return decode_json(response)
 
@@ -998,6 +1419,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_DELETE_REFERENCE,
         )
 
     async def get_revisions(
@@ -1022,6 +1444,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_REVISIONS,
         )
         return parse_as(response, list[ItemRevision])
 
@@ -1048,6 +1471,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_REVISION,
         )
         return parse_as(response, ItemRevision)
 
@@ -1075,6 +1499,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_REVISION_DIFFERENCE,
         )
         return parse_as(response, list[Any])
 
@@ -1101,6 +1526,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_REVERT_REVISION,
         )
         return parse_as(response, RevisionResult)
 
@@ -1129,6 +1555,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_REVERT_TO_REVISION,
         )
         return parse_as(response, RevisionResult)
 
@@ -1174,6 +1601,7 @@ class ItemsResource(APIResource):
             max_retries=max_retries,
             idempotent=True,
             rate_limited=True,
+            operation=_OP_CALCULATE,
         )
         return parse_as(response, ItemCalculation)
 
@@ -1219,6 +1647,7 @@ class ItemsResource(APIResource):
             max_retries=max_retries,
             idempotent=False,
             rate_limited=True,
+            operation=_OP_EXPORT,
         )
         return parse_as(response, ItemExportResult)
 
@@ -1263,6 +1692,7 @@ class ItemsResource(APIResource):
             max_retries=max_retries,
             idempotent=True,
             rate_limited=True,
+            operation=_OP_GET_AS_XLSX,
         )
         return read_bytes(response)
 
@@ -1288,6 +1718,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_MEETING_URL,
         )
         return decode_json(response)
 
@@ -1321,6 +1752,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_REARRANGE,
         )
         return parse_as(response, Item)
 
@@ -1352,6 +1784,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_SET_PARTICIPATION,
         )
         return decode_json(response)
 
@@ -1379,6 +1812,7 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_CLEANUP_FIELD_VALUES,
         )
         return decode_json(response)
 
@@ -1423,6 +1857,7 @@ class ItemsResource(APIResource):
                 timeout=timeout,
                 max_retries=max_retries,
                 idempotent=True,
+                operation=_OP_FIND_ALL_BY_EXTERNAL_ID,
             )
             return parse_as(response, ItemFilterResult)
 
@@ -1459,5 +1894,6 @@ class ItemsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_NEXT_OR_PREVIOUS,
         )
         return parse_as(response, ItemMini)

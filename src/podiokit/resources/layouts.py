@@ -11,11 +11,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from .._resource import NOT_GIVEN, APIResource, TimeoutArg, parse_as
+from .._resource import NOT_GIVEN, APIResource, Operation, TimeoutArg, parse_as
 from ..models.layouts import Layout
 from ._helpers import build_body, build_query, path_id, path_text
 
 __all__ = ["LayoutsResource"]
+
+# Each operation's identity, passed with its calls (spans, metrics and logs name it).
+_OP_DELETE_CUSTOM = Operation(
+    "layouts", "delete_custom", "DELETE", "/layout/{app_id}/{layout_type}"
+)
+_OP_GET_DEFAULT = Operation(
+    "layouts", "get_default", "GET", "/layout/{app_id}/{layout_type}/default"
+)
+_OP_GET = Operation("layouts", "get", "GET", "/layout/{app_id}/{badge_type}")
+_OP_UPDATE = Operation("layouts", "update", "POST", "/layout/{app_id}/{layout_type}")
 
 
 class LayoutsResource(APIResource):
@@ -49,6 +59,7 @@ class LayoutsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_DELETE_CUSTOM,
         )
         return parse_as(response, Layout)
 
@@ -75,6 +86,7 @@ class LayoutsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_DEFAULT,
         )
         return parse_as(response, Layout)
 
@@ -101,6 +113,7 @@ class LayoutsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET,
         )
         return parse_as(response, Layout)
 
@@ -133,5 +146,6 @@ class LayoutsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_UPDATE,
         )
         return parse_as(response, Layout)

@@ -11,11 +11,22 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .._resource import NOT_GIVEN, APIResource, TimeoutArg, decode_json, parse_as
+from .._resource import NOT_GIVEN, APIResource, Operation, TimeoutArg, decode_json, parse_as
 from ..models.linked_accounts import AccountProvider, LinkedAccount
 from ._helpers import build_body, build_query, path_id
 
 __all__ = ["LinkedAccountsResource"]
+
+# Each operation's identity, passed with its calls (spans, metrics and logs name it).
+_OP_GET = Operation("linked_accounts", "get", "GET", "/linked_account/")
+_OP_GET_PROVIDERS = Operation(
+    "linked_accounts", "get_providers", "GET", "/linked_account/provider/"
+)
+_OP_CREATE = Operation("linked_accounts", "create", "POST", "/linked_account/")
+_OP_DELETE = Operation("linked_accounts", "delete", "DELETE", "/linked_account/{linked_account_id}")
+_OP_UPDATE_OPTIONS = Operation(
+    "linked_accounts", "update_options", "PUT", "/linked_account/{linked_account_id}/options"
+)
 
 
 class LinkedAccountsResource(APIResource):
@@ -53,6 +64,7 @@ class LinkedAccountsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET,
         )
         return parse_as(response, list[LinkedAccount])
 
@@ -81,6 +93,7 @@ class LinkedAccountsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_PROVIDERS,
         )
         return parse_as(response, list[AccountProvider])
 
@@ -107,6 +120,7 @@ class LinkedAccountsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_CREATE,
         )
         return parse_as(response, LinkedAccount)
 
@@ -132,6 +146,7 @@ class LinkedAccountsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_DELETE,
         )
 
     async def update_options(
@@ -158,5 +173,6 @@ class LinkedAccountsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_UPDATE_OPTIONS,
         )
         return decode_json(response)

@@ -11,13 +11,31 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .._resource import NOT_GIVEN, APIResource, TimeoutArg, parse_as
+from .._resource import NOT_GIVEN, APIResource, Operation, TimeoutArg, parse_as
 from ..models.notification_groups import NotificationGroup
 from ..models.notifications import InboxNewCount
 from ..pagination import AsyncPage
 from ._helpers import build_body, build_query, path_id, path_text
 
 __all__ = ["NotificationsResource"]
+
+# Each operation's identity, passed with its calls (spans, metrics and logs name it).
+_OP_GET_INBOX_NEW_COUNT = Operation(
+    "notifications", "get_inbox_new_count", "GET", "/notification/inbox/new/count"
+)
+_OP_GET = Operation("notifications", "get", "GET", "/notification/{notification_id}/v2")
+_OP_GET_ALL = Operation("notifications", "get_all", "GET", "/notification/")
+_OP_MARK_ALL_AS_VIEWED = Operation(
+    "notifications", "mark_all_as_viewed", "POST", "/notification/viewed"
+)
+_OP_MARK_AS_VIEWED = Operation(
+    "notifications", "mark_as_viewed", "POST", "/notification/{notification_id}/viewed"
+)
+_OP_MARK_AS_VIEWED_BY_REF = Operation(
+    "notifications", "mark_as_viewed_by_ref", "POST", "/notification/{ref_type}/{ref_id}/viewed"
+)
+_OP_STAR = Operation("notifications", "star", "POST", "/notification/{notification_id}/star")
+_OP_UNSTAR = Operation("notifications", "unstar", "DELETE", "/notification/{notification_id}/star")
 
 
 class NotificationsResource(APIResource):
@@ -49,6 +67,7 @@ class NotificationsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_INBOX_NEW_COUNT,
         )
         return parse_as(response, InboxNewCount)
 
@@ -74,6 +93,7 @@ class NotificationsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET,
         )
         return parse_as(response, NotificationGroup)
 
@@ -142,6 +162,7 @@ class NotificationsResource(APIResource):
                 timeout=timeout,
                 max_retries=max_retries,
                 idempotent=True,
+                operation=_OP_GET_ALL,
             )
             return parse_as(response, list[NotificationGroup])
 
@@ -176,6 +197,7 @@ class NotificationsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_MARK_ALL_AS_VIEWED,
         )
 
     async def mark_as_viewed(
@@ -202,6 +224,7 @@ class NotificationsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_MARK_AS_VIEWED,
         )
 
     async def mark_as_viewed_by_ref(
@@ -229,6 +252,7 @@ class NotificationsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_MARK_AS_VIEWED_BY_REF,
         )
 
     async def star(
@@ -255,6 +279,7 @@ class NotificationsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_STAR,
         )
 
     async def unstar(
@@ -279,4 +304,5 @@ class NotificationsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_UNSTAR,
         )

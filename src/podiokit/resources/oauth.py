@@ -11,11 +11,32 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from .._resource import NOT_GIVEN, APIResource, TimeoutArg, decode_json, parse_as
+from .._resource import NOT_GIVEN, APIResource, Operation, TimeoutArg, decode_json, parse_as
 from ..models.oauth import OAuthTokenResponse
 from ._helpers import build_body, build_query, path_id
 
 __all__ = ["OAuthResource"]
+
+# Each operation's identity, passed with its calls (spans, metrics and logs name it).
+_OP_GET_ACCESS_TOKEN = Operation("oauth", "get_access_token", "POST", "/oauth/token")
+_OP_GET_SCOPE = Operation("oauth", "get_scope", "GET", "/oauth/scope")
+_OP_INVALIDATE_GRANT = Operation("oauth", "invalidate_grant", "POST", "/oauth/grant/invalidate")
+_OP_INVALIDATE_TOKENS = Operation("oauth", "invalidate_tokens", "POST", "/oauth/token/invalidate")
+_OP_AUTHORIZE = Operation("oauth", "authorize", "POST", "/oauth/authorize")
+_OP_CREATE_CLIENT = Operation("oauth", "create_client", "POST", "/oauth/client/")
+_OP_CREATE_CLIENT_FOR_USER = Operation(
+    "oauth", "create_client_for_user", "POST", "/oauth/client/user/{user_id}/"
+)
+_OP_DELETE_CLIENT = Operation("oauth", "delete_client", "DELETE", "/oauth/client/{client_id}")
+_OP_DELETE_CLIENT_GRANT = Operation(
+    "oauth", "delete_client_grant", "DELETE", "/oauth/grant/client/{client_id}"
+)
+_OP_RESET_CLIENT = Operation("oauth", "reset_client", "POST", "/oauth/client/{client_id}/reset")
+_OP_UPDATE_CLIENT = Operation("oauth", "update_client", "PUT", "/oauth/client/{client_id}")
+_OP_UPDATE_CLIENT_ADMIN = Operation(
+    "oauth", "update_client_admin", "PUT", "/oauth/client/{client_id}/admin"
+)
+_OP_GET_INFO = Operation("oauth", "get_info", "POST", "/oauth/info")
 
 
 class OAuthResource(APIResource):
@@ -86,6 +107,7 @@ class OAuthResource(APIResource):
             max_retries=max_retries,
             idempotent=False,
             rate_limited=True,
+            operation=_OP_GET_ACCESS_TOKEN,
         )
         return parse_as(response, OAuthTokenResponse)
 
@@ -110,6 +132,7 @@ class OAuthResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_SCOPE,
         )
         return decode_json(response)
 
@@ -136,6 +159,7 @@ class OAuthResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_INVALIDATE_GRANT,
         )
 
     async def invalidate_tokens(
@@ -161,6 +185,7 @@ class OAuthResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_INVALIDATE_TOKENS,
         )
         return decode_json(response)
 
@@ -187,6 +212,7 @@ class OAuthResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_AUTHORIZE,
         )
         return decode_json(response)
 
@@ -221,6 +247,7 @@ class OAuthResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_CREATE_CLIENT,
         )
         return parse_as(response, dict[str, Any])
 
@@ -256,6 +283,7 @@ class OAuthResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_CREATE_CLIENT_FOR_USER,
         )
 
     async def delete_client(
@@ -280,6 +308,7 @@ class OAuthResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_DELETE_CLIENT,
         )
 
     async def delete_client_grant(
@@ -304,6 +333,7 @@ class OAuthResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_DELETE_CLIENT_GRANT,
         )
 
     async def reset_client(
@@ -330,6 +360,7 @@ class OAuthResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_RESET_CLIENT,
         )
 
     async def update_client(
@@ -364,6 +395,7 @@ class OAuthResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_UPDATE_CLIENT,
         )
 
     async def update_client_admin(
@@ -398,6 +430,7 @@ class OAuthResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_UPDATE_CLIENT_ADMIN,
         )
 
     async def get_info(
@@ -423,5 +456,6 @@ class OAuthResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_INFO,
         )
         return decode_json(response)

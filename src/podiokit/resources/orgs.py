@@ -11,7 +11,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .._resource import NOT_GIVEN, APIResource, TimeoutArg, decode_json, parse_as, read_bytes
+from .._resource import (
+    NOT_GIVEN,
+    APIResource,
+    Operation,
+    TimeoutArg,
+    decode_json,
+    parse_as,
+    read_bytes,
+)
 from ..models.contacts import Contact
 from ..models.orgs import Organization, OrganizationMember
 from ..models.spaces import Space
@@ -19,6 +27,69 @@ from ..pagination import AsyncPage
 from ._helpers import build_body, build_query, path_id, path_text
 
 __all__ = ["OrgsResource"]
+
+# Each operation's identity, passed with its calls (spans, metrics and logs name it).
+_OP_CREATE = Operation("orgs", "create", "POST", "/org/")
+_OP_ADD_ADMIN = Operation("orgs", "add_admin", "POST", "/org/{org_id}/admin/")
+_OP_CREATE_APP_STORE_PROFILE = Operation(
+    "orgs", "create_app_store_profile", "POST", "/org/{org_id}/appstore"
+)
+_OP_DELETE_APP_STORE_PROFILE = Operation(
+    "orgs", "delete_app_store_profile", "DELETE", "/org/{org_id}/appstore"
+)
+_OP_DELETE_MEMBER_ROLE = Operation(
+    "orgs", "delete_member_role", "DELETE", "/org/{org_id}/member/{user_id}/role"
+)
+_OP_END_MEMBERSHIP = Operation("orgs", "end_membership", "DELETE", "/org/{org_id}/member/{user_id}")
+_OP_GET_ADMIN_ORGS_BY_EMAIL = Operation(
+    "orgs", "get_admin_orgs_by_email", "GET", "/org/admin-orgs/{email}"
+)
+_OP_GET_ALL_SPACES = Operation("orgs", "get_all_spaces", "GET", "/org/{org_id}/all_spaces/")
+_OP_GET = Operation("orgs", "get", "GET", "/org/{org_id}")
+_OP_GET_ADMINS = Operation("orgs", "get_admins", "GET", "/org/{org_id}/admin/")
+_OP_GET_APP_STORE_PROFILE = Operation(
+    "orgs", "get_app_store_profile", "GET", "/org/{org_id}/appstore"
+)
+_OP_GET_BILLING_PROFILE = Operation("orgs", "get_billing_profile", "GET", "/org/{org_id}/billing")
+_OP_GET_BY_URL = Operation("orgs", "get_by_url", "GET", "/org/url")
+_OP_GET_LOGIN_REPORT = Operation("orgs", "get_login_report", "GET", "/org/{org_id}/report/login/")
+_OP_GET_MEMBER = Operation("orgs", "get_member", "GET", "/org/{org_id}/member/{user_id}")
+_OP_GET_MEMBERS = Operation("orgs", "get_members", "GET", "/org/{org_id}/member/")
+_OP_GET_STATISTICS = Operation("orgs", "get_statistics", "GET", "/org/{org_id}/statistics")
+_OP_GET_ALL = Operation("orgs", "get_all", "GET", "/org/")
+_OP_GET_SHARED = Operation("orgs", "get_shared", "GET", "/org/shared/{user_id}")
+_OP_GET_SPACE_MEMBERSHIPS_FOR_MEMBER = Operation(
+    "orgs",
+    "get_space_memberships_for_member",
+    "GET",
+    "/org/{org_id}/member/{user_id}/space_member/",
+)
+_OP_GET_SPACES = Operation("orgs", "get_spaces", "GET", "/org/{org_id}/space/")
+_OP_LEAVE = Operation("orgs", "leave", "POST", "/org/{org_id}/leave")
+_OP_REMOVE_ADMIN = Operation("orgs", "remove_admin", "DELETE", "/org/{org_id}/admin/{user_id}")
+_OP_UPDATE = Operation("orgs", "update", "PUT", "/org/{org_id}")
+_OP_UPDATE_APP_STORE_PROFILE = Operation(
+    "orgs", "update_app_store_profile", "PUT", "/org/{org_id}/appstore"
+)
+_OP_DELETE = Operation("orgs", "delete", "DELETE", "/org/{org_id}")
+_OP_GET_FOR_USER = Operation("orgs", "get_for_user", "GET", "/org/user/{user_id}/")
+_OP_GET_REPORTING_DATA = Operation(
+    "orgs", "get_reporting_data", "GET", "/org/{org_id}/report/metrics/"
+)
+_OP_GET_STATISTICS_V2 = Operation("orgs", "get_statistics_v2", "GET", "/org/{org_id}/statistics/v2")
+_OP_GET_STATS = Operation("orgs", "get_stats", "GET", "/org/{org_id}/stats")
+_OP_CHANGE_MEMBERSHIP_TYPE = Operation(
+    "orgs", "change_membership_type", "PUT", "/org/{org_id}/membership-type"
+)
+_OP_GET_END_MEMBER_INFO = Operation(
+    "orgs", "get_end_member_info", "GET", "/org/{org_id}/member/{user_id}/end_member_info"
+)
+_OP_EXPORT_MEMBERS = Operation("orgs", "export_members", "GET", "/org/{org_id}/member/export")
+_OP_SEARCH_MEMBERS = Operation("orgs", "search_members", "GET", "/org/{org_id}/member/search/")
+_OP_GET_MEMBERSHIPS_FOR_USER = Operation(
+    "orgs", "get_memberships_for_user", "GET", "/org/user/{user_id}/membership/"
+)
+_OP_VALIDATE_URL_LABEL = Operation("orgs", "validate_url_label", "POST", "/org/url/validate")
 
 
 class OrgsResource(APIResource):
@@ -57,6 +128,7 @@ class OrgsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_CREATE,
         )
         return parse_as(response, Organization)
 
@@ -85,6 +157,7 @@ class OrgsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_ADD_ADMIN,
         )
 
     async def create_app_store_profile(
@@ -111,6 +184,7 @@ class OrgsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_CREATE_APP_STORE_PROFILE,
         )
         return parse_as(response, dict[str, Any])
 
@@ -136,6 +210,7 @@ class OrgsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_DELETE_APP_STORE_PROFILE,
         )
 
     async def delete_member_role(
@@ -161,6 +236,7 @@ class OrgsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_DELETE_MEMBER_ROLE,
         )
         return decode_json(response)
 
@@ -187,6 +263,7 @@ class OrgsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_END_MEMBERSHIP,
         )
 
     async def get_admin_orgs_by_email(
@@ -211,6 +288,7 @@ class OrgsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_ADMIN_ORGS_BY_EMAIL,
         )
         return decode_json(response)
 
@@ -236,6 +314,7 @@ class OrgsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_ALL_SPACES,
         )
         return parse_as(response, list[Space])
 
@@ -261,6 +340,7 @@ class OrgsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET,
         )
         return parse_as(response, Organization)
 
@@ -286,6 +366,7 @@ class OrgsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_ADMINS,
         )
         return parse_as(response, list[Any])
 
@@ -311,6 +392,7 @@ class OrgsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_APP_STORE_PROFILE,
         )
         return parse_as(response, Contact)
 
@@ -336,6 +418,7 @@ class OrgsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_BILLING_PROFILE,
         )
         return parse_as(response, Contact)
 
@@ -362,6 +445,7 @@ class OrgsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_BY_URL,
         )
         return parse_as(response, Organization)
 
@@ -394,6 +478,7 @@ class OrgsResource(APIResource):
                 timeout=timeout,
                 max_retries=max_retries,
                 idempotent=True,
+                operation=_OP_GET_LOGIN_REPORT,
             )
             return parse_as(response, list[Any])
 
@@ -428,6 +513,7 @@ class OrgsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_MEMBER,
         )
         return parse_as(response, OrganizationMember)
 
@@ -474,6 +560,7 @@ class OrgsResource(APIResource):
                 timeout=timeout,
                 max_retries=max_retries,
                 idempotent=True,
+                operation=_OP_GET_MEMBERS,
             )
             return parse_as(response, list[Any])
 
@@ -507,6 +594,7 @@ class OrgsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_STATISTICS,
         )
         return decode_json(response)
 
@@ -531,6 +619,7 @@ class OrgsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_ALL,
         )
         return parse_as(response, list[Organization])
 
@@ -556,6 +645,7 @@ class OrgsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_SHARED,
         )
         return parse_as(response, list[Organization])
 
@@ -582,6 +672,7 @@ class OrgsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_SPACE_MEMBERSHIPS_FOR_MEMBER,
         )
         return parse_as(response, list[Any])
 
@@ -607,6 +698,7 @@ class OrgsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_SPACES,
         )
         return parse_as(response, list[Space])
 
@@ -634,6 +726,7 @@ class OrgsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_LEAVE,
         )
 
     async def remove_admin(
@@ -659,6 +752,7 @@ class OrgsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_REMOVE_ADMIN,
         )
 
     async def update(
@@ -688,6 +782,7 @@ class OrgsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_UPDATE,
         )
 
     async def update_app_store_profile(
@@ -714,6 +809,7 @@ class OrgsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_UPDATE_APP_STORE_PROFILE,
         )
 
     async def delete(
@@ -738,6 +834,7 @@ class OrgsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_DELETE,
         )
 
     async def get_for_user(
@@ -762,6 +859,7 @@ class OrgsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_FOR_USER,
         )
         return parse_as(response, list[Organization])
 
@@ -787,6 +885,7 @@ class OrgsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_REPORTING_DATA,
         )
         return decode_json(response)
 
@@ -812,6 +911,7 @@ class OrgsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_STATISTICS_V2,
         )
         return decode_json(response)
 
@@ -837,6 +937,7 @@ class OrgsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_STATS,
         )
         return decode_json(response)
 
@@ -864,6 +965,7 @@ class OrgsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_CHANGE_MEMBERSHIP_TYPE,
         )
 
     async def get_end_member_info(
@@ -889,6 +991,7 @@ class OrgsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_END_MEMBER_INFO,
         )
         return parse_as(response, dict[str, Any])
 
@@ -914,6 +1017,7 @@ class OrgsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_EXPORT_MEMBERS,
         )
         return read_bytes(response)
 
@@ -939,6 +1043,7 @@ class OrgsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_SEARCH_MEMBERS,
         )
         return parse_as(response, list[Any])
 
@@ -964,6 +1069,7 @@ class OrgsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_MEMBERSHIPS_FOR_USER,
         )
         return parse_as(response, list[Any])
 
@@ -991,5 +1097,6 @@ class OrgsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_VALIDATE_URL_LABEL,
         )
         return decode_json(response)

@@ -11,11 +11,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .._resource import NOT_GIVEN, APIResource, TimeoutArg, parse_as
+from .._resource import NOT_GIVEN, APIResource, Operation, TimeoutArg, parse_as
 from ..models.questions import Question, QuestionAnswer
 from ._helpers import build_body, build_query, path_id, path_text
 
 __all__ = ["QuestionsResource"]
+
+# Each operation's identity, passed with its calls (spans, metrics and logs name it).
+_OP_ANSWER = Operation("questions", "answer", "POST", "/question/{question_id}/")
+_OP_CREATE = Operation("questions", "create", "POST", "/question/{ref_type}/{ref_id}/")
+_OP_GET_ANSWERS = Operation("questions", "get_answers", "GET", "/question/{question_id}/")
+_OP_ANSWER_ON_OBJECT = Operation(
+    "questions", "answer_on_object", "POST", "/question/{question_id}/{ref_type}/{ref_id}/"
+)
 
 
 class QuestionsResource(APIResource):
@@ -54,6 +62,7 @@ class QuestionsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_ANSWER,
         )
 
     async def create(
@@ -87,6 +96,7 @@ class QuestionsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_CREATE,
         )
         return parse_as(response, Question)
 
@@ -112,6 +122,7 @@ class QuestionsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_ANSWERS,
         )
         return parse_as(response, list[QuestionAnswer])
 
@@ -145,4 +156,5 @@ class QuestionsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_ANSWER_ON_OBJECT,
         )

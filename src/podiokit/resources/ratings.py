@@ -11,12 +11,30 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .._resource import NOT_GIVEN, APIResource, TimeoutArg, parse_as
+from .._resource import NOT_GIVEN, APIResource, Operation, TimeoutArg, parse_as
 from ..models.contacts import Profile
 from ..models.ratings import LikeCount, Rating, RatingSummary, RatingTypeSummary
 from ._helpers import build_body, build_query, path_id, path_text
 
 __all__ = ["RatingsResource"]
+
+# Each operation's identity, passed with its calls (spans, metrics and logs name it).
+_OP_ADD = Operation("ratings", "add", "POST", "/rating/{ref_type}/{ref_id}/{rating_type}")
+_OP_GET_ALL = Operation("ratings", "get_all", "GET", "/rating/{ref_type}/{ref_id}")
+_OP_GET_LIKE_COUNT = Operation(
+    "ratings", "get_like_count", "GET", "/rating/{ref_type}/{ref_id}/like_count"
+)
+_OP_GET = Operation("ratings", "get", "GET", "/rating/{ref_type}/{ref_id}/{rating_type}/{user_id}")
+_OP_GET_OWN = Operation(
+    "ratings", "get_own", "GET", "/rating/{ref_type}/{ref_id}/{rating_type}/self"
+)
+_OP_GET_RATINGS = Operation(
+    "ratings", "get_ratings", "GET", "/rating/{ref_type}/{ref_id}/{rating_type}"
+)
+_OP_GET_WHO_LIKED_AN_OBJECT = Operation(
+    "ratings", "get_who_liked_an_object", "GET", "/rating/{ref_type}/{ref_id}/liked_by/"
+)
+_OP_REMOVE = Operation("ratings", "remove", "DELETE", "/rating/{ref_type}/{ref_id}/{rating_type}")
 
 
 class RatingsResource(APIResource):
@@ -57,6 +75,7 @@ class RatingsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_ADD,
         )
         return parse_as(response, dict[str, Any])
 
@@ -83,6 +102,7 @@ class RatingsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_ALL,
         )
         return parse_as(response, RatingSummary)
 
@@ -109,6 +129,7 @@ class RatingsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_LIKE_COUNT,
         )
         return parse_as(response, LikeCount)
 
@@ -137,6 +158,7 @@ class RatingsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET,
         )
         return parse_as(response, Rating)
 
@@ -164,6 +186,7 @@ class RatingsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_OWN,
         )
         return parse_as(response, Rating)
 
@@ -191,6 +214,7 @@ class RatingsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_RATINGS,
         )
         return parse_as(response, RatingTypeSummary)
 
@@ -221,6 +245,7 @@ class RatingsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_WHO_LIKED_AN_OBJECT,
         )
         return parse_as(response, list[Profile])
 
@@ -248,4 +273,5 @@ class RatingsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_REMOVE,
         )

@@ -11,11 +11,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .._resource import NOT_GIVEN, APIResource, TimeoutArg, parse_as
+from .._resource import NOT_GIVEN, APIResource, Operation, TimeoutArg, parse_as
 from ..models.recurrence import Recurrence
 from ._helpers import build_body, build_query, path_id, path_text
 
 __all__ = ["RecurrenceResource"]
+
+# Each operation's identity, passed with its calls (spans, metrics and logs name it).
+_OP_CREATE_OR_UPDATE = Operation(
+    "recurrence", "create_or_update", "PUT", "/recurrence/{ref_type}/{ref_id}"
+)
+_OP_DELETE = Operation("recurrence", "delete", "DELETE", "/recurrence/{ref_type}/{ref_id}")
+_OP_GET = Operation("recurrence", "get", "GET", "/recurrence/{ref_type}/{ref_id}")
 
 
 class RecurrenceResource(APIResource):
@@ -65,6 +72,7 @@ class RecurrenceResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_CREATE_OR_UPDATE,
         )
 
     async def delete(
@@ -90,6 +98,7 @@ class RecurrenceResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_DELETE,
         )
 
     async def get(
@@ -115,5 +124,6 @@ class RecurrenceResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET,
         )
         return parse_as(response, Recurrence)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .._resource import NOT_GIVEN, APIResource, TimeoutArg, parse_as
+from .._resource import NOT_GIVEN, APIResource, Operation, TimeoutArg, parse_as
 from ..models.common import Count, Reference
 from ..models.contacts import Profile
 from ..models.reference import ReferenceSearchGroup
@@ -19,6 +19,20 @@ from ..pagination import AsyncPage
 from ._helpers import build_body, build_query, path_id, path_text
 
 __all__ = ["ReferenceResource"]
+
+# Each operation's identity, passed with its calls (spans, metrics and logs name it).
+_OP_COUNT_PROFILES_WITH_ACCESS = Operation(
+    "reference",
+    "count_profiles_with_access",
+    "GET",
+    "/reference/{ref_type}/{ref_id}/accessible_by/count",
+)
+_OP_GET = Operation("reference", "get", "GET", "/reference/{ref_type}/{ref_id}")
+_OP_GET_PROFILES_WITH_ACCESS = Operation(
+    "reference", "get_profiles_with_access", "GET", "/reference/{ref_type}/{ref_id}/accessible_by/"
+)
+_OP_RESOLVE_URL = Operation("reference", "resolve_url", "GET", "/reference/resolve")
+_OP_SEARCH = Operation("reference", "search", "POST", "/reference/search")
 
 
 class ReferenceResource(APIResource):
@@ -52,6 +66,7 @@ class ReferenceResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_COUNT_PROFILES_WITH_ACCESS,
         )
         return parse_as(response, Count)
 
@@ -93,6 +108,7 @@ class ReferenceResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET,
         )
         return parse_as(response, Reference)
 
@@ -130,6 +146,7 @@ class ReferenceResource(APIResource):
                 timeout=timeout,
                 max_retries=max_retries,
                 idempotent=True,
+                operation=_OP_GET_PROFILES_WITH_ACCESS,
             )
             return parse_as(response, list[Profile])
 
@@ -167,6 +184,7 @@ class ReferenceResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_RESOLVE_URL,
         )
         return parse_as(response, Reference)
 
@@ -207,5 +225,6 @@ class ReferenceResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_SEARCH,
         )
         return parse_as(response, list[ReferenceSearchGroup])

@@ -11,11 +11,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .._resource import NOT_GIVEN, APIResource, TimeoutArg, parse_as
+from .._resource import NOT_GIVEN, APIResource, Operation, TimeoutArg, parse_as
 from ..models.reminders import Reminder
 from ._helpers import build_body, build_query, path_id, path_text
 
 __all__ = ["RemindersResource"]
+
+# Each operation's identity, passed with its calls (spans, metrics and logs name it).
+_OP_CREATE_OR_UPDATE = Operation(
+    "reminders", "create_or_update", "PUT", "/reminder/{ref_type}/{ref_id}"
+)
+_OP_DELETE = Operation("reminders", "delete", "DELETE", "/reminder/{ref_type}/{ref_id}")
+_OP_GET = Operation("reminders", "get", "GET", "/reminder/{ref_type}/{ref_id}")
+_OP_SNOOZE = Operation("reminders", "snooze", "POST", "/reminder/{ref_type}/{ref_id}/snooze")
 
 
 class RemindersResource(APIResource):
@@ -55,6 +63,7 @@ class RemindersResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_CREATE_OR_UPDATE,
         )
 
     async def delete(
@@ -84,6 +93,7 @@ class RemindersResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_DELETE,
         )
 
     async def get(
@@ -109,6 +119,7 @@ class RemindersResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET,
         )
         return parse_as(response, Reminder)
 
@@ -141,4 +152,5 @@ class RemindersResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_SNOOZE,
         )

@@ -11,12 +11,23 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .._resource import NOT_GIVEN, APIResource, TimeoutArg, parse_as
+from .._resource import NOT_GIVEN, APIResource, Operation, TimeoutArg, parse_as
 from ..models.search import SearchResult, SearchResultV2
 from ..pagination import AsyncPage
 from ._helpers import build_body, build_query, path_id
 
 __all__ = ["SearchResource"]
+
+# Each operation's identity, passed with its calls (spans, metrics and logs name it).
+_OP_GLOBALLY = Operation("search", "globally", "POST", "/search/")
+_OP_IN_APP = Operation("search", "in_app", "POST", "/search/app/{app_id}/")
+_OP_IN_APP_V2 = Operation("search", "in_app_v2", "GET", "/search/app/{app_id}/v2")
+_OP_IN_ORG = Operation("search", "in_org", "POST", "/search/org/{org_id}/")
+_OP_IN_SPACE = Operation("search", "in_space", "POST", "/search/space/{space_id}/")
+_OP_RANK_CLICKED = Operation("search", "rank_clicked", "POST", "/search/{search_id}/{rank}/clicked")
+_OP_IN_APP_AND_SPACE = Operation(
+    "search", "in_app_and_space", "POST", "/search/app/{app_id}/space/{space_id}"
+)
 
 
 class SearchResource(APIResource):
@@ -72,6 +83,7 @@ class SearchResource(APIResource):
                 max_retries=max_retries,
                 idempotent=True,
                 rate_limited=True,
+                operation=_OP_GLOBALLY,
             )
             return parse_as(response, list[SearchResult])
 
@@ -129,6 +141,7 @@ class SearchResource(APIResource):
                 max_retries=max_retries,
                 idempotent=True,
                 rate_limited=True,
+                operation=_OP_IN_APP,
             )
             return parse_as(response, list[SearchResult])
 
@@ -195,6 +208,7 @@ class SearchResource(APIResource):
                 max_retries=max_retries,
                 idempotent=True,
                 rate_limited=True,
+                operation=_OP_IN_APP_V2,
             )
             return parse_as(response, SearchResultV2)
 
@@ -252,6 +266,7 @@ class SearchResource(APIResource):
                 max_retries=max_retries,
                 idempotent=True,
                 rate_limited=True,
+                operation=_OP_IN_ORG,
             )
             return parse_as(response, list[SearchResult])
 
@@ -309,6 +324,7 @@ class SearchResource(APIResource):
                 max_retries=max_retries,
                 idempotent=True,
                 rate_limited=True,
+                operation=_OP_IN_SPACE,
             )
             return parse_as(response, list[SearchResult])
 
@@ -348,6 +364,7 @@ class SearchResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_RANK_CLICKED,
         )
 
     async def in_app_and_space(
@@ -387,5 +404,6 @@ class SearchResource(APIResource):
             max_retries=max_retries,
             idempotent=True,
             rate_limited=True,
+            operation=_OP_IN_APP_AND_SPACE,
         )
         return parse_as(response, list[SearchResult])

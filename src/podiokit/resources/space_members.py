@@ -11,12 +11,57 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .._resource import NOT_GIVEN, APIResource, TimeoutArg, decode_json, parse_as
+from .._resource import NOT_GIVEN, APIResource, Operation, TimeoutArg, decode_json, parse_as
 from ..models.space_members import SpaceInvitation, SpaceMember
 from ..pagination import AsyncPage
 from ._helpers import build_body, build_query, path_id, path_ids, path_text
 
 __all__ = ["SpaceMembersResource"]
+
+# Each operation's identity, passed with its calls (spans, metrics and logs name it).
+_OP_ACCEPT_REQUEST = Operation(
+    "space_members",
+    "accept_request",
+    "POST",
+    "/space/{space_id}/member_request/{space_member_request_id}/accept",
+)
+_OP_ADD = Operation("space_members", "add", "POST", "/space/{space_id}/member/")
+_OP_END = Operation("space_members", "end", "DELETE", "/space/{space_id}/member/{user_ids}")
+_OP_GET_ACTIVE = Operation("space_members", "get_active", "GET", "/space/{space_id}/member/")
+_OP_GET_MEMBER = Operation(
+    "space_members", "get_member", "GET", "/space/{space_id}/member/{user_id}/v2"
+)
+_OP_GET_BY_ROLE = Operation(
+    "space_members", "get_by_role", "GET", "/space/{space_id}/member/{role}/"
+)
+_OP_GET_ALL_V2 = Operation("space_members", "get_all_v2", "GET", "/space/{space_id}/member/v2/")
+_OP_GET_MEMBERSHIP = Operation(
+    "space_members", "get_membership", "GET", "/space/{space_id}/member/{user_id}"
+)
+_OP_GET_TOP_USERS = Operation(
+    "space_members", "get_top_users", "GET", "/space/{space_id}/member/top/"
+)
+_OP_JOIN = Operation("space_members", "join", "POST", "/space/{space_id}/join")
+_OP_LEAVE = Operation("space_members", "leave", "POST", "/space/{space_id}/leave")
+_OP_REQUEST = Operation("space_members", "request", "POST", "/space/{space_id}/member_request/")
+_OP_UPDATE = Operation("space_members", "update", "PUT", "/space/{space_id}/member/{user_ids}")
+_OP_ACCEPT_INVITE = Operation("space_members", "accept_invite", "POST", "/space/invite/accept")
+_OP_CLAIM_MEMBERSHIP = Operation(
+    "space_members", "claim_membership", "POST", "/space/membership/claim"
+)
+_OP_INVITE = Operation("space_members", "invite", "POST", "/space/{space_id}/invite")
+_OP_DECLINE_INVITE = Operation("space_members", "decline_invite", "POST", "/space/invite/decline")
+_OP_DECLINE_MEMBERSHIP = Operation(
+    "space_members", "decline_membership", "DELETE", "/space/membership"
+)
+_OP_GET_INVITED_MEMBERSHIP = Operation(
+    "space_members", "get_invited_membership", "GET", "/space/membership"
+)
+_OP_GET_ENDED = Operation("space_members", "get_ended", "GET", "/space/{space_id}/member/ended/")
+_OP_GET_TOP_ACTIVE = Operation(
+    "space_members", "get_top_active", "GET", "/space/{space_id}/member/top_active/"
+)
+_OP_GET_COUNT = Operation("space_members", "get_count", "GET", "/space/{space_id}/member/total")
 
 
 class SpaceMembersResource(APIResource):
@@ -52,6 +97,7 @@ class SpaceMembersResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_ACCEPT_REQUEST,
         )
 
     async def add(
@@ -111,6 +157,7 @@ class SpaceMembersResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_ADD,
         )
 
     async def end(
@@ -136,6 +183,7 @@ class SpaceMembersResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_END,
         )
 
     async def get_active(
@@ -160,6 +208,7 @@ class SpaceMembersResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_ACTIVE,
         )
         return parse_as(response, list[SpaceMember])
 
@@ -186,6 +235,7 @@ class SpaceMembersResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_MEMBER,
         )
         return parse_as(response, SpaceMember)
 
@@ -215,6 +265,7 @@ class SpaceMembersResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_BY_ROLE,
         )
         return parse_as(response, list[SpaceMember])
 
@@ -258,6 +309,7 @@ class SpaceMembersResource(APIResource):
                 timeout=timeout,
                 max_retries=max_retries,
                 idempotent=True,
+                operation=_OP_GET_ALL_V2,
             )
             return parse_as(response, list[SpaceMember])
 
@@ -292,6 +344,7 @@ class SpaceMembersResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_MEMBERSHIP,
         )
         return parse_as(response, SpaceMember)
 
@@ -317,6 +370,7 @@ class SpaceMembersResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_TOP_USERS,
         )
         return parse_as(response, dict[str, Any])
 
@@ -344,6 +398,7 @@ class SpaceMembersResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_JOIN,
         )
 
     async def leave(
@@ -370,6 +425,7 @@ class SpaceMembersResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_LEAVE,
         )
 
     async def request(
@@ -396,6 +452,7 @@ class SpaceMembersResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_REQUEST,
         )
 
     async def update(
@@ -427,6 +484,7 @@ class SpaceMembersResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_UPDATE,
         )
 
     async def accept_invite(
@@ -456,6 +514,7 @@ class SpaceMembersResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_ACCEPT_INVITE,
         )
         return decode_json(response)
 
@@ -486,6 +545,7 @@ class SpaceMembersResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_CLAIM_MEMBERSHIP,
         )
         return decode_json(response)
 
@@ -546,6 +606,7 @@ class SpaceMembersResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_INVITE,
         )
         return decode_json(response)
 
@@ -576,6 +637,7 @@ class SpaceMembersResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_DECLINE_INVITE,
         )
         return decode_json(response)
 
@@ -604,6 +666,7 @@ class SpaceMembersResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_DECLINE_MEMBERSHIP,
         )
 
     async def get_invited_membership(
@@ -631,6 +694,7 @@ class SpaceMembersResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_INVITED_MEMBERSHIP,
         )
         return parse_as(response, SpaceInvitation)
 
@@ -656,6 +720,7 @@ class SpaceMembersResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_ENDED,
         )
         return parse_as(response, list[SpaceMember])
 
@@ -681,6 +746,7 @@ class SpaceMembersResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_TOP_ACTIVE,
         )
         return decode_json(response)
 
@@ -706,5 +772,6 @@ class SpaceMembersResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_COUNT,
         )
         return decode_json(response)

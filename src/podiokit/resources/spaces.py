@@ -11,11 +11,32 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .._resource import NOT_GIVEN, APIResource, TimeoutArg, decode_json, parse_as
+from .._resource import NOT_GIVEN, APIResource, Operation, TimeoutArg, decode_json, parse_as
 from ..models.spaces import Space, SpaceCreateResult, SpaceMicro
 from ._helpers import build_body, build_query, path_id, path_text
 
 __all__ = ["SpacesResource"]
+
+# Each operation's identity, passed with its calls (spans, metrics and logs name it).
+_OP_CREATE = Operation("spaces", "create", "POST", "/space/")
+_OP_DELETE = Operation("spaces", "delete", "DELETE", "/space/{space_id}")
+_OP_GET_AVAILABLE = Operation("spaces", "get_available", "GET", "/space/org/{org_id}/available/")
+_OP_GET_ALL_ON_ORG = Operation("spaces", "get_all_on_org", "GET", "/space/org/{org_id}/")
+_OP_GET = Operation("spaces", "get", "GET", "/space/{space_id}")
+_OP_GET_BY_ORG_AND_URL_LABEL = Operation(
+    "spaces", "get_by_org_and_url_label", "GET", "/space/org/{org_id}/{url_label}"
+)
+_OP_GET_BY_URL = Operation("spaces", "get_by_url", "GET", "/space/url")
+_OP_GET_TOP = Operation("spaces", "get_top", "GET", "/space/top/")
+_OP_UPDATE = Operation("spaces", "update", "PUT", "/space/{space_id}")
+_OP_GET_AVAILABLE_SEATS = Operation(
+    "spaces", "get_available_seats", "GET", "/space/{space_id}/available"
+)
+_OP_GET_COUNT_ON_ORG = Operation("spaces", "get_count_on_org", "GET", "/space/org/{org_id}/count")
+_OP_GET_OVERDUE_INFO = Operation("spaces", "get_overdue_info", "GET", "/space/{space_id}/overdue")
+_OP_VALIDATE_URL_LABEL = Operation(
+    "spaces", "validate_url_label", "POST", "/space/org/{org_id}/url/validate"
+)
 
 
 class SpacesResource(APIResource):
@@ -67,6 +88,7 @@ class SpacesResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_CREATE,
         )
         return parse_as(response, SpaceCreateResult)
 
@@ -92,6 +114,7 @@ class SpacesResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_DELETE,
         )
 
     async def get_available(
@@ -116,6 +139,7 @@ class SpacesResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_AVAILABLE,
         )
         return parse_as(response, list[SpaceMicro])
 
@@ -141,6 +165,7 @@ class SpacesResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_ALL_ON_ORG,
         )
         return parse_as(response, list[SpaceMicro])
 
@@ -166,6 +191,7 @@ class SpacesResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET,
         )
         return parse_as(response, Space)
 
@@ -192,6 +218,7 @@ class SpacesResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_BY_ORG_AND_URL_LABEL,
         )
         return parse_as(response, Space)
 
@@ -224,6 +251,7 @@ class SpacesResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_BY_URL,
         )
         return parse_as(response, Space)
 
@@ -249,6 +277,7 @@ class SpacesResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_TOP,
         )
         return parse_as(response, list[Space])
 
@@ -295,6 +324,7 @@ class SpacesResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_UPDATE,
         )
 
     async def get_available_seats(
@@ -320,6 +350,7 @@ class SpacesResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_AVAILABLE_SEATS,
         )
         return parse_as(response, dict[str, Any])
 
@@ -345,6 +376,7 @@ class SpacesResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_COUNT_ON_ORG,
         )
         return decode_json(response)
 
@@ -370,6 +402,7 @@ class SpacesResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_OVERDUE_INFO,
         )
         return decode_json(response)
 
@@ -398,5 +431,6 @@ class SpacesResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_VALIDATE_URL_LABEL,
         )
         return decode_json(response)

@@ -11,11 +11,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .._resource import NOT_GIVEN, APIResource, TimeoutArg, decode_json, parse_as
+from .._resource import NOT_GIVEN, APIResource, Operation, TimeoutArg, decode_json, parse_as
 from ..models.status import Status
 from ._helpers import build_body, build_query, path_id
 
 __all__ = ["StatusesResource"]
+
+# Each operation's identity, passed with its calls (spans, metrics and logs name it).
+_OP_CREATE = Operation("statuses", "create", "POST", "/status/space/{space_id}/")
+_OP_DELETE = Operation("statuses", "delete", "DELETE", "/status/{status_id}")
+_OP_GET = Operation("statuses", "get", "GET", "/status/{status_id}")
+_OP_UPDATE = Operation("statuses", "update", "PUT", "/status/{status_id}")
 
 
 class StatusesResource(APIResource):
@@ -71,6 +77,7 @@ class StatusesResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_CREATE,
         )
         return parse_as(response, Status)
 
@@ -96,6 +103,7 @@ class StatusesResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_DELETE,
         )
 
     async def get(
@@ -120,6 +128,7 @@ class StatusesResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET,
         )
         return parse_as(response, Status)
 
@@ -168,5 +177,6 @@ class StatusesResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_UPDATE,
         )
         return decode_json(response)

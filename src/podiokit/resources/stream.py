@@ -11,12 +11,44 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .._resource import NOT_GIVEN, APIResource, TimeoutArg, parse_as
+from .._resource import NOT_GIVEN, APIResource, Operation, TimeoutArg, parse_as
 from ..models.stream import StreamActivityGroup, StreamMute, StreamObject, StreamObjectV3
 from ..pagination import AsyncPage
 from ._helpers import build_body, build_query, path_id, path_text
 
 __all__ = ["StreamResource"]
+
+# Each operation's identity, passed with its calls (spans, metrics and logs name it).
+_OP_GET_APP = Operation("stream", "get_app", "GET", "/stream/app/{app_id}/")
+_OP_GET_APP_V3 = Operation("stream", "get_app_v3", "GET", "/stream/app/{app_id}/v3")
+_OP_GET_GLOBAL = Operation("stream", "get_global", "GET", "/stream/")
+_OP_GET_GLOBAL_V3 = Operation("stream", "get_global_v3", "GET", "/stream/v3/")
+_OP_GET_MUTES = Operation("stream", "get_mutes", "GET", "/stream/mute/v2/")
+_OP_GET_ORG_V3 = Operation("stream", "get_org_v3", "GET", "/stream/org/{org_id}/v3/")
+_OP_GET_ORG = Operation("stream", "get_org", "GET", "/stream/org/{org_id}/")
+_OP_GET_PERSONAL = Operation("stream", "get_personal", "GET", "/stream/personal/")
+_OP_GET_SPACE = Operation("stream", "get_space", "GET", "/stream/space/{space_id}/")
+_OP_GET_SPACE_V3 = Operation("stream", "get_space_v3", "GET", "/stream/space/{space_id}/v3/")
+_OP_GET_OBJECT = Operation("stream", "get_object", "GET", "/stream/{ref_type}/{ref_id}")
+_OP_GET_OBJECT_V3 = Operation("stream", "get_object_v3", "GET", "/stream/{ref_type}/{ref_id}/v3")
+_OP_GET_USER = Operation("stream", "get_user", "GET", "/stream/user/{user_id}/")
+_OP_GET_USER_V3 = Operation("stream", "get_user_v3", "GET", "/stream/user/{user_id}/v3")
+_OP_MUTE_OBJECT = Operation("stream", "mute_object", "POST", "/stream/mute/{scope_type}/{scope_id}")
+_OP_UNMUTE_OBJECTS = Operation(
+    "stream", "unmute_objects", "DELETE", "/stream/mute/{scope_type}/{scope_id}"
+)
+_OP_GET_ACTIVITY_GROUP_BY_EVENT = Operation(
+    "stream", "get_activity_group_by_event", "GET", "/stream/{ref_type}/{ref_id}/group/{event_id}"
+)
+_OP_GET_ACTIVITY_GROUPS = Operation(
+    "stream", "get_activity_groups", "GET", "/stream/{ref_type}/{ref_id}/activity_group"
+)
+_OP_GET_ACTIVITY_GROUP_FOR_DATA_REF = Operation(
+    "stream",
+    "get_activity_group_for_data_ref",
+    "GET",
+    "/stream/{ref_type}/{ref_id}/activity_group/{data_ref_type}/{data_ref_id}",
+)
 
 
 class StreamResource(APIResource):
@@ -60,6 +92,7 @@ class StreamResource(APIResource):
                 timeout=timeout,
                 max_retries=max_retries,
                 idempotent=True,
+                operation=_OP_GET_APP,
             )
             return parse_as(response, list[StreamObject])
 
@@ -116,6 +149,7 @@ class StreamResource(APIResource):
                 timeout=timeout,
                 max_retries=max_retries,
                 idempotent=True,
+                operation=_OP_GET_APP_V3,
             )
             return parse_as(response, list[StreamObjectV3])
 
@@ -166,6 +200,7 @@ class StreamResource(APIResource):
                 timeout=timeout,
                 max_retries=max_retries,
                 idempotent=True,
+                operation=_OP_GET_GLOBAL,
             )
             return parse_as(response, list[StreamObject])
 
@@ -221,6 +256,7 @@ class StreamResource(APIResource):
                 timeout=timeout,
                 max_retries=max_retries,
                 idempotent=True,
+                operation=_OP_GET_GLOBAL_V3,
             )
             return parse_as(response, list[StreamObjectV3])
 
@@ -253,6 +289,7 @@ class StreamResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_MUTES,
         )
         return parse_as(response, list[StreamMute])
 
@@ -301,6 +338,7 @@ class StreamResource(APIResource):
                 timeout=timeout,
                 max_retries=max_retries,
                 idempotent=True,
+                operation=_OP_GET_ORG_V3,
             )
             return parse_as(response, list[StreamObjectV3])
 
@@ -345,6 +383,7 @@ class StreamResource(APIResource):
                 timeout=timeout,
                 max_retries=max_retries,
                 idempotent=True,
+                operation=_OP_GET_ORG,
             )
             return parse_as(response, list[StreamObject])
 
@@ -388,6 +427,7 @@ class StreamResource(APIResource):
                 timeout=timeout,
                 max_retries=max_retries,
                 idempotent=True,
+                operation=_OP_GET_PERSONAL,
             )
             return parse_as(response, list[StreamObject])
 
@@ -432,6 +472,7 @@ class StreamResource(APIResource):
                 timeout=timeout,
                 max_retries=max_retries,
                 idempotent=True,
+                operation=_OP_GET_SPACE,
             )
             return parse_as(response, list[StreamObject])
 
@@ -474,6 +515,7 @@ class StreamResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_SPACE_V3,
         )
         return parse_as(response, list[StreamObjectV3])
 
@@ -500,6 +542,7 @@ class StreamResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_OBJECT,
         )
         return parse_as(response, StreamObject)
 
@@ -535,6 +578,7 @@ class StreamResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_OBJECT_V3,
         )
         return parse_as(response, list[Any])
 
@@ -571,6 +615,7 @@ class StreamResource(APIResource):
                 timeout=timeout,
                 max_retries=max_retries,
                 idempotent=True,
+                operation=_OP_GET_USER,
             )
             return parse_as(response, list[StreamObject])
 
@@ -627,6 +672,7 @@ class StreamResource(APIResource):
                 timeout=timeout,
                 max_retries=max_retries,
                 idempotent=True,
+                operation=_OP_GET_USER_V3,
             )
             return parse_as(response, list[StreamObjectV3])
 
@@ -663,6 +709,7 @@ class StreamResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_MUTE_OBJECT,
         )
 
     async def unmute_objects(
@@ -688,6 +735,7 @@ class StreamResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_UNMUTE_OBJECTS,
         )
 
     async def get_activity_group_by_event(
@@ -714,6 +762,7 @@ class StreamResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_ACTIVITY_GROUP_BY_EVENT,
         )
         return parse_as(response, StreamActivityGroup)
 
@@ -740,6 +789,7 @@ class StreamResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_ACTIVITY_GROUPS,
         )
         return parse_as(response, list[StreamActivityGroup])
 
@@ -768,5 +818,6 @@ class StreamResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_ACTIVITY_GROUP_FOR_DATA_REF,
         )
         return parse_as(response, StreamActivityGroup)

@@ -11,12 +11,28 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .._resource import NOT_GIVEN, APIResource, TimeoutArg, parse_as
+from .._resource import NOT_GIVEN, APIResource, Operation, TimeoutArg, parse_as
 from ..models.subscriptions import Subscription, SubscriptionCreateResult
 from ..models.users import User
 from ._helpers import build_body, build_query, path_id, path_text
 
 __all__ = ["SubscriptionsResource"]
+
+# Each operation's identity, passed with its calls (spans, metrics and logs name it).
+_OP_GET_BY_ID = Operation("subscriptions", "get_by_id", "GET", "/subscription/{subscription_id}")
+_OP_GET_BY_REFERENCE = Operation(
+    "subscriptions", "get_by_reference", "GET", "/subscription/{ref_type}/{ref_id}"
+)
+_OP_SUBSCRIBE = Operation("subscriptions", "subscribe", "POST", "/subscription/{ref_type}/{ref_id}")
+_OP_UNSUBSCRIBE_BY_ID = Operation(
+    "subscriptions", "unsubscribe_by_id", "DELETE", "/subscription/{subscription_id}"
+)
+_OP_UNSUBSCRIBE_BY_REFERENCE = Operation(
+    "subscriptions", "unsubscribe_by_reference", "DELETE", "/subscription/{ref_type}/{ref_id}"
+)
+_OP_GET_SUBSCRIBERS = Operation(
+    "subscriptions", "get_subscribers", "GET", "/subscription/{ref_type}/{ref_id}/user"
+)
 
 
 class SubscriptionsResource(APIResource):
@@ -49,6 +65,7 @@ class SubscriptionsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_BY_ID,
         )
         return parse_as(response, Subscription)
 
@@ -75,6 +92,7 @@ class SubscriptionsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_BY_REFERENCE,
         )
         return parse_as(response, Subscription)
 
@@ -103,6 +121,7 @@ class SubscriptionsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_SUBSCRIBE,
         )
         return parse_as(response, SubscriptionCreateResult)
 
@@ -128,6 +147,7 @@ class SubscriptionsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_UNSUBSCRIBE_BY_ID,
         )
 
     async def unsubscribe_by_reference(
@@ -153,6 +173,7 @@ class SubscriptionsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_UNSUBSCRIBE_BY_REFERENCE,
         )
 
     async def get_subscribers(
@@ -178,5 +199,6 @@ class SubscriptionsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_SUBSCRIBERS,
         )
         return parse_as(response, list[User])

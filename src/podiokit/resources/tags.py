@@ -11,11 +11,25 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .._resource import NOT_GIVEN, APIResource, TimeoutArg, parse_as
+from .._resource import NOT_GIVEN, APIResource, Operation, TimeoutArg, parse_as
 from ..models.tags import Tag, TaggedObject
 from ._helpers import build_query, path_id, path_text
 
 __all__ = ["TagsResource"]
+
+# Each operation's identity, passed with its calls (spans, metrics and logs name it).
+_OP_CREATE = Operation("tags", "create", "POST", "/tag/{ref_type}/{ref_id}/")
+_OP_GET_OBJECTS_ON_APP = Operation("tags", "get_objects_on_app", "GET", "/tag/app/{app_id}/search/")
+_OP_GET_OBJECTS_ON_ORG = Operation("tags", "get_objects_on_org", "GET", "/tag/org/{org_id}/search/")
+_OP_GET_OBJECTS_ON_SPACE = Operation(
+    "tags", "get_objects_on_space", "GET", "/tag/space/{space_id}/search/"
+)
+_OP_GET_ON_APP = Operation("tags", "get_on_app", "GET", "/tag/app/{app_id}/")
+_OP_GET_ON_APP_TOP = Operation("tags", "get_on_app_top", "GET", "/tag/app/{app_id}/top/")
+_OP_GET_ON_ORG = Operation("tags", "get_on_org", "GET", "/tag/org/{org_id}/")
+_OP_GET_ON_SPACE = Operation("tags", "get_on_space", "GET", "/tag/space/{space_id}/")
+_OP_REMOVE = Operation("tags", "remove", "DELETE", "/tag/{ref_type}/{ref_id}/")
+_OP_UPDATE = Operation("tags", "update", "PUT", "/tag/{ref_type}/{ref_id}/")
 
 
 class TagsResource(APIResource):
@@ -54,6 +68,7 @@ class TagsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_CREATE,
         )
 
     async def get_objects_on_app(
@@ -82,6 +97,7 @@ class TagsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_OBJECTS_ON_APP,
         )
         return parse_as(response, list[TaggedObject])
 
@@ -111,6 +127,7 @@ class TagsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_OBJECTS_ON_ORG,
         )
         return parse_as(response, list[TaggedObject])
 
@@ -140,6 +157,7 @@ class TagsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_OBJECTS_ON_SPACE,
         )
         return parse_as(response, list[TaggedObject])
 
@@ -171,6 +189,7 @@ class TagsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_ON_APP,
         )
         return parse_as(response, list[Tag])
 
@@ -202,6 +221,7 @@ class TagsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_ON_APP_TOP,
         )
         return parse_as(response, list[Any])
 
@@ -233,6 +253,7 @@ class TagsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_ON_ORG,
         )
         return parse_as(response, list[Tag])
 
@@ -264,6 +285,7 @@ class TagsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_ON_SPACE,
         )
         return parse_as(response, list[Tag])
 
@@ -294,6 +316,7 @@ class TagsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_REMOVE,
         )
 
     async def update(
@@ -324,4 +347,5 @@ class TagsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_UPDATE,
         )

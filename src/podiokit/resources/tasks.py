@@ -11,13 +11,60 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .._resource import NOT_GIVEN, APIResource, TimeoutArg, decode_json, parse_as
+from .._resource import NOT_GIVEN, APIResource, Operation, TimeoutArg, decode_json, parse_as
 from ..models.common import Count
 from ..models.tasks import Task, TaskLabel, TaskLabelCreateResult, TaskReport, TaskSummary
 from ..pagination import AsyncPage
 from ._helpers import build_body, build_query, path_id, path_text
 
 __all__ = ["TasksResource"]
+
+# Each operation's identity, passed with its calls (spans, metrics and logs name it).
+_OP_ASSIGN = Operation("tasks", "assign", "POST", "/task/{task_id}/assign")
+_OP_COMPLETE = Operation("tasks", "complete", "POST", "/task/{task_id}/complete")
+_OP_CREATE_LABEL = Operation("tasks", "create_label", "POST", "/task/label/")
+_OP_CREATE = Operation("tasks", "create", "POST", "/task/")
+_OP_CREATE_WITH_REFERENCE = Operation(
+    "tasks", "create_with_reference", "POST", "/task/{ref_type}/{ref_id}/"
+)
+_OP_DELETE_LABEL = Operation("tasks", "delete_label", "DELETE", "/task/label/{label_id}")
+_OP_DELETE = Operation("tasks", "delete", "DELETE", "/task/{task_id}")
+_OP_GET_LABELS = Operation("tasks", "get_labels", "GET", "/task/label/")
+_OP_GET = Operation("tasks", "get", "GET", "/task/{task_id}")
+_OP_GET_COUNT = Operation("tasks", "get_count", "GET", "/task/{ref_type}/{ref_id}/count")
+_OP_GET_SUMMARY = Operation("tasks", "get_summary", "GET", "/task/summary")
+_OP_GET_SUMMARY_FOR_ORGANIZATION = Operation(
+    "tasks", "get_summary_for_organization", "GET", "/task/org/{org_id}/summary"
+)
+_OP_GET_SUMMARY_FOR_PERSONAL = Operation(
+    "tasks", "get_summary_for_personal", "GET", "/task/personal/summary"
+)
+_OP_GET_SUMMARY_FOR_REFERENCE = Operation(
+    "tasks", "get_summary_for_reference", "GET", "/task/{ref_type}/{ref_id}/summary"
+)
+_OP_GET_SUMMARY_FOR_SPACE = Operation(
+    "tasks", "get_summary_for_space", "GET", "/task/space/{space_id}/summary"
+)
+_OP_GET_TOTALS_BY_TIME = Operation("tasks", "get_totals_by_time", "GET", "/task/total/{time}")
+_OP_GET_TOTALS_V2 = Operation("tasks", "get_totals_v2", "GET", "/task/total/")
+_OP_GET_ALL = Operation("tasks", "get_all", "GET", "/task/")
+_OP_GET_WITH_REFERENCE = Operation(
+    "tasks", "get_with_reference", "GET", "/task/{ref_type}/{ref_id}/"
+)
+_OP_INCOMPLETE = Operation("tasks", "incomplete", "POST", "/task/{task_id}/incomplete")
+_OP_RANK = Operation("tasks", "rank", "POST", "/task/{task_id}/rank")
+_OP_REMOVE_REFERENCE = Operation("tasks", "remove_reference", "DELETE", "/task/{task_id}/ref")
+_OP_UPDATE_LABEL = Operation("tasks", "update_label", "PUT", "/task/label/{label_id}")
+_OP_UPDATE = Operation("tasks", "update", "PUT", "/task/{task_id}")
+_OP_UPDATE_DESCRIPTION = Operation(
+    "tasks", "update_description", "PUT", "/task/{task_id}/description"
+)
+_OP_UPDATE_DUE_ON = Operation("tasks", "update_due_on", "PUT", "/task/{task_id}/due")
+_OP_UPDATE_LABELS = Operation("tasks", "update_labels", "PUT", "/task/{task_id}/label/")
+_OP_UPDATE_PRIVATE = Operation("tasks", "update_private", "PUT", "/task/{task_id}/private")
+_OP_UPDATE_REFERENCE = Operation("tasks", "update_reference", "PUT", "/task/{task_id}/ref")
+_OP_UPDATE_TEXT = Operation("tasks", "update_text", "PUT", "/task/{task_id}/text")
+_OP_UPDATE_DUE_DATE = Operation("tasks", "update_due_date", "PUT", "/task/{task_id}/due_date")
 
 
 class TasksResource(APIResource):
@@ -58,6 +105,7 @@ class TasksResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_ASSIGN,
         )
 
     async def complete(
@@ -86,6 +134,7 @@ class TasksResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_COMPLETE,
         )
         return parse_as(response, dict[str, Any])
 
@@ -117,6 +166,7 @@ class TasksResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_CREATE_LABEL,
         )
         return parse_as(response, TaskLabelCreateResult)
 
@@ -185,6 +235,7 @@ class TasksResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_CREATE,
         )
         return parse_as(response, Task | list[Task])
 
@@ -251,6 +302,7 @@ class TasksResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_CREATE_WITH_REFERENCE,
         )
         return parse_as(response, Task | list[Task])
 
@@ -276,6 +328,7 @@ class TasksResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_DELETE_LABEL,
         )
 
     async def delete(
@@ -302,6 +355,7 @@ class TasksResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_DELETE,
         )
 
     async def get_labels(
@@ -325,6 +379,7 @@ class TasksResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_LABELS,
         )
         return parse_as(response, list[TaskLabel])
 
@@ -350,6 +405,7 @@ class TasksResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET,
         )
         return parse_as(response, Task)
 
@@ -376,6 +432,7 @@ class TasksResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_COUNT,
         )
         return parse_as(response, Count)
 
@@ -401,6 +458,7 @@ class TasksResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_SUMMARY,
         )
         return parse_as(response, TaskSummary)
 
@@ -427,6 +485,7 @@ class TasksResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_SUMMARY_FOR_ORGANIZATION,
         )
         return parse_as(response, TaskSummary)
 
@@ -452,6 +511,7 @@ class TasksResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_SUMMARY_FOR_PERSONAL,
         )
         return parse_as(response, TaskSummary)
 
@@ -479,6 +539,7 @@ class TasksResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_SUMMARY_FOR_REFERENCE,
         )
         return parse_as(response, TaskSummary)
 
@@ -505,6 +566,7 @@ class TasksResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_SUMMARY_FOR_SPACE,
         )
         return parse_as(response, TaskSummary)
 
@@ -531,6 +593,7 @@ class TasksResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_TOTALS_BY_TIME,
         )
         return parse_as(response, Count)
 
@@ -555,6 +618,7 @@ class TasksResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_TOTALS_V2,
         )
         return parse_as(response, TaskReport)
 
@@ -632,6 +696,7 @@ class TasksResource(APIResource):
                 timeout=timeout,
                 max_retries=max_retries,
                 idempotent=True,
+                operation=_OP_GET_ALL,
             )
             return parse_as(response, list[Task])
 
@@ -667,6 +732,7 @@ class TasksResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_WITH_REFERENCE,
         )
         return parse_as(response, list[Task])
 
@@ -696,6 +762,7 @@ class TasksResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_INCOMPLETE,
         )
 
     async def rank(
@@ -728,6 +795,7 @@ class TasksResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_RANK,
         )
 
     async def remove_reference(
@@ -752,6 +820,7 @@ class TasksResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_REMOVE_REFERENCE,
         )
 
     async def update_label(
@@ -780,6 +849,7 @@ class TasksResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_UPDATE_LABEL,
         )
 
     async def update(
@@ -849,6 +919,7 @@ class TasksResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_UPDATE,
         )
         return parse_as(response, Task)
 
@@ -879,6 +950,7 @@ class TasksResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_UPDATE_DESCRIPTION,
         )
 
     async def update_due_on(
@@ -915,6 +987,7 @@ class TasksResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_UPDATE_DUE_ON,
         )
         return decode_json(response)
 
@@ -945,6 +1018,7 @@ class TasksResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_UPDATE_LABELS,
         )
 
     async def update_private(
@@ -974,6 +1048,7 @@ class TasksResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_UPDATE_PRIVATE,
         )
 
     async def update_reference(
@@ -1004,6 +1079,7 @@ class TasksResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_UPDATE_REFERENCE,
         )
 
     async def update_text(
@@ -1033,6 +1109,7 @@ class TasksResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_UPDATE_TEXT,
         )
 
     async def update_due_date(
@@ -1060,4 +1137,5 @@ class TasksResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_UPDATE_DUE_DATE,
         )

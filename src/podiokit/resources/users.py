@@ -11,12 +11,40 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .._resource import NOT_GIVEN, APIResource, TimeoutArg, decode_json, parse_as
+from .._resource import NOT_GIVEN, APIResource, Operation, TimeoutArg, decode_json, parse_as
 from ..models.contacts import Profile
 from ..models.users import User, UserStatus
 from ._helpers import build_body, build_query, path_id, path_text
 
 __all__ = ["UsersResource"]
+
+# Each operation's identity, passed with its calls (spans, metrics and logs name it).
+_OP_DELETE_PROPERTY = Operation("users", "delete_property", "DELETE", "/user/property/{name}")
+_OP_GET_NOTIFICATION_SETTING = Operation(
+    "users", "get_notification_setting", "GET", "/user/setting/{client_type}/{key}"
+)
+_OP_GET_PROFILE_FIELD = Operation("users", "get_profile_field", "GET", "/user/profile/{field}")
+_OP_GET = Operation("users", "get", "GET", "/user")
+_OP_GET_PROPERTY = Operation("users", "get_property", "GET", "/user/property/{name}")
+_OP_GET_STATUS = Operation("users", "get_status", "GET", "/user/status")
+_OP_SET_PROPERTIES = Operation("users", "set_properties", "PUT", "/user/property/")
+_OP_SET_PROPERTY = Operation("users", "set_property", "PUT", "/user/property/{name}")
+_OP_UPDATE_NOTIFICATION_SETTING = Operation(
+    "users", "update_notification_setting", "PUT", "/user/setting/{client_type}/{key}"
+)
+_OP_UPDATE_NOTIFICATION_SETTINGS = Operation(
+    "users", "update_notification_settings", "PUT", "/user/setting/{client_type}/"
+)
+_OP_UPDATE_PROFILE = Operation("users", "update_profile", "PUT", "/user/profile/")
+_OP_UPDATE_PROFILE_FIELD = Operation("users", "update_profile_field", "PUT", "/user/profile/{key}")
+_OP_GET_EMAIL_SUBSCRIPTION_SETTINGS = Operation(
+    "users", "get_email_subscription_settings", "GET", "/user/{user_id}/setting/{client_type}/"
+)
+_OP_GET_PROFILE = Operation("users", "get_profile", "GET", "/user/profile/")
+_OP_GET_NOTIFICATION_SETTINGS = Operation(
+    "users", "get_notification_settings", "GET", "/user/setting/{client_type}/"
+)
+_OP_UPDATE = Operation("users", "update", "PUT", "/user/")
 
 
 class UsersResource(APIResource):
@@ -49,6 +77,7 @@ class UsersResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_DELETE_PROPERTY,
         )
 
     async def get_notification_setting(
@@ -74,6 +103,7 @@ class UsersResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_NOTIFICATION_SETTING,
         )
         return decode_json(response)
 
@@ -99,6 +129,7 @@ class UsersResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_PROFILE_FIELD,
         )
         return parse_as(response, list[Any])
 
@@ -123,6 +154,7 @@ class UsersResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET,
         )
         return parse_as(response, User)
 
@@ -148,6 +180,7 @@ class UsersResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_PROPERTY,
         )
         return decode_json(response)
 
@@ -172,6 +205,7 @@ class UsersResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_STATUS,
         )
         return parse_as(response, UserStatus)
 
@@ -201,6 +235,7 @@ class UsersResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_SET_PROPERTIES,
         )
 
     async def set_property(
@@ -228,6 +263,7 @@ class UsersResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_SET_PROPERTY,
         )
 
     async def update_notification_setting(
@@ -256,6 +292,7 @@ class UsersResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_UPDATE_NOTIFICATION_SETTING,
         )
         return decode_json(response)
 
@@ -286,6 +323,7 @@ class UsersResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_UPDATE_NOTIFICATION_SETTINGS,
         )
         return decode_json(response)
 
@@ -315,6 +353,7 @@ class UsersResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_UPDATE_PROFILE,
         )
 
     async def update_profile_field(
@@ -342,6 +381,7 @@ class UsersResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_UPDATE_PROFILE_FIELD,
         )
 
     async def get_email_subscription_settings(
@@ -367,6 +407,7 @@ class UsersResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_EMAIL_SUBSCRIPTION_SETTINGS,
         )
         return parse_as(response, dict[str, Any])
 
@@ -391,6 +432,7 @@ class UsersResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_PROFILE,
         )
         return parse_as(response, Profile)
 
@@ -417,6 +459,7 @@ class UsersResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_NOTIFICATION_SETTINGS,
         )
         return parse_as(response, dict[str, Any])
 
@@ -457,4 +500,5 @@ class UsersResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_UPDATE,
         )

@@ -11,11 +11,35 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .._resource import NOT_GIVEN, APIResource, TimeoutArg, decode_json, parse_as
+from .._resource import NOT_GIVEN, APIResource, Operation, TimeoutArg, decode_json, parse_as
 from ..models.views import View, ViewCreateResult
 from ._helpers import build_body, build_query, path_id, path_id_or_text
 
 __all__ = ["ViewsResource"]
+
+# Each operation's identity, passed with its calls (spans, metrics and logs name it).
+_OP_CREATE = Operation("views", "create", "POST", "/view/app/{app_id}/")
+_OP_DELETE = Operation("views", "delete", "DELETE", "/view/{view_id}")
+_OP_GET_LAST = Operation("views", "get_last", "GET", "/view/app/{app_id}/last")
+_OP_GET = Operation("views", "get", "GET", "/view/app/{app_id}/{view_id_or_name}")
+_OP_GET_ALL = Operation("views", "get_all", "GET", "/view/app/{app_id}/")
+_OP_MAKE_DEFAULT = Operation("views", "make_default", "POST", "/view/{view_id}/default")
+_OP_UPDATE_LAST = Operation("views", "update_last", "PUT", "/view/app/{app_id}/last")
+_OP_UPDATE = Operation("views", "update", "PUT", "/view/{view_id}")
+_OP_GET_BY_ID = Operation("views", "get_by_id", "GET", "/view/{view_id}")
+_OP_LEGACY_FILTER_CREATE = Operation(
+    "views", "legacy_filter_create", "POST", "/filter/app/{app_id}/"
+)
+_OP_LEGACY_FILTER_DELETE = Operation(
+    "views", "legacy_filter_delete", "DELETE", "/filter/{filter_id}"
+)
+_OP_LEGACY_FILTER_FIND = Operation("views", "legacy_filter_find", "GET", "/filter/{filter_id}")
+_OP_LEGACY_FILTER_FIND_ALL = Operation(
+    "views", "legacy_filter_find_all", "GET", "/filter/app/{app_id}/"
+)
+_OP_LEGACY_FILTER_FIND_LAST = Operation(
+    "views", "legacy_filter_find_last", "GET", "/filter/app/{app_id}/last"
+)
 
 
 class ViewsResource(APIResource):
@@ -70,6 +94,7 @@ class ViewsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_CREATE,
         )
         return parse_as(response, ViewCreateResult)
 
@@ -95,6 +120,7 @@ class ViewsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_DELETE,
         )
 
     async def get_last(
@@ -119,6 +145,7 @@ class ViewsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_LAST,
         )
         return parse_as(response, View)
 
@@ -148,6 +175,7 @@ class ViewsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET,
         )
         return parse_as(response, View)
 
@@ -174,6 +202,7 @@ class ViewsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_ALL,
         )
         return parse_as(response, list[View])
 
@@ -201,6 +230,7 @@ class ViewsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_MAKE_DEFAULT,
         )
 
     async def update_last(
@@ -243,6 +273,7 @@ class ViewsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_UPDATE_LAST,
         )
 
     async def update(
@@ -289,6 +320,7 @@ class ViewsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_UPDATE,
         )
 
     async def get_by_id(
@@ -314,6 +346,7 @@ class ViewsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_BY_ID,
         )
         return parse_as(response, View)
 
@@ -341,6 +374,7 @@ class ViewsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_LEGACY_FILTER_CREATE,
         )
         return decode_json(response)
 
@@ -366,6 +400,7 @@ class ViewsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_LEGACY_FILTER_DELETE,
         )
 
     async def legacy_filter_find(
@@ -390,6 +425,7 @@ class ViewsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_LEGACY_FILTER_FIND,
         )
         return parse_as(response, dict[str, Any])
 
@@ -415,6 +451,7 @@ class ViewsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_LEGACY_FILTER_FIND_ALL,
         )
         return parse_as(response, list[Any])
 
@@ -440,5 +477,6 @@ class ViewsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_LEGACY_FILTER_FIND_LAST,
         )
         return parse_as(response, dict[str, Any])

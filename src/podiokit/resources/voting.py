@@ -11,10 +11,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .._resource import NOT_GIVEN, APIResource, TimeoutArg, decode_json
+from .._resource import NOT_GIVEN, APIResource, Operation, TimeoutArg, decode_json
 from ._helpers import build_query, path_id
 
 __all__ = ["VotingResource"]
+
+# Each operation's identity, passed with its calls (spans, metrics and logs name it).
+_OP_GET_APP_VOTINGS = Operation("voting", "get_app_votings", "GET", "/voting/app/{app_id}/voting")
+_OP_GET_USERS_WITH_VOTES = Operation(
+    "voting", "get_users_with_votes", "GET", "/voting/item/{item_id}/voting/{voting_id}/user"
+)
+_OP_GET_RESULT = Operation(
+    "voting", "get_result", "GET", "/voting/item/{item_id}/voting/{voting_id}/result"
+)
 
 
 class VotingResource(APIResource):
@@ -47,6 +56,7 @@ class VotingResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_APP_VOTINGS,
         )
         return decode_json(response)
 
@@ -73,6 +83,7 @@ class VotingResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_USERS_WITH_VOTES,
         )
         return decode_json(response)
 
@@ -99,5 +110,6 @@ class VotingResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_RESULT,
         )
         return decode_json(response)

@@ -11,11 +11,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .._resource import NOT_GIVEN, APIResource, TimeoutArg, decode_json, parse_as
+from .._resource import NOT_GIVEN, APIResource, Operation, TimeoutArg, decode_json, parse_as
 from ..models.widgets import Widget
 from ._helpers import build_body, build_query, path_id, path_text
 
 __all__ = ["WidgetsResource"]
+
+# Each operation's identity, passed with its calls (spans, metrics and logs name it).
+_OP_CLONE = Operation("widgets", "clone", "POST", "/widget/{widget_id}/clone")
+_OP_CREATE = Operation("widgets", "create", "POST", "/widget/{ref_type}/{ref_id}/")
+_OP_DELETE = Operation("widgets", "delete", "DELETE", "/widget/{widget_id}")
+_OP_GET = Operation("widgets", "get", "GET", "/widget/{widget_id}")
+_OP_GET_ALL = Operation("widgets", "get_all", "GET", "/widget/{ref_type}/{ref_id}/")
+_OP_UPDATE = Operation("widgets", "update", "PUT", "/widget/{widget_id}")
+_OP_UPDATE_ORDER = Operation("widgets", "update_order", "PUT", "/widget/{ref_type}/{ref_id}/order")
 
 
 class WidgetsResource(APIResource):
@@ -56,6 +65,7 @@ class WidgetsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_CLONE,
         )
         return parse_as(response, dict[str, Any])
 
@@ -94,6 +104,7 @@ class WidgetsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=False,
+            operation=_OP_CREATE,
         )
         return parse_as(response, Widget)
 
@@ -119,6 +130,7 @@ class WidgetsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_DELETE,
         )
 
     async def get(
@@ -143,6 +155,7 @@ class WidgetsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET,
         )
         return parse_as(response, Widget)
 
@@ -169,6 +182,7 @@ class WidgetsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_GET_ALL,
         )
         return parse_as(response, list[Widget])
 
@@ -202,6 +216,7 @@ class WidgetsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_UPDATE,
         )
         return decode_json(response)
 
@@ -233,4 +248,5 @@ class WidgetsResource(APIResource):
             timeout=timeout,
             max_retries=max_retries,
             idempotent=True,
+            operation=_OP_UPDATE_ORDER,
         )

@@ -57,7 +57,8 @@ class SharedRateLimits(Protocol):
     so processes acting as the same identity pace and wait together (RedisSessionStore has
     it; the memory and file stores keep the figures in each process).
 
-    `pool` is "general" or "limited" (Podio's 250/hour operations). The client asks only
+    `pool` names a budget by its ceiling, the `X-Rate-Limit-Limit` its answers carry
+    ("1000", "250" for Podio's "rate limited" operations). The client asks only
     when its own figures are stale or near the pacing threshold, so a store round trip is
     not added to calls made while the budget is far from spent.
     """

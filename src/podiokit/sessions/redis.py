@@ -112,10 +112,10 @@ class RedisSessionStore:
     dies mid-refresh cannot hold it forever.
 
     It also shares Podio's rate-limit figures per session key (`SharedRateLimits`): one hash
-    per pool (`prefix + key + ":rate:general"` / `":rate:limited"`) holding the lowest
-    remaining seen this window and the estimated reset, kept for the window. Processes acting
-    as the same identity then pace together and, after a 420 seen by any of them, wait for
-    the same reset instead of each collecting one.
+    per budget, named by its ceiling (`prefix + key + ":rate:1000"` / `":rate:250"`),
+    holding the lowest remaining seen this window and the estimated reset, kept for the
+    window. Processes acting as the same identity then pace together and, after a 420 seen
+    by any of them, wait for the same reset instead of each collecting one.
 
     Redis being unreachable is a `SessionStoreError` naming the server (never its password).
     Needs the `redis` extra, and asyncio: redis.asyncio does not run under trio (use

@@ -9,6 +9,7 @@ async face's own, never a second copy. Only the forwarding below is hand-written
 
 from __future__ import annotations
 
+import ssl
 import weakref
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Mapping
 from types import TracebackType
@@ -20,7 +21,7 @@ from .. import _defaults
 from .._client import DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, Podio
 from .._ratelimit import RateLimit
 from .._resource import NOT_GIVEN, TimeoutArg
-from ..auth import OAuthToken
+from ..auth import OAuthToken, secret
 from ..sessions import SessionStore
 from ._runner import LoopThread
 from .resources import SyncResourceNamespaces
@@ -78,13 +79,18 @@ class SyncPodio(SyncResourceNamespaces):
         backoff_cap: float = _defaults.BACKOFF_CAP,
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        verify: ssl.SSLContext | str | bool = True,
+        instrument: bool | None = None,
     ) -> None:
         """Takes `Podio`'s arguments (see `Podio.__init__`), with two differences:
         `on_token_will_refresh` is a plain function, called with this client's session in
         a worker thread (it may call the client); `http_client`, when given, is an
         `httpx.AsyncClient`, used on the client's loop thread and never closed by
         podiokit. `session_store` is any `SessionStore`, as for `Podio`: stores run on
-        that loop too."""
+        that loop too. With instrumentation on, a call's span is the child of the span
+        current in the calling thread."""
+        if client_secret is not None:  # a traceback printing locals shows '***'
+            client_secret = secret(client_secret)
         runner = LoopThread()
         try:
             hook = _refresh_hook(on_token_will_refresh, runner) if on_token_will_refresh else None
@@ -106,6 +112,8 @@ class SyncPodio(SyncResourceNamespaces):
                 backoff_cap=backoff_cap,
                 http_client=http_client,
                 transport=transport,
+                verify=verify,
+                instrument=instrument,
             )
         except Exception:
             runner.close()
@@ -176,7 +184,8 @@ class SyncPodio(SyncResourceNamespaces):
 
     def __repr__(self) -> str:
         # Never the secret or a token.
-        return "Sync" + repr(self._async)
+        inner = getattr(self, "_async", None)
+        return "SyncPodio(<not initialised>)" if inner is None else "Sync" + repr(inner)
 
     # -- sessions ------------------------------------------------------------------------
 
@@ -232,18 +241,22 @@ class SyncPodio(SyncResourceNamespaces):
 
     def authenticate_with_code(self, code: str, redirect_uri: str) -> OAuthToken:
         """Server-side flow: exchange the `code` of the authorize redirect for a token."""
+        code = secret(code)  # a traceback printing locals shows '***', here as in the engine
         return self._run(self._async.authenticate_with_code(code, redirect_uri))
 
     def authenticate_with_credentials(self, username: str, password: str) -> OAuthToken:
         """Password flow (Podio's "username and password")."""
+        password = secret(password)
         return self._run(self._async.authenticate_with_credentials(username, password))
 
     def authenticate_with_app(self, app_id: int, app_token: str) -> OAuthToken:
         """App flow: act as the app (see `Podio.authenticate_with_app`)."""
+        app_token = secret(app_token)
         return self._run(self._async.authenticate_with_app(app_id, app_token))
 
     def authenticate_with_fragment(self, url_or_fragment: str) -> OAuthToken:
         """Client-side flow: take the token from the redirect's fragment. No call is made."""
+        url_or_fragment = secret(url_or_fragment)
         return self._run(self._async.authenticate_with_fragment(url_or_fragment))
 
     # -- calls ---------------------------------------------------------------------------

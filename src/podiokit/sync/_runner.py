@@ -4,7 +4,7 @@ The sync face runs the async engine (auth, refresh, retries, rate limits, stores
 second copy of it: a blocking call submits the coroutine to this loop and waits for the
 result. `asyncio.run_coroutine_threadsafe` is used rather than anyio's `BlockingPortal`: the
 loop is private, so backend independence buys nothing, and the portal's task group and cancel
-scope made a no-op hop cost 0.6-1.4 ms against 0.05-0.26 ms here (benchmarks/bench_sync.py).
+scope made a no-op hop several times dearer (benchmarks/bench_sync.py measures both).
 
 Every caller thread submits to the same loop, so the engine's single-flight refresh, its
 concurrency limit and its per-key rate-limit state hold across threads unchanged.
@@ -18,6 +18,8 @@ import contextvars
 import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
+
+from .. import _instrument
 
 __all__ = ["LoopThread"]
 
@@ -35,8 +37,15 @@ def _submit(
 ) -> concurrent.futures.Future[T]:
     """`run_coroutine_threadsafe` in an empty context. The task would otherwise inherit the
     caller's context variables, and a caller inside `trio.run` carries the variable that
-    tells anyio (and sniffio) "this is trio", which is false on this asyncio loop."""
-    return contextvars.Context().run(asyncio.run_coroutine_threadsafe, coro, loop)
+    tells anyio (and sniffio) "this is trio", which is false on this asyncio loop. With
+    OpenTelemetry instrumentation on, the caller's trace context alone is carried over, so
+    the span current in the calling thread is the parent of the call's spans."""
+    context = contextvars.Context()
+    if _instrument.carrying:
+        from .._otel import carry_context
+
+        carry_context(context)
+    return context.run(asyncio.run_coroutine_threadsafe, coro, loop)
 
 
 class LoopThread:

@@ -1,4 +1,4 @@
-"""The Podio emulator: a stateful fake Podio API (behaviour.md), and a pytest plugin for it.
+"""The Podio emulator: a stateful fake Podio API (docs/dev/podio-behaviour.md), and a pytest plugin for it.
 
 In process, no socket:
 

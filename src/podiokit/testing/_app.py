@@ -16,6 +16,7 @@ from . import (
     _hooks_delivery,
     _oauth,
     _push,
+    _routes_apps,
     _routes_core,
     _routes_files,
     _routes_items,
@@ -35,6 +36,7 @@ API_ROUTES = [
     *_oauth.ROUTES,
     *_routes_items.ROUTES,
     *_routes_core.ROUTES,
+    *_routes_apps.ROUTES,
     *_routes_work.ROUTES,
     *_routes_files.ROUTES,
     # Last: files.podio.com's `GET /{file_id}` would shadow nothing, but stays out of the way.
@@ -50,7 +52,9 @@ class EmulatorApp:
     def __init__(self, core: Core) -> None:
         self.core = core
         self.api = Router(API_ROUTES)
-        self.control = Router([*_control.ROUTES, *_hooks_delivery.CONTROL_ROUTES])
+        self.control = Router(
+            [*_control.ROUTES, *_hooks_delivery.CONTROL_ROUTES, *_push.CONTROL_ROUTES]
+        )
         self._request_ids = itertools.count(1)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -99,7 +103,10 @@ class EmulatorApp:
                 ctx.token = self._authenticate(request, ctx)
             if route.pool in ("general", "limited"):
                 identity = ctx.token.identity if ctx.token else ("anonymous", 0)
-                ctx.rate_headers = core.limiter.take((identity, _client(ctx)), route.pool)
+                pool = route.pool
+                if route.name in core.options.quirks.budget_swap:  # quirk: the other budget
+                    pool = "general" if pool == "limited" else "limited"
+                ctx.rate_headers = core.limiter.take((identity, _client(ctx)), pool)
             result = await route.handler(ctx)
         except ClientDisconnect:
             # The client timed out or was cancelled (during injected latency, say) before

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from datetime import datetime, timezone
+from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Any
 
 JSON = dict[str, Any]
@@ -39,9 +40,18 @@ def parse_dt(text: str) -> float | None:
     return None
 
 
-def fmt_number(value: float) -> str:
-    """Numeric field values are strings with four decimals ("6513.5100")."""
+def fmt_number(value: Decimal | float) -> str:
+    """Numeric field values are strings with four decimals ("6513.5100"). A Decimal keeps
+    every digit (a float holds about 16: 12345678901234.5678 would come back changed); a
+    fifth decimal rounds half away from zero, as PHP's round() does."""
+    if isinstance(value, Decimal):
+        # Enough precision for every digit before the point and four after it.
+        context = Context(prec=max(value.adjusted(), 0) + 6, rounding=ROUND_HALF_UP)
+        return f"{value.quantize(_PLACES, context=context):f}"
     return f"{value:.4f}"
+
+
+_PLACES = Decimal("0.0001")
 
 
 def via() -> JSON:

@@ -1,11 +1,12 @@
 """The control API under /_emulator/: expire tokens, reset rate-limit windows, stats, faults,
-reset, hook codes."""
+reset, hook codes, quirks."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from ._errors import ApiError
+from ._quirks import Quirks
 from ._router import Ctx, Route
 
 
@@ -49,6 +50,25 @@ async def hook_code(ctx: Ctx) -> Any:
     return {"hook_id": hook.hook_id, "code": hook.code}
 
 
+async def get_quirks(ctx: Ctx) -> Any:
+    return ctx.core.quirks.as_json()
+
+
+async def set_quirks(ctx: Ctx) -> Any:
+    """`POST /_emulator/quirks {"range_filter": "ignore_to", ...}`: only the names given
+    change; the answer is every quirk."""
+    body = await ctx.json(required=False)
+    try:
+        return ctx.core.set_quirks(body).as_json()
+    except ValueError as exc:
+        raise ApiError(400, "invalid_value", str(exc)) from None
+
+
+async def clear_quirks(ctx: Ctx) -> Any:
+    """`DELETE /_emulator/quirks`: every quirk back to its default."""
+    return ctx.core.set_quirks(Quirks()).as_json()
+
+
 ROUTES = [
     Route("POST", "/_emulator/expire-tokens", expire_tokens, auth=False, pool="none"),
     Route("POST", "/_emulator/reset-rate-limits", reset_rate_limits, auth=False, pool="none"),
@@ -56,4 +76,7 @@ ROUTES = [
     Route("POST", "/_emulator/faults", faults, auth=False, pool="none"),
     Route("POST", "/_emulator/reset", reset, auth=False, pool="none"),
     Route("GET", "/_emulator/hooks/{hook_id}/code", hook_code, auth=False, pool="none"),
+    Route("GET", "/_emulator/quirks", get_quirks, auth=False, pool="none"),
+    Route("POST", "/_emulator/quirks", set_quirks, auth=False, pool="none"),
+    Route("DELETE", "/_emulator/quirks", clear_quirks, auth=False, pool="none"),
 ]

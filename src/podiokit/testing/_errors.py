@@ -1,4 +1,4 @@
-"""Podio's error envelope (behaviour.md §2.1) and the exception handlers raise to produce it."""
+"""Podio's error envelope (docs/dev/podio-behaviour.md §2.1) and the exception handlers raise to produce it."""
 
 from __future__ import annotations
 

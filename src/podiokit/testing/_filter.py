@@ -276,7 +276,11 @@ class FilterCache:
         # app_id -> (app version, app_item_ids ascending, the item ids in the same order)
         self._index: dict[int, tuple[int, list[int], list[int]]] = {}
 
-    def matches(self, world: World, app: App, body: JSON) -> list[int]:
+    def matches(
+        self, world: World, app: App, body: JSON, *, range_filter: str = "honoured"
+    ) -> list[int]:
+        if range_filter != "honoured":
+            body = _quirk_range(body, ignore_from=range_filter == "ignored")
         keyset = _keyset_range(body)
         if keyset is not None:
             return self._range(world, app, *keyset)
@@ -307,6 +311,37 @@ class FilterCache:
         stop = len(keys) if high is None else bisect_right(keys, high)
         chosen = ids[start:stop]
         return chosen[::-1] if desc else chosen
+
+
+def _quirk_range(body: JSON, *, ignore_from: bool) -> JSON:
+    """The quirk `range_filter` (_quirks.py): the body as a Podio that ignores an
+    `app_item_id` range (`ignore_from`), or only its `to`, would read it."""
+    raw = body.get("filters")
+
+    def kept(spec: Any) -> Any:
+        if not isinstance(spec, dict):
+            return spec  # a list of ids is not a range
+        if ignore_from or spec.get("from") in (None, ""):
+            return None
+        return {"from": spec["from"]}
+
+    if isinstance(raw, dict) and "app_item_id" in raw:
+        filters: Any = {k: v for k, v in raw.items() if k != "app_item_id"}
+        spec = kept(raw["app_item_id"])
+        if spec is not None:
+            filters["app_item_id"] = spec
+    elif isinstance(raw, list):
+        filters = []
+        for entry in raw:
+            if isinstance(entry, dict) and entry.get("key") == "app_item_id":
+                spec = kept(entry.get("values"))
+                if spec is None:
+                    continue
+                entry = {**entry, "values": spec}
+            filters.append(entry)
+    else:
+        return body
+    return {**body, "filters": filters}
 
 
 def _keyset_range(body: JSON) -> tuple[float | None, float | None, bool] | None:

@@ -2,10 +2,12 @@
 
 Podio POSTs `application/x-www-form-urlencoded` parameters: always `type` and `hook_id`,
 plus the event's ids; a query string in the hook URL is moved into the body
-(behaviour.md §7). Podio's retry policy is UNCONFIRMED: the emulator makes `attempts` tries
-(3 by default) with exponential backoff (`backoff` seconds, doubled each time) and counts a
-delivery failed after the last; a non-2xx answer, a refused connection and a timeout are all
-failed attempts.
+(docs/dev/podio-behaviour.md §7). Nothing documents that Podio retries a failed delivery, nor when a hook
+turns inactive (§7, §11): by default the emulator makes one attempt, as the documented
+behaviour goes no further. The quirks `hook_retries` (or `deliver_hooks_to(attempts=)`)
+add tries with exponential backoff (`backoff` seconds, doubled each time), and
+`hook_inactive_after=N` turns a hook inactive after N failed deliveries in a row. A non-2xx
+answer, a refused connection and a timeout are all failed attempts.
 
 Deliveries run after the triggering response has been sent, as Starlette's background
 tasks do: over a socket the API caller has its answer first, as with Podio; in process
@@ -53,6 +55,7 @@ class Delivery:
     status: str = "pending"  # "delivered" | "failed" | "skipped"
     # One entry per attempt: the HTTP status, or the transport error's class name.
     attempts: list[int | str] = field(default_factory=list)
+    hook: Hook | None = field(default=None, repr=False)
 
     def as_json(self) -> JSON:
         # The verify code stays out: it is what activates the hook.
@@ -72,7 +75,11 @@ class HookDelivery:
 
     def __init__(self) -> None:
         self.target: Any = None
-        self.attempts = 3
+        self.attempts = 1  # no retries unless asked (quirk hook_retries)
+        # Failed deliveries in a row after which a hook turns inactive (0: never), and the
+        # running count per hook.
+        self.inactive_after = 0
+        self.failures: dict[int, int] = {}
         self.backoff = 1.0
         self.timeout = 15.0
         self.outbox: list[Delivery] = []
@@ -105,7 +112,7 @@ class HookDelivery:
         body = dict(parse_qsl(parts.query, keep_blank_values=True))
         body.update(params, type=params["type"], hook_id=str(hook.hook_id))
         url = urlunsplit((parts.scheme, parts.netloc, parts.path or "/", "", ""))
-        self.outbox.append(Delivery(hook.hook_id, url, body))
+        self.outbox.append(Delivery(hook.hook_id, url, body, hook=hook))
 
     async def flush(self) -> None:
         if not self.outbox:
@@ -146,6 +153,7 @@ class HookDelivery:
             delivery.attempts.append(response.status_code)
             if response.is_success:
                 delivery.status = "delivered"
+                self.failures.pop(delivery.hook_id, None)
                 return
         delivery.status = "failed"
         log.warning(
@@ -153,6 +161,17 @@ class HookDelivery:
             delivery.hook_id, delivery.params.get("type"), delivery.url, self.attempts,
             delivery.attempts,
         )  # fmt: skip
+        self._count_failure(delivery)
+
+    def _count_failure(self, delivery: Delivery) -> None:
+        hook = delivery.hook
+        if hook is None or delivery.params.get("type") == "hook.verify":
+            return  # an unverified hook is inactive already
+        failed = self.failures[hook.hook_id] = self.failures.get(hook.hook_id, 0) + 1
+        if self.inactive_after and failed >= self.inactive_after and hook.status == "active":
+            hook.status = "inactive"
+            self.failures.pop(hook.hook_id, None)
+            log.warning("hook %s: inactive after %d failed deliveries", hook.hook_id, failed)
 
 
 def _loopback(url: str) -> bool:
@@ -208,7 +227,7 @@ def comment_event(ctx: Ctx, kind: str, comment: JSON) -> None:
 
 
 async def set_target(ctx: Ctx) -> Any:
-    """`POST /_emulator/hooks/target {"url": "http://127.0.0.1:8001", "attempts": 3,
+    """`POST /_emulator/hooks/target {"url": "http://127.0.0.1:8001", "attempts": 1,
     "backoff": 1.0}`: where a `podiokit emulator` process sends hooks (`url: null`: the
     hooks' own URLs)."""
     body = await ctx.json(required=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from decimal import Decimal
 from typing import Any
 
 from ._common import JSON, fmt_number
@@ -42,9 +43,9 @@ def title_of(app: App, values: dict[int, list[JSON]]) -> str:
     return ""
 
 
-def _amount(values: dict[int, list[JSON]], field_id: int) -> float:
+def _amount(values: dict[int, list[JSON]], field_id: int) -> Decimal:
     entries = values.get(field_id)
-    return float(entries[0]["value"]) if entries else 0.0
+    return Decimal(entries[0]["value"]) if entries else Decimal(0)
 
 
 def recalculate(app: App, values: dict[int, list[JSON]]) -> None:

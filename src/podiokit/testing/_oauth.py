@@ -1,4 +1,5 @@
-"""OAuth: the token endpoint (form and /v2 JSON, every grant) and the authorize redirect."""
+"""OAuth: the token endpoint (form and /v2 JSON, every grant), and the authorize page: a
+consent page for a person, an immediate redirect for a program."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import json
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from . import _consent
 from ._common import dumps
 from ._errors import ApiError, dumps_text
 from ._router import Ctx, Reply, Route
@@ -171,9 +173,52 @@ async def token_v2(ctx: Ctx) -> Reply:
 
 
 async def authorize(ctx: Ctx) -> Reply:
-    """Approve as the demo user at once and redirect back (a browser would follow it)."""
-    q = ctx.request.query_params
-    redirect_uri, state = q.get("redirect_uri"), q.get("state")
+    """A browser (it accepts text/html) gets the consent page; a program, or a request
+    carrying a switch (`user=`, `deny=1`), is answered at once, as if the user approved (or
+    denied) as the demo user (or `user`). `Emulator(consent_page=False)` answers browsers at
+    once too."""
+    q = dict(ctx.request.query_params)
+    try:
+        redirect_uri = _checked_redirect(ctx, q)
+        answer_now = "user" in q or "deny" in q or not ctx.core.options.consent_page
+        if answer_now or not _browser(ctx):
+            return _answer(ctx, q, redirect_uri, status=302)
+    except ApiError as err:
+        if _browser(ctx):
+            return _html(err.status, _consent.error_page(err.description))
+        raise
+    page = _consent.consent_page(
+        q, ctx.world.users.values(), ctx.world.demo_user_id, urlsplit(redirect_uri).netloc
+    )
+    return _html(200, page)
+
+
+async def authorize_decision(ctx: Ctx) -> Reply:
+    """The consent page's form: `decision` ("approve" | "deny"), `user`, and the original
+    parameters. Answered with a 303 back to the redirect URI."""
+    raw = await ctx.raw_body()
+    form = dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
+    try:
+        redirect_uri = _checked_redirect(ctx, form)
+        if form.get("decision") == "deny":
+            form["deny"] = "1"
+        elif form.get("decision") != "approve":
+            raise _invalid_request("The consent form needs decision=approve or decision=deny")
+        return _answer(ctx, form, redirect_uri, status=303)
+    except ApiError as err:
+        return _html(err.status, _consent.error_page(err.description))
+
+
+def _browser(ctx: Ctx) -> bool:
+    return "text/html" in ctx.request.headers.get("accept", "")
+
+
+def _html(status: int, body: bytes) -> Reply:
+    return Reply(status, body, {"Cache-Control": "no-store"}, media_type="text/html; charset=utf-8")
+
+
+def _checked_redirect(ctx: Ctx, q: dict[str, str]) -> str:
+    redirect_uri = q.get("redirect_uri")
     if not redirect_uri or q.get("client_id") != ctx.world.client_id:
         raise _invalid_request("Unknown client_id or missing redirect_uri")
     if not redirect_allowed(redirect_uri, ctx.core.options.redirect_domains):
@@ -182,10 +227,17 @@ async def authorize(ctx: Ctx) -> Reply:
         raise _invalid_request(
             f"redirect_uri {redirect_uri} is not on a domain registered for the API key"
         )
+    return redirect_uri
+
+
+def _answer(ctx: Ctx, q: dict[str, str], redirect_uri: str, *, status: int) -> Reply:
+    """Send the browser back: an error for a denial, else a code (or, for the implicit
+    flow, a token in the fragment) for the signed-in user."""
+    state = q.get("state")
     sep = "&" if "?" in redirect_uri else "?"
     extra = {"state": state} if state is not None else {}
     user_id = _signing_in(ctx, q.get("user"))
-    if q.get("deny"):  # an emulator switch: the user presses "Deny"
+    if q.get("deny"):  # the user pressed "Deny"
         params = {"error_reason": "user_denied", "error": "access_denied",
                   "error_description": "The user denied your request.", **extra}  # fmt: skip
         location = f"{redirect_uri}{sep}{urlencode(params)}"
@@ -198,12 +250,12 @@ async def authorize(ctx: Ctx) -> Reply:
     else:
         code = ctx.core.tokens.new_code(ctx.world.client_id, redirect_uri, user_id)
         location = f"{redirect_uri}{sep}{urlencode({'code': code, **extra})}"
-    return Reply(302, b"", {"Location": location}, media_type=None)
+    return Reply(status, b"", {"Location": location}, media_type=None)
 
 
 def _signing_in(ctx: Ctx, who: str | None) -> int:
-    """An emulator switch: `user=<user_id or e-mail>` signs in as that seeded user (the
-    demo user by default), as if they had typed their password on Podio's page."""
+    """`user=<user_id or e-mail>` signs in as that seeded user (the demo user by default),
+    as if they had typed their password on Podio's page."""
     if not who:
         return ctx.world.demo_user_id
     user = ctx.world.user_by_mail(who)
@@ -224,5 +276,6 @@ ROUTES = [
     Route("POST", "/oauth/token/v2", token_v2, auth=False, pool="self"),
     Route("POST", "/oauth/token", token, auth=False, pool="self"),
     Route("GET", "/oauth/authorize", authorize, auth=False, pool="none"),
+    Route("POST", "/oauth/authorize", authorize_decision, auth=False, pool="none"),
     Route("GET", "/oauth/scope", scope),
 ]

@@ -1,4 +1,4 @@
-"""Podio's push service (behaviour.md §8): Bayeux over HTTP long-polling at `/faye`.
+"""Podio's push service (docs/dev/podio-behaviour.md §8): Bayeux over HTTP long-polling at `/faye`.
 
 Carriers (items, tasks, files, the user status) carry `push: {channel, timestamp,
 expires_in, signature}`; a client subscribes to the channel with `ext.private_pub_signature`
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from ._common import JSON
+from ._errors import ApiError
 from ._router import Ctx, Reply, Route
 
 if TYPE_CHECKING:
@@ -66,7 +67,7 @@ class PushHub:
                 "drops": self.drops, "published": self.published,
                 "subscribes": self.subscribes}  # fmt: skip
 
-    def publish(self, channel: str, data: JSON) -> None:
+    def publish(self, channel: str, data: Any) -> None:
         for client in self.clients.values():
             if channel in client.channels:
                 client.queue.append({"channel": channel, "data": data})
@@ -179,13 +180,53 @@ async def faye(ctx: Ctx) -> Any:
 
 def publish(core: Core, ref_type: str, ref_id: int, event: str, by: JSON, data: JSON) -> None:
     """An event on `/{ref_type}/{ref_id}` in Podio's delivered shape (§8)."""
-    hub(core).publish(f"/{ref_type}/{ref_id}", {
+    channel = f"/{ref_type}/{ref_id}"
+    message = {
         "event": event,
         "ref": {"type": ref_type, "id": ref_id},
         "created_by": {"type": by.get("type", "user"), "id": by.get("id")},
         "created_via": 1,
         "data": data,
-    })  # fmt: skip
+    }
+    push = hub(core)
+    if core.options.quirks.push_unknown_shapes:
+        for odd in unknown_shapes(message):
+            push.publish(channel, odd)
+    push.publish(channel, message)
+
+
+def unknown_shapes(message: JSON) -> list[Any]:
+    """The quirk `push_unknown_shapes`: messages of shapes nobody documents (item and task
+    channel events are inferred, §8), sent before each event."""
+    ref = message["ref"]
+    return [
+        {k: v for k, v in message.items() if k != "event"},  # no event
+        {k: v for k, v in message.items() if k != "ref"},  # no ref
+        {**message, "ref": {"type": ref["type"], "id": str(ref["id"])}},  # a string id
+        {**message, "ref": {"type": ref["type"]}},  # a ref without an id
+        {**message, "event": 7, "ref": [ref["type"], ref["id"]]},  # wrong types
+        {**message, "data": "not an object", "presence": {"online": True}},  # extra keys
+        f"{message['event']} on {ref['type']} {ref['id']}",  # data that is not an object
+        None,
+    ]
+
+
+async def publish_raw(ctx: Ctx) -> Any:
+    """`POST /_emulator/push/publish {"channel": "/item/1", "data": <any JSON>}`: deliver
+    `data` as it is to the channel's subscribers (shapes the emulator never makes itself)."""
+    body = await ctx.json()
+    channel = body.get("channel")
+    if not isinstance(channel, str) or not channel.startswith("/"):
+        raise ApiError(
+            400, "invalid_value", f"channel must be a path such as /item/1, not {channel!r}"
+        )
+    if "data" not in body:
+        raise ApiError(400, "invalid_value", "data is required (any JSON value)")
+    hub(ctx.core).publish(channel, body["data"])
+    return {"channel": channel}
 
 
 ROUTES = [Route("POST", "/faye", faye, auth=False, pool="none")]
+CONTROL_ROUTES = [
+    Route("POST", "/_emulator/push/publish", publish_raw, auth=False, pool="none"),
+]

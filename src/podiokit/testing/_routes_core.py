@@ -118,7 +118,7 @@ def app_json(ctx: Ctx, app: App) -> JSON:
         "original_revision": None,
         "status": "active",
         "space_id": app.space_id,
-        "current_revision": 1,
+        "current_revision": app.revision,
         "default_view_id": None,
         "url": short["url"],
         "link": short["link"],

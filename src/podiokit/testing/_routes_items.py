@@ -32,7 +32,16 @@ def _full(ctx: Ctx, item: Item) -> Reply:
 
 
 async def get_item(ctx: Ctx) -> Reply:
-    return _full(ctx, _item(ctx))
+    item = _item(ctx)
+    if _wants_micro(ctx, "view(micro)"):
+        return Reply(200, dumps(_micro(item)))
+    return _full(ctx, item)
+
+
+def _micro(item: Item) -> dict[str, Any]:
+    # §4.1 (§11): the micro view carries these four and nothing else.
+    return {"item_id": item.item_id, "app_item_id": item.app_item_id, "title": item.title,
+            "revision": item.revision}  # fmt: skip
 
 
 async def get_item_basic(ctx: Ctx) -> Reply:
@@ -162,10 +171,13 @@ async def filter_items(ctx: Ctx) -> Reply:
     app = ctx.app(ctx.int_param("app_id"))
     body = await ctx.json()
     limit, offset = page_params(body)
-    matched = ctx.core.filters.matches(ctx.world, app, body)
+    quirks = ctx.core.options.quirks
+    matched = ctx.core.filters.matches(ctx.world, app, body, range_filter=quirks.range_filter)
     items, short = ctx.world.items, ctx.core.serializer.short
     chosen = [items[i] for i in matched[offset : offset + limit]]
-    if _wants_files(ctx):
+    if _wants_micro(ctx, "items.view(micro)"):
+        rows = [dumps(_micro(i)) for i in chosen]
+    elif _wants_files(ctx):
         # §4.1: files come only with ?fields=items.fields(files).
         world = ctx.world
         rows = [short(i)[:-1] + b',"files":' + dumps(item_files(world, i)) + b"}" for i in chosen]
@@ -178,6 +190,15 @@ async def filter_items(ctx: Ctx) -> Reply:
         parts += (row, b",")
     parts[-1:] = [b"]}"] if rows else [head, b"]}"]
     return Reply(200, b"".join(parts))
+
+
+def _wants_micro(ctx: Ctx, bundle: str) -> bool:
+    """`fields=items.view(micro)` on a listing (`view(micro)` on one item), unless the quirk
+    `micro_view=ignored` makes the emulator a Podio that ignores it."""
+    if ctx.core.options.quirks.micro_view == "ignored":
+        return False
+    bundles = ctx.request.query_params.get("fields", "").replace(" ", "").split(",")
+    return bundle in bundles
 
 
 def _wants_files(ctx: Ctx) -> bool:

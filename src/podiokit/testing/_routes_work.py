@@ -151,7 +151,7 @@ def _touch(ctx: Ctx, comment: JSON) -> None:
         ctx.world.items[ref["id"]].invalidate()
 
 
-MAX_HOOKS_PER_TYPE = 10  # per object and type (behaviour.md §7)
+MAX_HOOKS_PER_TYPE = 10  # per object and type (docs/dev/podio-behaviour.md §7)
 
 
 async def create_hook(ctx: Ctx) -> Any:

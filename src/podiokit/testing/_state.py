@@ -144,6 +144,8 @@ class App:
     # Bumped on every item write: keys the filter result cache.
     version: int = 0
     by_key: dict[str, Field] = field(default_factory=dict)
+    # The app's `current_revision`: bumped by every change to its fields (_app_defs).
+    revision: int = 1
 
     def __post_init__(self) -> None:
         for f in self.fields:
@@ -339,7 +341,7 @@ def app_short(world: World, app: App) -> JSON:
         "icon_id": app.icon_id,
         "space_id": app.space_id,
         "default_view_id": None,
-        "current_revision": 1,
+        "current_revision": app.revision,
         "is_default": False,
         "url": link,
         "link": link,

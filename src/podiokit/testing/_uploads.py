@@ -1,4 +1,4 @@
-"""File upload, download and attach (behaviour.md §6).
+"""File upload, download and attach (docs/dev/podio-behaviour.md §6).
 
 Uploads are Podio's multipart body: a `source` file part and a `filename` text part, on
 `POST /file/` or `POST /file/v2/`. Starlette's parser spools parts over 1 MB to disk and the
@@ -8,10 +8,19 @@ measure the client's memory in the same process).
 Downloads answer the file's `link`: `https://files.podio.com/{file_id}` in process (the
 ASGI transport sends every host here), and this server's own origin when served on a socket,
 where no request could reach files.podio.com. Both take the same OAuth2 header as the API.
+
+The quirk `file_redirect` (_quirks.py) makes the link answer a redirect instead: to a signed
+URL on a second origin ("cross_origin"; "broken" signs it already expired), as a CDN would,
+or to another path of the link's own host ("same_origin"). The second origin is
+`https://files-cdn.emulator.test` in process and, on a socket, the same port under the other
+loopback name (localhost for 127.0.0.1, else 127.0.0.1): another origin that reaches this
+server. Like a presigned S3 URL, it refuses a request that also carries an Authorization
+header (400), so a client that forwards the token across origins fails loudly.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import shutil
 import tempfile
@@ -33,6 +42,12 @@ _FILE_START = 700_000_000
 # The in-process URL's host (emulator.IN_PROCESS_URL); links then point at Podio's file host.
 _IN_PROCESS_HOST = "podio.emulator"
 _SIZES = ("badge", "extra_large", "large", "medium", "small", "tiny")
+
+
+# The in-process second origin (quirk file_redirect): not a Podio host, so no token goes.
+CDN_ORIGIN = "https://files-cdn.emulator.test"
+_CDN_SECRET = "emulator-cdn-secret"
+_CDN_LIFE = 300
 
 
 def _link_base(ctx: Ctx) -> str:
@@ -98,6 +113,60 @@ async def _chunks(body: IO[bytes], size: int) -> AsyncIterator[bytes]:
             return
         offset += len(chunk)
         yield chunk
+
+
+def _second_origin(ctx: Ctx) -> str:
+    url = ctx.request.url
+    if url.hostname in (_IN_PROCESS_HOST, "files.podio.com", "files-cdn.emulator.test"):
+        return CDN_ORIGIN
+    other = "127.0.0.1" if url.hostname == "localhost" else "localhost"
+    return f"{url.scheme}://{other}:{url.port}"
+
+
+def _cdn_signature(file_id: int, expires: int) -> str:
+    return hashlib.sha1(f"{_CDN_SECRET}:{file_id}:{expires}".encode()).hexdigest()
+
+
+async def link(ctx: Ctx) -> Any:
+    """A file's `link` (files.podio.com/{file_id}[/{size}]): its bytes, or the redirect the
+    quirk `file_redirect` asks for."""
+    mode = ctx.core.options.quirks.file_redirect
+    if mode == "off":
+        return await download(ctx)
+    size_name = ctx.params.get("size")
+    if size_name is not None and size_name not in _SIZES:
+        raise not_found()
+    file_id = _file(ctx, ctx.params["file_id"])["file_id"]
+    counts = ctx.core.file_redirects
+    counts["redirected"] += 1
+    if mode == "same_origin":
+        location = f"/{file_id}/content"  # relative: the client resolves it
+    else:
+        expires = int(time.time()) + (_CDN_LIFE if mode == "cross_origin" else -_CDN_LIFE)
+        location = (f"{_second_origin(ctx)}/cdn/{file_id}?expires={expires}"
+                    f"&signature={_cdn_signature(file_id, expires)}")  # fmt: skip
+    return Reply(302, b"", {"location": location}, media_type=None)
+
+
+async def cdn(ctx: Ctx) -> Any:
+    """The second origin's signed URL: no token wanted, and none accepted (a presigned URL
+    with an Authorization header is refused, as S3 refuses it)."""
+    counts = ctx.core.file_redirects
+    counts["second_origin"] += 1
+    if ctx.request.headers.get("authorization") or "oauth_token" in ctx.request.query_params:
+        counts["second_origin_with_token"] += 1
+        raise ApiError(400, "invalid_request", "Only one auth mechanism allowed")
+    raw_id = ctx.params["file_id"]
+    try:
+        expires = int(ctx.request.query_params.get("expires", ""))
+    except ValueError:
+        raise ApiError(403, "forbidden", "Missing or malformed expires") from None
+    signature = ctx.request.query_params.get("signature", "")
+    if not raw_id.isdigit() or signature != _cdn_signature(int(raw_id), expires):
+        raise ApiError(403, "forbidden", "The request signature does not match")
+    if expires < time.time():
+        raise ApiError(403, "forbidden", "Request has expired")
+    return await download(ctx)
 
 
 async def download(ctx: Ctx) -> Any:
@@ -188,7 +257,10 @@ ROUTES = [
     Route("POST", "/file/v2/", upload),
     Route("POST", "/file/{file_id}/attach", attach),
     Route("GET", "/file/{file_id}/raw", download),
+    # The quirk file_redirect's targets: the second origin, and the same-origin path.
+    _digits_only(Route("GET", "/cdn/{file_id}", cdn, auth=False, pool="none")),
+    _digits_only(Route("GET", "/{file_id}/content", download)),
     # files.podio.com/{file_id}[/{size}]: the file's `link` (see the module docstring).
-    _digits_only(Route("GET", "/{file_id}", download)),
-    _digits_only(Route("GET", "/{file_id}/{size}", download)),
+    _digits_only(Route("GET", "/{file_id}", link)),
+    _digits_only(Route("GET", "/{file_id}/{size}", link)),
 ]

@@ -5,7 +5,7 @@ Podio does (§2.2): one value on a single-value field, categories and relationsh
 `multiple` setting, relationships only to `referenced_apps`, phone/email types from §5.4 (and the
 field's `possible_types`), progress an integer 0-100, durations not negative, times only where the
 date field's `time` setting allows one, ends not before starts, and only files and embeds that
-exist. Where behaviour.md is silent the field's own settings decide.
+exist. Where docs/dev/podio-behaviour.md is silent the field's own settings decide.
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ def text_value(field: Field, value: Any, world: World) -> JSON:
 
 
 def number_value(field: Field, value: Any, world: World) -> JSON:
-    return {"value": fmt_number(float(_decimal(field, _unwrap(value), value)))}
+    return {"value": fmt_number(_decimal(field, _unwrap(value), value))}
 
 
 def money_value(field: Field, value: Any, world: World) -> JSON:
@@ -108,11 +108,11 @@ def money_value(field: Field, value: Any, world: World) -> JSON:
         currency, amount = allowed[0], value
     if currency not in allowed:
         raise _bad(field, value, f"takes a currency from {json.dumps(allowed)}")
-    return {"currency": currency, "value": fmt_number(float(_decimal(field, amount, value)))}
+    return {"currency": currency, "value": fmt_number(_decimal(field, amount, value))}
 
 
 def progress_value(field: Field, value: Any, world: World) -> JSON:
-    # Podio's docs: "an integer from 0 to 100"; behaviour.md says nothing of rounding, so a
+    # Podio's docs: "an integer from 0 to 100"; docs/dev/podio-behaviour.md says nothing of rounding, so a
     # fraction is refused rather than silently truncated.
     number = _whole(field, value, "progress")
     if not 0 <= number <= 100:
@@ -134,7 +134,7 @@ def category_value(field: Field, value: Any, world: World) -> JSON:
     if isinstance(wanted, bool) or not isinstance(wanted, (int, str)):
         raise _bad(field, value, "takes an option id")
     for option in (field.settings or {}).get("options", []):
-        # Option text is accepted too (UNCONFIRMED in behaviour.md; a sample uses it).
+        # Option text is accepted too (UNCONFIRMED in docs/dev/podio-behaviour.md; a sample uses it).
         if wanted in (option["id"], option["text"]) and option["status"] == "active":
             return {"value": option}
     raise _bad(field, value, "has no such active option")
@@ -142,7 +142,7 @@ def category_value(field: Field, value: Any, world: World) -> JSON:
 
 def question_value(field: Field, value: Any, world: World) -> JSON:
     # Read back as the option object, like a category: the real item in
-    # samples/items__get_item_basic__1.json shows it (behaviour.md's int id is UNCONFIRMED).
+    # samples/items__get_item_basic__1.json shows it (docs/dev/podio-behaviour.md's int id is UNCONFIRMED).
     return category_value(field, value, world)
 
 
@@ -275,7 +275,7 @@ def location_value(field: Field, value: Any, world: World) -> JSON:
 
 def typed_value(field: Field, value: Any, world: World) -> JSON:
     kinds = PHONE_TYPES if field.type == "phone" else EMAIL_TYPES
-    # The field's possible_types narrow §5.4's list (behaviour.md is silent: settings decide).
+    # The field's possible_types narrow §5.4's list (docs/dev/podio-behaviour.md is silent: settings decide).
     possible = [k for k in (field.settings or {}).get("possible_types") or kinds if k in kinds]
     default = "work" if "work" in possible else possible[0]
     kind = value.get("type", default) if isinstance(value, dict) else default

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -13,6 +14,7 @@ import anyio.to_thread
 
 from ._app import EmulatorApp
 from ._core import DEFAULT_REDIRECT_DOMAINS, Core, Options
+from ._quirks import Quirks
 
 IN_PROCESS_URL = "http://podio.emulator"
 
@@ -27,7 +29,16 @@ class Emulator:
     quarter unless rate_limit_limited is given), rate_window (seconds the hourly budget lasts;
     shorten it in tests so a tripped limit clears), latency (ms), fault_rate (0..1), fault_seed,
     redirect_domains (the API key's registered domains: /oauth/authorize redirects only to
-    these hosts or their subdomains; default loopback hosts, localhost and *.test).
+    these hosts or their subdomains; default loopback hosts, localhost and *.test),
+    consent_page (True: a browser opening `/oauth/authorize` sees a consent page naming the
+    app and scope, with the demo users to sign in as and Approve / Deny buttons; a program
+    that does not ask for HTML, or a request with the `user=<id or e-mail>` or `deny=1`
+    switch, is redirected back at once. False: browsers are redirected at once too), apps
+    (app definitions to add: the JSON of GET /app/{app_id} as dicts, or paths of files
+    holding one or a list, e.g. saved by `podiokit typegen --save-json`), quirks
+    (behave like an alternative reading of Podio: a mapping such as
+    `{"range_filter": "ignore_to"}` or strings such as `["micro_view=ignored",
+    "file_redirect"]`; see `set_quirks`).
     """
 
     def __init__(
@@ -44,6 +55,9 @@ class Emulator:
         fault_rate: float = 0.0,
         fault_seed: int = 0,
         redirect_domains: Sequence[str] = DEFAULT_REDIRECT_DOMAINS,
+        consent_page: bool = True,
+        apps: Sequence[Any] | str | os.PathLike[str] = (),
+        quirks: Mapping[str, Any] | Iterable[str] | None = None,
     ) -> None:
         if isinstance(redirect_domains, str):  # a str is a Sequence[str] of letters
             raise ValueError("redirect_domains must be a sequence of domain names, not a str")
@@ -59,6 +73,10 @@ class Emulator:
             fault_rate=fault_rate,
             fault_seed=fault_seed,
             redirect_domains=tuple(redirect_domains),
+            consent_page=consent_page,
+            # One definition or file may be given alone.
+            apps=(apps,) if isinstance(apps, (str, os.PathLike, Mapping)) else tuple(apps),
+            quirks=Quirks().updated(quirks),
         )
         self._core = Core(options)
         self.app = EmulatorApp(self._core)
@@ -82,6 +100,41 @@ class Emulator:
             "control_url": f"{self._base_url}/_emulator",
         }
 
+    @property
+    def quirks(self) -> dict[str, Any]:
+        """Every quirk switch and its value (`GET /_emulator/quirks`)."""
+        return self._core.quirks.as_json()
+
+    def set_quirks(
+        self, changes: Mapping[str, Any] | Iterable[str] | None = None, /, **quirks: Any
+    ) -> dict[str, Any]:
+        """Change quirk switches (the others keep their value); every quirk after it.
+
+        - ``range_filter``: ``"honoured"`` (default), ``"ignored"`` (an ``app_item_id``
+          range filter is ignored entirely) or ``"ignore_to"`` (only its ``to``);
+        - ``micro_view``: ``"honoured"`` (default) or ``"ignored"`` (full items come back
+          for ``fields=items.view(micro)``);
+        - ``file_redirect``: ``"off"`` (default), ``"cross_origin"`` (file links answer 302
+          to a signed URL on a second origin that refuses an Authorization header),
+          ``"same_origin"`` (302 to another path on the link's host) or ``"broken"`` (302 to
+          the second origin, which answers 403: the signature expired);
+        - ``push_unknown_shapes``: True sends push messages of undocumented shapes before
+          each event;
+        - ``budget_swap``: route names (as ``stats()["routes"]`` names them) counted in the
+          other rate-limit budget;
+        - ``hook_retries``: extra hook delivery attempts after a failure (default 0);
+        - ``hook_inactive_after``: a hook turns inactive after N failed deliveries in a row
+          (default 0: never).
+
+        Raises ValueError naming the quirk for an unknown name or value."""
+        merged: dict[str, Any] = {}
+        if isinstance(changes, Mapping):
+            merged.update(changes)
+        elif changes is not None:
+            merged.update(_strings(changes))
+        merged.update(quirks)
+        return self._core.set_quirks(merged).as_json()
+
     def expire_tokens(self) -> None:
         """Every access token issued so far is expired now; refresh tokens stay valid."""
         self._core.tokens.expire_all()
@@ -103,6 +156,11 @@ class Emulator:
         """End every held push long-poll (`/faye` `/meta/connect`) with a 502, as a proxy
         dropping the connection would; clients must reconnect."""
         self._core_push().drop_polls()
+
+    def publish_push(self, channel: str, data: Any) -> None:
+        """Deliver `data` (any JSON value) as it is to the subscribers of `channel`
+        (`POST /_emulator/push/publish`): shapes the emulator never makes itself."""
+        self._core_push().publish(channel, data)
 
     def _core_push(self) -> Any:
         from ._push import hub
@@ -181,6 +239,14 @@ class Emulator:
             server.run(sockets=[sock])
         finally:
             sock.close()
+
+
+def _strings(changes: Iterable[str]) -> dict[str, Any]:
+    """ "name" / "name=value" strings as {name: value} (a bare name takes its default)."""
+    entries = list(changes)
+    parsed = Quirks().updated(entries)  # checks every entry, naming a bad one
+    names = [str(e).partition("=")[0].strip() for e in entries]
+    return {name: getattr(parsed, name) for name in names}
 
 
 def _bind(host: str, port: int) -> tuple[socket.socket, str]:

@@ -15,12 +15,13 @@ from __future__ import annotations
 # request interface (`_resource.py`), the async resource it wraps, models, pagination and the
 # helper types a signature names; never the client, the pipeline or the transport.
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 # By absolute name: `from ..integrations` would read like the integrations layer.
 from podiokit.resources.items import ItemsResource
 
 from ..._resource import NOT_GIVEN, TimeoutArg
+from ..._typed import AppModel, AppModelT, ModelPage
 from ...models.common import Count
 from ...models.items import (
     FieldRange,
@@ -54,17 +55,46 @@ class SyncItemsResource(SyncAPIResource):
         super().__init__(client)
         self._async = ItemsResource(client._async_client)
 
+    @overload
     def get(
         self,
         item_id: int,
         *,
         mark_as_viewed: bool | None = None,
         fields: str | None = None,
+        model: None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> Item:
+    ) -> Item: ...
+
+    @overload
+    def get(
+        self,
+        item_id: int,
+        *,
+        mark_as_viewed: bool | None = None,
+        fields: str | None = None,
+        model: type[AppModelT],
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | None = None,
+    ) -> AppModelT: ...
+
+    def get(
+        self,
+        item_id: int,
+        *,
+        mark_as_viewed: bool | None = None,
+        fields: str | None = None,
+        model: type[AppModelT] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | None = None,
+    ) -> Item | AppModelT:
         """Get item.
 
         Podio operation "Get item": `GET /item/{item_id}`.
@@ -73,7 +103,24 @@ class SyncItemsResource(SyncAPIResource):
         Args:
             mark_as_viewed: False leaves the item unread for the user (Podio defaults to true).
             fields: Partial-response selector, e.g. "files" or "items.fields(files)".
+            model: A class `podiokit typegen` made (a `podiokit.typed.AppModel`):
+                the item comes back as that class instead of `Item`.
         """
+        # One call per overload: the async face's overloads take no `type | None`.
+        if model is not None:
+            return self._client._run(
+                self._async.get(
+                    item_id,
+                    mark_as_viewed=mark_as_viewed,
+                    fields=fields,
+                    model=model,
+                    extra_query=extra_query,
+                    extra_headers=extra_headers,
+                    timeout=timeout,
+                    max_retries=max_retries,
+                )
+            )
+
         return self._client._run(
             self._async.get(
                 item_id,
@@ -86,21 +133,66 @@ class SyncItemsResource(SyncAPIResource):
             )
         )
 
+    @overload
     def get_basic(
         self,
         item_id: int,
         *,
         mark_as_viewed: bool | None = None,
+        model: None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> Item:
+    ) -> Item: ...
+
+    @overload
+    def get_basic(
+        self,
+        item_id: int,
+        *,
+        mark_as_viewed: bool | None = None,
+        model: type[AppModelT],
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | None = None,
+    ) -> AppModelT: ...
+
+    def get_basic(
+        self,
+        item_id: int,
+        *,
+        mark_as_viewed: bool | None = None,
+        model: type[AppModelT] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | None = None,
+    ) -> Item | AppModelT:
         """Get item basic.
 
         Podio operation "Get item basic": `GET /item/{item_id}/basic`.
         See https://developers.podio.com/doc/items/get-item-basic-61768
+
+        Args:
+            model: A class `podiokit typegen` made (a `podiokit.typed.AppModel`):
+                the item comes back as that class instead of `Item`.
         """
+        # One call per overload: the async face's overloads take no `type | None`.
+        if model is not None:
+            return self._client._run(
+                self._async.get_basic(
+                    item_id,
+                    mark_as_viewed=mark_as_viewed,
+                    model=model,
+                    extra_query=extra_query,
+                    extra_headers=extra_headers,
+                    timeout=timeout,
+                    max_retries=max_retries,
+                )
+            )
+
         return self._client._run(
             self._async.get_basic(
                 item_id,
@@ -112,21 +204,66 @@ class SyncItemsResource(SyncAPIResource):
             )
         )
 
+    @overload
     def get_by_app_item_id(
         self,
         app_id: int,
         app_item_id: int,
         *,
+        model: None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> Item:
+    ) -> Item: ...
+
+    @overload
+    def get_by_app_item_id(
+        self,
+        app_id: int,
+        app_item_id: int,
+        *,
+        model: type[AppModelT],
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | None = None,
+    ) -> AppModelT: ...
+
+    def get_by_app_item_id(
+        self,
+        app_id: int,
+        app_item_id: int,
+        *,
+        model: type[AppModelT] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | None = None,
+    ) -> Item | AppModelT:
         """Get item by app item id.
 
         Podio operation "Get item by app item id": `GET /app/{app_id}/item/{app_item_id}`.
         See https://developers.podio.com/doc/items/get-item-by-app-item-id-66506688
+
+        Args:
+            model: A class `podiokit typegen` made (a `podiokit.typed.AppModel`):
+                the item comes back as that class instead of `Item`.
         """
+        # One call per overload: the async face's overloads take no `type | None`.
+        if model is not None:
+            return self._client._run(
+                self._async.get_by_app_item_id(
+                    app_id,
+                    app_item_id,
+                    model=model,
+                    extra_query=extra_query,
+                    extra_headers=extra_headers,
+                    timeout=timeout,
+                    max_retries=max_retries,
+                )
+            )
+
         return self._client._run(
             self._async.get_by_app_item_id(
                 app_id,
@@ -138,21 +275,66 @@ class SyncItemsResource(SyncAPIResource):
             )
         )
 
+    @overload
     def get_by_external_id(
         self,
         app_id: int,
         external_id: str,
         *,
+        model: None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> Item:
+    ) -> Item: ...
+
+    @overload
+    def get_by_external_id(
+        self,
+        app_id: int,
+        external_id: str,
+        *,
+        model: type[AppModelT],
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | None = None,
+    ) -> AppModelT: ...
+
+    def get_by_external_id(
+        self,
+        app_id: int,
+        external_id: str,
+        *,
+        model: type[AppModelT] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | None = None,
+    ) -> Item | AppModelT:
         """Get item by external id.
 
         Podio operation "Get item by external id": `GET /item/app/{app_id}/external_id/{external_id}`.
         See https://developers.podio.com/doc/items/get-item-by-external-id-19556702
+
+        Args:
+            model: A class `podiokit typegen` made (a `podiokit.typed.AppModel`):
+                the item comes back as that class instead of `Item`.
         """
+        # One call per overload: the async face's overloads take no `type | None`.
+        if model is not None:
+            return self._client._run(
+                self._async.get_by_external_id(
+                    app_id,
+                    external_id,
+                    model=model,
+                    extra_query=extra_query,
+                    extra_headers=extra_headers,
+                    timeout=timeout,
+                    max_retries=max_retries,
+                )
+            )
+
         return self._client._run(
             self._async.get_by_external_id(
                 app_id,
@@ -163,6 +345,46 @@ class SyncItemsResource(SyncAPIResource):
                 max_retries=max_retries,
             )
         )
+
+    @overload
+    def filter(
+        self,
+        app_id: int,
+        *,
+        fields: str | None = None,
+        sort_by: str | int | None = None,
+        sort_desc: bool | None = None,
+        filters: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        remember: bool | None = None,
+        model: None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | None = None,
+    ) -> SyncPage[ItemFilterResult, Item]: ...
+
+    @overload
+    def filter(
+        self,
+        app_id: int,
+        *,
+        fields: str | None = None,
+        sort_by: str | int | None = None,
+        sort_desc: bool | None = None,
+        filters: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        remember: bool | None = None,
+        model: type[AppModelT],
+        extra_body: Mapping[str, Any] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | None = None,
+    ) -> SyncPage[ModelPage[AppModelT], AppModelT]: ...
 
     def filter(
         self,
@@ -175,12 +397,13 @@ class SyncItemsResource(SyncAPIResource):
         limit: int | None = None,
         offset: int | None = None,
         remember: bool | None = None,
+        model: type[AppModelT] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> SyncPage[ItemFilterResult, Item]:
+    ) -> SyncPage[ItemFilterResult, Item] | SyncPage[ModelPage[AppModelT], AppModelT]:
         """Filter items.
 
         Podio operation "Filter items": `POST /item/app/{app_id}/filter/`.
@@ -195,7 +418,32 @@ class SyncItemsResource(SyncAPIResource):
             filters: Filter key (created_on, a field id or external_id, ...) to value.
             limit: Items per page; Podio defaults to 30, allows 500.
             remember: True to remember the filter as the "last used" view.
+            model: A class `podiokit typegen` made (a `podiokit.typed.AppModel`):
+                every item comes back as that class instead of `Item`.
         """
+        # One call per overload: the async face's overloads take no `type | None`.
+        if model is not None:
+            return SyncPage(
+                self._client._run,
+                self._async.filter(
+                    app_id,
+                    fields=fields,
+                    sort_by=sort_by,
+                    sort_desc=sort_desc,
+                    filters=filters,
+                    limit=limit,
+                    offset=offset,
+                    remember=remember,
+                    model=model,
+                    extra_body=extra_body,
+                    extra_query=extra_query,
+                    extra_headers=extra_headers,
+                    timeout=timeout,
+                    max_retries=max_retries,
+                ),
+                total=lambda page: page.total,
+            )
+
         return SyncPage(
             self._client._run,
             self._async.filter(
@@ -216,6 +464,7 @@ class SyncItemsResource(SyncAPIResource):
             total=lambda page: page.total,
         )
 
+    @overload
     def filter_by_view(
         self,
         app_id: int,
@@ -227,12 +476,52 @@ class SyncItemsResource(SyncAPIResource):
         limit: int | None = None,
         offset: int | None = None,
         remember: bool | None = None,
+        model: None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> SyncPage[ItemFilterResult, Item]:
+    ) -> SyncPage[ItemFilterResult, Item]: ...
+
+    @overload
+    def filter_by_view(
+        self,
+        app_id: int,
+        view_id: int,
+        *,
+        sort_by: str | int | None = None,
+        sort_desc: bool | None = None,
+        filters: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        remember: bool | None = None,
+        model: type[AppModelT],
+        extra_body: Mapping[str, Any] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | None = None,
+    ) -> SyncPage[ModelPage[AppModelT], AppModelT]: ...
+
+    def filter_by_view(
+        self,
+        app_id: int,
+        view_id: int,
+        *,
+        sort_by: str | int | None = None,
+        sort_desc: bool | None = None,
+        filters: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        remember: bool | None = None,
+        model: type[AppModelT] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | None = None,
+    ) -> SyncPage[ItemFilterResult, Item] | SyncPage[ModelPage[AppModelT], AppModelT]:
         """Filter items by view.
 
         Podio operation "Filter items by view": `POST /item/app/{app_id}/filter/{view_id}/`.
@@ -240,7 +529,34 @@ class SyncItemsResource(SyncAPIResource):
 
         Returns the first page (`limit` elements, or the most Podio allows when not given:
         500); iterate over it for every element, one page in memory at a time.
+
+        Args:
+            model: A class `podiokit typegen` made (a `podiokit.typed.AppModel`):
+                every item comes back as that class instead of `Item`.
         """
+        # One call per overload: the async face's overloads take no `type | None`.
+        if model is not None:
+            return SyncPage(
+                self._client._run,
+                self._async.filter_by_view(
+                    app_id,
+                    view_id,
+                    sort_by=sort_by,
+                    sort_desc=sort_desc,
+                    filters=filters,
+                    limit=limit,
+                    offset=offset,
+                    remember=remember,
+                    model=model,
+                    extra_body=extra_body,
+                    extra_query=extra_query,
+                    extra_headers=extra_headers,
+                    timeout=timeout,
+                    max_retries=max_retries,
+                ),
+                total=lambda page: page.total,
+            )
+
         return SyncPage(
             self._client._run,
             self._async.filter_by_view(
@@ -332,10 +648,10 @@ class SyncItemsResource(SyncAPIResource):
     def create(
         self,
         app_id: int,
+        fields: Mapping[str | int, Any] | AppModel | None = None,
         *,
         silent: bool | None = None,
         hook: bool | None = None,
-        fields: Mapping[str | int, Any] | None = None,
         external_id: str | None = None,
         file_ids: list[int] | None = None,
         tags: list[str] | None = None,
@@ -355,18 +671,18 @@ class SyncItemsResource(SyncAPIResource):
         See https://developers.podio.com/doc/items/add-new-item-22362
 
         Args:
+            fields: Field values by external_id or field id, as Python values, or a typegen model.
             silent: True: no stream bump and no notifications.
             hook: False: webhooks are not fired.
-            fields: Field values by external_id or field id, as Python values.
             reminder: {"remind_delta": minutes}
             ref: {"type": ..., "id": ...}
         """
         return self._client._run(
             self._async.create(
                 app_id,
+                fields,
                 silent=silent,
                 hook=hook,
-                fields=fields,
                 external_id=external_id,
                 file_ids=file_ids,
                 tags=tags,
@@ -385,10 +701,10 @@ class SyncItemsResource(SyncAPIResource):
     def update(
         self,
         item_id: int,
+        fields: Mapping[str | int, Any] | AppModel | None = None,
         *,
         silent: bool | None = None,
         hook: bool | None = None,
-        fields: Mapping[str | int, Any] | None = None,
         revision: int | None = None,
         external_id: str | None = None,
         file_ids: list[int] | None = None,
@@ -409,15 +725,15 @@ class SyncItemsResource(SyncAPIResource):
         See https://developers.podio.com/doc/items/update-item-22363
 
         Args:
-            fields: Field values to change; fields left out are untouched, [] clears one.
+            fields: Field values to change (others are untouched, [] clears one), or a typegen model.
             revision: Fail with 409 (PodioConflictError) unless this is the current revision.
         """
         return self._client._run(
             self._async.update(
                 item_id,
+                fields,
                 silent=silent,
                 hook=hook,
-                fields=fields,
                 revision=revision,
                 external_id=external_id,
                 file_ids=file_ids,
