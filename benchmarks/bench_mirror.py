@@ -186,8 +186,10 @@ def _stored_ids(db: str) -> list[int]:
     from sqlalchemy import select
 
     from podiokit.mirror._engine import open_engine
-    from podiokit.mirror._schema import items
+    from podiokit.mirror._options import DEFAULT_PREFIX
+    from podiokit.mirror._schema import Tables
 
+    items = Tables.named(DEFAULT_PREFIX).items
     engine, _ = open_engine(db)
     try:
         with engine.connect() as conn:
