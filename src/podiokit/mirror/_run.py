@@ -481,7 +481,9 @@ async def mirror(
 
     The first run of an app copies every item (as the exporter does: pages of 500,
     `concurrency` at once); later runs read only the items edited since the last one, and
-    list the ids only when Podio's item count and the mirror's disagree (deletions). Each
+    look for deleted items only when Podio's item count and the mirror's disagree (counts of
+    creation-day windows, bisected where they differ; the ids listed when that does not
+    pay). Each
     app is read as its own session when `app_tokens` names it, as the session
     `app_sessions` gives for it (already signed in) when that names it, otherwise as `podio`.
     Apps are brought up to date one after the other.
