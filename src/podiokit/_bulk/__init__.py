@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ._args import MAX_PAGE_SIZE, checked_args
 from ._buffers import PageBuffers
-from ._fetch import FILTER, probe, wait_out
+from ._fetch import FILTER, Page, fetch_page, probe, wait_out
 from ._plan import Range, first_windows, plan_ranges, plan_with_windows
 from ._progress import ExportProgress, calls_left
 from ._ranges import FetchedPage, Prefetch, copy_ranges
@@ -26,6 +26,7 @@ __all__ = [
     "MAX_PAGE_SIZE",
     "ExportProgress",
     "FetchedPage",
+    "Page",
     "PageBuffers",
     "Prefetch",
     "Range",
@@ -33,6 +34,7 @@ __all__ = [
     "checked_args",
     "copy_ranges",
     "date_parts",
+    "fetch_page",
     "first_windows",
     "money_parts",
     "open_sessions",
