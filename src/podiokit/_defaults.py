@@ -55,6 +55,9 @@ WEBHOOK_DRAIN_TIMEOUT = 10.0
 
 #: The largest page Podio serves for an item filter (and the exporter asks for).
 MAX_PAGE_SIZE = 500
+#: Pages an iteration over a listing fetches ahead of the one being read
+#: (`AsyncPage.prefetch`; benchmarks/bench_iterate.py).
+PREFETCH_PAGES = 1
 
 #: The mirror's tables are `podio_items`, `podio_mirror_state`, `podio_app_<app_id>` unless
 #: told otherwise.

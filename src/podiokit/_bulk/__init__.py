@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from ._args import MAX_PAGE_SIZE, checked_args
 from ._buffers import PageBuffers
-from ._fetch import FILTER, RangeFilterError, probe, wait_out
+from ._fetch import FILTER, Page, RangeFilterError, fetch_page, probe, wait_out
 from ._offset import LightItem, copy_offset, list_light
 from ._plan import SWEEP_HI, Range, first_windows, plan_ranges, plan_with_windows
 from ._progress import ExportProgress, calls_left
 from ._ranges import FetchedPage, Prefetch, checked_page, copy_ranges
 from ._sessions import open_sessions
-from ._strategy import STRATEGIES, RangeCheck, check_ranges, check_strategy, choose
+from ._strategy import STRATEGIES, RangeCheck, check_ranges, check_strategy, choose, known
 from ._tasks import run_all
 from ._values import JOIN, date_parts, money_parts, readable, to_decimal
 
@@ -31,6 +31,7 @@ __all__ = [
     "ExportProgress",
     "FetchedPage",
     "LightItem",
+    "Page",
     "PageBuffers",
     "Prefetch",
     "Range",
@@ -45,7 +46,9 @@ __all__ = [
     "copy_offset",
     "copy_ranges",
     "date_parts",
+    "fetch_page",
     "first_windows",
+    "known",
     "list_light",
     "money_parts",
     "open_sessions",

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from ..errors import PodioRateLimitError, PodioResponseError
-from ._fetch import FILTER, wait_out
+from ._fetch import FILTER, MICRO, wait_out
 from ._plan import Range
 from ._ranges import FetchedPage
 
@@ -94,8 +94,7 @@ async def _read(
     on_wait: Callable[[float], None] | None,
 ) -> OffsetPage:
     body = {"sort_by": "app_item_id", "sort_desc": False, "limit": limit, "offset": offset}
-    # §4.1 (§11): micro items carry item_id, app_item_id, title and revision.
-    params = {"fields": "items.view(micro)"} if micro else None
+    params = MICRO if micro else None
     path = f"/item/app/{int(app_id)}/filter/"
     while True:
         try:

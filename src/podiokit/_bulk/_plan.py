@@ -23,6 +23,8 @@ __all__ = [
 
 #: The sweep's upper bound: Podio ids are 32-bit, and `to` keeps the filter a plain range.
 SWEEP_HI = 2**31 - 1
+#: Above this share of ids still alive, ranges are one page of ids wide (`plan_ranges`).
+_FEW_GONE = 0.97
 
 
 @dataclass
@@ -58,7 +60,10 @@ def plan_ranges(
     span = highest - start + 1
     if count > 0 and span > 0:
         density = min(1.0, count / span)
-        width = max(1, math.floor(page_size / density))
+        # A range as wide as a page can never need a second page. A few deletions (a few %)
+        # would widen each range by a few ids, and every range that lost fewer than the
+        # average (about half of them) would take a second call for its last few items.
+        width = page_size if density >= _FEW_GONE else max(1, math.floor(page_size / density))
         lo = start
         while lo <= highest:
             hi = min(highest, lo + width - 1)

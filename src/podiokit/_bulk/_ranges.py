@@ -5,15 +5,18 @@ Fetchers read ranges by keyset and hand each page to the writer through a bounde
 then ask for their next page at once: pages are requested while earlier ones are written,
 and memory holds at most `concurrency` pages being fetched plus `concurrency` queued.
 The exporter writes its file here (podiokit.export), the mirror its database
-(podiokit.mirror).
+(podiokit.mirror). A writer with CPU work of its own before its I/O (the mirror builds its
+rows, then waits for the database) gives that part as `prepare`: it runs in a worker thread
+of its own, one page ahead of the writer, so a page's rows are built while the page before
+it is being written.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import anyio
 from anyio import to_thread
@@ -46,6 +49,8 @@ class FetchedPage:
     compact: bool = False
     #: The reused buffer the items are views of (`PageBuffers`), given back once written.
     buffer: bytearray | None = None
+    #: What `prepare` made of the items (they are dropped once it has run).
+    prepared: Any = None
     #: Calls the page cost (the offset reader counts its calls itself: 0).
     calls: int = 1
 
@@ -93,6 +98,8 @@ async def copy_ranges(
     on_wait: Callable[[float], None] | None = None,
     buffers: PageBuffers | None = None,
     prefetched: Sequence[Prefetch] = (),
+    prepare: Callable[[FetchedPage], Any] | None = None,
+    writers: int = 1,
 ) -> None:
     """Read `ranges` (each app by its session in `sessions`) page by page, `concurrency`
     pages at once, and hand every page to `write`: called in a worker thread, one page at a
@@ -101,7 +108,16 @@ async def copy_ranges(
     resume. The exporter writes to its file here; the mirror (podiokit.mirror) to its
     database. `prefetched`: windows being read already (not in `ranges`); each one's page
     is written as it comes, and its range read on from there if the page left ids to read.
-    The sweeps start once every window is in."""
+    The sweeps start once every window is in.
+
+    `prepare`, when given, is called in a worker thread with each page before `write`, one
+    page at a time and in the same order; its result is the page's `prepared` and its
+    `items` are dropped (its buffer given back) before `write` sees it. One page waits
+    between the two, so `prepare` works on the next page while `write` writes this one.
+
+    `writers`: pages written at once, each call of `write` in a worker thread of its own;
+    above 1, pages are written in no particular order (a database that takes concurrent
+    transactions; the exporter's file needs 1)."""
     todo: list[tuple[Range, int]] = [(r, r.cursor) for r in ranges]
     # Sweeps wait for the windows: they run last, and a window may leave ids to read again.
     held = [t for t in todo if t[0].sweep] if prefetched else []
@@ -172,13 +188,17 @@ async def copy_ranges(
                     todo.extend(held)
                     settled.set()
 
-    async def written(page: FetchedPage) -> None:
-        # In a worker thread: the event loop keeps fetching meanwhile. Only this task
-        # writes, so the thread never races another writer.
-        await to_thread.run_sync(write, page)
+    def release(page: FetchedPage) -> None:
         buffer, page.buffer, page.items = page.buffer, None, []
         if buffer is not None and buffers is not None:
             buffers.give(buffer)  # the items are dropped: the buffer can take another page
+
+    async def written(page: FetchedPage) -> None:
+        # In a worker thread: the event loop keeps fetching meanwhile. With one writer (the
+        # exporter), only this task writes, so the thread never races another writer.
+        await to_thread.run_sync(write, page)
+        release(page)
+        page.prepared = None
         if on_written is not None:
             on_written()
 
@@ -187,11 +207,32 @@ async def copy_ranges(
             async for page in receive:
                 await written(page)
 
+    async def preparer(
+        receive: MemoryObjectReceiveStream[FetchedPage],
+        send: MemoryObjectSendStream[FetchedPage],
+    ) -> None:
+        assert prepare is not None
+        async with receive, send:
+            async for page in receive:
+                page.prepared = await to_thread.run_sync(prepare, page)
+                release(page)
+                await send.send(page)
+
+    stages: list[Callable[[], Awaitable[None]]]
+    if prepare is None:
+        ready = receive
+        stages = []
+    else:
+        send_prepared, ready = anyio.create_memory_object_stream[FetchedPage](1)
+        stages = [partial(preparer, receive, send_prepared)]
+    stages += [partial(writer, ready.clone()) for _ in range(max(1, writers))]
+    ready.close()
+
     count = concurrency if prefetched else max(1, min(concurrency, len(todo)))
     tasks = [partial(fetcher, send.clone()) for _ in range(count)]
     tasks += [partial(window, send.clone(), p) for p in prefetched]
     send.close()
-    await run_all([partial(writer, receive), *tasks])
+    await run_all([*stages, *tasks])
 
 
 #: Items of a page whose ids `checked_page` reads (evenly spaced, the first and last among

@@ -49,7 +49,9 @@ def _money(entry: Mapping[str, Any]) -> str:
 
 def _category(entry: Mapping[str, Any]) -> str:
     value = entry.get("value")
-    return str(value.get("text", "")) if isinstance(value, Mapping) else _plain(entry)
+    if type(value) is dict or isinstance(value, Mapping):
+        return str(value.get("text", ""))
+    return _plain(entry)
 
 
 def _when(entry: Mapping[str, Any], part: str) -> str:
@@ -66,14 +68,14 @@ def _date(entry: Mapping[str, Any]) -> str:
 
 def _app(entry: Mapping[str, Any]) -> str:
     value = entry.get("value")
-    if not isinstance(value, Mapping):
+    if not (type(value) is dict or isinstance(value, Mapping)):
         return _plain(entry)
     return f"{value.get('title', '')} ({value.get('item_id', '')})"
 
 
 def _contact(entry: Mapping[str, Any]) -> str:
     value = entry.get("value")
-    if not isinstance(value, Mapping):
+    if not (type(value) is dict or isinstance(value, Mapping)):
         return _plain(entry)
     return f"{value.get('name', '')} ({value.get('profile_id', '')})"
 
@@ -90,12 +92,12 @@ def _location(entry: Mapping[str, Any]) -> str:
 
 def _embed(entry: Mapping[str, Any]) -> str:
     embed = entry.get("embed")
-    return str(embed.get("url", "")) if isinstance(embed, Mapping) else ""
+    return str(embed.get("url", "")) if type(embed) is dict or isinstance(embed, Mapping) else ""
 
 
 def _file(entry: Mapping[str, Any]) -> str:
     value = entry.get("value")
-    if not isinstance(value, Mapping):
+    if not (type(value) is dict or isinstance(value, Mapping)):
         return _plain(entry)
     return f"{value.get('name', '')} ({value.get('link', '')})"
 
@@ -118,8 +120,10 @@ READERS: dict[str, Callable[[Mapping[str, Any]], str]] = {
 
 
 def readable(field_type: Any, values: Iterable[Any]) -> str:
-    read = READERS.get(str(field_type), _plain)
-    return JOIN.join(read(v) for v in values if isinstance(v, Mapping))
+    read = READERS.get(field_type if type(field_type) is str else str(field_type), _plain)
+    # `type(v) is dict` first: the ABC check costs more, and values come decoded as dicts
+    # (the mirror runs this for every field of every item).
+    return JOIN.join([read(v) for v in values if type(v) is dict or isinstance(v, Mapping)])
 
 
 def _joined(values: Iterable[Any], read: Callable[[Mapping[str, Any]], str]) -> str:

@@ -141,7 +141,7 @@ def _none_if_empty(text: str) -> str | None:
 
 def _first(values: Values) -> Any:
     first = values[0] if values else None
-    return first if isinstance(first, Mapping) else {}
+    return first if type(first) is dict or isinstance(first, Mapping) else {}
 
 
 def to_datetime(text: Any) -> datetime | None:
@@ -174,7 +174,10 @@ def _when(entry: Mapping[str, Any], part: str, with_time: bool) -> date | dateti
 
 
 def _text(kind: str) -> Callable[[Values], tuple[Any, ...]]:
-    return lambda values: (_none_if_empty(readable(kind, values)),)
+    def convert(values: Values) -> tuple[Any, ...]:
+        return (readable(kind, values) or None,)  # "" -> None, as _none_if_empty
+
+    return convert
 
 
 def _json(values: Values) -> tuple[Any, ...]:
@@ -206,8 +209,10 @@ def _refs(key: str, label: str) -> Callable[[Values], list[tuple[Any, str]]]:
     def refs(values: Values) -> list[tuple[Any, str]]:
         found = []
         for entry in values:
-            value = entry.get("value") if isinstance(entry, Mapping) else None
-            if isinstance(value, Mapping) and value.get(key) is not None:
+            value = (
+                entry.get("value") if type(entry) is dict or isinstance(entry, Mapping) else None
+            )
+            if (type(value) is dict or isinstance(value, Mapping)) and value.get(key) is not None:
                 found.append((value[key], str(value.get(label) or "")))
         return found
 

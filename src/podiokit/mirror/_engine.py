@@ -78,7 +78,7 @@ def open_engine(url: str, *, lock_timeout: float = LOCK_TIMEOUT) -> tuple[Engine
     if sqlite:
         _whole_transactions(engine)
     else:
-        _lock_timeout(engine, lock_timeout)
+        _session_settings(engine, lock_timeout)
     return engine, shown
 
 
@@ -90,21 +90,31 @@ def use_wal(engine: Engine) -> None:
         return
     raw = engine.raw_connection()
     try:
-        raw.driver_connection.execute("PRAGMA journal_mode=WAL")  # type: ignore[union-attr]
+        driver = raw.driver_connection
+        driver.execute("PRAGMA journal_mode=WAL")  # type: ignore[union-attr]
+        driver.execute("PRAGMA synchronous=NORMAL")  # type: ignore[union-attr]
     finally:
         raw.close()
 
 
-def _lock_timeout(engine: Engine, seconds: float) -> None:
-    """PostgreSQL: a statement waits at most `seconds` for a lock. 0 fails at once, as on
-    SQLite (PostgreSQL's own 0 would wait for ever)."""
+def _session_settings(engine: Engine, lock_timeout: float) -> None:
+    """PostgreSQL: a statement waits at most `lock_timeout` seconds for a lock (0 fails at
+    once, as on SQLite; PostgreSQL's own 0 would wait for ever).
+
+    The mirror's sessions also commit without waiting for the WAL to reach the disk
+    (`synchronous_commit = off`, for these sessions only): a page's transaction then costs
+    the server its work, not a flush. A server crash may lose the last pages committed,
+    never the database's consistency: each page and its cursor commit together, and the next
+    run reads again what is not there."""
+    lock_ms = max(1, round(lock_timeout * 1000))
 
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection: Any, _record: Any) -> None:
         autocommit = dbapi_connection.autocommit
-        dbapi_connection.autocommit = True
+        dbapi_connection.autocommit = True  # a SET in a transaction rolled back would not stay
         try:
-            dbapi_connection.execute(f"SET lock_timeout = {max(1, round(seconds * 1000))}")
+            dbapi_connection.execute(f"SET lock_timeout = {lock_ms}")
+            dbapi_connection.execute("SET synchronous_commit TO off")
         finally:
             dbapi_connection.autocommit = autocommit
 
@@ -119,6 +129,18 @@ def _whole_transactions(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
+        # A new database gets pages of 64 KB (a no-op on an existing one): an item's JSON
+        # (about 13 KB from a filter page) fits in its row's page instead of a chain of
+        # 4 KB overflow pages, which halves the CPU of writing a page of items
+        # (benchmarks/bench_mirror.py).
+        dbapi_connection.execute("PRAGMA page_size=65536")
+        mode = dbapi_connection.execute("PRAGMA journal_mode").fetchone()
+        if mode and str(mode[0]).lower() == "wal":
+            # In WAL mode (`use_wal`), NORMAL syncs at checkpoints instead of every commit:
+            # a crash of the program loses nothing, a power cut at most the last pages
+            # written, never the database's consistency (each page and its cursor commit
+            # together, and the next run reads again what is not there).
+            dbapi_connection.execute("PRAGMA synchronous=NORMAL")
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Any) -> None:

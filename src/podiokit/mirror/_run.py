@@ -3,16 +3,20 @@
 First run of an app: GET /app/{id} (the typed table's fields), one call for the latest edit
 (the cursor), then the full copy through the bulk engine the exporter uses (`copy_ranges`: its
 ranges, pages of 500, concurrency, rate-limit waits; or its offset pages when Podio does not
-honour ranges: `strategy`), one `write_page` transaction per page, and only then `full_done`. A crash mid-copy leaves `full_done` False: the next run copies
-again, upserting.
+honour ranges: `strategy`), each page's rows built in one worker thread (`prepare`) while the
+page before is written in another, one `write_prepared` transaction per page, and only then
+`full_done`. A crash mid-copy leaves `full_done` False: the next run copies again, upserting.
 
 Later runs: GET /item/app/{id}/count (1 call), then `items.filter` on `last_edit_on` from the
 cursor's day minus one day (Podio filters dates by day), newest edit first, pages of 500,
 stopping at the first page that reaches edits older than the cursor. Revisions already stored
-are skipped. Only when Podio's count and the mirror's disagree after that are the ids listed
-(light listing: micro items by offset pages, docs/dev/podio-behaviour.md §4.2), and what Podio
-no longer has is deleted; should the listing show an item the mirror lacks or holds at an
-older revision, every item is copied instead. A run with no change costs 2 calls per app.
+are skipped. Only when Podio's count and the mirror's disagree after that are deleted items
+looked for: counts of windows of creation days, bisected where they differ, and listings of
+the smallest windows (_deletions.py; micro items by `app_item_id` range); or, when that would
+cost more, does not add up, or Podio does not honour ranges, the ids of every item listed
+light (micro items by offset pages, docs/dev/podio-behaviour.md §4.2). What Podio no longer
+has is deleted; should the full listing show an item the mirror lacks or holds at an older
+revision, every item is copied instead. A run with no change costs 2 calls per app.
 
 The cursor is the latest edit time Podio had when the run began (the newest item's
 `current_revision.created_on`, read before anything else): every later edit carries a time at
@@ -22,10 +26,11 @@ edited while this run was reading it.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -40,13 +45,18 @@ from .._bulk import (
     SWEEP_HI,
     ExportProgress,
     FetchedPage,
+    PageBuffers,
     Range,
+    RangeFilterError,
     calls_left,
     check_strategy,
     checked_args,
+    checked_page,
     choose,
     copy_offset,
     copy_ranges,
+    fetch_page,
+    known,
     list_light,
     open_sessions,
     plan_ranges,
@@ -55,9 +65,11 @@ from .._bulk import (
     wait_out,
 )
 from ..errors import PodioRateLimitError, PodioResponseError
+from ._deletions import Search, find_deleted
 from ._errors import MirrorError
 from ._options import LOCK_TIMEOUT, check_lock_timeout, check_prefix
-from ._store import MirrorStore
+from ._rows import Item, decode_items
+from ._store import MirrorStore, PreparedPage
 
 if TYPE_CHECKING:
     from .._client import Podio
@@ -89,8 +101,12 @@ class AppResult:
     elapsed: float
     #: GET /app was called and the typed table checked against the app's fields.
     fields_checked: bool = False
-    #: The ids were listed to find deletions (Podio's count and the mirror's disagreed).
+    #: Every item's id was listed to find deletions (Podio's count and the mirror's
+    #: disagreed, and counting windows of creation days did not pay or did not add up).
     listed: bool = False
+    #: Calls spent counting windows of creation days and listing those that differed, to
+    #: find deleted items (included in `calls`).
+    search_calls: int = 0
     #: Items of the app the mirror holds after the run.
     items: int = 0
     #: Items Podio sent in this run, each counted once: the created and updated ones, and
@@ -125,37 +141,11 @@ class MirrorResult:
         return used.pop() if len(used) == 1 else ("mixed" if used else None)
 
 
-class _Rev(msgspec.Struct):
-    revision: int = 0
-    created_on: str = ""
-
-
-class _FieldId(msgspec.Struct):
-    field_id: int = 0
-
-
-class _Meta(msgspec.Struct):
-    """The keys of an item the run reads; msgspec skips the rest without building it."""
-
+class _Id(msgspec.Struct):
     item_id: int
-    revision: int | None = None
-    current_revision: _Rev | None = None
-    last_event_on: str = ""
-    fields: list[_FieldId] = []
 
-    @property
-    def rev(self) -> int:
-        if self.revision is not None:
-            return self.revision
-        return self.current_revision.revision if self.current_revision else 0
 
-    @property
-    def edited(self) -> str:
-        """When the item was last edited: its latest revision's time (only edits make
-        revisions; `last_event_on` also moves on comments)."""
-        if self.current_revision is not None and self.current_revision.created_on:
-            return self.current_revision.created_on
-        return self.last_event_on
+_ids = msgspec.json.Decoder(_Id)
 
 
 class _EditedPage(msgspec.Struct):
@@ -163,7 +153,6 @@ class _EditedPage(msgspec.Struct):
     filtered: int = 0
 
 
-_meta = msgspec.json.Decoder(_Meta)
 _edited_page = msgspec.json.Decoder(_EditedPage)
 
 
@@ -182,6 +171,7 @@ class _App:
     calls: int = 0
     fields_checked: bool = False
     listed: bool = False
+    search_calls: int = 0
     known_fields: frozenset[int] = frozenset()
     unknown_field: bool = False
     #: Item ids Podio sent in this pass (the full copy, or the id listing).
@@ -201,6 +191,7 @@ class _App:
             calls=self.calls, elapsed=time.monotonic() - self.started,
             fields_checked=self.fields_checked, listed=self.listed, items=held,
             read=self.created + self.updated + self.skipped, strategy=self.strategy,
+            search_calls=self.search_calls,
         )  # fmt: skip
 
 
@@ -217,6 +208,14 @@ class _Run:
     total: int = 0
     calls: int = 0
     waiting: float = 0.0
+    #: Page bodies are read into these (no page faults for fresh memory on every page):
+    #: pages being fetched, one queued, one being prepared.
+    buffers: PageBuffers = field(init=False)
+    #: Pages may be written by several threads at once (`MirrorStore.writers`).
+    counting: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self.buffers = PageBuffers(keep=self.concurrency + 2)
 
     async def db(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         return await to_thread.run_sync(partial(func, *args, **kwargs))
@@ -245,37 +244,42 @@ class _Run:
 
     # --- writing pages (in a worker thread) -------------------------------------------------
 
-    def write(self, app: _App, raws: Sequence[bytes], *, cursor: str | None = None) -> None:
+    def write(self, app: _App, page: Sequence[Item], *, cursor: str | None = None) -> None:
         """One page: count what is new, changed or already stored, note unknown fields, and
         upsert what changed in ONE transaction (`cursor` advanced in the same one)."""
-        metas = [_meta.decode(r) for r in raws]
+        fresh = self.sort(app, page)
+        if fresh or cursor is not None:
+            self.store.write_items(app.app_id, fresh, cursor=cursor)
+        self.items += len(page)
+        _instrument.count_page("mirror", len(page))
+
+    def sort(self, app: _App, page: Sequence[Item]) -> list[Item]:
+        """Count a page's items as new, changed or already stored (each item once a run);
+        the new and changed ones, to write."""
         # A first copy into an empty mirror has nothing stored to compare with.
         stored = (
-            {} if app.empty else self.store.stored_revisions(app.app_id, [m.item_id for m in metas])
+            {} if app.empty else self.store.stored_revisions(app.app_id, [i.item_id for i in page])
         )
-        fresh: list[bytes] = []
-        for meta, raw in zip(metas, raws, strict=True):
-            app.seen.add(meta.item_id)
-            had = stored.get(meta.item_id)
-            if had is not None and had >= meta.rev:
-                if meta.item_id not in app.counted:  # an item sent twice counts once
+        fresh: list[Item] = []
+        for item in page:
+            app.seen.add(item.item_id)
+            had = stored.get(item.item_id)
+            if had is not None and had >= item.rev:
+                if item.item_id not in app.counted:  # an item sent twice counts once
                     app.skipped += 1
-                    app.counted.add(meta.item_id)
+                    app.counted.add(item.item_id)
                 continue
-            app.counted.add(meta.item_id)
+            app.counted.add(item.item_id)
             if had is None:
                 app.created += 1
             else:
                 app.updated += 1
-            fresh.append(bytes(raw))
+            fresh.append(item)
             if not app.unknown_field and any(
-                f.field_id not in app.known_fields for f in meta.fields
+                f.field_id not in app.known_fields for f in item.fields
             ):
                 app.unknown_field = True
-        if fresh or cursor is not None:
-            self.store.write_page(app.app_id, fresh, cursor=cursor)
-        self.items += len(raws)
-        _instrument.count_page("mirror", len(raws))
+        return fresh
 
     # --- Podio calls ----------------------------------------------------------------------
 
@@ -314,7 +318,7 @@ class _Run:
         """The time of the app's latest edit now (one call): the cursor of a full copy."""
         body = {"sort_by": "last_edit_on", "sort_desc": True, "limit": 1}
         page = await self.filter(app, body)
-        return _meta.decode(page.items[0]).edited if page.items else None
+        return decode_items(app.app_id, page.items[:1])[0].edited if page.items else None
 
     async def copy(self, app: _App) -> None:
         """Every item, through the bulk engine: app_item_id ranges, or offset pages when
@@ -347,9 +351,12 @@ class _Run:
         self.total += count
         if app.strategy == "offset":
 
+            def write(page: FetchedPage) -> None:
+                self.write(app, decode_items(app.app_id, page.items))
+
             async def emit(page: FetchedPage) -> None:
                 self.waiting = 0.0
-                await self.db(self.write, app, page.items)
+                await self.db(write, page)
                 self.progress()
 
             await copy_offset(
@@ -359,15 +366,101 @@ class _Run:
             return
         ranges = plan_ranges(app.app_id, count, highest_id, self.page_size)
 
-        def write(page: FetchedPage) -> None:
+        def prepare(page: FetchedPage) -> tuple[int, PreparedPage]:
+            # A worker thread of its own: this page's rows are built while the page before
+            # it is written (copy_ranges' `prepare`).
             self.called(app)  # one page, one call
             self.waiting = 0.0
-            self.write(app, page.items)
+            items = decode_items(app.app_id, page.items)
+            return len(items), self.store.prepare_items(app.app_id, self.sort(app, items))
+
+        def write(page: FetchedPage) -> None:
+            count, prepared = page.prepared
+            if prepared.items:
+                self.store.write_prepared(prepared)
+            with self.counting:
+                self.items += count
+            _instrument.count_page("mirror", count)
 
         await copy_ranges(
             {app.app_id: app.session}, ranges, write, concurrency=self.concurrency,
             page_size=self.page_size, on_written=self.progress, on_wait=self.on_wait,
+            prepare=prepare, buffers=self.buffers, writers=self.store.writers,
         )  # fmt: skip
+
+    async def count(self, app: _App, **filters: str) -> int:
+        """GET /item/app/{id}/count, with filters in the query (one call)."""
+        path = f"/item/app/{app.app_id}/count"
+        body = await app.session.request("GET", path, params=filters or None)
+        self.called(app)
+        found = body.get("count") if isinstance(body, dict) else None
+        if not isinstance(found, int) or isinstance(found, bool) or found < 0:
+            raise PodioResponseError(
+                f"the item count of app {app.app_id} answered {body!r}, not a count",
+                method="GET",
+                path=path,
+            )
+        return found
+
+    async def find_deletions(self, app: _App, expected: int) -> None:
+        """Podio's count and the mirror's disagree: find the deleted items by counting
+        windows of creation days (_deletions.py, its windows listed by `app_item_id`
+        range), or, when that does not pay, does not add up or Podio does not honour ranges
+        (`strategy`), from a light listing of every item (`delete_unlisted`)."""
+        search = None
+        if self.strategy != "offset" and known(app.session) is not False:
+            try:
+                search = await self.search_deletions(app, expected)
+            except RangeFilterError:  # a window's listing: ranges are not honoured here
+                search = None
+        if search is None or search.deleted is None:
+            app.listed = True
+            if not await self.delete_unlisted(app):
+                app.seen.clear()
+                await self.copy(app)
+                await self.delete_missing(app)
+        elif search.deleted:
+            app.deleted += await self.db(self.store.delete_items, app.app_id, search.deleted)
+
+    async def search_deletions(self, app: _App, expected: int) -> Search:
+        stored = await self.db(self.store.created_index, app.app_id)
+
+        async def count(first: date, last: date) -> int:
+            return await self.count(app, created_on=f"{first.isoformat()}-{last.isoformat()}")
+
+        async def listing(lo: int, hi: int) -> tuple[set[int], int]:
+            return await self.list_ids(app, lo, hi)
+
+        today = datetime.now(timezone.utc).date()
+        search = await find_deleted(
+            stored, today=today, count=count, listing=listing, page_size=self.page_size,
+            expected=expected, concurrency=self.concurrency,
+        )  # fmt: skip
+        app.search_calls += search.calls
+        return search
+
+    async def list_ids(self, app: _App, lo: int, hi: int) -> tuple[set[int], int]:
+        """The ids of the items with `lo <= app_item_id <= hi`, by keyset pages (and the
+        calls it took)."""
+        # Micro items: only the ids are read, whatever view Podio sends (§4.2). Each page
+        # is checked against its range (a Podio ignoring `from` raises RangeFilterError).
+        ids: set[int] = set()
+        calls = 0
+        cursor = lo
+        while cursor <= hi:
+            page = await fetch_page(
+                app.session, app.app_id, cursor, hi, self.page_size, on_wait=self.on_wait,
+                micro=True,
+            )  # fmt: skip
+            self.called(app)
+            calls += 1
+            self.waiting = 0.0
+            items = checked_page(page.items, cursor, hi, app.app_id)
+            ids.update(_ids.decode(raw).item_id for raw in items)
+            if len(page.items) < self.page_size:
+                break
+            cursor = page.last + 1
+        return ids, calls
 
     async def delete_missing(self, app: _App) -> None:
         """After a pass over every item: delete what the mirror has and Podio did not send."""
@@ -414,17 +507,12 @@ class _Run:
             # A typed table built by an older podiokit gets this one's columns (no API call).
             await self.db(self.store.upgrade, app.app_id)
             app.known_fields = await self.db(self.store.field_ids, app.app_id)
-        count_body = await app.session.request("GET", f"/item/app/{app.app_id}/count")
-        self.called(app)
-        podio_count = int(count_body["count"])
+        podio_count = await self.count(app)
         self.total += podio_count
         await self.edited_since(app, cursor)
-        if await self.db(self.store.count, app.app_id) != podio_count:
-            app.listed = True
-            if not await self.delete_unlisted(app):
-                app.seen.clear()
-                await self.copy(app)
-                await self.delete_missing(app)
+        held = await self.db(self.store.count, app.app_id)
+        if held != podio_count:
+            await self.find_deletions(app, held - podio_count)
         if app.unknown_field and not app.fields_checked:
             # An item carries a field the typed table has no column for: the app changed.
             await self.get_app(app)
@@ -448,13 +536,12 @@ class _Run:
                 offset = max(0, offset - back)
                 continue
             filtered = page.filtered
-            metas = [_meta.decode(r) for r in page.items]
-            if newest is None and metas:
-                newest = metas[0].edited
-            older = cursor is not None and bool(metas) and metas[-1].edited < cursor
-            last = len(page.items) < self.page_size or older
-            raws = [bytes(r) for r in page.items]
-            await self.db(self.write, app, raws, cursor=newest if last else None)
+            items: list[Item] = await self.db(decode_items, app.app_id, page.items)
+            if newest is None and items:
+                newest = items[0].edited
+            older = cursor is not None and bool(items) and items[-1].edited < cursor
+            last = len(items) < self.page_size or older
+            await self.db(self.write, app, items, cursor=newest if last else None)
             self.progress()
             if last:
                 return
@@ -491,7 +578,9 @@ async def mirror(
 
     The first run of an app copies every item (as the exporter does: pages of 500,
     `concurrency` at once); later runs read only the items edited since the last one, and
-    list the ids only when Podio's item count and the mirror's disagree (deletions). Each
+    look for deleted items only when Podio's item count and the mirror's disagree (counts of
+    creation-day windows, bisected where they differ; the ids listed when that does not
+    pay). Each
     app is read as its own session when `app_tokens` names it, as the session
     `app_sessions` gives for it (already signed in) when that names it, otherwise as `podio`.
     Apps are brought up to date one after the other.

@@ -130,6 +130,11 @@ class Tables:
             Column("raw", Text, nullable=False),
             # Index names are per database (not per table) in both dialects: prefixed too.
             Index(f"ix_{prefix}items_app_id", "app_id"),
+            # Covers the search for deleted items (mirror/_deletions.py): an app's items by
+            # creation day and id, read without touching the rows (each holds an item's JSON).
+            Index(
+                f"ix_{prefix}items_app_created", "app_id", "created_on", "app_item_id", "item_id"
+            ),
         )
         state = Table(
             f"{prefix}mirror_state",

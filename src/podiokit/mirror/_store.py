@@ -15,21 +15,33 @@ import threading
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any
 
 import msgspec
-from sqlalchemy import Connection, Insert, Table, case, delete, func, inspect, select
+from sqlalchemy import (
+    Connection,
+    Insert,
+    Table,
+    bindparam,
+    case,
+    delete,
+    func,
+    inspect,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
+from ._batch import BatchInsert
 from ._columns import FieldColumns, field_specs, fingerprint, plan_columns, to_datetime
 from ._engine import open_engine, use_wal
 from ._errors import MirrorError
 from ._options import DEFAULT_PREFIX, LOCK_TIMEOUT, check_prefix
+from ._rows import Item, RowBuilder, decode_item, decode_items
 from ._schema import Tables, foreign_tables, legacy_prefix
 
-__all__ = ["AppState", "MirrorStore"]
+__all__ = ["AppState", "MirrorStore", "PreparedPage"]
 
 _CURSOR = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
 #: Ids per `IN (...)`: below SQLite's oldest limit of 999 bound parameters.
@@ -53,30 +65,6 @@ class AppState:
     updated_at: str | None
 
 
-class _Field(msgspec.Struct):
-    field_id: int
-    values: list[Any] = []
-
-
-class _Head(msgspec.Struct):
-    """What decides whether an item is written at all."""
-
-    item_id: int
-    revision: int = 0
-
-
-class _Item(msgspec.Struct):
-    """The few keys of an item the store reads (msgspec skips the rest without building it)."""
-
-    item_id: int
-    app_item_id: int | None = None
-    title: str | None = None
-    revision: int = 0
-    created_on: str | None = None
-    last_event_on: str | None = None
-    fields: list[_Field] = []
-
-
 @dataclass
 class _Typed:
     """An app's typed table as built, with its upsert statement (compiled once, cached)."""
@@ -85,22 +73,22 @@ class _Typed:
     table: Table
     plans: list[FieldColumns]
     upsert: Insert
+    #: The upsert as one driver call per page, and the rows it takes.
+    insert: BatchInsert
+    rows: RowBuilder
 
-    def row(self, item: _Item) -> dict[str, Any]:
-        row: dict[str, Any] = {
-            "item_id": item.item_id,
-            "app_item_id": item.app_item_id,
-            "revision": item.revision,
-            "created_on": to_datetime(item.created_on),
-            "last_event_on": to_datetime(item.last_event_on),
-        }
-        by_id = {f.field_id: f.values for f in item.fields}
-        for plan in self.plans:
-            values = by_id.get(plan.field_id)
-            converted = plan.convert(values) if values else (None,) * len(plan.columns)
-            for column, value in zip(plan.columns, converted, strict=True):
-                row[column.name] = value
-        return row
+
+@dataclass
+class PreparedPage:
+    """A page's rows as `MirrorStore.prepare_items` built them (each row a list in its
+    table's column order; `typed_key`: the typed table they were built for). Written once:
+    writing turns the values into the driver's in place."""
+
+    app_id: int
+    items: list[Item]
+    item_rows: list[list[Any]]
+    typed_key: str | None
+    typed_rows: list[list[Any]]
 
 
 def _now() -> str:
@@ -110,6 +98,11 @@ def _now() -> str:
 def _check_cursor(cursor: str | None) -> None:
     if cursor is not None and not (isinstance(cursor, str) and _CURSOR.fullmatch(cursor)):
         raise MirrorError(f"cursor {cursor!r} is not a Podio time 'YYYY-MM-DD HH:MM:SS'")
+
+
+def _revision(item: Item) -> int:
+    """The revision the store compares and stores (0 when the item has none)."""
+    return item.revision if item.revision is not None else 0
 
 
 def _chunks(ids: Sequence[int]) -> Iterator[list[int]]:
@@ -150,14 +143,18 @@ class MirrorStore:
         # SQLite has one writer at a time: the threads of one process take turns here
         # rather than meeting as "database is locked".
         self._lock: threading.Lock | None = None if self._postgres else threading.Lock()
+        #: Pages worth writing at once, each in its own transaction: PostgreSQL compresses
+        #: and logs one page while another is sent; SQLite writes one at a time anyway.
+        self.writers = 2 if self._postgres else 1
         self._typed: dict[int, _Typed] = {}
-        self._decoder = msgspec.json.Decoder(_Item)
-        self._head_decoder = msgspec.json.Decoder(_Head)
         try:
             with self._transaction("open the database") as conn:
                 self.tables = self._own_tables(conn, table_prefix)
                 new = not inspect(conn).has_table(self.tables.items.name)
                 self.tables.metadata.create_all(conn)
+                if not new:  # an index added since the database was made
+                    for index in self.tables.items.indexes:
+                        index.create(conn, checkfirst=True)
                 if new and self._postgres:
                     self._compress_raw(conn)
             try:
@@ -167,7 +164,14 @@ class MirrorStore:
         except BaseException:
             self._engine.dispose()
             raise
-        self._items_upsert = self._upsert(self.tables.items, ["item_id"])
+        items = self.tables.items
+        self._items_upsert = self._upsert(items, ["item_id"])
+        self._items_insert = BatchInsert(self._engine.dialect, items, self._items_upsert)
+        #: Stored revisions by item id: one statement (its ids expanded when run), compiled
+        #: once rather than with a bound value per id for every page.
+        self._revisions_query = select(items.c.item_id, items.c.revision, items.c.app_id).where(
+            items.c.item_id.in_(bindparam("ids", expanding=True))
+        )
 
     @property
     def table_prefix(self) -> str:
@@ -208,6 +212,23 @@ class MirrorStore:
         with self._transaction("count items", app_id) as conn:
             query = select(func.count()).select_from(items).where(items.c.app_id == app_id)
             return int(conn.execute(query).scalar_one())
+
+    def created_index(self, app_id: int) -> list[tuple[date | None, int, int]]:
+        """(creation day, app_item_id, item_id) of every stored item of the app, by day then
+        app_item_id (the day is None where no creation time is stored)."""
+        items = self.tables.items
+        with self._transaction("list item ids", app_id) as conn:
+            rows = conn.execute(
+                select(items.c.created_on, items.c.app_item_id, items.c.item_id).where(
+                    items.c.app_id == app_id
+                )
+            ).all()
+        found = [
+            (c.date() if c is not None else None, int(a) if a is not None else 0, int(i))
+            for c, a, i in rows
+        ]
+        found.sort(key=lambda row: (row[0] or date.min, row[1]))
+        return found
 
     def item_ids(self, app_id: int) -> set[int]:
         items = self.tables.items
@@ -281,21 +302,74 @@ class MirrorStore:
         `items` and `app_<app_id>`, skipping those whose stored revision is not older, and
         advance the state if given; all in ONE transaction. Returns the rows written."""
         _check_cursor(cursor)
-        page = self._heads(app_id, items)
+        return self.write_items(app_id, decode_items(app_id, items), cursor=cursor,
+                                full_done=full_done)  # fmt: skip
+
+    def write_items(
+        self,
+        app_id: int,
+        page: Sequence[Item],
+        *,
+        cursor: str | None = None,
+        full_done: bool | None = None,
+    ) -> int:
+        """`write_page` for items decoded already (`_rows.decode_items`)."""
+        _check_cursor(cursor)
+        return self.write_prepared(self.prepare_items(app_id, page), cursor=cursor,
+                                   full_done=full_done)  # fmt: skip
+
+    def prepare_items(self, app_id: int, page: Sequence[Item]) -> PreparedPage:
+        """The rows of a page, built without the database (for the typed table as this
+        store last saw it): `write_prepared` writes them. The mirror builds a page's rows
+        while the page before it is being written."""
+        # Of one item sent twice, the higher revision (the later one when equal).
+        latest: dict[int, Item] = {}
+        for item in page:
+            seen = latest.get(item.item_id)
+            if seen is None or _revision(seen) <= _revision(item):
+                latest[item.item_id] = item
+        items = list(latest.values())
+        typed = self._typed.get(app_id)
+        item_rows: list[list[Any]] = []
+        typed_rows: list[list[Any]] = []
+        for item in items:
+            created_on = to_datetime(item.created_on)
+            last_event_on = to_datetime(item.last_event_on)
+            item_rows.append([app_id, item.item_id, item.app_item_id, item.title,
+                              _revision(item), created_on, last_event_on, item.text])  # fmt: skip
+            if typed is not None:
+                typed_rows.append(typed.rows.row(item, created_on, last_event_on))
+        return PreparedPage(app_id, items, item_rows, typed.key if typed else None, typed_rows)
+
+    def write_prepared(
+        self, page: PreparedPage, *, cursor: str | None = None, full_done: bool | None = None
+    ) -> int:
+        """Write the rows `prepare_items` built, skipping items whose stored revision is not
+        older, and advance the state if given; all in ONE transaction. Returns the rows
+        written."""
+        _check_cursor(cursor)
+        app_id = page.app_id
         with self._transaction("write a page", app_id) as conn:
-            stored = self._revisions(conn, app_id, list(page))
-            # Only the items to write are decoded in full (a page re-read on the overlap
-            # day is mostly skipped).
+            stored = self._revisions(conn, app_id, [i.item_id for i in page.items])
             fresh = [
-                (self._decode(text, f"item {n} of the page for app {app_id}"), text)
-                for item_id, (revision, n, text) in page.items()
-                if stored.get(item_id, -1) < revision
+                n for n, i in enumerate(page.items) if stored.get(i.item_id, -1) < _revision(i)
             ]
             if fresh:
-                conn.execute(self._items_upsert, [self._item_row(app_id, *p) for p in fresh])
+                self._items_insert.execute(conn, [page.item_rows[n] for n in fresh])
                 typed = self._load_typed(conn, app_id)
                 if typed is not None:
-                    conn.execute(typed.upsert, [typed.row(item) for item, _ in fresh])
+                    if typed.key == page.typed_key:
+                        typed_rows = [page.typed_rows[n] for n in fresh]
+                    else:  # built or rebuilt since the rows were: build them again
+                        typed_rows = [
+                            typed.rows.row(
+                                item,
+                                to_datetime(item.created_on),
+                                to_datetime(item.last_event_on),
+                            )
+                            for item in (page.items[n] for n in fresh)
+                        ]
+                    typed.insert.execute(conn, typed_rows)
             if cursor is not None or full_done is not None:
                 self._write_state(conn, app_id, cursor=cursor, full_done=full_done)
         return len(fresh)
@@ -398,58 +472,29 @@ class MirrorStore:
             set_={c.name: insert.excluded[c.name] for c in table.columns if c.name not in keys},
         )
 
-    def _heads(self, app_id: int, page: Sequence[bytes]) -> dict[int, tuple[int, int, str]]:
-        """item_id -> (revision, position in the page, JSON as text); of one item sent
-        twice, the higher revision (the later one when equal)."""
-        heads: dict[int, tuple[int, int, str]] = {}
-        for n, raw in enumerate(page):
-            try:
-                text = str(raw, "utf-8")  # stored as text: what is not UTF-8 is refused here
-                head = self._head_decoder.decode(text)
-            except (TypeError, UnicodeDecodeError, msgspec.DecodeError) as exc:
-                raise MirrorError(
-                    f"item {n} of the page for app {app_id} is not an item's JSON: {exc}"
-                ) from exc
-            seen = heads.get(head.item_id)
-            if seen is None or seen[0] <= head.revision:
-                heads[head.item_id] = (head.revision, n, text)
-        return heads
-
-    def _decode(self, text: str, where: str) -> _Item:
+    @staticmethod
+    def _decode(text: str, where: str) -> Item:
         try:
-            return self._decoder.decode(text)
+            return decode_item(text)
         except msgspec.DecodeError as exc:
             raise MirrorError(f"{where} is not an item's JSON: {exc}") from exc
 
-    @staticmethod
-    def _item_row(app_id: int, item: _Item, text: str) -> dict[str, Any]:
-        return {
-            "app_id": app_id,
-            "item_id": item.item_id,
-            "app_item_id": item.app_item_id,
-            "title": item.title,
-            "revision": item.revision,
-            "created_on": to_datetime(item.created_on),
-            "last_event_on": to_datetime(item.last_event_on),
-            "raw": text,
-        }
-
     def _revisions(self, conn: Connection, app_id: int, item_ids: Sequence[int]) -> dict[int, int]:
-        items = self.tables.items
         found: dict[int, int] = {}
         for chunk in _chunks(list(item_ids)):
-            rows = conn.execute(
-                select(items.c.item_id, items.c.revision).where(
-                    items.c.app_id == app_id, items.c.item_id.in_(chunk)
-                )
-            )
-            found.update((int(i), int(r)) for i, r in rows)
+            # By the primary key alone: with `app_id = ?` in the query, SQLite takes the
+            # app_id index and reads every stored item of the app for each page, which
+            # made a full copy quadratic. The app is checked here instead.
+            rows = conn.execute(self._revisions_query, {"ids": chunk})
+            found.update((int(i), int(r)) for i, r, a in rows if a == app_id)
         return found
 
     def _build_typed(self, app_id: int, key: str, specs: list[dict[str, Any]]) -> _Typed:
         plans = plan_columns(specs)
         table = self.tables.app_table(app_id, plans)
-        return _Typed(key, table, plans, self._upsert(table, ["item_id"]))
+        upsert = self._upsert(table, ["item_id"])
+        insert = BatchInsert(self._engine.dialect, table, upsert)
+        return _Typed(key, table, plans, upsert, insert, RowBuilder(plans))
 
     def _rebuild(
         self, conn: Connection, app_id: int, key: str, specs: list[dict[str, Any]]
@@ -497,7 +542,13 @@ class MirrorStore:
             decoded = [
                 self._decode(r.raw, f"stored item {r.item_id} of app {app_id}") for r in rows
             ]
-            conn.execute(typed.table.insert(), [typed.row(item) for item in decoded])
+            typed.insert.execute(
+                conn,
+                [
+                    typed.rows.row(i, to_datetime(i.created_on), to_datetime(i.last_event_on))
+                    for i in decoded
+                ],
+            )
             after = int(rows[-1].item_id)
 
     def _write_state(

@@ -8,6 +8,7 @@ from typing import Any
 
 from . import _push, _uploads
 from ._common import dumps
+from ._count import count_index, query_filters
 from ._errors import ApiError
 from ._files import item_files
 from ._filter import page_params
@@ -156,7 +157,14 @@ async def revision_difference(ctx: Ctx) -> Any:
 
 
 async def count(ctx: Ctx) -> Any:
-    return {"count": len(ctx.app(ctx.int_param("app_id")).item_ids)}
+    """The items matching the filters in the query (_count.py), all of them without any."""
+    app = ctx.app(ctx.int_param("app_id"))
+    filters = query_filters(ctx.request.query_params, _query_filter)
+
+    def match(given: Any) -> list[int]:
+        return ctx.core.filters.matches(ctx.world, app, {"filters": dict(given)})
+
+    return {"count": count_index(ctx.world).count(ctx.world, app, filters, match)}
 
 
 async def filter_items(ctx: Ctx) -> Reply:
