@@ -195,3 +195,31 @@ def test_the_command_says_the_strategy_and_fails_loudly(
         assert err[-1].startswith("podiokit mirror: Podio does not honour app_item_id ranges: ")
         assert err[-1].endswith("run with --strategy auto (the default) or --strategy offset")
         assert main(["mirror", str(PROJECTS), "--db", db2, "--strategy", "fast"]) == 2
+
+
+@pytest.mark.parametrize("quirk", ["ignored", "ignore_to"])
+async def test_the_deletion_search_on_a_session_that_never_checked_ranges(
+    emu: Emulator, podio: Podio, sqlite_url: str, tmp_path: Path, quirk: str
+) -> None:
+    """A new session (no check made: an incremental run reads no full copy) meets a Podio
+    that ignores ranges in the deletion search's window listings: a page outside its window
+    sends the run to the light listing, trimmed pages stay exact; the right items go."""
+    from ._helpers import make_podio
+
+    await mirror(podio, [PROJECTS], sqlite_url)
+    world = emu._core.world
+    ordered = sorted(world.apps[PROJECTS].item_ids, key=lambda i: world.items[i].app_item_id)
+    for item_id in (ordered[700], ordered[1_000]):  # a few deletions, far from item 1
+        await podio.request("DELETE", f"/item/{item_id}")
+    emu.set_quirks(range_filter=quirk)
+    fresh, http = make_podio(emu)
+    try:
+        creds = emu.credentials
+        await fresh.authenticate_with_credentials(creds["username"], creds["password"])
+        result = (await mirror(fresh, [PROJECTS], sqlite_url)).apps[PROJECTS]
+        assert (result.deleted, result.created, result.updated) == (2, 0, 0)
+        assert result.strategy is None  # no full copy
+        await assert_exact(fresh, sqlite_url, PROJECTS, tmp_path)
+    finally:
+        await fresh.aclose()
+        await http.aclose()

@@ -351,12 +351,12 @@ class _Run:
         self.total += count
         if app.strategy == "offset":
 
-            def write(page: FetchedPage) -> None:
+            def write_items(page: FetchedPage) -> None:
                 self.write(app, decode_items(app.app_id, page.items))
 
             async def emit(page: FetchedPage) -> None:
                 self.waiting = 0.0
-                await self.db(write, page)
+                await self.db(write_items, page)
                 self.progress()
 
             await copy_offset(
