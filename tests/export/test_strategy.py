@@ -30,10 +30,11 @@ def filters(emu: Emulator) -> int:
 
 
 @pytest.mark.parametrize(("quirk", "strategy"), QUIRKS)
+@pytest.mark.parametrize("micro_view", ["honoured", "ignored"])
 async def test_each_quirk_every_item_once_and_the_strategy_said(
-    emu: Emulator, podio: Podio, tmp_path: Path, quirk: str, strategy: str
+    emu: Emulator, podio: Podio, tmp_path: Path, quirk: str, strategy: str, micro_view: str
 ) -> None:
-    emu.set_quirks(range_filter=quirk)
+    emu.set_quirks(range_filter=quirk, micro_view=micro_view)
     out = tmp_path / "items.jsonl"
     result = await export(podio, [PROJECTS, CLIENTS], out, page_size=100, concurrency=3)
     ids = exported_ids(out)
