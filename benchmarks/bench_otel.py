@@ -26,9 +26,10 @@ switched between blocks), so they are compared under the same load; the baseline
 alternates with that one. Each block makes `--calls` calls of `items.get` (a typed `Item`
 of about 3.4 KB) or of `request("GET", ...)` (JSON only, the lightest call), with 1 caller or
 64 concurrent callers, and takes the CPU time of the whole process per call (its threads
-included: the span processor's too). A figure is the median over the blocks of all rounds;
-the spread of a ratio is the 25th to 75th percentile of its per-block ratios (the variants of
-one block run back to back, so they share the machine's load).
+included: the span processor's too; a block ends by exporting what the batching processor
+still holds, so no block pays for another's spans). A figure is the median over the blocks
+of all rounds; the spread of a ratio is the 25th to 75th percentile of its per-block ratios
+(the variants of one block run back to back, so they share the machine's load).
 
 The server is `_item_server.py` over loopback (pinned to CPU 1 when `taskset` exists, the
 client to CPU 0), or with `--inprocess` a transport in the client's process that answers the
@@ -176,10 +177,10 @@ class _Floor:
         return floored
 
 
-def _switches() -> tuple[dict[str, Any], _Floor]:
-    """The instrumentation of each variant of this checkout (None: off), and the `sdk-floor`
-    work. The benchmark flips `podiokit._instrument.active` between blocks, what
-    `instrument()` sets."""
+def _switches() -> tuple[dict[str, Any], _Floor, dict[str, Any]]:
+    """The instrumentation of each variant of this checkout (None: off), the `sdk-floor`
+    work, and each variant's span flush. The benchmark flips `podiokit._instrument.active`
+    between blocks, what `instrument()` sets."""
     from opentelemetry.metrics import NoOpMeterProvider
     from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
     from opentelemetry.trace import NoOpTracerProvider
@@ -191,14 +192,19 @@ def _switches() -> tuple[dict[str, Any], _Floor]:
         return podiokit._instrument.active
 
     production = _providers()
+    one_in_ten = _providers(ParentBased(TraceIdRatioBased(0.1)))
     on = instrumented(production)
-    sampled = instrumented(_providers(ParentBased(TraceIdRatioBased(0.1))))
+    sampled = instrumented(one_in_ten)
     worst = instrumented(_providers(simple=True))
     api_only = instrumented((NoOpTracerProvider(), NoOpMeterProvider()))
     podiokit.uninstrument()
     switches = {"off": None, "sdk-floor": None, "on": on, "sampled": sampled,
                 "api-only": api_only, "worst": worst}  # fmt: skip
-    return switches, _Floor(*production)
+    # A block ends by exporting what its batching processor still holds, inside the timing:
+    # its processor's thread would otherwise do it during another variant's block.
+    flushes = {"on": production[0].force_flush, "sdk-floor": production[0].force_flush,
+               "sampled": one_in_ten[0].force_flush}  # fmt: skip
+    return switches, _Floor(*production), flushes
 
 
 async def _measure(variants: list[str], url: str | None, calls: int, blocks: int) -> Any:
@@ -215,7 +221,7 @@ async def _measure(variants: list[str], url: str | None, calls: int, blocks: int
         if not baseline:
             podiokit._instrument.active = switches[variant]
 
-    switches, floor = ({}, None) if baseline else _switches()
+    switches, floor, flushes = ({}, None, {}) if baseline else _switches()
     order = random.Random(len(variants))
     variants = list(variants)
     transport = _in_process_transport() if url is None else None
@@ -249,6 +255,9 @@ async def _measure(variants: list[str], url: str | None, calls: int, blocks: int
             async with anyio.create_task_group() as tg:
                 for _ in range(callers):
                     tg.start_soon(worker)
+            flush = flushes.get(variant)
+            if flush is not None:
+                flush()
             return (time.process_time() - cpu) / n * 1e6
 
         for call in CALLS:
