@@ -16,6 +16,8 @@ Variants:
   it is podiokit's own share; `sdk-floor` against `off` is what the SDK costs at the least;
 * `sampled`: `on`, with the SDK sampling one trace in ten (`ParentBased(TraceIdRatioBased(0.1))`,
   a common production setting; metrics are still recorded for every call);
+* `metrics`: `on` without traces (OpenTelemetry's no-op tracer provider, the SDK's meter
+  provider): durations, retries and the rate budget, no spans;
 * `api-only`: instrumented with OpenTelemetry's no-op providers (no SDK set up);
 * `worst`: `on` with a `SimpleSpanProcessor` instead of the batching one: each span is
   exported on the call's path (here to an exporter that drops it; in-memory exporters in
@@ -67,7 +69,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 #: The last commit before issue 28's instrumentation: what "off" is compared with.
 BEFORE_OTEL = "0567389"
-VARIANTS = ("baseline", "off", "sdk-floor", "on", "sampled", "api-only", "worst")
+VARIANTS = ("baseline", "off", "sdk-floor", "on", "sampled", "metrics", "api-only", "worst")
 CALLS = ("items.get", "request")
 CALLERS = (1, 64)
 
@@ -196,10 +198,11 @@ def _switches() -> tuple[dict[str, Any], _Floor, dict[str, Any]]:
     on = instrumented(production)
     sampled = instrumented(one_in_ten)
     worst = instrumented(_providers(simple=True))
+    metrics = instrumented((NoOpTracerProvider(), production[1]))
     api_only = instrumented((NoOpTracerProvider(), NoOpMeterProvider()))
     podiokit.uninstrument()
     switches = {"off": None, "sdk-floor": None, "on": on, "sampled": sampled,
-                "api-only": api_only, "worst": worst}  # fmt: skip
+                "metrics": metrics, "api-only": api_only, "worst": worst}  # fmt: skip
     # A block ends by exporting what its batching processor still holds, inside the timing:
     # its processor's thread would otherwise do it during another variant's block.
     flushes = {"on": production[0].force_flush, "sdk-floor": production[0].force_flush,
@@ -448,7 +451,8 @@ def report(figures: dict[str, dict[str, list[float]]], where: str, how: str) -> 
         print(f"{key:14} " + " ".join(f"{med[v]:9.1f}" for v in VARIANTS))
     print("ratios: median (p25-p75 of the per-block ratios)")
     pairs = (("off", "baseline"), ("on", "off"), ("sdk-floor", "off"), ("on", "sdk-floor"),
-             ("sampled", "off"), ("api-only", "off"), ("worst", "off"))  # fmt: skip
+             ("sampled", "off"), ("metrics", "off"), ("api-only", "off"),
+             ("worst", "off"))  # fmt: skip
     for key in figures["off"]:
         cells = []
         for top, bottom in pairs:
