@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Final
 import httpx
 from opentelemetry import context as otel_context
 from opentelemetry import metrics, trace
-from opentelemetry.trace import Link, SpanKind, Status, StatusCode
+from opentelemetry.trace import INVALID_SPAN, Link, SpanKind, Status, StatusCode
 
 from ._resource import RAW_REQUEST, Operation
 from ._version import __version__
@@ -109,6 +109,9 @@ class Telemetry:
         self.tracer = trace.get_tracer(
             "podiokit", __version__, tracer_provider=tracer_provider, schema_url=SCHEMA_URL
         )
+        #: False with a no-op tracer provider (metrics only): a call then opens no span and
+        #: changes no context. (A proxy of the global provider may get an SDK later: traced.)
+        self.traced = not isinstance(self.tracer, trace.NoOpTracer)
         meter = metrics.get_meter(
             "podiokit", __version__, meter_provider=meter_provider, schema_url=SCHEMA_URL
         )
@@ -221,12 +224,16 @@ class Telemetry:
         ids of log records, spans of an instrumented transport)."""
         key = caller.session_key
         call = self._call(pipeline, method, path, operation or RAW_REQUEST, self._kind(key))
-        span = self.tracer.start_span(call.span_name, kind=_CLIENT, attributes=call.attributes)
+        if self.traced:
+            span = self.tracer.start_span(call.span_name, kind=_CLIENT, attributes=call.attributes)
+        else:
+            span = INVALID_SPAN
         record = CallTrace(self, span, call.operation, call.kind)
         record.method = call.method
         record.call = call
         record.rate = pipeline.rate_limit(key)
-        record.token = otel_context.attach(trace.set_span_in_context(span))
+        if self.traced:
+            record.token = otel_context.attach(trace.set_span_in_context(span))
         record.started = time.perf_counter()
         return record
 
@@ -454,7 +461,8 @@ class CallTrace:
         """The call is over (`error` if it failed): end its span, record its duration."""
         elapsed = time.perf_counter() - self.started
         telemetry = self.telemetry
-        otel_context.detach(self.token)  # type: ignore[arg-type]
+        if self.token is not None:
+            otel_context.detach(self.token)  # type: ignore[arg-type]
         rate = self.rate
         telemetry._finish(self.span, self, error, rate.snapshot() if rate is not None else None)
         telemetry.duration.record(elapsed, telemetry._measured_attributes(self, error))
