@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Final
 import httpx
 from opentelemetry import context as otel_context
 from opentelemetry import metrics, trace
-from opentelemetry.trace import Link, SpanKind, Status, StatusCode
+from opentelemetry.trace import INVALID_SPAN, Link, SpanKind, Status, StatusCode
 
 from ._resource import RAW_REQUEST, Operation
 from ._version import __version__
@@ -74,6 +74,8 @@ _REFRESH: Final = Operation("", "refresh", "POST", "/oauth/token")
 _JOBS: Final = ("export", "mirror")
 #: At most this many attribute sets are kept for reuse (status codes and errors vary).
 _MAX_CACHED: Final = 4096
+_ABSOLUTE: Final = ("http://", "https://")
+_CLIENT: Final = SpanKind.CLIENT
 
 
 def session_kind(key: str) -> str:
@@ -107,6 +109,9 @@ class Telemetry:
         self.tracer = trace.get_tracer(
             "podiokit", __version__, tracer_provider=tracer_provider, schema_url=SCHEMA_URL
         )
+        #: False with a no-op tracer provider (metrics only): a call then opens no span and
+        #: changes no context. (A proxy of the global provider may get an SDK later: traced.)
+        self.traced = not isinstance(self.tracer, trace.NoOpTracer)
         meter = metrics.get_meter(
             "podiokit", __version__, meter_provider=meter_provider, schema_url=SCHEMA_URL
         )
@@ -147,7 +152,9 @@ class Telemetry:
             unit="{call}",
             description="Calls left of the hourly rate budget, per session kind and pool.",
         )
-        self._attributes: dict[tuple[Operation, str, tuple[str, int], str], dict[str, Any]] = {}
+        #: What the calls of one operation share (see `_Call`), by operation, method, session
+        #: kind and API URL: built once, then every call starts from it.
+        self._calls: dict[tuple[Operation, str, str, str], _Call] = {}
         self._measured: dict[tuple[str, str, str, int | None, str | None], dict[str, Any]] = {}
         self._kinds: dict[str, str] = {}
         self._servers: dict[str, tuple[str, int]] = {}
@@ -156,7 +163,7 @@ class Telemetry:
     # -- attributes ----------------------------------------------------------------------
 
     def _server_of(self, pipeline: Pipeline[Any], path: str) -> tuple[str, int]:
-        if not path.startswith("/") and path[:8].lower().startswith(("http://", "https://")):
+        if path[:1] != "/" and path[:8].lower().startswith(_ABSOLUTE):
             return _server(path)  # a file's link: rare, not cached (the URL names the file)
         url = pipeline.config.api_url
         server = self._servers.get(url)
@@ -164,24 +171,44 @@ class Telemetry:
             server = self._servers[url] = _server(url)
         return server
 
+    @staticmethod
     def _start_attributes(
-        self, operation: Operation, method: str, server: tuple[str, int], kind: str
+        operation: Operation, method: str, server: tuple[str, int], kind: str
     ) -> dict[str, Any]:
-        """The attributes a call's span starts with; built once per operation, method,
-        server and session kind."""
-        key = (operation, method, server, kind)
-        attributes = self._attributes.get(key)
-        if attributes is None:
-            attributes = {METHOD: method, ADDRESS: server[0], PORT: server[1],
-                          OPERATION: operation.name, SESSION: kind}  # fmt: skip
-            if operation.area:
-                attributes[AREA] = operation.area
-            if operation.template is not None:
-                attributes[TEMPLATE] = operation.template
-            self._attributes[key] = attributes
+        """The attributes a call's span starts with (`_Call` keeps them for reuse)."""
+        attributes = {METHOD: method, ADDRESS: server[0], PORT: server[1],
+                      OPERATION: operation.name, SESSION: kind}  # fmt: skip
+        if operation.area:
+            attributes[AREA] = operation.area
+        if operation.template is not None:
+            attributes[TEMPLATE] = operation.template
         return attributes
 
     # -- calls ---------------------------------------------------------------------------
+
+    def _kind(self, key: str) -> str:
+        kind = self._kinds.get(key)
+        if kind is None:
+            kind = session_kind(key)
+            if len(self._kinds) < _MAX_CACHED:
+                self._kinds[key] = kind
+        return kind
+
+    def _call(
+        self, pipeline: Pipeline[Any], method: str, path: str, op: Operation, kind: str
+    ) -> _Call:
+        """What every call of `op` by this kind of session shares: looked up once per call,
+        built on the first (a file's link, whose URL names its own server, is not cached)."""
+        absolute = path[:1] != "/" and path[:8].lower().startswith(_ABSOLUTE)
+        key = (op, method, kind, pipeline.config.api_url)
+        call = None if absolute else self._calls.get(key)
+        if call is None:
+            upper = method.upper()
+            server = self._server_of(pipeline, path)
+            call = _Call(op, upper, kind, self._start_attributes(op, upper, server, kind))
+            if not absolute and len(self._calls) < _MAX_CACHED:
+                self._calls[key] = call
+        return call
 
     def start(
         self,
@@ -191,28 +218,44 @@ class Telemetry:
         path: str,
         operation: Operation | None,
     ) -> CallTrace:
-        """Open the span of one call, current until `CallTrace.finish`."""
-        op = operation or RAW_REQUEST
-        method = method.upper()
+        """Open the span of one call, current until `CallTrace.finish`: one lookup of what
+        the operation's calls share, the SDK's span started with all of its attributes in
+        one mapping, and the span made current (its children: a token refresh, the trace
+        ids of log records, spans of an instrumented transport)."""
         key = caller.session_key
-        kind = self._kinds.get(key)
-        if kind is None:
-            kind = session_kind(key)
-            if len(self._kinds) < _MAX_CACHED:
-                self._kinds[key] = kind
-        attributes = self._start_attributes(op, method, self._server_of(pipeline, path), kind)
-        span = self.tracer.start_span(op.span_name, kind=SpanKind.CLIENT, attributes=attributes)
-        record = CallTrace(self, span, op.name, kind)
-        record.method = method
+        call = self._call(pipeline, method, path, operation or RAW_REQUEST, self._kind(key))
+        if self.traced:
+            span = self.tracer.start_span(call.span_name, kind=_CLIENT, attributes=call.attributes)
+        else:
+            span = INVALID_SPAN
+        record = CallTrace(self, span, call.operation, call.kind)
+        record.method = call.method
+        record.call = call
         record.rate = pipeline.rate_limit(key)
-        record.token = otel_context.attach(trace.set_span_in_context(span))
+        if self.traced:
+            record.token = otel_context.attach(trace.set_span_in_context(span))
         record.started = time.perf_counter()
         return record
 
     def _measured_attributes(
         self, record: CallTrace, error: BaseException | None
     ) -> dict[str, Any]:
-        """The duration's attributes; one dict per distinct set, reused."""
+        """The duration's attributes; one dict per distinct set, reused (a success's are
+        its operation's, by status code)."""
+        call = record.call
+        if error is None and call is not None:
+            measured = call.measured.get(record.status)
+            if measured is None:
+                measured = {
+                    OPERATION: record.operation,
+                    METHOD: record.method,
+                    SESSION: record.kind,
+                }
+                if record.status is not None:
+                    measured[STATUS] = record.status
+                if len(call.measured) < 64:  # status codes are few; never grows without bound
+                    call.measured[record.status] = measured
+            return measured
         error_type = _error_type(error) if error is not None else None
         key = (record.operation, record.method, record.kind, record.status, error_type)
         measured = self._measured.get(key)
@@ -322,9 +365,7 @@ class Telemetry:
     ) -> Iterator[CallTrace]:
         kind = session_kind(key)
         grant_type = str(params.get("grant_type", ""))
-        attributes = dict(
-            self._start_attributes(operation, "POST", self._server_of(pipeline, "/"), kind)
-        )
+        attributes = self._start_attributes(operation, "POST", self._server_of(pipeline, "/"), kind)
         attributes[GRANT] = grant_type
         links = [Link(c) for c in flight.waiting] if flight is not None else None
         span = self.tracer.start_span(
@@ -368,6 +409,22 @@ class Telemetry:
             self.items[job].add(items, attributes)
 
 
+class _Call:
+    """What every call of one operation shares, for one kind of session and server: its
+    span's name and start attributes, and its duration's attributes by status code."""
+
+    __slots__ = ("attributes", "kind", "measured", "method", "operation", "span_name")
+
+    def __init__(self, op: Operation, method: str, kind: str, attributes: dict[str, Any]) -> None:
+        self.span_name = op.span_name
+        self.operation = op.name
+        self.method = method
+        self.kind = kind
+        #: Handed to the SDK as is at every span's start (it copies them, never changes them).
+        self.attributes = attributes
+        self.measured: dict[int | None, dict[str, Any]] = {}
+
+
 class _Flight:
     """One session's refresh in flight: the calls waiting, and its span once it asks."""
 
@@ -383,8 +440,8 @@ class CallTrace:
     """One call's span while the pipeline makes it: responses, retries and waits are
     reported here, and `finish` ends the span and records the duration."""
 
-    __slots__ = ("kind", "last", "method", "operation", "rate", "retries", "span", "started",
-                 "status", "telemetry", "token")  # fmt: skip
+    __slots__ = ("call", "kind", "last", "method", "operation", "rate", "retries", "span",
+                 "started", "status", "telemetry", "token")  # fmt: skip
 
     def __init__(self, telemetry: Telemetry, span: Span, operation: str, kind: str) -> None:
         self.telemetry = telemetry
@@ -396,6 +453,7 @@ class CallTrace:
         self.last: httpx.Response | None = None
         self.method = ""
         self.rate: RateLimitState | None = None
+        self.call: _Call | None = None
         self.token: object = None
         self.started = 0.0
 
@@ -403,7 +461,8 @@ class CallTrace:
         """The call is over (`error` if it failed): end its span, record its duration."""
         elapsed = time.perf_counter() - self.started
         telemetry = self.telemetry
-        otel_context.detach(self.token)  # type: ignore[arg-type]
+        if self.token is not None:
+            otel_context.detach(self.token)  # type: ignore[arg-type]
         rate = self.rate
         telemetry._finish(self.span, self, error, rate.snapshot() if rate is not None else None)
         telemetry.duration.record(elapsed, telemetry._measured_attributes(self, error))

@@ -152,3 +152,53 @@ async def test_metrics_stay_exact_when_no_trace_is_sampled(emulator: Emulator) -
         if p.attributes["podio.rate_limit.limit"] == left.limit
     ]
     assert budget == left.remaining
+
+
+async def test_metrics_only_records_every_call_and_leaves_the_callers_span_current(
+    emulator: Emulator,
+) -> None:
+    from opentelemetry import trace
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from opentelemetry.trace import NoOpTracerProvider
+
+    import podiokit
+
+    # The application traces with its own provider; podiokit is given metrics only.
+    spans = InMemorySpanExporter()
+    app_tracing = TracerProvider()
+    app_tracing.add_span_processor(SimpleSpanProcessor(spans))
+    reader = InMemoryMetricReader()
+    podiokit.instrument(
+        tracer_provider=NoOpTracerProvider(), meter_provider=MeterProvider(metric_readers=[reader])
+    )
+    creds = emulator.credentials
+    http = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=emulator.app), base_url=creds["api_url"]
+    )
+    app_id, app_token = app_of(emulator)
+    try:
+        async with Podio(
+            creds["client_id"], creds["client_secret"], api_url=creds["api_url"], http_client=http
+        ) as podio:
+            await podio.authenticate_with_app(app_id, app_token)
+            with app_tracing.get_tracer("app").start_as_current_span("handler") as handler:
+                await podio.apps.get(app_id)
+                with pytest.raises(PodioNotFoundError):
+                    await podio.items.get(987654321)
+                assert trace.get_current_span() is handler
+    finally:
+        podiokit.uninstrument()
+        await http.aclose()
+    assert [s.name for s in spans.get_finished_spans()] == ["handler"]
+    recorded = Recorded(spans, reader, app_tracing, MeterProvider())
+    assert recorded.total("podio.client.operation.duration", podio__operation="apps.get") == 1
+    assert (
+        recorded.total(
+            "podio.client.operation.duration", podio__operation="items.get", error__type="404"
+        )
+        == 1
+    )
