@@ -39,8 +39,9 @@ async def test_every_item_once_as_the_bytes_podio_sent(
     # Nothing left beside the output.
     _, part, checkpoint = output_paths(out)
     assert not part.exists() and not checkpoint.exists()
-    # About one call per page: 12 pages, the probe, and one empty sweep.
-    assert emu.stats()["routes"]["POST /item/app/{app_id}/filter/"] == 12 + 2
+    # About one call per page: 12 pages, the probe, one empty sweep, and the two calls
+    # checking that ranges are honoured (once per session and API URL).
+    assert emu.stats()["routes"]["POST /item/app/{app_id}/filter/"] == 12 + 2 + 2
 
 
 async def test_each_app_with_its_own_app_token(emu: Emulator, tmp_path: Path) -> None:
@@ -266,9 +267,10 @@ async def test_the_first_page_is_read_with_the_probe(
     with anyio.fail_after(10):
         result = await export(podio, [PROJECTS], out, page_size=100, concurrency=3)
     assert exported_ids(out) == dict.fromkeys(world_ids(emu, PROJECTS), 1)
-    # Still about one call per page: 12 pages, the probe, and one empty sweep.
-    assert emu.stats()["routes"]["POST /item/app/{app_id}/filter/"] == 12 + 2
-    assert result.calls == 12 + 2
+    # Still about one call per page: 12 pages, the probe, one empty sweep, and the three
+    # calls checking that ranges are honoured.
+    assert emu.stats()["routes"]["POST /item/app/{app_id}/filter/"] == 12 + 2 + 2
+    assert result.calls == 12 + 2 + 2
 
 
 @pytest.mark.parametrize("concurrency", [1, 2])
@@ -381,9 +383,10 @@ async def test_a_small_app_costs_at_most_the_windows_more(
     out = tmp_path / "small.jsonl"
     result = await export(podio, [CLIENTS], out, concurrency=4)
     assert exported_ids(out) == dict.fromkeys(world_ids(emu, CLIENTS), 1)
-    # The probe, four windows (three of them empty) and the sweep.
-    assert emu.stats()["routes"]["POST /item/app/{app_id}/filter/"] == 6
-    assert result.calls == 6
+    # The probe, four windows (three of them empty), the sweep, and the two calls
+    # checking that ranges are honoured.
+    assert emu.stats()["routes"]["POST /item/app/{app_id}/filter/"] == 6 + 2
+    assert result.calls == 6 + 2
 
 
 async def test_a_short_budget_spends_no_call_on_a_guess(
@@ -397,8 +400,9 @@ async def test_a_short_budget_spends_no_call_on_a_guess(
     out = tmp_path / "small.jsonl"
     result = await export(podio, [CLIENTS], out, concurrency=4)
     assert exported_ids(out) == dict.fromkeys(world_ids(emu, CLIENTS), 1)
-    assert emu.stats()["routes"]["POST /item/app/{app_id}/filter/"] == 3
-    assert result.calls == 3
+    # The probe, its page, the sweep, and the check that ranges are honoured (two).
+    assert emu.stats()["routes"]["POST /item/app/{app_id}/filter/"] == 3 + 2
+    assert result.calls == 3 + 2
 
 
 class _Halves(httpx.AsyncByteStream):

@@ -146,9 +146,10 @@ def test_out_dash_streams_to_standard_output(format: str, tmp_path: Path) -> Non
     assert set(ids) == world_ids(emu, PROJECTS) | world_ids(emu, CLIENTS)
     # Progress and the summary on stderr: stdout holds the items alone.
     err = result.stderr.splitlines()
-    assert err[-4].startswith("exported 1400/1400 items, ")
-    assert err[-3].startswith("exported 1400 items from 2 app(s) to standard output in ")
-    assert err[-2:] == [f"  app {PROJECTS}: 700 items", f"  app {CLIENTS}: 700 items"]
+    assert err[-5].startswith("exported 1400/1400 items, ")
+    assert err[-4].startswith("exported 1400 items from 2 app(s) to standard output in ")
+    assert err[-3:-1] == [f"  app {PROJECTS}: 700 items", f"  app {CLIENTS}: 700 items"]
+    assert err[-1] == "  strategy: ranges (app_item_id ranges)"
 
 
 @pytest.mark.parametrize("flag", ["--resume", "--force"])

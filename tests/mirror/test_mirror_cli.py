@@ -59,6 +59,9 @@ def test_first_run_then_a_run_with_no_change(
         f"  app {PROJECTS} (full): 600 items: 600 created, 0 updated, 0 unchanged; 0 deleted; "
         "600 read in "
     )
+    assert lines[1].endswith(", by ranges")
+    # Which strategy read every item (app_item_id ranges: the emulator honours them).
+    assert lines[-1] == "  strategy: ranges (app_item_id ranges)"
     # Not a terminal: plain progress lines on stderr.
     assert captured.err.startswith("mirrored ") and "calls left this hour" in captured.err
     assert len(stored(db, PROJECTS)) == len(stored(db, CLIENTS)) == 600

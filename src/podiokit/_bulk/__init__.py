@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from ._args import MAX_PAGE_SIZE, checked_args
 from ._buffers import PageBuffers
-from ._fetch import FILTER, Page, fetch_page, probe, wait_out
-from ._plan import Range, first_windows, plan_ranges, plan_with_windows
+from ._fetch import FILTER, Page, RangeFilterError, fetch_page, probe, wait_out
+from ._offset import LightItem, copy_offset, list_light
+from ._plan import SWEEP_HI, Range, first_windows, plan_ranges, plan_with_windows
 from ._progress import ExportProgress, calls_left
-from ._ranges import FetchedPage, Prefetch, copy_ranges
+from ._ranges import FetchedPage, Prefetch, checked_page, copy_ranges
 from ._sessions import open_sessions
+from ._strategy import STRATEGIES, RangeCheck, check_ranges, check_strategy, choose, known
 from ._tasks import run_all
 from ._values import JOIN, date_parts, money_parts, readable, to_decimal
 
@@ -24,18 +26,30 @@ __all__ = [
     "FILTER",
     "JOIN",
     "MAX_PAGE_SIZE",
+    "STRATEGIES",
+    "SWEEP_HI",
     "ExportProgress",
     "FetchedPage",
+    "LightItem",
     "Page",
     "PageBuffers",
     "Prefetch",
     "Range",
+    "RangeCheck",
+    "RangeFilterError",
     "calls_left",
+    "check_ranges",
+    "check_strategy",
     "checked_args",
+    "checked_page",
+    "choose",
+    "copy_offset",
     "copy_ranges",
     "date_parts",
     "fetch_page",
     "first_windows",
+    "known",
+    "list_light",
     "money_parts",
     "open_sessions",
     "plan_ranges",

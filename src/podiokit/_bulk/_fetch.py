@@ -24,15 +24,33 @@ from ._plan import SWEEP_HI
 if TYPE_CHECKING:
     from .._client import Podio
 
-__all__ = ["DEFAULT_RATE_LIMIT_WAIT", "FILTER", "Page", "fetch_page", "probe", "wait_out"]
+__all__ = [
+    "DEFAULT_RATE_LIMIT_WAIT",
+    "FILTER",
+    "Page",
+    "RangeFilterError",
+    "fetch_page",
+    "probe",
+    "wait_out",
+]
 
 #: The operation the pages are read with (spans, metrics, logs name it).
 FILTER = Operation("items", "filter", "POST", "/item/app/{app_id}/filter/")
+
+#: The query asking for micro items: `item_id`, `app_item_id`, `title`, `revision` (§4.2).
+MICRO = {"fields": "items.view(micro)"}
 
 #: Every long rate-limit wait of the bulk engine goes through here; tests replace it.
 sleep = anyio.sleep
 #: A 420 without a usable hint: wait this long before asking again.
 DEFAULT_RATE_LIMIT_WAIT = RATE_LIMIT_WAIT
+
+
+class RangeFilterError(PodioResponseError):
+    """A page of an `app_item_id` range holds an item below it, or out of order: Podio does
+    not honour the range filter (docs/dev/podio-behaviour.md §4.1), and writing the page
+    could write items twice. Raised by the "ranges" strategy; "auto" probes first and
+    reads such a Podio by offset pages instead."""
 
 
 class _RawPage(msgspec.Struct):
@@ -77,14 +95,18 @@ async def _post_filter(
     body: dict[str, Any],
     on_wait: Callable[[float], None] | None,
     reader: BodyReader | None = None,
+    *,
+    micro: bool = False,
 ) -> bytes:
-    """The page's bytes; with `reader`, read into its buffer instead (and b"" returned)."""
+    """The page's bytes; with `reader`, read into its buffer instead (and b"" returned).
+    `micro`: ask for micro items (ids, title, revision: docs/dev/podio-behaviour.md §4.2)."""
     path = f"/item/app/{int(app_id)}/filter/"
+    params = MICRO if micro else None
     while True:
         try:
             response = await session._send(
-                "POST", path, json=body, idempotent=True, rate_limited=True, read_body=reader,
-                operation=FILTER,
+                "POST", path, params=params, json=body, idempotent=True, rate_limited=True,
+                read_body=reader, operation=FILTER,
             )  # fmt: skip
         except PodioRateLimitError as exc:
             await wait_out(exc, on_wait)
@@ -137,13 +159,15 @@ async def fetch_page(
     *,
     on_wait: Callable[[float], None] | None = None,
     buffers: PageBuffers | None = None,
+    micro: bool = False,
 ) -> Page:
     """The first `limit` items with `lo <= app_item_id <= hi`, in `app_item_id` order. With
     `buffers`, the body is read into one of them (`Page.buffer`; give it back once the
-    items are written and dropped)."""
+    items are written and dropped). `micro`: micro items (a Podio ignoring the view sends
+    full ones)."""
     reader = BodyReader(buffers) if buffers is not None else None
     content: bytes | bytearray = await _post_filter(
-        session, app_id, _body(lo, hi, limit), on_wait, reader
+        session, app_id, _body(lo, hi, limit), on_wait, reader, micro=micro
     )
     size = len(content)
     if reader is not None and reader.buffer is not None:
@@ -151,8 +175,8 @@ async def fetch_page(
     page = _decode(memoryview(content)[:size] if reader is not None else content, app_id)
     last = _app_item_id(page.items[-1], app_id) if page.items else hi
     if last < lo:
-        raise PodioResponseError(
-            f"filter of app {app_id} ignored the app_item_id range from {lo}",
+        raise RangeFilterError(
+            f"filter of app {app_id} answered ids up to {last} for the range from {lo}",
             method="POST",
             path=f"/item/app/{app_id}/filter/",
         )

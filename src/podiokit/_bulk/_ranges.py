@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
     from .._client import Podio
 
-__all__ = ["FetchedPage", "Prefetch", "copy_ranges"]
+__all__ = ["FetchedPage", "Prefetch", "checked_page", "copy_ranges"]
 
 
 @dataclass
@@ -51,6 +51,8 @@ class FetchedPage:
     buffer: bytearray | None = None
     #: What `prepare` made of the items (they are dropped once it has run).
     prepared: Any = None
+    #: Calls the page cost (the offset reader counts its calls itself: 0).
+    calls: int = 1
 
 
 class Prefetch:
@@ -63,13 +65,24 @@ class Prefetch:
         self.page: _fetch.Page | None = None
         self.range: Range | None = None
         self.ready = anyio.Event()
+        #: The page broke its range (checked as any page is): raised if the range
+        #: strategy reads the app, ignored if the offset one does (`range` None then).
+        self.violation: _fetch.RangeFilterError | None = None
 
     async def read(self, session: Podio, page_size: int, buffers: PageBuffers) -> None:
         w = self.window
+        page: _fetch.Page | None = None
         try:
-            self.page = await _fetch.fetch_page(
+            page = await _fetch.fetch_page(
                 session, w.app_id, w.lo, w.hi, page_size, buffers=buffers
             )
+            page.items = checked_page(page.items, w.lo, w.hi, w.app_id)
+            self.page = page
+        except _fetch.RangeFilterError as exc:
+            self.violation = exc
+            if page is not None and page.buffer is not None:
+                buffer, page.buffer, page.items = page.buffer, None, []
+                buffers.give(buffer)
         finally:
             self.ready.set()  # a failed read fails the export; nothing waits in vain
 
@@ -126,9 +139,12 @@ async def copy_ranges(
                 session, rng.app_id, cursor, rng.hi, page_size, on_wait=on_wait,
                 buffers=buffers,
             )  # fmt: skip
-            done = len(page.items) < page_size or page.last >= rng.hi
-            cursor = page.last + 1
-            fetched = FetchedPage(rng, page.items, cursor, done, page.compact, page.buffer)
+            full = len(page.items) >= page_size
+            items = checked_page(page.items, cursor, rng.hi, rng.app_id)
+            done = not full or page.last >= rng.hi
+            cursor = min(page.last, rng.hi) + 1
+            fetched = FetchedPage(rng, items, cursor, done, page.compact, page.buffer)
+            del items
             del page  # the fetched page alone refers to the items now
             await send.send(fetched)
 
@@ -147,6 +163,8 @@ async def copy_ranges(
             try:
                 await prefetch.ready.wait()
                 page, rng, prefetch.page = prefetch.page, prefetch.range, None
+                if prefetch.violation is not None and rng is not None:
+                    raise prefetch.violation
                 if page is None:
                     return  # the read failed: that error ends the export
                 if rng is None:  # above the app's highest id: the sweep reads those items
@@ -215,6 +233,37 @@ async def copy_ranges(
     tasks += [partial(window, send.clone(), p) for p in prefetched]
     send.close()
     await run_all([*stages, *tasks])
+
+
+#: Items of a page whose ids `checked_page` reads (evenly spaced, the first and last among
+#: them): reading every item's id costs a pass over the whole page (`bench_export.py`).
+_SAMPLE = 16
+
+
+def checked_page(items: list[msgspec.Raw], lo: int, hi: int, app_id: int) -> list[msgspec.Raw]:
+    """A page of the range `[lo, hi]` checked against it: the first item at or above `lo`
+    and the ids ascending (else RangeFilterError: the range filter is not honoured, and
+    writing the page could write items twice), those above `hi` trimmed (a Podio ignoring
+    `to`). The order is read at the first and last item and evenly between them: sorting by
+    `app_item_id` is documented (docs/dev/podio-behaviour.md §4.1), the range is not, and a
+    Podio ignoring `from` sends a first item below it."""
+    if not items:
+        return items
+    last = len(items) - 1
+    previous = lo - 1
+    for index in sorted({*range(0, last, max(1, last // _SAMPLE)), last}):
+        current = _fetch._app_item_id(items[index], app_id)
+        if current <= previous:
+            raise _fetch.RangeFilterError(
+                f"filter of app {app_id} answered app_item_id {current} for the range "
+                f"{lo}..{hi} after {previous}",
+                method="POST",
+                path=f"/item/app/{app_id}/filter/",
+            )
+        previous = current
+    if previous > hi:
+        return _up_to(items, hi, app_id)
+    return items
 
 
 def _up_to(items: list[msgspec.Raw], hi: int, app_id: int) -> list[msgspec.Raw]:

@@ -2,7 +2,7 @@
 (docs/dev/podio-behaviour.md §11), asked of one account and one app.
 
 Every call here reads: GET, or the item filter (a POST that reads). Nothing is created,
-changed or deleted. The calls are few and fixed (8 or 9); `Report.calls` counts the HTTP
+changed or deleted. The calls are few and fixed (8 to 10); `Report.calls` counts the HTTP
 requests actually sent, sign-in included.
 """
 
@@ -156,59 +156,34 @@ async def _newest(podio: Podio, app_id: int) -> tuple[list[int], tuple[int, int]
 
 
 async def _ranges(podio: Podio, app_id: int, top: list[int]) -> Check:
-    """Both bounds of an app_item_id range (§4.1): a range above the highest id returns
-    none (`from` honoured); a range of one id below the highest returns exactly it (`to`
-    honoured)."""
-    from podiokit.errors import PodioError
+    """Both bounds of an app_item_id range (§4.1), by the very check export and mirror make
+    before they trust ranges (`podiokit._rangecheck`): what it finds here is what they do."""
+    from podiokit._rangecheck import check_ranges
 
     expected = "both bounds honoured"
     if not top:
         return Check("range_filter", "not_checked", "the app has no items", expected)
-    highest = top[0]
-    try:
-        above, _ = await _filter(podio, app_id, _range(highest + 1, highest + 1000))
-        from_ok = not above
-        if len(top) < 2:
-            to_seen = "to not checked: the app has one item"
-            to_ok = None
-        else:
-            one, _ = await _filter(podio, app_id, _range(top[1], top[1]))
-            got = [i.get("app_item_id") for i in one]
-            to_ok = got == [top[1]]
-            to_seen = (
-                "a range of one id returned exactly it"
-                if to_ok
-                else f"a range of one id ({top[1]}) returned {got}"
-            )
-    except PodioError as exc:
-        return Check(
-            "range_filter", "differs", f"rejected: {type(exc).__name__}: {exc}", expected,
-            "Podio refuses app_item_id ranges: export and mirror use offset paging",
-        )  # fmt: skip
-    from_seen = (
-        "a range above the highest id returned none"
-        if from_ok
-        else f"a range above the highest id ({highest}) returned {len(above)} item(s)"
-    )
-    observed = f"{from_seen}; {to_seen}"
-    if not from_ok:
-        detail = "`from` is ignored" if to_ok is not False else "the range filter is ignored"
-        return Check("range_filter", "differs", observed, expected, detail)
-    if to_ok is False:
-        return Check(
-            "range_filter", "differs", observed, expected,
-            "only `to` is ignored: ranges would overlap",
-        )  # fmt: skip
-    if to_ok is None:
-        return Check("range_filter", "not_checked", observed, expected)
-    return Check("range_filter", "ok", observed, expected)
+
+    async def highest() -> int:
+        return top[0]
+
+    async def ids(lo: int, hi: int, limit: int, desc: bool) -> list[int]:
+        items, _ = await _filter(podio, app_id, _range(lo, hi, limit, desc))
+        return [int(i["app_item_id"]) for i in items if isinstance(i.get("app_item_id"), int)]
+
+    result = await check_ranges(podio, app_id, highest, ids)
+    observed = f"{result.from_seen}; {result.to_seen}"
+    if result.from_seen == result.to_seen:  # one reason for both (a refused filter)
+        observed = result.from_seen
+    status = {True: "ok", False: "differs", None: "not_checked"}[result.honoured]
+    return Check("range_filter", status, observed, expected, result.detail)
 
 
-def _range(low: int, high: int) -> dict[str, Any]:
+def _range(low: int, high: int, limit: int, desc: bool) -> dict[str, Any]:
     return {
         "sort_by": "app_item_id",
-        "sort_desc": False,
-        "limit": 2,
+        "sort_desc": desc,
+        "limit": limit,
         "filters": {"app_item_id": {"from": low, "to": high}},
     }
 

@@ -12,7 +12,7 @@ own usage errors (a bad option value) keep click's form and code 2.
 | Code | Name (`EXIT_CODES`) | When |
 |-----:|---------------|------|
 | 0 | ok | done |
-| 1 | error | any other failure: a busy port, a file or disk error (a full disk), Redis unreachable, an unexpected answer; emulator and demo: their extra is missing; click's "Aborted!" on Ctrl-C in emulator, demo and logout; typegen --check: the file does not match the apps; doctor: a check differs from what podiokit expects, or failed |
+| 1 | error | export and mirror with `--strategy ranges`: Podio does not honour app_item_id ranges (RangeFilterError); any other failure: a busy port, a file or disk error (a full disk), Redis unreachable, an unexpected answer; emulator and demo: their extra is missing; click's "Aborted!" on Ctrl-C in emulator, demo and logout; typegen --check: the file does not match the apps; doctor: a check differs from what podiokit expects, or failed |
 | 2 | usage | bad input: an option, a PODIO_* variable, missing credentials (no input at a prompt); an output path that cannot be written; the `cli` extra is missing; export and mirror: their extra is missing |
 | 3 | credentials | Podio refused the API key, the password or the app token; a saved session expired or was revoked |
 | 4 | not_found | export, mirror, doctor, typegen: an app that does not exist |
@@ -261,6 +261,12 @@ def _bulk(exc: BaseException, creds: CliCredentials | None, resumable: bool) -> 
     name = type(exc).__name__
     if name == "MirrorError":
         return f"database: {exc}", EXIT_CODES["database"]
+    if name == "RangeFilterError":  # --strategy ranges against a Podio that ignores them
+        return (
+            f"Podio does not honour app_item_id ranges: {exc}; run with --strategy auto "
+            "(the default) or --strategy offset",
+            EXIT_CODES["error"],
+        )
     if name in ("CheckpointError", "OutputBusyError", "OutputError"):
         command_line = getattr(exc, "command_line", None)
         message = command_line() if callable(command_line) else str(exc)

@@ -27,7 +27,38 @@ from ._session import CliCredentials, credentials
 if TYPE_CHECKING:
     from podiokit.export import ExportResult
 
-__all__ = ["EXPORT_HELP", "register", "run"]
+__all__ = ["EXPORT_HELP", "STRATEGY_NOTES", "register", "run", "strategy_option"]
+
+#: `--strategy` values (as `podiokit._bulk.STRATEGIES`, not imported: no msgspec here).
+_STRATEGIES = ("auto", "ranges", "offset")
+#: What each strategy that ran means, for the summary line.
+STRATEGY_NOTES = {
+    "ranges": "app_item_id ranges",
+    "offset": "offset pages sorted by app_item_id, checked against the item count",
+    "mixed": "app_item_id ranges for some apps, offset pages for others",
+}
+
+
+def _strategy(value: str) -> str:
+    if value not in _STRATEGIES:
+        raise typer.BadParameter(f"must be one of {', '.join(_STRATEGIES)}, not {value!r}")
+    return value
+
+
+def strategy_option() -> Any:
+    """`--strategy auto|ranges|offset` (export and mirror)."""
+    return typer.Option(
+        "auto",
+        "--strategy",
+        metavar="auto|ranges|offset",
+        callback=_strategy,
+        help=(
+            "How every item is read: ranges (app_item_id ranges, concurrently), offset "
+            "(offset pages: documented behaviour only), or auto: ranges if a probe of three "
+            "calls finds Podio honours them, else offset."
+        ),
+    )
+
 
 # One line per paragraph: the terminal wraps it, never a hard break mid-sentence.
 EXPORT_HELP = (
@@ -59,11 +90,12 @@ def register(app: typer.Typer, command_cls: type[Any]) -> None:
         app_token: list[str] = app_token_option(),
         session_file: str = session_file_option(),
         otel: bool = typer.Option(False, "--otel", help=OTEL_HELP),
+        strategy: str = strategy_option(),
     ) -> None:  # fmt: skip
         code = run(
             app_ids, out, format=format, concurrency=concurrency, resume=resume,
             app_tokens=app_token, env=os.environ, session_file=session_file or None, otel=otel,
-            force=force, excel=excel,
+            force=force, excel=excel, strategy=strategy,
         )  # fmt: skip
         raise typer.Exit(code)
 
@@ -81,6 +113,7 @@ def run(
     force: bool = False,
     excel: bool = False,
     otel: bool = False,
+    strategy: str = "auto",
 ) -> int:
     """Run one export; print the summary or a one-line error; return the exit code. With
     `otel` (or the OTEL_* variables), traced and measured (`_otel.telemetry`).
@@ -100,7 +133,10 @@ def run(
 
             check_output(out, app_ids, format=format, excel=excel, resume=resume, force=force)
         target: str | BinaryIO = sys.stdout.buffer if stream else out
-        options = {"format": format, "excel": excel, "resume": resume, "force": force}
+        options = {
+            "format": format, "excel": excel, "resume": resume, "force": force,
+            "strategy": strategy,
+        }  # fmt: skip
         with telemetry("export", otel, env):
             result = anyio.run(_export, creds, app_ids, target, concurrency, options)
     except (Exception, *INTERRUPTS) as exc:  # noqa: BLE001 - one line, never a traceback
@@ -121,6 +157,8 @@ def run(
     )
     for app_id, count in result.per_app.items():
         print(f"  app {app_id}: {count} items", file=summary)
+    note = STRATEGY_NOTES.get(result.strategy, "")
+    print(f"  strategy: {result.strategy} ({note})", file=summary)
     return 0
 
 

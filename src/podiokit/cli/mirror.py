@@ -32,6 +32,7 @@ from ._common import (
 from ._errors import INTERRUPTS, CliError, failed
 from ._otel import OTEL_HELP, telemetry
 from ._session import CliCredentials, credentials
+from .export import STRATEGY_NOTES, strategy_option
 
 if TYPE_CHECKING:
     from podiokit.mirror import MirrorResult
@@ -83,11 +84,12 @@ def register(app: typer.Typer, command_cls: type[Any]) -> None:
         app_token: list[str] = app_token_option(),
         session_file: str = session_file_option(),
         otel: bool = typer.Option(False, "--otel", help=OTEL_HELP),
+        strategy: str = strategy_option(),
     ) -> None:  # fmt: skip
         code = run(
             app_ids, db, concurrency=concurrency, refresh_fields=refresh_fields,
             app_tokens=app_token, env=os.environ, session_file=session_file or None, otel=otel,
-            table_prefix=table_prefix, lock_timeout=lock_timeout,
+            table_prefix=table_prefix, lock_timeout=lock_timeout, strategy=strategy,
         )  # fmt: skip
         raise typer.Exit(code)
 
@@ -104,6 +106,7 @@ def run(
     table_prefix: str | None = None,
     lock_timeout: float = LOCK_TIMEOUT,
     otel: bool = False,
+    strategy: str = "auto",
 ) -> int:
     """Run the mirror once; print the summary or a one-line error; return the exit code.
     With `otel` (or the OTEL_* variables), traced and measured (`_otel.telemetry`)."""
@@ -115,7 +118,7 @@ def run(
         creds = credentials(env, app_ids=app_ids, app_tokens=app_tokens, session_file=session_file)
         mirrored = partial(
             _mirror, creds, app_ids, db, concurrency, refresh_fields,
-            table_prefix=table_prefix, lock_timeout=lock_timeout,
+            table_prefix=table_prefix, lock_timeout=lock_timeout, strategy=strategy,
         )  # fmt: skip
         with telemetry("mirror", otel, env):
             result = anyio.run(mirrored)
@@ -152,11 +155,15 @@ def summary(result: MirrorResult, db: str) -> str:
     ]
     for app in result.apps.values():
         listed = ", ids listed" if app.listed else ""
+        if app.strategy is not None:
+            listed += f", by {app.strategy}"
         lines.append(
             f"  app {app.app_id} ({app.mode}): {app.items} items: {app.created} created, "
             f"{app.updated} updated, {app.unchanged} unchanged; {app.deleted} deleted; "
             f"{app.read} read in {app.calls} calls{listed}"
         )
+    if result.strategy is not None:  # every item of some app was read
+        lines.append(f"  strategy: {result.strategy} ({STRATEGY_NOTES[result.strategy]})")
     return "\n".join(lines)
 
 
@@ -169,6 +176,7 @@ async def _mirror(
     *,
     table_prefix: str | None,
     lock_timeout: float,
+    strategy: str = "auto",
 ) -> MirrorResult:
     from podiokit.mirror import mirror  # the lazy name: a missing extra says how to install it
 
@@ -184,4 +192,5 @@ async def _mirror(
             refresh_fields=refresh_fields,
             table_prefix=table_prefix,
             lock_timeout=lock_timeout,
+            strategy=strategy,
         )

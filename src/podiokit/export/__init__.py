@@ -17,7 +17,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .._bulk import ExportProgress
+    from .._bulk import STRATEGIES, ExportProgress, RangeFilterError
     from ._errors import CheckpointError, OutputBusyError, OutputError
     from ._paths import check_output, output_paths
     from ._run import ExportResult, export
@@ -25,11 +25,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FORMATS",
+    "STRATEGIES",
     "CheckpointError",
     "ExportProgress",
     "ExportResult",
     "OutputBusyError",
     "OutputError",
+    "RangeFilterError",
     "check_output",
     "export",
     "output_paths",
@@ -42,6 +44,8 @@ _HOMES = {
     "ExportResult": "._run",
     "OutputBusyError": "._errors",
     "OutputError": "._errors",
+    "RangeFilterError": ".._bulk",
+    "STRATEGIES": ".._bulk",
     "check_output": "._paths",
     "export": "._run",
     "output_paths": "._paths",

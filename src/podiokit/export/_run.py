@@ -9,25 +9,31 @@ output is checked and locked (`_paths`, `_lock`): one export per output.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+import anyio
 from anyio import to_thread
 
 from .. import _instrument
 from .._bulk import (
     MAX_PAGE_SIZE,
+    SWEEP_HI,
     ExportProgress,
     FetchedPage,
     PageBuffers,
     Prefetch,
     Range,
     calls_left,
+    check_strategy,
     checked_args,
+    choose,
+    copy_offset,
     copy_ranges,
     first_windows,
     open_sessions,
@@ -57,6 +63,15 @@ class ExportResult:
     calls: int
     elapsed: float
     resumed: bool
+    #: How each app was read: "ranges" (app_item_id ranges, verified) or "offset"
+    #: (offset pages, the fallback resting on documented behaviour only).
+    strategies: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def strategy(self) -> str:
+        """The strategy every app was read with ("ranges" or "offset"), or "mixed"."""
+        used = set(self.strategies.values())
+        return used.pop() if len(used) == 1 else ("mixed" if used else "ranges")
 
 
 @dataclass
@@ -65,6 +80,8 @@ class _State:
     sessions: dict[int, Podio]
     started: float
     waiting: float = 0.0
+    #: app -> "ranges" or "offset"
+    strategies: dict[int, str] = field(default_factory=dict)
 
 
 @_instrument.job("export")
@@ -82,6 +99,7 @@ async def export(
     force: bool = False,
     page_size: int = MAX_PAGE_SIZE,
     on_progress: Callable[[ExportProgress], None] | None = None,
+    strategy: str = "auto",
 ) -> ExportResult:
     """Export every item of `app_ids` to `out` (JSONL: one item per line, the JSON Podio
     sent; or CSV, with `excel=True` made for spreadsheets: a byte order mark, and cells
@@ -99,8 +117,15 @@ async def export(
     at a time writes an output (`<out>.lock`): a second raises `OutputBusyError`. The path
     is checked before the first call (`OutputError`). `out` may also be a binary stream
     (`sys.stdout.buffer`): written as the pages come, with nothing to resume.
+
+    `strategy`: "ranges" reads each app by `app_item_id` ranges, concurrently; "offset" by
+    offset pages sorted by `app_item_id` (documented behaviour only, one page at a time per
+    app); "auto" (the default) probes once per session and API URL that Podio honours
+    ranges (three calls) and falls back to "offset" when it does not.
+    `ExportResult.strategies` says which ran.
     """
     ids = checked_args(app_ids, concurrency, page_size, verb="export")
+    strategy = check_strategy(strategy)
     sink = make_sink(format, excel=excel)
     if resume and force:
         raise ValueError("resume continues an export, force starts it over: give one")
@@ -128,7 +153,7 @@ async def export(
     try:
         return await _export(
             podio, ids, sink, format, output, found, path, app_tokens, app_sessions,
-            concurrency, page_size, on_progress,
+            concurrency, page_size, on_progress, strategy,
         )  # fmt: skip
     finally:
         try:
@@ -151,6 +176,7 @@ async def _export(
     concurrency: int,
     page_size: int,
     on_progress: Callable[[ExportProgress], None] | None,
+    strategy: str,
 ) -> ExportResult:
     sessions = await open_sessions(podio, ids, app_tokens or {}, app_sessions or {})
     started = time.monotonic()
@@ -158,24 +184,30 @@ async def _export(
     buffers = PageBuffers(keep=2 * concurrency + 2)
     resumed = found is not None
     planned: list[Checkpoint] = []
+    strategies: dict[int, str] = {}
 
     async def run(checkpoint: Checkpoint, prefetches: Sequence[Prefetch] = ()) -> None:
-        state = _State(checkpoint, sessions, started)
+        state = _State(checkpoint, sessions, started, strategies=strategies)
         await _run(state, sink, output, concurrency, page_size, on_progress, prefetches, buffers)
 
     if found is not None:
         sink.restore(found.sink_state)
         planned.append(found)
         await to_thread.run_sync(output.reopen, found)
+        found.calls += await _resumed_strategies(sessions, ids, strategy, strategies)
         await run(found)
     else:
         # The first pages are asked for now, with the probes: they are on their way
         # while the plan is made, and the fetchers start as soon as it is.
-        windows = first_windows(ids, _window_count(sessions, ids, concurrency, sink), page_size)
+        # (None when offset pages are asked for: they read from offset 0, not by window.)
+        count = _window_count(sessions, ids, concurrency, sink)
+        windows = first_windows(ids, count, page_size) if strategy != "offset" else []
         prefetches = [Prefetch(window) for window in windows]
 
         async def plan_and_run() -> None:
-            checkpoint, header = await _plan(sessions, ids, sink, format, page_size, prefetches)
+            checkpoint, header = await _plan(
+                sessions, ids, sink, format, page_size, prefetches, strategy, strategies
+            )
             planned.append(checkpoint)
             await to_thread.run_sync(output.create, checkpoint, header)
             await run(checkpoint, prefetches)
@@ -192,7 +224,27 @@ async def _export(
         calls=checkpoint.calls,
         elapsed=time.monotonic() - started,
         resumed=resumed,
+        strategies={a: strategies.get(a, "ranges") for a in ids},
     )
+
+
+async def _resumed_strategies(
+    sessions: Mapping[int, Podio], ids: Sequence[int], strategy: str, out: dict[int, str]
+) -> int:
+    """A resumed export's strategy for each app, into `out`; the calls spent ("auto"
+    reads each app's highest id beside the ranges probe: the checkpoint has none)."""
+    highs: dict[int, int] = {}
+    calls = [0]
+
+    async def highest(app_id: int) -> int:
+        if app_id not in highs:
+            highs[app_id] = (await probe(sessions[app_id], app_id))[1]
+            calls[0] += 1
+        return highs[app_id]
+
+    chosen, spent = await choose(strategy, sessions, ids, highest)
+    out.update(chosen)
+    return calls[0] + spent
 
 
 async def _plan(
@@ -202,15 +254,32 @@ async def _plan(
     format: str,
     page_size: int,
     prefetches: Sequence[Prefetch] = (),
+    strategy: str = "auto",
+    strategies: dict[int, str] | None = None,
 ) -> tuple[Checkpoint, bytes]:
     """The checkpoint of a new export and the file's header, from the probes (and the
     apps' definitions for CSV). The windows' pages are not waited for: each window is the
     start of a range (`plan_with_windows`), finished when its page comes."""
     probes: dict[int, tuple[int, int]] = {}
     apps: dict[int, Any] = {}
+    probed = {app_id: anyio.Event() for app_id in ids}
+    chosen: dict[int, str] = {} if strategies is None else strategies
+    spent = [0]
 
     async def probe_app(app_id: int) -> None:
-        probes[app_id] = await probe(sessions[app_id], app_id)
+        try:
+            probes[app_id] = await probe(sessions[app_id], app_id)
+        finally:
+            probed[app_id].set()
+
+    async def highest_of(app_id: int) -> int:
+        await probed[app_id].wait()
+        return probes.get(app_id, (0, 0))[1]  # a failed probe fails the export itself
+
+    async def choose_strategies() -> None:
+        # Beside the probes: the ranges check adds calls, not a round trip.
+        found, spent[0] = await choose(strategy, sessions, ids, highest_of)
+        chosen.update(found)
 
     async def definition(app_id: int) -> None:
         apps[app_id] = await sessions[app_id].request("GET", f"/app/{app_id}")
@@ -218,13 +287,18 @@ async def _plan(
     calls = [partial(probe_app, app_id) for app_id in ids]
     if sink.needs_apps:
         calls += [partial(definition, app_id) for app_id in ids]
-    await run_all(calls)
+    await run_all([*calls, choose_strategies])
     ranges: list[Range] = []
     sweeps: list[Range] = []
     above = 0
     for app_id in ids:
         count, highest = probes[app_id]
         mine = [p for p in prefetches if p.window.app_id == app_id]
+        if chosen[app_id] == "offset":
+            # One range for the whole app, read by offset pages; the windows are dropped.
+            above += len(mine)
+            sweeps.append(Range(app_id, 1, SWEEP_HI, 1))
+            continue
         starts, fixed, sweep = plan_with_windows(
             app_id, count, highest, page_size, [p.window for p in mine]
         )
@@ -240,7 +314,7 @@ async def _plan(
         # Sweeps last: the later they run, the more items created meanwhile they pick up.
         ranges=ranges + sweeps,
         # Pages are counted as they are written; a window above its app is counted here.
-        calls=len(ids) * (2 if sink.needs_apps else 1) + above,
+        calls=len(ids) * (2 if sink.needs_apps else 1) + above + spent[0],
         totals={a: probes[a][0] for a in ids},
         sink_state=sink.state(),
     )
@@ -287,14 +361,20 @@ async def _run(
         state.waiting = seconds
         progress()
 
+    lock = threading.Lock()  # the range reader's writer and the offset readers' pages
+
     def write(page: FetchedPage) -> None:
+        with lock:
+            _write(page)
+
+    def _write(page: FetchedPage) -> None:
         rng = page.range
         data = sink.encode(rng.app_id, page.items, compact=page.compact)
         rng.cursor = page.cursor
         rng.done = page.done
         checkpoint.items += len(page.items)
         _instrument.count_page("export", len(page.items))
-        checkpoint.calls += 1
+        checkpoint.calls += page.calls
         per_app = checkpoint.per_app
         per_app[rng.app_id] = per_app.get(rng.app_id, 0) + len(page.items)
         state.waiting = 0.0
@@ -302,10 +382,32 @@ async def _run(
 
     started = {id(p.range) for p in prefetches if p.range is not None}
     todo = [r for r in checkpoint.ranges if not r.done and id(r) not in started]
-    await copy_ranges(
-        state.sessions, todo, write, concurrency=concurrency, page_size=page_size,
-        on_written=progress, on_wait=on_wait, buffers=buffers, prefetched=prefetches,
-    )  # fmt: skip
+    offset = {a for a, s in state.strategies.items() if s == "offset"}
+    by_offset = [r for r in todo if r.app_id in offset]
+    todo = [r for r in todo if r.app_id not in offset]
+
+    async def emit(page: FetchedPage) -> None:
+        await to_thread.run_sync(write, page)
+        progress()
+
+    async def ranges() -> None:
+        await copy_ranges(
+            state.sessions, todo, write, concurrency=concurrency, page_size=page_size,
+            on_written=progress, on_wait=on_wait, buffers=buffers, prefetched=prefetches,
+        )  # fmt: skip
+
+    def called() -> None:
+        with lock:  # the writer's thread adds the range reader's calls
+            checkpoint.calls += 1
+
+    async def by_offsets(app_id: int) -> None:
+        mine = [r for r in by_offset if r.app_id == app_id]
+        await copy_offset(
+            state.sessions[app_id], app_id, mine, emit, page_size=page_size, on_wait=on_wait,
+            on_call=called,
+        )  # fmt: skip
+
+    await run_all([ranges, *[partial(by_offsets, a) for a in sorted(offset)]])
     progress()
 
 

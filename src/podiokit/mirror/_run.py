@@ -2,19 +2,21 @@
 
 First run of an app: GET /app/{id} (the typed table's fields), one call for the latest edit
 (the cursor), then the full copy through the bulk engine the exporter uses (`copy_ranges`: its
-ranges, pages of 500, concurrency, rate-limit waits), each page's rows built in one worker
-thread (`prepare`) while the page before is written in another, one `write_prepared`
-transaction per page, and only then `full_done`. A crash mid-copy leaves `full_done` False:
-the next run copies again, upserting.
+ranges, pages of 500, concurrency, rate-limit waits; or its offset pages when Podio does not
+honour ranges: `strategy`), each page's rows built in one worker thread (`prepare`) while the
+page before is written in another, one `write_prepared` transaction per page, and only then
+`full_done`. A crash mid-copy leaves `full_done` False: the next run copies again, upserting.
 
 Later runs: GET /item/app/{id}/count (1 call), then `items.filter` on `last_edit_on` from the
 cursor's day minus one day (Podio filters dates by day), newest edit first, pages of 500,
 stopping at the first page that reaches edits older than the cursor. Revisions already stored
 are skipped. Only when Podio's count and the mirror's disagree after that are deleted items
 looked for: counts of windows of creation days, bisected where they differ, and listings of
-the smallest windows (_deletions.py); or, when that would cost more or does not add up, the
-ids of every item listed through the exporter's ranges. What Podio no longer has is deleted.
-A run with no change costs 2 calls per app.
+the smallest windows (_deletions.py; micro items by `app_item_id` range); or, when that would
+cost more, does not add up, or Podio does not honour ranges, the ids of every item listed
+light (micro items by offset pages, docs/dev/podio-behaviour.md §4.2). What Podio no longer
+has is deleted; should the full listing show an item the mirror lacks or holds at an older
+revision, every item is copied instead. A run with no change costs 2 calls per app.
 
 The cursor is the latest edit time Podio had when the run began (the newest item's
 `current_revision.created_on`, read before anything else): every later edit carries a time at
@@ -32,6 +34,7 @@ from datetime import date, datetime, timedelta, timezone
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+import anyio
 import msgspec
 from anyio import to_thread
 
@@ -39,20 +42,30 @@ from .. import _instrument
 from .._bulk import (
     FILTER,
     MAX_PAGE_SIZE,
+    SWEEP_HI,
     ExportProgress,
     FetchedPage,
     PageBuffers,
+    Range,
+    RangeFilterError,
     calls_left,
+    check_strategy,
     checked_args,
+    checked_page,
+    choose,
+    copy_offset,
     copy_ranges,
     fetch_page,
+    known,
+    list_light,
     open_sessions,
     plan_ranges,
     probe,
+    run_all,
     wait_out,
 )
 from ..errors import PodioRateLimitError, PodioResponseError
-from ._deletions import find_deleted
+from ._deletions import Search, find_deleted
 from ._errors import MirrorError
 from ._options import LOCK_TIMEOUT, check_lock_timeout, check_prefix
 from ._rows import Item, decode_items
@@ -100,6 +113,10 @@ class AppResult:
     #: those whose revision the mirror already had (an incremental run reads the edits from
     #: the day before its cursor, as Podio filters by day: those are read again and skipped).
     read: int = 0
+    #: How every item was read (the full copy, or the id listing): "ranges"
+    #: (app_item_id ranges, verified), "offset" (the documented fallback), or None when
+    #: the run did not read every item.
+    strategy: str | None = None
 
 
 @dataclass(frozen=True)
@@ -115,6 +132,13 @@ class MirrorResult:
     @property
     def calls(self) -> int:
         return sum(a.calls for a in self.apps.values())
+
+    @property
+    def strategy(self) -> str | None:
+        """The strategy every item read in full was read with ("ranges" or "offset"),
+        "mixed", or None when no app was read in full."""
+        used = {a.strategy for a in self.apps.values() if a.strategy is not None}
+        return used.pop() if len(used) == 1 else ("mixed" if used else None)
 
 
 class _Id(msgspec.Struct):
@@ -156,6 +180,7 @@ class _App:
     empty: bool = False
     #: Item ids counted in created/updated/skipped this run.
     counted: set[int] = field(default_factory=set)
+    strategy: str | None = None
     started: float = field(default_factory=time.monotonic)
 
     def result(self, held: int) -> AppResult:
@@ -165,7 +190,7 @@ class _App:
             unchanged=max(0, held - self.created - self.updated), deleted=self.deleted,
             calls=self.calls, elapsed=time.monotonic() - self.started,
             fields_checked=self.fields_checked, listed=self.listed, items=held,
-            read=self.created + self.updated + self.skipped,
+            read=self.created + self.updated + self.skipped, strategy=self.strategy,
             search_calls=self.search_calls,
         )  # fmt: skip
 
@@ -178,6 +203,7 @@ class _Run:
     on_progress: Callable[[ExportProgress], None] | None
     sessions: dict[int, Podio]
     started: float
+    strategy: str = "auto"
     items: int = 0
     total: int = 0
     calls: int = 0
@@ -295,11 +321,50 @@ class _Run:
         return decode_items(app.app_id, page.items[:1])[0].edited if page.items else None
 
     async def copy(self, app: _App) -> None:
-        """Every item, through the bulk engine's ranges (the full copy, and the id listing)."""
-        count, highest = await probe(app.session, app.app_id, on_wait=self.on_wait)
-        self.called(app)
+        """Every item, through the bulk engine: app_item_id ranges, or offset pages when
+        Podio does not honour ranges (`strategy`, checked beside the probe)."""
+        probed = anyio.Event()
+        found: list[tuple[int, int]] = []
+
+        async def read_probe() -> None:
+            try:
+                found.append(await probe(app.session, app.app_id, on_wait=self.on_wait))
+                self.called(app)
+            finally:
+                probed.set()
+
+        async def highest(_: int) -> int:
+            await probed.wait()
+            return found[0][1] if found else 0
+
+        async def pick() -> None:
+            chosen, spent = await choose(
+                self.strategy, {app.app_id: app.session}, [app.app_id], highest,
+                on_wait=self.on_wait,
+            )  # fmt: skip
+            app.strategy = chosen[app.app_id]
+            app.calls += spent
+            self.calls += spent
+
+        await run_all([read_probe, pick])
+        count, highest_id = found[0]
         self.total += count
-        ranges = plan_ranges(app.app_id, count, highest, self.page_size)
+        if app.strategy == "offset":
+
+            def write_items(page: FetchedPage) -> None:
+                self.write(app, decode_items(app.app_id, page.items))
+
+            async def emit(page: FetchedPage) -> None:
+                self.waiting = 0.0
+                await self.db(write_items, page)
+                self.progress()
+
+            await copy_offset(
+                app.session, app.app_id, [Range(app.app_id, 1, SWEEP_HI, 1)], emit,
+                page_size=self.page_size, on_wait=self.on_wait, on_call=lambda: self.called(app),
+            )  # fmt: skip
+            return
+        ranges = plan_ranges(app.app_id, count, highest_id, self.page_size)
 
         def prepare(page: FetchedPage) -> tuple[int, PreparedPage]:
             # A worker thread of its own: this page's rows are built while the page before
@@ -339,8 +404,25 @@ class _Run:
 
     async def find_deletions(self, app: _App, expected: int) -> None:
         """Podio's count and the mirror's disagree: find the deleted items by counting
-        windows of creation days (_deletions.py), or, when that does not pay or does not
-        add up, by listing every item (the full copy's ranges)."""
+        windows of creation days (_deletions.py, its windows listed by `app_item_id`
+        range), or, when that does not pay, does not add up or Podio does not honour ranges
+        (`strategy`), from a light listing of every item (`delete_unlisted`)."""
+        search = None
+        if self.strategy != "offset" and known(app.session) is not False:
+            try:
+                search = await self.search_deletions(app, expected)
+            except RangeFilterError:  # a window's listing: ranges are not honoured here
+                search = None
+        if search is None or search.deleted is None:
+            app.listed = True
+            if not await self.delete_unlisted(app):
+                app.seen.clear()
+                await self.copy(app)
+                await self.delete_missing(app)
+        elif search.deleted:
+            app.deleted += await self.db(self.store.delete_items, app.app_id, search.deleted)
+
+    async def search_deletions(self, app: _App, expected: int) -> Search:
         stored = await self.db(self.store.created_index, app.app_id)
 
         async def count(first: date, last: date) -> int:
@@ -355,30 +437,26 @@ class _Run:
             expected=expected, concurrency=self.concurrency,
         )  # fmt: skip
         app.search_calls += search.calls
-        if search.deleted is None:
-            app.listed = True
-            app.seen.clear()
-            await self.copy(app)
-            await self.delete_missing(app)
-        elif search.deleted:
-            app.deleted += await self.db(self.store.delete_items, app.app_id, search.deleted)
+        return search
 
     async def list_ids(self, app: _App, lo: int, hi: int) -> tuple[set[int], int]:
         """The ids of the items with `lo <= app_item_id <= hi`, by keyset pages (and the
         calls it took)."""
-        # TODO(issue 24 item 2): ask for `fields=items.view(micro)` once the emulator
-        # serves micro items (only the ids are read here, whatever view Podio sends).
+        # Micro items: only the ids are read, whatever view Podio sends (§4.2). Each page
+        # is checked against its range (a Podio ignoring `from` raises RangeFilterError).
         ids: set[int] = set()
         calls = 0
         cursor = lo
         while cursor <= hi:
             page = await fetch_page(
-                app.session, app.app_id, cursor, hi, self.page_size, on_wait=self.on_wait
-            )
+                app.session, app.app_id, cursor, hi, self.page_size, on_wait=self.on_wait,
+                micro=True,
+            )  # fmt: skip
             self.called(app)
             calls += 1
             self.waiting = 0.0
-            ids.update(_ids.decode(raw).item_id for raw in page.items)
+            items = checked_page(page.items, cursor, hi, app.app_id)
+            ids.update(_ids.decode(raw).item_id for raw in items)
             if len(page.items) < self.page_size:
                 break
             cursor = page.last + 1
@@ -390,6 +468,24 @@ class _Run:
         gone = stored - app.seen
         if gone:
             app.deleted += await self.db(self.store.delete_items, app.app_id, gone)
+
+    async def delete_unlisted(self, app: _App) -> bool:
+        """Find deletions from a light listing (ids and revisions: micro items, §4.2) and
+        delete what the mirror has and the listing lacks. False, with nothing deleted, when
+        the listing shows an item the mirror lacks or holds at an older revision: the
+        caller then copies every item instead."""
+        listed = await list_light(
+            app.session, app.app_id, page_size=self.page_size, on_wait=self.on_wait,
+            on_call=lambda: self.called(app),
+        )  # fmt: skip
+        held = await self.db(self.store.stored_revisions, app.app_id, list(listed))
+        if any(held.get(i, -1) < item.revision for i, item in listed.items()):
+            return False
+        # An item deleted while the listing ran may still be in it: the next run deletes it.
+        gone = await self.db(self.store.item_ids, app.app_id) - set(listed)
+        if gone:
+            app.deleted += await self.db(self.store.delete_items, app.app_id, gone)
+        return True
 
     # --- one app ----------------------------------------------------------------------------
 
@@ -475,6 +571,7 @@ async def mirror(
     page_size: int = MAX_PAGE_SIZE,
     table_prefix: str | None = None,
     lock_timeout: float = LOCK_TIMEOUT,
+    strategy: str = "auto",
 ) -> MirrorResult:
     """Bring the database copy of `app_ids` up to date (`db_url`: `sqlite:///path.db` or
     `postgresql://user:password@host/db`).
@@ -494,17 +591,22 @@ async def mirror(
     not make raise MirrorError before anything is written. A lock held by another connection
     is waited for `lock_timeout` seconds (SQLite's busy timeout, PostgreSQL's lock_timeout),
     then MirrorError.
+
+    `strategy` reads every item (the first copy, the id listing) as the exporter's does:
+    "ranges", "offset", or "auto" (ranges when a probe of three calls, once per session
+    and API URL, finds Podio honours them); `AppResult.strategy` says which ran.
     """
     started = time.monotonic()  # a wait for the database counts in the elapsed time
     ids = checked_args(app_ids, concurrency, page_size, verb="mirror")
     if table_prefix is not None:
         check_prefix(table_prefix)
     check_lock_timeout(lock_timeout)
+    strategy = check_strategy(strategy)
     opened = partial(MirrorStore, db_url, table_prefix=table_prefix, lock_timeout=lock_timeout)
     store: MirrorStore = await to_thread.run_sync(opened)
     try:
         sessions = await open_sessions(podio, ids, app_tokens or {}, app_sessions or {})
-        run = _Run(store, page_size, concurrency, on_progress, sessions, started)
+        run = _Run(store, page_size, concurrency, on_progress, sessions, started, strategy)
         results: dict[int, AppResult] = {}
         for app_id in ids:
             app = _App(app_id, sessions[app_id])
