@@ -4,7 +4,9 @@ check and repair), the page check, `strategy=`, and the doctor agreeing with exp
 
 from __future__ import annotations
 
+import csv
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,7 @@ import pytest
 
 from podiokit import Podio
 from podiokit._bulk import RangeFilterError, _offset
+from podiokit.errors import PodioConnectionError
 from podiokit.export import ExportProgress, export, output_paths
 from podiokit.testing import Emulator
 from podiokit.testing._items import create_item, delete_item, update_item
@@ -348,3 +351,64 @@ def test_the_page_check() -> None:
         checked_page(page(list(range(9, 30))), 10, 40, 1)  # `from` ignored
     with pytest.raises(RangeFilterError):
         checked_page(page([*range(10, 30), 5]), 10, 40, 1)  # out of order at the end
+
+
+class _HidesThenFails(_Hides):
+    """`_Hides`, then the network fails on offset page number `fail_on`: the export stops
+    after its pass missed an item, before or while a repair pass reads the app again."""
+
+    def __init__(self, emu: Emulator, fail_on: int) -> None:
+        super().__init__(emu)
+        self.fail_on = fail_on
+        self.offset_pages = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/filter/") and "offset" in json.loads(request.content):
+            self.offset_pages += 1
+            if self.offset_pages == self.fail_on:
+                raise httpx.ConnectError("down", request=request)
+        return await super().handle_async_request(request)
+
+
+def csv_ids(path: Path) -> Counter[int]:
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        return Counter(int(row["item_id"]) for row in csv.DictReader(f))
+
+
+# 1,200 items in pages of 500. The first page, one item short, ends the first pass; the
+# count check finds the gap; offset page 2 is the repair pass's first, page 4 its third.
+@pytest.mark.parametrize("fail_on", [2, 4], ids=["before-the-repair", "during-the-repair"])
+@pytest.mark.parametrize(("format", "excel"), [("jsonl", False), ("csv", False), ("csv", True)])
+async def test_an_offset_export_resumed_after_a_missed_item_writes_it_once(
+    emu: Emulator, tmp_path: Path, fail_on: int, format: str, excel: bool
+) -> None:
+    """A cursor is no proof that every item below it was written: a resume reads the app
+    from its start and writes what the file lacks (it used to lose the missed item and
+    exit 0)."""
+    creds = emu.credentials
+    out = tmp_path / f"items.{format}"
+    transport = _HidesThenFails(emu, fail_on)
+    async with httpx.AsyncClient(transport=transport, base_url=creds["api_url"]) as http:
+        podio = Podio(
+            creds["client_id"], creds["client_secret"], api_url=creds["api_url"],
+            http_client=http, max_retries=0,
+        )  # fmt: skip
+        await podio.authenticate_with_credentials(creds["username"], creds["password"])
+        with pytest.raises(PodioConnectionError):
+            await export(
+                podio, [PROJECTS], out, format=format, excel=excel, page_size=500,
+                strategy="offset",
+            )  # fmt: skip
+    assert transport.hidden is not None and transport.offset_pages == fail_on
+    podio, http = make_podio(emu)
+    async with http:
+        await podio.authenticate_with_credentials(creds["username"], creds["password"])
+        result = await export(
+            podio, [PROJECTS], out, format=format, excel=excel, page_size=500,
+            strategy="offset", resume=True,
+        )  # fmt: skip
+    ids = exported_ids(out) if format == "jsonl" else csv_ids(out)
+    assert max(ids.values()) == 1, "an item was written twice"
+    assert transport.hidden in ids, "the item the first pass missed was lost"
+    assert set(ids) == world_ids(emu, PROJECTS)
+    assert result.items == len(ids)

@@ -87,6 +87,18 @@ def served() -> Iterator[tuple[Emulator, str]]:
         yield emu, url
 
 
+@pytest.fixture
+def served_roomier() -> Iterator[tuple[Emulator, str]]:
+    """`served` with a budget twice as large: 10 filter calls per 4-second window, room
+    for a whole small export (sign-in, probe, first window, the ranges check, a page)."""
+    emu = Emulator(items=20, rate_limit=40, rate_window=4.0)
+    with (
+        anyio.from_thread.start_blocking_portal() as portal,
+        portal.wrap_async_context_manager(emu.serve()) as url,
+    ):
+        yield emu, url
+
+
 def _client(emu: Emulator, url: str, store: RedisSessionStore, **options: Any) -> Podio:
     creds = emu.credentials
     return Podio(
@@ -346,16 +358,16 @@ def test_far_from_the_threshold_no_redis_round_trip(
 
 @pytest.mark.parametrize("shared", [True, False], ids=["PODIO_REDIS_URL", "control"])
 def test_podiokit_export_waits_for_a_reset_another_exporter_was_told(
-    served: tuple[Emulator, str], redis_server: RedisServer, tmp_path: Path, shared: bool
+    served_roomier: tuple[Emulator, str], redis_server: RedisServer, tmp_path: Path, shared: bool
 ) -> None:
     """`podiokit export` with PODIO_REDIS_URL: another exporter acting as the same user was
-    just answered 420 (the 250/hour pool of filters and tokens, here 5 per 4 s), so this one
+    just answered 420 (the 250/hour pool of filters and tokens, here 10 per 4 s), so this one
     waits for that reset instead of collecting a 420 of its own (the control, without Redis,
     collects one)."""
     from podiokit.cli._session import REDIS_PREFIX, session_namespace
     from podiokit.errors import PodioRateLimitError
 
-    emu, url = served
+    emu, url = served_roomier
     creds = emu.credentials
     namespace = session_namespace(url, creds["client_id"])
 
@@ -364,7 +376,7 @@ def test_podiokit_export_waits_for_a_reset_another_exporter_was_told(
         async with _client(emu, url, store, rate_limit_wait=0, max_retries=0) as podio:
             await podio.authenticate_with_credentials(creds["username"], creds["password"])
             with pytest.raises(PodioRateLimitError):
-                for _ in range(10):
+                for _ in range(20):
                     await podio.items.filter(PROJECTS, limit=1)
         await store.aclose()
 

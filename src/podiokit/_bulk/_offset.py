@@ -157,6 +157,7 @@ async def copy_offset(
     page_size: int,
     on_wait: Callable[[float], None] | None = None,
     on_call: Callable[[], None] | None = None,
+    written: set[int] | None = None,
 ) -> None:
     """Read the items of `ranges` (one app's, each from its cursor) by offset pages and hand
     them to `emit` as the range reader would: `FetchedPage`s of each range's items in id
@@ -167,13 +168,17 @@ async def copy_offset(
     read again and the items this run has not written yet are emitted (their range's cursor
     kept: they lie below it), up to `REPAIR_PASSES` times; a gap that remains raises
     PodioResponseError. The last range is marked done only once the check passes, so an
-    export interrupted before it reads the app again when resumed."""
+    export interrupted before it reads the app again when resumed.
+
+    `written`: the ids of the items already in the output (a resumed export's, read back
+    from its file). A cursor is not proof that every item below it was written: a pass
+    that missed an item moves past it, and the gap shows only at the count check. So a
+    resumed app is read from the start of its ranges, and only the items not in `written`
+    are emitted."""
     pending = sorted((r for r in ranges if not r.done), key=lambda r: r.lo)
     if not pending:
         return
-    # Where each range started in this run: below it an earlier run wrote every item.
-    starts = {id(r): r.cursor for r in pending}
-    written: set[int] = set()
+    written = set() if written is None else written
     for attempt in range(1 + REPAIR_PASSES):
         read: set[int] = set()
         filtered = 0
@@ -188,9 +193,7 @@ async def copy_offset(
                 if key.item_id in written:
                     continue
                 for index, rng in enumerate(pending):
-                    if starts[id(rng)] <= key.app_item_id <= rng.hi and (
-                        attempt > 0 or key.app_item_id >= rng.cursor
-                    ):
+                    if rng.lo <= key.app_item_id <= rng.hi:
                         written.add(key.item_id)
                         groups.setdefault(index, []).append(raw)
                         tops[index] = key.app_item_id

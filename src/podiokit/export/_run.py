@@ -46,6 +46,7 @@ from ._lock import OutputLock
 from ._output import Destination, Output, StreamOutput
 from ._paths import checked_path, output_paths, resumable
 from ._sinks import Sink, make_sink
+from ._written import written_ids
 
 if TYPE_CHECKING:
     from .._client import Podio
@@ -186,16 +187,26 @@ async def _export(
     planned: list[Checkpoint] = []
     strategies: dict[int, str] = {}
 
-    async def run(checkpoint: Checkpoint, prefetches: Sequence[Prefetch] = ()) -> None:
+    async def run(
+        checkpoint: Checkpoint, prefetches: Sequence[Prefetch] = (), written: set[int] | None = None
+    ) -> None:
         state = _State(checkpoint, sessions, started, strategies=strategies)
-        await _run(state, sink, output, concurrency, page_size, on_progress, prefetches, buffers)
+        await _run(
+            state, sink, output, concurrency, page_size, on_progress, prefetches, buffers, written
+        )  # fmt: skip
 
     if found is not None:
         sink.restore(found.sink_state)
         planned.append(found)
         await to_thread.run_sync(output.reopen, found)
         found.calls += await _resumed_strategies(sessions, ids, strategy, strategies)
-        await run(found)
+        written: set[int] | None = None
+        if isinstance(output, Output) and any(
+            not r.done and strategies.get(r.app_id) == "offset" for r in found.ranges
+        ):
+            # An app read by offset pages resumes from its start, skipping what is written.
+            written = await to_thread.run_sync(written_ids, output.part, format, found.offset)
+        await run(found, written=written)
     else:
         # The first pages are asked for now, with the probes: they are on their way
         # while the plan is made, and the fetchers start as soon as it is.
@@ -350,7 +361,9 @@ async def _run(
     on_progress: Callable[[ExportProgress], None] | None,
     prefetches: Sequence[Prefetch] = (),
     buffers: PageBuffers | None = None,
+    written: set[int] | None = None,
 ) -> None:
+    """`written`: the ids of the items a resumed export's file holds (`copy_offset`)."""
     checkpoint = state.checkpoint
 
     def progress() -> None:
@@ -404,7 +417,7 @@ async def _run(
         mine = [r for r in by_offset if r.app_id == app_id]
         await copy_offset(
             state.sessions[app_id], app_id, mine, emit, page_size=page_size, on_wait=on_wait,
-            on_call=called,
+            on_call=called, written=written,
         )  # fmt: skip
 
     await run_all([ranges, *[partial(by_offsets, a) for a in sorted(offset)]])
