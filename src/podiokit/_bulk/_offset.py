@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from ..errors import PodioRateLimitError, PodioResponseError
-from ._fetch import FILTER, MICRO, wait_out
+from ..errors import PodioResponseError
+from ._fetch import _post_filter
 from ._plan import Range
 from ._ranges import FetchedPage
 
@@ -94,18 +94,7 @@ async def _read(
     on_wait: Callable[[float], None] | None,
 ) -> OffsetPage:
     body = {"sort_by": "app_item_id", "sort_desc": False, "limit": limit, "offset": offset}
-    params = MICRO if micro else None
-    path = f"/item/app/{int(app_id)}/filter/"
-    while True:
-        try:
-            response = await session._send(
-                "POST", path, params=params, json=body, idempotent=True, rate_limited=True,
-                operation=FILTER,
-            )  # fmt: skip
-            break
-        except PodioRateLimitError as exc:
-            await wait_out(exc, on_wait)
-    content = response.content
+    content = await _post_filter(session, app_id, body, on_wait, micro=micro)
     try:
         page = _page.decode(content)
         keys = [_key.decode(raw) for raw in page.items]

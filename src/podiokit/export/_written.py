@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -28,31 +27,16 @@ class _Id(msgspec.Struct):
 _decode_id = msgspec.json.Decoder(_Id).decode
 
 
-def _lines(f: BinaryIO, length: int) -> Iterator[bytes]:
-    """The lines of the first `length` bytes of `f` (the last may lack its newline)."""
-    left, rest = length, b""
-    while left > 0:
-        chunk = f.read(min(_CHUNK, left))
-        if not chunk:
-            break
-        left -= len(chunk)
-        lines = (rest + chunk).split(b"\n")
-        rest = lines.pop()
-        yield from lines
-    if rest:
-        yield rest
-
-
 def written_ids(part: Path, format: str, length: int) -> set[int]:
     """The `item_id` of every item in the first `length` bytes of `part` (the bytes its
     checkpoint describes), written as `format` ("jsonl" or "csv")."""
     with open(part, "rb") as f:
+        data = io.BufferedReader(_Limited(f, length), _CHUNK)
         if format == "jsonl":
-            return {_decode_id(line).item_id for line in _lines(f, length) if line.strip()}
+            return {_decode_id(line).item_id for line in data if line.strip()}
         if format == "csv":
-            text = io.TextIOWrapper(
-                io.BufferedReader(_Limited(f, length), _CHUNK), encoding="utf-8-sig", newline=""
-            )  # a cell may hold line breaks: csv reads the rows, not the lines
+            # A cell may hold line breaks: csv reads the rows, not the lines.
+            text = io.TextIOWrapper(data, encoding="utf-8-sig", newline="")
             rows = csv.reader(text)
             header = next(rows, None)
             if header is None:
